@@ -1,0 +1,12 @@
+export * from "./types.js";
+export * from "./errors.js";
+export { AssertionError } from "./assert.js";
+export type { RandomSource } from "./random.js";
+export { createSeededRandom } from "./random.js";
+export type { RaftStorage, InitialState } from "./storage.js";
+export { entrySize, entriesSize } from "./storage.js";
+export type { RaftConfig } from "./config.js";
+export { ReadOnlyOption } from "./config.js";
+export type { RaftNode, ProposalPosition } from "./raft-node-api.js";
+export type { MemoryStorage } from "./memory-storage.js";
+export { createMemoryStorage, emptyConfState, emptyHardState } from "./memory-storage.js";

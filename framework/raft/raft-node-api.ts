@@ -1,0 +1,54 @@
+import type {
+  ConfChange,
+  ConfState,
+  Message,
+  NodeId,
+  RaftStatus,
+  Ready,
+  SnapshotStatus,
+} from "./types.js";
+
+/** Where a proposal landed in the leader's log; it took effect iff the entry at `index` still has `term` when applied. */
+export interface ProposalPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+/**
+ * One replica of one raft group: a pure state machine. Inputs are method
+ * calls; outputs are collected into a Ready. No method does I/O, reads a
+ * clock or draws randomness other than from the injected RandomSource.
+ */
+export interface RaftNode {
+  readonly id: NodeId;
+  /** Advances logical time by one tick (election and heartbeat timeouts count ticks). */
+  tick(): void;
+  /** Feeds a message from a peer. Messages of a stale term or a non-member are ignored. */
+  step(message: Message): void;
+  /** Leader only: appends `data` to the log. Throws RaftError NotLeader / ProposalDropped. */
+  propose(data: Uint8Array): ProposalPosition;
+  /** Leader only; one pending change at a time. Throws RaftError. */
+  proposeConfChange(change: ConfChange): ProposalPosition;
+  /**
+   * Requests a linearizable read point; the answer arrives as a ReadState with
+   * the same context. A follower forwards the request to its leader.
+   * Throws RaftError NotLeader when no leader is known.
+   */
+  readIndex(context: Uint8Array): void;
+  /** Leader only: hands leadership to `to` once it is caught up (Raft thesis §3.10). */
+  transferLeadership(to: NodeId): void;
+  /** Starts an election now (pre-vote first, when enabled). */
+  campaign(): void;
+  /**
+   * Applies a committed conf change entry to the tracker; the host calls it
+   * when it applies that entry. Returns the resulting configuration.
+   */
+  applyConfChange(change: ConfChange): ConfState;
+  reportUnreachable(id: NodeId): void;
+  reportSnapshot(id: NodeId, status: SnapshotStatus): void;
+  hasReady(): boolean;
+  ready(): Ready;
+  /** Acknowledges that the host has done everything `ready` asked (see Ready). */
+  advance(ready: Ready): void;
+  status(): RaftStatus;
+}

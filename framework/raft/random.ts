@@ -1,0 +1,47 @@
+/**
+ * The only source of randomness the core sees (election timeouts). Injected,
+ * so the simulator drives it from one seed.
+ */
+export interface RandomSource {
+  /** A uniformly distributed integer in [0, bound). `bound` ≥ 1. */
+  nextInt(bound: number): number;
+}
+
+/**
+ * sfc32 (Chris Doty-Humphrey's small fast counting generator): 128 bits of
+ * state, passes PractRand, and is four 32-bit additions and shifts per number.
+ * Seeded through splitmix32 so nearby seeds give unrelated streams.
+ */
+export function createSeededRandom(seed: number): RandomSource & { nextUint32(): number } {
+  let s = seed >>> 0;
+  const splitmix = (): number => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = splitmix();
+  let b = splitmix();
+  let c = splitmix();
+  let d = splitmix();
+  const nextUint32 = (): number => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t;
+  };
+  for (let i = 0; i < 12; i++) nextUint32();
+  return {
+    nextUint32,
+    nextInt(bound: number): number {
+      if (!(Number.isInteger(bound) && bound >= 1 && bound <= 0x1_0000_0000)) {
+        throw new RangeError(`nextInt bound = ${bound}, allowed integer in [1, 2^32]`);
+      }
+      return Math.floor((nextUint32() / 0x1_0000_0000) * bound);
+    },
+  };
+}
