@@ -20,8 +20,8 @@ export enum RaftErrorCode {
   SnapshotTemporarilyUnavailable = "snapshot_temporarily_unavailable",
   /** Storage: the snapshot offered is older than what storage has. */
   SnapshotOutOfDate = "snapshot_out_of_date",
-  /** A read index could not be served: no entry of this term committed yet. */
-  ReadIndexNotReady = "read_index_not_ready",
+  /** Leadership transfer to a replica that is not a voter of the group. */
+  InvalidTransferTarget = "invalid_transfer_target",
 }
 
 export class RaftError extends Error {

@@ -1,0 +1,189 @@
+import { assert } from "./assert.js";
+import type { RaftConfig } from "./config.js";
+import { resolveRaftConfig } from "./config.js";
+import { Raft } from "./raft.js";
+import type { ProposalPosition, RaftNode } from "./raft-node-api.js";
+import { configurationToConfState } from "./tracker.js";
+import type {
+  ConfChange,
+  ConfState,
+  HardState,
+  Message,
+  NodeId,
+  RaftStatus,
+  Ready,
+  SnapshotStatus,
+  SoftState,
+} from "./types.js";
+import { Role } from "./types.js";
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.leader === b.leader && a.role === b.role;
+}
+
+/**
+ * RaftNode over the Raft state machine: collects its outputs into Ready
+ * batches (etcd's RawNode). Between ready() and advance() the host may keep
+ * stepping, ticking and proposing; what that produces waits for the next
+ * Ready.
+ */
+class RawNode implements RaftNode {
+  readonly id: NodeId;
+  private readonly raft: Raft;
+  private previousSoftState: SoftState;
+  private previousHardState: HardState;
+  /** A Ready was handed out and not yet advanced. */
+  private outstanding = false;
+
+  constructor(config: RaftConfig) {
+    this.raft = new Raft(resolveRaftConfig(config));
+    this.id = this.raft.id;
+    this.previousSoftState = this.softState();
+    this.previousHardState = this.raft.hardState();
+  }
+
+  private softState(): SoftState {
+    return { leader: this.raft.lead, role: this.raft.role };
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  step(message: Message): void {
+    assert(message.to === this.id, () => `message for ${message.to} stepped into replica ${this.id}`);
+    this.raft.step(message);
+  }
+
+  propose(data: Uint8Array): ProposalPosition {
+    return this.raft.propose(data);
+  }
+
+  proposeConfChange(change: ConfChange): ProposalPosition {
+    return this.raft.proposeConfChange(change);
+  }
+
+  readIndex(context: Uint8Array): void {
+    this.raft.readIndex(context);
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.raft.transferLeadership(to);
+  }
+
+  campaign(): void {
+    this.raft.hup(false);
+  }
+
+  applyConfChange(change: ConfChange): ConfState {
+    return this.raft.applyConfChange(change);
+  }
+
+  reportUnreachable(id: NodeId): void {
+    this.raft.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: NodeId, status: SnapshotStatus): void {
+    this.raft.reportSnapshot(id, status === "finish");
+  }
+
+  hasReady(): boolean {
+    if (this.outstanding) return false;
+    const raft = this.raft;
+    return (
+      !sameSoftState(this.softState(), this.previousSoftState) ||
+      !sameHardState(raft.hardState(), this.previousHardState) ||
+      raft.log.unstable.snapshot !== undefined ||
+      raft.log.unstableEntries().length > 0 ||
+      raft.messages.length > 0 ||
+      raft.messagesAfterPersist.length > 0 ||
+      raft.readStates.length > 0 ||
+      raft.log.hasNextCommittedEntries() ||
+      raft.hasBroadcastPending()
+    );
+  }
+
+  ready(): Ready {
+    assert(!this.outstanding, "ready() called again before advance() of the previous Ready");
+    const raft = this.raft;
+    raft.flushBroadcast();
+    const softState = this.softState();
+    const hardState = raft.hardState();
+    const snapshot = raft.log.unstable.snapshot;
+    const entries = raft.log.unstableEntries().slice();
+    const committedEntries = raft.log.nextCommittedEntries();
+    const hardStateChanged = !sameHardState(hardState, this.previousHardState);
+    const ready: Ready = {
+      softState: sameSoftState(softState, this.previousSoftState) ? undefined : softState,
+      hardState: hardStateChanged ? hardState : undefined,
+      snapshot,
+      entries,
+      committedEntries,
+      messages: raft.messages,
+      messagesAfterPersist: raft.messagesAfterPersist,
+      readStates: raft.readStates,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== undefined ||
+        (hardStateChanged &&
+          (hardState.term !== this.previousHardState.term || hardState.vote !== this.previousHardState.vote)),
+    };
+    raft.messages = [];
+    raft.messagesAfterPersist = [];
+    raft.readStates = [];
+    if (committedEntries.length > 0) {
+      raft.log.applying = committedEntries[committedEntries.length - 1]!.index;
+    }
+    this.previousSoftState = softState;
+    if (hardStateChanged) this.previousHardState = hardState;
+    this.outstanding = true;
+    return ready;
+  }
+
+  advance(ready: Ready): void {
+    assert(this.outstanding, "advance() without an outstanding Ready");
+    this.outstanding = false;
+    const raft = this.raft;
+    if (ready.snapshot !== undefined) {
+      const index = ready.snapshot.metadata.index;
+      raft.log.stableSnapshotTo(index);
+      if (index > raft.log.applied) raft.log.appliedTo(index);
+    }
+    if (ready.entries.length > 0) {
+      const last = ready.entries[ready.entries.length - 1]!;
+      raft.log.stableTo(last.index, last.term);
+      raft.onPersisted(last.index, last.term);
+    }
+    if (ready.committedEntries.length > 0) {
+      raft.log.appliedTo(ready.committedEntries[ready.committedEntries.length - 1]!.index);
+      raft.reduceUncommittedSize(ready.committedEntries);
+    }
+    raft.maybeAutoLeave();
+  }
+
+  status(): RaftStatus {
+    const raft = this.raft;
+    return {
+      id: raft.id,
+      role: raft.role,
+      leader: raft.lead,
+      term: raft.term,
+      vote: raft.vote,
+      commit: raft.log.committed,
+      applied: raft.log.applied,
+      lastIndex: raft.log.lastIndex(),
+      confState: configurationToConfState(raft.tracker.config),
+      leadTransferee: raft.leadTransferee,
+      progress: raft.role === Role.Leader ? raft.tracker.statusOf() : new Map(),
+    };
+  }
+}
+
+/** Creates one replica of a raft group over `config.storage` (restarting from what it holds). */
+export function createRaftNode(config: RaftConfig): RaftNode {
+  return new RawNode(config);
+}
