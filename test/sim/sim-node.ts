@@ -1,0 +1,261 @@
+import type { Entry, MemoryStorage, Message, NodeId, RaftNode, ReadState, Ready } from "../../framework/raft/index.js";
+import { EntryType, Role, createSeededRandom, isRaftError } from "../../framework/raft/index.js";
+import type { KvStateMachine, WriteCommand } from "./kv-state-machine.js";
+import { restoreKvStateMachine } from "./kv-state-machine.js";
+import type { RaftCore } from "./raft-core.js";
+import type { LogView, SafetyChecker } from "./safety-checker.js";
+
+/**
+ * One simulated host with one replica, running the host loop exactly as
+ * Ready's contract orders it (framework/raft/types.ts):
+ *
+ *   ready() → send `messages` → start a disk write of snapshot/entries/
+ *   hardState → … fsync completes after a random delay … → write them into
+ *   the durable MemoryStorage → send `messagesAfterPersist` → apply the
+ *   snapshot, then the committed entries → advance(ready).
+ *
+ * A crash at any point drops the RaftNode, the state machine and the disk
+ * write in flight; only the MemoryStorage survives. A restart builds a new
+ * RaftNode over it, with the state machine restored from the last snapshot
+ * and `applied` set to the snapshot's index, so the core hands the rest of
+ * the committed log out again.
+ */
+export interface SimNode {
+  readonly id: NodeId;
+  /** The durable disk: written only when a simulated fsync completes. */
+  readonly storage: MemoryStorage;
+  /** Bumped on every crash; events of an older incarnation are stale. */
+  incarnation: number;
+  raft: RaftNode | undefined;
+  machine: KvStateMachine | undefined;
+  /** The Ready whose disk write is in flight (between steps 2 and 3). */
+  writing: Ready | undefined;
+  /** The term this node leads, as last observed; 0 when not leading. */
+  leaderTerm: number;
+}
+
+export interface HostEnvironment {
+  readonly core: RaftCore;
+  readonly safety: SafetyChecker;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Applied entries between two snapshots (and log compactions). */
+  readonly snapshotEvery: number;
+  /** Seeds the new RaftNode's random source (drawn from the one simulation random). */
+  nextSeed(): number;
+  /** Entries kept in the log behind a snapshot, so some followers catch up without one. */
+  compactionLag(): number;
+  send(node: SimNode, messages: readonly Message[]): void;
+  /** Schedules completeDiskWrite(node, incarnation) after a random fsync latency. */
+  scheduleDiskWrite(node: SimNode): void;
+  onApplied(node: SimNode, entry: Entry, write: WriteCommand | undefined): void;
+  onReadStates(node: SimNode, readStates: readonly ReadState[]): void;
+  onAppliedBatch(node: SimNode): void;
+  count(what: HostCounter): void;
+}
+
+export type HostCounter =
+  | "readies" | "diskWrites" | "entriesApplied" | "confChangesApplied"
+  | "snapshotsInstalled" | "snapshotsCreated" | "compactions";
+
+export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
+  return { id, storage, incarnation: 0, raft: undefined, machine: undefined, writing: undefined, leaderTerm: 0 };
+}
+
+export function startNode(node: SimNode, env: HostEnvironment): void {
+  if (node.raft !== undefined) throw new Error(`node ${node.id} is already running`);
+  const snapshot = node.storage.snapshot();
+  node.machine = restoreKvStateMachine(snapshot.data, snapshot.metadata.index, snapshot.metadata.confState);
+  node.raft = env.core.createRaftNode({
+    id: node.id,
+    storage: node.storage,
+    random: createSeededRandom(env.nextSeed()),
+    electionTicks: env.electionTicks,
+    heartbeatTicks: env.heartbeatTicks,
+    applied: snapshot.metadata.index,
+    preVote: true,
+    checkQuorum: true,
+  });
+  node.writing = undefined;
+  node.leaderTerm = 0;
+}
+
+export function crashNode(node: SimNode, env: HostEnvironment): void {
+  node.raft = undefined;
+  node.machine = undefined;
+  node.writing = undefined;
+  node.leaderTerm = 0;
+  node.incarnation++;
+  env.safety.forgetLeader(node.id);
+}
+
+/** After any input to the node: observe its role, then run the host loop. */
+export function afterInput(node: SimNode, env: HostEnvironment): void {
+  observeRole(node, env);
+  pump(node, env);
+}
+
+function observeRole(node: SimNode, env: HostEnvironment): void {
+  const raft = node.raft;
+  if (raft === undefined) return;
+  const status = raft.status();
+  if (status.role === Role.Leader) {
+    env.safety.observeLeader(node.id, status.term);
+    if (node.leaderTerm !== status.term) {
+      node.leaderTerm = status.term;
+      env.safety.observeNewLeaderLog(node.id, status.term, status.lastIndex, visibleLog(node));
+    }
+  } else if (node.leaderTerm !== 0) {
+    node.leaderTerm = 0;
+    env.safety.forgetLeader(node.id);
+  }
+}
+
+/** Steps 1–2 of the host loop; one Ready at a time. */
+export function pump(node: SimNode, env: HostEnvironment): void {
+  while (node.raft !== undefined && node.writing === undefined && node.raft.hasReady()) {
+    const ready = node.raft.ready();
+    env.count("readies");
+    env.send(node, ready.messages);
+    const needsWrite = ready.snapshot !== undefined || ready.entries.length > 0 || ready.hardState !== undefined;
+    if (needsWrite) {
+      node.writing = ready;
+      env.scheduleDiskWrite(node);
+      return;
+    }
+    finishReady(node, ready, env);
+  }
+}
+
+/** The fsync of the Ready in flight completed: steps 2 (durable part) to 5. */
+export function completeDiskWrite(node: SimNode, incarnation: number, env: HostEnvironment): void {
+  if (incarnation !== node.incarnation || node.writing === undefined) return; // lost in a crash
+  const ready = node.writing;
+  env.count("diskWrites");
+  persist(node, ready, env);
+  node.writing = undefined;
+  finishReady(node, ready, env);
+  afterInput(node, env);
+}
+
+function persist(node: SimNode, ready: Ready, env: HostEnvironment): void {
+  const storage = node.storage;
+  if (ready.snapshot !== undefined) storage.applySnapshot(ready.snapshot);
+  if (ready.entries.length > 0) {
+    storage.append(ready.entries);
+    env.safety.observePersistedEntries(node.id, ready.entries, durableLog(storage));
+  }
+  if (ready.hardState !== undefined) {
+    const previous = storage.hardState();
+    storage.setHardState(ready.hardState);
+    env.safety.observePersistedHardState(node.id, previous, ready.hardState, durableLog(storage));
+  }
+}
+
+/** Steps 3–5: messages after persist, apply, advance; then maybe snapshot and compact. */
+function finishReady(node: SimNode, ready: Ready, env: HostEnvironment): void {
+  const raft = node.raft;
+  if (raft === undefined) throw new Error(`node ${node.id} finishing a Ready while down`);
+  env.send(node, ready.messagesAfterPersist);
+  if (ready.snapshot !== undefined) {
+    const { index, term, confState } = ready.snapshot.metadata;
+    node.machine = restoreKvStateMachine(ready.snapshot.data, index, confState);
+    env.safety.observeSnapshotRestored(node.id, index, term, node.machine.digest);
+    env.count("snapshotsInstalled");
+  }
+  for (const entry of ready.committedEntries) applyEntry(node, raft, entry, env);
+  if (ready.readStates.length > 0) env.onReadStates(node, ready.readStates);
+  raft.advance(ready);
+  const progressed = ready.committedEntries.length > 0 || ready.snapshot !== undefined;
+  if (progressed || ready.readStates.length > 0) env.onAppliedBatch(node);
+  const appliedConfChange = ready.committedEntries.some((entry) => entry.type === EntryType.ConfChange);
+  maybeSnapshot(node, env, appliedConfChange);
+}
+
+function applyEntry(node: SimNode, raft: RaftNode, entry: Entry, env: HostEnvironment): void {
+  const machine = node.machine;
+  if (machine === undefined) throw new Error(`node ${node.id} applying while down`);
+  if (entry.index <= machine.applied) {
+    throw new Error(`node ${node.id}: core handed out entry ${entry.index} again, applied is ${machine.applied}`);
+  }
+  let write: WriteCommand | undefined;
+  if (entry.type === EntryType.ConfChange) {
+    const confState = raft.applyConfChange(env.core.decodeConfChange(entry.data));
+    machine.applyConfChange(entry, confState);
+    env.count("confChangesApplied");
+  } else {
+    write = machine.applyNormal(entry);
+  }
+  env.count("entriesApplied");
+  env.safety.observeApplied(node.id, entry, machine.digest);
+  env.onApplied(node, entry, write);
+}
+
+/**
+ * Snapshots every `snapshotEvery` applied entries, and after every applied
+ * ConfChange: a follower the leader must catch up by snapshot ignores one
+ * whose configuration does not name it (as etcd's raft does), so the newest
+ * snapshot must include the newest configuration, or a node added after the
+ * last snapshot could never join once the log before it is compacted.
+ */
+function maybeSnapshot(node: SimNode, env: HostEnvironment, appliedConfChange: boolean): void {
+  const machine = node.machine;
+  if (machine === undefined) return;
+  const storage = node.storage;
+  const snapshotIndex = storage.snapshot().metadata.index;
+  if (machine.applied <= snapshotIndex) return;
+  if (!appliedConfChange && machine.applied - snapshotIndex < env.snapshotEvery) return;
+  storage.createSnapshot(machine.applied, machine.confState, machine.encodeSnapshot());
+  env.count("snapshotsCreated");
+  const compactIndex = machine.applied - env.compactionLag();
+  if (compactIndex >= storage.firstIndex()) {
+    storage.compact(compactIndex);
+    env.count("compactions");
+  }
+}
+
+/** The durable log, for the invariant checks. */
+export function durableLog(storage: MemoryStorage): LogView {
+  return {
+    term(index) {
+      if (index < storage.firstIndex() - 1 || index > storage.lastIndex()) return undefined;
+      return storage.term(index);
+    },
+    entry(index) {
+      if (index < storage.firstIndex() || index > storage.lastIndex()) return undefined;
+      return storage.entries(index, index + 1, Number.MAX_SAFE_INTEGER)[0];
+    },
+  };
+}
+
+/** The durable log overlaid with the disk write in flight: what the node's log holds, as far as it can be seen. */
+function visibleLog(node: SimNode): LogView {
+  const durable = durableLog(node.storage);
+  const writing = node.writing;
+  if (writing === undefined) return durable;
+  const first = writing.entries[0]?.index ?? Infinity;
+  const snapshotIndex = writing.snapshot?.metadata.index ?? -1;
+  const pendingEntry = (index: number): Entry | undefined =>
+    index >= first ? writing.entries[index - first] : undefined;
+  return {
+    term(index) {
+      if (index === snapshotIndex) return writing.snapshot?.metadata.term;
+      if (index >= first) return pendingEntry(index)?.term;
+      return index < snapshotIndex ? undefined : durable.term(index);
+    },
+    entry(index) {
+      if (index >= first) return pendingEntry(index);
+      return index <= snapshotIndex ? undefined : durable.entry(index);
+    },
+  };
+}
+
+/** Calls into the core that may answer with an expected RaftError; anything else propagates. */
+export function expectRaftError<T>(call: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: call() };
+  } catch (error) {
+    if (isRaftError(error)) return { ok: false, error };
+    throw error;
+  }
+}
