@@ -93,7 +93,8 @@ function zeroCounters(): SimulationCounters {
 
 function createRun(options: SimulationOptions) {
   const random: RandomSource = createSeededRandom(options.seed);
-  const mix: FaultMix = faultMixes[options.mix ?? faultMixNames[random.nextInt(faultMixNames.length)]!];
+  // The mix follows the seed round-robin, so any six consecutive seeds cover every mix.
+  const mix: FaultMix = faultMixes[options.mix ?? faultMixNames[options.seed % faultMixNames.length]!];
   const safetyTicks = options.safetyTicks ?? 400;
   const livenessTicks = options.livenessTicks ?? 40 * electionTicks;
   const core = options.core ?? raftCore;
