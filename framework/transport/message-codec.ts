@@ -1,4 +1,3 @@
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type {
   ConfState,
   Entry,
@@ -9,7 +8,15 @@ import type {
 import { EntryType, MessageType } from "../raft/index.js";
 import { TransportError, TransportErrorCode } from "./errors.js";
 import type { GroupMessage } from "./group-message.js";
+import { assert } from "./assert.js";
 import { malformed, WireReader, WireTypeLengthDelimited, WireTypeVarint } from "./wire-reader.js";
+import {
+  bytesFieldSize,
+  nestedFieldSize,
+  uint53FieldSize,
+  varintSize,
+  WireWriter,
+} from "./wire-writer.js";
 
 /**
  * The hot-path codec between the core's records and proto/raftkit/v1/raft.proto
@@ -17,6 +24,7 @@ import { malformed, WireReader, WireTypeLengthDelimited, WireTypeVarint } from "
  * toBinary writes for the same message (fields in number order, proto3 zero
  * values omitted, repeated uint64 packed), so any decoder of the schema reads
  * them; it reads any valid encoding (packed or not, unknown fields skipped).
+ * Encoding sizes the message first and writes into one exact buffer.
  * Decoded `data` and `context` are views into the input buffer, not copies.
  * See test/bench/transport-codec.ts for why it exists (vs create()+toBinary).
  */
@@ -24,31 +32,22 @@ import { malformed, WireReader, WireTypeLengthDelimited, WireTypeVarint } from "
 const varint = (field: number): number => field * 8 + WireTypeVarint;
 const delimited = (field: number): number => field * 8 + WireTypeLengthDelimited;
 
-// One writer, reused: encoding is synchronous and finish() resets it. A
-// failed encode leaves forks open, so the writer is replaced then.
-let writer = new BinaryWriter();
-
 export function encodeGroupMessage(groupMessage: GroupMessage): Uint8Array {
-  try {
-    writeUint53(varint(1), groupMessage.groupId, "GroupMessage.groupId");
-    writer.uint32(delimited(2)).fork();
-    writeMessage(groupMessage.message);
-    writer.join();
-    return writer.finish();
-  } catch (error) {
-    writer = new BinaryWriter();
-    throw error;
-  }
+  const groupId = checkedUint53(groupMessage.groupId, "GroupMessage.groupId");
+  const messageSize = sizeOfMessage(groupMessage.message);
+  const writer = new WireWriter(uint53FieldSize(groupId) + nestedFieldSize(messageSize));
+  writer.uint53Field(varint(1), groupId);
+  writer.nestedHeader(delimited(2), messageSize);
+  writeMessage(writer, groupMessage.message);
+  assertFilled(writer);
+  return writer.bytes;
 }
 
 export function encodeMessage(message: Message): Uint8Array {
-  try {
-    writeMessage(message);
-    return writer.finish();
-  } catch (error) {
-    writer = new BinaryWriter();
-    throw error;
-  }
+  const writer = new WireWriter(sizeOfMessage(message));
+  writeMessage(writer, message);
+  assertFilled(writer);
+  return writer.bytes;
 }
 
 export function decodeGroupMessage(bytes: Uint8Array): GroupMessage {
@@ -69,80 +68,127 @@ export function decodeMessage(bytes: Uint8Array): Message {
   return readMessage(new WireReader(bytes));
 }
 
-function writeUint53(tag: number, value: number, what: string): void {
-  if (value === 0) return;
-  if (!(Number.isSafeInteger(value) && value > 0)) {
+function assertFilled(writer: WireWriter): void {
+  assert(
+    writer.position === writer.bytes.length,
+    () => `encoded ${writer.position} bytes into a buffer sized ${writer.bytes.length}`,
+  );
+}
+
+function checkedUint53(value: number, what: string): number {
+  if (!(Number.isSafeInteger(value) && value >= 0)) {
     throw new TransportError(
       TransportErrorCode.InvalidMessage,
       `${what} = ${value}, allowed integer in [0, 2^53 - 1]`,
     );
   }
-  writer.uint32(tag);
-  if (value <= 0xffffffff) writer.uint32(value);
-  else writer.uint64(value);
+  return value;
 }
 
-function writeBytes(tag: number, value: Uint8Array): void {
-  if (value.byteLength === 0) return;
-  writer.uint32(tag).bytes(value);
+// Sizing validates every number; writing trusts the sizing pass.
+function sizeOfMessage(message: Message): number {
+  checkedMessageType(message.type);
+  let size = 2; // type: a one-byte tag and a one-byte value (1..12)
+  size += uint53FieldSize(checkedUint53(message.to, "Message.to"));
+  size += uint53FieldSize(checkedUint53(message.from, "Message.from"));
+  size += uint53FieldSize(checkedUint53(message.term, "Message.term"));
+  size += uint53FieldSize(checkedUint53(message.logTerm, "Message.logTerm"));
+  size += uint53FieldSize(checkedUint53(message.index, "Message.index"));
+  for (const entry of message.entries) size += nestedFieldSize(sizeOfEntry(entry));
+  size += uint53FieldSize(checkedUint53(message.commit, "Message.commit"));
+  if (message.snapshot !== undefined) size += nestedFieldSize(sizeOfSnapshot(message.snapshot));
+  if (message.reject) size += 2;
+  size += uint53FieldSize(checkedUint53(message.rejectHint, "Message.rejectHint"));
+  size += bytesFieldSize(message.context.byteLength);
+  return size;
 }
 
-function writeMessage(message: Message): void {
-  writer.uint32(varint(1)).int32(checkedMessageType(message.type));
-  writeUint53(varint(2), message.to, "Message.to");
-  writeUint53(varint(3), message.from, "Message.from");
-  writeUint53(varint(4), message.term, "Message.term");
-  writeUint53(varint(5), message.logTerm, "Message.logTerm");
-  writeUint53(varint(6), message.index, "Message.index");
+function sizeOfEntry(entry: Entry): number {
+  checkedEntryType(entry.type);
+  return (
+    uint53FieldSize(checkedUint53(entry.term, "Entry.term")) +
+    uint53FieldSize(checkedUint53(entry.index, "Entry.index")) +
+    (entry.type === EntryType.Normal ? 0 : 2) +
+    bytesFieldSize(entry.data.byteLength)
+  );
+}
+
+function sizeOfSnapshot(snapshot: Snapshot): number {
+  return nestedFieldSize(sizeOfMetadata(snapshot.metadata)) + bytesFieldSize(snapshot.data.byteLength);
+}
+
+function sizeOfMetadata(metadata: SnapshotMetadata): number {
+  return (
+    uint53FieldSize(checkedUint53(metadata.index, "SnapshotMetadata.index")) +
+    uint53FieldSize(checkedUint53(metadata.term, "SnapshotMetadata.term")) +
+    nestedFieldSize(sizeOfConfState(metadata.confState))
+  );
+}
+
+function sizeOfConfState(confState: ConfState): number {
+  return (
+    packedFieldSize(sizeOfPacked(confState.voters, "ConfState.voters")) +
+    packedFieldSize(sizeOfPacked(confState.learners, "ConfState.learners")) +
+    packedFieldSize(sizeOfPacked(confState.votersOutgoing, "ConfState.votersOutgoing")) +
+    packedFieldSize(sizeOfPacked(confState.learnersNext, "ConfState.learnersNext")) +
+    (confState.autoLeave ? 2 : 0)
+  );
+}
+
+function sizeOfPacked(values: readonly number[], what: string): number {
+  let size = 0;
+  for (const value of values) size += varintSize(checkedUint53(value, what));
+  return size;
+}
+
+function packedFieldSize(payloadSize: number): number {
+  return payloadSize === 0 ? 0 : nestedFieldSize(payloadSize);
+}
+
+function writeMessage(writer: WireWriter, message: Message): void {
+  writer.varint(varint(1));
+  writer.varint(message.type);
+  writer.uint53Field(varint(2), message.to);
+  writer.uint53Field(varint(3), message.from);
+  writer.uint53Field(varint(4), message.term);
+  writer.uint53Field(varint(5), message.logTerm);
+  writer.uint53Field(varint(6), message.index);
   for (const entry of message.entries) {
-    writer.uint32(delimited(7)).fork();
-    writeUint53(varint(1), entry.term, "Entry.term");
-    writeUint53(varint(2), entry.index, "Entry.index");
-    if (entry.type !== EntryType.Normal) writer.uint32(varint(3)).int32(entry.type);
-    writeBytes(delimited(4), entry.data);
-    writer.join();
+    writer.nestedHeader(delimited(7), sizeOfEntry(entry));
+    writer.uint53Field(varint(1), entry.term);
+    writer.uint53Field(varint(2), entry.index);
+    writer.uint53Field(varint(3), entry.type);
+    writer.bytesField(delimited(4), entry.data);
   }
-  writeUint53(varint(8), message.commit, "Message.commit");
+  writer.uint53Field(varint(8), message.commit);
   if (message.snapshot !== undefined) {
-    writer.uint32(delimited(9)).fork();
-    writeSnapshot(message.snapshot);
-    writer.join();
+    writer.nestedHeader(delimited(9), sizeOfSnapshot(message.snapshot));
+    writeSnapshot(writer, message.snapshot);
   }
-  if (message.reject) writer.uint32(varint(10)).bool(true);
-  writeUint53(varint(11), message.rejectHint, "Message.rejectHint");
-  writeBytes(delimited(12), message.context);
+  writer.uint53Field(varint(10), message.reject ? 1 : 0);
+  writer.uint53Field(varint(11), message.rejectHint);
+  writer.bytesField(delimited(12), message.context);
 }
 
-function writeSnapshot(snapshot: Snapshot): void {
+function writeSnapshot(writer: WireWriter, snapshot: Snapshot): void {
   const metadata = snapshot.metadata;
-  writer.uint32(delimited(1)).fork();
-  writeUint53(varint(1), metadata.index, "SnapshotMetadata.index");
-  writeUint53(varint(2), metadata.term, "SnapshotMetadata.term");
-  writer.uint32(delimited(3)).fork();
-  writePacked(1, metadata.confState.voters, "ConfState.voters");
-  writePacked(2, metadata.confState.learners, "ConfState.learners");
-  writePacked(3, metadata.confState.votersOutgoing, "ConfState.votersOutgoing");
-  writePacked(4, metadata.confState.learnersNext, "ConfState.learnersNext");
-  if (metadata.confState.autoLeave) writer.uint32(varint(5)).bool(true);
-  writer.join();
-  writer.join();
-  writeBytes(delimited(2), snapshot.data);
+  const confState = metadata.confState;
+  writer.nestedHeader(delimited(1), sizeOfMetadata(metadata));
+  writer.uint53Field(varint(1), metadata.index);
+  writer.uint53Field(varint(2), metadata.term);
+  writer.nestedHeader(delimited(3), sizeOfConfState(confState));
+  writePacked(writer, 1, confState.voters);
+  writePacked(writer, 2, confState.learners);
+  writePacked(writer, 3, confState.votersOutgoing);
+  writePacked(writer, 4, confState.learnersNext);
+  writer.uint53Field(varint(5), confState.autoLeave ? 1 : 0);
+  writer.bytesField(delimited(2), snapshot.data);
 }
 
-function writePacked(field: number, values: readonly number[], what: string): void {
+function writePacked(writer: WireWriter, field: number, values: readonly number[]): void {
   if (values.length === 0) return;
-  writer.uint32(delimited(field)).fork();
-  for (const value of values) {
-    if (!(Number.isSafeInteger(value) && value >= 0)) {
-      throw new TransportError(
-        TransportErrorCode.InvalidMessage,
-        `${what} holds ${value}, allowed integers in [0, 2^53 - 1]`,
-      );
-    }
-    if (value <= 0xffffffff) writer.uint32(value);
-    else writer.uint64(value);
-  }
-  writer.join();
+  writer.nestedHeader(delimited(field), sizeOfPacked(values, "packed"));
+  for (const value of values) writer.varint(value);
 }
 
 function skipUnknown(reader: WireReader, tag: number, fieldMax: number): void {
