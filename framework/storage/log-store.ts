@@ -1,0 +1,267 @@
+import type { Entry, RaftStorage } from "../raft/index.js";
+import { assert } from "./assert.js";
+import { createEntryCache } from "./entry-cache.js";
+import type { EntryCache } from "./entry-cache.js";
+import { StorageError, StorageErrorCode } from "./errors.js";
+import type { FileSystem, StorageFile } from "./file-system.js";
+import type { EntryLocation, GroupLog } from "./group-log.js";
+import {
+  appendToLog, applySnapshotToLog, checkCompact, checkUpdate, compactLog, createGroupLog,
+} from "./group-log.js";
+import { createGroupStorageView } from "./group-storage-view.js";
+import type { LogAppender } from "./log-appender.js";
+import { createLogAppender } from "./log-appender.js";
+import type { LogCommitter } from "./log-committer.js";
+import { createLogCommitter, failedError } from "./log-committer.js";
+import type { LogUpdate } from "./log-update.js";
+import { checkGroupId, checkUpdateShape, estimateUpdateBytes, invalidArgument } from "./log-update.js";
+import type { StorageLogger } from "./logger.js";
+import { silentStorageLogger } from "./logger.js";
+import { createNodeFileSystem } from "./node-file-system.js";
+import {
+  encodeCompactOperation, encodeEntriesOperation, encodeHardStateOperation,
+  encodeRemoveGroupOperation, encodeSnapshotOperation,
+} from "./record-codec.js";
+import { recordHeaderBytes } from "./record-frame.js";
+import { recoverLog } from "./recovery.js";
+import { parseSegmentFileName } from "./segment-name.js";
+
+export interface LogStoreOptions {
+  /** Directory of the segment files; created if missing. */
+  readonly directory: string;
+  readonly fileSystem?: FileSystem;
+  readonly logger?: StorageLogger;
+  /** Segment size at which a new segment is started. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** Entry data kept in memory for reads, across all groups. Default 64 MiB. */
+  readonly cacheBytes?: number;
+  /** Largest record; one save must fit in one. Default 512 MiB. */
+  readonly maxRecordBytes?: number;
+}
+
+/**
+ * The durable raft log of every group on a host (see docs/storage.md). Writes
+ * are asynchronous and batched: all saves, compactions and removals that
+ * arrive while a commit is being written go into the next one, made durable
+ * by one fdatasync. Reads (`storage(groupId)`) are synchronous and see every
+ * call made so far, durable or not yet.
+ */
+export interface LogStore {
+  /** Persists the updates (distinct groups); resolves once they are durable. */
+  save(updates: readonly LogUpdate[]): Promise<void>;
+  /** Discards a group's entries up to `index` (MemoryStorage.compact); durable on resolve. */
+  compact(groupId: number, index: number): Promise<void>;
+  /** Forgets a group entirely; durable on resolve. */
+  removeGroup(groupId: number): Promise<void>;
+  /** The group's raft storage: live, synchronous. An unknown group reads as empty. */
+  storage(groupId: number): RaftStorage;
+  /** Ids of the groups with any state, ascending. */
+  groupIds(): number[];
+  /** Waits for commits in flight and closes the files; later calls fail with Closed. */
+  close(): Promise<void>;
+  /** The write error that stopped the store, if one did. */
+  readonly failure: StorageError | undefined;
+}
+
+const defaultSegmentBytes = 64 * 1024 * 1024;
+const defaultCacheBytes = 64 * 1024 * 1024;
+const defaultMaxRecordBytes = 512 * 1024 * 1024;
+
+/** Opens the log in `options.directory`, recovering what is there, or starts an empty one. */
+export async function openLogStore(options: LogStoreOptions): Promise<LogStore> {
+  const limits = checkOptions(options);
+  const fileSystem = options.fileSystem ?? createNodeFileSystem();
+  const cache = createEntryCache(limits.cacheBytes);
+  const recovered = await recoverLog({
+    fileSystem, directory: options.directory, logger: options.logger ?? silentStorageLogger,
+    maxRecordBytes: limits.maxRecordBytes, cache,
+  });
+  const appender = createLogAppender(recovered.groups, limits, recovered.lastSequence, 1);
+  const committer = createLogCommitter({
+    fileSystem, directory: options.directory, appender, segments: recovered.segments, cache,
+  });
+  await committer.commitPending(); // the new segment's header
+  return createStore({
+    groups: recovered.groups, segments: recovered.segments, cache, appender, committer,
+    maxRecordBytes: limits.maxRecordBytes,
+  });
+}
+
+/** Like openLogStore, but the directory must not hold a log yet. */
+export async function createLogStore(options: LogStoreOptions): Promise<LogStore> {
+  const fileSystem = options.fileSystem ?? createNodeFileSystem();
+  await fileSystem.mkdir(options.directory);
+  const existing = (await fileSystem.readdir(options.directory)).filter(
+    (name) => parseSegmentFileName(name) !== undefined);
+  if (existing.length > 0) {
+    throw invalidArgument(`${options.directory} already holds a log (${existing.length} segments)`);
+  }
+  return openLogStore({ ...options, fileSystem });
+}
+
+function checkOptions(options: LogStoreOptions): {
+  segmentBytes: number; cacheBytes: number; maxRecordBytes: number;
+} {
+  const segmentBytes = options.segmentBytes ?? defaultSegmentBytes;
+  const cacheBytes = options.cacheBytes ?? defaultCacheBytes;
+  const maxRecordBytes = options.maxRecordBytes ?? defaultMaxRecordBytes;
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 4096) {
+    throw invalidArgument(`segmentBytes = ${segmentBytes}, allowed ≥ 4096`);
+  }
+  if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
+    throw invalidArgument(`cacheBytes = ${cacheBytes}, allowed ≥ 0`);
+  }
+  if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 4096 || maxRecordBytes > 0xffff_ffff) {
+    throw invalidArgument(`maxRecordBytes = ${maxRecordBytes}, allowed 4096..2^32-1`);
+  }
+  return { segmentBytes, cacheBytes, maxRecordBytes };
+}
+
+interface StoreParts {
+  readonly groups: Map<number, GroupLog>;
+  readonly segments: Map<number, StorageFile>;
+  readonly cache: EntryCache;
+  readonly appender: LogAppender;
+  readonly committer: LogCommitter;
+  readonly maxRecordBytes: number;
+}
+
+function createStore(parts: StoreParts): LogStore {
+  const { groups, appender, committer } = parts;
+  let closed = false;
+  const writable = (): void => {
+    if (closed) throw new StorageError(StorageErrorCode.Closed, "log store is closed");
+    if (committer.failure !== undefined) throw failedError(committer.failure);
+  };
+  const readData = (location: EntryLocation): Uint8Array => readEntryData(parts, location);
+  const lookup = (groupId: number): GroupLog | undefined => groups.get(groupId);
+  return {
+    save(updates: readonly LogUpdate[]): Promise<void> {
+      try {
+        writable();
+        encodeSave(parts, updates);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return committer.commitPending();
+    },
+    compact(groupId: number, index: number): Promise<void> {
+      try {
+        writable();
+        const log = existingGroup(groups, groupId);
+        const term = checkCompact(log, index);
+        encodeCompactOperation(appender.recordFor(64).writer, groupId, index, term);
+        compactLog(log, index, term);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return committer.commitPending();
+    },
+    removeGroup(groupId: number): Promise<void> {
+      try {
+        writable();
+        existingGroup(groups, groupId);
+        encodeRemoveGroupOperation(appender.recordFor(16).writer, groupId);
+        groups.delete(groupId);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return committer.commitPending();
+    },
+    storage: (groupId: number): RaftStorage => {
+      checkGroupId(groupId);
+      return createGroupStorageView(groupId, lookup, readData);
+    },
+    groupIds: (): number[] => [...groups.keys()].sort((a, b) => a - b),
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await committer.idle();
+      for (const file of parts.segments.values()) await file.close();
+      parts.segments.clear();
+    },
+    get failure(): StorageError | undefined {
+      return committer.failure;
+    },
+  };
+}
+
+/** Checks every update first (nothing changes if one is bad), then encodes and applies them. */
+function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
+  const seen = new Set<number>();
+  const kept: (readonly Entry[])[] = [];
+  let estimate = 0;
+  for (const update of updates) {
+    checkUpdateShape(update);
+    if (seen.has(update.groupId)) throw invalidArgument(`group ${update.groupId} twice in one save`);
+    seen.add(update.groupId);
+    const log = parts.groups.get(update.groupId) ?? createGroupLog(update.groupId);
+    kept.push(checkUpdate(log, update.snapshot, update.entries ?? []));
+    estimate += estimateUpdateBytes(update);
+  }
+  if (estimate > parts.maxRecordBytes) {
+    throw invalidArgument(`save of ${estimate} bytes exceeds maxRecordBytes ${parts.maxRecordBytes}`);
+  }
+  // One save goes into one record, so a crash keeps all of it or none of it.
+  const record = parts.appender.recordFor(estimate);
+  const commitNumber = parts.appender.pending.commitNumber;
+  updates.forEach((update, i) => {
+    let log = parts.groups.get(update.groupId);
+    if (log === undefined) {
+      log = createGroupLog(update.groupId);
+      parts.groups.set(update.groupId, log);
+    }
+    const writer = record.writer;
+    if (update.snapshot !== undefined) {
+      encodeSnapshotOperation(writer, update.groupId, update.snapshot);
+      applySnapshotToLog(log, update.snapshot);
+    }
+    const entries = kept[i]!;
+    if (entries.length > 0) {
+      const offsets = encodeEntriesOperation(writer, update.groupId, entries);
+      const payloadStart = record.position + recordHeaderBytes;
+      const locations = entries.map((entry, j): EntryLocation => ({
+        term: entry.term, type: entry.type, segment: record.segment,
+        position: payloadStart + offsets[j]!, length: entry.data.byteLength, commitNumber,
+        data: entry.data,
+      }));
+      appendToLog(log, entries[0]!.index, locations);
+      for (const location of locations) parts.cache.add(location);
+    }
+    if (update.hardState !== undefined) {
+      encodeHardStateOperation(writer, update.groupId, update.hardState);
+      log.hardState = update.hardState;
+    }
+  });
+  assert(record.writer.length <= parts.maxRecordBytes, () =>
+    `record of ${record.writer.length} bytes beyond ${parts.maxRecordBytes}`);
+}
+
+function existingGroup(groups: Map<number, GroupLog>, groupId: number): GroupLog {
+  checkGroupId(groupId);
+  const log = groups.get(groupId);
+  if (log === undefined) throw new StorageError(StorageErrorCode.NotFound, `group ${groupId} has no log`);
+  return log;
+}
+
+/** An entry's data from the cache, or read back from its segment (rare: old entries only). */
+function readEntryData(parts: StoreParts, location: EntryLocation): Uint8Array {
+  if (location.data !== undefined) return location.data;
+  assert(location.commitNumber <= parts.committer.durableCommit, () =>
+    `entry of commit ${location.commitNumber} evicted before durable ${parts.committer.durableCommit}`);
+  const file = parts.segments.get(location.segment);
+  if (file === undefined) {
+    throw new StorageError(StorageErrorCode.Closed, `segment ${location.segment} is not open`);
+  }
+  const data = new Uint8Array(location.length);
+  let done = 0;
+  while (done < data.byteLength) {
+    const count = file.readSync(data.subarray(done), location.position + done);
+    if (count === 0) {
+      throw new StorageError(StorageErrorCode.Corrupt,
+        `entry data of ${location.length} bytes cut short`, { file: file.path, offset: location.position });
+    }
+    done += count;
+  }
+  return data;
+}

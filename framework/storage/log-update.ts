@@ -1,0 +1,71 @@
+import type { Entry, HardState, Snapshot } from "../raft/index.js";
+import { EntryType } from "../raft/index.js";
+import { StorageError, StorageErrorCode } from "./errors.js";
+
+/** What one group's Ready asks to persist: saved in the order snapshot, entries, hard state. */
+export interface LogUpdate {
+  readonly groupId: number;
+  readonly hardState?: HardState | undefined;
+  /** Appended like MemoryStorage.append: a conflicting suffix is truncated first. */
+  readonly entries?: readonly Entry[] | undefined;
+  /** Replaces the group's log, like MemoryStorage.applySnapshot. */
+  readonly snapshot?: Snapshot | undefined;
+}
+
+/** Bytes an update may add to a record, at most (fields plus data). @internal */
+export function estimateUpdateBytes(update: LogUpdate): number {
+  let bytes = 64;
+  for (const entry of update.entries ?? []) bytes += 32 + entry.data.byteLength;
+  if (update.snapshot !== undefined) {
+    const confState = update.snapshot.metadata.confState;
+    const nodes = confState.voters.length + confState.learners.length +
+      confState.votersOutgoing.length + confState.learnersNext.length;
+    bytes += 128 + 8 * nodes + update.snapshot.data.byteLength;
+  }
+  return bytes;
+}
+
+/** Rejects malformed input with an InvalidArgument error naming the field. @internal */
+export function checkUpdateShape(update: LogUpdate): void {
+  checkGroupId(update.groupId);
+  const where = `group ${update.groupId}`;
+  if (update.hardState !== undefined) {
+    checkNumber(`${where}: hardState.term`, update.hardState.term);
+    checkNumber(`${where}: hardState.vote`, update.hardState.vote);
+    checkNumber(`${where}: hardState.commit`, update.hardState.commit);
+  }
+  for (const entry of update.entries ?? []) {
+    checkNumber(`${where}: entry index`, entry.index);
+    checkNumber(`${where}: entry ${entry.index} term`, entry.term);
+    if (entry.index === 0) throw invalidArgument(`${where}: entry index 0`);
+    if (entry.type !== EntryType.Normal && entry.type !== EntryType.ConfChange) {
+      throw invalidArgument(`${where}: entry ${entry.index} has type ${String(entry.type)}`);
+    }
+  }
+  if (update.snapshot !== undefined) {
+    const metadata = update.snapshot.metadata;
+    checkNumber(`${where}: snapshot index`, metadata.index);
+    checkNumber(`${where}: snapshot term`, metadata.term);
+    const confState = metadata.confState;
+    for (const id of [...confState.voters, ...confState.learners, ...confState.votersOutgoing,
+      ...confState.learnersNext]) {
+      checkNumber(`${where}: snapshot node id`, id);
+    }
+  }
+}
+
+export function checkGroupId(groupId: number): void {
+  if (!Number.isSafeInteger(groupId) || groupId <= 0) {
+    throw invalidArgument(`group id ${groupId} is not a positive integer`);
+  }
+}
+
+function checkNumber(what: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw invalidArgument(`${what} = ${value}, allowed integers 0..2^53-1`);
+  }
+}
+
+export function invalidArgument(message: string): StorageError {
+  return new StorageError(StorageErrorCode.InvalidArgument, message);
+}

@@ -1,0 +1,76 @@
+import { open as openFile, mkdir, readdir, rename, unlink } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { readSync } from "node:fs";
+import type { FileSystem, OpenMode, StorageFile } from "./file-system.js";
+
+const flagsByMode: Readonly<Record<OpenMode, string>> = {
+  read: "r",
+  readWrite: "r+",
+  create: "wx+",
+};
+
+/** The FileSystem of node:fs. */
+export function createNodeFileSystem(): FileSystem {
+  return {
+    async open(path: string, mode: OpenMode): Promise<StorageFile> {
+      const handle = await openFile(path, flagsByMode[mode]);
+      return wrapHandle(path, handle);
+    },
+    readdir: (directory: string) => readdir(directory),
+    async mkdir(directory: string): Promise<void> {
+      await mkdir(directory, { recursive: true });
+    },
+    rename: (from: string, to: string) => rename(from, to),
+    unlink: (path: string) => unlink(path),
+    async syncDirectory(directory: string): Promise<void> {
+      const handle = await openFile(directory, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
+
+function wrapHandle(path: string, handle: FileHandle): StorageFile {
+  return {
+    path,
+    async write(buffers: readonly Uint8Array[], position: number): Promise<void> {
+      let pending = buffers.filter((buffer) => buffer.byteLength > 0);
+      let at = position;
+      while (pending.length > 0) {
+        const { bytesWritten } = await handle.writev(pending, at);
+        at += bytesWritten;
+        pending = dropWritten(pending, bytesWritten);
+      }
+    },
+    datasync: () => handle.datasync(),
+    async read(buffer: Uint8Array, position: number): Promise<number> {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
+      return bytesRead;
+    },
+    readSync: (buffer: Uint8Array, position: number) =>
+      readSync(handle.fd, buffer, 0, buffer.byteLength, position),
+    async size(): Promise<number> {
+      return (await handle.stat()).size;
+    },
+    truncate: (size: number) => handle.truncate(size),
+    close: () => handle.close(),
+  };
+}
+
+/** What is left of `buffers` after the first `count` bytes were written (a short writev). */
+function dropWritten(buffers: Uint8Array[], count: number): Uint8Array[] {
+  let skip = count;
+  const rest: Uint8Array[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.byteLength) {
+      skip -= buffer.byteLength;
+      continue;
+    }
+    rest.push(skip === 0 ? buffer : buffer.subarray(skip));
+    skip = 0;
+  }
+  return rest;
+}
