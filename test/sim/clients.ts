@@ -32,6 +32,7 @@ export interface ClusterAccess {
   afterInput(node: SimNode): void;
   /** A harness-level contradiction (e.g. a matched position applied someone else's write). */
   violation(message: string): void;
+  trace(line: string): void;
 }
 
 interface PendingWrite {
@@ -65,6 +66,8 @@ interface Client {
   writesSince: number;
 }
 
+export type ClientMode = "mixed" | "writes-only" | "quiet";
+
 export interface ClientStats {
   writesOk: number;
   writesFailed: number;
@@ -74,8 +77,12 @@ export interface ClientStats {
 }
 
 export interface Clients {
-  /** One tick of client activity: time out late operations, start new ones. */
-  onTick(access: ClusterAccess, random: RandomSource, issue: boolean): void;
+  /**
+   * One tick of client activity: time out late operations, start new ones.
+   * "writes-only" (the liveness phase) issues only writes and always follows
+   * a known leader hint, as a client that must get a write through would.
+   */
+  onTick(access: ClusterAccess, random: RandomSource, mode: ClientMode): void;
   onApplied(node: SimNode, entry: Entry, write: WriteCommand | undefined, access: ClusterAccess): void;
   onReadStates(node: SimNode, readStates: readonly ReadState[]): void;
   onAppliedBatch(node: SimNode, access: ClusterAccess): void;
@@ -105,12 +112,14 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     else readsByContext.delete(pending.context);
     client.pending = undefined;
   };
-  const chooseNode = (client: Client, access: ClusterAccess, random: RandomSource): SimNode | undefined => {
+  const chooseNode = (client: Client, access: ClusterAccess, random: RandomSource, mode: ClientMode): SimNode | undefined => {
     const ids = access.nodeIds();
-    const hinted = client.leaderHint !== 0 && random.nextInt(10) < 8 ? client.leaderHint : 0;
+    const followHint = mode === "writes-only" || random.nextInt(10) < 8;
+    const hinted = client.leaderHint !== 0 && followHint ? client.leaderHint : 0;
     return access.node(hinted !== 0 ? hinted : ids[random.nextInt(ids.length)]!);
   };
-  const noteRejection = (client: Client, error: unknown): void => {
+  const noteRejection = (client: Client, error: unknown, access: ClusterAccess): void => {
+    access.trace(`client ${client.id} rejected: ${isRaftError(error) ? error.code : String(error)}`);
     if (isRaftError(error, RaftErrorCode.NotLeader)) client.leaderHint = error.leaderHint;
     else client.leaderHint = 0;
   };
@@ -120,6 +129,7 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     const requestId = `${client.id}.${++client.sequence}`;
     const key = `k${random.nextInt(options.keys)}`;
     const handle = history.invoke(client.id, now, "write", key, `v${requestId}`);
+    access.trace(`client ${client.id} write ${key}=v${requestId} at ${node.id}`);
     const raft = node.raft;
     if (raft === undefined) {
       history.fail(handle); // connection refused: nothing reached the node
@@ -138,7 +148,7 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
       if (!isRaftError(error)) throw error;
       history.fail(handle);
       stats.writesFailed++;
-      noteRejection(client, error);
+      noteRejection(client, error, access);
     }
     access.afterInput(node);
   };
@@ -148,6 +158,7 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     const context = `${client.id}.${++client.sequence}`;
     const key = `k${random.nextInt(options.keys)}`;
     const handle = history.invoke(client.id, now, "read", key);
+    access.trace(`client ${client.id} read ${key} at ${node.id}`);
     const raft = node.raft;
     if (raft === undefined) {
       history.fail(handle);
@@ -166,7 +177,7 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
       if (!isRaftError(error)) throw error;
       history.fail(handle);
       stats.readsFailed++;
-      noteRejection(client, error);
+      noteRejection(client, error, access);
     }
     access.afterInput(node);
   };
@@ -179,25 +190,29 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
       if (pending?.kind !== "read" || pending.node !== node.id || pending.incarnation !== node.incarnation) continue;
       if (pending.readIndex === undefined || machine.applied < pending.readIndex) continue;
       history.complete(pending.handle, access.now(), machine.get(pending.key));
+      access.trace(`client ${client.id} read ${pending.key} -> ${machine.get(pending.key)} at index ${pending.readIndex}`);
       stats.readsOk++;
       clear(client);
     }
   };
 
   return {
-    onTick(access, random, issue) {
+    onTick(access, random, mode) {
       const now = access.now();
       for (const client of clients) {
         if (client.pending !== undefined && now >= client.pending.deadline) {
           history.timeOut(client.pending.handle);
+          access.trace(`client ${client.id} gave up on ${client.pending.kind} at ${client.pending.node}`);
           stats.timeouts++;
           clear(client);
           client.leaderHint = 0;
         }
-        if (!issue || client.pending !== undefined || random.nextInt(1000) >= options.activity * 1000) continue;
-        const node = chooseNode(client, access, random);
+        if (mode === "quiet" || client.pending !== undefined) continue;
+        if (random.nextInt(1000) >= options.activity * 1000) continue;
+        const node = chooseNode(client, access, random, mode);
         if (node === undefined) continue;
-        if (random.nextInt(1000) < options.readRatio * 1000) startRead(client, node, access, random);
+        const read = mode === "mixed" && random.nextInt(1000) < options.readRatio * 1000;
+        if (read) startRead(client, node, access, random);
         else startWrite(client, node, access, random);
       }
     },
@@ -213,11 +228,13 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
           );
         }
         history.complete(pending.handle, access.now());
+        access.trace(`client ${client.id} write ok at ${entry.index}/${entry.term}`);
         stats.writesOk++;
         client.writesSince++;
         client.leaderHint = node.id;
       } else {
         history.fail(pending.handle); // another entry is committed at that index: ours never will be
+        access.trace(`client ${client.id} write failed: ${entry.index}/${entry.term} is not ${pending.term}`);
         stats.writesFailed++;
       }
       clear(client);

@@ -137,6 +137,7 @@ function createRun(options: SimulationOptions) {
     nodeIds: () => pool,
     afterInput: (node) => afterInput(node, env),
     violation: (message) => violations.push(message),
+    trace: (line) => trace.record(`${now} ${line}`),
   };
 
   function send(from: SimNode, message: Message): void {
@@ -217,7 +218,7 @@ function createRun(options: SimulationOptions) {
       node.raft.tick();
       afterInput(node, env);
     }
-    clients.onTick(access, random, phase === "safety" || !clients.everyClientWrote());
+    clients.onTick(access, random, phase === "safety" ? "mixed" : clients.everyClientWrote() ? "quiet" : "writes-only");
   }
 
   function startLiveness(): void {
