@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Entry } from "../../../framework/raft/index.js";
+import { EntryType } from "../../../framework/raft/index.js";
+import type { FileSystem, StorageFile, StorageLogger } from "../../../framework/storage/index.js";
+import { createNodeFileSystem } from "../../../framework/storage/index.js";
+
+export async function makeTemporaryDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), "raftkit-storage-"));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Entry whose data encodes (group, index, term) so content can be checked after a restart. */
+export function makeEntry(groupId: number, index: number, term: number, size = 8): Entry {
+  const data = new Uint8Array(size);
+  const view = new DataView(data.buffer);
+  if (size >= 8) {
+    view.setUint32(0, groupId, true);
+    view.setUint16(4, index % 65536, true);
+    view.setUint16(6, term % 65536, true);
+  }
+  for (let i = 8; i < size; i++) data[i] = (groupId + index + term + i) % 256;
+  return { index, term, type: EntryType.Normal, data };
+}
+
+export function makeEntries(groupId: number, first: number, count: number, term: number, size = 8): Entry[] {
+  return Array.from({ length: count }, (_, i) => makeEntry(groupId, first + i, term, size));
+}
+
+export interface RecordingLogger extends StorageLogger {
+  readonly warnings: { message: string; fields: Readonly<Record<string, string | number>> }[];
+}
+
+export function createRecordingLogger(): RecordingLogger {
+  const warnings: RecordingLogger["warnings"] = [];
+  return { warnings, warn: (message, fields) => warnings.push({ message, fields }) };
+}
+
+/**
+ * The node file system with knobs: counts fdatasyncs and directory syncs, and
+ * fails writes once `writeBudgetBytes` is spent (writing what fits first, like
+ * a disk that fills up mid-write), with an ENOSPC error.
+ */
+export interface FaultyFileSystem extends FileSystem {
+  datasyncCount: number;
+  directorySyncCount: number;
+  writeBudgetBytes: number;
+}
+
+export function createFaultyFileSystem(): FaultyFileSystem {
+  const real = createNodeFileSystem();
+  const faulty: FaultyFileSystem = {
+    datasyncCount: 0,
+    directorySyncCount: 0,
+    writeBudgetBytes: Number.POSITIVE_INFINITY,
+    open: async (path, mode) => wrapFile(await real.open(path, mode)),
+    readdir: (directory) => real.readdir(directory),
+    mkdir: (directory) => real.mkdir(directory),
+    rename: (from, to) => real.rename(from, to),
+    unlink: (path) => real.unlink(path),
+    async syncDirectory(directory) {
+      faulty.directorySyncCount++;
+      await real.syncDirectory(directory);
+    },
+  };
+  const wrapFile = (file: StorageFile): StorageFile => ({
+    ...file,
+    path: file.path,
+    async write(buffers, position) {
+      const total = buffers.reduce((sum, buffer) => sum + buffer.byteLength, 0);
+      if (total <= faulty.writeBudgetBytes) {
+        faulty.writeBudgetBytes -= total;
+        return file.write(buffers, position);
+      }
+      const fits = joinPrefix(buffers, faulty.writeBudgetBytes);
+      faulty.writeBudgetBytes = 0;
+      await file.write([fits], position);
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    },
+    async datasync() {
+      faulty.datasyncCount++;
+      await file.datasync();
+    },
+  });
+  return faulty;
+}
+
+function joinPrefix(buffers: readonly Uint8Array[], length: number): Uint8Array {
+  const result = new Uint8Array(length);
+  let at = 0;
+  for (const buffer of buffers) {
+    if (at >= length) break;
+    const part = buffer.subarray(0, Math.min(buffer.byteLength, length - at));
+    result.set(part, at);
+    at += part.byteLength;
+  }
+  return result;
+}
