@@ -11,3 +11,9 @@ export {
   encodeMessage,
 } from "./message-codec.js";
 export { messageFromProto, messageToProto } from "./message-convert.js";
+export type { IncomingSnapshot, Transport, TransportHandler } from "./transport.js";
+export type { TransportLimits } from "./limits.js";
+export { createTransportLimits, defaultTransportLimits } from "./limits.js";
+export { reconnectDelayMs } from "./backoff.js";
+export type { MemoryEnvelope, MemoryNetwork } from "./memory-transport.js";
+export { createMemoryNetwork } from "./memory-transport.js";
