@@ -56,7 +56,7 @@ export interface HostEnvironment {
 
 export type HostCounter =
   | "readies" | "diskWrites" | "entriesApplied" | "confChangesApplied"
-  | "snapshotsInstalled" | "snapshotsCreated" | "compactions";
+  | "snapshotsInstalled" | "snapshotsCreated" | "compactions" | "unsyncedWritesLost";
 
 export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
   return { id, storage, incarnation: 0, raft: undefined, machine: undefined, writing: undefined, leaderTerm: 0 };
@@ -81,6 +81,7 @@ export function startNode(node: SimNode, env: HostEnvironment): void {
 }
 
 export function crashNode(node: SimNode, env: HostEnvironment): void {
+  if (node.writing !== undefined) env.count("unsyncedWritesLost");
   node.raft = undefined;
   node.machine = undefined;
   node.writing = undefined;

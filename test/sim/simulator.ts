@@ -83,7 +83,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
 function zeroCounters(): SimulationCounters {
   return {
     readies: 0, diskWrites: 0, entriesApplied: 0, confChangesApplied: 0, snapshotsInstalled: 0,
-    snapshotsCreated: 0, compactions: 0, crashes: 0, restarts: 0, partitions: 0, oneWayPartitions: 0,
+    snapshotsCreated: 0, compactions: 0, unsyncedWritesLost: 0, crashes: 0, restarts: 0, partitions: 0, oneWayPartitions: 0,
     heals: 0, confChangesProposed: 0, confChangesRejected: 0, transfers: 0, campaigns: 0,
     simpleChanges: 0, jointChanges: 0, explicitLeaves: 0, elections: 0, steps: 0, messagesSent: 0,
     messagesDropped: 0, messagesDuplicated: 0, snapshotMessages: 0,
