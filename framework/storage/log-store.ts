@@ -80,7 +80,12 @@ export async function openLogStore(options: LogStoreOptions): Promise<LogStore> 
   const committer = createLogCommitter({
     fileSystem, directory: options.directory, appender, segments: recovered.segments, cache,
   });
-  await committer.commitPending(); // the new segment's header
+  try {
+    await committer.commitPending(); // the new segment's header
+  } catch (error) {
+    for (const file of recovered.segments.values()) await file.close();
+    throw error;
+  }
   return createStore({
     groups: recovered.groups, segments: recovered.segments, cache, appender, committer,
     maxRecordBytes: limits.maxRecordBytes,

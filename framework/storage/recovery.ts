@@ -124,6 +124,23 @@ async function replaySegment(
   isNewest: boolean,
 ): Promise<StorageFile> {
   const file = await context.fileSystem.open(path(context, sequence), isNewest ? "readWrite" : "read");
+  try {
+    await replayOpenSegment(context, groups, file, sequence, isOldest, isNewest);
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+  return file;
+}
+
+async function replayOpenSegment(
+  context: RecoveryContext,
+  groups: Map<number, GroupLog>,
+  file: StorageFile,
+  sequence: number,
+  isOldest: boolean,
+  isNewest: boolean,
+): Promise<void> {
   const size = await file.size();
   let records = 0;
   const scan = await scanSegment({
@@ -148,7 +165,6 @@ async function replaySegment(
     await file.truncate(scan.validBytes);
     await file.datasync();
   }
-  return file;
 }
 
 function checkNoUnknownEntries(
