@@ -212,6 +212,8 @@ function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
   const commitNumber = parts.appender.pending.commitNumber;
   updates.forEach((update, i) => {
     let log = parts.groups.get(update.groupId);
+    const empty = update.snapshot === undefined && kept[i]!.length === 0 && update.hardState === undefined;
+    if (empty) return; // nothing to write; an unknown group stays unknown
     if (log === undefined) {
       log = createGroupLog(update.groupId);
       parts.groups.set(update.groupId, log);
