@@ -11,6 +11,8 @@ export interface BatchSummary {
   readonly ticks: number;
   /** Runs that found at least one violation. */
   readonly violations: number;
+  /** Runs that ended in the known demoted-voter liveness stall (etcd-io/etcd#12359). */
+  readonly knownStalls: number;
   /** sha256 over the runs' trace hashes, in run order. */
   readonly traceHash: string;
   readonly elapsedMs: number;
@@ -38,6 +40,7 @@ export function runBatch(options: BatchOptions): BatchSummary {
   let steps = 0;
   let ticks = 0;
   let violations = 0;
+  let knownStalls = 0;
   for (let seed = options.firstSeed; seed < options.firstSeed + options.seeds; seed++) {
     for (const nodes of options.nodes) {
       const result = runSimulation({ ...options.run, seed, nodes });
@@ -45,6 +48,7 @@ export function runBatch(options: BatchOptions): BatchSummary {
       steps += result.counters.steps;
       ticks += result.ticks;
       if (result.violations.length > 0) violations++;
+      if (result.knownStall !== undefined) knownStalls++;
       hash.update(result.traceHash);
       mixes[result.mix] = (mixes[result.mix] ?? 0) + 1;
       for (const [name, value] of Object.entries(result.counters)) totals[name] = (totals[name] ?? 0) + value;
@@ -52,7 +56,7 @@ export function runBatch(options: BatchOptions): BatchSummary {
     }
   }
   return {
-    seeds: options.seeds, runs, steps, ticks, violations, traceHash: hash.digest("hex"),
+    seeds: options.seeds, runs, steps, ticks, violations, knownStalls, traceHash: hash.digest("hex"),
     elapsedMs: clock() - started, mixes, totals,
   };
 }
@@ -62,6 +66,6 @@ export function formatSummary(summary: BatchSummary): string {
   const rate = seconds > 0 ? Math.round(summary.steps / seconds) : 0;
   const mixes = Object.entries(summary.mixes).map(([name, count]) => `${name}=${count}`).join(",");
   return `seeds: ${summary.seeds} runs: ${summary.runs} steps: ${summary.steps} ticks: ${summary.ticks} ` +
-    `violations: ${summary.violations} trace: ${summary.traceHash} ` +
+    `violations: ${summary.violations} trace: ${summary.traceHash} known-stalls: ${summary.knownStalls} ` +
     `time: ${seconds.toFixed(1)}s steps/s: ${rate} mixes: ${mixes}`;
 }

@@ -24,6 +24,12 @@ function main(argv: readonly string[]): number {
     if (historyOut !== undefined) {
       writeFileSync(join(historyOut, `seed-${result.seed}-n${result.nodes}.json`), historyToJson(result.history));
     }
+    if (result.knownStall !== undefined) {
+      process.stdout.write(
+        `STALL seed ${result.seed} nodes ${result.nodes} mix ${result.mix}: known demoted-voter stall ` +
+          `(etcd-io/etcd#12359), not counted\n  replay: ${replayCommand(result.seed, result.nodes, options)}\n`,
+      );
+    }
     if (result.violations.length === 0) return;
     const first = result.violations[0]!.split("\n")[0];
     process.stdout.write(

