@@ -1,0 +1,11 @@
+export { NodeHost } from "./node-host.js";
+export type { NodeHostDependencies, GroupMembers, RequestOptions, GroupStatus } from "./node-host.js";
+export type { NodeHostConfig } from "./config.js";
+export { resolveNodeHostConfig } from "./config.js";
+export { HostError, HostErrorCode, isHostError, isRetryable } from "./errors.js";
+export type { HostLogStore, GroupUpdate } from "./log-store.js";
+export type { HostSnapshotStore } from "./snapshot-store.js";
+export type { HostTransport, HostTransportHandler, HostGroupMessage } from "./host-transport.js";
+export type { MemoryLogStore } from "./memory-log-store.js";
+export { createMemoryLogStore } from "./memory-log-store.js";
+export { createMemorySnapshotStore } from "./memory-snapshot-store.js";

@@ -1,0 +1,507 @@
+import { createRaftNode, MessageType, Role } from "../raft/index.js";
+import type { ConfChange, ConfState, Message, RaftStatus, RandomSource, Ready } from "../raft/index.js";
+import type { StateMachine } from "../statemachine/index.js";
+import type { Clock, Logger, TimerHandle } from "../transport/index.js";
+import { resolveNodeHostConfig } from "./config.js";
+import type { NodeHostConfig, ResolvedNodeHostConfig } from "./config.js";
+import { HostError, HostErrorCode } from "./errors.js";
+import type { GroupUpdate, HostLogStore } from "./log-store.js";
+import { contextKeyOf, hostErrorFromRaft, Replica } from "./replica.js";
+import type { HostSnapshotStore } from "./snapshot-store.js";
+import type { HostGroupMessage, HostTransport, HostTransportHandler } from "./host-transport.js";
+
+export interface NodeHostDependencies {
+  readonly logStore: HostLogStore;
+  readonly snapshotStore: HostSnapshotStore;
+  readonly transport: HostTransport;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly logger: Logger;
+  /** Lets I/O callbacks run between loop iterations (setImmediate in a process; the simulator's own). */
+  readonly yieldToEventLoop: () => Promise<void>;
+}
+
+export interface GroupMembers {
+  readonly voters: readonly number[];
+  readonly learners?: readonly number[];
+}
+
+export interface RequestOptions {
+  /** Milliseconds; the host's requestTimeoutMs when absent. */
+  readonly timeoutMs?: number;
+}
+
+export interface GroupStatus extends RaftStatus {
+  readonly groupId: number;
+  readonly appliedByStateMachine: number;
+  readonly snapshotIndex: number;
+  readonly pendingProposals: number;
+}
+
+interface ReadyOfReplica {
+  readonly replica: Replica;
+  readonly ready: Ready;
+}
+
+/**
+ * Hosts many raft groups on one node (dragonboat's NodeHost): one loop
+ * collects every group's Ready, sends the leaders' messages, makes all
+ * groups' writes durable in ONE commit (Raft thesis §10.2.1: the leader's
+ * own write runs in parallel with replication), sends the acknowledgements,
+ * applies committed entries and resolves the callers.
+ */
+export class NodeHost implements HostTransportHandler {
+  readonly nodeId: number;
+  private readonly config: ResolvedNodeHostConfig;
+  private readonly replicas = new Map<number, Replica>();
+  private running = false;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private workPending = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private tickTimer: TimerHandle | undefined;
+  private snapshotSends = 0;
+  private fatal: HostError | undefined;
+
+  constructor(
+    config: NodeHostConfig,
+    private readonly deps: NodeHostDependencies,
+  ) {
+    this.config = resolveNodeHostConfig(config);
+    this.nodeId = this.config.nodeId;
+    deps.transport.setHandler(this);
+  }
+
+  // ------------------------------------------------------------- lifecycle
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.runLoop();
+    this.scheduleTick();
+  }
+
+  /** Stops ticking, lets the current iteration finish, fails what waits, closes state machines. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.stopping = true;
+    this.tickTimer?.cancel();
+    this.wake?.();
+    await this.loopDone;
+    this.running = false;
+    const stopped = new HostError(HostErrorCode.Stopped, `node ${this.nodeId} stopped`);
+    for (const replica of this.replicas.values()) {
+      replica.failAll(stopped);
+      await replica.exclusive(() => replica.stateMachine.close());
+    }
+    this.replicas.clear();
+  }
+
+  /**
+   * Creates a group on this node: bootstraps its log with `members` when it
+   * has none, otherwise restarts it from what is durable. Every initial
+   * member calls this with the same members; a node added later to a running
+   * group passes `join: true` and is caught up by the leader.
+   */
+  async startGroup(
+    groupId: number,
+    stateMachine: StateMachine,
+    members: GroupMembers,
+    options: { join?: boolean } = {},
+  ): Promise<void> {
+    this.requireRunning();
+    if (!(Number.isSafeInteger(groupId) && groupId > 0)) {
+      throw new HostError(HostErrorCode.InvalidArgument, `group id ${groupId}, allowed a positive integer`);
+    }
+    if (this.replicas.has(groupId)) {
+      throw new HostError(HostErrorCode.GroupExists, `group ${groupId} already runs on node ${this.nodeId}`);
+    }
+    const hasLog = this.deps.logStore.groupIds().includes(groupId);
+    if (!hasLog) await this.bootstrapGroup(groupId, stateMachine, members, options.join === true);
+    await this.openGroup(groupId, stateMachine);
+  }
+
+  private async bootstrapGroup(
+    groupId: number,
+    stateMachine: StateMachine,
+    members: GroupMembers,
+    join: boolean,
+  ): Promise<void> {
+    if (join) {
+      // Starts outside any configuration with an empty log; the leader's snapshot brings it in.
+      await this.deps.logStore.bootstrap(groupId, undefined);
+      return;
+    }
+    const confState: ConfState = {
+      voters: [...members.voters],
+      learners: [...(members.learners ?? [])],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: false,
+    };
+    // The bootstrap snapshot: index 1 holds the initial members and the empty state.
+    await this.deps.snapshotStore.save(groupId, { index: 1, term: 1, confState }, stateMachine.saveSnapshot());
+    await this.deps.logStore.bootstrap(groupId, confState);
+  }
+
+  private async openGroup(groupId: number, stateMachine: StateMachine): Promise<void> {
+    const storage = this.deps.logStore.storage(groupId);
+    const snapshot = storage.snapshot().metadata;
+    let applied = await stateMachine.open();
+    if (applied < snapshot.index && snapshot.index > 0) {
+      if ((await this.deps.snapshotStore.newest(groupId)) !== undefined) {
+        await stateMachine.restoreSnapshot(snapshot.index, this.deps.snapshotStore.open(groupId, snapshot.index));
+      }
+      applied = snapshot.index;
+    }
+    const raft = createRaftNode({
+      electionTicks: this.config.electionTicks,
+      heartbeatTicks: this.config.heartbeatTicks,
+      ...this.config.raft,
+      id: this.nodeId,
+      storage,
+      random: this.deps.random,
+      applied,
+    });
+    const replica = new Replica(groupId, raft, stateMachine, raft.status().confState, applied, snapshot.index);
+    this.replicas.set(groupId, replica);
+    this.schedule();
+  }
+
+  // -------------------------------------------------------------- requests
+
+  /** Proposes a command; resolves with the state machine's result once applied here. */
+  propose(groupId: number, data: Uint8Array, options: RequestOptions = {}): Promise<unknown> {
+    const replica = this.writableReplica(groupId);
+    if (data.byteLength > this.config.maxProposalBytes) {
+      return Promise.reject(
+        new HostError(
+          HostErrorCode.InvalidArgument,
+          `proposal of ${data.byteLength} bytes, allowed ≤ ${this.config.maxProposalBytes}`,
+        ),
+      );
+    }
+    if (replica.proposals.size >= this.config.maxPendingProposals) {
+      return Promise.reject(
+        new HostError(HostErrorCode.Overloaded, `group ${groupId}: ${replica.proposals.size} proposals pending`),
+      );
+    }
+    return this.proposeWith(replica, options, () => replica.raft.propose(data));
+  }
+
+  proposeConfChange(groupId: number, change: ConfChange, options: RequestOptions = {}): Promise<unknown> {
+    const replica = this.writableReplica(groupId);
+    return this.proposeWith(replica, options, () => replica.raft.proposeConfChange(change));
+  }
+
+  private proposeWith(
+    replica: Replica,
+    options: RequestOptions,
+    append: () => { index: number; term: number },
+  ): Promise<unknown> {
+    let position: { index: number; term: number };
+    try {
+      position = append();
+    } catch (error) {
+      return Promise.reject(hostErrorFromRaft(error, replica.groupId));
+    }
+    const deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
+    return new Promise((resolve, reject) => {
+      replica.addProposal(position.index, { term: position.term, resolve, reject, deadline });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Waits until a read of this group is linearizable here (ReadIndex,
+   * Raft thesis §6.4): leadership confirmed by a quorum and the state machine
+   * caught up to the read index.
+   */
+  readBarrier(groupId: number, options: RequestOptions = {}): Promise<void> {
+    const replica = this.writableReplica(groupId);
+    if (replica.reads.size >= this.config.maxPendingReads) {
+      return Promise.reject(new HostError(HostErrorCode.Overloaded, `group ${groupId}: ${replica.reads.size} reads pending`));
+    }
+    const context = replica.nextReadContext();
+    try {
+      replica.raft.readIndex(context);
+    } catch (error) {
+      return Promise.reject(hostErrorFromRaft(error, groupId));
+    }
+    const deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
+    return new Promise((resolve, reject) => {
+      replica.addRead(contextKeyOf(context), { index: undefined, resolve, reject, deadline });
+      this.schedule();
+    });
+  }
+
+  /** A linearizable query: read barrier, then the state machine answers. */
+  async query(groupId: number, request: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    await this.readBarrier(groupId, options);
+    return this.staleQuery(groupId, request);
+  }
+
+  /** A query against this replica's state as it is (may lag the leader). */
+  staleQuery(groupId: number, request: Uint8Array): Promise<Uint8Array> {
+    const replica = this.writableReplica(groupId);
+    return replica.exclusive(() => replica.stateMachine.query(request));
+  }
+
+  transferLeadership(groupId: number, to: number): void {
+    const replica = this.writableReplica(groupId);
+    try {
+      replica.raft.transferLeadership(to);
+    } catch (error) {
+      throw hostErrorFromRaft(error, groupId);
+    }
+    this.schedule();
+  }
+
+  status(groupId: number): GroupStatus {
+    const replica = this.replica(groupId);
+    return {
+      ...replica.raft.status(),
+      groupId,
+      appliedByStateMachine: replica.applied,
+      snapshotIndex: replica.snapshotIndex,
+      pendingProposals: replica.proposals.size,
+    };
+  }
+
+  groupIds(): number[] {
+    return [...this.replicas.keys()];
+  }
+
+  private replica(groupId: number): Replica {
+    const replica = this.replicas.get(groupId);
+    if (replica === undefined) {
+      throw new HostError(HostErrorCode.GroupNotFound, `group ${groupId} does not run on node ${this.nodeId}`);
+    }
+    return replica;
+  }
+
+  private writableReplica(groupId: number): Replica {
+    this.requireRunning();
+    const replica = this.replica(groupId);
+    if (replica.failure !== undefined) throw replica.failure;
+    return replica;
+  }
+
+  private requireRunning(): void {
+    if (this.fatal !== undefined) throw this.fatal;
+    if (!this.running || this.stopping) {
+      throw new HostError(HostErrorCode.Stopped, `node ${this.nodeId} is not running`);
+    }
+  }
+
+  // ------------------------------------------------------------- transport
+
+  onMessages(batch: readonly HostGroupMessage[]): void {
+    if (!this.running || this.stopping) return;
+    for (const { groupId, message } of batch) {
+      const replica = this.replicas.get(groupId);
+      if (replica === undefined || replica.failure !== undefined || message.to !== this.nodeId) continue;
+      replica.raft.step(message);
+    }
+    this.schedule();
+  }
+
+  onUnreachable(groupId: number, nodeId: number): void {
+    this.replicas.get(groupId)?.raft.reportUnreachable(nodeId);
+    this.schedule();
+  }
+
+  async onSnapshot(groupId: number, message: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const replica = this.replica(groupId);
+    const snapshot = message.snapshot;
+    if (snapshot === undefined) {
+      throw new HostError(HostErrorCode.InvalidArgument, `snapshot message for group ${groupId} without metadata`);
+    }
+    // Contents first, durably; only then may raft accept the snapshot.
+    await this.deps.snapshotStore.save(groupId, snapshot.metadata, chunks);
+    replica.raft.step({ ...message, snapshot: { metadata: snapshot.metadata, data: new Uint8Array(0) } });
+    this.schedule();
+  }
+
+  private sendMessages(replica: Replica, messages: readonly Message[], out: HostGroupMessage[]): void {
+    for (const message of messages) {
+      if (message.type === MessageType.Snapshot) this.streamSnapshot(replica, message);
+      else out.push({ groupId: replica.groupId, message });
+    }
+  }
+
+  private streamSnapshot(replica: Replica, message: Message): void {
+    const index = message.snapshot!.metadata.index;
+    if (this.snapshotSends >= this.config.maxSnapshotSends) {
+      replica.raft.reportSnapshot(message.to, "failure");
+      return;
+    }
+    this.snapshotSends++;
+    const send = async (): Promise<void> => {
+      const chunks = this.deps.snapshotStore.open(replica.groupId, index);
+      await this.deps.transport.sendSnapshot(replica.groupId, message, chunks);
+    };
+    send().then(
+      () => replica.raft.reportSnapshot(message.to, "finish"),
+      (error: unknown) => {
+        this.deps.logger.warn("snapshot send failed", {
+          group: replica.groupId,
+          to: message.to,
+          index,
+          error: String(error),
+        });
+        replica.raft.reportSnapshot(message.to, "failure");
+      },
+    ).finally(() => {
+      this.snapshotSends--;
+      this.schedule();
+    });
+  }
+
+  // ------------------------------------------------------------------ loop
+
+  private schedule(): void {
+    this.workPending = true;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private async runLoop(): Promise<void> {
+    while (!this.stopping) {
+      if (!this.workPending) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      this.workPending = false;
+      try {
+        await this.iteration();
+      } catch (error) {
+        this.onFatal(error);
+        return;
+      }
+      await this.deps.yieldToEventLoop();
+    }
+  }
+
+  /** One pass of the Ready loop over every group that has work. */
+  private async iteration(): Promise<void> {
+    const readies: ReadyOfReplica[] = [];
+    for (const replica of this.replicas.values()) {
+      if (replica.failure === undefined && replica.raft.hasReady()) {
+        readies.push({ replica, ready: replica.raft.ready() });
+      }
+    }
+    if (readies.length === 0) return;
+    const early: HostGroupMessage[] = [];
+    for (const { replica, ready } of readies) this.sendMessages(replica, ready.messages, early);
+    if (early.length > 0) this.deps.transport.send(early);
+
+    const updates: GroupUpdate[] = [];
+    for (const { replica, ready } of readies) {
+      if (ready.entries.length > 0 || ready.hardState !== undefined || ready.snapshot !== undefined) {
+        updates.push({
+          groupId: replica.groupId,
+          hardState: ready.hardState,
+          entries: ready.entries,
+          snapshot: ready.snapshot,
+        });
+      }
+    }
+    if (updates.length > 0) await this.deps.logStore.save(updates);
+
+    const late: HostGroupMessage[] = [];
+    for (const { replica, ready } of readies) this.sendMessages(replica, ready.messagesAfterPersist, late);
+    if (late.length > 0) this.deps.transport.send(late);
+
+    await this.applyAll(readies);
+    for (const { replica, ready } of readies) replica.raft.advance(ready);
+    for (const { replica } of readies) this.maybeSnapshot(replica);
+    this.workPending = true; // advance may have produced more (commits, auto-leave)
+  }
+
+  private async applyAll(readies: readonly ReadyOfReplica[]): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < readies.length) {
+        const { replica, ready } = readies[next++]!;
+        try {
+          await replica.applyReady(ready, (index) =>
+            replica.stateMachine.restoreSnapshot(index, this.deps.snapshotStore.open(replica.groupId, index)),
+          );
+        } catch (error) {
+          this.deps.logger.error("group stopped: state machine failed", {
+            group: replica.groupId,
+            error: String(error),
+          });
+          replica.failAll(replica.failure ?? new HostError(HostErrorCode.StateMachineFailed, String(error)));
+        }
+      }
+    };
+    const workers = Math.min(this.config.applyConcurrency, readies.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+  }
+
+  /** Takes a local snapshot and compacts the log when enough entries were applied since the last. */
+  private maybeSnapshot(replica: Replica): void {
+    const every = this.config.snapshotEntries;
+    if (replica.snapshotting || replica.failure !== undefined || replica.applied <= replica.snapshotIndex) return;
+    // After a membership change, a new member can only use a snapshot that names it.
+    const due = (every > 0 && replica.applied - replica.snapshotIndex >= every) || replica.confChangedSinceSnapshot;
+    if (!due) return;
+    replica.snapshotting = true;
+    replica.confChangedSinceSnapshot = false;
+    const index = replica.applied;
+    const storage = this.deps.logStore.storage(replica.groupId);
+    const metadata = { index, term: storage.term(index), confState: replica.confState };
+    const compactIndex = Math.max(0, index - this.config.compactionOverhead);
+    const take = async (): Promise<void> => {
+      // Captured inside the state machine queue: no apply interleaves.
+      const chunks = await replica.exclusive(async () => replica.stateMachine.saveSnapshot());
+      await this.deps.snapshotStore.save(replica.groupId, metadata, chunks);
+      await this.deps.logStore.recordSnapshot(replica.groupId, metadata, compactIndex);
+      replica.snapshotIndex = index;
+    };
+    take()
+      .catch((error: unknown) =>
+        this.deps.logger.warn("snapshot failed", { group: replica.groupId, index, error: String(error) }),
+      )
+      .finally(() => {
+        replica.snapshotting = false;
+      });
+  }
+
+  private onFatal(error: unknown): void {
+    this.fatal = new HostError(
+      HostErrorCode.StorageFailed,
+      `node ${this.nodeId} stopped accepting writes: ${String(error)}`,
+      { cause: error },
+    );
+    this.deps.logger.error("node host loop failed; no more writes are accepted", { error: String(error) });
+    for (const replica of this.replicas.values()) replica.failAll(this.fatal);
+    this.tickTimer?.cancel();
+  }
+
+  // ----------------------------------------------------------------- ticks
+
+  private scheduleTick(): void {
+    this.tickTimer = this.deps.clock.setTimeout(() => this.onTick(), this.config.tickIntervalMs);
+  }
+
+  private onTick(): void {
+    if (this.stopping || this.fatal !== undefined) return;
+    const now = this.deps.clock.now();
+    for (const replica of this.replicas.values()) {
+      if (replica.failure !== undefined) continue;
+      replica.raft.tick();
+      replica.expire(now);
+    }
+    this.schedule();
+    this.scheduleTick();
+  }
+
+  /** Whether this node currently leads the group (as far as it knows). */
+  isLeader(groupId: number): boolean {
+    return this.replicas.get(groupId)?.raft.status().role === Role.Leader;
+  }
+}

@@ -1,0 +1,245 @@
+import { decodeConfChange, EntryType, isRaftError, RaftErrorCode, Role } from "../raft/index.js";
+import type { ConfState, Entry, RaftNode, ReadState, Ready } from "../raft/index.js";
+import type { CommittedCommand, StateMachine } from "../statemachine/index.js";
+import { HostError, HostErrorCode } from "./errors.js";
+
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: unknown) => void;
+  /** Milliseconds on the host clock after which the request fails with DeadlineExceeded. */
+  readonly deadline: number;
+}
+
+interface PendingProposal extends Waiter<unknown> {
+  /** The proposal took effect iff the entry applied at its index has this term. */
+  readonly term: number;
+}
+
+interface PendingRead extends Waiter<void> {
+  /** Set once the leader confirmed the read index. */
+  index: number | undefined;
+}
+
+/**
+ * One replica of one group on this node: its raft core, its state machine and
+ * the requests waiting on them. The NodeHost drives it; a replica never does
+ * I/O on its own except through its state machine.
+ * @internal
+ */
+export class Replica {
+  readonly proposals = new Map<number, PendingProposal>();
+  readonly reads = new Map<string, PendingRead>();
+  /** Reads whose index is known, waiting for `applied` to reach it. */
+  private readsAwaitingApply: PendingRead[] = [];
+  applied: number;
+  /** Index of the newest local snapshot (the log before it may be compacted). */
+  snapshotIndex: number;
+  snapshotting = false;
+  /** A conf change was applied after the newest local snapshot. */
+  confChangedSinceSnapshot = false;
+  role: Role = Role.Follower;
+  leader = 0;
+  /** Set when the state machine failed: the replica takes no more requests. */
+  failure: HostError | undefined = undefined;
+  /** Serializes every call into the state machine (apply, query, snapshot). */
+  private stateMachineQueue: Promise<unknown> = Promise.resolve();
+  private readCounter = 0;
+
+  constructor(
+    readonly groupId: number,
+    readonly raft: RaftNode,
+    readonly stateMachine: StateMachine,
+    public confState: ConfState,
+    applied: number,
+    snapshotIndex: number,
+  ) {
+    this.applied = applied;
+    this.snapshotIndex = snapshotIndex;
+  }
+
+  /** Runs `task` after every state machine call queued before it. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.stateMachineQueue.then(task);
+    this.stateMachineQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  nextReadContext(): Uint8Array {
+    this.readCounter++;
+    const context = new Uint8Array(8);
+    new DataView(context.buffer).setFloat64(0, this.readCounter);
+    return context;
+  }
+
+  addProposal(index: number, proposal: PendingProposal): void {
+    this.proposals.set(index, proposal);
+  }
+
+  addRead(key: string, read: PendingRead): void {
+    this.reads.set(key, read);
+  }
+
+  /** Applies a Ready's snapshot and committed entries; resolves the requests they answer. */
+  async applyReady(ready: Ready, restore: (index: number) => Promise<void>): Promise<void> {
+    if (ready.softState !== undefined) {
+      this.role = ready.softState.role;
+      this.leader = ready.softState.leader;
+    }
+    if (ready.snapshot !== undefined) {
+      const { index, confState } = ready.snapshot.metadata;
+      await this.exclusive(() => restore(index));
+      this.applied = index;
+      this.snapshotIndex = Math.max(this.snapshotIndex, index);
+      this.confState = confState;
+      this.failProposalsUpTo(index);
+    }
+    if (ready.committedEntries.length > 0) await this.applyEntries(ready.committedEntries);
+    for (const readState of ready.readStates) this.onReadState(readState);
+    this.releaseReads();
+  }
+
+  private async applyEntries(entries: readonly Entry[]): Promise<void> {
+    let batch: CommittedCommand[] = [];
+    for (const entry of entries) {
+      if (entry.type === EntryType.ConfChange) {
+        await this.applyCommands(batch);
+        batch = [];
+        this.confState = this.raft.applyConfChange(decodeConfChange(entry.data));
+        this.confChangedSinceSnapshot = true;
+        this.settle(entry, this.confState);
+      } else if (entry.data.byteLength === 0) {
+        this.settle(entry, undefined); // a new leader's empty entry: nothing to apply
+      } else {
+        batch.push({ index: entry.index, term: entry.term, data: entry.data });
+      }
+    }
+    await this.applyCommands(batch);
+    this.applied = entries[entries.length - 1]!.index;
+  }
+
+  private async applyCommands(commands: CommittedCommand[]): Promise<void> {
+    if (commands.length === 0) return;
+    let results: readonly Uint8Array[];
+    try {
+      results = await this.exclusive(() => this.stateMachine.apply(commands));
+    } catch (error) {
+      this.failure = new HostError(
+        HostErrorCode.StateMachineFailed,
+        `group ${this.groupId}: state machine failed applying [${commands[0]!.index}, ` +
+          `${commands[commands.length - 1]!.index}]: ${String(error)}`,
+        { cause: error },
+      );
+      throw this.failure;
+    }
+    if (results.length !== commands.length) {
+      this.failure = new HostError(
+        HostErrorCode.StateMachineFailed,
+        `group ${this.groupId}: state machine returned ${results.length} results for ${commands.length} commands`,
+      );
+      throw this.failure;
+    }
+    commands.forEach((command, i) => this.settle(command, results[i]));
+  }
+
+  /** Resolves or rejects the proposal waiting at this entry's index, if any. */
+  private settle(entry: { index: number; term: number }, result: unknown): void {
+    const proposal = this.proposals.get(entry.index);
+    if (proposal === undefined) return;
+    this.proposals.delete(entry.index);
+    if (proposal.term === entry.term) {
+      proposal.resolve(result);
+    } else {
+      proposal.reject(
+        new HostError(
+          HostErrorCode.ProposalDropped,
+          `group ${this.groupId}: entry ${entry.index} of term ${proposal.term} was replaced by term ${entry.term}`,
+          { leaderHint: this.leader },
+        ),
+      );
+    }
+  }
+
+  private failProposalsUpTo(index: number): void {
+    for (const [proposalIndex, proposal] of this.proposals) {
+      if (proposalIndex > index) continue;
+      this.proposals.delete(proposalIndex);
+      proposal.reject(
+        new HostError(
+          HostErrorCode.DeadlineExceeded,
+          `group ${this.groupId}: replaced by a snapshot at ${index}; outcome of entry ${proposalIndex} unknown`,
+        ),
+      );
+    }
+  }
+
+  private onReadState(readState: ReadState): void {
+    const key = contextKeyOf(readState.context);
+    const read = this.reads.get(key);
+    if (read === undefined) return; // timed out meanwhile
+    read.index = readState.index;
+    this.readsAwaitingApply.push(read);
+  }
+
+  private releaseReads(): void {
+    if (this.readsAwaitingApply.length === 0) return;
+    const waiting: PendingRead[] = [];
+    for (const read of this.readsAwaitingApply) {
+      if (read.index! <= this.applied) read.resolve();
+      else waiting.push(read);
+    }
+    this.readsAwaitingApply = waiting;
+  }
+
+  /** Fails every request whose deadline has passed. */
+  expire(now: number): void {
+    for (const [index, proposal] of this.proposals) {
+      if (proposal.deadline > now) continue;
+      this.proposals.delete(index);
+      proposal.reject(
+        new HostError(
+          HostErrorCode.DeadlineExceeded,
+          `group ${this.groupId}: entry ${index} not applied before the deadline; it may still be`,
+        ),
+      );
+    }
+    for (const [key, read] of this.reads) {
+      if (read.deadline > now) continue;
+      this.reads.delete(key);
+      read.reject(new HostError(HostErrorCode.DeadlineExceeded, `group ${this.groupId}: read not confirmed in time`));
+    }
+    this.readsAwaitingApply = this.readsAwaitingApply.filter((read) => read.deadline > now);
+  }
+
+  /** Fails everything waiting (the host is stopping or the group is removed). */
+  failAll(error: HostError): void {
+    for (const proposal of this.proposals.values()) proposal.reject(error);
+    for (const read of this.reads.values()) read.reject(error);
+    this.proposals.clear();
+    this.reads.clear();
+    this.readsAwaitingApply = [];
+  }
+}
+
+export function contextKeyOf(context: Uint8Array): string {
+  let key = "";
+  for (let i = 0; i < context.length; i++) key += String.fromCharCode(context[i]!);
+  return key;
+}
+
+/** Translates the raft core's refusals into the host's error codes. */
+export function hostErrorFromRaft(error: unknown, groupId: number): unknown {
+  if (isRaftError(error, RaftErrorCode.NotLeader)) {
+    return new HostError(HostErrorCode.NotLeader, `group ${groupId}: ${error.message}`, {
+      leaderHint: error.leaderHint,
+    });
+  }
+  if (isRaftError(error, RaftErrorCode.ProposalDropped) || isRaftError(error, RaftErrorCode.ConfChangePending)) {
+    return new HostError(HostErrorCode.ProposalDropped, `group ${groupId}: ${error.message}`, {
+      leaderHint: error.leaderHint,
+    });
+  }
+  if (isRaftError(error, RaftErrorCode.InvalidConfChange) || isRaftError(error, RaftErrorCode.InvalidTransferTarget)) {
+    return new HostError(HostErrorCode.InvalidArgument, `group ${groupId}: ${error.message}`);
+  }
+  return error;
+}

@@ -1,0 +1,1 @@
+export type { CommittedCommand, StateMachine, StateMachineFactory } from "./state-machine.js";

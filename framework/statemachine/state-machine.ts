@@ -1,0 +1,39 @@
+/**
+ * The contract between the framework and a user's replicated state machine
+ * (one instance per partition replica). The framework calls it from one
+ * place at a time, never concurrently for the same instance.
+ *
+ * Determinism: `apply` must compute the same state and results on every
+ * replica from the same commands — no wall clock, no randomness, no I/O
+ * whose outcome differs between replicas. What a command needs of time or
+ * randomness arrives inside the command (see ApplyContext).
+ */
+export interface CommittedCommand {
+  /** Raft log index of the command; strictly increasing across calls. */
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+export interface StateMachine {
+  /**
+   * Called once before anything else. Returns the index of the last command
+   * whose effect this instance still holds (0 for a fresh or an in-memory
+   * machine). The framework replays the log from there; a state machine that
+   * keeps its own durable state must make that state and this index durable
+   * together, so a crash never applies a command twice or skips one.
+   */
+  open(): Promise<number>;
+  /** Applies committed commands in log order. `results[i]` answers `commands[i]`. */
+  apply(commands: readonly CommittedCommand[]): Promise<readonly Uint8Array[]>;
+  /** Answers a read-only query against the current state. */
+  query(request: Uint8Array): Promise<Uint8Array>;
+  /** Streams the whole state as of the last applied command, in chunks. */
+  saveSnapshot(): AsyncIterable<Uint8Array>;
+  /** Replaces the whole state by a snapshot taken at `index` (from saveSnapshot of some replica). */
+  restoreSnapshot(index: number, chunks: AsyncIterable<Uint8Array>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Creates the state machine of one replica of one partition (group). */
+export type StateMachineFactory = (groupId: number, replicaId: number) => StateMachine;
