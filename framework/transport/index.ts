@@ -17,3 +17,7 @@ export { createTransportLimits, defaultTransportLimits } from "./limits.js";
 export { reconnectDelayMs } from "./backoff.js";
 export type { MemoryEnvelope, MemoryNetwork } from "./memory-transport.js";
 export { createMemoryNetwork } from "./memory-transport.js";
+export type { ConnectTransportOptions } from "./connect-transport.js";
+export { createConnectTransport } from "./connect-transport.js";
+export type { TransportServiceOptions } from "./transport-service.js";
+export { createTransportServiceImpl, registerTransportService } from "./transport-service.js";

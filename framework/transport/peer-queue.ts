@@ -41,21 +41,25 @@ export class PeerQueue {
   }
 
   /**
-   * Takes messages from the front while their encoded sizes sum to at most
-   * `maxBytes`; always at least one message when not empty.
+   * Takes messages from the front while their encoded sizes, plus
+   * `overheadPerMessage` each, sum to at most `maxBytes`; always at least one
+   * message when not empty.
    */
-  takeBatch(maxBytes: number): QueuedMessage[] {
+  takeBatch(maxBytes: number, overheadPerMessage = 0): QueuedMessage[] {
     const batch: QueuedMessage[] = [];
     let size = 0;
+    let payload = 0;
     while (this.head < this.items.length) {
       const item = this.items[this.head];
       assert(item !== undefined, "queue slot below length is filled");
-      if (batch.length > 0 && size + item.bytes.length > maxBytes) break;
+      const itemSize = item.bytes.length + overheadPerMessage;
+      if (batch.length > 0 && size + itemSize > maxBytes) break;
       batch.push(item);
-      size += item.bytes.length;
+      size += itemSize;
+      payload += item.bytes.length;
       this.head++;
     }
-    this.queuedBytes -= size;
+    this.queuedBytes -= payload;
     this.compact();
     return batch;
   }

@@ -1,0 +1,106 @@
+import type { Message, NodeId, RandomSource } from "../raft/index.js";
+import type { Clock } from "./clock.js";
+import { TransportError, TransportErrorCode } from "./errors.js";
+import type { GroupId, GroupMessage } from "./group-message.js";
+import type { TransportLimits } from "./limits.js";
+import { createTransportLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import { checkSnapshotMessage, encodeOutgoing } from "./outgoing.js";
+import { PeerChannel } from "./peer-channel.js";
+import { sendSnapshotOverConnect } from "./snapshot-sender.js";
+import type { Transport, TransportHandler } from "./transport.js";
+import { UnreachableReports } from "./unreachable-reports.js";
+
+export interface ConnectTransportOptions {
+  readonly nodeId: NodeId;
+  /** Sent with every batch; a peer of another cluster refuses the stream. */
+  readonly clusterId: number;
+  /** Base URL (http://host:port, h2c) of a peer's server; undefined if unknown. */
+  readonly resolvePeer: (nodeId: NodeId) => string | undefined;
+  /** Receives onUnreachable; incoming traffic reaches the handler given to registerTransportService. */
+  readonly handler: Pick<TransportHandler, "onUnreachable">;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly logger: Logger;
+  readonly limits?: Partial<TransportLimits>;
+}
+
+/**
+ * The sending side of the transport over Connect (gRPC protocol, HTTP/2
+ * without TLS): one PeerChannel — one long-lived Stream call — per peer,
+ * created on first use. The receiving side is registerTransportService on
+ * the node's server. See docs/transport.md.
+ */
+export function createConnectTransport(options: ConnectTransportOptions): Transport {
+  const limits = createTransportLimits(options.limits);
+  const { nodeId, clusterId, clock, random, logger } = options;
+  if (!(Number.isSafeInteger(nodeId) && nodeId > 0)) {
+    throw new TransportError(TransportErrorCode.InvalidConfig, `nodeId = ${nodeId}, allowed ≥ 1`);
+  }
+  if (!(Number.isSafeInteger(clusterId) && clusterId >= 0)) {
+    throw new TransportError(TransportErrorCode.InvalidConfig, `clusterId = ${clusterId}, allowed ≥ 0`);
+  }
+  const reports = new UnreachableReports((groupId, peer) => options.handler.onUnreachable(groupId, peer));
+  let flushScheduled = false;
+  const reportUnreachable = (groupId: GroupId, peer: NodeId): void => {
+    reports.add(groupId, peer);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    queueMicrotask(() => {
+      flushScheduled = false;
+      reports.flush();
+    });
+  };
+  const channels = new Map<NodeId, PeerChannel>();
+  let state: "new" | "running" | "closed" = "new";
+
+  const channelFor = (peer: NodeId): PeerChannel | undefined => {
+    let channel = channels.get(peer);
+    if (channel !== undefined) return channel;
+    const baseUrl = options.resolvePeer(peer);
+    if (baseUrl === undefined) return undefined;
+    channel = new PeerChannel({
+      nodeId, clusterId, peerNodeId: peer, baseUrl, limits, clock, random, logger,
+      reportUnreachable: (groupId) => reportUnreachable(groupId, peer),
+    });
+    channels.set(peer, channel);
+    return channel;
+  };
+  const checkRunning = (): void => {
+    if (state !== "running") {
+      throw new TransportError(TransportErrorCode.Closed, `transport of node ${nodeId} is ${state}`);
+    }
+  };
+
+  return {
+    nodeId,
+    start: async () => {
+      if (state === "closed") throw new TransportError(TransportErrorCode.Closed, "transport was closed");
+      state = "running";
+    },
+    send(messages: readonly GroupMessage[]): void {
+      checkRunning();
+      for (const item of encodeOutgoing(nodeId, messages)) {
+        const channel = channelFor(item.to);
+        if (channel === undefined) reportUnreachable(item.groupId, item.to);
+        else channel.enqueue(item);
+      }
+    },
+    async sendSnapshot(to: NodeId, groupId: GroupId, message: Message, chunks): Promise<void> {
+      checkRunning();
+      checkSnapshotMessage(nodeId, to, message);
+      const baseUrl = options.resolvePeer(to);
+      if (baseUrl === undefined) {
+        throw new TransportError(TransportErrorCode.Unreachable, `no address for node ${to}`);
+      }
+      const transfer = { nodeId, clusterId, to, baseUrl, groupId, message, chunks };
+      await sendSnapshotOverConnect({ ...transfer, limits, clock, logger });
+    },
+    close: async () => {
+      if (state === "closed") return;
+      state = "closed";
+      await Promise.all([...channels.values()].map((channel) => channel.close()));
+      channels.clear();
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { NodeId, RandomSource } from "../raft/index.js";
+import type { StreamRequestSchema } from "../../gen/raftkit/v1/transport_pb.js";
+import { assert } from "./assert.js";
+import { reconnectDelayMs } from "./backoff.js";
+import type { Clock, TimerHandle } from "./clock.js";
+import { TransportError, TransportErrorCode } from "./errors.js";
+import { batchHeaderOverheadBytes, perMessageOverheadBytes } from "./frame-limits.js";
+import type { GroupId } from "./group-message.js";
+import type { TransportLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import type { PeerConnection } from "./peer-connection.js";
+import { openPeerConnection } from "./peer-connection.js";
+import type { QueuedMessage } from "./peer-queue.js";
+import { PeerQueue } from "./peer-queue.js";
+
+export interface PeerChannelOptions {
+  readonly nodeId: NodeId;
+  readonly clusterId: number;
+  readonly peerNodeId: NodeId;
+  readonly baseUrl: string;
+  readonly limits: TransportLimits;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly logger: Logger;
+  /** Reports a dropped message of `groupId` to this peer (deferred by the caller). */
+  readonly reportUnreachable: (groupId: GroupId) => void;
+}
+
+interface InflightBatch {
+  readonly sentAt: number;
+  readonly groupIds: readonly GroupId[];
+}
+
+/**
+ * idle: no stream; the next message opens one.
+ * streaming: a Stream call is open (or being opened) and carries batches.
+ * backoff: the last stream failed; messages are dropped and reported until
+ *   the reconnect delay has passed (raft retransmits, so queueing for a dead
+ *   peer would only deliver stale messages later).
+ */
+type ChannelState = "idle" | "streaming" | "backoff" | "closed";
+
+/**
+ * Everything this node sends to one peer: a bounded queue, one long-lived
+ * bidirectional Stream call carrying batches of all groups, an in-flight
+ * window of unacknowledged batches, a liveness watchdog and reconnects with
+ * jittered exponential backoff. Nothing here waits on another peer.
+ * @internal
+ */
+export class PeerChannel {
+  private state: ChannelState = "idle";
+  private readonly queue: PeerQueue;
+  private connection: PeerConnection | undefined;
+  private wakeWriter: (() => void) | undefined;
+  private inflight: InflightBatch[] = [];
+  private batchesSent = 0;
+  private batchesAcknowledged = 0;
+  /** Since when this channel has had work and seen no acknowledgement. */
+  private waitingSince = 0;
+  private watchdog: TimerHandle | undefined;
+  private backoffTimer: TimerHandle | undefined;
+  private attempt = 0;
+  private streamDone: Promise<void> = Promise.resolve();
+  private readonly batchBudgetBytes: number;
+
+  constructor(private readonly options: PeerChannelOptions) {
+    const { limits } = options;
+    this.queue = new PeerQueue(limits.maxQueuedMessagesPerPeer, limits.maxQueuedBytesPerPeer);
+    this.batchBudgetBytes = limits.maxFrameBytes - batchHeaderOverheadBytes;
+    assert(this.batchBudgetBytes > 0, () => `maxFrameBytes = ${limits.maxFrameBytes} too small`);
+  }
+
+  get queuedMessages(): number {
+    return this.queue.length;
+  }
+
+  enqueue(item: QueuedMessage): void {
+    if (item.bytes.length + perMessageOverheadBytes > this.batchBudgetBytes) {
+      this.options.logger.error("transport: message larger than maxFrameBytes dropped", {
+        peer: this.options.peerNodeId,
+        groupId: item.groupId,
+        bytes: item.bytes.length,
+        maxFrameBytes: this.options.limits.maxFrameBytes,
+      });
+      this.options.reportUnreachable(item.groupId);
+      return;
+    }
+    if (this.state === "closed" || this.state === "backoff") {
+      this.options.reportUnreachable(item.groupId);
+      return;
+    }
+    const wasBusy = this.busy();
+    if (!this.queue.tryPush(item)) {
+      this.options.reportUnreachable(item.groupId);
+      return;
+    }
+    if (!wasBusy) this.waitingSince = this.options.clock.now();
+    if (this.state === "idle") this.openStream();
+    else this.wake();
+    this.armWatchdog();
+  }
+
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.backoffTimer?.cancel();
+    this.watchdog?.cancel();
+    this.queue.clear();
+    this.inflight = [];
+    const connection = this.connection;
+    this.connection = undefined;
+    connection?.close();
+    this.wake();
+    await this.streamDone;
+  }
+
+  private busy(): boolean {
+    return this.queue.length > 0 || this.inflight.length > 0;
+  }
+
+  private wake(): void {
+    const wake = this.wakeWriter;
+    this.wakeWriter = undefined;
+    wake?.();
+  }
+
+  private openStream(): void {
+    assert(this.state === "idle", () => `openStream in state ${this.state}, allowed idle`);
+    assert(this.connection === undefined, "no connection while idle");
+    this.state = "streaming";
+    this.batchesSent = 0;
+    this.batchesAcknowledged = 0;
+    this.inflight = [];
+    const { limits, baseUrl } = this.options;
+    const connection = openPeerConnection(baseUrl, limits.maxFrameBytes);
+    this.connection = connection;
+    this.streamDone = this.runStream(connection);
+  }
+
+  private async runStream(connection: PeerConnection): Promise<void> {
+    let reason: unknown = new TransportError(TransportErrorCode.Unreachable, "peer ended the stream");
+    try {
+      const responses = connection.client.stream(this.batches(connection), {
+        signal: connection.abort.signal,
+        headers: { "x-raftkit-node": String(this.options.nodeId) },
+      });
+      for await (const response of responses) {
+        this.onAcknowledged(connection, Number(response.batchesReceived));
+      }
+    } catch (error) {
+      reason = error;
+    }
+    this.onStreamFailed(connection, reason);
+  }
+
+  /** The request side of the Stream call: one frame per wake-up, all that is queued. */
+  private async *batches(
+    connection: PeerConnection,
+  ): AsyncGenerator<MessageInitShape<typeof StreamRequestSchema>> {
+    const { nodeId, clusterId, limits, clock } = this.options;
+    while (this.connection === connection) {
+      if (this.queue.length === 0 || this.inflight.length >= limits.maxInflightBatches) {
+        await new Promise<void>((resolve) => {
+          this.wakeWriter = resolve;
+        });
+        continue;
+      }
+      const batch = this.queue.takeBatch(this.batchBudgetBytes, perMessageOverheadBytes);
+      this.inflight.push({ sentAt: clock.now(), groupIds: batch.map((item) => item.groupId) });
+      this.batchesSent++;
+      yield {
+        fromNodeId: BigInt(nodeId),
+        clusterId: BigInt(clusterId),
+        messages: batch.map((item) => item.bytes),
+      };
+    }
+  }
+
+  private onAcknowledged(connection: PeerConnection, batchesReceived: number): void {
+    if (this.connection !== connection) return;
+    if (!(batchesReceived > this.batchesAcknowledged && batchesReceived <= this.batchesSent)) {
+      throw new TransportError(
+        TransportErrorCode.InvalidMessage,
+        `peer acknowledged ${batchesReceived} batches, allowed ` +
+          `(${this.batchesAcknowledged}, ${this.batchesSent}]`,
+      );
+    }
+    this.inflight.splice(0, batchesReceived - this.batchesAcknowledged);
+    this.batchesAcknowledged = batchesReceived;
+    this.attempt = 0;
+    this.waitingSince = this.options.clock.now();
+    this.wake();
+  }
+
+  /** Declares the stream dead when work has waited ackTimeoutMs without an acknowledgement. */
+  private armWatchdog(): void {
+    if (this.watchdog !== undefined || this.state !== "streaming") return;
+    const { clock, limits } = this.options;
+    const delay = Math.max(1, this.waitingSince + limits.ackTimeoutMs - clock.now());
+    this.watchdog = clock.setTimeout(() => {
+      this.watchdog = undefined;
+      const connection = this.connection;
+      if (this.state !== "streaming" || connection === undefined || !this.busy()) return;
+      const waited = clock.now() - this.waitingSince;
+      if (waited >= limits.ackTimeoutMs) {
+        const text = `no acknowledgement for ${Math.round(waited)} ms (ackTimeoutMs ${limits.ackTimeoutMs})`;
+        this.onStreamFailed(connection, new TransportError(TransportErrorCode.Unreachable, text));
+      } else {
+        this.armWatchdog();
+      }
+    }, delay);
+  }
+
+  private onStreamFailed(connection: PeerConnection, reason: unknown): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    connection.close();
+    this.wake();
+    this.watchdog?.cancel();
+    this.watchdog = undefined;
+    if (this.state === "closed") return;
+    const dropped = new Set<GroupId>();
+    for (const batch of this.inflight) for (const groupId of batch.groupIds) dropped.add(groupId);
+    for (const item of this.queue.clear()) dropped.add(item.groupId);
+    this.inflight = [];
+    for (const groupId of dropped) this.options.reportUnreachable(groupId);
+    const { clock, limits, random, logger, peerNodeId } = this.options;
+    const delay = reconnectDelayMs(this.attempt, limits, random);
+    logger.warn("transport: stream to peer failed", {
+      peer: peerNodeId,
+      reason: reason instanceof Error ? reason.message : String(reason),
+      attempt: this.attempt,
+      reconnectInMs: delay,
+      droppedGroups: dropped.size,
+    });
+    this.attempt++;
+    this.state = "backoff";
+    this.backoffTimer = clock.setTimeout(() => {
+      this.backoffTimer = undefined;
+      if (this.state === "backoff") this.state = "idle";
+    }, delay);
+  }
+}

@@ -1,0 +1,135 @@
+import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { NodeId } from "../raft/index.js";
+import type { StreamRequest, StreamResponseSchema } from "../../gen/raftkit/v1/transport_pb.js";
+import { TransportService } from "../../gen/raftkit/v1/transport_pb.js";
+import { isTransportError, TransportError, TransportErrorCode } from "./errors.js";
+import type { GroupMessage } from "./group-message.js";
+import type { TransportLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import { checkClusterId } from "./cluster-check.js";
+import { decodeGroupMessage } from "./message-codec.js";
+import { receiveSnapshot } from "./snapshot-receiver.js";
+import type { TransportHandler } from "./transport.js";
+
+/** The receiving side of the transport, as the node's server mounts it. */
+export interface TransportServiceOptions {
+  readonly nodeId: NodeId;
+  readonly clusterId: number;
+  readonly handler: Pick<TransportHandler, "onMessages" | "onSnapshot">;
+  readonly limits: TransportLimits;
+  readonly logger: Logger;
+}
+
+/**
+ * Mounts raftkit.v1.TransportService on `router`, with frames above
+ * limits.maxFrameBytes refused by Connect before they are buffered whole.
+ */
+export function registerTransportService(
+  router: ConnectRouter,
+  options: TransportServiceOptions,
+): ConnectRouter {
+  return router.service(TransportService, createTransportServiceImpl(options), {
+    readMaxBytes: options.limits.maxFrameBytes,
+  });
+}
+
+export function createTransportServiceImpl(
+  options: TransportServiceOptions,
+): ServiceImpl<typeof TransportService> {
+  return {
+    stream: (requests, context) => serveStream(options, requests, context),
+    sendSnapshot: async (requests, context) => {
+      try {
+        return await receiveSnapshot(options, requests, context);
+      } catch (error) {
+        throw rejectPeer(options.logger, "snapshot", error, context);
+      }
+    },
+  };
+}
+
+async function* serveStream(
+  options: TransportServiceOptions,
+  requests: AsyncIterable<StreamRequest>,
+  context: HandlerContext,
+): AsyncIterable<MessageInitShape<typeof StreamResponseSchema>> {
+  let batchesReceived = 0;
+  let streamPeer: NodeId | undefined;
+  try {
+    for await (const request of requests) {
+      const from = checkBatchHeader(options, request, streamPeer);
+      streamPeer = from;
+      const messages = request.messages.map((bytes) => checkedMessage(options.nodeId, from, bytes));
+      options.handler.onMessages(from, messages);
+      batchesReceived++;
+      yield { batchesReceived: BigInt(batchesReceived) };
+    }
+  } catch (error) {
+    throw rejectPeer(options.logger, `stream from node ${streamPeer ?? "?"}`, error, context);
+  }
+}
+
+function checkBatchHeader(
+  options: TransportServiceOptions,
+  request: StreamRequest,
+  streamPeer: NodeId | undefined,
+): NodeId {
+  checkClusterId(options.clusterId, request.clusterId);
+  const from = Number(request.fromNodeId);
+  if (from === 0 || from === options.nodeId || (streamPeer !== undefined && from !== streamPeer)) {
+    throw new TransportError(
+      TransportErrorCode.InvalidMessage,
+      `batch from node ${request.fromNodeId}, allowed a fixed peer (${streamPeer ?? "any"}) ` +
+        `other than 0 and this node ${options.nodeId}`,
+    );
+  }
+  return from;
+}
+
+function checkedMessage(nodeId: NodeId, from: NodeId, bytes: Uint8Array): GroupMessage {
+  const groupMessage = decodeGroupMessage(bytes);
+  const { message, groupId } = groupMessage;
+  if (message.from !== from || message.to !== nodeId) {
+    throw new TransportError(
+      TransportErrorCode.InvalidMessage,
+      `group ${groupId}: message ${message.from} → ${message.to} on the stream ` +
+        `${from} → ${nodeId}`,
+    );
+  }
+  return groupMessage;
+}
+
+/** Logs why a peer's call is refused and turns it into the ConnectError it receives. */
+export function rejectPeer(
+  logger: Logger,
+  what: string,
+  error: unknown,
+  context: HandlerContext,
+): ConnectError {
+  const aborted = context.signal.aborted;
+  const reason = error instanceof Error ? error.message : String(error);
+  const fields = { peer: context.requestHeader.get("x-raftkit-node") ?? undefined, reason };
+  if (aborted) logger.info(`transport: ${what} ended by the peer`, fields);
+  else logger.error(`transport: ${what} rejected`, fields);
+  if (error instanceof ConnectError) return error;
+  return new ConnectError(reason, connectCodeOf(error), undefined, undefined, error);
+}
+
+function connectCodeOf(error: unknown): Code {
+  if (!isTransportError(error)) return Code.Internal;
+  switch (error.code) {
+    case TransportErrorCode.Malformed:
+    case TransportErrorCode.InvalidMessage:
+      return Code.InvalidArgument;
+    case TransportErrorCode.FrameTooLarge:
+      return Code.ResourceExhausted;
+    case TransportErrorCode.ClusterMismatch:
+      return Code.FailedPrecondition;
+    case TransportErrorCode.SnapshotFailed:
+      return Code.Aborted;
+    default:
+      return Code.Internal;
+  }
+}
