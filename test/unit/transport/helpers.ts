@@ -73,6 +73,6 @@ export function digestOf(chunks: readonly Uint8Array[]): number {
   return digest;
 }
 
-export async function* iterate(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  for (const chunk of chunks) yield chunk;
+export async function* iterate<T>(items: readonly T[]): AsyncIterable<T> {
+  for (const item of items) yield item;
 }
