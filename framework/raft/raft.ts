@@ -462,6 +462,11 @@ export class Raft {
       progress.inflights.freeFirstOne();
     }
     if (progress.match < this.log.lastIndex()) this.sendAppend(message.from);
+    else if (message.from === this.leadTransferee) {
+      // The target may have refused the first TimeoutNow (a conf change not
+      // yet applied); ask again each heartbeat until it takes over.
+      this.send({ type: MessageType.TimeoutNow, to: message.from });
+    }
     if (this.config.readOnlyOption !== ReadOnlyOption.Safe || message.context.length === 0) return;
     const acks = this.readOnly.recordAck(message.from, message.context);
     if (acks === undefined || this.tracker.ackResult(acks) !== VoteResult.Won) return;
@@ -773,6 +778,11 @@ export class Raft {
       this.electionElapsed = 0;
       if (this.config.checkQuorum && !this.checkQuorum()) return;
       this.leadTransferee = 0; // a transfer not done within an election timeout is abandoned
+      if (!this.isVoterOfOwnConfig()) {
+        // Removed and the hand-over did not happen: step down anyway.
+        this.becomeFollower(this.term, 0);
+        return;
+      }
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -829,7 +839,15 @@ export class Raft {
     return confState;
   }
 
-  /** Removed from the group while leading: hand over to the most caught-up voter, then step down. */
+  /**
+   * Removed or demoted while leading (the change is applied, so committed).
+   * Stepping down at once can stall the group: voters still in the joint
+   * configuration need our vote but our log is longer than theirs, and we no
+   * longer campaign. So hand leadership to the most caught-up voter of the
+   * new configuration first (catching it up if needed), refusing proposals
+   * meanwhile; if that does not happen within an election timeout, step down
+   * anyway (tickHeartbeat).
+   */
   private stepDownOnRemoval(): void {
     let best: NodeId = 0;
     let bestMatch = -1;
@@ -840,8 +858,20 @@ export class Raft {
         bestMatch = match;
       }
     }
-    if (best !== 0 && bestMatch === this.log.lastIndex()) this.send({ type: MessageType.TimeoutNow, to: best });
-    this.becomeFollower(this.term, 0);
+    if (best === 0) {
+      this.becomeFollower(this.term, 0);
+      return;
+    }
+    this.leadTransferee = best;
+    this.electionElapsed = 0;
+    if (bestMatch === this.log.lastIndex()) this.send({ type: MessageType.TimeoutNow, to: best });
+    else this.sendAppend(best);
+  }
+
+  /** Whether this replica is a voter of its own current configuration. */
+  private isVoterOfOwnConfig(): boolean {
+    const self = this.tracker.progress.get(this.id);
+    return self !== undefined && !self.isLearner && isVoter(this.tracker.config, this.id);
   }
 
   reportUnreachable(id: NodeId): void {

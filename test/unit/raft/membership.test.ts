@@ -42,18 +42,33 @@ describe("thesis §4.1 single-server changes", () => {
     );
   });
 
-  it("a removed leader steps down and the rest elect a new one", () => {
+  it("a removed leader hands leadership to a caught-up voter at once, then steps down", () => {
     const cluster = new Cluster({ voters: [1, 2, 3], config: { checkQuorum: true, preVote: true } });
     cluster.elect(1);
     cluster.get(1).node.proposeConfChange(change(ConfChangeTransition.Auto, removeNode(1)));
     cluster.stabilize();
-    expect(cluster.get(1).node.status().role).toBe(Role.Follower);
-    cluster.tickAll(30);
+    // No election timeout passed: the hand-over made 2 or 3 leader right away.
     const leader = cluster.leader();
     expect([2, 3]).toContain(leader?.id);
     leader!.node.propose(bytes("after"));
     cluster.stabilize();
     expect(cluster.appliedData(2)).toEqual(["after"]);
+    expect(cluster.appliedData(3)).toEqual(["after"]);
+    // The old leader hears from nobody now; within an election timeout it steps down.
+    cluster.tickAll(11);
+    expect(cluster.get(1).node.status().role).toBe(Role.Follower);
+  });
+
+  it("a removed leader whose successor cannot be reached steps down after an election timeout", () => {
+    const cluster = new Cluster({ voters: [1, 2, 3], config: { checkQuorum: false, preVote: true } });
+    cluster.elect(1);
+    cluster.get(1).node.proposeConfChange(change(ConfChangeTransition.Auto, removeNode(1)));
+    cluster.drop = (m) => m.type === 10; // TimeoutNow never arrives
+    cluster.stabilize();
+    expect(cluster.get(1).node.status().role).toBe(Role.Leader);
+    expect(() => cluster.get(1).node.propose(bytes("x"))).toThrow(/proposal_dropped/);
+    cluster.tickAll(11);
+    expect(cluster.get(1).node.status().role).toBe(Role.Follower);
   });
 
   it("learners receive the log but neither vote nor count towards a commit", () => {
