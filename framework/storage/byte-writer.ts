@@ -26,7 +26,9 @@ export class ByteWriter {
   }
 
   u32(value: number): void {
-    assert(Number.isInteger(value) && value >= 0 && value <= 0xffffffff, () => `u32 ${value}`);
+    if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) {
+      assert(false, `u32 field ${value} outside 0..2^32-1`);
+    }
     this.reserve(4);
     this.view.setUint32(this.scratchUsed, value, true);
     this.advance(4);
@@ -34,7 +36,9 @@ export class ByteWriter {
 
   /** A non-negative safe integer, as 8 bytes little-endian. */
   u64(value: number): void {
-    assert(Number.isSafeInteger(value) && value >= 0, () => `u64 ${value} is not a safe integer`);
+    if (!(Number.isSafeInteger(value) && value >= 0)) {
+      assert(false, `u64 field ${value} is not a non-negative safe integer`);
+    }
     this.reserve(8);
     this.view.setUint32(this.scratchUsed, value % 0x1_0000_0000, true);
     this.view.setUint32(this.scratchUsed + 4, Math.floor(value / 0x1_0000_0000), true);

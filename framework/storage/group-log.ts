@@ -103,10 +103,11 @@ export function applySnapshotToLog(log: GroupLog, snapshot: Snapshot): void {
 
 /** Truncates any suffix from `firstIndex` on, then appends `locations` (MemoryStorage.append). */
 export function appendToLog(log: GroupLog, firstIndex: number, locations: EntryLocation[]): void {
-  assert(firstIndex > log.offsetIndex, () => `append at ${firstIndex}, offset ${log.offsetIndex}`);
-  assert(firstIndex <= lastIndexOf(log) + 1, () =>
-    `append at ${firstIndex} after last ${lastIndexOf(log)}`);
-  log.entries.length = firstIndex - log.offsetIndex - 1;
+  const lastIndex = lastIndexOf(log);
+  if (!(firstIndex > log.offsetIndex && firstIndex <= lastIndex + 1)) {
+    assert(false, `append at ${firstIndex}, allowed (${log.offsetIndex}, ${lastIndex + 1}]`);
+  }
+  if (firstIndex <= lastIndex) log.entries.length = firstIndex - log.offsetIndex - 1;
   for (const location of locations) log.entries.push(location);
 }
 

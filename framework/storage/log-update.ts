@@ -25,31 +25,40 @@ export function estimateUpdateBytes(update: LogUpdate): number {
   return bytes;
 }
 
-/** Rejects malformed input with an InvalidArgument error naming the field. @internal */
+/**
+ * Rejects malformed input with an InvalidArgument error naming the field.
+ * Runs for every group of every save: no message is built unless one fails.
+ * @internal
+ */
 export function checkUpdateShape(update: LogUpdate): void {
   checkGroupId(update.groupId);
-  const where = `group ${update.groupId}`;
-  if (update.hardState !== undefined) {
-    checkNumber(`${where}: hardState.term`, update.hardState.term);
-    checkNumber(`${where}: hardState.vote`, update.hardState.vote);
-    checkNumber(`${where}: hardState.commit`, update.hardState.commit);
+  const groupId = update.groupId;
+  const hardState = update.hardState;
+  if (hardState !== undefined) {
+    checkNumber(groupId, "hardState.term", hardState.term);
+    checkNumber(groupId, "hardState.vote", hardState.vote);
+    checkNumber(groupId, "hardState.commit", hardState.commit);
   }
-  for (const entry of update.entries ?? []) {
-    checkNumber(`${where}: entry index`, entry.index);
-    checkNumber(`${where}: entry ${entry.index} term`, entry.term);
-    if (entry.index === 0) throw invalidArgument(`${where}: entry index 0`);
-    if (entry.type !== EntryType.Normal && entry.type !== EntryType.ConfChange) {
-      throw invalidArgument(`${where}: entry ${entry.index} has type ${String(entry.type)}`);
+  const entries = update.entries;
+  if (entries !== undefined) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      checkNumber(groupId, "entry index", entry.index);
+      checkNumber(groupId, "entry term", entry.term);
+      if (entry.index === 0) throw invalidArgument(`group ${groupId}: entry index 0`);
+      if (entry.type !== EntryType.Normal && entry.type !== EntryType.ConfChange) {
+        throw invalidArgument(`group ${groupId}: entry ${entry.index} has type ${String(entry.type)}`);
+      }
     }
   }
   if (update.snapshot !== undefined) {
     const metadata = update.snapshot.metadata;
-    checkNumber(`${where}: snapshot index`, metadata.index);
-    checkNumber(`${where}: snapshot term`, metadata.term);
+    checkNumber(groupId, "snapshot index", metadata.index);
+    checkNumber(groupId, "snapshot term", metadata.term);
     const confState = metadata.confState;
-    for (const id of [...confState.voters, ...confState.learners, ...confState.votersOutgoing,
-      ...confState.learnersNext]) {
-      checkNumber(`${where}: snapshot node id`, id);
+    for (const ids of [confState.voters, confState.learners, confState.votersOutgoing,
+      confState.learnersNext]) {
+      for (const id of ids) checkNumber(groupId, "snapshot node id", id);
     }
   }
 }
@@ -60,9 +69,9 @@ export function checkGroupId(groupId: number): void {
   }
 }
 
-function checkNumber(what: string, value: number): void {
+function checkNumber(groupId: number, what: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw invalidArgument(`${what} = ${value}, allowed integers 0..2^53-1`);
+    throw invalidArgument(`group ${groupId}: ${what} = ${value}, allowed integers 0..2^53-1`);
   }
 }
 

@@ -1,0 +1,166 @@
+/**
+ * LogStore benchmark: durable appends for 1, 64 and 1,024 groups with 64 B,
+ * 4 KiB and 256 KiB entries, against a baseline measured in the same run: a
+ * plain loop of write + fdatasync of the same number of bytes per commit to
+ * one file (the same async FileHandle API the store uses).
+ *
+ *   npm run bench:storage            (about 2 minutes)
+ *   BENCH_SECONDS=1 npm run bench:storage   (quicker, noisier)
+ *
+ * One commit = one save() carrying one entry for each of `groups` groups, or
+ * of as many as fit in 16 MiB (rotating over all groups) for large entries.
+ * Saves run one after another, as in the host's loop; the last row keeps 8
+ * saves in flight to show group commit (commits < saves).
+ */
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { Entry } from "../../framework/raft/index.js";
+import { EntryType } from "../../framework/raft/index.js";
+import type { LogUpdate } from "../../framework/storage/index.js";
+import { createNodeFileSystem, openLogStore } from "../../framework/storage/index.js";
+
+const secondsPerRun = Number(process.env["BENCH_SECONDS"] ?? 3);
+const commitBytesMax = 16 * 1024 * 1024;
+
+interface Measurement {
+  readonly commits: number;
+  readonly saves: number;
+  readonly entries: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly latencies: number[];
+}
+
+interface Case {
+  readonly groups: number;
+  readonly entryBytes: number;
+  readonly inFlight: number;
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
+}
+
+async function benchStore(directory: string, testCase: Case): Promise<Measurement> {
+  let datasyncs = 0;
+  const real = createNodeFileSystem();
+  const fileSystem = {
+    ...real,
+    open: async (path: string, mode: Parameters<typeof real.open>[1]) => {
+      const file = await real.open(path, mode);
+      return { ...file, datasync: () => { datasyncs++; return file.datasync(); } };
+    },
+  };
+  const store = await openLogStore({ directory, fileSystem });
+  const data = new Uint8Array(testCase.entryBytes).fill(7);
+  const perCommit = Math.max(1, Math.min(testCase.groups, Math.floor(commitBytesMax / testCase.entryBytes)));
+  const nextIndex = new Array<number>(testCase.groups + 1).fill(1);
+  let cursor = 0;
+  const makeSave = (): LogUpdate[] => {
+    const updates: LogUpdate[] = [];
+    for (let i = 0; i < perCommit; i++) {
+      const groupId = (cursor++ % testCase.groups) + 1;
+      const entry: Entry = { index: nextIndex[groupId]!++, term: 1, type: EntryType.Normal, data };
+      updates.push({ groupId, entries: [entry], hardState: { term: 1, vote: 1, commit: entry.index - 1 } });
+    }
+    return updates;
+  };
+  const syncsBefore = datasyncs;
+  const latencies: number[] = [];
+  let saves = 0;
+  const start = performance.now();
+  const deadline = start + secondsPerRun * 1000;
+  let savingMilliseconds = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const updates = makeSave(); // the host's work, not the store's: outside the timing
+      const began = performance.now();
+      await store.save(updates);
+      const took = performance.now() - began;
+      latencies.push(took);
+      savingMilliseconds += took;
+      saves++;
+    }
+  };
+  await Promise.all(Array.from({ length: testCase.inFlight }, worker));
+  // One save at a time: time spent in save() only. Saves in flight: wall time.
+  const seconds = (testCase.inFlight === 1 ? savingMilliseconds : performance.now() - start) / 1000;
+  await store.close();
+  return {
+    commits: datasyncs - syncsBefore, saves, entries: saves * perCommit,
+    bytes: saves * perCommit * testCase.entryBytes, seconds, latencies: latencies.sort((a, b) => a - b),
+  };
+}
+
+async function benchBaseline(directory: string, commitBytes: number): Promise<Measurement> {
+  const file = await open(join(directory, "baseline.dat"), "wx");
+  const buffer = new Uint8Array(commitBytes).fill(7);
+  const latencies: number[] = [];
+  let position = 0;
+  let commits = 0;
+  const start = performance.now();
+  const deadline = start + secondsPerRun * 1000;
+  while (performance.now() < deadline) {
+    const began = performance.now();
+    await file.write(buffer, 0, buffer.byteLength, position);
+    await file.datasync();
+    latencies.push(performance.now() - began);
+    position += buffer.byteLength;
+    commits++;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await file.close();
+  return { commits, saves: commits, entries: 0, bytes: commits * commitBytes, seconds,
+    latencies: latencies.sort((a, b) => a - b) };
+}
+
+function formatRow(testCase: Case, store: Measurement, baseline: Measurement): string {
+  const mb = (m: Measurement): number => m.bytes / m.seconds / 1e6;
+  const commitRate = (m: Measurement): number => m.commits / m.seconds;
+  const cells = [
+    String(testCase.groups), formatBytes(testCase.entryBytes), String(testCase.inFlight),
+    (store.entries / store.seconds).toFixed(0), mb(store).toFixed(1),
+    commitRate(store).toFixed(0), (store.saves / store.seconds).toFixed(0),
+    percentile(store.latencies, 0.5).toFixed(2), percentile(store.latencies, 0.99).toFixed(2),
+    mb(baseline).toFixed(1), commitRate(baseline).toFixed(0),
+    percentile(baseline.latencies, 0.5).toFixed(2),
+    `${((100 * mb(store)) / mb(baseline)).toFixed(0)} %`,
+    `${((100 * commitRate(store)) / commitRate(baseline)).toFixed(0)} %`,
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+async function main(): Promise<void> {
+  const cases: Case[] = [];
+  for (const entryBytes of [64, 4096, 256 * 1024]) {
+    for (const groups of [1, 64, 1024]) cases.push({ groups, entryBytes, inFlight: 1 });
+  }
+  cases.push({ groups: 1024, entryBytes: 64, inFlight: 8 });
+  const only = process.env["BENCH_ONLY"]; // e.g. "1x64,1024x4096": groups x entry bytes
+  const selected = only === undefined ? cases : cases.filter((c) =>
+    only.split(",").includes(`${c.groups}x${c.entryBytes}`) && c.inFlight === 1);
+  console.log(`LogStore durable appends, ${secondsPerRun} s per run, node ${process.version}`);
+  console.log("| groups | entry | saves in flight | entries/s | MB/s | commits/s | saves/s | p50 ms | p99 ms " +
+    "| baseline MB/s | baseline commits/s | baseline p50 ms | MB/s vs baseline | commits/s vs baseline |");
+  console.log(`|${" --- |".repeat(14)}`);
+  for (const testCase of selected) {
+    const directory = await mkdtemp(join(tmpdir(), "raftkit-bench-storage-"));
+    try {
+      const store = await benchStore(join(directory, "log"), testCase);
+      const perCommit = Math.max(1, Math.min(testCase.groups, Math.floor(commitBytesMax / testCase.entryBytes)));
+      const commitBytes = Math.round((store.bytes / store.commits) || perCommit * testCase.entryBytes);
+      const baseline = await benchBaseline(directory, commitBytes);
+      console.log(formatRow(testCase, store, baseline));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+}
+
+await main();
