@@ -3,6 +3,7 @@ import { EntryType, Role, createSeededRandom, isRaftError } from "../../framewor
 import type { KvStateMachine, WriteCommand } from "./kv-state-machine.js";
 import { restoreKvStateMachine } from "./kv-state-machine.js";
 import type { RaftCore } from "./raft-core.js";
+import type { RaftTuning } from "./raft-tuning.js";
 import type { LogView, SafetyChecker } from "./safety-checker.js";
 
 /**
@@ -39,6 +40,7 @@ export interface HostEnvironment {
   readonly safety: SafetyChecker;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  readonly tuning: RaftTuning;
   /** Applied entries between two snapshots (and log compactions). */
   readonly snapshotEvery: number;
   /** Seeds the new RaftNode's random source (drawn from the one simulation random). */
@@ -73,8 +75,7 @@ export function startNode(node: SimNode, env: HostEnvironment): void {
     electionTicks: env.electionTicks,
     heartbeatTicks: env.heartbeatTicks,
     applied: snapshot.metadata.index,
-    preVote: true,
-    checkQuorum: true,
+    ...env.tuning,
   });
   node.writing = undefined;
   node.leaderTerm = 0;

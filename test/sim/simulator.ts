@@ -22,6 +22,8 @@ import type { HostCounter, HostEnvironment, SimNode } from "./sim-node.js";
 import { afterInput, completeDiskWrite, crashNode, createSimNode, startNode } from "./sim-node.js";
 import { isDemotedVoterStall } from "./known-stalls.js";
 import { createTrace } from "./trace.js";
+import type { RaftTuning } from "./raft-tuning.js";
+import { describeTuning, drawTuning } from "./raft-tuning.js";
 
 /**
  * The deterministic whole-cluster simulator (FoundationDB / TigerBeetle VOPR
@@ -41,6 +43,8 @@ export interface SimulationOptions {
   readonly mix?: FaultMixName;
   readonly clients?: number;
   readonly core?: RaftCore;
+  /** The core's limits and switches; drawn from the seed when absent. */
+  readonly tuning?: RaftTuning;
   /** Receives every trace line (the CLI's --trace). */
   readonly traceSink?: (line: string) => void;
 }
@@ -117,13 +121,14 @@ function createRun(options: SimulationOptions) {
     history,
   );
   const snapshotEvery = 5 + random.nextInt(30);
+  const tuning = options.tuning ?? drawTuning(random);
   let now = 0;
   let phase: "safety" | "liveness" = "safety";
   /** Set when the run ended in the known demoted-voter stall (not counted as a violation). */
   let knownStall: string | undefined;
 
   const env: HostEnvironment = {
-    core, safety, electionTicks, heartbeatTicks, snapshotEvery,
+    core, safety, electionTicks, heartbeatTicks, snapshotEvery, tuning,
     nextSeed: () => random.nextInt(0x1_0000_0000),
     compactionLag: () => random.nextInt(4),
     send: (node, messages) => { for (const message of messages) send(node, message); },
@@ -286,6 +291,7 @@ function createRun(options: SimulationOptions) {
 
   function run(): SimulationResult {
     trace.record(`seed ${options.seed} nodes ${options.nodes} mix ${mix.name} snapshotEvery ${snapshotEvery}`);
+    trace.record(`raft ${describeTuning(tuning)}`);
     for (const node of nodes) nemesis.restart(node);
     queue.schedule(1, { kind: "tick" });
     let livenessDeadline = Infinity;
