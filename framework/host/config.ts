@@ -22,6 +22,12 @@ export interface NodeHostConfig {
   readonly maxSnapshotSends?: number;
   /** Groups whose Ready is applied concurrently. */
   readonly applyConcurrency?: number;
+  /**
+   * Ticks a group must be idle (nothing pending, everything replicated and
+   * applied) before it quiesces: no ticks, no heartbeats, until a request or
+   * a message wakes it or a member's node goes silent. 0: never quiesce.
+   */
+  readonly quiesceAfterTicks?: number;
   /** Raft settings shared by every group (ids, storage and randomness are the host's). */
   readonly raft?: Omit<Partial<RaftConfig>, "id" | "storage" | "random" | "applied">;
 }
@@ -41,6 +47,7 @@ export function resolveNodeHostConfig(config: NodeHostConfig): ResolvedNodeHostC
     requestTimeoutMs: 5_000,
     maxSnapshotSends: 4,
     applyConcurrency: 16,
+    quiesceAfterTicks: 0,
     raft: {},
     ...config,
   };
@@ -62,7 +69,7 @@ export function resolveNodeHostConfig(config: NodeHostConfig): ResolvedNodeHostC
       throw new RangeError(`node host config ${key} = ${String(value)}, allowed a positive integer`);
     }
   }
-  for (const key of ["snapshotEntries", "compactionOverhead"] as const) {
+  for (const key of ["snapshotEntries", "compactionOverhead", "quiesceAfterTicks"] as const) {
     if (!Number.isSafeInteger(resolved[key]) || resolved[key] < 0) {
       throw new RangeError(`node host config ${key} = ${resolved[key]}, allowed an integer ≥ 0`);
     }

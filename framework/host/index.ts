@@ -5,7 +5,6 @@ export { resolveNodeHostConfig } from "./config.js";
 export { HostError, HostErrorCode, isHostError, isRetryable } from "./errors.js";
 export type { HostLogStore, GroupUpdate } from "./log-store.js";
 export type { HostSnapshotStore } from "./snapshot-store.js";
-export type { HostTransport, HostTransportHandler, HostGroupMessage } from "./host-transport.js";
 export type { MemoryLogStore } from "./memory-log-store.js";
 export { createMemoryLogStore } from "./memory-log-store.js";
 export { createMemorySnapshotStore } from "./memory-snapshot-store.js";

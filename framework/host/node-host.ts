@@ -1,19 +1,20 @@
 import { createRaftNode, MessageType, Role } from "../raft/index.js";
 import type { ConfChange, ConfState, Message, RaftStatus, RandomSource, Ready } from "../raft/index.js";
 import type { StateMachine } from "../statemachine/index.js";
-import type { Clock, Logger, TimerHandle } from "../transport/index.js";
+import type { Clock, GroupMessage, IncomingSnapshot, Logger, TimerHandle, Transport, TransportHandler } from "../transport/index.js";
 import { resolveNodeHostConfig } from "./config.js";
 import type { NodeHostConfig, ResolvedNodeHostConfig } from "./config.js";
 import { HostError, HostErrorCode } from "./errors.js";
 import type { GroupUpdate, HostLogStore } from "./log-store.js";
 import { contextKeyOf, hostErrorFromRaft, Replica } from "./replica.js";
 import type { HostSnapshotStore } from "./snapshot-store.js";
-import type { HostGroupMessage, HostTransport, HostTransportHandler } from "./host-transport.js";
+import { livenessGroupId, NodeLiveness } from "./node-liveness.js";
+import { isIdle, wakesGroup } from "./quiescence.js";
 
 export interface NodeHostDependencies {
   readonly logStore: HostLogStore;
   readonly snapshotStore: HostSnapshotStore;
-  readonly transport: HostTransport;
+  readonly transport: Transport;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
@@ -50,7 +51,7 @@ interface ReadyOfReplica {
  * own write runs in parallel with replication), sends the acknowledgements,
  * applies committed entries and resolves the callers.
  */
-export class NodeHost implements HostTransportHandler {
+export class NodeHost implements TransportHandler {
   readonly nodeId: number;
   private readonly config: ResolvedNodeHostConfig;
   private readonly replicas = new Map<number, Replica>();
@@ -62,6 +63,10 @@ export class NodeHost implements HostTransportHandler {
   private tickTimer: TimerHandle | undefined;
   private snapshotSends = 0;
   private fatal: HostError | undefined;
+  private readonly liveness: NodeLiveness;
+  /** Every node that is a member of some group here (liveness pings go to them). */
+  private peers = new Set<number>();
+  private tickCount = 0;
 
   constructor(
     config: NodeHostConfig,
@@ -69,7 +74,7 @@ export class NodeHost implements HostTransportHandler {
   ) {
     this.config = resolveNodeHostConfig(config);
     this.nodeId = this.config.nodeId;
-    deps.transport.setHandler(this);
+    this.liveness = new NodeLiveness(this.nodeId, 2 * this.config.electionTicks);
   }
 
   // ------------------------------------------------------------- lifecycle
@@ -280,10 +285,12 @@ export class NodeHost implements HostTransportHandler {
     return replica;
   }
 
+  /** The replica for a request: requests wake a quiesced group. */
   private writableReplica(groupId: number): Replica {
     this.requireRunning();
     const replica = this.replica(groupId);
     if (replica.failure !== undefined) throw replica.failure;
+    replica.wake();
     return replica;
   }
 
@@ -296,11 +303,14 @@ export class NodeHost implements HostTransportHandler {
 
   // ------------------------------------------------------------- transport
 
-  onMessages(batch: readonly HostGroupMessage[]): void {
+  onMessages(from: number, batch: readonly GroupMessage[]): void {
     if (!this.running || this.stopping) return;
+    this.liveness.heard(from);
     for (const { groupId, message } of batch) {
+      if (groupId === livenessGroupId) continue;
       const replica = this.replicas.get(groupId);
       if (replica === undefined || replica.failure !== undefined || message.to !== this.nodeId) continue;
+      if (replica.quiesced && wakesGroup(message)) replica.wake();
       replica.raft.step(message);
     }
     this.schedule();
@@ -311,7 +321,8 @@ export class NodeHost implements HostTransportHandler {
     this.schedule();
   }
 
-  async onSnapshot(groupId: number, message: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  async onSnapshot(incoming: IncomingSnapshot): Promise<void> {
+    const { groupId, message, chunks } = incoming;
     const replica = this.replica(groupId);
     const snapshot = message.snapshot;
     if (snapshot === undefined) {
@@ -319,11 +330,12 @@ export class NodeHost implements HostTransportHandler {
     }
     // Contents first, durably; only then may raft accept the snapshot.
     await this.deps.snapshotStore.save(groupId, snapshot.metadata, chunks);
+    replica.wake();
     replica.raft.step({ ...message, snapshot: { metadata: snapshot.metadata, data: new Uint8Array(0) } });
     this.schedule();
   }
 
-  private sendMessages(replica: Replica, messages: readonly Message[], out: HostGroupMessage[]): void {
+  private sendMessages(replica: Replica, messages: readonly Message[], out: GroupMessage[]): void {
     for (const message of messages) {
       if (message.type === MessageType.Snapshot) this.streamSnapshot(replica, message);
       else out.push({ groupId: replica.groupId, message });
@@ -339,7 +351,7 @@ export class NodeHost implements HostTransportHandler {
     this.snapshotSends++;
     const send = async (): Promise<void> => {
       const chunks = this.deps.snapshotStore.open(replica.groupId, index);
-      await this.deps.transport.sendSnapshot(replica.groupId, message, chunks);
+      await this.deps.transport.sendSnapshot(message.to, replica.groupId, message, chunks);
     };
     send().then(
       () => replica.raft.reportSnapshot(message.to, "finish"),
@@ -393,7 +405,7 @@ export class NodeHost implements HostTransportHandler {
       }
     }
     if (readies.length === 0) return;
-    const early: HostGroupMessage[] = [];
+    const early: GroupMessage[] = [];
     for (const { replica, ready } of readies) this.sendMessages(replica, ready.messages, early);
     if (early.length > 0) this.deps.transport.send(early);
 
@@ -410,7 +422,7 @@ export class NodeHost implements HostTransportHandler {
     }
     if (updates.length > 0) await this.deps.logStore.save(updates);
 
-    const late: HostGroupMessage[] = [];
+    const late: GroupMessage[] = [];
     for (const { replica, ready } of readies) this.sendMessages(replica, ready.messagesAfterPersist, late);
     if (late.length > 0) this.deps.transport.send(late);
 
@@ -490,14 +502,66 @@ export class NodeHost implements HostTransportHandler {
 
   private onTick(): void {
     if (this.stopping || this.fatal !== undefined) return;
+    this.tickCount++;
     const now = this.deps.clock.now();
     for (const replica of this.replicas.values()) {
-      if (replica.failure !== undefined) continue;
+      if (replica.failure !== undefined || replica.quiesced) continue;
       replica.raft.tick();
       replica.expire(now);
+      this.maybeQuiesce(replica);
     }
+    this.tickLiveness();
     this.schedule();
     this.scheduleTick();
+  }
+
+  private maybeQuiesce(replica: Replica): void {
+    const after = this.config.quiesceAfterTicks;
+    if (after === 0) return;
+    // A group whose leader's node is silent is not idle: it must stay awake to elect.
+    if (!isIdle(replica) || this.liveness.isDown(replica.leader)) {
+      replica.idleTicks = 0;
+      return;
+    }
+    replica.idleTicks++;
+    // Followers go quiet first, while the leader's heartbeats still reach
+    // them; the leader stops an election timeout later.
+    const threshold = replica.role === Role.Leader ? after + this.config.electionTicks : after;
+    if (replica.idleTicks >= threshold) replica.quiesced = true;
+  }
+
+  private tickLiveness(): void {
+    if (this.tickCount % this.config.electionTicks === 1 || this.peers.size === 0) this.refreshPeers();
+    if (this.tickCount % this.config.heartbeatTicks === 0 && this.peers.size > 0) {
+      this.deps.transport.send(this.liveness.pings(this.peers));
+    }
+    const silent = this.liveness.tick(this.peers);
+    if (silent.length === 0) return;
+    this.deps.logger.warn("peers silent; waking their groups", { peers: silent.join(",") });
+    for (const replica of this.replicas.values()) {
+      const { voters, learners, votersOutgoing } = replica.confState;
+      if (silent.some((peer) => voters.includes(peer) || learners.includes(peer) || votersOutgoing.includes(peer))) {
+        replica.wake();
+      }
+    }
+  }
+
+  private refreshPeers(): void {
+    const peers = new Set<number>();
+    for (const replica of this.replicas.values()) {
+      for (const id of replica.confState.voters) peers.add(id);
+      for (const id of replica.confState.learners) peers.add(id);
+      for (const id of replica.confState.votersOutgoing) peers.add(id);
+    }
+    peers.delete(this.nodeId);
+    this.peers = peers;
+  }
+
+  /** Groups that currently do not tick. */
+  quiescedGroupCount(): number {
+    let count = 0;
+    for (const replica of this.replicas.values()) if (replica.quiesced) count++;
+    return count;
   }
 
   /** Whether this node currently leads the group (as far as it knows). */

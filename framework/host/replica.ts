@@ -35,6 +35,10 @@ export class Replica {
   /** Index of the newest local snapshot (the log before it may be compacted). */
   snapshotIndex: number;
   snapshotting = false;
+  /** Not ticking: the group is idle (see quiescence.ts). */
+  quiesced = false;
+  /** Consecutive ticks the group was idle. */
+  idleTicks = 0;
   /** A conf change was applied after the newest local snapshot. */
   confChangedSinceSnapshot = false;
   role: Role = Role.Follower;
@@ -55,6 +59,11 @@ export class Replica {
   ) {
     this.applied = applied;
     this.snapshotIndex = snapshotIndex;
+  }
+
+  wake(): void {
+    this.quiesced = false;
+    this.idleTicks = 0;
   }
 
   /** Runs `task` after every state machine call queued before it. */

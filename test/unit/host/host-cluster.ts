@@ -47,6 +47,7 @@ export class HostCluster {
         yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
       },
     );
+    this.network.attach(id, host);
     host.start();
     this.hosts.set(id, host);
     return host;

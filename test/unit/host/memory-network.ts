@@ -3,26 +3,30 @@
  * on a later macrotask (like a socket would), can be cut per link, and
  * snapshots stream chunk by chunk.
  */
-import type {
-  HostGroupMessage,
-  HostTransport,
-  HostTransportHandler,
-} from "../../../framework/host/index.js";
 import type { Message } from "../../../framework/raft/index.js";
+import type { GroupMessage, Transport, TransportHandler } from "../../../framework/transport/index.js";
 
 export class MemoryNetwork {
-  private readonly handlers = new Map<number, HostTransportHandler>();
+  private readonly handlers = new Map<number, TransportHandler>();
   /** Links cut, as "from->to". */
   private readonly cut = new Set<string>();
   delivered = 0;
+  /** Raft messages delivered, without the node-level liveness pings (group 0). */
+  groupMessagesDelivered = 0;
   snapshotsSent = 0;
 
-  transportFor(nodeId: number): HostTransport {
+  transportFor(nodeId: number): Transport {
     return {
-      setHandler: (handler) => this.handlers.set(nodeId, handler),
+      nodeId,
+      start: async () => {},
+      close: async () => {},
       send: (batch) => this.send(nodeId, batch),
-      sendSnapshot: (groupId, message, chunks) => this.sendSnapshot(nodeId, groupId, message, chunks),
+      sendSnapshot: (_to, groupId, message, chunks) => this.sendSnapshot(nodeId, groupId, message, chunks),
     };
+  }
+
+  attach(nodeId: number, handler: TransportHandler): void {
+    this.handlers.set(nodeId, handler);
   }
 
   isolate(nodeId: number): void {
@@ -45,8 +49,8 @@ export class MemoryNetwork {
     return !this.cut.has(`${from}->${to}`) && this.handlers.has(to);
   }
 
-  private send(from: number, batch: readonly HostGroupMessage[]): void {
-    const byTarget = new Map<number, HostGroupMessage[]>();
+  private send(from: number, batch: readonly GroupMessage[]): void {
+    const byTarget = new Map<number, GroupMessage[]>();
     for (const item of batch) {
       const list = byTarget.get(item.message.to) ?? [];
       list.push(item);
@@ -60,7 +64,8 @@ export class MemoryNetwork {
       setImmediate(() => {
         if (!this.reachable(from, to)) return;
         this.delivered += items.length;
-        this.handlers.get(to)?.onMessages(items);
+        this.groupMessagesDelivered += items.filter((item) => item.groupId !== 0).length;
+        this.handlers.get(to)?.onMessages(from, items);
       });
     }
   }
@@ -79,12 +84,13 @@ export class MemoryNetwork {
     const handler = this.handlers.get(to);
     if (handler === undefined || !this.reachable(from, to)) throw new Error(`node ${to} went away`);
     this.snapshotsSent++;
-    await handler.onSnapshot(
+    await handler.onSnapshot({
+      from,
       groupId,
       message,
-      (async function* () {
+      chunks: (async function* () {
         yield* collected;
       })(),
-    );
+    });
   }
 }
