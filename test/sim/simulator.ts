@@ -11,7 +11,7 @@ import type { Operation } from "./history.js";
 import { createHistoryRecorder } from "./history.js";
 import { createKvStateMachine } from "./kv-state-machine.js";
 import { checkLinearizability } from "./linearizability.js";
-import { membersOf } from "./membership.js";
+import { clusterConverged, currentLeader, describeNodes, runningStatuses } from "./cluster-view.js";
 import type { NemesisCounter, NemesisTarget } from "./nemesis.js";
 import { chance, runNemesis } from "./nemesis.js";
 import { createSimulatedNetwork, reliableNetwork } from "./network.js";
@@ -176,6 +176,7 @@ function createRun(options: SimulationOptions) {
     const lost = target?.raft === undefined || network.isCut(message.from, message.to);
     trace.record(`${now} d ${message.type} ${message.from}>${message.to} t${message.term} ` +
       `i${message.index}/${message.logTerm} n${message.entries.length} c${message.commit}` +
+      `${message.snapshot !== undefined ? ` s${message.snapshot.metadata.index}/${message.snapshot.metadata.term}` : ""}` +
       `${message.reject ? " R" : ""}${lost ? " lost" : ""}`);
     if (lost || target === undefined || target.raft === undefined) {
       counters.messagesDropped++;
@@ -196,23 +197,10 @@ function createRun(options: SimulationOptions) {
     afterInput(leader, env);
   }
 
-  function currentLeader(): SimNode | undefined {
-    let best: SimNode | undefined;
-    let bestTerm = -1;
-    for (const node of nodes) {
-      if (node.raft === undefined || node.leaderTerm === 0) continue;
-      if (node.leaderTerm > bestTerm) {
-        best = node;
-        bestTerm = node.leaderTerm;
-      }
-    }
-    return best;
-  }
-
   const nemesis: NemesisTarget = {
     random, network, mix, nodes, core,
     limits: { pool, minVoters: options.nodes - 1, maxVoters: options.nodes + 1 },
-    leader: currentLeader,
+    leader: () => currentLeader(nodes),
     crash: (node) => crashNode(node, env),
     restart: (node) => { startNode(node, env); afterInput(node, env); },
     afterInput: (node) => afterInput(node, env),
@@ -242,28 +230,10 @@ function createRun(options: SimulationOptions) {
     clients.resetWriteCounts();
   }
 
-  /** Liveness is reached when a leader leads, every client wrote, and every member caught up. */
-  function livenessReached(): boolean {
-    const leader = currentLeader();
-    if (leader?.raft === undefined || leader.machine === undefined) return false;
-    if (!clients.everyClientWrote() || !clients.idle()) return false;
-    const status = leader.raft.status();
-    if (status.commit !== leader.machine.applied) return false;
-    return membersOf(status.confState).every((id) => byId.get(id)?.machine?.applied === status.commit);
-  }
-
   function livenessReport(): string {
-    const leader = currentLeader();
-    const states = nodes.map((node) => {
-      const status = node.raft?.status();
-      if (status === undefined) return `${node.id}: down`;
-      const config = status.confState;
-      return `${node.id}: ${status.role} t${status.term} last ${status.lastIndex} commit ${status.commit} ` +
-        `applied ${node.machine?.applied} voters [${config.voters}] outgoing [${config.votersOutgoing}] ` +
-        `learners [${config.learners}] next [${config.learnersNext}]`;
-    });
+    const leader = currentLeader(nodes);
     return `liveness: not reached within ${livenessTicks} ticks of healing (leader ${leader?.id ?? "none"}, ` +
-      `every client wrote: ${clients.everyClientWrote()}); nodes: ${states.join("; ")}`;
+      `every client wrote: ${clients.everyClientWrote()}); nodes: ${describeNodes(nodes)}`;
   }
 
   function step(event: SimEvent): void {
@@ -307,10 +277,9 @@ function createRun(options: SimulationOptions) {
         step(next.event);
         if (safety.violations().length > 0 || violations.length > 0) break;
         if (phase === "liveness" && next.event.kind === "tick") {
-          if (livenessReached()) break;
+          if (clients.everyClientWrote() && clients.idle() && clusterConverged(nodes)) break;
           if (now >= livenessDeadline) {
-            const statuses = new Map(nodes.flatMap((node) => (node.raft === undefined ? [] : [[node.id, node.raft.status()] as const])));
-            if (isDemotedVoterStall(statuses)) knownStall = livenessReport();
+            if (isDemotedVoterStall(runningStatuses(nodes))) knownStall = livenessReport();
             else violations.push(livenessReport());
             break;
           }
