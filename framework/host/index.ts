@@ -8,3 +8,5 @@ export type { HostSnapshotStore } from "./snapshot-store.js";
 export type { MemoryLogStore } from "./memory-log-store.js";
 export { createMemoryLogStore } from "./memory-log-store.js";
 export { createMemorySnapshotStore } from "./memory-snapshot-store.js";
+export type { DurableStores } from "./durable-stores.js";
+export { createDurableStores } from "./durable-stores.js";

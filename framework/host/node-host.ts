@@ -1,5 +1,5 @@
-import { createRaftNode, MessageType, Role } from "../raft/index.js";
-import type { ConfChange, ConfState, Message, RaftStatus, RandomSource, Ready } from "../raft/index.js";
+import { createRaftNode, decodeConfChange, EntryType, MessageType, Role } from "../raft/index.js";
+import type { ConfChange, ConfState, Message, RaftNode, RaftStatus, RandomSource, Ready } from "../raft/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import type { Clock, GroupMessage, IncomingSnapshot, Logger, TimerHandle, Transport, TransportHandler } from "../transport/index.js";
 import { resolveNodeHostConfig } from "./config.js";
@@ -168,7 +168,8 @@ export class NodeHost implements TransportHandler {
       random: this.deps.random,
       applied,
     });
-    const replica = new Replica(groupId, raft, stateMachine, raft.status().confState, applied, snapshot.index);
+    const confState = replayConfChanges(raft, storage, snapshot.index, applied);
+    const replica = new Replica(groupId, raft, stateMachine, confState, applied, snapshot.index);
     this.replicas.set(groupId, replica);
     this.schedule();
   }
@@ -568,4 +569,25 @@ export class NodeHost implements TransportHandler {
   isLeader(groupId: number): boolean {
     return this.replicas.get(groupId)?.raft.status().role === Role.Leader;
   }
+}
+
+/**
+ * Raft starts from the configuration of the newest snapshot; a state machine
+ * that kept its own state may have applied further entries, and raft will
+ * not hand those out again. Conf changes among them must still reach the
+ * tracker, in order, or the replica would count votes with an old
+ * configuration.
+ */
+function replayConfChanges(
+  raft: RaftNode,
+  storage: { entries(low: number, high: number, maxBytes: number): readonly { type: EntryType; data: Uint8Array }[] },
+  snapshotIndex: number,
+  applied: number,
+): ConfState {
+  let confState = raft.status().confState;
+  if (applied <= snapshotIndex) return confState;
+  for (const entry of storage.entries(snapshotIndex + 1, applied + 1, Number.POSITIVE_INFINITY)) {
+    if (entry.type === EntryType.ConfChange) confState = raft.applyConfChange(decodeConfChange(entry.data));
+  }
+  return confState;
 }

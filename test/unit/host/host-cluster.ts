@@ -4,7 +4,7 @@ import {
   createMemorySnapshotStore,
   NodeHost,
 } from "../../../framework/host/index.js";
-import type { HostSnapshotStore, MemoryLogStore, NodeHostConfig } from "../../../framework/host/index.js";
+import type { HostLogStore, HostSnapshotStore, NodeHostConfig } from "../../../framework/host/index.js";
 import { createSeededRandom } from "../../../framework/raft/index.js";
 import { createSilentLogger, createSystemClock } from "../../../framework/transport/index.js";
 import { createKvStateMachine } from "./kv-state-machine.js";
@@ -12,7 +12,7 @@ import type { KvStateMachine } from "./kv-state-machine.js";
 import { MemoryNetwork } from "./memory-network.js";
 
 export interface Disk {
-  readonly logStore: MemoryLogStore;
+  readonly logStore: HostLogStore;
   readonly snapshotStore: HostSnapshotStore;
 }
 
@@ -26,11 +26,17 @@ export class HostCluster {
   constructor(
     readonly nodeIds: number[],
     private readonly config: Partial<NodeHostConfig> = {},
+    disks?: Map<number, Disk>,
   ) {
     for (const id of nodeIds) {
-      this.disks.set(id, { logStore: createMemoryLogStore(), snapshotStore: createMemorySnapshotStore() });
+      this.disks.set(id, disks?.get(id) ?? { logStore: createMemoryLogStore(), snapshotStore: createMemorySnapshotStore() });
       this.startHost(id);
     }
+  }
+
+  /** Replaces a node's disk (a durable store reopened after a restart). */
+  setDisk(id: number, disk: Disk): void {
+    this.disks.set(id, disk);
   }
 
   startHost(id: number): NodeHost {

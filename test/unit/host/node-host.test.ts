@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HostErrorCode, isHostError } from "../../../framework/host/index.js";
+import type { MemoryLogStore } from "../../../framework/host/index.js";
 import { bytes, eventually, HostCluster, text } from "./host-cluster.js";
 
 let cluster: HostCluster | undefined;
@@ -40,7 +41,7 @@ describe("NodeHost", () => {
       for (const node of [1, 2, 3]) expect(cluster.machine(node, groupId).data.get("k9")).toBe(`g${groupId}v9`);
     }
     // Durability is shared: far fewer commits than groups × commands.
-    const commits = cluster.disks.get(1)!.logStore.commits;
+    const commits = (cluster.disks.get(1)!.logStore as MemoryLogStore).commits;
     expect(commits).toBeLessThan(groups.length * 10);
   });
 
