@@ -1,0 +1,256 @@
+import { assert } from "./assert.js";
+import { encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
+import type { RowSource } from "./row-source.js";
+import { summarizeRows, type Summary } from "./summary.js";
+import { utf8Length } from "./utf8.js";
+
+/**
+ * A block: up to one slot's worth of events of one stream, time-ordered
+ * (ties in insertion order), held columnar in typed arrays sized for the
+ * block's capacity. Blocks are the leaves of the aggregate index and form a
+ * doubly linked list in time order.
+ * @internal
+ */
+export type BlockColumn =
+  | { readonly kind: "number"; readonly values: Float64Array }
+  | { readonly kind: "bool"; readonly values: Uint8Array }
+  | { readonly kind: "string"; readonly values: string[] };
+
+export interface Block {
+  count: number;
+  /** Length `capacityRows`; rows [0, count) are valid and non-decreasing. */
+  readonly timestamps: Float64Array;
+  /** One per schema field, in schema order. */
+  readonly columns: readonly BlockColumn[];
+  /** UTF-8 bytes of all string values of the block. */
+  stringBytes: number;
+  /** Summary of rows [0, count); kept exact on every change. */
+  summary: Summary;
+  previous: Block | undefined;
+  next: Block | undefined;
+  /** Slot in the blocks file holding the last checkpointed version, or -1. */
+  slot: number;
+  /** Changed since its slot was written. */
+  dirty: boolean;
+  /** Snapshot epoch of creation: an export pinned at a later epoch forbids changing it in place. */
+  epoch: number;
+}
+
+export function createBlock(layout: BlockLayout, epoch: number): Block {
+  const rows = layout.capacityRows;
+  const columns: BlockColumn[] = layout.fields.map((field) => {
+    if (field.type === "bool") return { kind: "bool", values: new Uint8Array(rows) };
+    if (field.type === "string") return { kind: "string", values: [] };
+    return { kind: "number", values: new Float64Array(rows) };
+  });
+  return {
+    count: 0, timestamps: new Float64Array(rows), columns, stringBytes: 0,
+    summary: summarizeRows(new Float64Array(0), layout.aggregated.map(() => new Float64Array(0)),
+      0, 0),
+    previous: undefined, next: undefined, slot: -1, dirty: true, epoch,
+  };
+}
+
+/** A deep copy with the same rows (copy-on-write for a block pinned by an export). */
+export function cloneBlock(layout: BlockLayout, block: Block, epoch: number): Block {
+  const copy = createBlock(layout, epoch);
+  copyRows(block, 0, block.count, copy, 0);
+  copy.count = block.count;
+  copy.stringBytes = block.stringBytes;
+  copy.summary = summarizeBlock(layout, copy);
+  copy.slot = block.slot;
+  copy.dirty = block.dirty;
+  return copy;
+}
+
+export function aggregatedColumns(layout: BlockLayout, block: Block): Float64Array[] {
+  return layout.aggregated.map((fieldIndex) => {
+    const column = block.columns[fieldIndex];
+    assert(column !== undefined && column.kind === "number",
+      () => `aggregated field #${fieldIndex} is not a numeric column`);
+    return column.values;
+  });
+}
+
+export function summarizeBlock(layout: BlockLayout, block: Block): Summary {
+  return summarizeRows(block.timestamps, aggregatedColumns(layout, block), 0, block.count);
+}
+
+export function blockEncodedBytes(layout: BlockLayout, block: Block): number {
+  return encodedBlockBytes(layout, block.count, block.stringBytes);
+}
+
+/** Index of the first row with timestamp > `timestamp` (insert position after equal ones). */
+export function upperBound(block: Block, timestamp: number): number {
+  let low = 0;
+  let high = block.count;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (block.timestamps[middle]! <= timestamp) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Index of the first row with timestamp >= `timestamp`. */
+export function lowerBound(block: Block, timestamp: number): number {
+  let low = 0;
+  let high = block.count;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (block.timestamps[middle]! < timestamp) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * How many rows of `source` starting at `from` (at most `to - from`) fit at
+ * the end of `block` without its encoding passing `limitBytes`.
+ */
+export function rowsThatFit(layout: BlockLayout, block: Block, source: RowSource, from: number,
+  to: number, limitBytes: number): number {
+  const stringBytes = source.rowStringBytes;
+  if (stringBytes === undefined) {
+    let rows = Math.min(to - from, layout.capacityRows - 1 - block.count);
+    while (rows > 0 && encodedBlockBytes(layout, block.count + rows, 0) > limitBytes) rows--;
+    return Math.max(rows, 0);
+  }
+  let rows = 0;
+  let bytes = block.stringBytes;
+  while (from + rows < to && block.count + rows < layout.capacityRows - 1) {
+    const next = bytes + stringBytes[from + rows]!;
+    if (encodedBlockBytes(layout, block.count + rows + 1, next) > limitBytes) break;
+    bytes = next;
+    rows++;
+  }
+  return rows;
+}
+
+/** Appends rows [from, to) of `source` at the end of `block`; the caller checked they fit. */
+export function appendRows(block: Block, source: RowSource, from: number, to: number): void {
+  const at = block.count;
+  assert(at + (to - from) <= block.timestamps.length,
+    () => `append of ${to - from} rows to ${at} exceeds capacity ${block.timestamps.length}`);
+  writeSourceRows(block, at, source, from, to);
+  block.count = at + (to - from);
+  block.dirty = true;
+}
+
+/** Inserts row `row` of `source` at `position`, shifting later rows up by one. */
+export function insertRow(block: Block, position: number, source: RowSource, row: number): void {
+  assert(block.count < block.timestamps.length,
+    () => `insert into a block of ${block.count} rows, capacity ${block.timestamps.length}`);
+  assert(position >= 0 && position <= block.count,
+    () => `insert position ${position}, allowed [0, ${block.count}]`);
+  const count = block.count;
+  block.timestamps.copyWithin(position + 1, position, count);
+  for (const column of block.columns) {
+    if (column.kind === "string") column.values.splice(position, 0, "");
+    else column.values.copyWithin(position + 1, position, count);
+  }
+  writeSourceRows(block, position, source, row, row + 1);
+  block.count = count + 1;
+  block.dirty = true;
+}
+
+function writeSourceRows(block: Block, at: number, source: RowSource, from: number,
+  to: number): void {
+  copyInto(block.timestamps, at, source.timestamps, from, to);
+  for (let index = 0; index < block.columns.length; index++) {
+    const target = block.columns[index]!;
+    const input = source.columns[index]!;
+    if (target.kind === "number" && input.kind === "number") {
+      copyInto(target.values, at, input.values, from, to);
+    } else if (target.kind === "bool" && input.kind === "bool") {
+      for (let row = from; row < to; row++) target.values[at + row - from] = input.values[row]! ? 1 : 0;
+    } else if (target.kind === "string" && input.kind === "string") {
+      for (let row = from; row < to; row++) target.values[at + row - from] = input.values[row]!;
+    } else {
+      assert(false, () => `column #${index}: ${input.kind} values for a ${target.kind} column`);
+    }
+  }
+  if (source.rowStringBytes !== undefined) {
+    for (let row = from; row < to; row++) block.stringBytes += source.rowStringBytes[row]!;
+  }
+}
+
+function copyInto(target: Float64Array, at: number, values: ArrayLike<number>, from: number,
+  to: number): void {
+  if (values instanceof Float64Array) {
+    target.set(values.subarray(from, to), at);
+    return;
+  }
+  for (let row = from; row < to; row++) target[at + row - from] = values[row]!;
+}
+
+/** Copies rows [from, to) of `source` into `target` at `at` (counts are the caller's). */
+export function copyRows(source: Block, from: number, to: number, target: Block,
+  at: number): void {
+  target.timestamps.set(source.timestamps.subarray(from, to), at);
+  for (let index = 0; index < source.columns.length; index++) {
+    const input = source.columns[index]!;
+    const output = target.columns[index]!;
+    if (input.kind === "number" && output.kind === "number") {
+      output.values.set(input.values.subarray(from, to), at);
+    } else if (input.kind === "bool" && output.kind === "bool") {
+      output.values.set(input.values.subarray(from, to), at);
+    } else if (input.kind === "string" && output.kind === "string") {
+      for (let row = from; row < to; row++) output.values[at + row - from] = input.values[row]!;
+    } else {
+      assert(false, () => `column #${index}: ${input.kind} into ${output.kind}`);
+    }
+  }
+}
+
+/**
+ * Splits an overfull block: rows from the middle (by bytes when the schema
+ * has strings) move to a new block, returned, which goes right after it.
+ */
+export function splitBlock(layout: BlockLayout, block: Block, epoch: number): Block {
+  const keep = splitPoint(layout, block);
+  const right = createBlock(layout, epoch);
+  copyRows(block, keep, block.count, right, 0);
+  right.count = block.count - keep;
+  block.count = keep;
+  for (const column of block.columns) {
+    if (column.kind === "string") column.values.length = keep;
+  }
+  block.stringBytes = stringBytesOf(block);
+  right.stringBytes = stringBytesOf(right);
+  block.summary = summarizeBlock(layout, block);
+  right.summary = summarizeBlock(layout, right);
+  block.dirty = true;
+  assert(blockEncodedBytes(layout, block) <= layout.blockBytes &&
+    blockEncodedBytes(layout, right) <= layout.blockBytes,
+  () => `split halves of ${blockEncodedBytes(layout, block)} and ` +
+    `${blockEncodedBytes(layout, right)} bytes, slot ${layout.blockBytes}`);
+  return right;
+}
+
+/** The row count that keeps about half of the block's bytes on the left. */
+function splitPoint(layout: BlockLayout, block: Block): number {
+  if (block.stringBytes === 0) return block.count >>> 1;
+  const fixed = fixedRowBytes(layout);
+  const total = fixed * block.count + block.stringBytes;
+  let bytes = 0;
+  for (let row = 0; row < block.count - 1; row++) {
+    bytes += fixed + rowStringBytes(block, row);
+    if (bytes * 2 >= total) return Math.max(row + 1, 1);
+  }
+  return block.count >>> 1;
+}
+
+function rowStringBytes(block: Block, row: number): number {
+  let bytes = 0;
+  for (const column of block.columns) {
+    if (column.kind === "string") bytes += utf8Length(column.values[row]!);
+  }
+  return bytes;
+}
+
+function stringBytesOf(block: Block): number {
+  let bytes = 0;
+  for (let row = 0; row < block.count; row++) bytes += rowStringBytes(block, row);
+  return bytes;
+}

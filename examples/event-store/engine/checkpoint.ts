@@ -1,0 +1,78 @@
+import { assert } from "./assert.js";
+import { encodeBlock } from "./block-codec.js";
+import type { Block } from "./block.js";
+import type { Manifest } from "./manifest-codec.js";
+import type { StoreState } from "./store-state.js";
+import { writeManifestFile } from "./store-open.js";
+import { streamBlocks } from "./stream.js";
+import { createWal, walPath } from "./wal-file.js";
+
+/**
+ * Moves the WAL's content into the blocks file and starts a new WAL:
+ *
+ * 1. every changed block is written to a FREE slot (never one the durable
+ *    manifest names: copy-on-write, so a crash mid-way leaves the old
+ *    checkpoint intact), then the blocks file is synced;
+ * 2. an empty `wal-<g+1>` is created;
+ * 3. the new manifest (generation g+1, applied index, slots) is written to
+ *    manifest.tmp, synced, renamed over `manifest`, and the directory synced —
+ *    the rename is the commit point;
+ * 4. `wal-<g>` is removed.
+ *
+ * A crash before 3 reopens at generation g and replays wal-<g>; after it,
+ * at g+1 with an empty WAL. Either way, exactly the acknowledged batches.
+ */
+export async function checkpoint(state: StoreState): Promise<void> {
+  const changed = await writeChangedBlocks(state);
+  const oldWal = state.wal;
+  const wal = await createWal(state.fileSystem, state.directory, oldWal.generation + 1);
+  const manifest = currentManifest(state, wal.generation);
+  await writeManifestFile(state.fileSystem, state.directory, manifest);
+  state.wal = wal;
+  state.durableSlots = new Set(manifest.streams.flatMap((stream) => stream.slots));
+  for (const block of changed) block.dirty = false;
+  await oldWal.file.close();
+  await state.fileSystem.unlink(walPath(state.directory, oldWal.generation));
+}
+
+async function writeChangedBlocks(state: StoreState): Promise<Block[]> {
+  const changed: Block[] = [];
+  const freeSlots = freeSlotsOf(state);
+  for (const stream of state.streams.values()) {
+    for (const block of streamBlocks(stream)) {
+      if (!block.dirty) continue;
+      const slot = freeSlots.next();
+      assert(slot.done !== true, "free slots ran out");
+      block.slot = slot.value;
+      await state.blocksFile.write([encodeBlock(stream.layout, block)],
+        block.slot * state.blockBytes);
+      changed.push(block);
+    }
+  }
+  if (changed.length > 0) await state.blocksFile.datasync();
+  return changed;
+}
+
+/** Slots the durable manifest does not name, lowest first, then new ones at the end. */
+function* freeSlotsOf(state: StoreState): Generator<number, never> {
+  for (let slot = 0; slot < state.slotCount; slot++) {
+    if (!state.durableSlots.has(slot)) yield slot;
+  }
+  for (;;) yield state.slotCount++;
+}
+
+export function currentManifest(state: StoreState, generation: number): Manifest {
+  return {
+    generation,
+    blockBytes: state.blockBytes,
+    appliedIndex: state.appliedIndex,
+    slotCount: state.slotCount,
+    streams: [...state.streams.values()].map((stream) => ({
+      name: stream.name,
+      schema: stream.schema,
+      lateEventCount: stream.lateEventCount,
+      blockSplitCount: stream.blockSplitCount,
+      slots: [...streamBlocks(stream)].map((block) => block.slot),
+    })),
+  };
+}

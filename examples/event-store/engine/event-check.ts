@@ -1,0 +1,130 @@
+import { fixedRowBytes, type BlockLayout } from "./block-layout.js";
+import { EventStoreError, EventStoreErrorCode } from "./errors.js";
+import type { InsertOperation } from "./operation.js";
+import type { RowSource, SourceColumn } from "./row-source.js";
+import type { FieldSpec } from "./schema.js";
+import { isValidTimestamp } from "./timestamp.js";
+import { utf8Length } from "./utf8.js";
+
+/**
+ * The schema check of every insert: each event has a valid timestamp and one
+ * value of the right type per field; numbers are finite, int64 values are
+ * safe integers. Errors name the operation, the event's position and the field.
+ */
+export function checkInsert(layout: BlockLayout, operation: InsertOperation,
+  operationIndex: number): RowSource {
+  const where = `operation #${operationIndex} (insert into '${operation.stream}')`;
+  const fail = (text: string): never => {
+    throw new EventStoreError(EventStoreErrorCode.InvalidEvent, `${where}: ${text}`);
+  };
+  const timestamps = operation.timestamps;
+  if (timestamps === null || typeof timestamps !== "object" ||
+    !Number.isInteger(timestamps.length)) fail("timestamps must be an array");
+  const count = timestamps.length;
+  for (let row = 0; row < count; row++) {
+    if (!isValidTimestamp(timestamps[row])) {
+      fail(`event ${row}: timestamp ${String(timestamps[row])} is not an integer µs ` +
+        "in the safe range");
+    }
+  }
+  for (const name of Object.keys(operation.columns)) {
+    if (!layout.fields.some((field) => field.name === name)) fail(`unknown field '${name}'`);
+  }
+  const columns = layout.fields.map((field) => checkColumn(field, operation, count, fail));
+  const rowStringBytes = layout.stringCount === 0 ? undefined :
+    stringBytesPerRow(columns, count);
+  const fixedBytes = fixedRowBytes(layout);
+  for (let row = 0; rowStringBytes !== undefined && row < count; row++) {
+    if (fixedBytes + rowStringBytes[row]! > layout.rowBytesMax) {
+      fail(`event ${row}: ${fixedBytes + rowStringBytes[row]!} bytes, at most ` +
+        `${layout.rowBytesMax} per event (an eighth of a block)`);
+    }
+  }
+  return { count, timestamps, columns, rowStringBytes };
+}
+
+function checkColumn(field: FieldSpec, operation: InsertOperation, count: number,
+  fail: (text: string) => never): SourceColumn {
+  const values = operation.columns[field.name];
+  if (values === undefined) fail(`event 0: field '${field.name}' is missing`);
+  if (values === null || typeof values !== "object" || !Number.isInteger(values.length)) {
+    fail(`field '${field.name}' must be an array`);
+  }
+  if (values.length < count) {
+    fail(`event ${values.length}: field '${field.name}' is missing`);
+  }
+  if (values.length > count) {
+    fail(`field '${field.name}' has ${values.length} values for ${count} events`);
+  }
+  const bad = (row: number, value: unknown, expected: string): never =>
+    fail(`event ${row}: field '${field.name}' ` + (value === undefined ? "is missing" :
+      `has ${describe(value)}, expected ${expected}`));
+  switch (field.type) {
+    case "int64":
+      if (isIntegerColumn(values, bad)) return { kind: "number", values };
+      break;
+    case "double":
+      if (isFiniteColumn(values, bad)) return { kind: "number", values };
+      break;
+    case "bool":
+      if (isBooleanColumn(values, bad)) return { kind: "bool", values };
+      break;
+    case "string":
+      if (isStringColumn(values, bad)) return { kind: "string", values };
+      break;
+  }
+  return fail(`field '${field.name}': unknown type`);
+}
+
+type Bad = (row: number, value: unknown, expected: string) => never;
+
+function isIntegerColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLike<number> {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
+    if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+      bad(row, value, "an integer in ±(2^53-1)");
+    }
+  }
+  return true;
+}
+
+function isFiniteColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLike<number> {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
+    if (typeof value !== "number" || !Number.isFinite(value)) bad(row, value, "a finite number");
+  }
+  return true;
+}
+
+function isBooleanColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLike<boolean> {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
+    if (typeof value !== "boolean") bad(row, value, "a boolean");
+  }
+  return true;
+}
+
+function isStringColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLike<string> {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
+    if (typeof value !== "string") bad(row, value, "a string");
+    else if (utf8Length(value) < 0) bad(row, value, "well-formed UTF-16 (a lone surrogate)");
+  }
+  return true;
+}
+
+function stringBytesPerRow(columns: readonly SourceColumn[], count: number): Uint32Array {
+  const bytes = new Uint32Array(count);
+  for (const column of columns) {
+    if (column.kind !== "string") continue;
+    for (let row = 0; row < count; row++) bytes[row] = bytes[row]! + utf8Length(column.values[row]!);
+  }
+  return bytes;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === "number") return `the number ${String(value)}`;
+  if (value === null) return "null";
+  return `a value of type ${typeof value}`;
+}

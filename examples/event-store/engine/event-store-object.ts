@@ -1,0 +1,105 @@
+import { applyOperations } from "./apply-operations.js";
+import { checkBatch } from "./batch-check.js";
+import { checkpoint } from "./checkpoint.js";
+import { EventStoreError, EventStoreErrorCode } from "./errors.js";
+import type { EventStore } from "./event-store.js";
+import type { Operation } from "./operation.js";
+import { checkRange } from "./query-options.js";
+import { summarizeRange, toRangeAggregate } from "./range-aggregate.js";
+import { scanStream } from "./range-scan.js";
+import { exportSnapshot } from "./snapshot-export.js";
+import { writeEpochs, type StoreState } from "./store-state.js";
+import type { Stream } from "./stream.js";
+import { latestEvent, streamStatistics } from "./stream-query.js";
+import { checkTree } from "./tree-check.js";
+import { encodeWalRecord } from "./wal-codec.js";
+import { appendWal } from "./wal-file.js";
+import { aggregateWindows } from "./window-aggregate.js";
+
+/** The EventStore over an opened state. @internal */
+export function createEventStore(state: StoreState): EventStore {
+  let tail: Promise<void> = Promise.resolve();
+  const serialize = (work: () => Promise<void>): Promise<void> => {
+    const run = tail.then(work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  const stream = (name: string): Stream => {
+    if (state.closed) throw new EventStoreError(EventStoreErrorCode.Closed, "store is closed");
+    const found = state.streams.get(name);
+    if (found === undefined) {
+      throw new EventStoreError(EventStoreErrorCode.UnknownStream, `no stream '${name}'`);
+    }
+    return found;
+  };
+  return {
+    appliedIndex: () => state.appliedIndex,
+    applyBatch: (operations, appliedIndex) =>
+      serialize(() => applyBatchNow(state, operations, appliedIndex)),
+    checkBatch: (operations) => {
+      checkBatch(state.streams, state.blockBytes, operations);
+    },
+    streamNames: () => [...state.streams.keys()],
+    scan: (name, options = {}) => scanStream(stream(name), options),
+    aggregate: (name, range = {}) => {
+      const found = stream(name);
+      const { from, to } = checkRange(range);
+      return toRangeAggregate(found.layout, summarizeRange(found.layout, found.tree, from, to));
+    },
+    windows: (name, options) => aggregateWindows(stream(name), options),
+    latest: (name) => latestEvent(stream(name)),
+    statistics: (name) => streamStatistics(stream(name)),
+    exportSnapshot: () => {
+      checkWritable(state, false);
+      return exportSnapshot(state);
+    },
+    checkpoint: () => serialize(() => guardWrite(state, () => checkpoint(state))),
+    checkIntegrity: () => {
+      for (const found of state.streams.values()) checkTree(found.layout, found.tree);
+    },
+    close: () => serialize(async () => {
+      if (state.closed) return;
+      if (state.failure === undefined) await guardWrite(state, () => checkpoint(state));
+      state.closed = true;
+      await state.wal.file.close();
+      await state.blocksFile.close();
+    }),
+  };
+}
+
+function checkWritable(state: StoreState, forWrite: boolean): void {
+  if (state.closed) throw new EventStoreError(EventStoreErrorCode.Closed, "store is closed");
+  if (forWrite && state.failure !== undefined) {
+    throw new EventStoreError(EventStoreErrorCode.Failed,
+      `an earlier write failed (${state.failure.message}); reopen the store`,
+      { cause: state.failure });
+  }
+}
+
+/** Runs a disk write; a failure marks the store failed (memory may be ahead of disk). */
+async function guardWrite(state: StoreState, write: () => Promise<void>): Promise<void> {
+  checkWritable(state, true);
+  try {
+    await write();
+  } catch (error) {
+    state.failure = EventStoreError.from(error);
+    throw state.failure;
+  }
+}
+
+async function applyBatchNow(state: StoreState, operations: readonly Operation[],
+  appliedIndex: number): Promise<void> {
+  checkWritable(state, true);
+  if (!Number.isSafeInteger(appliedIndex) || appliedIndex <= state.appliedIndex) {
+    throw new EventStoreError(EventStoreErrorCode.StaleBatch, `applied index ${appliedIndex}, ` +
+      `expected an integer above ${state.appliedIndex}`);
+  }
+  const checked = checkBatch(state.streams, state.blockBytes, operations);
+  const record = encodeWalRecord(state.wal.generation, appliedIndex, checked);
+  await guardWrite(state, () => appendWal(state.wal, record));
+  applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state));
+  state.appliedIndex = appliedIndex;
+  if (state.wal.size >= state.walCheckpointBytes) {
+    await guardWrite(state, () => checkpoint(state));
+  }
+}

@@ -1,0 +1,85 @@
+import { BLOCK_BYTES_MAX, BLOCK_BYTES_MIN } from "./block-layout.js";
+import { EventStoreError, EventStoreErrorCode } from "./errors.js";
+import { createEventStore } from "./event-store-object.js";
+import type { EngineFileSystem } from "./file-system.js";
+import type { EventRow, Operation } from "./operation.js";
+import type { TimeRange } from "./query-options.js";
+import type { RangeAggregate } from "./range-aggregate.js";
+import type { ScanOptions, ScanResult } from "./range-scan.js";
+import { importSnapshotFiles } from "./snapshot-import.js";
+import { openStoreState } from "./store-open.js";
+import type { StreamStatistics } from "./stream-query.js";
+import type { WindowOptions, WindowResult } from "./window-aggregate.js";
+
+export interface EventStoreOptions {
+  readonly fileSystem: EngineFileSystem;
+  readonly directory: string;
+  /** Slot size of a new store, a multiple of 8; default 32 KiB. An existing store keeps its own. */
+  readonly blockBytes?: number;
+  /** WAL size that triggers a checkpoint after a batch; default 64 MiB. */
+  readonly walCheckpointBytes?: number;
+}
+
+/**
+ * A local, durable, time-indexed event store (see docs/event-store.md).
+ * Writes go through `applyBatch` only, one at a time in call order; queries
+ * are synchronous and see every batch whose promise has resolved.
+ */
+export interface EventStore {
+  /** The applied index of the last durable batch (0 for a new store). */
+  appliedIndex(): number;
+  /**
+   * Applies `operations` and records `appliedIndex` with them in one atomic,
+   * durable step (one WAL record, fdatasync'ed before the promise resolves).
+   * The whole batch is checked first: on an error nothing changes. To move
+   * the applied index past a batch that was rejected, apply `[]` with it.
+   */
+  applyBatch(operations: readonly Operation[], appliedIndex: number): Promise<void>;
+  /** Checks a batch as `applyBatch` would, without applying it (for a leader's buffer). */
+  checkBatch(operations: readonly Operation[]): void;
+  streamNames(): string[];
+  scan(stream: string, options?: ScanOptions): ScanResult;
+  aggregate(stream: string, range?: TimeRange): RangeAggregate;
+  windows(stream: string, options: WindowOptions): WindowResult;
+  latest(stream: string): EventRow | undefined;
+  statistics(stream: string): StreamStatistics;
+  /** The content now, as chunks; see snapshot-export.ts. */
+  exportSnapshot(): AsyncIterable<Uint8Array>;
+  /** Writes changed blocks and starts a new WAL (also done when the WAL grows past its limit). */
+  checkpoint(): Promise<void>;
+  /** Checks every index invariant against the rows (O(n)); throws AssertionError. */
+  checkIntegrity(): void;
+  close(): Promise<void>;
+}
+
+export const BLOCK_BYTES_DEFAULT = 32 * 1024;
+export const WAL_CHECKPOINT_BYTES_DEFAULT = 64 * 1024 * 1024;
+
+export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
+  const blockBytes = options.blockBytes ?? BLOCK_BYTES_DEFAULT;
+  if (!Number.isInteger(blockBytes) || blockBytes % 8 !== 0 || blockBytes < BLOCK_BYTES_MIN ||
+    blockBytes > BLOCK_BYTES_MAX) {
+    throw new EventStoreError(EventStoreErrorCode.InvalidArgument, `blockBytes = ${blockBytes}, ` +
+      `allowed multiples of 8 in [${BLOCK_BYTES_MIN}, ${BLOCK_BYTES_MAX}]`);
+  }
+  const walCheckpointBytes = options.walCheckpointBytes ?? WAL_CHECKPOINT_BYTES_DEFAULT;
+  if (!Number.isSafeInteger(walCheckpointBytes) || walCheckpointBytes < 1) {
+    throw new EventStoreError(EventStoreErrorCode.InvalidArgument,
+      `walCheckpointBytes = ${walCheckpointBytes}, allowed a positive integer`);
+  }
+  const state = await openStoreState({ fileSystem: options.fileSystem,
+    directory: options.directory, blockBytes, walCheckpointBytes }).catch((error: unknown) => {
+    throw EventStoreError.from(error);
+  });
+  return createEventStore(state);
+}
+
+/** Builds a new store in `options.directory` (empty) from a snapshot stream, then opens it. */
+export async function importEventStore(options: EventStoreOptions,
+  chunks: AsyncIterable<Uint8Array>): Promise<EventStore> {
+  await importSnapshotFiles(options.fileSystem, options.directory, chunks)
+    .catch((error: unknown) => {
+      throw EventStoreError.from(error);
+    });
+  return openEventStore(options);
+}

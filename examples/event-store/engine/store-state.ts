@@ -1,0 +1,41 @@
+import type { EventStoreError } from "./errors.js";
+import type { EngineFile, EngineFileSystem } from "./file-system.js";
+import type { Stream } from "./stream.js";
+import type { WriteEpochs } from "./stream-insert.js";
+import type { WalFile } from "./wal-file.js";
+
+/**
+ * Everything an open store holds. Owned by one EventStore object; the apply
+ * path (batch check, apply, checkpoint) runs one call at a time.
+ * @internal
+ */
+export interface StoreState {
+  readonly fileSystem: EngineFileSystem;
+  readonly directory: string;
+  readonly blockBytes: number;
+  readonly walCheckpointBytes: number;
+  /** In creation order (iteration order is part of the snapshot bytes). */
+  readonly streams: Map<string, Stream>;
+  appliedIndex: number;
+  wal: WalFile;
+  readonly blocksFile: EngineFile;
+  /** Slots the blocks file has room for (it grows, never shrinks). */
+  slotCount: number;
+  /** Slots referenced by the durable manifest: never overwritten. */
+  durableSlots: Set<number>;
+  /** Snapshot epoch for new blocks; exports pin earlier epochs (copy-on-write). */
+  epoch: number;
+  /** Epochs pinned by running exports. */
+  readonly pins: number[];
+  /** Set when a write failed: the store refuses further writes until reopened. */
+  failure: EventStoreError | undefined;
+  closed: boolean;
+}
+
+export const BLOCKS_FILE = "blocks";
+export const MANIFEST_FILE = "manifest";
+export const MANIFEST_TEMPORARY_FILE = "manifest.tmp";
+
+export function writeEpochs(state: StoreState): WriteEpochs {
+  return { current: state.epoch, pinned: state.pins.length === 0 ? -1 : Math.max(...state.pins) };
+}

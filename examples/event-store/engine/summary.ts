@@ -1,0 +1,103 @@
+import { exactSumAdd, exactSumMerge, type ExactSum } from "./exact-sum.js";
+
+/**
+ * What every node of the aggregate index keeps for its subtree (and every
+ * block for itself): time bounds, event count, and per aggregated field an
+ * exact sum, min, max, and the values of the first and last event in time
+ * order (ties: insertion order). `fields[k]` belongs to the k-th aggregated
+ * field of the schema.
+ * @internal
+ */
+export interface FieldSummary {
+  sum: ExactSum;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+}
+
+export interface Summary {
+  count: number;
+  /** Smallest timestamp; +Infinity while count is 0. */
+  minTimestamp: number;
+  /** Largest timestamp; -Infinity while count is 0. */
+  maxTimestamp: number;
+  fields: FieldSummary[];
+}
+
+export function createSummary(aggregatedCount: number): Summary {
+  const fields: FieldSummary[] = [];
+  for (let index = 0; index < aggregatedCount; index++) {
+    fields.push({ sum: [], min: Infinity, max: -Infinity, first: NaN, last: NaN });
+  }
+  return { count: 0, minTimestamp: Infinity, maxTimestamp: -Infinity, fields };
+}
+
+export function copySummary(source: Summary): Summary {
+  return {
+    count: source.count,
+    minTimestamp: source.minTimestamp,
+    maxTimestamp: source.maxTimestamp,
+    fields: source.fields.map((field) => ({ ...field, sum: field.sum.slice() })),
+  };
+}
+
+/**
+ * Adds `source` into `target`. Valid when every event of `source` comes after
+ * every event of `target` with the same timestamp — true for a left-to-right
+ * merge of disjoint time-ordered parts and for newly inserted events (an
+ * insert goes after the events with an equal timestamp). So `first` moves
+ * only on a strictly earlier timestamp, `last` on an equal or later one.
+ */
+export function mergeSummary(target: Summary, source: Summary): void {
+  if (source.count === 0) return;
+  const takeFirst = source.minTimestamp < target.minTimestamp;
+  const takeLast = source.maxTimestamp >= target.maxTimestamp;
+  for (let index = 0; index < target.fields.length; index++) {
+    const into = target.fields[index]!;
+    const from = source.fields[index]!;
+    exactSumMerge(into.sum, from.sum);
+    into.min = Math.min(into.min, from.min);
+    into.max = Math.max(into.max, from.max);
+    if (takeFirst) into.first = from.first;
+    if (takeLast) into.last = from.last;
+  }
+  target.count += source.count;
+  if (takeFirst) target.minTimestamp = source.minTimestamp;
+  if (takeLast) target.maxTimestamp = source.maxTimestamp;
+}
+
+/**
+ * The summary of rows [from, to) of time-ordered columns; `values[k]` is the
+ * column of the k-th aggregated field.
+ */
+export function summarizeRows(
+  timestamps: Float64Array,
+  values: readonly Float64Array[],
+  from: number,
+  to: number,
+): Summary {
+  const summary = createSummary(values.length);
+  if (to <= from) return summary;
+  summary.count = to - from;
+  summary.minTimestamp = timestamps[from]!;
+  summary.maxTimestamp = timestamps[to - 1]!;
+  for (let index = 0; index < values.length; index++) {
+    const column = values[index]!;
+    const field = summary.fields[index]!;
+    let min = Infinity;
+    let max = -Infinity;
+    const sum = field.sum;
+    for (let row = from; row < to; row++) {
+      const value = column[row]!;
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+      exactSumAdd(sum, value);
+    }
+    field.min = min;
+    field.max = max;
+    field.first = column[from]!;
+    field.last = column[to - 1]!;
+  }
+  return summary;
+}
