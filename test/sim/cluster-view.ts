@@ -4,11 +4,11 @@ import type { SimNode } from "./sim-node.js";
 
 /** Read-only questions about the whole simulated cluster. */
 
-/** The running leader with the highest term, if any. */
-export function currentLeader(nodes: readonly SimNode[]): SimNode | undefined {
+/** The running leader with the highest term, if any; with `now`, paused nodes do not count. */
+export function currentLeader(nodes: readonly SimNode[], now = 0): SimNode | undefined {
   let best: SimNode | undefined;
   for (const node of nodes) {
-    if (node.raft === undefined || node.leaderTerm === 0) continue;
+    if (node.raft === undefined || node.leaderTerm === 0 || node.pausedUntil > now) continue;
     if (best === undefined || node.leaderTerm > best.leaderTerm) best = node;
   }
   return best;

@@ -25,15 +25,22 @@ export interface FaultMix {
   readonly transferRate: number;
   /** Per tick: a random node starts an election. */
   readonly campaignRate: number;
+  /**
+   * Per tick: pause one running node (a long GC or VM stall) for 5–40 ticks:
+   * it neither ticks nor handles messages, which wait for it. Not used in runs
+   * with lease-based reads, whose safety assumes no such stall (thesis §6.4.1).
+   */
+  readonly pauseRate: number;
 }
 
-export const faultMixNames = ["calm", "lossy", "partitions", "crashes", "membership", "chaos"] as const;
+export const faultMixNames = ["calm", "lossy", "partitions", "crashes", "membership", "pauses", "chaos"] as const;
 export type FaultMixName = (typeof faultMixNames)[number];
 
 const base = {
   network: { dropRate: 0.01, duplicateRate: 0.01, delayMin: 0, delayMax: 2 },
   partitionRate: 0, healRate: 0.05, crashRate: 0, restartRate: 0.05,
   fsyncTicksMin: 0, fsyncTicksMax: 2, confChangeRate: 0.005, transferRate: 0.003, campaignRate: 0.001,
+  pauseRate: 0,
 };
 
 export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
@@ -55,11 +62,17 @@ export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
     ...base, name: "membership",
     confChangeRate: 0.06, transferRate: 0.02, crashRate: 0.005, campaignRate: 0.003,
   },
+  pauses: {
+    ...base, name: "pauses",
+    network: { dropRate: 0.02, duplicateRate: 0.02, delayMin: 0, delayMax: 3 },
+    pauseRate: 0.04, crashRate: 0.003, confChangeRate: 0.01, transferRate: 0.005,
+  },
   chaos: {
     ...base, name: "chaos",
     network: { dropRate: 0.1, duplicateRate: 0.05, delayMin: 0, delayMax: 6 },
     partitionRate: 0.015, healRate: 0.04, crashRate: 0.015, restartRate: 0.05,
     fsyncTicksMin: 0, fsyncTicksMax: 5, confChangeRate: 0.03, transferRate: 0.01, campaignRate: 0.003,
+    pauseRate: 0.01,
   },
 };
 

@@ -20,8 +20,11 @@ export interface NemesisTarget {
   readonly nodes: readonly SimNode[];
   readonly limits: MembershipLimits;
   readonly core: RaftCore;
-  /** The running leader with the highest term, if any. */
+  /** The running (not paused) leader with the highest term, if any. */
   leader(): SimNode | undefined;
+  now(): number;
+  /** Pauses are off in runs whose reads rely on leases. */
+  readonly pausesAllowed: boolean;
   crash(node: SimNode): void;
   restart(node: SimNode): void;
   afterInput(node: SimNode): void;
@@ -32,7 +35,7 @@ export interface NemesisTarget {
 export type NemesisCounter =
   | "crashes" | "restarts" | "partitions" | "oneWayPartitions" | "heals"
   | "confChangesProposed" | "confChangesRejected" | "transfers" | "campaigns"
-  | "simpleChanges" | "jointChanges" | "explicitLeaves";
+  | "simpleChanges" | "jointChanges" | "explicitLeaves" | "pauses";
 
 export function chance(random: RandomSource, rate: number): boolean {
   return rate > 0 && random.nextInt(1_000_000) < rate * 1_000_000;
@@ -54,11 +57,12 @@ export function runNemesis(target: NemesisTarget): void {
     target.count("heals");
   }
   if (chance(random, mix.partitionRate)) partitionSome(target);
+  if (target.pausesAllowed && chance(random, mix.pauseRate)) pauseSome(target);
   if (chance(random, mix.confChangeRate)) changeMembership(target);
   if (chance(random, mix.transferRate)) transferLeadership(target);
   if (chance(random, mix.campaignRate)) {
     const node = target.nodes[random.nextInt(target.nodes.length)]!;
-    if (node.raft !== undefined) {
+    if (node.raft !== undefined && node.pausedUntil <= target.now()) {
       target.trace(`campaign ${node.id}`);
       node.raft.campaign();
       target.count("campaigns");
@@ -75,6 +79,16 @@ function crashSome(target: NemesisTarget): void {
   target.trace(`crash ${node.id}${node.writing !== undefined ? " (write in flight lost)" : ""}`);
   target.crash(node);
   target.count("crashes");
+}
+
+function pauseSome(target: NemesisTarget): void {
+  const now = target.now();
+  const running = target.nodes.filter((node) => node.raft !== undefined && node.pausedUntil <= now);
+  if (running.length === 0) return;
+  const node = running[target.random.nextInt(running.length)]!;
+  node.pausedUntil = now + 5 + target.random.nextInt(36);
+  target.trace(`pause ${node.id} until ${node.pausedUntil}`);
+  target.count("pauses");
 }
 
 function partitionSome(target: NemesisTarget): void {

@@ -33,6 +33,8 @@ export interface SimNode {
   writing: Ready | undefined;
   /** The term this node leads, as last observed; 0 when not leading. */
   leaderTerm: number;
+  /** The node is stalled (a pause fault) until this tick; 0 when running. */
+  pausedUntil: number;
 }
 
 export interface HostEnvironment {
@@ -61,7 +63,9 @@ export type HostCounter =
   | "snapshotsInstalled" | "snapshotsCreated" | "compactions" | "unsyncedWritesLost";
 
 export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
-  return { id, storage, incarnation: 0, raft: undefined, machine: undefined, writing: undefined, leaderTerm: 0 };
+  return {
+    id, storage, incarnation: 0, raft: undefined, machine: undefined, writing: undefined, leaderTerm: 0, pausedUntil: 0,
+  };
 }
 
 export function startNode(node: SimNode, env: HostEnvironment): void {
@@ -87,6 +91,7 @@ export function crashNode(node: SimNode, env: HostEnvironment): void {
   node.machine = undefined;
   node.writing = undefined;
   node.leaderTerm = 0;
+  node.pausedUntil = 0;
   node.incarnation++;
   env.safety.forgetLeader(node.id);
 }

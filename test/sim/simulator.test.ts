@@ -30,7 +30,7 @@ describe("deterministic cluster simulator", () => {
     for (const name of [
       "elections", "crashes", "restarts", "unsyncedWritesLost", "snapshotsInstalled", "compactions",
       "confChangesApplied", "simpleChanges", "jointChanges", "explicitLeaves", "transfers", "campaigns",
-      "partitions", "oneWayPartitions", "heals", "messagesDropped", "messagesDuplicated",
+      "partitions", "oneWayPartitions", "heals", "pauses", "messagesDropped", "messagesDuplicated",
       "writesOk", "writesFailed", "readsOk", "timeouts",
     ]) {
       expect({ name, value: total(name) }).toEqual({ name, value: expect.any(Number) });

@@ -1,6 +1,6 @@
 import type { ConfState, Message, NodeId, RandomSource } from "../../framework/raft/index.js";
 import {
-  AssertionError, MessageType, createMemoryStorage, createSeededRandom,
+  AssertionError, MessageType, ReadOnlyOption, createMemoryStorage, createSeededRandom,
 } from "../../framework/raft/index.js";
 import type { ClientStats, ClusterAccess } from "./clients.js";
 import { createClients } from "./clients.js";
@@ -92,7 +92,7 @@ function zeroCounters(): SimulationCounters {
     readies: 0, diskWrites: 0, entriesApplied: 0, confChangesApplied: 0, snapshotsInstalled: 0,
     snapshotsCreated: 0, compactions: 0, unsyncedWritesLost: 0, crashes: 0, restarts: 0, partitions: 0, oneWayPartitions: 0,
     heals: 0, confChangesProposed: 0, confChangesRejected: 0, transfers: 0, campaigns: 0,
-    simpleChanges: 0, jointChanges: 0, explicitLeaves: 0, elections: 0, steps: 0, messagesSent: 0,
+    simpleChanges: 0, jointChanges: 0, explicitLeaves: 0, pauses: 0, elections: 0, steps: 0, messagesSent: 0,
     messagesDropped: 0, messagesDuplicated: 0, snapshotMessages: 0,
     writesOk: 0, writesFailed: 0, readsOk: 0, readsFailed: 0, timeouts: 0,
   };
@@ -143,7 +143,10 @@ function createRun(options: SimulationOptions) {
   };
   const access: ClusterAccess = {
     now: () => now,
-    node: (id) => byId.get(id),
+    node: (id) => {
+      const node = byId.get(id);
+      return node !== undefined && node.pausedUntil > now ? undefined : node; // a stalled node does not answer
+    },
     nodeIds: () => pool,
     afterInput: (node) => afterInput(node, env),
     violation: (message) => violations.push(message),
@@ -200,7 +203,9 @@ function createRun(options: SimulationOptions) {
   const nemesis: NemesisTarget = {
     random, network, mix, nodes, core,
     limits: { pool, minVoters: options.nodes - 1, maxVoters: options.nodes + 1 },
-    leader: () => currentLeader(nodes),
+    leader: () => currentLeader(nodes, now),
+    now: () => now,
+    pausesAllowed: tuning.readOnlyOption === ReadOnlyOption.Safe,
     crash: (node) => crashNode(node, env),
     restart: (node) => { startNode(node, env); afterInput(node, env); },
     afterInput: (node) => afterInput(node, env),
@@ -212,7 +217,7 @@ function createRun(options: SimulationOptions) {
     trace.record(`${now} tick`);
     if (phase === "safety") runNemesis(nemesis);
     for (const node of nodes) {
-      if (node.raft === undefined) continue;
+      if (node.raft === undefined || node.pausedUntil > now) continue;
       node.raft.tick();
       afterInput(node, env);
     }
@@ -225,6 +230,7 @@ function createRun(options: SimulationOptions) {
     network.heal();
     network.setFaults(reliableNetwork);
     for (const node of nodes) {
+      node.pausedUntil = 0;
       if (node.raft === undefined) nemesis.restart(node);
     }
     clients.resetWriteCounts();
@@ -236,8 +242,22 @@ function createRun(options: SimulationOptions) {
       `every client wrote: ${clients.everyClientWrote()}); nodes: ${describeNodes(nodes)}`;
   }
 
+  /** Events for a stalled node wait until it resumes. */
+  function stalledNode(event: SimEvent): SimNode | undefined {
+    const id = event.kind === "deliver" ? event.message.to
+      : event.kind === "disk" ? event.node
+      : event.kind === "snapshot-status" ? event.leader : 0;
+    const node = byId.get(id);
+    return node !== undefined && node.pausedUntil > now ? node : undefined;
+  }
+
   function step(event: SimEvent): void {
     counters.steps++;
+    const stalled = stalledNode(event);
+    if (stalled !== undefined) {
+      queue.schedule(stalled.pausedUntil, event);
+      return;
+    }
     switch (event.kind) {
       case "tick":
         onTick();
