@@ -1,8 +1,13 @@
 import { assert } from "./assert.js";
 
-const scratchBytes = 64 * 1024;
-/** Data at most this long is copied next to its fields; longer data is referenced, not copied. */
-const copyLimitBytes = 512;
+/** Scratch buffers start small (a tiny commit stays cheap) and double up to this. */
+const scratchBytesMax = 256 * 1024;
+const scratchBytesFirst = 4 * 1024;
+/**
+ * Data at most this long is copied next to its fields; longer data is referenced, not
+ * copied. Copying small data costs less than a CRC call and an iovec per piece.
+ */
+const copyLimitBytes = 32 * 1024;
 
 /**
  * Builds a record payload as a list of buffers for one writev: small fields go
@@ -12,7 +17,7 @@ const copyLimitBytes = 512;
  */
 export class ByteWriter {
   private readonly parts: Uint8Array[] = [];
-  private scratch = new Uint8Array(scratchBytes);
+  private scratch = new Uint8Array(scratchBytesFirst);
   private view = new DataView(this.scratch.buffer);
   private scratchStart = 0;
   private scratchUsed = 0;
@@ -69,7 +74,7 @@ export class ByteWriter {
   private reserve(count: number): void {
     if (this.scratchUsed + count <= this.scratch.byteLength) return;
     this.flushScratch();
-    this.scratch = new Uint8Array(Math.max(scratchBytes, count));
+    this.scratch = new Uint8Array(Math.max(Math.min(2 * this.scratch.byteLength, scratchBytesMax), count));
     this.view = new DataView(this.scratch.buffer);
     this.scratchStart = 0;
     this.scratchUsed = 0;

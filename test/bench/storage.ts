@@ -43,7 +43,13 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
 }
 
-async function benchStore(directory: string, testCase: Case): Promise<Measurement> {
+interface Runner {
+  /** Runs for `milliseconds`, returns what it did. */
+  run(milliseconds: number): Promise<Measurement>;
+  close(): Promise<void>;
+}
+
+async function createStoreRunner(directory: string, testCase: Case): Promise<Runner> {
   let datasyncs = 0;
   const real = createNodeFileSystem();
   const fileSystem = {
@@ -55,7 +61,7 @@ async function benchStore(directory: string, testCase: Case): Promise<Measuremen
   };
   const store = await openLogStore({ directory, fileSystem });
   const data = new Uint8Array(testCase.entryBytes).fill(7);
-  const perCommit = Math.max(1, Math.min(testCase.groups, Math.floor(commitBytesMax / testCase.entryBytes)));
+  const perCommit = updatesPerCommit(testCase);
   const nextIndex = new Array<number>(testCase.groups + 1).fill(1);
   let cursor = 0;
   const makeSave = (): LogUpdate[] => {
@@ -67,53 +73,94 @@ async function benchStore(directory: string, testCase: Case): Promise<Measuremen
     }
     return updates;
   };
-  const syncsBefore = datasyncs;
-  const latencies: number[] = [];
-  let saves = 0;
-  const start = performance.now();
-  const deadline = start + secondsPerRun * 1000;
-  let savingMilliseconds = 0;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const updates = makeSave(); // the host's work, not the store's: outside the timing
-      const began = performance.now();
-      await store.save(updates);
-      const took = performance.now() - began;
-      latencies.push(took);
-      savingMilliseconds += took;
-      saves++;
-    }
+  const run = async (milliseconds: number): Promise<Measurement> => {
+    const syncsBefore = datasyncs;
+    const latencies: number[] = [];
+    let saves = 0;
+    let savingMilliseconds = 0;
+    const start = performance.now();
+    const deadline = start + milliseconds;
+    const worker = async (): Promise<void> => {
+      while (performance.now() < deadline) {
+        const updates = makeSave(); // the host's work, not the store's: outside the timing
+        const began = performance.now();
+        await store.save(updates);
+        const took = performance.now() - began;
+        latencies.push(took);
+        savingMilliseconds += took;
+        saves++;
+      }
+    };
+    await Promise.all(Array.from({ length: testCase.inFlight }, worker));
+    // One save at a time: time spent in save() only. Saves in flight: wall time.
+    const seconds = (testCase.inFlight === 1 ? savingMilliseconds : performance.now() - start) / 1000;
+    return {
+      commits: datasyncs - syncsBefore, saves, entries: saves * perCommit,
+      bytes: saves * perCommit * testCase.entryBytes, seconds, latencies,
+    };
   };
-  await Promise.all(Array.from({ length: testCase.inFlight }, worker));
-  // One save at a time: time spent in save() only. Saves in flight: wall time.
-  const seconds = (testCase.inFlight === 1 ? savingMilliseconds : performance.now() - start) / 1000;
-  await store.close();
+  return { run, close: () => store.close() };
+}
+
+function updatesPerCommit(testCase: Case): number {
+  return Math.max(1, Math.min(testCase.groups, Math.floor(commitBytesMax / testCase.entryBytes)));
+}
+
+async function createBaselineRunner(directory: string, commitBytes: number): Promise<Runner> {
+  const file = await open(join(directory, "baseline.dat"), "wx");
+  const buffer = new Uint8Array(commitBytes).fill(7);
+  let position = 0;
+  const run = async (milliseconds: number): Promise<Measurement> => {
+    const latencies: number[] = [];
+    let commits = 0;
+    const start = performance.now();
+    const deadline = start + milliseconds;
+    while (performance.now() < deadline) {
+      const began = performance.now();
+      await file.write(buffer, 0, buffer.byteLength, position);
+      await file.datasync();
+      latencies.push(performance.now() - began);
+      position += buffer.byteLength;
+      commits++;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    return { commits, saves: commits, entries: 0, bytes: commits * commitBytes, seconds, latencies };
+  };
+  return { run, close: () => file.close() };
+}
+
+function add(total: Measurement | undefined, part: Measurement): Measurement {
+  if (total === undefined) return part;
   return {
-    commits: datasyncs - syncsBefore, saves, entries: saves * perCommit,
-    bytes: saves * perCommit * testCase.entryBytes, seconds, latencies: latencies.sort((a, b) => a - b),
+    commits: total.commits + part.commits, saves: total.saves + part.saves,
+    entries: total.entries + part.entries, bytes: total.bytes + part.bytes,
+    seconds: total.seconds + part.seconds, latencies: total.latencies.concat(part.latencies),
   };
 }
 
-async function benchBaseline(directory: string, commitBytes: number): Promise<Measurement> {
-  const file = await open(join(directory, "baseline.dat"), "wx");
-  const buffer = new Uint8Array(commitBytes).fill(7);
-  const latencies: number[] = [];
-  let position = 0;
-  let commits = 0;
-  const start = performance.now();
-  const deadline = start + secondsPerRun * 1000;
-  while (performance.now() < deadline) {
-    const began = performance.now();
-    await file.write(buffer, 0, buffer.byteLength, position);
-    await file.datasync();
-    latencies.push(performance.now() - began);
-    position += buffer.byteLength;
-    commits++;
+/**
+ * Store and baseline take turns in short rounds (alternating who goes first),
+ * so load from other processes on this shared machine hits both alike.
+ */
+async function benchCase(directory: string, testCase: Case): Promise<[Measurement, Measurement]> {
+  const rounds = 3;
+  const roundMilliseconds = (secondsPerRun * 1000) / rounds;
+  const store = await createStoreRunner(join(directory, "log"), testCase);
+  const baseline = await createBaselineRunner(directory, updatesPerCommit(testCase) * testCase.entryBytes);
+  let storeTotal: Measurement | undefined;
+  let baselineTotal: Measurement | undefined;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 1) baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
+      storeTotal = add(storeTotal, await store.run(roundMilliseconds));
+      if (round % 2 === 0) baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
+    }
+  } finally {
+    await store.close();
+    await baseline.close();
   }
-  const seconds = (performance.now() - start) / 1000;
-  await file.close();
-  return { commits, saves: commits, entries: 0, bytes: commits * commitBytes, seconds,
-    latencies: latencies.sort((a, b) => a - b) };
+  const sorted = (m: Measurement): Measurement => ({ ...m, latencies: m.latencies.sort((a, b) => a - b) });
+  return [sorted(storeTotal!), sorted(baselineTotal!)];
 }
 
 function formatRow(testCase: Case, store: Measurement, baseline: Measurement): string {
@@ -152,10 +199,7 @@ async function main(): Promise<void> {
   for (const testCase of selected) {
     const directory = await mkdtemp(join(tmpdir(), "raftkit-bench-storage-"));
     try {
-      const store = await benchStore(join(directory, "log"), testCase);
-      const perCommit = Math.max(1, Math.min(testCase.groups, Math.floor(commitBytesMax / testCase.entryBytes)));
-      const commitBytes = Math.round((store.bytes / store.commits) || perCommit * testCase.entryBytes);
-      const baseline = await benchBaseline(directory, commitBytes);
+      const [store, baseline] = await benchCase(directory, testCase);
       console.log(formatRow(testCase, store, baseline));
     } finally {
       await rm(directory, { recursive: true, force: true });
