@@ -1,0 +1,234 @@
+import { createHash } from "node:crypto";
+import type { CommittedCommand, StateMachine } from "./state-machine.js";
+
+/**
+ * The framework's built-in replicated key-value map ("kv"): keys and values
+ * are bytes. Commands and queries travel as a small binary encoding (below);
+ * every result, including the answer to a malformed command, is computed
+ * from the command and the state alone, so all replicas agree byte for byte.
+ *
+ * Wire format, all lengths big-endian u32:
+ *   command/query = op u8 | key length u32 | key | value (the rest; put only)
+ *     op: 1 put, 2 delete (commands); 3 get (query)
+ *   result = status u8 | bytes
+ *     status 0 absent; 1 present, bytes = the value (put/delete: the previous
+ *     one); 2 error, bytes = a UTF-8 message naming what was wrong.
+ *   snapshot = "RKKV1" | count u32 | (key length u32 | key | value length u32 | value)*
+ *     entries in ascending key order, cut into chunks of ≤ snapshotChunkBytes.
+ */
+export enum KvOp {
+  Put = 1,
+  Delete = 2,
+  Get = 3,
+}
+
+export type KvRequest =
+  | { readonly op: KvOp.Put; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly op: KvOp.Delete; readonly key: Uint8Array }
+  | { readonly op: KvOp.Get; readonly key: Uint8Array };
+
+export type KvResult =
+  | { readonly status: "absent" }
+  | { readonly status: "present"; readonly value: Uint8Array }
+  | { readonly status: "error"; readonly message: string };
+
+export interface KvStateMachine extends StateMachine {
+  /** Number of keys. */
+  size(): number;
+  /** Index of the last command applied (or restored from a snapshot). */
+  appliedIndex(): number;
+  /** SHA-256 over the applied index and every entry in key order: equal digests, equal states. */
+  digest(): Uint8Array;
+}
+
+export const kvMaxKeyBytes = 64 * 1024;
+const snapshotMagic = new TextEncoder().encode("RKKV1");
+const snapshotChunkBytes = 256 * 1024;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeKvRequest(request: KvRequest): Uint8Array {
+  if (request.key.byteLength > kvMaxKeyBytes) {
+    throw new RangeError(`kv key of ${request.key.byteLength} bytes, allowed ≤ ${kvMaxKeyBytes}`);
+  }
+  const value = request.op === KvOp.Put ? request.value : new Uint8Array(0);
+  const bytes = new Uint8Array(5 + request.key.byteLength + value.byteLength);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, request.op);
+  view.setUint32(1, request.key.byteLength);
+  bytes.set(request.key, 5);
+  bytes.set(value, 5 + request.key.byteLength);
+  return bytes;
+}
+
+/** Decodes a request; a string names what is malformed. */
+export function decodeKvRequest(bytes: Uint8Array): KvRequest | string {
+  if (bytes.byteLength < 5) return `kv request of ${bytes.byteLength} bytes, allowed ≥ 5 (op, key length)`;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const op = view.getUint8(0);
+  const keyLength = view.getUint32(1);
+  if (keyLength > kvMaxKeyBytes || 5 + keyLength > bytes.byteLength) {
+    return `kv key length ${keyLength}, allowed ≤ ${Math.min(kvMaxKeyBytes, bytes.byteLength - 5)}`;
+  }
+  const key = bytes.slice(5, 5 + keyLength);
+  const rest = bytes.byteLength - 5 - keyLength;
+  if (op === KvOp.Put) return { op, key, value: bytes.slice(5 + keyLength) };
+  if (op !== KvOp.Delete && op !== KvOp.Get) return `kv op ${op}, allowed 1 (put), 2 (delete), 3 (get)`;
+  if (rest !== 0) return `kv ${op === KvOp.Get ? "get" : "delete"} with ${rest} bytes after the key, allowed 0`;
+  return { op, key };
+}
+
+export function encodeKvResult(result: KvResult): Uint8Array {
+  const body = result.status === "present" ? result.value
+    : result.status === "error" ? encoder.encode(result.message)
+    : new Uint8Array(0);
+  const bytes = new Uint8Array(1 + body.byteLength);
+  bytes[0] = result.status === "absent" ? 0 : result.status === "present" ? 1 : 2;
+  bytes.set(body, 1);
+  return bytes;
+}
+
+export function decodeKvResult(bytes: Uint8Array): KvResult {
+  const status = bytes[0];
+  const body = bytes.slice(1);
+  if (status === 0 && body.byteLength === 0) return { status: "absent" };
+  if (status === 1) return { status: "present", value: body };
+  if (status === 2) return { status: "error", message: decoder.decode(body) };
+  throw new RangeError(`kv result with status ${String(status)} and ${body.byteLength} bytes, allowed 0 (empty), 1, 2`);
+}
+
+/** Map keys: each byte as one latin1 code unit, so distinct byte strings stay distinct. */
+function keyOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+function bytesOfKey(key: string): Uint8Array {
+  return new Uint8Array(Buffer.from(key, "latin1"));
+}
+
+function previous(value: Uint8Array | undefined): KvResult {
+  return value === undefined ? { status: "absent" } : { status: "present", value };
+}
+
+export function createKvStateMachine(): KvStateMachine {
+  let data = new Map<string, Uint8Array>();
+  let applied = 0;
+
+  const applyOne = (command: CommittedCommand): Uint8Array => {
+    if (!(command.index > applied)) {
+      throw new RangeError(`kv command index ${command.index}, allowed > applied index ${applied}`);
+    }
+    applied = command.index;
+    const request = decodeKvRequest(command.data);
+    if (typeof request === "string") return encodeKvResult({ status: "error", message: request });
+    const key = keyOf(request.key);
+    const before = data.get(key);
+    if (request.op === KvOp.Put) data.set(key, request.value);
+    else if (request.op === KvOp.Delete) data.delete(key);
+    else return encodeKvResult({ status: "error", message: "kv get is a query, not a command" });
+    return encodeKvResult(previous(before));
+  };
+
+  return {
+    size: () => data.size,
+    appliedIndex: () => applied,
+    digest: () => digestOf(applied, data),
+    async open() {
+      return 0; // in memory: rebuilt from the newest snapshot and the log
+    },
+    async apply(commands) {
+      return commands.map(applyOne);
+    },
+    async query(request) {
+      const decoded = decodeKvRequest(request);
+      if (typeof decoded === "string") return encodeKvResult({ status: "error", message: decoded });
+      if (decoded.op !== KvOp.Get) {
+        return encodeKvResult({ status: "error", message: "kv put/delete is a command, not a query" });
+      }
+      return encodeKvResult(previous(data.get(keyOf(decoded.key))));
+    },
+    saveSnapshot() {
+      // Captured now: the host may apply more commands while the chunks are written.
+      return encodeSnapshot(sortedEntries(data));
+    },
+    async restoreSnapshot(index, chunks) {
+      data = await decodeSnapshot(chunks);
+      applied = index;
+    },
+    async close() {
+      data = new Map();
+    },
+  };
+}
+
+function sortedEntries(data: ReadonlyMap<string, Uint8Array>): Array<[string, Uint8Array]> {
+  return [...data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function digestOf(applied: number, data: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const hash = createHash("sha256");
+  const header = new DataView(new ArrayBuffer(8));
+  header.setFloat64(0, applied);
+  hash.update(new Uint8Array(header.buffer));
+  for (const [key, value] of sortedEntries(data)) {
+    const lengths = new DataView(new ArrayBuffer(8));
+    const keyBytes = bytesOfKey(key);
+    lengths.setUint32(0, keyBytes.byteLength);
+    lengths.setUint32(4, value.byteLength);
+    hash.update(new Uint8Array(lengths.buffer));
+    hash.update(keyBytes);
+    hash.update(value);
+  }
+  return new Uint8Array(hash.digest());
+}
+
+async function* encodeSnapshot(entries: ReadonlyArray<[string, Uint8Array]>): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [snapshotMagic, u32(entries.length)];
+  let size = snapshotMagic.byteLength + 4;
+  for (const [key, value] of entries) {
+    const keyBytes = bytesOfKey(key);
+    parts.push(u32(keyBytes.byteLength), keyBytes, u32(value.byteLength), value);
+    size += 8 + keyBytes.byteLength + value.byteLength;
+    if (size >= snapshotChunkBytes) {
+      yield Buffer.concat(parts);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length > 0) yield Buffer.concat(parts);
+}
+
+function u32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value);
+  return bytes;
+}
+
+async function decodeSnapshot(chunks: AsyncIterable<Uint8Array>): Promise<Map<string, Uint8Array>> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  const bytes = Buffer.concat(parts);
+  const fail = (what: string): never => {
+    throw new RangeError(`kv snapshot of ${bytes.byteLength} bytes: ${what}`);
+  };
+  if (bytes.byteLength < snapshotMagic.byteLength + 4) fail("too short for the header");
+  if (!bytes.subarray(0, snapshotMagic.byteLength).equals(snapshotMagic)) fail("bad magic, expected RKKV1");
+  let offset = snapshotMagic.byteLength;
+  const count = bytes.readUInt32BE(offset);
+  offset += 4;
+  const data = new Map<string, Uint8Array>();
+  const take = (): Uint8Array => {
+    if (offset + 4 > bytes.byteLength) fail(`truncated at byte ${offset}`);
+    const length = bytes.readUInt32BE(offset);
+    if (offset + 4 + length > bytes.byteLength) fail(`length ${length} at byte ${offset} past the end`);
+    const value = new Uint8Array(bytes.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+    return value;
+  };
+  for (let i = 0; i < count; i++) {
+    const key = take();
+    data.set(keyOf(key), take());
+  }
+  if (offset !== bytes.byteLength) fail(`${bytes.byteLength - offset} bytes after ${count} entries`);
+  return data;
+}
