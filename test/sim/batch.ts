@@ -51,21 +51,35 @@ export function runBatch(options: BatchOptions): BatchSummary {
       if (result.knownStall !== undefined) knownStalls++;
       hash.update(result.traceHash);
       mixes[result.mix] = (mixes[result.mix] ?? 0) + 1;
-      for (const [name, value] of Object.entries(result.counters)) totals[name] = (totals[name] ?? 0) + value;
+      for (const [name, value] of Object.entries(result.counters))
+        totals[name] = (totals[name] ?? 0) + value;
       options.onResult?.(result);
     }
   }
   return {
-    seeds: options.seeds, runs, steps, ticks, violations, knownStalls, traceHash: hash.digest("hex"),
-    elapsedMs: clock() - started, mixes, totals,
+    seeds: options.seeds,
+    runs,
+    steps,
+    ticks,
+    violations,
+    knownStalls,
+    traceHash: hash.digest("hex"),
+    elapsedMs: clock() - started,
+    mixes,
+    totals,
   };
 }
 
 export function formatSummary(summary: BatchSummary): string {
   const seconds = summary.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(summary.steps / seconds) : 0;
-  const mixes = Object.entries(summary.mixes).map(([name, count]) => `${name}=${count}`).join(",");
-  return `seeds: ${summary.seeds} runs: ${summary.runs} steps: ${summary.steps} ticks: ${summary.ticks} ` +
-    `violations: ${summary.violations} trace: ${summary.traceHash} known-stalls: ${summary.knownStalls} ` +
-    `time: ${seconds.toFixed(1)}s steps/s: ${rate} mixes: ${mixes}`;
+  const mixes = Object.entries(summary.mixes)
+    .map(([name, count]) => `${name}=${count}`)
+    .join(",");
+  return (
+    `seeds: ${summary.seeds} runs: ${summary.runs} steps: ${summary.steps} ` +
+    `ticks: ${summary.ticks} violations: ${summary.violations} trace: ${summary.traceHash} ` +
+    `known-stalls: ${summary.knownStalls} ` +
+    `time: ${seconds.toFixed(1)}s steps/s: ${rate} mixes: ${mixes}`
+  );
 }

@@ -14,7 +14,8 @@ export interface CliOptions {
   readonly trace: boolean;
 }
 
-export const usage = `usage: npm run sim -- [--seeds N] [--seed S] [--nodes 3,5] [--mix ${faultMixNames.join("|")}]
+export const usage = `usage: npm run sim -- [--seeds N] [--seed S] [--nodes 3,5]
+                       [--mix ${faultMixNames.join("|")}]
                        [--ticks T] [--history-out DIR] [--trace]
   --seeds N        number of seeds to run (default 1 with --seed, else 100)
   --seed S         first seed (default 1); alone, replays exactly that seed
@@ -49,29 +50,49 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     const flag = argv[i]!;
     const value = (): string | undefined => argv[++i];
     switch (flag) {
-      case "--seed": seed = integer(flag, value(), 0); break;
-      case "--seeds": seeds = integer(flag, value(), 1); break;
-      case "--ticks": safetyTicks = integer(flag, value(), 1); break;
-      case "--nodes": nodes = parseNodes(value()); break;
+      case "--seed":
+        seed = integer(flag, value(), 0);
+        break;
+      case "--seeds":
+        seeds = integer(flag, value(), 1);
+        break;
+      case "--ticks":
+        safetyTicks = integer(flag, value(), 1);
+        break;
+      case "--nodes":
+        nodes = parseNodes(value());
+        break;
       case "--mix": {
         const name = value();
         if (name === undefined || !isFaultMixName(name)) {
-          throw new CliUsageError(`--mix = ${JSON.stringify(name)}, allowed one of ${faultMixNames.join(", ")}`);
+          throw new CliUsageError(
+            `--mix = ${JSON.stringify(name)}, allowed one of ${faultMixNames.join(", ")}`,
+          );
         }
         mix = name;
         break;
       }
       case "--history-out": {
         historyOut = value();
-        if (historyOut === undefined || historyOut === "") throw new CliUsageError("--history-out needs a directory");
+        if (historyOut === undefined || historyOut === "")
+          throw new CliUsageError("--history-out needs a directory");
         break;
       }
-      case "--trace": trace = true; break;
-      default: throw new CliUsageError(`unknown argument ${JSON.stringify(flag)}`);
+      case "--trace":
+        trace = true;
+        break;
+      default:
+        throw new CliUsageError(`unknown argument ${JSON.stringify(flag)}`);
     }
   }
   return {
-    seed: seed ?? 1, seeds: seeds ?? (seed !== undefined ? 1 : 100), nodes, mix, safetyTicks, historyOut, trace,
+    seed: seed ?? 1,
+    seeds: seeds ?? (seed !== undefined ? 1 : 100),
+    nodes,
+    mix,
+    safetyTicks,
+    historyOut,
+    trace,
   };
 }
 
@@ -80,7 +101,9 @@ function parseNodes(text: string | undefined): number[] {
   const sizes = text.split(",").map((part) => part.trim());
   const nodes = sizes.map(Number);
   if (sizes.length === 0 || nodes.some((size) => size !== 3 && size !== 5)) {
-    throw new CliUsageError(`--nodes = ${JSON.stringify(text)}, allowed a list of 3 and 5 (e.g. 3,5)`);
+    throw new CliUsageError(
+      `--nodes = ${JSON.stringify(text)}, allowed a list of 3 and 5 (e.g. 3,5)`,
+    );
   }
   return [...new Set(nodes)];
 }

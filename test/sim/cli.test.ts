@@ -9,8 +9,20 @@ describe("sim command line", () => {
   it("defaults to 100 seeds from 1 on 3- and 5-node groups; --seed alone replays one seed", () => {
     expect(parseCliOptions([])).toMatchObject({ seed: 1, seeds: 100, nodes: [3, 5], trace: false });
     expect(parseCliOptions(["--seed", "77"])).toMatchObject({ seed: 77, seeds: 1 });
-    expect(parseCliOptions(["--seeds", "5", "--seed", "9", "--nodes", "5", "--mix", "chaos", "--ticks", "50"]))
-      .toMatchObject({ seed: 9, seeds: 5, nodes: [5], mix: "chaos", safetyTicks: 50 });
+    expect(
+      parseCliOptions([
+        "--seeds",
+        "5",
+        "--seed",
+        "9",
+        "--nodes",
+        "5",
+        "--mix",
+        "chaos",
+        "--ticks",
+        "50",
+      ]),
+    ).toMatchObject({ seed: 9, seeds: 5, nodes: [5], mix: "chaos", safetyTicks: 50 });
   });
 
   it("rejects bad input with a message naming it", () => {
@@ -24,7 +36,9 @@ describe("sim command line", () => {
 
   it("prints a replay command that carries the options that change the run", () => {
     const options = parseCliOptions(["--mix", "lossy", "--ticks", "90"]);
-    expect(replayCommand(12, 5, options)).toBe("npm run sim -- --seed 12 --nodes 5 --mix lossy --ticks 90");
+    expect(replayCommand(12, 5, options)).toBe(
+      "npm run sim -- --seed 12 --nodes 5 --mix lossy --ticks 90",
+    );
   });
 
   it("writes histories as JSON, one object per operation, null for an unknown return", () => {
@@ -35,16 +49,45 @@ describe("sim command line", () => {
     const parsed: unknown = JSON.parse(historyToJson(recorder.operations()));
     expect(parsed).toEqual([
       { client: 1, call: 3, return: 7, op: "write", key: "k0", value: "v1", indeterminate: false },
-      { client: 2, call: 4, return: null, op: "write", key: "k1", value: "v2", indeterminate: true },
+      {
+        client: 2,
+        call: 4,
+        return: null,
+        op: "write",
+        key: "k1",
+        value: "v2",
+        indeterminate: true,
+      },
       { client: 3, call: 5, return: 9, op: "read", key: "k0", output: "v1", indeterminate: false },
     ]);
   });
 });
 
-function status(id: NodeId, role: Role, lastIndex: number, voters: NodeId[], outgoing: NodeId[] = []): RaftStatus {
+function status(
+  id: NodeId,
+  role: Role,
+  lastIndex: number,
+  voters: NodeId[],
+  outgoing: NodeId[] = [],
+): RaftStatus {
   return {
-    id, role, leader: 0, term: 3, vote: 0, commit: 0, applied: 0, lastIndex, leadTransferee: 0, progress: new Map(),
-    confState: { voters, learners: [], votersOutgoing: outgoing, learnersNext: [], autoLeave: false },
+    id,
+    role,
+    leader: 0,
+    term: 3,
+    vote: 0,
+    commit: 0,
+    applied: 0,
+    lastIndex,
+    leadTransferee: 0,
+    progress: new Map(),
+    confState: {
+      voters,
+      learners: [],
+      votersOutgoing: outgoing,
+      learnersNext: [],
+      autoLeave: false,
+    },
   };
 }
 
@@ -59,17 +102,29 @@ describe("known demoted-voter stall", () => {
   });
 
   it("does not excuse a stall with a leader, or one where a self-voter has the longest log", () => {
-    expect(isDemotedVoterStall(new Map([
-      [1, status(1, Role.Follower, 26, [2, 5])],
-      [2, status(2, Role.Leader, 25, [2, 5], [1, 5])],
-    ]))).toBe(false);
-    expect(isDemotedVoterStall(new Map([
-      [1, status(1, Role.Follower, 26, [2, 5])],
-      [2, status(2, Role.Follower, 27, [2, 5], [1, 5])],
-    ]))).toBe(false);
-    expect(isDemotedVoterStall(new Map([
-      [1, status(1, Role.Follower, 26, [1, 2, 5])],
-      [2, status(2, Role.Follower, 25, [1, 2, 5])],
-    ]))).toBe(false);
+    expect(
+      isDemotedVoterStall(
+        new Map([
+          [1, status(1, Role.Follower, 26, [2, 5])],
+          [2, status(2, Role.Leader, 25, [2, 5], [1, 5])],
+        ]),
+      ),
+    ).toBe(false);
+    expect(
+      isDemotedVoterStall(
+        new Map([
+          [1, status(1, Role.Follower, 26, [2, 5])],
+          [2, status(2, Role.Follower, 27, [2, 5], [1, 5])],
+        ]),
+      ),
+    ).toBe(false);
+    expect(
+      isDemotedVoterStall(
+        new Map([
+          [1, status(1, Role.Follower, 26, [1, 2, 5])],
+          [2, status(2, Role.Follower, 25, [1, 2, 5])],
+        ]),
+      ),
+    ).toBe(false);
   });
 });

@@ -22,12 +22,16 @@ function main(argv: readonly string[]): number {
   if (historyOut !== undefined) mkdirSync(historyOut, { recursive: true });
   const onResult = (result: SimulationResult): void => {
     if (historyOut !== undefined) {
-      writeFileSync(join(historyOut, `seed-${result.seed}-n${result.nodes}.json`), historyToJson(result.history));
+      writeFileSync(
+        join(historyOut, `seed-${result.seed}-n${result.nodes}.json`),
+        historyToJson(result.history),
+      );
     }
     if (result.knownStall !== undefined) {
       process.stdout.write(
-        `STALL seed ${result.seed} nodes ${result.nodes} mix ${result.mix}: known demoted-voter stall ` +
-          `(etcd-io/etcd#12359), not counted\n  replay: ${replayCommand(result.seed, result.nodes, options)}\n`,
+        `STALL seed ${result.seed} nodes ${result.nodes} mix ${result.mix}: ` +
+          `known demoted-voter stall (etcd-io/etcd#12359), not counted\n` +
+          `  replay: ${replayCommand(result.seed, result.nodes, options)}\n`,
       );
     }
     if (result.violations.length === 0) return;
@@ -38,7 +42,9 @@ function main(argv: readonly string[]): number {
     );
     if (options.trace || options.seeds === 1) {
       for (const violation of result.violations) process.stdout.write(`  ${violation}\n`);
-      process.stdout.write(`  last events:\n${result.traceTail.map((line) => `    ${line}`).join("\n")}\n`);
+      process.stdout.write(
+        `  last events:\n${result.traceTail.map((line) => `    ${line}`).join("\n")}\n`,
+      );
     }
   };
   const summary = runBatch({

@@ -83,7 +83,12 @@ export interface Clients {
    * a known leader hint, as a client that must get a write through would.
    */
   onTick(access: ClusterAccess, random: RandomSource, mode: ClientMode): void;
-  onApplied(node: SimNode, entry: Entry, write: WriteCommand | undefined, access: ClusterAccess): void;
+  onApplied(
+    node: SimNode,
+    entry: Entry,
+    write: WriteCommand | undefined,
+    access: ClusterAccess,
+  ): void;
   onReadStates(node: SimNode, readStates: readonly ReadState[]): void;
   onAppliedBatch(node: SimNode, access: ClusterAccess): void;
   /** Starts counting writes for the liveness check. */
@@ -98,11 +103,21 @@ const decoder = new TextDecoder();
 
 export function createClients(options: ClientOptions, history: HistoryRecorder): Clients {
   const clients: Client[] = Array.from({ length: options.count }, (_, index) => ({
-    id: index + 1, sequence: 0, leaderHint: 0, pending: undefined, writesSince: 0,
+    id: index + 1,
+    sequence: 0,
+    leaderHint: 0,
+    pending: undefined,
+    writesSince: 0,
   }));
   const writesByPosition = new Map<string, Client>();
   const readsByContext = new Map<string, Client>();
-  const stats: ClientStats = { writesOk: 0, writesFailed: 0, readsOk: 0, readsFailed: 0, timeouts: 0 };
+  const stats: ClientStats = {
+    writesOk: 0,
+    writesFailed: 0,
+    readsOk: 0,
+    readsFailed: 0,
+    timeouts: 0,
+  };
   const positionKey = (node: NodeId, index: number): string => `${node}@${index}`;
 
   const clear = (client: Client): void => {
@@ -112,19 +127,31 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     else readsByContext.delete(pending.context);
     client.pending = undefined;
   };
-  const chooseNode = (client: Client, access: ClusterAccess, random: RandomSource, mode: ClientMode): SimNode | undefined => {
+  const chooseNode = (
+    client: Client,
+    access: ClusterAccess,
+    random: RandomSource,
+    mode: ClientMode,
+  ): SimNode | undefined => {
     const ids = access.nodeIds();
     const followHint = mode === "writes-only" || random.nextInt(10) < 8;
     const hinted = client.leaderHint !== 0 && followHint ? client.leaderHint : 0;
     return access.node(hinted !== 0 ? hinted : ids[random.nextInt(ids.length)]!);
   };
   const noteRejection = (client: Client, error: unknown, access: ClusterAccess): void => {
-    access.trace(`client ${client.id} rejected: ${isRaftError(error) ? error.code : String(error)}`);
+    access.trace(
+      `client ${client.id} rejected: ${isRaftError(error) ? error.code : String(error)}`,
+    );
     if (isRaftError(error, RaftErrorCode.NotLeader)) client.leaderHint = error.leaderHint;
     else client.leaderHint = 0;
   };
 
-  const startWrite = (client: Client, node: SimNode, access: ClusterAccess, random: RandomSource): void => {
+  const startWrite = (
+    client: Client,
+    node: SimNode,
+    access: ClusterAccess,
+    random: RandomSource,
+  ): void => {
     const now = access.now();
     const requestId = `${client.id}.${++client.sequence}`;
     const key = `k${random.nextInt(options.keys)}`;
@@ -140,8 +167,14 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     try {
       const position = raft.propose(encodeWrite({ requestId, key, value: `v${requestId}` }));
       client.pending = {
-        kind: "write", handle, requestId, node: node.id, incarnation: node.incarnation,
-        index: position.index, term: position.term, deadline: now + options.timeoutTicks,
+        kind: "write",
+        handle,
+        requestId,
+        node: node.id,
+        incarnation: node.incarnation,
+        index: position.index,
+        term: position.term,
+        deadline: now + options.timeoutTicks,
       };
       writesByPosition.set(positionKey(node.id, position.index), client);
     } catch (error) {
@@ -153,7 +186,12 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     access.afterInput(node);
   };
 
-  const startRead = (client: Client, node: SimNode, access: ClusterAccess, random: RandomSource): void => {
+  const startRead = (
+    client: Client,
+    node: SimNode,
+    access: ClusterAccess,
+    random: RandomSource,
+  ): void => {
     const now = access.now();
     const context = `${client.id}.${++client.sequence}`;
     const key = `k${random.nextInt(options.keys)}`;
@@ -169,8 +207,14 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     try {
       raft.readIndex(encoder.encode(context));
       client.pending = {
-        kind: "read", handle, key, context, node: node.id, incarnation: node.incarnation,
-        readIndex: undefined, deadline: now + options.timeoutTicks,
+        kind: "read",
+        handle,
+        key,
+        context,
+        node: node.id,
+        incarnation: node.incarnation,
+        readIndex: undefined,
+        deadline: now + options.timeoutTicks,
       };
       readsByContext.set(context, client);
     } catch (error) {
@@ -187,10 +231,18 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     if (machine === undefined) return;
     for (const client of readsByContext.values()) {
       const pending = client.pending;
-      if (pending?.kind !== "read" || pending.node !== node.id || pending.incarnation !== node.incarnation) continue;
+      if (
+        pending?.kind !== "read" ||
+        pending.node !== node.id ||
+        pending.incarnation !== node.incarnation
+      )
+        continue;
       if (pending.readIndex === undefined || machine.applied < pending.readIndex) continue;
       history.complete(pending.handle, access.now(), machine.get(pending.key));
-      access.trace(`client ${client.id} read ${pending.key} -> ${machine.get(pending.key)} at index ${pending.readIndex}`);
+      access.trace(
+        `client ${client.id} read ${pending.key} -> ${machine.get(pending.key)} ` +
+          `at index ${pending.readIndex}`,
+      );
       stats.readsOk++;
       clear(client);
     }
@@ -202,7 +254,9 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
       for (const client of clients) {
         if (client.pending !== undefined && now >= client.pending.deadline) {
           history.timeOut(client.pending.handle);
-          access.trace(`client ${client.id} gave up on ${client.pending.kind} at ${client.pending.node}`);
+          access.trace(
+            `client ${client.id} gave up on ${client.pending.kind} at ${client.pending.node}`,
+          );
           stats.timeouts++;
           clear(client);
           client.leaderHint = 0;
@@ -219,11 +273,17 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     onApplied(node, entry, write, access) {
       const client = writesByPosition.get(positionKey(node.id, entry.index));
       const pending = client?.pending;
-      if (client === undefined || pending?.kind !== "write" || pending.incarnation !== node.incarnation) return;
+      if (
+        client === undefined ||
+        pending?.kind !== "write" ||
+        pending.incarnation !== node.incarnation
+      )
+        return;
       if (entry.term === pending.term) {
         if (write?.requestId !== pending.requestId) {
           access.violation(
-            `client ${client.id}: entry ${entry.index} term ${entry.term} was proposed for request ` +
+            `client ${client.id}: entry ${entry.index} term ${entry.term} ` +
+              `was proposed for request ` +
               `${pending.requestId} but carries ${write?.requestId ?? "no write"}`,
           );
         }
@@ -233,8 +293,11 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
         client.writesSince++;
         client.leaderHint = node.id;
       } else {
-        history.fail(pending.handle); // another entry is committed at that index: ours never will be
-        access.trace(`client ${client.id} write failed: ${entry.index}/${entry.term} is not ${pending.term}`);
+        // Another entry is committed at that index: ours never will be.
+        history.fail(pending.handle);
+        access.trace(
+          `client ${client.id} write failed: ${entry.index}/${entry.term} is not ${pending.term}`,
+        );
         stats.writesFailed++;
       }
       clear(client);
@@ -243,7 +306,12 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
       for (const readState of readStates) {
         const client = readsByContext.get(decoder.decode(readState.context));
         const pending = client?.pending;
-        if (pending?.kind !== "read" || pending.node !== node.id || pending.incarnation !== node.incarnation) continue;
+        if (
+          pending?.kind !== "read" ||
+          pending.node !== node.id ||
+          pending.incarnation !== node.incarnation
+        )
+          continue;
         pending.readIndex = readState.index;
       }
     },

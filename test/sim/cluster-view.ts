@@ -14,14 +14,19 @@ export function currentLeader(nodes: readonly SimNode[], now = 0): SimNode | und
   return best;
 }
 
-/** A leader leads, has applied all it committed, and every member of its configuration applied as much. */
+/**
+ * A leader leads, has applied all it committed, and every member of its
+ * configuration applied as much.
+ */
 export function clusterConverged(nodes: readonly SimNode[]): boolean {
   const leader = currentLeader(nodes);
   if (leader?.raft === undefined || leader.machine === undefined) return false;
   const status = leader.raft.status();
   if (status.commit !== leader.machine.applied) return false;
   const byId = new Map(nodes.map((node) => [node.id, node]));
-  return membersOf(status.confState).every((id) => byId.get(id)?.machine?.applied === status.commit);
+  return membersOf(status.confState).every(
+    (id) => byId.get(id)?.machine?.applied === status.commit,
+  );
 }
 
 export function runningStatuses(nodes: readonly SimNode[]): Map<NodeId, RaftStatus> {
@@ -32,12 +37,17 @@ export function runningStatuses(nodes: readonly SimNode[]): Map<NodeId, RaftStat
 
 /** One line per node: role, term, log, commit, applied and configuration, for failure reports. */
 export function describeNodes(nodes: readonly SimNode[]): string {
-  return nodes.map((node) => {
-    const status = node.raft?.status();
-    if (status === undefined) return `${node.id}: down`;
-    const config = status.confState;
-    return `${node.id}: ${status.role} t${status.term} last ${status.lastIndex} commit ${status.commit} ` +
-      `applied ${node.machine?.applied} voters [${config.voters}] outgoing [${config.votersOutgoing}] ` +
-      `learners [${config.learners}] next [${config.learnersNext}]`;
-  }).join("; ");
+  return nodes
+    .map((node) => {
+      const status = node.raft?.status();
+      if (status === undefined) return `${node.id}: down`;
+      const config = status.confState;
+      return (
+        `${node.id}: ${status.role} t${status.term} last ${status.lastIndex} ` +
+        `commit ${status.commit} applied ${node.machine?.applied} voters [${config.voters}] ` +
+        `outgoing [${config.votersOutgoing}] ` +
+        `learners [${config.learners}] next [${config.learnersNext}]`
+      );
+    })
+    .join("; ");
 }

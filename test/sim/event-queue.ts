@@ -50,7 +50,8 @@ export function createEventQueue<T>(): EventQueue<T> {
   };
   return {
     schedule(time, event) {
-      if (!Number.isFinite(time)) throw new RangeError(`event time = ${time}, allowed a finite number`);
+      if (!Number.isFinite(time))
+        throw new RangeError(`event time = ${time}, allowed a finite number`);
       heap.push({ time, sequence: sequence++, event });
       siftUp(heap.length - 1);
     },

@@ -33,45 +33,84 @@ export interface FaultMix {
   readonly pauseRate: number;
 }
 
-export const faultMixNames = ["calm", "lossy", "partitions", "crashes", "membership", "pauses", "chaos"] as const;
+export const faultMixNames = [
+  "calm",
+  "lossy",
+  "partitions",
+  "crashes",
+  "membership",
+  "pauses",
+  "chaos",
+] as const;
 export type FaultMixName = (typeof faultMixNames)[number];
 
 const base = {
   network: { dropRate: 0.01, duplicateRate: 0.01, delayMin: 0, delayMax: 2 },
-  partitionRate: 0, healRate: 0.05, crashRate: 0, restartRate: 0.05,
-  fsyncTicksMin: 0, fsyncTicksMax: 2, confChangeRate: 0.005, transferRate: 0.003, campaignRate: 0.001,
+  partitionRate: 0,
+  healRate: 0.05,
+  crashRate: 0,
+  restartRate: 0.05,
+  fsyncTicksMin: 0,
+  fsyncTicksMax: 2,
+  confChangeRate: 0.005,
+  transferRate: 0.003,
+  campaignRate: 0.001,
   pauseRate: 0,
 };
 
 export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
   calm: { ...base, name: "calm" },
   lossy: {
-    ...base, name: "lossy",
+    ...base,
+    name: "lossy",
     network: { dropRate: 0.2, duplicateRate: 0.1, delayMin: 0, delayMax: 8 },
   },
   partitions: {
-    ...base, name: "partitions",
+    ...base,
+    name: "partitions",
     network: { dropRate: 0.03, duplicateRate: 0.03, delayMin: 0, delayMax: 4 },
-    partitionRate: 0.03, healRate: 0.03, crashRate: 0.003,
+    partitionRate: 0.03,
+    healRate: 0.03,
+    crashRate: 0.003,
   },
   crashes: {
-    ...base, name: "crashes",
-    crashRate: 0.03, restartRate: 0.06, fsyncTicksMin: 1, fsyncTicksMax: 6,
+    ...base,
+    name: "crashes",
+    crashRate: 0.03,
+    restartRate: 0.06,
+    fsyncTicksMin: 1,
+    fsyncTicksMax: 6,
   },
   membership: {
-    ...base, name: "membership",
-    confChangeRate: 0.06, transferRate: 0.02, crashRate: 0.005, campaignRate: 0.003,
+    ...base,
+    name: "membership",
+    confChangeRate: 0.06,
+    transferRate: 0.02,
+    crashRate: 0.005,
+    campaignRate: 0.003,
   },
   pauses: {
-    ...base, name: "pauses",
+    ...base,
+    name: "pauses",
     network: { dropRate: 0.02, duplicateRate: 0.02, delayMin: 0, delayMax: 3 },
-    pauseRate: 0.04, crashRate: 0.003, confChangeRate: 0.01, transferRate: 0.005,
+    pauseRate: 0.04,
+    crashRate: 0.003,
+    confChangeRate: 0.01,
+    transferRate: 0.005,
   },
   chaos: {
-    ...base, name: "chaos",
+    ...base,
+    name: "chaos",
     network: { dropRate: 0.1, duplicateRate: 0.05, delayMin: 0, delayMax: 6 },
-    partitionRate: 0.015, healRate: 0.04, crashRate: 0.015, restartRate: 0.05,
-    fsyncTicksMin: 0, fsyncTicksMax: 5, confChangeRate: 0.03, transferRate: 0.01, campaignRate: 0.003,
+    partitionRate: 0.015,
+    healRate: 0.04,
+    crashRate: 0.015,
+    restartRate: 0.05,
+    fsyncTicksMin: 0,
+    fsyncTicksMax: 5,
+    confChangeRate: 0.03,
+    transferRate: 0.01,
+    campaignRate: 0.003,
     pauseRate: 0.01,
   },
 };

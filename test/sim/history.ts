@@ -86,12 +86,19 @@ export function createHistoryRecorder(): HistoryRecorder {
     complete(handle, now, output) {
       const operation = take(handle);
       if (now < operation.call) {
-        throw new Error(`history: operation returns at ${now} before its call at ${operation.call}`);
+        throw new Error(
+          `history: operation returns at ${now} before its call at ${operation.call}`,
+        );
       }
       if (operation.op === "write") {
-        finished.push({ ...base(operation, now, false), op: "write", value: operation.value ?? "" });
+        finished.push({
+          ...base(operation, now, false),
+          op: "write",
+          value: operation.value ?? "",
+        });
       } else {
-        if (output === undefined) throw new Error(`history: read of ${operation.key} has no output`);
+        if (output === undefined)
+          throw new Error(`history: read of ${operation.key} has no output`);
         finished.push({ ...base(operation, now, false), op: "read", output });
       }
     },

@@ -21,10 +21,13 @@ export function isDemotedVoterStall(statuses: ReadonlyMap<NodeId, RaftStatus>): 
     status.confState.voters.includes(id) || status.confState.votersOutgoing.includes(id);
   for (const candidate of all) {
     if (votesIn(candidate, candidate.id)) continue;
-    const neededByOthers = all.some((other) => other.id !== candidate.id && votesIn(other, candidate.id));
+    const neededByOthers = all.some(
+      (other) => other.id !== candidate.id && votesIn(other, candidate.id),
+    );
     if (!neededByOthers) continue;
     const selfVoters = all.filter((other) => votesIn(other, other.id));
-    if (selfVoters.length > 0 && selfVoters.every((other) => other.lastIndex < candidate.lastIndex)) return true;
+    if (selfVoters.length > 0 && selfVoters.every((other) => other.lastIndex < candidate.lastIndex))
+      return true;
   }
   return false;
 }

@@ -31,7 +31,8 @@ const decoder = new TextDecoder();
 
 export function encodeWrite(command: WriteCommand): Uint8Array {
   for (const part of [command.requestId, command.key, command.value]) {
-    if (part.includes("\t")) throw new Error(`write command part ${JSON.stringify(part)} contains a tab`);
+    if (part.includes("\t"))
+      throw new Error(`write command part ${JSON.stringify(part)} contains a tab`);
   }
   return encoder.encode(`w\t${command.requestId}\t${command.key}\t${command.value}`);
 }
@@ -92,7 +93,8 @@ export function createKvStateMachine(start: {
     },
     get: (key) => values.get(key) ?? null,
     applyNormal(entry) {
-      if (entry.type !== EntryType.Normal) throw new Error(`state machine: entry ${entry.index} is not Normal`);
+      if (entry.type !== EntryType.Normal)
+        throw new Error(`state machine: entry ${entry.index} is not Normal`);
       advanceTo(entry);
       if (entry.data.byteLength === 0) return undefined; // a new leader's empty entry
       const command = decodeWrite(entry.data);
@@ -114,7 +116,11 @@ export function createKvStateMachine(start: {
 }
 
 /** Rebuilds a state machine from snapshot data; an empty snapshot is an empty machine. */
-export function restoreKvStateMachine(data: Uint8Array, index: number, confState: ConfState): KvStateMachine {
+export function restoreKvStateMachine(
+  data: Uint8Array,
+  index: number,
+  confState: ConfState,
+): KvStateMachine {
   if (data.byteLength === 0) {
     if (index !== 0) throw new Error(`snapshot at index ${index} has no data`);
     return createKvStateMachine({ applied: 0, confState });
@@ -124,5 +130,10 @@ export function restoreKvStateMachine(data: Uint8Array, index: number, confState
     throw new Error(`snapshot at index ${index} holds a state machine at ${body.applied}`);
   }
   // The snapshot's metadata is the core's word on the configuration at `index`.
-  return createKvStateMachine({ applied: body.applied, confState, digest: body.digest, values: body.values });
+  return createKvStateMachine({
+    applied: body.applied,
+    confState,
+    digest: body.digest,
+    values: body.values,
+  });
 }

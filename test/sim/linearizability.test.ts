@@ -3,25 +3,62 @@ import type { Operation } from "./history.js";
 import { createHistoryRecorder } from "./history.js";
 import { checkLinearizability } from "./linearizability.js";
 
-const write = (client: number, call: number, ret: number, key: string, value: string): Operation => ({
-  client, call, return: ret, op: "write", key, value, indeterminate: false,
+const write = (
+  client: number,
+  call: number,
+  ret: number,
+  key: string,
+  value: string,
+): Operation => ({
+  client,
+  call,
+  return: ret,
+  op: "write",
+  key,
+  value,
+  indeterminate: false,
 });
-const read = (client: number, call: number, ret: number, key: string, output: string | null): Operation => ({
-  client, call, return: ret, op: "read", key, output, indeterminate: false,
+const read = (
+  client: number,
+  call: number,
+  ret: number,
+  key: string,
+  output: string | null,
+): Operation => ({
+  client,
+  call,
+  return: ret,
+  op: "read",
+  key,
+  output,
+  indeterminate: false,
 });
 const lostWrite = (client: number, call: number, key: string, value: string): Operation => ({
-  client, call, return: Infinity, op: "write", key, value, indeterminate: true,
+  client,
+  call,
+  return: Infinity,
+  op: "write",
+  key,
+  value,
+  indeterminate: true,
 });
 
 describe("linearizability checker (Wing–Gong search with memoization)", () => {
   it("accepts a sequential history and an empty one", () => {
     expect(checkLinearizability([]).linearizable).toBe(true);
-    const history = [write(1, 0, 1, "x", "a"), read(1, 2, 3, "x", "a"), write(1, 4, 5, "x", "b"), read(2, 6, 7, "x", "b")];
+    const history = [
+      write(1, 0, 1, "x", "a"),
+      read(1, 2, 3, "x", "a"),
+      write(1, 4, 5, "x", "b"),
+      read(2, 6, 7, "x", "b"),
+    ];
     expect(checkLinearizability(history).linearizable).toBe(true);
   });
 
   it("accepts a read of the initial value before any write", () => {
-    expect(checkLinearizability([read(1, 0, 1, "x", null), write(2, 2, 3, "x", "a")]).linearizable).toBe(true);
+    expect(
+      checkLinearizability([read(1, 0, 1, "x", null), write(2, 2, 3, "x", "a")]).linearizable,
+    ).toBe(true);
   });
 
   it("rejects a stale read after a write completed", () => {
@@ -35,23 +72,30 @@ describe("linearizability checker (Wing–Gong search with memoization)", () => 
   it("accepts either order of overlapping writes, seen by overlapping reads", () => {
     // w(a) and w(b) overlap; reads see b then a: linearizable as w(b) r(b) w(a) r(a).
     const history = [
-      write(1, 0, 10, "x", "a"), write(2, 0, 10, "x", "b"),
-      read(3, 1, 4, "x", "b"), read(3, 5, 9, "x", "a"),
+      write(1, 0, 10, "x", "a"),
+      write(2, 0, 10, "x", "b"),
+      read(3, 1, 4, "x", "b"),
+      read(3, 5, 9, "x", "a"),
     ];
     expect(checkLinearizability(history).linearizable).toBe(true);
   });
 
   it("rejects two sequential reads that see overlapping writes in both orders", () => {
     const history = [
-      write(1, 0, 10, "x", "a"), write(2, 0, 10, "x", "b"),
-      read(3, 1, 2, "x", "a"), read(3, 3, 4, "x", "b"), read(3, 5, 6, "x", "a"),
+      write(1, 0, 10, "x", "a"),
+      write(2, 0, 10, "x", "b"),
+      read(3, 1, 2, "x", "a"),
+      read(3, 3, 4, "x", "b"),
+      read(3, 5, 6, "x", "a"),
     ];
     expect(checkLinearizability(history).linearizable).toBe(false);
   });
 
   it("rejects a read of a value never written, and a read from the future", () => {
     expect(checkLinearizability([read(1, 0, 1, "x", "ghost")]).linearizable).toBe(false);
-    expect(checkLinearizability([read(1, 0, 1, "x", "a"), write(2, 2, 3, "x", "a")]).linearizable).toBe(false);
+    expect(
+      checkLinearizability([read(1, 0, 1, "x", "a"), write(2, 2, 3, "x", "a")]).linearizable,
+    ).toBe(false);
   });
 
   it("lets an indeterminate write take effect", () => {
@@ -60,7 +104,12 @@ describe("linearizability checker (Wing–Gong search with memoization)", () => 
   });
 
   it("lets an indeterminate write not take effect", () => {
-    const history = [lostWrite(1, 0, "x", "a"), read(2, 5, 6, "x", null), write(2, 7, 8, "x", "b"), read(2, 9, 10, "x", "b")];
+    const history = [
+      lostWrite(1, 0, "x", "a"),
+      read(2, 5, 6, "x", null),
+      write(2, 7, 8, "x", "b"),
+      read(2, 9, 10, "x", "b"),
+    ];
     expect(checkLinearizability(history).linearizable).toBe(true);
   });
 
@@ -71,15 +120,21 @@ describe("linearizability checker (Wing–Gong search with memoization)", () => 
 
   it("does not let an indeterminate write take effect twice", () => {
     const history = [
-      lostWrite(1, 0, "x", "a"), read(2, 1, 2, "x", "a"), write(2, 3, 4, "x", "b"), read(2, 5, 6, "x", "a"),
+      lostWrite(1, 0, "x", "a"),
+      read(2, 1, 2, "x", "a"),
+      write(2, 3, 4, "x", "b"),
+      read(2, 5, 6, "x", "a"),
     ];
     expect(checkLinearizability(history).linearizable).toBe(false);
   });
 
   it("checks keys independently and names only the broken key", () => {
     const history = [
-      write(1, 0, 1, "x", "a"), read(1, 2, 3, "x", "a"),
-      write(2, 0, 1, "y", "a"), write(2, 2, 3, "y", "b"), read(2, 4, 5, "y", "a"),
+      write(1, 0, 1, "x", "a"),
+      read(1, 2, 3, "x", "a"),
+      write(2, 0, 1, "y", "a"),
+      write(2, 2, 3, "y", "b"),
+      read(2, 4, 5, "y", "a"),
     ];
     const result = checkLinearizability(history);
     expect(result.violations.map((violation) => violation.key)).toEqual(["y"]);

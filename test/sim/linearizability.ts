@@ -79,18 +79,40 @@ function buildList(operations: readonly Operation[]): ListEntry {
     const returnTime = operation.indeterminate ? Infinity : operation.return;
     if (!(returnTime >= operation.call)) {
       throw new Error(
-        `history: operation on ${operation.key} returns at ${returnTime} before its call at ${operation.call}`,
+        `history: operation on ${operation.key} returns at ${returnTime} ` +
+          `before its call at ${operation.call}`,
       );
     }
-    const call: ListEntry = { id, isCall: true, time: operation.call, match: undefined, previous: undefined, next: undefined };
-    const ret: ListEntry = { id, isCall: false, time: returnTime, match: undefined, previous: undefined, next: undefined };
+    const call: ListEntry = {
+      id,
+      isCall: true,
+      time: operation.call,
+      match: undefined,
+      previous: undefined,
+      next: undefined,
+    };
+    const ret: ListEntry = {
+      id,
+      isCall: false,
+      time: returnTime,
+      match: undefined,
+      previous: undefined,
+      next: undefined,
+    };
     call.match = ret;
     events.push(call, ret);
   });
   // Calls sort before returns at the same tick: operations that meet in one
   // tick count as concurrent, the permissive reading of a coarse clock.
   events.sort((a, b) => a.time - b.time || Number(b.isCall) - Number(a.isCall) || a.id - b.id);
-  const head: ListEntry = { id: -1, isCall: false, time: -Infinity, match: undefined, previous: undefined, next: undefined };
+  const head: ListEntry = {
+    id: -1,
+    isCall: false,
+    time: -Infinity,
+    match: undefined,
+    previous: undefined,
+    next: undefined,
+  };
   let last = head;
   for (const event of events) {
     last.next = event;

@@ -1,4 +1,10 @@
-import type { ConfChange, ConfChangeSingle, ConfState, NodeId, RandomSource } from "../../framework/raft/index.js";
+import type {
+  ConfChange,
+  ConfChangeSingle,
+  ConfState,
+  NodeId,
+  RandomSource,
+} from "../../framework/raft/index.js";
 import { ConfChangeTransition, ConfChangeType } from "../../framework/raft/index.js";
 
 /**
@@ -15,7 +21,8 @@ export interface MembershipLimits {
   readonly maxVoters: number;
 }
 
-export type ChangeKind = "simple" | "joint-implicit" | "joint-explicit" | "joint-auto" | "leave-joint";
+export type ChangeKind =
+  "simple" | "joint-implicit" | "joint-explicit" | "joint-auto" | "leave-joint";
 
 export interface PlannedChange {
   readonly kind: ChangeKind;
@@ -33,24 +40,39 @@ export function planConfChange(
   if (current.votersOutgoing.length > 0) {
     // In a joint configuration only leaving it is allowed; an auto-leave one leaves by itself.
     if (current.autoLeave) return undefined;
-    return { kind: "leave-joint", change: { transition: ConfChangeTransition.Auto, changes: [], context: noContext } };
+    return {
+      kind: "leave-joint",
+      change: { transition: ConfChangeTransition.Auto, changes: [], context: noContext },
+    };
   }
   const wanted = 1 + (random.nextInt(3) === 0 ? 1 + random.nextInt(2) : 0);
   const changes = pickChanges(current, limits, random, wanted);
   if (changes.length === 0) return undefined;
   const joint = changes.length > 1 || random.nextInt(4) === 0;
   if (!joint) {
-    return { kind: "simple", change: { transition: ConfChangeTransition.Auto, changes, context: noContext } };
+    return {
+      kind: "simple",
+      change: { transition: ConfChangeTransition.Auto, changes, context: noContext },
+    };
   }
   const roll = random.nextInt(3);
   if (roll === 0 && changes.length > 1) {
     // Auto with several changes: joint consensus, left automatically.
-    return { kind: "joint-auto", change: { transition: ConfChangeTransition.Auto, changes, context: noContext } };
+    return {
+      kind: "joint-auto",
+      change: { transition: ConfChangeTransition.Auto, changes, context: noContext },
+    };
   }
   if (roll === 2) {
-    return { kind: "joint-explicit", change: { transition: ConfChangeTransition.JointExplicit, changes, context: noContext } };
+    return {
+      kind: "joint-explicit",
+      change: { transition: ConfChangeTransition.JointExplicit, changes, context: noContext },
+    };
   }
-  return { kind: "joint-implicit", change: { transition: ConfChangeTransition.JointImplicit, changes, context: noContext } };
+  return {
+    kind: "joint-implicit",
+    change: { transition: ConfChangeTransition.JointImplicit, changes, context: noContext },
+  };
 }
 
 function pickChanges(
@@ -91,7 +113,8 @@ function changeFor(
     return { type, nodeId: id };
   }
   if (learners.has(id)) {
-    if (random.nextInt(2) === 0 && canAddVoter) return { type: ConfChangeType.AddVoter, nodeId: id };
+    if (random.nextInt(2) === 0 && canAddVoter)
+      return { type: ConfChangeType.AddVoter, nodeId: id };
     return { type: ConfChangeType.RemoveNode, nodeId: id };
   }
   if (random.nextInt(2) === 0 && canAddVoter) return { type: ConfChangeType.AddVoter, nodeId: id };
@@ -108,7 +131,10 @@ function applySingle(single: ConfChangeSingle, voters: Set<NodeId>, learners: Se
 /** Every node the configuration names, voters (incoming and outgoing) and learners. */
 export function membersOf(confState: ConfState): NodeId[] {
   const members = new Set<NodeId>([
-    ...confState.voters, ...confState.votersOutgoing, ...confState.learners, ...confState.learnersNext,
+    ...confState.voters,
+    ...confState.votersOutgoing,
+    ...confState.learners,
+    ...confState.learnersNext,
   ]);
   return [...members].sort((a, b) => a - b);
 }

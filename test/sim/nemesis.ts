@@ -33,9 +33,19 @@ export interface NemesisTarget {
 }
 
 export type NemesisCounter =
-  | "crashes" | "restarts" | "partitions" | "oneWayPartitions" | "heals"
-  | "confChangesProposed" | "confChangesRejected" | "transfers" | "campaigns"
-  | "simpleChanges" | "jointChanges" | "explicitLeaves" | "pauses";
+  | "crashes"
+  | "restarts"
+  | "partitions"
+  | "oneWayPartitions"
+  | "heals"
+  | "confChangesProposed"
+  | "confChangesRejected"
+  | "transfers"
+  | "campaigns"
+  | "simpleChanges"
+  | "jointChanges"
+  | "explicitLeaves"
+  | "pauses";
 
 export function chance(random: RandomSource, rate: number): boolean {
   return rate > 0 && random.nextInt(1_000_000) < rate * 1_000_000;
@@ -93,7 +103,10 @@ function pauseSome(target: NemesisTarget): void {
 
 function partitionSome(target: NemesisTarget): void {
   const { random } = target;
-  const ids = shuffled(target.nodes.map((node) => node.id), random);
+  const ids = shuffled(
+    target.nodes.map((node) => node.id),
+    random,
+  );
   const kindRoll = random.nextInt(3);
   // Isolate one node, or split the pool in two at a random point.
   const cutAt = kindRoll === 0 ? 1 : 1 + random.nextInt(ids.length - 1);
@@ -110,7 +123,9 @@ function changeMembership(target: NemesisTarget): void {
   if (leader?.raft === undefined) return;
   const planned = planConfChange(leader.raft.status().confState, target.limits, target.random);
   if (planned === undefined) return;
-  const description = planned.change.changes.map((single) => `${single.type}:${single.nodeId}`).join(" ");
+  const description = planned.change.changes
+    .map((single) => `${single.type}:${single.nodeId}`)
+    .join(" ");
   target.trace(`conf-change ${leader.id} ${planned.kind} [${description}]`);
   try {
     leader.raft.proposeConfChange(planned.change);

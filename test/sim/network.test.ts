@@ -4,7 +4,7 @@ import { createEventQueue } from "./event-queue.js";
 import { createSimulatedNetwork, reliableNetwork } from "./network.js";
 
 describe("simulated network", () => {
-  it("cuts both directions for a symmetric partition and one for a one-way partition, until healed", () => {
+  it("cuts both ways for a symmetric partition, one way for a one-way one, until healed", () => {
     const network = createSimulatedNetwork(createSeededRandom(1), reliableNetwork);
     network.partition([1], [2, 3], "symmetric");
     expect(network.decide(1, 2)).toEqual({ kind: "dropped", reason: "partition" });
@@ -21,7 +21,10 @@ describe("simulated network", () => {
 
   it("drops, duplicates and delays at roughly the configured rates", () => {
     const network = createSimulatedNetwork(createSeededRandom(7), {
-      dropRate: 0.2, duplicateRate: 0.1, delayMin: 2, delayMax: 5,
+      dropRate: 0.2,
+      duplicateRate: 0.1,
+      delayMin: 2,
+      delayMax: 5,
     });
     let dropped = 0;
     let duplicated = 0;
@@ -42,8 +45,12 @@ describe("simulated network", () => {
 
   it("rejects bad fault settings and a node on both sides, naming the value", () => {
     const random = createSeededRandom(1);
-    expect(() => createSimulatedNetwork(random, { ...reliableNetwork, dropRate: 1.5 })).toThrow(/dropRate = 1.5/);
-    expect(() => createSimulatedNetwork(random, { ...reliableNetwork, delayMin: 3, delayMax: 2 })).toThrow(/delayMax = 2/);
+    expect(() => createSimulatedNetwork(random, { ...reliableNetwork, dropRate: 1.5 })).toThrow(
+      /dropRate = 1.5/,
+    );
+    expect(() =>
+      createSimulatedNetwork(random, { ...reliableNetwork, delayMin: 3, delayMax: 2 }),
+    ).toThrow(/delayMax = 2/);
     const network = createSimulatedNetwork(random, reliableNetwork);
     expect(() => network.partition([1, 2], [2], "symmetric")).toThrow(/node 2 is on both sides/);
   });

@@ -9,7 +9,12 @@ export interface NetworkFaults {
   readonly delayMax: number;
 }
 
-export const reliableNetwork: NetworkFaults = { dropRate: 0, duplicateRate: 0, delayMin: 0, delayMax: 1 };
+export const reliableNetwork: NetworkFaults = {
+  dropRate: 0,
+  duplicateRate: 0,
+  delayMin: 0,
+  delayMax: 1,
+};
 
 export type PartitionKind = "symmetric" | "one-way";
 
@@ -28,7 +33,7 @@ export interface SimulatedNetwork {
   decide(from: NodeId, to: NodeId): SendDecision;
   /** A message in flight is lost if its link was cut after it was sent. */
   isCut(from: NodeId, to: NodeId): boolean;
-  /** Cuts the links from every node of `sideA` to every node of `sideB` (and back when symmetric). */
+  /** Cuts the links from every node of `sideA` to every node of `sideB` (and back if symmetric). */
   partition(sideA: readonly NodeId[], sideB: readonly NodeId[], kind: PartitionKind): void;
   heal(): void;
   setFaults(faults: NetworkFaults): void;
@@ -36,12 +41,17 @@ export interface SimulatedNetwork {
   cutLinkCount(): number;
 }
 
-export function createSimulatedNetwork(random: RandomSource, initial: NetworkFaults): SimulatedNetwork {
+export function createSimulatedNetwork(
+  random: RandomSource,
+  initial: NetworkFaults,
+): SimulatedNetwork {
   let current = checkFaults(initial);
   const cut = new Set<string>();
   const link = (from: NodeId, to: NodeId): string => `${from}>${to}`;
-  const chance = (rate: number): boolean => rate > 0 && random.nextInt(1_000_000) < rate * 1_000_000;
-  const delay = (): number => current.delayMin + random.nextInt(current.delayMax - current.delayMin + 1);
+  const chance = (rate: number): boolean =>
+    rate > 0 && random.nextInt(1_000_000) < rate * 1_000_000;
+  const delay = (): number =>
+    current.delayMin + random.nextInt(current.delayMax - current.delayMin + 1);
 
   return {
     decide(from, to) {
@@ -74,7 +84,8 @@ export function createSimulatedNetwork(random: RandomSource, initial: NetworkFau
 
 function checkFaults(faults: NetworkFaults): NetworkFaults {
   const rate = (name: string, value: number): void => {
-    if (!(value >= 0 && value <= 1)) throw new RangeError(`network ${name} = ${value}, allowed [0, 1]`);
+    if (!(value >= 0 && value <= 1))
+      throw new RangeError(`network ${name} = ${value}, allowed [0, 1]`);
   };
   rate("dropRate", faults.dropRate);
   rate("duplicateRate", faults.duplicateRate);
@@ -82,7 +93,9 @@ function checkFaults(faults: NetworkFaults): NetworkFaults {
     throw new RangeError(`network delayMin = ${faults.delayMin}, allowed an integer ≥ 0`);
   }
   if (!(Number.isInteger(faults.delayMax) && faults.delayMax >= faults.delayMin)) {
-    throw new RangeError(`network delayMax = ${faults.delayMax}, allowed an integer ≥ delayMin (${faults.delayMin})`);
+    throw new RangeError(
+      `network delayMax = ${faults.delayMax}, allowed an integer ≥ delayMin (${faults.delayMin})`,
+    );
   }
   return faults;
 }

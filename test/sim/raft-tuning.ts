@@ -43,5 +43,7 @@ export function drawTuning(random: RandomSource): RaftTuning {
 }
 
 export function describeTuning(tuning: RaftTuning): string {
-  return Object.entries(tuning).map(([name, value]) => `${name}=${String(value)}`).join(" ");
+  return Object.entries(tuning)
+    .map(([name, value]) => `${name}=${String(value)}`)
+    .join(" ");
 }

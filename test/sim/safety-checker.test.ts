@@ -6,7 +6,10 @@ import { createSafetyChecker } from "./safety-checker.js";
 
 const encoder = new TextEncoder();
 const entry = (index: number, term: number, text = `e${index}`): Entry => ({
-  index, term, type: EntryType.Normal, data: encoder.encode(text),
+  index,
+  term,
+  type: EntryType.Normal,
+  data: encoder.encode(text),
 });
 
 /** A log given as its entries from index 1. */
@@ -25,7 +28,12 @@ describe("safety checker", () => {
     checker.observeNewLeaderLog(1, 1, 0, logOf([]));
     checker.observePersistedEntries(1, log, logOf(log));
     checker.observePersistedEntries(2, log, logOf(log));
-    checker.observePersistedHardState(1, { term: 1, vote: 1, commit: 0 }, { term: 2, vote: 1, commit: 3 }, logOf(log));
+    checker.observePersistedHardState(
+      1,
+      { term: 1, vote: 1, commit: 0 },
+      { term: 2, vote: 1, commit: 3 },
+      logOf(log),
+    );
     checker.observeLeader(2, 2);
     checker.observeNewLeaderLog(2, 2, 3, logOf(log));
     for (const node of [1, 2]) {
@@ -48,7 +56,9 @@ describe("safety checker", () => {
     const checker = createSafetyChecker();
     checker.observePersistedEntries(1, [entry(1, 1, "a")], logOf([entry(1, 1, "a")]));
     checker.observePersistedEntries(2, [entry(1, 1, "b")], logOf([entry(1, 1, "b")]));
-    expect(checker.violations()[0]).toMatch(/log matching: two different entries at index 1 term 1/);
+    expect(checker.violations()[0]).toMatch(
+      /log matching: two different entries at index 1 term 1/,
+    );
   });
 
   it("reports the same entry following different predecessors", () => {
@@ -57,44 +67,76 @@ describe("safety checker", () => {
     const second = [entry(1, 2), entry(2, 3)];
     checker.observePersistedEntries(1, first, logOf(first));
     checker.observePersistedEntries(2, [second[1]!], logOf(second));
-    expect(checker.violations()[0]).toMatch(/log matching: entry 2 term 3 follows term 2 on node 2, term 1 elsewhere/);
+    expect(checker.violations()[0]).toMatch(
+      /log matching: entry 2 term 3 follows term 2 on node 2, term 1 elsewhere/,
+    );
   });
 
   it("reports a new leader missing a committed entry", () => {
     const checker = createSafetyChecker();
     const log = [entry(1, 1), entry(2, 1)];
     checker.observePersistedEntries(1, log, logOf(log));
-    checker.observePersistedHardState(1, { term: 1, vote: 1, commit: 0 }, { term: 1, vote: 1, commit: 2 }, logOf(log));
+    checker.observePersistedHardState(
+      1,
+      { term: 1, vote: 1, commit: 0 },
+      { term: 1, vote: 1, commit: 2 },
+      logOf(log),
+    );
     checker.observeNewLeaderLog(3, 2, 1, logOf([entry(1, 1)]));
-    expect(checker.violations()[0]).toMatch(/leader completeness: node 3 leads term 2 with last index 1 < committed 2/);
+    expect(checker.violations()[0]).toMatch(
+      /leader completeness: node 3 leads term 2 with last index 1 < committed 2/,
+    );
   });
 
-  it("reports a new leader whose entry at a committed index differs, even when it shows up only on persist", () => {
+  it("reports a new leader whose entry at a committed index differs, seen only on persist", () => {
     const checker = createSafetyChecker();
     const log = [entry(1, 1), entry(2, 1)];
-    checker.observePersistedHardState(1, { term: 1, vote: 1, commit: 0 }, { term: 1, vote: 1, commit: 2 }, logOf(log));
+    checker.observePersistedHardState(
+      1,
+      { term: 1, vote: 1, commit: 0 },
+      { term: 1, vote: 1, commit: 2 },
+      logOf(log),
+    );
     const invisible: LogView = { term: () => undefined, entry: () => undefined };
     checker.observeNewLeaderLog(3, 3, 2, invisible);
     expect(checker.violations()).toEqual([]);
-    checker.observePersistedEntries(3, [entry(1, 1), entry(2, 2, "other")], logOf([entry(1, 1), entry(2, 2, "other")]));
-    expect(checker.violations()[0]).toMatch(/leader completeness \(leader of term 3\): node 3 has entry 2 of term 2/);
+    checker.observePersistedEntries(
+      3,
+      [entry(1, 1), entry(2, 2, "other")],
+      logOf([entry(1, 1), entry(2, 2, "other")]),
+    );
+    expect(checker.violations()[0]).toMatch(
+      /leader completeness \(leader of term 3\): node 3 has entry 2 of term 2/,
+    );
   });
 
-  it("reports two nodes applying different entries, or reaching different states, at one index", () => {
+  it("reports nodes applying different entries, or reaching different states, at one index", () => {
     const checker = createSafetyChecker();
     checker.observeApplied(1, entry(1, 1, "a"), 10);
     checker.observeApplied(2, entry(1, 1, "b"), 10);
     checker.observeApplied(3, entry(1, 1, "a"), 11);
     const found = checker.violations();
     expect(found[0]).toMatch(/state machine safety: node 2 applied entry 1/);
-    expect(found[1]).toMatch(/state machine safety: node 3 has digest 11 after index 1, another node 10/);
+    expect(found[1]).toMatch(
+      /state machine safety: node 3 has digest 11 after index 1, another node 10/,
+    );
   });
 
   it("reports durable hard state going backwards or a changed vote", () => {
     const checker = createSafetyChecker();
     const empty = logOf([]);
-    checker.observePersistedHardState(1, { term: 3, vote: 2, commit: 0 }, { term: 3, vote: 1, commit: 0 }, empty);
-    checker.observePersistedHardState(1, { term: 3, vote: 1, commit: 0 }, { term: 2, vote: 1, commit: 0 }, empty);
+    checker.observePersistedHardState(
+      1,
+      { term: 3, vote: 2, commit: 0 },
+      { term: 3, vote: 1, commit: 0 },
+      empty,
+    );
+    checker.observePersistedHardState(
+      1,
+      { term: 3, vote: 1, commit: 0 },
+      { term: 2, vote: 1, commit: 0 },
+      empty,
+    );
     expect(checker.violations()).toEqual([
       "node 1 changed its durable vote in term 3 from 2 to 1",
       "durable term of node 1 went back from 3 to 2",

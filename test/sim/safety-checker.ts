@@ -58,7 +58,10 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
   };
   const leaderOfTerm = new Map<number, NodeId>();
   // index -> term -> (data fingerprint, term of the previous entry)
-  const persisted = new Map<number, Map<number, { data: number; previousTerm: number | undefined }>>();
+  const persisted = new Map<
+    number,
+    Map<number, { data: number; previousTerm: number | undefined }>
+  >();
   const committed = new Map<number, EntryRecord>();
   let committedMax = 0;
   const applied = new Map<number, EntryRecord & { digest: number }>();
@@ -66,7 +69,12 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
   // A new leader's obligation: entries it persists at or below `upTo` must be the committed ones.
   const obligations = new Map<NodeId, { term: number; upTo: number }>();
 
-  const checkCommittedEntry = (node: NodeId, index: number, record: EntryRecord, what: string): void => {
+  const checkCommittedEntry = (
+    node: NodeId,
+    index: number,
+    record: EntryRecord,
+    what: string,
+  ): void => {
     const known = committed.get(index);
     if (known !== undefined && (known.term !== record.term || known.data !== record.data)) {
       violate(
@@ -80,7 +88,8 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
     observeLeader(node, term) {
       const leader = leaderOfTerm.get(term);
       if (leader === undefined) leaderOfTerm.set(term, node);
-      else if (leader !== node) violate(`election safety: nodes ${leader} and ${node} both led term ${term}`);
+      else if (leader !== node)
+        violate(`election safety: nodes ${leader} and ${node} both led term ${term}`);
     },
     observePersistedEntries(node, entries, log) {
       const obligation = obligations.get(node);
@@ -92,25 +101,44 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
         const known = byTerm.get(entry.term);
         if (known === undefined) byTerm.set(entry.term, { data: record.data, previousTerm });
         else if (known.data !== record.data) {
-          violate(`log matching: two different entries at index ${entry.index} term ${entry.term} (node ${node})`);
-        } else if (known.previousTerm !== undefined && previousTerm !== undefined && known.previousTerm !== previousTerm) {
           violate(
-            `log matching: entry ${entry.index} term ${entry.term} follows term ${previousTerm} on node ${node}, ` +
+            `log matching: two different entries at index ${entry.index} ` +
+              `term ${entry.term} (node ${node})`,
+          );
+        } else if (
+          known.previousTerm !== undefined &&
+          previousTerm !== undefined &&
+          known.previousTerm !== previousTerm
+        ) {
+          violate(
+            `log matching: entry ${entry.index} term ${entry.term} follows term ` +
+              `${previousTerm} on node ${node}, ` +
               `term ${known.previousTerm} elsewhere`,
           );
         }
         if (obligation !== undefined && entry.index <= obligation.upTo) {
-          checkCommittedEntry(node, entry.index, record, `leader completeness (leader of term ${obligation.term})`);
+          checkCommittedEntry(
+            node,
+            entry.index,
+            record,
+            `leader completeness (leader of term ${obligation.term})`,
+          );
         }
       }
     },
     observePersistedHardState(node, previous, next, log) {
-      if (next.term < previous.term) violate(`durable term of node ${node} went back from ${previous.term} to ${next.term}`);
+      if (next.term < previous.term)
+        violate(`durable term of node ${node} went back from ${previous.term} to ${next.term}`);
       if (next.term === previous.term && previous.vote !== 0 && next.vote !== previous.vote) {
-        violate(`node ${node} changed its durable vote in term ${next.term} from ${previous.vote} to ${next.vote}`);
+        violate(
+          `node ${node} changed its durable vote in term ${next.term} ` +
+            `from ${previous.vote} to ${next.vote}`,
+        );
       }
       if (next.commit < previous.commit) {
-        violate(`durable commit of node ${node} went back from ${previous.commit} to ${next.commit}`);
+        violate(
+          `durable commit of node ${node} went back from ${previous.commit} to ${next.commit}`,
+        );
       }
       for (let index = previous.commit + 1; index <= next.commit; index++) {
         const entry = log.entry(index);
@@ -118,7 +146,10 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
         const record = entryFingerprint(entry);
         const known = committed.get(index);
         if (known !== undefined && (known.term !== record.term || known.data !== record.data)) {
-          violate(`state machine safety: node ${node} commits index ${index} at term ${record.term}, committed was term ${known.term}`);
+          violate(
+            `state machine safety: node ${node} commits index ${index} at term ` +
+              `${record.term}, committed was term ${known.term}`,
+          );
         }
         if (known === undefined) committed.set(index, record);
         committedMax = Math.max(committedMax, index);
@@ -126,12 +157,21 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
     },
     observeNewLeaderLog(node, term, lastIndex, log) {
       if (lastIndex < committedMax) {
-        violate(`leader completeness: node ${node} leads term ${term} with last index ${lastIndex} < committed ${committedMax}`);
+        violate(
+          `leader completeness: node ${node} leads term ${term} ` +
+            `with last index ${lastIndex} < committed ${committedMax}`,
+        );
       }
       for (let index = committedMax; index >= 1; index--) {
         const have = log.entry(index);
-        if (have === undefined) continue; // not visible yet: the obligation below checks it on persist
-        checkCommittedEntry(node, index, entryFingerprint(have), `leader completeness (leader of term ${term})`);
+        // Not visible yet: the obligation below checks it when persisted.
+        if (have === undefined) continue;
+        checkCommittedEntry(
+          node,
+          index,
+          entryFingerprint(have),
+          `leader completeness (leader of term ${term})`,
+        );
       }
       obligations.set(node, { term, upTo: committedMax });
     },
@@ -145,19 +185,31 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
         applied.set(entry.index, { ...record, digest: digestAfter });
         appliedMax = Math.max(appliedMax, entry.index);
       } else if (known.term !== record.term || known.data !== record.data) {
-        violate(`state machine safety: node ${node} applied entry ${entry.index} of term ${record.term}, another node applied term ${known.term}`);
+        violate(
+          `state machine safety: node ${node} applied entry ${entry.index} of term ` +
+            `${record.term}, another node applied term ${known.term}`,
+        );
       } else if (known.digest !== digestAfter) {
-        violate(`state machine safety: node ${node} has digest ${digestAfter} after index ${entry.index}, another node ${known.digest}`);
+        violate(
+          `state machine safety: node ${node} has digest ${digestAfter} ` +
+            `after index ${entry.index}, another node ${known.digest}`,
+        );
       }
       const committedRecord = committed.get(entry.index);
       if (committedRecord !== undefined && committedRecord.term !== entry.term) {
-        violate(`state machine safety: node ${node} applied entry ${entry.index} of term ${entry.term}, committed was term ${committedRecord.term}`);
+        violate(
+          `state machine safety: node ${node} applied entry ${entry.index} of term ` +
+            `${entry.term}, committed was term ${committedRecord.term}`,
+        );
       }
     },
     observeSnapshotRestored(node, index, term, digest) {
       const known = applied.get(index);
       if (known !== undefined && (known.term !== term || known.digest !== digest)) {
-        violate(`state machine safety: node ${node} restored a snapshot at ${index} (term ${term}) that disagrees with what was applied there`);
+        violate(
+          `state machine safety: node ${node} restored a snapshot at ${index} ` +
+            `(term ${term}) that disagrees with what was applied there`,
+        );
       }
     },
     violations: () => found,

@@ -1,4 +1,12 @@
-import type { Entry, MemoryStorage, Message, NodeId, RaftNode, ReadState, Ready } from "../../framework/raft/index.js";
+import type {
+  Entry,
+  MemoryStorage,
+  Message,
+  NodeId,
+  RaftNode,
+  ReadState,
+  Ready,
+} from "../../framework/raft/index.js";
 import { EntryType, Role, createSeededRandom, isRaftError } from "../../framework/raft/index.js";
 import type { KvStateMachine, WriteCommand } from "./kv-state-machine.js";
 import { restoreKvStateMachine } from "./kv-state-machine.js";
@@ -59,19 +67,36 @@ export interface HostEnvironment {
 }
 
 export type HostCounter =
-  | "readies" | "diskWrites" | "entriesApplied" | "confChangesApplied"
-  | "snapshotsInstalled" | "snapshotsCreated" | "compactions" | "unsyncedWritesLost";
+  | "readies"
+  | "diskWrites"
+  | "entriesApplied"
+  | "confChangesApplied"
+  | "snapshotsInstalled"
+  | "snapshotsCreated"
+  | "compactions"
+  | "unsyncedWritesLost";
 
 export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
   return {
-    id, storage, incarnation: 0, raft: undefined, machine: undefined, writing: undefined, leaderTerm: 0, pausedUntil: 0,
+    id,
+    storage,
+    incarnation: 0,
+    raft: undefined,
+    machine: undefined,
+    writing: undefined,
+    leaderTerm: 0,
+    pausedUntil: 0,
   };
 }
 
 export function startNode(node: SimNode, env: HostEnvironment): void {
   if (node.raft !== undefined) throw new Error(`node ${node.id} is already running`);
   const snapshot = node.storage.snapshot();
-  node.machine = restoreKvStateMachine(snapshot.data, snapshot.metadata.index, snapshot.metadata.confState);
+  node.machine = restoreKvStateMachine(
+    snapshot.data,
+    snapshot.metadata.index,
+    snapshot.metadata.confState,
+  );
   node.raft = env.core.createRaftNode({
     id: node.id,
     storage: node.storage,
@@ -124,7 +149,8 @@ export function pump(node: SimNode, env: HostEnvironment): void {
     const ready = node.raft.ready();
     env.count("readies");
     env.send(node, ready.messages);
-    const needsWrite = ready.snapshot !== undefined || ready.entries.length > 0 || ready.hardState !== undefined;
+    const needsWrite =
+      ready.snapshot !== undefined || ready.entries.length > 0 || ready.hardState !== undefined;
     if (needsWrite) {
       node.writing = ready;
       env.scheduleDiskWrite(node);
@@ -175,7 +201,9 @@ function finishReady(node: SimNode, ready: Ready, env: HostEnvironment): void {
   raft.advance(ready);
   const progressed = ready.committedEntries.length > 0 || ready.snapshot !== undefined;
   if (progressed || ready.readStates.length > 0) env.onAppliedBatch(node);
-  const appliedConfChange = ready.committedEntries.some((entry) => entry.type === EntryType.ConfChange);
+  const appliedConfChange = ready.committedEntries.some(
+    (entry) => entry.type === EntryType.ConfChange,
+  );
   maybeSnapshot(node, env, appliedConfChange);
 }
 
@@ -183,7 +211,9 @@ function applyEntry(node: SimNode, raft: RaftNode, entry: Entry, env: HostEnviro
   const machine = node.machine;
   if (machine === undefined) throw new Error(`node ${node.id} applying while down`);
   if (entry.index <= machine.applied) {
-    throw new Error(`node ${node.id}: core handed out entry ${entry.index} again, applied is ${machine.applied}`);
+    throw new Error(
+      `node ${node.id}: core handed out entry ${entry.index} again, applied is ${machine.applied}`,
+    );
   }
   let write: WriteCommand | undefined;
   if (entry.type === EntryType.ConfChange) {
@@ -235,7 +265,10 @@ export function durableLog(storage: MemoryStorage): LogView {
   };
 }
 
-/** The durable log overlaid with the disk write in flight: what the node's log holds, as far as it can be seen. */
+/**
+ * The durable log overlaid with the disk write in flight: what the node's
+ * log holds, as far as the host can see it.
+ */
 function visibleLog(node: SimNode): LogView {
   const durable = durableLog(node.storage);
   const writing = node.writing;
@@ -258,7 +291,9 @@ function visibleLog(node: SimNode): LogView {
 }
 
 /** Calls into the core that may answer with an expected RaftError; anything else propagates. */
-export function expectRaftError<T>(call: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
+export function expectRaftError<T>(
+  call: () => T,
+): { ok: true; value: T } | { ok: false; error: unknown } {
   try {
     return { ok: true, value: call() };
   } catch (error) {

@@ -14,24 +14,56 @@ const cliDefaults = parseCliOptions([]);
 function failures(results: readonly SimulationResult[]): string[] {
   return results
     .filter((result) => result.violations.length > 0)
-    .map((result) => `${replayCommand(result.seed, result.nodes, cliDefaults)}: ${result.violations[0]}`);
+    .map(
+      (result) =>
+        `${replayCommand(result.seed, result.nodes, cliDefaults)}: ${result.violations[0]}`,
+    );
 }
 
 describe("deterministic cluster simulator", () => {
-  it("runs 200 seeds (3- and 5-node groups, every fault mix) with no violation, and exercises everything", () => {
+  it("runs 200 seeds (3 and 5 nodes, every mix) with no violation, exercising everything", () => {
     const results: SimulationResult[] = [];
-    const three = runBatch({ firstSeed: 1, seeds: 100, nodes: [3], onResult: (result) => results.push(result) });
-    const five = runBatch({ firstSeed: 101, seeds: 100, nodes: [5], onResult: (result) => results.push(result) });
+    const three = runBatch({
+      firstSeed: 1,
+      seeds: 100,
+      nodes: [3],
+      onResult: (result) => results.push(result),
+    });
+    const five = runBatch({
+      firstSeed: 101,
+      seeds: 100,
+      nodes: [5],
+      onResult: (result) => results.push(result),
+    });
     expect(failures(results)).toEqual([]);
     expect(three.violations + five.violations).toBe(0);
     expect(formatSummary(three)).toMatch(/violations: 0 trace: [0-9a-f]{64}/);
-    for (const name of faultMixNames) expect((three.mixes[name] ?? 0) + (five.mixes[name] ?? 0)).toBeGreaterThan(0);
+    for (const name of faultMixNames)
+      expect((three.mixes[name] ?? 0) + (five.mixes[name] ?? 0)).toBeGreaterThan(0);
     const total = (name: string): number => (three.totals[name] ?? 0) + (five.totals[name] ?? 0);
     for (const name of [
-      "elections", "crashes", "restarts", "unsyncedWritesLost", "snapshotsInstalled", "compactions",
-      "confChangesApplied", "simpleChanges", "jointChanges", "explicitLeaves", "transfers", "campaigns",
-      "partitions", "oneWayPartitions", "heals", "pauses", "messagesDropped", "messagesDuplicated",
-      "writesOk", "writesFailed", "readsOk", "timeouts",
+      "elections",
+      "crashes",
+      "restarts",
+      "unsyncedWritesLost",
+      "snapshotsInstalled",
+      "compactions",
+      "confChangesApplied",
+      "simpleChanges",
+      "jointChanges",
+      "explicitLeaves",
+      "transfers",
+      "campaigns",
+      "partitions",
+      "oneWayPartitions",
+      "heals",
+      "pauses",
+      "messagesDropped",
+      "messagesDuplicated",
+      "writesOk",
+      "writesFailed",
+      "readsOk",
+      "timeouts",
     ]) {
       expect({ name, value: total(name) }).toEqual({ name, value: expect.any(Number) });
       expect(total(name), name).toBeGreaterThan(0);
@@ -84,10 +116,16 @@ function coreWithBrokenReady(mutate: (ready: Ready) => Ready): RaftCore {
 }
 
 describe("the simulator catches a broken core", () => {
-  const runMany = (core: RaftCore, mix: "crashes" | "lossy" | "calm", seeds: number): SimulationResult[] =>
-    Array.from({ length: seeds }, (_, index) => runSimulation({ seed: index + 1, nodes: 3, mix, core }));
+  const runMany = (
+    core: RaftCore,
+    mix: "crashes" | "lossy" | "calm",
+    seeds: number,
+  ): SimulationResult[] =>
+    Array.from({ length: seeds }, (_, index) =>
+      runSimulation({ seed: index + 1, nodes: 3, mix, core }),
+    );
 
-  it("reports lost committed entries from a core that acknowledges appends before they are durable", () => {
+  it("reports lost entries from a core that acknowledges appends before they are durable", () => {
     const hasty = coreWithBrokenReady((ready) => ({
       ...ready,
       messages: [...ready.messages, ...ready.messagesAfterPersist],
@@ -108,7 +146,8 @@ describe("the simulator catches a broken core", () => {
           committedEntries: ready.committedEntries.map((entry) =>
             entry.index % 7 === 0 && entry.data.byteLength > 0 && entry.type === EntryType.Normal
               ? { ...entry, data: encoder.encode("w\tx\tk0\tcorrupt") }
-              : entry),
+              : entry,
+          ),
         })).createRaftNode(config);
         return config.id === id ? node : raftCore.createRaftNode(config);
       },

@@ -1,6 +1,10 @@
 import type { ConfState, Message, NodeId, RandomSource } from "../../framework/raft/index.js";
 import {
-  AssertionError, MessageType, ReadOnlyOption, createMemoryStorage, createSeededRandom,
+  AssertionError,
+  MessageType,
+  ReadOnlyOption,
+  createMemoryStorage,
+  createSeededRandom,
 } from "../../framework/raft/index.js";
 import type { ClientStats, ClusterAccess } from "./clients.js";
 import { createClients } from "./clients.js";
@@ -49,8 +53,18 @@ export interface SimulationOptions {
   readonly traceSink?: (line: string) => void;
 }
 
-export type SimulationCounters = Record<HostCounter | NemesisCounter | "elections" | "steps" | "messagesSent" |
-  "messagesDropped" | "messagesDuplicated" | "snapshotMessages", number> & ClientStats;
+export type SimulationCounters = Record<
+  | HostCounter
+  | NemesisCounter
+  | "elections"
+  | "steps"
+  | "messagesSent"
+  | "messagesDropped"
+  | "messagesDuplicated"
+  | "snapshotMessages",
+  number
+> &
+  ClientStats;
 
 export interface SimulationResult {
   readonly seed: number;
@@ -59,7 +73,7 @@ export interface SimulationResult {
   readonly ticks: number;
   readonly traceHash: string;
   readonly violations: readonly string[];
-  /** The liveness report when the run ended in the known demoted-voter stall (see known-stalls.ts). */
+  /** The liveness report when the run ended in the known demoted-voter stall (known-stalls.ts). */
   readonly knownStall: string | undefined;
   readonly counters: SimulationCounters;
   readonly history: readonly Operation[];
@@ -71,8 +85,13 @@ type SimEvent =
   | { readonly kind: "tick" }
   | { readonly kind: "deliver"; readonly message: Message }
   | { readonly kind: "disk"; readonly node: NodeId; readonly incarnation: number }
-  | { readonly kind: "snapshot-status"; readonly leader: NodeId; readonly incarnation: number;
-      readonly follower: NodeId; readonly status: "finish" | "failure" };
+  | {
+      readonly kind: "snapshot-status";
+      readonly leader: NodeId;
+      readonly incarnation: number;
+      readonly follower: NodeId;
+      readonly status: "finish" | "failure";
+    };
 
 export const electionTicks = 10;
 export const heartbeatTicks = 1;
@@ -89,19 +108,46 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
 
 function zeroCounters(): SimulationCounters {
   return {
-    readies: 0, diskWrites: 0, entriesApplied: 0, confChangesApplied: 0, snapshotsInstalled: 0,
-    snapshotsCreated: 0, compactions: 0, unsyncedWritesLost: 0, crashes: 0, restarts: 0, partitions: 0, oneWayPartitions: 0,
-    heals: 0, confChangesProposed: 0, confChangesRejected: 0, transfers: 0, campaigns: 0,
-    simpleChanges: 0, jointChanges: 0, explicitLeaves: 0, pauses: 0, elections: 0, steps: 0, messagesSent: 0,
-    messagesDropped: 0, messagesDuplicated: 0, snapshotMessages: 0,
-    writesOk: 0, writesFailed: 0, readsOk: 0, readsFailed: 0, timeouts: 0,
+    readies: 0,
+    diskWrites: 0,
+    entriesApplied: 0,
+    confChangesApplied: 0,
+    snapshotsInstalled: 0,
+    snapshotsCreated: 0,
+    compactions: 0,
+    unsyncedWritesLost: 0,
+    crashes: 0,
+    restarts: 0,
+    partitions: 0,
+    oneWayPartitions: 0,
+    heals: 0,
+    confChangesProposed: 0,
+    confChangesRejected: 0,
+    transfers: 0,
+    campaigns: 0,
+    simpleChanges: 0,
+    jointChanges: 0,
+    explicitLeaves: 0,
+    pauses: 0,
+    elections: 0,
+    steps: 0,
+    messagesSent: 0,
+    messagesDropped: 0,
+    messagesDuplicated: 0,
+    snapshotMessages: 0,
+    writesOk: 0,
+    writesFailed: 0,
+    readsOk: 0,
+    readsFailed: 0,
+    timeouts: 0,
   };
 }
 
 function createRun(options: SimulationOptions) {
   const random: RandomSource = createSeededRandom(options.seed);
   // The mix follows the seed round-robin, so any six consecutive seeds cover every mix.
-  const mix: FaultMix = faultMixes[options.mix ?? faultMixNames[options.seed % faultMixNames.length]!];
+  const mix: FaultMix =
+    faultMixes[options.mix ?? faultMixNames[options.seed % faultMixNames.length]!];
   const safetyTicks = options.safetyTicks ?? 400;
   const livenessTicks = options.livenessTicks ?? 40 * electionTicks;
   const core = options.core ?? raftCore;
@@ -117,7 +163,13 @@ function createRun(options: SimulationOptions) {
   const nodes = pool.map((id) => createSimNode(id, bootstrapStorage(id, initialVoters)));
   const byId = new Map(nodes.map((node) => [node.id, node]));
   const clients = createClients(
-    { count: options.clients ?? 4, keys: 3, timeoutTicks: 6 * electionTicks, activity: 0.3, readRatio: 0.4 },
+    {
+      count: options.clients ?? 4,
+      keys: 3,
+      timeoutTicks: 6 * electionTicks,
+      activity: 0.3,
+      readRatio: 0.4,
+    },
     history,
   );
   const snapshotEvery = 5 + random.nextInt(30);
@@ -128,24 +180,38 @@ function createRun(options: SimulationOptions) {
   let knownStall: string | undefined;
 
   const env: HostEnvironment = {
-    core, safety, electionTicks, heartbeatTicks, snapshotEvery, tuning,
+    core,
+    safety,
+    electionTicks,
+    heartbeatTicks,
+    snapshotEvery,
+    tuning,
     nextSeed: () => random.nextInt(0x1_0000_0000),
     compactionLag: () => random.nextInt(4),
-    send: (node, messages) => { for (const message of messages) send(node, message); },
+    send: (node, messages) => {
+      for (const message of messages) send(node, message);
+    },
     scheduleDiskWrite(node) {
       const latency = mix.fsyncTicksMin + random.nextInt(mix.fsyncTicksMax - mix.fsyncTicksMin + 1);
-      queue.schedule(now + (phase === "safety" ? latency : 0), { kind: "disk", node: node.id, incarnation: node.incarnation });
+      queue.schedule(now + (phase === "safety" ? latency : 0), {
+        kind: "disk",
+        node: node.id,
+        incarnation: node.incarnation,
+      });
     },
     onApplied: (node, entry, write) => clients.onApplied(node, entry, write, access),
     onReadStates: (node, readStates) => clients.onReadStates(node, readStates),
     onAppliedBatch: (node) => clients.onAppliedBatch(node, access),
-    count: (what) => { counters[what]++; },
+    count: (what) => {
+      counters[what]++;
+    },
   };
   const access: ClusterAccess = {
     now: () => now,
     node: (id) => {
       const node = byId.get(id);
-      return node !== undefined && node.pausedUntil > now ? undefined : node; // a stalled node does not answer
+      // A stalled node does not answer.
+      return node !== undefined && node.pausedUntil > now ? undefined : node;
     },
     nodeIds: () => pool,
     afterInput: (node) => afterInput(node, env),
@@ -167,9 +233,17 @@ function createRun(options: SimulationOptions) {
     for (const delay of decision.delays) queue.schedule(now + delay, { kind: "deliver", message });
   }
 
-  function reportSnapshotLater(leader: SimNode, follower: NodeId, status: "finish" | "failure"): void {
+  function reportSnapshotLater(
+    leader: SimNode,
+    follower: NodeId,
+    status: "finish" | "failure",
+  ): void {
     queue.schedule(now + 1 + random.nextInt(3), {
-      kind: "snapshot-status", leader: leader.id, incarnation: leader.incarnation, follower, status,
+      kind: "snapshot-status",
+      leader: leader.id,
+      incarnation: leader.incarnation,
+      follower,
+      status,
     });
   }
 
@@ -177,19 +251,24 @@ function createRun(options: SimulationOptions) {
     const target = byId.get(message.to);
     const sender = byId.get(message.from);
     const lost = target?.raft === undefined || network.isCut(message.from, message.to);
-    trace.record(`${now} d ${message.type} ${message.from}>${message.to} t${message.term} ` +
-      `i${message.index}/${message.logTerm} n${message.entries.length} c${message.commit}` +
-      `${message.snapshot !== undefined ? ` s${message.snapshot.metadata.index}/${message.snapshot.metadata.term}` : ""}` +
-      `${message.reject ? " R" : ""}${lost ? " lost" : ""}`);
+    trace.record(
+      `${now} d ${message.type} ${message.from}>${message.to} t${message.term} ` +
+        `i${message.index}/${message.logTerm} n${message.entries.length} c${message.commit}` +
+        `${snapshotLabel(message)}` +
+        `${message.reject ? " R" : ""}${lost ? " lost" : ""}`,
+    );
     if (lost || target === undefined || target.raft === undefined) {
       counters.messagesDropped++;
-      if (message.type === MessageType.Snapshot && sender !== undefined) reportSnapshotLater(sender, message.to, "failure");
-      if (sender?.raft !== undefined && chance(random, 0.1)) sender.raft.reportUnreachable(message.to);
+      if (message.type === MessageType.Snapshot && sender !== undefined)
+        reportSnapshotLater(sender, message.to, "failure");
+      if (sender?.raft !== undefined && chance(random, 0.1))
+        sender.raft.reportUnreachable(message.to);
       return;
     }
     target.raft.step(message);
     afterInput(target, env);
-    if (message.type === MessageType.Snapshot && sender !== undefined) reportSnapshotLater(sender, message.to, "finish");
+    if (message.type === MessageType.Snapshot && sender !== undefined)
+      reportSnapshotLater(sender, message.to, "finish");
   }
 
   function onSnapshotStatus(event: Extract<SimEvent, { kind: "snapshot-status" }>): void {
@@ -201,16 +280,25 @@ function createRun(options: SimulationOptions) {
   }
 
   const nemesis: NemesisTarget = {
-    random, network, mix, nodes, core,
+    random,
+    network,
+    mix,
+    nodes,
+    core,
     limits: { pool, minVoters: options.nodes - 1, maxVoters: options.nodes + 1 },
     leader: () => currentLeader(nodes, now),
     now: () => now,
     pausesAllowed: tuning.readOnlyOption === ReadOnlyOption.Safe,
     crash: (node) => crashNode(node, env),
-    restart: (node) => { startNode(node, env); afterInput(node, env); },
+    restart: (node) => {
+      startNode(node, env);
+      afterInput(node, env);
+    },
     afterInput: (node) => afterInput(node, env),
     trace: (line) => trace.record(`${now} ${line}`),
-    count: (what) => { counters[what]++; },
+    count: (what) => {
+      counters[what]++;
+    },
   };
 
   function onTick(): void {
@@ -221,7 +309,11 @@ function createRun(options: SimulationOptions) {
       node.raft.tick();
       afterInput(node, env);
     }
-    clients.onTick(access, random, phase === "safety" ? "mixed" : clients.everyClientWrote() ? "quiet" : "writes-only");
+    clients.onTick(
+      access,
+      random,
+      phase === "safety" ? "mixed" : clients.everyClientWrote() ? "quiet" : "writes-only",
+    );
   }
 
   function startLiveness(): void {
@@ -238,15 +330,23 @@ function createRun(options: SimulationOptions) {
 
   function livenessReport(): string {
     const leader = currentLeader(nodes);
-    return `liveness: not reached within ${livenessTicks} ticks of healing (leader ${leader?.id ?? "none"}, ` +
-      `every client wrote: ${clients.everyClientWrote()}); nodes: ${describeNodes(nodes)}`;
+    return (
+      `liveness: not reached within ${livenessTicks} ticks of healing ` +
+      `(leader ${leader?.id ?? "none"}, ` +
+      `every client wrote: ${clients.everyClientWrote()}); nodes: ${describeNodes(nodes)}`
+    );
   }
 
   /** Events for a stalled node wait until it resumes. */
   function stalledNode(event: SimEvent): SimNode | undefined {
-    const id = event.kind === "deliver" ? event.message.to
-      : event.kind === "disk" ? event.node
-      : event.kind === "snapshot-status" ? event.leader : 0;
+    const id =
+      event.kind === "deliver"
+        ? event.message.to
+        : event.kind === "disk"
+          ? event.node
+          : event.kind === "snapshot-status"
+            ? event.leader
+            : 0;
     const node = byId.get(id);
     return node !== undefined && node.pausedUntil > now ? node : undefined;
   }
@@ -280,7 +380,9 @@ function createRun(options: SimulationOptions) {
   }
 
   function run(): SimulationResult {
-    trace.record(`seed ${options.seed} nodes ${options.nodes} mix ${mix.name} snapshotEvery ${snapshotEvery}`);
+    trace.record(
+      `seed ${options.seed} nodes ${options.nodes} mix ${mix.name} snapshotEvery ${snapshotEvery}`,
+    );
     trace.record(`raft ${describeTuning(tuning)}`);
     for (const node of nodes) nemesis.restart(node);
     queue.schedule(1, { kind: "tick" });
@@ -307,7 +409,10 @@ function createRun(options: SimulationOptions) {
       }
     } catch (error) {
       const kind = error instanceof AssertionError ? "core assertion" : "exception";
-      violations.push(`${kind} at tick ${now}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      violations.push(
+        `${kind} at tick ${now}: ` +
+          `${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
     }
     return finish();
   }
@@ -318,27 +423,52 @@ function createRun(options: SimulationOptions) {
     if (all.length === 0) {
       const linearizability = checkLinearizability(operations);
       for (const violation of linearizability.violations) {
-        all.push(`linearizability: key ${violation.key}: ${violation.reason} (${violation.operations.length} operations)`);
+        all.push(
+          `linearizability: key ${violation.key}: ${violation.reason} ` +
+            `(${violation.operations.length} operations)`,
+        );
       }
     }
     Object.assign(counters, clients.stats());
     counters.elections = safety.stats().leaders;
     trace.record(`end ${now} violations ${all.length}`);
     return {
-      seed: options.seed, nodes: options.nodes, mix: mix.name, ticks: now, traceHash: trace.digest(),
-      violations: all, knownStall, counters, history: operations, traceTail: trace.tail(),
+      seed: options.seed,
+      nodes: options.nodes,
+      mix: mix.name,
+      ticks: now,
+      traceHash: trace.digest(),
+      violations: all,
+      knownStall,
+      counters,
+      history: operations,
+      traceTail: trace.tail(),
     };
   }
 
   return { run };
 }
 
-/** Initial voters start from a snapshot at index 1 holding the configuration; others start empty. */
+/** Initial voters start from a snapshot at index 1 holding the configuration; others empty. */
 function bootstrapStorage(id: NodeId, initialVoters: readonly NodeId[]) {
   if (!initialVoters.includes(id)) return createMemoryStorage();
-  const confState: ConfState = { voters: initialVoters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const confState: ConfState = {
+    voters: initialVoters,
+    learners: [],
+    votersOutgoing: [],
+    learnersNext: [],
+    autoLeave: false,
+  };
   const storage = createMemoryStorage({ confState, hardState: { term: 1, vote: 0, commit: 1 } });
   const machine = createKvStateMachine({ applied: 1, confState });
-  storage.applySnapshot({ metadata: { index: 1, term: 1, confState }, data: machine.encodeSnapshot() });
+  storage.applySnapshot({
+    metadata: { index: 1, term: 1, confState },
+    data: machine.encodeSnapshot(),
+  });
   return storage;
+}
+
+function snapshotLabel(message: Message): string {
+  const metadata = message.snapshot?.metadata;
+  return metadata === undefined ? "" : ` s${metadata.index}/${metadata.term}`;
 }
