@@ -84,7 +84,7 @@ describe("safety checker", () => {
     );
     checker.observeNewLeaderLog(3, 2, 1, logOf([entry(1, 1)]));
     expect(checker.violations()[0]).toMatch(
-      /leader completeness: node 3 leads term 2 with last index 1 < committed 2/,
+      /leader completeness: node 3 leads term 2 with last index 1 < 2, committed in an earlier term/,
     );
   });
 
@@ -108,6 +108,25 @@ describe("safety checker", () => {
     expect(checker.violations()[0]).toMatch(
       /leader completeness \(leader of term 3\): node 3 has entry 2 of term 2/,
     );
+  });
+
+  it("does not hold a leader of an older term to an entry committed in a later term", () => {
+    // A candidate of term 2 stalls with its votes in flight; meanwhile a leader of term 3
+    // commits index 2; the candidate then wins term 2, legitimately, without that entry.
+    const checker = createSafetyChecker();
+    const log = [entry(1, 1), entry(2, 3)];
+    const hard = { term: 3, vote: 1, commit: 2 };
+    checker.observePersistedHardState(1, { term: 3, vote: 1, commit: 0 }, hard, logOf(log));
+    checker.observeNewLeaderLog(2, 2, 1, logOf([entry(1, 1)]));
+    checker.observePersistedEntries(
+      2,
+      [entry(2, 2, "mine")],
+      logOf([entry(1, 1), entry(2, 2, "mine")]),
+    );
+    expect(checker.violations()).toEqual([]);
+    // A leader of term 4 is held to it.
+    checker.observeNewLeaderLog(3, 4, 1, logOf([entry(1, 1)]));
+    expect(checker.violations()[0]).toMatch(/node 3 leads term 4 with last index 1 < 2/);
   });
 
   it("reports nodes applying different entries, or reaching different states, at one index", () => {

@@ -10,8 +10,13 @@ import { fnv1a } from "./kv-state-machine.js";
  *   term hold the same entry there and the same term just before it (which,
  *   by induction, makes the whole prefixes identical);
  * - leader completeness: a leader of term T holds every entry known to be
- *   committed when it was elected (committed entries are learned from durable
- *   hard states: an entry at or below a node's durable commit is committed);
+ *   committed in an earlier term. Committed entries are learned from durable
+ *   hard states (an entry at or below a node's durable commit is committed),
+ *   and the smallest term of such a hard state bounds from above the term the
+ *   entry was committed in (whoever learned a commit is in the committing
+ *   leader's term or later). A leader of a term at or below that bound is not
+ *   held to the entry: a candidate stalled since before the commit may still
+ *   win an older term, legitimately;
  * - state machine safety: no two nodes apply different entries at one index,
  *   and the state machines' digests agree at every applied index;
  * - durable hard state: term never decreases, a vote once persisted for a
@@ -62,21 +67,25 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
     number,
     Map<number, { data: number; previousTerm: number | undefined }>
   >();
-  const committed = new Map<number, EntryRecord>();
+  // index -> committed entry, with an upper bound of the term it was committed in
+  const committed = new Map<number, EntryRecord & { commitTerm: number }>();
   let committedMax = 0;
   const applied = new Map<number, EntryRecord & { digest: number }>();
   let appliedMax = 0;
   // A new leader's obligation: entries it persists at or below `upTo` must be the committed ones.
   const obligations = new Map<NodeId, { term: number; upTo: number }>();
 
+  /** A leader of `leaderTerm` holds `record` at `index`: it must be the entry committed before. */
   const checkCommittedEntry = (
     node: NodeId,
     index: number,
     record: EntryRecord,
-    what: string,
+    leaderTerm: number,
   ): void => {
     const known = committed.get(index);
-    if (known !== undefined && (known.term !== record.term || known.data !== record.data)) {
+    if (known === undefined || known.commitTerm >= leaderTerm) return;
+    const what = `leader completeness (leader of term ${leaderTerm})`;
+    if (known.term !== record.term || known.data !== record.data) {
       violate(
         `${what}: node ${node} has entry ${index} of term ${record.term} (data ${record.data}), ` +
           `but entry ${index} of term ${known.term} (data ${known.data}) is committed`,
@@ -117,12 +126,7 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
           );
         }
         if (obligation !== undefined && entry.index <= obligation.upTo) {
-          checkCommittedEntry(
-            node,
-            entry.index,
-            record,
-            `leader completeness (leader of term ${obligation.term})`,
-          );
+          checkCommittedEntry(node, entry.index, record, obligation.term);
         }
       }
     },
@@ -151,29 +155,28 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
               `${record.term}, committed was term ${known.term}`,
           );
         }
-        if (known === undefined) committed.set(index, record);
+        if (known === undefined) committed.set(index, { ...record, commitTerm: next.term });
+        else known.commitTerm = Math.min(known.commitTerm, next.term);
         committedMax = Math.max(committedMax, index);
       }
     },
     observeNewLeaderLog(node, term, lastIndex, log) {
-      if (lastIndex < committedMax) {
-        violate(
-          `leader completeness: node ${node} leads term ${term} ` +
-            `with last index ${lastIndex} < committed ${committedMax}`,
-        );
-      }
+      let required = 0;
       for (let index = committedMax; index >= 1; index--) {
+        const known = committed.get(index);
+        if (known === undefined || known.commitTerm >= term) continue;
+        required = Math.max(required, index);
         const have = log.entry(index);
         // Not visible yet: the obligation below checks it when persisted.
-        if (have === undefined) continue;
-        checkCommittedEntry(
-          node,
-          index,
-          entryFingerprint(have),
-          `leader completeness (leader of term ${term})`,
+        if (have !== undefined) checkCommittedEntry(node, index, entryFingerprint(have), term);
+      }
+      if (lastIndex < required) {
+        violate(
+          `leader completeness: node ${node} leads term ${term} ` +
+            `with last index ${lastIndex} < ${required}, committed in an earlier term`,
         );
       }
-      obligations.set(node, { term, upTo: committedMax });
+      obligations.set(node, { term, upTo: required });
     },
     forgetLeader(node) {
       obligations.delete(node);
