@@ -27,19 +27,16 @@ function main(argv: readonly string[]): number {
         historyToJson(result.history),
       );
     }
+    const replay = `replay: ${replayCommand(result.seed, result.nodes, options)}`;
+    const run = `seed ${result.seed} nodes ${result.nodes} mix ${result.mix}`;
     if (result.knownStall !== undefined) {
       process.stdout.write(
-        `STALL seed ${result.seed} nodes ${result.nodes} mix ${result.mix}: ` +
-          `known demoted-voter stall (etcd-io/etcd#12359), not counted\n` +
-          `  replay: ${replayCommand(result.seed, result.nodes, options)}\n`,
+        `STALL ${run}: known demoted-voter stall (etcd-io/etcd#12359), not counted | ${replay}\n`,
       );
     }
     if (result.violations.length === 0) return;
     const first = result.violations[0]!.split("\n")[0];
-    process.stdout.write(
-      `FAIL seed ${result.seed} nodes ${result.nodes} mix ${result.mix}: ${first}\n` +
-        `  replay: ${replayCommand(result.seed, result.nodes, options)}\n`,
-    );
+    process.stdout.write(`FAIL ${run} | ${replay} | ${first}\n`);
     if (options.trace || options.seeds === 1) {
       for (const violation of result.violations) process.stdout.write(`  ${violation}\n`);
       process.stdout.write(
