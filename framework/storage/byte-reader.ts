@@ -62,8 +62,10 @@ export class ByteReader {
 
   private need(count: number): void {
     if (this.position + count > this.payload.byteLength) {
-      this.corrupt(`needs ${count} bytes at payload offset ${this.position}, ` +
-        `payload is ${this.payload.byteLength} bytes`);
+      this.corrupt(
+        `needs ${count} bytes at payload offset ${this.position}, ` +
+          `payload is ${this.payload.byteLength} bytes`,
+      );
     }
   }
 }

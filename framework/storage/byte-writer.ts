@@ -74,7 +74,9 @@ export class ByteWriter {
   private reserve(count: number): void {
     if (this.scratchUsed + count <= this.scratch.byteLength) return;
     this.flushScratch();
-    this.scratch = new Uint8Array(Math.max(Math.min(2 * this.scratch.byteLength, scratchBytesMax), count));
+    this.scratch = new Uint8Array(
+      Math.max(Math.min(2 * this.scratch.byteLength, scratchBytesMax), count),
+    );
     this.view = new DataView(this.scratch.buffer);
     this.scratchStart = 0;
     this.scratchUsed = 0;

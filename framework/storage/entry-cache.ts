@@ -9,7 +9,7 @@ import type { EntryLocation } from "./group-log.js";
  */
 export interface EntryCache {
   add(location: EntryLocation): void;
-  /** Drops data of the oldest entries while over budget and written by a commit ≤ `durableCommit`. */
+  /** Drops data of the oldest entries while over budget, if their commit is ≤ `durableCommit`. */
   evict(durableCommit: number): void;
   readonly cachedBytes: number;
 }

@@ -35,9 +35,15 @@ export class StorageError extends Error {
   readonly offset: number | undefined;
 
   constructor(code: StorageErrorCode, message: string, details: StorageErrorDetails = {}) {
-    const where = details.file === undefined ? "" : ` (file ${details.file}` +
-      (details.offset === undefined ? ")" : `, offset ${details.offset})`);
-    super(`[${code}] ${message}${where}`, details.cause === undefined ? {} : { cause: details.cause });
+    const where =
+      details.file === undefined
+        ? ""
+        : ` (file ${details.file}` +
+          (details.offset === undefined ? ")" : `, offset ${details.offset})`);
+    super(
+      `[${code}] ${message}${where}`,
+      details.cause === undefined ? {} : { cause: details.cause },
+    );
     this.code = code;
     this.file = details.file;
     this.offset = details.offset;
@@ -47,8 +53,11 @@ export class StorageError extends Error {
   static from(reason: unknown, file?: string): StorageError {
     if (isStorageError(reason)) return reason;
     const text = reason instanceof Error ? reason.message : String(reason);
-    return new StorageError(StorageErrorCode.Io, text, file === undefined ?
-      { cause: reason } : { file, cause: reason });
+    return new StorageError(
+      StorageErrorCode.Io,
+      text,
+      file === undefined ? { cause: reason } : { file, cause: reason },
+    );
   }
 }
 

@@ -69,9 +69,11 @@ export function checkUpdate(
   let lastIndex = lastIndexOf(log);
   if (snapshot !== undefined) {
     if (snapshot.metadata.index <= log.snapshot.metadata.index) {
-      throw new RaftError(RaftErrorCode.SnapshotOutOfDate,
+      throw new RaftError(
+        RaftErrorCode.SnapshotOutOfDate,
         `group ${log.groupId}: snapshot at ${snapshot.metadata.index}, ` +
-        `have ${log.snapshot.metadata.index}`);
+          `have ${log.snapshot.metadata.index}`,
+      );
     }
     offsetIndex = snapshot.metadata.index;
     lastIndex = offsetIndex;
@@ -79,7 +81,10 @@ export function checkUpdate(
   if (entries.length === 0) return entries;
   for (let i = 1; i < entries.length; i++) {
     if (entries[i]!.index !== entries[0]!.index + i) {
-      throw invalid(log, `entry ${i} has index ${entries[i]!.index}, expected ${entries[0]!.index + i}`);
+      throw invalid(
+        log,
+        `entry ${i} has index ${entries[i]!.index}, expected ${entries[0]!.index + i}`,
+      );
     }
   }
   const first = entries[0]!.index;
@@ -93,8 +98,10 @@ export function checkUpdate(
 }
 
 export function applySnapshotToLog(log: GroupLog, snapshot: Snapshot): void {
-  assert(snapshot.metadata.index > log.snapshot.metadata.index, () =>
-    `snapshot ${snapshot.metadata.index} not after ${log.snapshot.metadata.index}`);
+  assert(
+    snapshot.metadata.index > log.snapshot.metadata.index,
+    () => `snapshot ${snapshot.metadata.index} not after ${log.snapshot.metadata.index}`,
+  );
   log.snapshot = snapshot;
   log.offsetIndex = snapshot.metadata.index;
   log.offsetTerm = snapshot.metadata.term;
@@ -115,8 +122,10 @@ export function appendToLog(log: GroupLog, firstIndex: number, locations: EntryL
 export function checkCompact(log: GroupLog, index: number): number {
   if (!Number.isSafeInteger(index)) throw invalid(log, `compact index ${index} is not an integer`);
   if (index <= log.offsetIndex) {
-    throw new RaftError(RaftErrorCode.Compacted,
-      `group ${log.groupId}: compact to ${index}, first is ${log.offsetIndex + 1}`);
+    throw new RaftError(
+      RaftErrorCode.Compacted,
+      `group ${log.groupId}: compact to ${index}, first is ${log.offsetIndex + 1}`,
+    );
   }
   if (index > lastIndexOf(log)) {
     throw invalid(log, `compact to ${index} beyond last index ${lastIndexOf(log)}`);

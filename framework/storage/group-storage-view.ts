@@ -29,18 +29,23 @@ export function createGroupStorageView(
     entries(low: number, high: number, maxBytes: number): Entry[] {
       const current = log();
       if (low <= current.offsetIndex) {
-        throw new RaftError(RaftErrorCode.Compacted,
-          `group ${groupId}: entries from ${low}, first is ${current.offsetIndex + 1}`);
+        throw new RaftError(
+          RaftErrorCode.Compacted,
+          `group ${groupId}: entries from ${low}, first is ${current.offsetIndex + 1}`,
+        );
       }
       if (high > lastIndexOf(current) + 1) {
-        throw new RaftError(RaftErrorCode.Unavailable,
-          `group ${groupId}: entries to ${high - 1}, last is ${lastIndexOf(current)}`);
+        throw new RaftError(
+          RaftErrorCode.Unavailable,
+          `group ${groupId}: entries to ${high - 1}, last is ${lastIndexOf(current)}`,
+        );
       }
       if (current.entries.length === 0) {
         throw new RaftError(RaftErrorCode.Unavailable, `group ${groupId}: log is empty`);
       }
       const start = low - current.offsetIndex - 1;
-      const end = start + countWithin(current.entries, start, high - current.offsetIndex - 1, maxBytes);
+      const end =
+        start + countWithin(current.entries, start, high - current.offsetIndex - 1, maxBytes);
       const result: Entry[] = [];
       for (let i = start; i < end; i++) {
         const location = current.entries[i]!;
@@ -52,12 +57,16 @@ export function createGroupStorageView(
     term(index: number): number {
       const current = log();
       if (index < current.offsetIndex) {
-        throw new RaftError(RaftErrorCode.Compacted,
-          `group ${groupId}: term of ${index}, first is ${current.offsetIndex + 1}`);
+        throw new RaftError(
+          RaftErrorCode.Compacted,
+          `group ${groupId}: term of ${index}, first is ${current.offsetIndex + 1}`,
+        );
       }
       if (index > lastIndexOf(current)) {
-        throw new RaftError(RaftErrorCode.Unavailable,
-          `group ${groupId}: term of ${index}, last is ${lastIndexOf(current)}`);
+        throw new RaftError(
+          RaftErrorCode.Unavailable,
+          `group ${groupId}: term of ${index}, last is ${lastIndexOf(current)}`,
+        );
       }
       if (index === current.offsetIndex) return current.offsetTerm;
       return current.entries[index - current.offsetIndex - 1]!.term;
@@ -70,7 +79,7 @@ export function createGroupStorageView(
   };
 }
 
-/** How many entries from `start` (exclusive `end`) fit in `maxBytes` after the first (limitSize). */
+/** How many entries in [start, end) fit in `maxBytes` after the first (as limitSize counts). */
 function countWithin(
   entries: readonly EntryLocation[],
   start: number,

@@ -7,5 +7,10 @@ export { silentStorageLogger } from "./logger.js";
 export type { LogUpdate } from "./log-update.js";
 export type { LogStore, LogStoreOptions } from "./log-store.js";
 export { createLogStore, openLogStore } from "./log-store.js";
-export type { SnapshotInfo, SnapshotReader, SnapshotStore, SnapshotStoreOptions } from "./snapshot-store.js";
+export type {
+  SnapshotInfo,
+  SnapshotReader,
+  SnapshotStore,
+  SnapshotStoreOptions,
+} from "./snapshot-store.js";
 export { openSnapshotStore } from "./snapshot-store.js";

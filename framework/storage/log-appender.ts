@@ -64,9 +64,11 @@ export function createLogAppender(
 
   return {
     recordFor(estimateBytes: number): PendingRecord {
-      const openEnd = open === undefined ? segmentEnd : open.position + recordHeaderBytes + open.writer.length;
+      const openEnd =
+        open === undefined ? segmentEnd : open.position + recordHeaderBytes + open.writer.length;
       if (openEnd >= limits.segmentBytes) roll();
-      if (open !== undefined && open.writer.length + estimateBytes > limits.maxRecordBytes) closeOpenRecord();
+      if (open !== undefined && open.writer.length + estimateBytes > limits.maxRecordBytes)
+        closeOpenRecord();
       if (open === undefined) {
         const writer = new ByteWriter();
         writer.u8(RecordType.Commit);

@@ -58,8 +58,10 @@ export function createLogCommitter(context: CommitterContext): LogCommitter {
         fail(StorageError.from(error), commit);
         return;
       }
-      assert(commit.commitNumber === durableCommit + 1, () =>
-        `commit ${commit.commitNumber} after durable ${durableCommit}`);
+      assert(
+        commit.commitNumber === durableCommit + 1,
+        () => `commit ${commit.commitNumber} after durable ${durableCommit}`,
+      );
       durableCommit = commit.commitNumber;
       context.cache.evict(durableCommit);
       for (const waiter of commit.waiters) waiter.resolve();
@@ -94,9 +96,11 @@ export function createLogCommitter(context: CommitterContext): LogCommitter {
 }
 
 export function failedError(cause: StorageError): StorageError {
-  return new StorageError(StorageErrorCode.Failed,
+  return new StorageError(
+    StorageErrorCode.Failed,
     `log store refuses writes after an earlier write failure: ${cause.message}`,
-    { cause, ...(cause.file === undefined ? {} : { file: cause.file }) });
+    { cause, ...(cause.file === undefined ? {} : { file: cause.file }) },
+  );
 }
 
 /** Writes the commit's records, one writev and one fdatasync per segment touched. */

@@ -6,7 +6,12 @@ import { StorageError, StorageErrorCode } from "./errors.js";
 import type { FileSystem, StorageFile } from "./file-system.js";
 import type { EntryLocation, GroupLog } from "./group-log.js";
 import {
-  appendToLog, applySnapshotToLog, checkCompact, checkUpdate, compactLog, createGroupLog,
+  appendToLog,
+  applySnapshotToLog,
+  checkCompact,
+  checkUpdate,
+  compactLog,
+  createGroupLog,
 } from "./group-log.js";
 import { createGroupStorageView } from "./group-storage-view.js";
 import type { LogAppender } from "./log-appender.js";
@@ -14,13 +19,21 @@ import { createLogAppender } from "./log-appender.js";
 import type { LogCommitter } from "./log-committer.js";
 import { createLogCommitter, failedError } from "./log-committer.js";
 import type { LogUpdate } from "./log-update.js";
-import { checkGroupId, checkUpdateShape, estimateUpdateBytes, invalidArgument } from "./log-update.js";
+import {
+  checkGroupId,
+  checkUpdateShape,
+  estimateUpdateBytes,
+  invalidArgument,
+} from "./log-update.js";
 import type { StorageLogger } from "./logger.js";
 import { silentStorageLogger } from "./logger.js";
 import { createNodeFileSystem } from "./node-file-system.js";
 import {
-  encodeCompactOperation, encodeEntriesOperation, encodeHardStateOperation,
-  encodeRemoveGroupOperation, encodeSnapshotOperation,
+  encodeCompactOperation,
+  encodeEntriesOperation,
+  encodeHardStateOperation,
+  encodeRemoveGroupOperation,
+  encodeSnapshotOperation,
 } from "./record-codec.js";
 import { recordHeaderBytes } from "./record-frame.js";
 import { recoverLog } from "./recovery.js";
@@ -73,12 +86,19 @@ export async function openLogStore(options: LogStoreOptions): Promise<LogStore> 
   const fileSystem = options.fileSystem ?? createNodeFileSystem();
   const cache = createEntryCache(limits.cacheBytes);
   const recovered = await recoverLog({
-    fileSystem, directory: options.directory, logger: options.logger ?? silentStorageLogger,
-    maxRecordBytes: limits.maxRecordBytes, cache,
+    fileSystem,
+    directory: options.directory,
+    logger: options.logger ?? silentStorageLogger,
+    maxRecordBytes: limits.maxRecordBytes,
+    cache,
   });
   const appender = createLogAppender(recovered.groups, limits, recovered.lastSequence, 1);
   const committer = createLogCommitter({
-    fileSystem, directory: options.directory, appender, segments: recovered.segments, cache,
+    fileSystem,
+    directory: options.directory,
+    appender,
+    segments: recovered.segments,
+    cache,
   });
   try {
     await committer.commitPending(); // the new segment's header
@@ -87,7 +107,11 @@ export async function openLogStore(options: LogStoreOptions): Promise<LogStore> 
     throw error;
   }
   return createStore({
-    groups: recovered.groups, segments: recovered.segments, cache, appender, committer,
+    groups: recovered.groups,
+    segments: recovered.segments,
+    cache,
+    appender,
+    committer,
     maxRecordBytes: limits.maxRecordBytes,
   });
 }
@@ -97,7 +121,8 @@ export async function createLogStore(options: LogStoreOptions): Promise<LogStore
   const fileSystem = options.fileSystem ?? createNodeFileSystem();
   await fileSystem.mkdir(options.directory);
   const existing = (await fileSystem.readdir(options.directory)).filter(
-    (name) => parseSegmentFileName(name) !== undefined);
+    (name) => parseSegmentFileName(name) !== undefined,
+  );
   if (existing.length > 0) {
     throw invalidArgument(`${options.directory} already holds a log (${existing.length} segments)`);
   }
@@ -105,7 +130,9 @@ export async function createLogStore(options: LogStoreOptions): Promise<LogStore
 }
 
 function checkOptions(options: LogStoreOptions): {
-  segmentBytes: number; cacheBytes: number; maxRecordBytes: number;
+  segmentBytes: number;
+  cacheBytes: number;
+  maxRecordBytes: number;
 } {
   const segmentBytes = options.segmentBytes ?? defaultSegmentBytes;
   const cacheBytes = options.cacheBytes ?? defaultCacheBytes;
@@ -116,7 +143,11 @@ function checkOptions(options: LogStoreOptions): {
   if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
     throw invalidArgument(`cacheBytes = ${cacheBytes}, allowed ≥ 0`);
   }
-  if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 4096 || maxRecordBytes > 0xffff_ffff) {
+  if (
+    !Number.isSafeInteger(maxRecordBytes) ||
+    maxRecordBytes < 4096 ||
+    maxRecordBytes > 0xffff_ffff
+  ) {
     throw invalidArgument(`maxRecordBytes = ${maxRecordBytes}, allowed 4096..2^32-1`);
   }
   return { segmentBytes, cacheBytes, maxRecordBytes };
@@ -198,22 +229,27 @@ function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
   let estimate = 0;
   for (const update of updates) {
     checkUpdateShape(update);
-    if (seen.has(update.groupId)) throw invalidArgument(`group ${update.groupId} twice in one save`);
+    if (seen.has(update.groupId))
+      throw invalidArgument(`group ${update.groupId} twice in one save`);
     seen.add(update.groupId);
     const log = parts.groups.get(update.groupId) ?? createGroupLog(update.groupId);
     kept.push(checkUpdate(log, update.snapshot, update.entries ?? []));
     estimate += estimateUpdateBytes(update);
   }
   if (estimate > parts.maxRecordBytes) {
-    throw invalidArgument(`save of ${estimate} bytes exceeds maxRecordBytes ${parts.maxRecordBytes}`);
+    throw invalidArgument(
+      `save of ${estimate} bytes exceeds maxRecordBytes ${parts.maxRecordBytes}`,
+    );
   }
   // One save goes into one record, so a crash keeps all of it or none of it.
   const record = parts.appender.recordFor(estimate);
   const commitNumber = parts.appender.pending.commitNumber;
-  updates.forEach((update, i) => {
+  for (let i = 0; i < updates.length; i++) {
+    const update = updates[i]!;
     let log = parts.groups.get(update.groupId);
-    const empty = update.snapshot === undefined && kept[i]!.length === 0 && update.hardState === undefined;
-    if (empty) return; // nothing to write; an unknown group stays unknown
+    const empty =
+      update.snapshot === undefined && kept[i]!.length === 0 && update.hardState === undefined;
+    if (empty) continue; // nothing to write; an unknown group stays unknown
     if (log === undefined) {
       log = createGroupLog(update.groupId);
       parts.groups.set(update.groupId, log);
@@ -227,35 +263,50 @@ function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
     if (entries.length > 0) {
       const offsets = encodeEntriesOperation(writer, update.groupId, entries);
       const payloadStart = record.position + recordHeaderBytes;
-      const locations = entries.map((entry, j): EntryLocation => ({
-        term: entry.term, type: entry.type, segment: record.segment,
-        position: payloadStart + offsets[j]!, length: entry.data.byteLength, commitNumber,
-        data: entry.data,
-      }));
-      appendToLog(log, entries[0]!.index, locations);
-      for (const location of locations) parts.cache.add(location);
+      appendToLog(log, entries[0]!.index, []); // cuts a conflicting suffix
+      for (let j = 0; j < entries.length; j++) {
+        const entry = entries[j]!;
+        const location: EntryLocation = {
+          term: entry.term,
+          type: entry.type,
+          segment: record.segment,
+          position: payloadStart + offsets[j]!,
+          length: entry.data.byteLength,
+          commitNumber,
+          data: entry.data,
+        };
+        log.entries.push(location);
+        parts.cache.add(location);
+      }
     }
     if (update.hardState !== undefined) {
       encodeHardStateOperation(writer, update.groupId, update.hardState);
       log.hardState = update.hardState;
     }
-  });
-  assert(record.writer.length <= parts.maxRecordBytes, () =>
-    `record of ${record.writer.length} bytes beyond ${parts.maxRecordBytes}`);
+  }
+  assert(
+    record.writer.length <= parts.maxRecordBytes,
+    () => `record of ${record.writer.length} bytes beyond ${parts.maxRecordBytes}`,
+  );
 }
 
 function existingGroup(groups: Map<number, GroupLog>, groupId: number): GroupLog {
   checkGroupId(groupId);
   const log = groups.get(groupId);
-  if (log === undefined) throw new StorageError(StorageErrorCode.NotFound, `group ${groupId} has no log`);
+  if (log === undefined)
+    throw new StorageError(StorageErrorCode.NotFound, `group ${groupId} has no log`);
   return log;
 }
 
 /** An entry's data from the cache, or read back from its segment (rare: old entries only). */
 function readEntryData(parts: StoreParts, location: EntryLocation): Uint8Array {
   if (location.data !== undefined) return location.data;
-  assert(location.commitNumber <= parts.committer.durableCommit, () =>
-    `entry of commit ${location.commitNumber} evicted before durable ${parts.committer.durableCommit}`);
+  assert(
+    location.commitNumber <= parts.committer.durableCommit,
+    () =>
+      `entry of commit ${location.commitNumber} evicted, ` +
+        `durable is ${parts.committer.durableCommit}`,
+  );
   const file = parts.segments.get(location.segment);
   if (file === undefined) {
     throw new StorageError(StorageErrorCode.Closed, `segment ${location.segment} is not open`);
@@ -265,8 +316,11 @@ function readEntryData(parts: StoreParts, location: EntryLocation): Uint8Array {
   while (done < data.byteLength) {
     const count = file.readSync(data.subarray(done), location.position + done);
     if (count === 0) {
-      throw new StorageError(StorageErrorCode.Corrupt,
-        `entry data of ${location.length} bytes cut short`, { file: file.path, offset: location.position });
+      throw new StorageError(
+        StorageErrorCode.Corrupt,
+        `entry data of ${location.length} bytes cut short`,
+        { file: file.path, offset: location.position },
+      );
     }
     done += count;
   }

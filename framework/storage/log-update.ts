@@ -18,8 +18,11 @@ export function estimateUpdateBytes(update: LogUpdate): number {
   for (const entry of update.entries ?? []) bytes += 32 + entry.data.byteLength;
   if (update.snapshot !== undefined) {
     const confState = update.snapshot.metadata.confState;
-    const nodes = confState.voters.length + confState.learners.length +
-      confState.votersOutgoing.length + confState.learnersNext.length;
+    const nodes =
+      confState.voters.length +
+      confState.learners.length +
+      confState.votersOutgoing.length +
+      confState.learnersNext.length;
     bytes += 128 + 8 * nodes + update.snapshot.data.byteLength;
   }
   return bytes;
@@ -47,7 +50,9 @@ export function checkUpdateShape(update: LogUpdate): void {
       checkNumber(groupId, "entry term", entry.term);
       if (entry.index === 0) throw invalidArgument(`group ${groupId}: entry index 0`);
       if (entry.type !== EntryType.Normal && entry.type !== EntryType.ConfChange) {
-        throw invalidArgument(`group ${groupId}: entry ${entry.index} has type ${String(entry.type)}`);
+        throw invalidArgument(
+          `group ${groupId}: entry ${entry.index} has type ${String(entry.type)}`,
+        );
       }
     }
   }
@@ -56,8 +61,12 @@ export function checkUpdateShape(update: LogUpdate): void {
     checkNumber(groupId, "snapshot index", metadata.index);
     checkNumber(groupId, "snapshot term", metadata.term);
     const confState = metadata.confState;
-    for (const ids of [confState.voters, confState.learners, confState.votersOutgoing,
-      confState.learnersNext]) {
+    for (const ids of [
+      confState.voters,
+      confState.learners,
+      confState.votersOutgoing,
+      confState.learnersNext,
+    ]) {
       for (const id of ids) checkNumber(groupId, "snapshot node id", id);
     }
   }

@@ -52,7 +52,11 @@ export interface DecodedEntry {
 }
 
 export type DecodedOperation =
-  | { readonly type: OperationType.HardState; readonly groupId: number; readonly hardState: HardState }
+  | {
+      readonly type: OperationType.HardState;
+      readonly groupId: number;
+      readonly hardState: HardState;
+    }
   | {
       readonly type: OperationType.Entries;
       readonly groupId: number;
@@ -85,7 +89,8 @@ export function encodeSegmentHeader(writer: ByteWriter, header: SegmentHeader): 
 }
 
 export function decodeSegmentHeader(reader: ByteReader): SegmentHeader {
-  if (reader.u8() !== RecordType.SegmentHeader) reader.corrupt("first record is not a segment header");
+  if (reader.u8() !== RecordType.SegmentHeader)
+    reader.corrupt("first record is not a segment header");
   if (reader.u32() !== segmentMagic) reader.corrupt("bad magic in segment header");
   const version = reader.u32();
   if (version !== segmentFormatVersion) reader.corrupt(`unknown format version ${version}`);
@@ -107,7 +112,11 @@ export function decodeSegmentHeader(reader: ByteReader): SegmentHeader {
   return { sequence, lowestLiveSequence, groups };
 }
 
-export function encodeHardStateOperation(writer: ByteWriter, groupId: number, hardState: HardState): void {
+export function encodeHardStateOperation(
+  writer: ByteWriter,
+  groupId: number,
+  hardState: HardState,
+): void {
   writer.u8(OperationType.HardState);
   writer.u64(groupId);
   writeHardState(writer, hardState);
@@ -133,7 +142,11 @@ export function encodeEntriesOperation(
   return offsets;
 }
 
-export function encodeSnapshotOperation(writer: ByteWriter, groupId: number, snapshot: Snapshot): void {
+export function encodeSnapshotOperation(
+  writer: ByteWriter,
+  groupId: number,
+  snapshot: Snapshot,
+): void {
   writer.u8(OperationType.Snapshot);
   writer.u64(groupId);
   writeSnapshot(writer, snapshot);
@@ -186,7 +199,8 @@ function decodeOperation(reader: ByteReader): DecodedOperation {
 function readEntries(reader: ByteReader): DecodedEntry[] {
   const firstIndex = reader.u64();
   const count = reader.u32();
-  if (count === 0 || firstIndex === 0) reader.corrupt(`entries: first ${firstIndex}, count ${count}`);
+  if (count === 0 || firstIndex === 0)
+    reader.corrupt(`entries: first ${firstIndex}, count ${count}`);
   const entries: DecodedEntry[] = [];
   for (let i = 0; i < count; i++) {
     const term = reader.u64();

@@ -65,7 +65,7 @@ export async function scanSegment(options: ScanOptions): Promise<SegmentScan> {
   return { validBytes: position, tornReason: undefined };
 }
 
-/** Says why the record at `position` is a torn tail, throws if it is corrupt, or returns undefined. */
+/** Why the record at `position` is a torn tail; throws if it is corrupt; undefined if sound. */
 async function checkRecordAt(
   reader: ChunkReader,
   position: number,
@@ -73,7 +73,8 @@ async function checkRecordAt(
 ): Promise<string | undefined> {
   const remaining = options.size - position;
   const torn = (reason: string): string => {
-    if (!options.tornTailAllowed) throw corrupt(options.file, position, `${reason} (not the last segment)`);
+    if (!options.tornTailAllowed)
+      throw corrupt(options.file, position, `${reason} (not the last segment)`);
     return reason;
   };
   if (remaining < recordHeaderBytes) return torn(`record header cut short: ${remaining} bytes`);
@@ -85,7 +86,11 @@ async function checkRecordAt(
     throw corrupt(options.file, position, `length field fails its CRC (length ${length})`);
   }
   if (length === 0 || length > options.maxRecordBytes) {
-    throw corrupt(options.file, position, `bad record length ${length}, allowed 1..${options.maxRecordBytes}`);
+    throw corrupt(
+      options.file,
+      position,
+      `bad record length ${length}, allowed 1..${options.maxRecordBytes}`,
+    );
   }
   if (recordHeaderBytes + length > remaining) {
     return torn(`record of ${length} bytes cut short: ${remaining - recordHeaderBytes} present`);

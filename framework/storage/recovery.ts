@@ -48,16 +48,26 @@ export async function recoverLog(context: RecoveryContext): Promise<RecoveredLog
   const lowest = newest.lowestLiveSequence;
   for (let sequence = lowest; sequence <= lastSequence; sequence++) {
     if (!sequences.includes(sequence)) {
-      throw new StorageError(StorageErrorCode.MissingSegment,
+      throw new StorageError(
+        StorageErrorCode.MissingSegment,
         `segment ${sequence} is missing; live segments are ${lowest}..${lastSequence}`,
-        { file: path(context, sequence) });
+        { file: path(context, sequence) },
+      );
     }
   }
-  await removeStaleSegments(context, sequences.filter((sequence) => sequence < lowest));
+  await removeStaleSegments(
+    context,
+    sequences.filter((sequence) => sequence < lowest),
+  );
   try {
     for (let sequence = lowest; sequence <= lastSequence; sequence++) {
-      const file = await replaySegment(context, groups, sequence, sequence === lowest,
-        sequence === lastSequence);
+      const file = await replaySegment(
+        context,
+        groups,
+        sequence,
+        sequence === lowest,
+        sequence === lastSequence,
+      );
       segments.set(sequence, file);
     }
   } catch (error) {
@@ -83,7 +93,10 @@ async function findNewestHeader(
     try {
       const size = await file.size();
       await scanSegment({
-        file, size, tornTailAllowed: true, maxRecordBytes: context.maxRecordBytes,
+        file,
+        size,
+        tornTailAllowed: true,
+        maxRecordBytes: context.maxRecordBytes,
         visit: (record) => {
           header = decodeSegmentHeader(new ByteReader(record.payload, file.path, record.position));
           return false;
@@ -98,8 +111,9 @@ async function findNewestHeader(
       }
       return header;
     }
-    context.logger.warn("removing newest segment without a complete header (crash while rolling)",
-      { file: file.path });
+    context.logger.warn("removing newest segment without a complete header (crash while rolling)", {
+      file: file.path,
+    });
     await context.fileSystem.unlink(file.path);
     await context.fileSystem.syncDirectory(context.directory);
     sequences.pop();
@@ -123,7 +137,10 @@ async function replaySegment(
   isOldest: boolean,
   isNewest: boolean,
 ): Promise<StorageFile> {
-  const file = await context.fileSystem.open(path(context, sequence), isNewest ? "readWrite" : "read");
+  const file = await context.fileSystem.open(
+    path(context, sequence),
+    isNewest ? "readWrite" : "read",
+  );
   try {
     await replayOpenSegment(context, groups, file, sequence, isOldest, isNewest);
   } catch (error) {
@@ -144,23 +161,36 @@ async function replayOpenSegment(
   const size = await file.size();
   let records = 0;
   const scan = await scanSegment({
-    file, size, tornTailAllowed: isNewest, maxRecordBytes: context.maxRecordBytes,
+    file,
+    size,
+    tornTailAllowed: isNewest,
+    maxRecordBytes: context.maxRecordBytes,
     visit: (record) => {
       if (records++ === 0) {
-        const header = decodeSegmentHeader(new ByteReader(record.payload, file.path, record.position));
-        if (header.sequence !== sequence) throw corrupt(file, 0, `header names segment ${header.sequence}`);
+        const header = decodeSegmentHeader(
+          new ByteReader(record.payload, file.path, record.position),
+        );
+        if (header.sequence !== sequence)
+          throw corrupt(file, 0, `header names segment ${header.sequence}`);
         if (isOldest) applyCheckpoint(groups, header.groups);
         return true;
       }
-      replayCommitRecord(groups, context.cache,
-        { file: file.path, segment: sequence, position: record.position, payload: record.payload });
+      replayCommitRecord(groups, context.cache, {
+        file: file.path,
+        segment: sequence,
+        position: record.position,
+        payload: record.payload,
+      });
       return true;
     },
   });
   if (records === 0) throw corrupt(file, 0, "segment has no header");
   if (scan.tornReason !== undefined) {
     context.logger.warn("cutting torn tail off the newest segment", {
-      file: file.path, offset: scan.validBytes, reason: scan.tornReason, size,
+      file: file.path,
+      offset: scan.validBytes,
+      reason: scan.tornReason,
+      size,
     });
     await file.truncate(scan.validBytes);
     await file.datasync();
@@ -174,9 +204,11 @@ function checkNoUnknownEntries(
 ): void {
   for (const log of groups.values()) {
     if (log.entries[0] !== unknownEntry) continue;
-    throw new StorageError(StorageErrorCode.MissingSegment,
+    throw new StorageError(
+      StorageErrorCode.MissingSegment,
       `group ${log.groupId}: entries from ${log.offsetIndex + 1} are in a segment before ${lowest}`,
-      { file: path(context, lowest) });
+      { file: path(context, lowest) },
+    );
   }
 }
 

@@ -2,7 +2,13 @@ import { EntryType } from "../raft/index.js";
 import { ByteReader } from "./byte-reader.js";
 import type { EntryCache } from "./entry-cache.js";
 import type { EntryLocation, GroupLog } from "./group-log.js";
-import { appendToLog, applySnapshotToLog, compactLog, createGroupLog, lastIndexOf } from "./group-log.js";
+import {
+  appendToLog,
+  applySnapshotToLog,
+  compactLog,
+  createGroupLog,
+  lastIndexOf,
+} from "./group-log.js";
 import type { DecodedOperation, GroupCheckpoint } from "./record-codec.js";
 import { decodeCommitOperations, OperationType, RecordType } from "./record-codec.js";
 import { recordHeaderBytes } from "./record-frame.js";
@@ -24,7 +30,10 @@ export const unknownEntry: EntryLocation = {
 };
 
 /** Resets the model to a segment header's checkpoint (the state where replay starts). */
-export function applyCheckpoint(groups: Map<number, GroupLog>, checkpoint: readonly GroupCheckpoint[]): void {
+export function applyCheckpoint(
+  groups: Map<number, GroupLog>,
+  checkpoint: readonly GroupCheckpoint[],
+): void {
   groups.clear();
   for (const group of checkpoint) {
     const log = createGroupLog(group.groupId);
@@ -81,15 +90,19 @@ function replayOperation(
       return;
     case OperationType.Snapshot:
       if (operation.snapshot.metadata.index <= log.snapshot.metadata.index) {
-        reader.corrupt(`group ${groupId}: snapshot ${operation.snapshot.metadata.index} ` +
-          `not after ${log.snapshot.metadata.index}`);
+        reader.corrupt(
+          `group ${groupId}: snapshot ${operation.snapshot.metadata.index} ` +
+            `not after ${log.snapshot.metadata.index}`,
+        );
       }
       applySnapshotToLog(log, operation.snapshot);
       return;
     case OperationType.Compact:
       if (operation.index <= log.offsetIndex || operation.index > lastIndexOf(log)) {
-        reader.corrupt(`group ${groupId}: compact to ${operation.index} outside ` +
-          `(${log.offsetIndex}, ${lastIndexOf(log)}]`);
+        reader.corrupt(
+          `group ${groupId}: compact to ${operation.index} outside ` +
+            `(${log.offsetIndex}, ${lastIndexOf(log)}]`,
+        );
       }
       compactLog(log, operation.index, operation.term);
       return;
@@ -108,8 +121,10 @@ function replayEntries(
 ): void {
   const first = entries[0]!.entry.index;
   if (first <= log.offsetIndex || first > lastIndexOf(log) + 1) {
-    reader.corrupt(`group ${log.groupId}: entries at ${first} outside ` +
-      `(${log.offsetIndex}, ${lastIndexOf(log) + 1}]`);
+    reader.corrupt(
+      `group ${log.groupId}: entries at ${first} outside ` +
+        `(${log.offsetIndex}, ${lastIndexOf(log) + 1}]`,
+    );
   }
   const payloadStart = record.position + recordHeaderBytes;
   const locations = entries.map(({ entry, payloadOffset }): EntryLocation => ({

@@ -15,11 +15,13 @@ export const snapshotPrefixBytes = 16;
 export const snapshotTrailerBytes = 16;
 
 export function encodeSnapshotHeader(metadata: SnapshotMetadata): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify({
-    index: metadata.index,
-    term: metadata.term,
-    confState: metadata.confState,
-  }));
+  const json = new TextEncoder().encode(
+    JSON.stringify({
+      index: metadata.index,
+      term: metadata.term,
+      confState: metadata.confState,
+    }),
+  );
   const header = new Uint8Array(snapshotPrefixBytes + json.byteLength);
   const view = new DataView(header.buffer);
   view.setUint32(0, snapshotMagic, true);
@@ -41,21 +43,34 @@ export function encodeSnapshotTrailer(dataBytes: number, dataCrc: number): Uint8
 }
 
 /** Reads the fixed prefix; returns the metadata JSON's length and CRC. */
-export function decodeSnapshotPrefix(prefix: Uint8Array, file: string): { length: number; crc: number } {
+export function decodeSnapshotPrefix(
+  prefix: Uint8Array,
+  file: string,
+): { length: number; crc: number } {
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   if (prefix.byteLength < snapshotPrefixBytes || view.getUint32(0, true) !== snapshotMagic) {
     throw corruptSnapshot(file, 0, "bad magic");
   }
   const version = view.getUint32(4, true);
-  if (version !== snapshotFormatVersion) throw corruptSnapshot(file, 4, `unknown version ${version}`);
+  if (version !== snapshotFormatVersion)
+    throw corruptSnapshot(file, 4, `unknown version ${version}`);
   return { length: view.getUint32(8, true), crc: view.getUint32(12, true) };
 }
 
-export function decodeSnapshotMetadata(json: Uint8Array, crc: number, file: string): SnapshotMetadata {
-  if (crc32c(json) !== crc) throw corruptSnapshot(file, snapshotPrefixBytes, "metadata CRC mismatch");
+export function decodeSnapshotMetadata(
+  json: Uint8Array,
+  crc: number,
+  file: string,
+): SnapshotMetadata {
+  if (crc32c(json) !== crc)
+    throw corruptSnapshot(file, snapshotPrefixBytes, "metadata CRC mismatch");
   const value: unknown = JSON.parse(new TextDecoder().decode(json));
-  if (!isRecord(value) || !isIndex(value["index"]) || !isIndex(value["term"]) ||
-    !isConfState(value["confState"])) {
+  if (
+    !isRecord(value) ||
+    !isIndex(value["index"]) ||
+    !isIndex(value["term"]) ||
+    !isConfState(value["confState"])
+  ) {
     throw corruptSnapshot(file, snapshotPrefixBytes, "metadata has the wrong shape");
   }
   return { index: value["index"], term: value["term"], confState: value["confState"] };
@@ -67,7 +82,8 @@ export function decodeSnapshotTrailer(
   offset: number,
 ): { dataBytes: number; dataCrc: number } {
   const view = new DataView(trailer.buffer, trailer.byteOffset, trailer.byteLength);
-  if (view.getUint32(12, true) !== snapshotMagic) throw corruptSnapshot(file, offset, "bad trailer");
+  if (view.getUint32(12, true) !== snapshotMagic)
+    throw corruptSnapshot(file, offset, "bad trailer");
   const dataBytes = view.getUint32(4, true) * 0x1_0000_0000 + view.getUint32(0, true);
   return { dataBytes, dataCrc: view.getUint32(8, true) };
 }
@@ -89,7 +105,12 @@ function isIdList(value: unknown): value is number[] {
 }
 
 function isConfState(value: unknown): value is ConfState {
-  return isRecord(value) && isIdList(value["voters"]) && isIdList(value["learners"]) &&
-    isIdList(value["votersOutgoing"]) && isIdList(value["learnersNext"]) &&
-    typeof value["autoLeave"] === "boolean";
+  return (
+    isRecord(value) &&
+    isIdList(value["voters"]) &&
+    isIdList(value["learners"]) &&
+    isIdList(value["votersOutgoing"]) &&
+    isIdList(value["learnersNext"]) &&
+    typeof value["autoLeave"] === "boolean"
+  );
 }

@@ -8,8 +8,14 @@ import { silentStorageLogger } from "./logger.js";
 import { createNodeFileSystem } from "./node-file-system.js";
 import { joinPath } from "./segment-name.js";
 import {
-  corruptSnapshot, decodeSnapshotMetadata, decodeSnapshotPrefix, decodeSnapshotTrailer,
-  encodeSnapshotHeader, encodeSnapshotTrailer, snapshotPrefixBytes, snapshotTrailerBytes,
+  corruptSnapshot,
+  decodeSnapshotMetadata,
+  decodeSnapshotPrefix,
+  decodeSnapshotTrailer,
+  encodeSnapshotHeader,
+  encodeSnapshotTrailer,
+  snapshotPrefixBytes,
+  snapshotTrailerBytes,
 } from "./snapshot-file.js";
 import { snapshotFileName, parseSnapshotFileName, isTemporaryFileName } from "./snapshot-name.js";
 
@@ -47,8 +53,11 @@ export interface SnapshotReader {
  */
 export interface SnapshotStore {
   /** Writes a snapshot from a stream of chunks; resolves once it is durable. */
-  write(groupId: number, metadata: SnapshotMetadata,
-    chunks: AsyncIterable<Uint8Array>): Promise<SnapshotInfo>;
+  write(
+    groupId: number,
+    metadata: SnapshotMetadata,
+    chunks: AsyncIterable<Uint8Array>,
+  ): Promise<SnapshotInfo>;
   /** The group's snapshots, newest (highest index, then term) first. */
   list(groupId: number): Promise<SnapshotInfo[]>;
   /** Opens a snapshot for reading; NotFound if there is none at that index and term. */
@@ -96,7 +105,9 @@ function createSnapshotStore(context: SnapshotStoreContext): SnapshotStore {
       await reader.close();
       infos.push(reader.info);
     }
-    return infos.sort((a, b) => b.metadata.index - a.metadata.index || b.metadata.term - a.metadata.term);
+    return infos.sort(
+      (a, b) => b.metadata.index - a.metadata.index || b.metadata.term - a.metadata.term,
+    );
   };
   return {
     write(groupId, metadata, chunks): Promise<SnapshotInfo> {
@@ -107,13 +118,22 @@ function createSnapshotStore(context: SnapshotStoreContext): SnapshotStore {
       } catch (error) {
         return Promise.reject(error);
       }
-      const temporaryName = `${snapshotFileName(metadata.index, metadata.term)}.${++temporaryCounter}.tmp`;
+      const finalName = snapshotFileName(metadata.index, metadata.term);
+      const temporaryName = `${finalName}.${++temporaryCounter}.tmp`;
       const previous = writesByGroup.get(groupId) ?? Promise.resolve();
-      const next = previous.catch(() => undefined).then(async () => {
-        const info = await writeSnapshotFile(context, { groupId, directory, temporaryName, metadata, chunks });
-        await collectOldSnapshots(context, directory, await list(groupId));
-        return info;
-      });
+      const next = previous
+        .catch(() => undefined)
+        .then(async () => {
+          const info = await writeSnapshotFile(context, {
+            groupId,
+            directory,
+            temporaryName,
+            metadata,
+            chunks,
+          });
+          await collectOldSnapshots(context, directory, await list(groupId));
+          return info;
+        });
       writesByGroup.set(groupId, next);
       return next;
     },
@@ -133,7 +153,10 @@ function createSnapshotStore(context: SnapshotStoreContext): SnapshotStore {
 }
 
 function checkMetadata(metadata: SnapshotMetadata): void {
-  for (const [what, value] of [["index", metadata.index], ["term", metadata.term]] as const) {
+  for (const [what, value] of [
+    ["index", metadata.index],
+    ["term", metadata.term],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 0) {
       throw invalidArgument(`snapshot ${what} = ${value}, allowed integers 0..2^53-1`);
     }
@@ -150,11 +173,17 @@ interface SnapshotWrite {
 
 const writeBatchBytes = 1024 * 1024;
 
-async function writeSnapshotFile(context: SnapshotStoreContext, write: SnapshotWrite): Promise<SnapshotInfo> {
+async function writeSnapshotFile(
+  context: SnapshotStoreContext,
+  write: SnapshotWrite,
+): Promise<SnapshotInfo> {
   const { fileSystem } = context;
   await fileSystem.mkdir(write.directory);
   const temporaryPath = joinPath(write.directory, write.temporaryName);
-  const finalPath = joinPath(write.directory, snapshotFileName(write.metadata.index, write.metadata.term));
+  const finalPath = joinPath(
+    write.directory,
+    snapshotFileName(write.metadata.index, write.metadata.term),
+  );
   const file = await fileSystem.open(temporaryPath, "create");
   let dataBytes = 0;
   try {
@@ -189,13 +218,19 @@ async function writeSnapshotFile(context: SnapshotStoreContext, write: SnapshotW
 }
 
 /** Best effort after a failed write: the caller gets the write's error; open removes leftovers. */
-async function discardTemporary(context: SnapshotStoreContext, file: StorageFile, cause: unknown): Promise<void> {
+async function discardTemporary(
+  context: SnapshotStoreContext,
+  file: StorageFile,
+  cause: unknown,
+): Promise<void> {
   try {
     await file.close();
     await context.fileSystem.unlink(file.path);
   } catch (cleanupError) {
     context.logger.warn("could not remove temporary snapshot file after a failed write", {
-      file: file.path, error: String(cleanupError), cause: String(cause),
+      file: file.path,
+      error: String(cleanupError),
+      cause: String(cause),
     });
   }
 }
@@ -207,13 +242,18 @@ async function collectOldSnapshots(
 ): Promise<void> {
   const old = newestFirst.slice(context.keepPerGroup);
   for (const info of old) {
-    await context.fileSystem.unlink(joinPath(directory,
-      snapshotFileName(info.metadata.index, info.metadata.term)));
+    await context.fileSystem.unlink(
+      joinPath(directory, snapshotFileName(info.metadata.index, info.metadata.term)),
+    );
   }
   if (old.length > 0) await context.fileSystem.syncDirectory(directory);
 }
 
-async function removeTemporaryFiles(fileSystem: FileSystem, logger: StorageLogger, directory: string): Promise<void> {
+async function removeTemporaryFiles(
+  fileSystem: FileSystem,
+  logger: StorageLogger,
+  directory: string,
+): Promise<void> {
   const temporary = (await fileSystem.readdir(directory)).filter(isTemporaryFileName);
   for (const name of temporary) {
     logger.warn("removing half-written snapshot file", { file: joinPath(directory, name) });
@@ -231,7 +271,11 @@ async function readdirOrEmpty(fileSystem: FileSystem, directory: string): Promis
   }
 }
 
-async function openReader(fileSystem: FileSystem, groupId: number, path: string): Promise<SnapshotReader> {
+async function openReader(
+  fileSystem: FileSystem,
+  groupId: number,
+  path: string,
+): Promise<SnapshotReader> {
   let file: StorageFile;
   try {
     file = await fileSystem.open(path, "read");
@@ -273,22 +317,41 @@ async function readLayout(file: StorageFile): Promise<SnapshotLayout> {
   if (dataStart + snapshotTrailerBytes > size) {
     throw corruptSnapshot(file.path, 8, `metadata length ${length} runs past the file end`);
   }
-  const metadata = decodeSnapshotMetadata(await readExactly(file, snapshotPrefixBytes, length), crc, file.path);
+  const metadata = decodeSnapshotMetadata(
+    await readExactly(file, snapshotPrefixBytes, length),
+    crc,
+    file.path,
+  );
   const trailerOffset = size - snapshotTrailerBytes;
-  const trailer = decodeSnapshotTrailer(await readExactly(file, trailerOffset, snapshotTrailerBytes),
-    file.path, trailerOffset);
+  const trailer = decodeSnapshotTrailer(
+    await readExactly(file, trailerOffset, snapshotTrailerBytes),
+    file.path,
+    trailerOffset,
+  );
   if (dataStart + trailer.dataBytes !== trailerOffset) {
-    throw corruptSnapshot(file.path, trailerOffset,
-      `trailer says ${trailer.dataBytes} data bytes, file holds ${trailerOffset - dataStart}`);
+    throw corruptSnapshot(
+      file.path,
+      trailerOffset,
+      `trailer says ${trailer.dataBytes} data bytes, file holds ${trailerOffset - dataStart}`,
+    );
   }
   return { metadata, dataStart, dataBytes: trailer.dataBytes, dataCrc: trailer.dataCrc };
 }
 
-async function* readChunks(file: StorageFile, layout: SnapshotLayout, chunkBytes: number): AsyncGenerator<Uint8Array> {
-  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw invalidArgument(`chunkBytes = ${chunkBytes}`);
+async function* readChunks(
+  file: StorageFile,
+  layout: SnapshotLayout,
+  chunkBytes: number,
+): AsyncGenerator<Uint8Array> {
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1)
+    throw invalidArgument(`chunkBytes = ${chunkBytes}`);
   let crc = 0;
   for (let done = 0; done < layout.dataBytes; done += chunkBytes) {
-    const chunk = await readExactly(file, layout.dataStart + done, Math.min(chunkBytes, layout.dataBytes - done));
+    const chunk = await readExactly(
+      file,
+      layout.dataStart + done,
+      Math.min(chunkBytes, layout.dataBytes - done),
+    );
     crc = crc32c(chunk, crc);
     if (done + chunk.byteLength >= layout.dataBytes && crc !== layout.dataCrc) {
       throw corruptSnapshot(file.path, layout.dataStart, "data CRC mismatch");
@@ -300,7 +363,11 @@ async function* readChunks(file: StorageFile, layout: SnapshotLayout, chunkBytes
   }
 }
 
-async function readExactly(file: StorageFile, position: number, length: number): Promise<Uint8Array> {
+async function readExactly(
+  file: StorageFile,
+  position: number,
+  length: number,
+): Promise<Uint8Array> {
   const buffer = new Uint8Array(length);
   let done = 0;
   while (done < length) {

@@ -85,7 +85,11 @@ async function createStoreRunner(directory: string, testCase: Case): Promise<Run
     for (let i = 0; i < perCommit; i++) {
       const groupId = (cursor++ % testCase.groups) + 1;
       const entry: Entry = { index: nextIndex[groupId]!++, term: 1, type: EntryType.Normal, data };
-      updates.push({ groupId, entries: [entry], hardState: { term: 1, vote: 1, commit: entry.index - 1 } });
+      updates.push({
+        groupId,
+        entries: [entry],
+        hardState: { term: 1, vote: 1, commit: entry.index - 1 },
+      });
     }
     return updates;
   };
@@ -110,10 +114,15 @@ async function createStoreRunner(directory: string, testCase: Case): Promise<Run
     };
     await Promise.all(Array.from({ length: testCase.inFlight }, worker));
     // One save at a time: time spent in save() only. Saves in flight: wall time.
-    const seconds = (testCase.inFlight === 1 ? savingMilliseconds : performance.now() - start) / 1000;
+    const seconds =
+      (testCase.inFlight === 1 ? savingMilliseconds : performance.now() - start) / 1000;
     return {
-      commits: datasyncs - syncsBefore, saves, entries: saves * perCommit,
-      bytes: saves * perCommit * testCase.entryBytes, seconds, latencies,
+      commits: datasyncs - syncsBefore,
+      saves,
+      entries: saves * perCommit,
+      bytes: saves * perCommit * testCase.entryBytes,
+      seconds,
+      latencies,
       diskBytes: bytesWritten - bytesBefore,
     };
   };
@@ -151,9 +160,12 @@ async function createBaselineRunner(directory: string, commitBytes: number): Pro
 function add(total: Measurement | undefined, part: Measurement): Measurement {
   if (total === undefined) return part;
   return {
-    commits: total.commits + part.commits, saves: total.saves + part.saves,
-    entries: total.entries + part.entries, bytes: total.bytes + part.bytes,
-    seconds: total.seconds + part.seconds, latencies: total.latencies.concat(part.latencies),
+    commits: total.commits + part.commits,
+    saves: total.saves + part.saves,
+    entries: total.entries + part.entries,
+    bytes: total.bytes + part.bytes,
+    seconds: total.seconds + part.seconds,
+    latencies: total.latencies.concat(part.latencies),
     diskBytes: total.diskBytes + part.diskBytes,
   };
 }
@@ -173,15 +185,20 @@ async function benchCase(directory: string, testCase: Case): Promise<[Measuremen
   let baselineTotal: Measurement | undefined = await baseline.run(roundMilliseconds);
   try {
     for (let round = 1; round < rounds; round++) {
-      if (round % 2 === 1) baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
+      if (round % 2 === 1)
+        baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
       storeTotal = add(storeTotal, await store.run(roundMilliseconds));
-      if (round % 2 === 0) baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
+      if (round % 2 === 0)
+        baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
     }
   } finally {
     await store.close();
     await baseline.close();
   }
-  const sorted = (m: Measurement): Measurement => ({ ...m, latencies: m.latencies.sort((a, b) => a - b) });
+  const sorted = (m: Measurement): Measurement => ({
+    ...m,
+    latencies: m.latencies.sort((a, b) => a - b),
+  });
   return [sorted(storeTotal!), sorted(baselineTotal!)];
 }
 
@@ -190,12 +207,19 @@ function formatRow(testCase: Case, store: Measurement, baseline: Measurement): s
   const diskMb = (m: Measurement): number => m.diskBytes / m.seconds / 1e6;
   const commitRate = (m: Measurement): number => m.commits / m.seconds;
   const cells = [
-    String(testCase.groups), formatBytes(testCase.entryBytes), String(testCase.inFlight),
-    (store.entries / store.seconds).toFixed(0), mb(store).toFixed(1), diskMb(store).toFixed(1),
-    commitRate(store).toFixed(0), (store.saves / store.seconds).toFixed(0),
-    percentile(store.latencies, 0.5).toFixed(2), percentile(store.latencies, 0.99).toFixed(2),
+    String(testCase.groups),
+    formatBytes(testCase.entryBytes),
+    String(testCase.inFlight),
+    (store.entries / store.seconds).toFixed(0),
+    mb(store).toFixed(1),
+    diskMb(store).toFixed(1),
+    commitRate(store).toFixed(0),
+    (store.saves / store.seconds).toFixed(0),
+    percentile(store.latencies, 0.5).toFixed(2),
+    percentile(store.latencies, 0.99).toFixed(2),
     (baseline.diskBytes / Math.max(1, baseline.commits) / 1024).toFixed(1),
-    mb(baseline).toFixed(1), commitRate(baseline).toFixed(0),
+    mb(baseline).toFixed(1),
+    commitRate(baseline).toFixed(0),
     percentile(baseline.latencies, 0.5).toFixed(2),
     `${((100 * diskMb(store)) / diskMb(baseline)).toFixed(0)} %`,
     `${((100 * (store.saves / store.seconds)) / commitRate(baseline)).toFixed(0)} %`,
@@ -214,12 +238,20 @@ async function main(): Promise<void> {
   }
   cases.push({ groups: 1024, entryBytes: 64, inFlight: 8 });
   const only = process.env["BENCH_ONLY"]; // e.g. "1x64,1024x4096": groups x entry bytes
-  const selected = only === undefined ? cases : cases.filter((c) =>
-    only.split(",").includes(`${c.groups}x${c.entryBytes}`) && c.inFlight === 1);
+  const selected =
+    only === undefined
+      ? cases
+      : cases.filter(
+          (c) => only.split(",").includes(`${c.groups}x${c.entryBytes}`) && c.inFlight === 1,
+        );
   console.log(`LogStore durable appends, ${secondsPerRun} s per run, node ${process.version}`);
-  console.log("| groups | entry | saves in flight | entries/s | payload MB/s | disk MB/s | commits/s | saves/s | p50 ms | p99 ms " +
-    "| disk KiB per commit | baseline MB/s | baseline commits/s | baseline p50 ms | disk MB/s vs baseline " +
-    "| saves/s vs baseline commits/s |");
+  console.log(
+    "| groups | entry | saves in flight | entries/s | payload MB/s | disk MB/s | commits/s " +
+      "| saves/s | p50 ms | p99 ms " +
+      "| disk KiB per commit | baseline MB/s | baseline commits/s | baseline p50 ms " +
+      "| disk MB/s vs baseline " +
+      "| saves/s vs baseline commits/s |",
+  );
   console.log(`|${" --- |".repeat(16)}`);
   for (const testCase of selected) {
     const directory = await mkdtemp(join(tmpdir(), "raftkit-bench-storage-"));

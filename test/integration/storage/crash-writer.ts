@@ -35,9 +35,15 @@ async function main(): Promise<void> {
       const first = lastIndex.get(groupId)! + 1;
       const count = 1 + random.nextInt(3);
       const size = random.nextInt(4) === 0 ? 2000 + random.nextInt(6000) : 8 + random.nextInt(200);
-      const entries = Array.from({ length: count }, (_, i) => makeEntry(groupId, first + i, generation, size));
+      const entries = Array.from({ length: count }, (_, i) =>
+        makeEntry(groupId, first + i, generation, size),
+      );
       lastIndex.set(groupId, first + count - 1);
-      updates.push({ groupId, entries, hardState: { term: generation, vote: 1, commit: first - 1 } });
+      updates.push({
+        groupId,
+        entries,
+        hardState: { term: generation, vote: 1, commit: first - 1 },
+      });
       acked.push(`${groupId}:${first}:${first + count - 1}:${generation}`);
     }
     const save = store.save(updates).then(() => {
@@ -57,7 +63,8 @@ async function compactAll(
   for (const [groupId, last] of lastIndex) {
     const storage = store.storage(groupId);
     const target = last - 30;
-    if (target >= storage.firstIndex() && target <= storage.lastIndex()) await store.compact(groupId, target);
+    if (target >= storage.firstIndex() && target <= storage.lastIndex())
+      await store.compact(groupId, target);
   }
 }
 

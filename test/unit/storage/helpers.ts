@@ -6,7 +6,10 @@ import { EntryType } from "../../../framework/raft/index.js";
 import type { FileSystem, StorageFile, StorageLogger } from "../../../framework/storage/index.js";
 import { createNodeFileSystem } from "../../../framework/storage/index.js";
 
-export async function makeTemporaryDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
+export async function makeTemporaryDirectory(): Promise<{
+  path: string;
+  remove: () => Promise<void>;
+}> {
   const path = await mkdtemp(join(tmpdir(), "raftkit-storage-"));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
@@ -24,7 +27,13 @@ export function makeEntry(groupId: number, index: number, term: number, size = 8
   return { index, term, type: EntryType.Normal, data };
 }
 
-export function makeEntries(groupId: number, first: number, count: number, term: number, size = 8): Entry[] {
+export function makeEntries(
+  groupId: number,
+  first: number,
+  count: number,
+  term: number,
+  size = 8,
+): Entry[] {
   return Array.from({ length: count }, (_, i) => makeEntry(groupId, first + i, term, size));
 }
 

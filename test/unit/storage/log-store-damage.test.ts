@@ -2,9 +2,17 @@ import { readdir, readFile, truncate, unlink, writeFile, appendFile } from "node
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { LogStore } from "../../../framework/storage/index.js";
-import { isStorageError, openLogStore, StorageErrorCode } from "../../../framework/storage/index.js";
 import {
-  createFaultyFileSystem, createRecordingLogger, makeEntries, makeEntry, makeTemporaryDirectory,
+  isStorageError,
+  openLogStore,
+  StorageErrorCode,
+} from "../../../framework/storage/index.js";
+import {
+  createFaultyFileSystem,
+  createRecordingLogger,
+  makeEntries,
+  makeEntry,
+  makeTemporaryDirectory,
 } from "./helpers.js";
 
 let directory: { path: string; remove: () => Promise<void> };
@@ -15,10 +23,11 @@ afterEach(async () => {
   await directory.remove();
 });
 
-/** Writes 40 saves of one 300-byte entry each into 4 KiB segments; returns the sorted segment paths. */
+/** Writes 40 saves of one 300-byte entry into 4 KiB segments; returns the segment paths. */
 async function writeLog(): Promise<string[]> {
   const store = await openLogStore({ directory: directory.path, segmentBytes: 4096 });
-  for (let i = 1; i <= 40; i++) await store.save([{ groupId: 1, entries: [makeEntry(1, i, 1, 300)] }]);
+  for (let i = 1; i <= 40; i++)
+    await store.save([{ groupId: 1, entries: [makeEntry(1, i, 1, 300)] }]);
   await store.close();
   return (await readdir(directory.path)).sort().map((name) => join(directory.path, name));
 }
@@ -61,32 +70,44 @@ describe("LogStore damage on disk", () => {
     expect(String(error)).toMatch(/payload CRC mismatch/);
   });
 
-  it("reports a damaged length field before the tail as corruption, not as a torn tail", async () => {
+  it("reports a damaged length before the tail as corruption, not a torn tail", async () => {
     const segments = await writeLog();
     const target = segments.at(-1)!;
     const offsets = await recordOffsets(target);
     expect(offsets.length).toBeGreaterThan(2);
     await flipByte(target, offsets[1]! + 1);
     const error = await openExpectingError();
-    expect(error).toMatchObject({ code: StorageErrorCode.Corrupt, file: target, offset: offsets[1] });
+    expect(error).toMatchObject({
+      code: StorageErrorCode.Corrupt,
+      file: target,
+      offset: offsets[1],
+    });
     expect(String(error)).toMatch(/length field fails its CRC/);
   });
 
-  it("reports a CRC mismatch in the last record of the last segment (a complete record is not torn)", async () => {
+  it("reports a CRC mismatch in the last record (a complete record is not torn)", async () => {
     const segments = await writeLog();
     const target = segments.at(-1)!;
     const last = (await recordOffsets(target)).at(-1)!;
     await flipByte(target, last + 12 + 5);
-    expect(await openExpectingError()).toMatchObject({ code: StorageErrorCode.Corrupt, file: target, offset: last });
+    expect(await openExpectingError()).toMatchObject({
+      code: StorageErrorCode.Corrupt,
+      file: target,
+      offset: last,
+    });
   });
 
-  it("cuts a torn tail off the last segment with a warning and keeps everything before it", async () => {
+  it("cuts a torn tail off the last segment with a warning, keeping all before", async () => {
     const segments = await writeLog();
     const target = segments.at(-1)!;
     const last = (await recordOffsets(target)).at(-1)!;
     await truncate(target, last + 12 + 100);
     const logger = createRecordingLogger();
-    let store: LogStore = await openLogStore({ directory: directory.path, segmentBytes: 4096, logger });
+    let store: LogStore = await openLogStore({
+      directory: directory.path,
+      segmentBytes: 4096,
+      logger,
+    });
     expect(logger.warnings).toHaveLength(1);
     expect(logger.warnings[0]!.fields).toMatchObject({ file: target, offset: last });
     expect(store.storage(1).lastIndex()).toBe(39);
@@ -133,13 +154,17 @@ describe("LogStore damage on disk", () => {
     const segments = await writeLog();
     await unlink(segments[0]!);
     expect(await openExpectingError()).toMatchObject({
-      code: StorageErrorCode.MissingSegment, file: segments[0],
+      code: StorageErrorCode.MissingSegment,
+      file: segments[0],
     });
   });
 
   it("removes a newest segment whose header was cut short (crash while rolling)", async () => {
     const segments = await writeLog();
-    const next = join(directory.path, `${(segments.length + 1).toString(16).padStart(16, "0")}.wal`);
+    const next = join(
+      directory.path,
+      `${(segments.length + 1).toString(16).padStart(16, "0")}.wal`,
+    );
     await writeFile(next, new Uint8Array([1, 2, 3]));
     const logger = createRecordingLogger();
     const store = await openLogStore({ directory: directory.path, segmentBytes: 4096, logger });
@@ -150,19 +175,25 @@ describe("LogStore damage on disk", () => {
 });
 
 describe("LogStore write failures", () => {
-  it("surfaces a full disk as Io, then refuses writes with Failed; only acknowledged data survives", async () => {
+  it("surfaces a full disk as Io, then Failed; only acknowledged data survives", async () => {
     const fileSystem = createFaultyFileSystem();
     const store = await openLogStore({ directory: directory.path, fileSystem });
     await store.save([{ groupId: 1, entries: makeEntries(1, 1, 5, 1, 100) }]);
     fileSystem.writeBudgetBytes = 150;
-    const failed = await store.save([{ groupId: 1, entries: makeEntries(1, 6, 5, 1, 100) }]).catch((e: unknown) => e);
+    const failed = await store
+      .save([{ groupId: 1, entries: makeEntries(1, 6, 5, 1, 100) }])
+      .catch((e: unknown) => e);
     expect(failed).toMatchObject({ code: StorageErrorCode.Io });
     expect(String(failed)).toMatch(/ENOSPC/);
     expect(String(failed)).toMatch(/\.wal/);
-    const refused = await store.save([{ groupId: 2, entries: makeEntries(2, 1, 1, 1) }]).catch((e: unknown) => e);
+    const refused = await store
+      .save([{ groupId: 2, entries: makeEntries(2, 1, 1, 1) }])
+      .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: StorageErrorCode.Failed });
     expect(String(refused)).toMatch(/ENOSPC/);
-    await expect(store.compact(1, 2)).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.Failed));
+    await expect(store.compact(1, 2)).rejects.toSatisfy((e) =>
+      isStorageError(e, StorageErrorCode.Failed),
+    );
     expect(store.failure?.code).toBe(StorageErrorCode.Io);
     await store.close();
 
@@ -178,8 +209,12 @@ describe("LogStore write failures", () => {
     const fileSystem = createFaultyFileSystem();
     const store = await openLogStore({ directory: directory.path, fileSystem });
     fileSystem.writeBudgetBytes = 10;
-    const first = store.save([{ groupId: 1, entries: makeEntries(1, 1, 1, 1) }]).catch((e: unknown) => e);
-    const second = store.save([{ groupId: 2, entries: makeEntries(2, 1, 1, 1) }]).catch((e: unknown) => e);
+    const first = store
+      .save([{ groupId: 1, entries: makeEntries(1, 1, 1, 1) }])
+      .catch((e: unknown) => e);
+    const second = store
+      .save([{ groupId: 2, entries: makeEntries(2, 1, 1, 1) }])
+      .catch((e: unknown) => e);
     expect(await first).toMatchObject({ code: StorageErrorCode.Io });
     expect(await second).toMatchObject({ code: StorageErrorCode.Failed });
     await store.close();

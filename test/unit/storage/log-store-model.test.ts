@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Entry, HardState, MemoryStorage, RaftStorage, Snapshot } from "../../../framework/raft/index.js";
+import type {
+  Entry,
+  HardState,
+  MemoryStorage,
+  RaftStorage,
+  Snapshot,
+} from "../../../framework/raft/index.js";
 import { createMemoryStorage, EntryType } from "../../../framework/raft/index.js";
 import type { LogStore, LogUpdate } from "../../../framework/storage/index.js";
 import { openLogStore } from "../../../framework/storage/index.js";
@@ -37,19 +43,40 @@ const updateArbitrary: fc.Arbitrary<UpdatePlan> = fc.record({
   count: fc.integer({ min: 0, max: 5 }),
   term: fc.integer({ min: 1, max: 6 }),
   size: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 500, max: 1500 })),
-  hardState: fc.option(fc.record({
-    term: fc.nat(20), vote: fc.nat(5), commit: fc.nat(50),
-  }), { nil: undefined }),
+  hardState: fc.option(
+    fc.record({
+      term: fc.nat(20),
+      vote: fc.nat(5),
+      commit: fc.nat(50),
+    }),
+    { nil: undefined },
+  ),
   snapshotAdvance: fc.option(fc.integer({ min: 1, max: 8 }), { freq: 6, nil: undefined }),
 });
 const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({
-    kind: fc.constant("save" as const),
-    updates: fc.uniqueArray(updateArbitrary, { minLength: 1, maxLength: 3, selector: (u) => u.groupId }),
-  }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("compact" as const), groupId: groupIdArbitrary,
-    fraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("remove" as const), groupId: groupIdArbitrary }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant("save" as const),
+      updates: fc.uniqueArray(updateArbitrary, {
+        minLength: 1,
+        maxLength: 3,
+        selector: (u) => u.groupId,
+      }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("compact" as const),
+      groupId: groupIdArbitrary,
+      fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("remove" as const), groupId: groupIdArbitrary }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "reopen" as const }) },
 );
 
@@ -71,14 +98,21 @@ function planUpdate(model: MemoryStorage | undefined, plan: UpdatePlan, seed: nu
   let last = model?.lastIndex() ?? 0;
   if (plan.snapshotAdvance !== undefined) {
     const index = (model?.snapshot().metadata.index ?? 0) + plan.snapshotAdvance;
-    const confState = { voters: [1, seed % 4 + 2], learners: [], votersOutgoing: [], learnersNext: [],
-      autoLeave: false };
+    const confState = {
+      voters: [1, (seed % 4) + 2],
+      learners: [],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: false,
+    };
     snapshot = { metadata: { index, term: plan.term, confState }, data: entryData(seed % 7, seed) };
     last = index;
   }
   const start = Math.max(1, last + 1 + plan.startOffset);
   const entries: Entry[] = Array.from({ length: plan.count }, (_, i) => ({
-    index: start + i, term: plan.term, type: (seed + i) % 5 === 0 ? EntryType.ConfChange : EntryType.Normal,
+    index: start + i,
+    term: plan.term,
+    type: (seed + i) % 5 === 0 ? EntryType.ConfChange : EntryType.Normal,
     data: entryData(plan.size, seed + i),
   }));
   return { groupId: plan.groupId, entries, hardState: plan.hardState, snapshot };
@@ -86,7 +120,9 @@ function planUpdate(model: MemoryStorage | undefined, plan: UpdatePlan, seed: nu
 
 function applyToModel(models: Map<number, MemoryStorage>, update: LogUpdate): void {
   let model = models.get(update.groupId);
-  const empty = update.snapshot === undefined && (update.entries ?? []).length === 0 &&
+  const empty =
+    update.snapshot === undefined &&
+    (update.entries ?? []).length === 0 &&
     update.hardState === undefined;
   if (model === undefined && empty) return; // the store does not create a group for nothing
   if (model === undefined) {
@@ -106,8 +142,16 @@ function observe(storage: RaftStorage): unknown {
   const entries = last >= first ? storage.entries(first, last + 1, Number.MAX_SAFE_INTEGER) : [];
   const limited = last >= first ? storage.entries(first, last + 1, 600).length : 0;
   return {
-    first, last, terms, limited,
-    entries: entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: Array.from(e.data) })),
+    first,
+    last,
+    terms,
+    limited,
+    entries: entries.map((e) => ({
+      index: e.index,
+      term: e.term,
+      type: e.type,
+      data: Array.from(e.data),
+    })),
     initialState: storage.initialState(),
     snapshot: { metadata: storage.snapshot().metadata, data: Array.from(storage.snapshot().data) },
   };
@@ -130,7 +174,9 @@ async function runOperations(operations: Operation[]): Promise<void> {
     for (const operation of operations) {
       seed++;
       if (operation.kind === "save") {
-        const updates = operation.updates.map((plan) => planUpdate(models.get(plan.groupId), plan, seed));
+        const updates = operation.updates.map((plan) =>
+          planUpdate(models.get(plan.groupId), plan, seed),
+        );
         await store.save(updates);
         for (const update of updates) applyToModel(models, update);
       } else if (operation.kind === "compact") {
@@ -161,7 +207,10 @@ async function runOperations(operations: Operation[]): Promise<void> {
 describe("LogStore against MemoryStorage", () => {
   it("matches MemoryStorage under random operations, before and after reopen", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(operationArbitrary, { minLength: 1, maxLength: 60 }), runOperations),
+      fc.asyncProperty(
+        fc.array(operationArbitrary, { minLength: 1, maxLength: 60 }),
+        runOperations,
+      ),
       { numRuns: 80 },
     );
   });

@@ -3,9 +3,17 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isRaftError, RaftErrorCode } from "../../../framework/raft/index.js";
 import type { LogStore, LogStoreOptions } from "../../../framework/storage/index.js";
 import {
-  createLogStore, isStorageError, openLogStore, StorageErrorCode,
+  createLogStore,
+  isStorageError,
+  openLogStore,
+  StorageErrorCode,
 } from "../../../framework/storage/index.js";
-import { createFaultyFileSystem, makeEntries, makeEntry, makeTemporaryDirectory } from "./helpers.js";
+import {
+  createFaultyFileSystem,
+  makeEntries,
+  makeEntry,
+  makeTemporaryDirectory,
+} from "./helpers.js";
 
 let directory: { path: string; remove: () => Promise<void> };
 const open: LogStore[] = [];
@@ -30,14 +38,18 @@ async function reopen(store: LogStore, options: Partial<LogStoreOptions> = {}): 
 }
 
 function dataOf(store: LogStore, groupId: number, low: number, high: number): number[][] {
-  return store.storage(groupId).entries(low, high, Number.MAX_SAFE_INTEGER)
+  return store
+    .storage(groupId)
+    .entries(low, high, Number.MAX_SAFE_INTEGER)
     .map((entry) => [entry.index, entry.term, ...entry.data.subarray(0, 8)]);
 }
 
 describe("LogStore", () => {
   it("saves entries and hard state and reads them back, also after a restart", async () => {
     let store = await openStore();
-    await store.save([{ groupId: 7, entries: makeEntries(7, 1, 5, 1), hardState: { term: 1, vote: 2, commit: 3 } }]);
+    await store.save([
+      { groupId: 7, entries: makeEntries(7, 1, 5, 1), hardState: { term: 1, vote: 2, commit: 3 } },
+    ]);
     const before = dataOf(store, 7, 1, 6);
     store = await reopen(store);
     const storage = store.storage(7);
@@ -48,21 +60,34 @@ describe("LogStore", () => {
     expect(store.groupIds()).toEqual([7]);
   });
 
-  it("follows RaftStorage's errors: Compacted below firstIndex, Unavailable above lastIndex", async () => {
+  it("throws RaftStorage's errors: Compacted below first, Unavailable above last", async () => {
     const store = await openStore();
     const storage = store.storage(3);
-    expect(() => storage.entries(1, 2, 100)).toThrow(expect.objectContaining({ code: RaftErrorCode.Unavailable }));
+    expect(() => storage.entries(1, 2, 100)).toThrow(
+      expect.objectContaining({ code: RaftErrorCode.Unavailable }),
+    );
     await store.save([{ groupId: 3, entries: makeEntries(3, 1, 10, 2) }]);
     await store.compact(3, 4);
     expect(storage.firstIndex()).toBe(5);
     expect(storage.term(4)).toBe(2);
-    expect(() => storage.term(3)).toThrow(expect.objectContaining({ code: RaftErrorCode.Compacted }));
-    expect(() => storage.entries(4, 6, 100)).toThrow(expect.objectContaining({ code: RaftErrorCode.Compacted }));
-    expect(() => storage.entries(5, 12, 100)).toThrow(expect.objectContaining({ code: RaftErrorCode.Unavailable }));
-    expect(() => storage.term(11)).toThrow(expect.objectContaining({ code: RaftErrorCode.Unavailable }));
-    await expect(store.compact(3, 4)).rejects.toSatisfy((e) => isRaftError(e, RaftErrorCode.Compacted));
+    expect(() => storage.term(3)).toThrow(
+      expect.objectContaining({ code: RaftErrorCode.Compacted }),
+    );
+    expect(() => storage.entries(4, 6, 100)).toThrow(
+      expect.objectContaining({ code: RaftErrorCode.Compacted }),
+    );
+    expect(() => storage.entries(5, 12, 100)).toThrow(
+      expect.objectContaining({ code: RaftErrorCode.Unavailable }),
+    );
+    expect(() => storage.term(11)).toThrow(
+      expect.objectContaining({ code: RaftErrorCode.Unavailable }),
+    );
+    await expect(store.compact(3, 4)).rejects.toSatisfy((e) =>
+      isRaftError(e, RaftErrorCode.Compacted),
+    );
     await expect(store.compact(3, 11)).rejects.toSatisfy((e) =>
-      isStorageError(e, StorageErrorCode.InvalidArgument));
+      isStorageError(e, StorageErrorCode.InvalidArgument),
+    );
   });
 
   it("limits entries() by maxBytes but always returns at least one", async () => {
@@ -95,13 +120,22 @@ describe("LogStore", () => {
     expect(store.storage(1).lastIndex()).toBe(12);
     expect(store.storage(1).term(6)).toBe(2);
     await expect(store.save([{ groupId: 1, entries: makeEntries(1, 14, 1, 2) }])).rejects.toSatisfy(
-      (e) => isStorageError(e, StorageErrorCode.InvalidArgument) && /gap after last index 12/.test(e.message));
+      (e) =>
+        isStorageError(e, StorageErrorCode.InvalidArgument) &&
+        /gap after last index 12/.test(e.message),
+    );
   });
 
   it("replaces the log with a snapshot and rejects an older one", async () => {
     let store = await openStore();
     await store.save([{ groupId: 2, entries: makeEntries(2, 1, 5, 1) }]);
-    const confState = { voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    const confState = {
+      voters: [1, 2, 3],
+      learners: [4],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: false,
+    };
     const snapshot = { metadata: { index: 20, term: 3, confState }, data: new Uint8Array([9, 9]) };
     await store.save([{ groupId: 2, snapshot, entries: makeEntries(2, 21, 2, 3) }]);
     store = await reopen(store);
@@ -109,8 +143,9 @@ describe("LogStore", () => {
     expect(storage.snapshot()).toEqual(snapshot);
     expect(storage.initialState().confState).toEqual(confState);
     expect([storage.firstIndex(), storage.lastIndex(), storage.term(20)]).toEqual([21, 22, 3]);
-    await expect(store.save([{ groupId: 2, snapshot }])).rejects.toSatisfy(
-      (e) => isRaftError(e, RaftErrorCode.SnapshotOutOfDate));
+    await expect(store.save([{ groupId: 2, snapshot }])).rejects.toSatisfy((e) =>
+      isRaftError(e, RaftErrorCode.SnapshotOutOfDate),
+    );
   });
 
   it("compacts across segment boundaries and deletes segments no group needs", async () => {
@@ -126,7 +161,8 @@ describe("LogStore", () => {
     await store.compact(1, 55);
     await store.compact(2, 55);
     // Dead segments go at the next roll; force rolls with more writes.
-    for (let i = 60; i < 80; i++) await store.save([{ groupId: 1, entries: [makeEntry(1, i + 1, 1, 200)] }]);
+    for (let i = 60; i < 80; i++)
+      await store.save([{ groupId: 1, entries: [makeEntry(1, i + 1, 1, 200)] }]);
     const segmentsAfter = await readdir(directory.path);
     expect(segmentsAfter.length).toBeLessThan(segmentsBefore);
     store = await reopen(store, { segmentBytes: 4096 });
@@ -144,8 +180,11 @@ describe("LogStore", () => {
       for (let groupId = 1; groupId <= 200; groupId++) {
         if ((groupId + round) % 3 === 0) continue;
         const next = (lastIndex.get(groupId) ?? 0) + 1;
-        updates.push({ groupId, entries: makeEntries(groupId, next, 2, round + 1),
-          hardState: { term: round + 1, vote: groupId % 5, commit: next } });
+        updates.push({
+          groupId,
+          entries: makeEntries(groupId, next, 2, round + 1),
+          hardState: { term: round + 1, vote: groupId % 5, commit: next },
+        });
         lastIndex.set(groupId, next + 1);
       }
       await store.save(updates);
@@ -155,34 +194,46 @@ describe("LogStore", () => {
     expect(store.groupIds()).toHaveLength(200);
     for (const [groupId, last] of lastIndex) {
       const entries = store.storage(groupId).entries(1, last + 1, Number.MAX_SAFE_INTEGER);
-      expect(entries.map((entry) => entry.index)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
-      for (const entry of entries) expect(entry.data).toEqual(makeEntry(groupId, entry.index, entry.term).data);
+      expect(entries.map((entry) => entry.index)).toEqual(
+        Array.from({ length: last }, (_, i) => i + 1),
+      );
+      for (const entry of entries)
+        expect(entry.data).toEqual(makeEntry(groupId, entry.index, entry.term).data);
       expect(store.storage(groupId).initialState().hardState.commit).toBe(last - 1);
     }
   });
 
   it("reads evicted entries back from disk", async () => {
     const store = await openStore({ cacheBytes: 1000 });
-    for (let i = 1; i <= 50; i++) await store.save([{ groupId: 1, entries: [makeEntry(1, i, 1, 300)] }]);
+    for (let i = 1; i <= 50; i++)
+      await store.save([{ groupId: 1, entries: [makeEntry(1, i, 1, 300)] }]);
     const entries = store.storage(1).entries(1, 51, Number.MAX_SAFE_INTEGER);
     entries.forEach((entry, i) => expect(entry.data).toEqual(makeEntry(1, i + 1, 1, 300).data));
   });
 
   it("removes a group for good", async () => {
     let store = await openStore();
-    await store.save([{ groupId: 1, entries: makeEntries(1, 1, 3, 1) }, { groupId: 2, entries: makeEntries(2, 1, 3, 1) }]);
+    await store.save([
+      { groupId: 1, entries: makeEntries(1, 1, 3, 1) },
+      { groupId: 2, entries: makeEntries(2, 1, 3, 1) },
+    ]);
     await store.removeGroup(1);
     expect(store.storage(1).lastIndex()).toBe(0);
     store = await reopen(store);
     expect(store.groupIds()).toEqual([2]);
-    await expect(store.removeGroup(1)).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.NotFound));
+    await expect(store.removeGroup(1)).rejects.toSatisfy((e) =>
+      isStorageError(e, StorageErrorCode.NotFound),
+    );
   });
 
   it("makes one save of many groups durable with one fdatasync", async () => {
     const fileSystem = createFaultyFileSystem();
     const store = await openStore({ fileSystem });
     const before = fileSystem.datasyncCount;
-    const updates = Array.from({ length: 500 }, (_, i) => ({ groupId: i + 1, entries: makeEntries(i + 1, 1, 3, 1) }));
+    const updates = Array.from({ length: 500 }, (_, i) => ({
+      groupId: i + 1,
+      entries: makeEntries(i + 1, 1, 3, 1),
+    }));
     await store.save(updates);
     expect(fileSystem.datasyncCount - before).toBe(1);
   });
@@ -192,7 +243,8 @@ describe("LogStore", () => {
     const store = await openStore({ fileSystem });
     const before = fileSystem.datasyncCount;
     const saves = Array.from({ length: 100 }, (_, i) =>
-      store.save([{ groupId: i + 1, entries: makeEntries(i + 1, 1, 1, 1) }]));
+      store.save([{ groupId: i + 1, entries: makeEntries(i + 1, 1, 1, 1) }]),
+    );
     await Promise.all(saves);
     // The first save's commit starts alone; all others wait for it and go together.
     expect(fileSystem.datasyncCount - before).toBe(2);
@@ -206,10 +258,15 @@ describe("LogStore", () => {
       [{ groupId: 1, entries: makeEntries(1, 1, 1, 1) }, { groupId: 1 }],
       [{ groupId: 1, entries: [makeEntry(1, 1, 1), makeEntry(1, 3, 1)] }],
       [{ groupId: 1, hardState: { term: -1, vote: 0, commit: 0 } }],
-      [{ groupId: 2, entries: makeEntries(2, 1, 1, 1) }, { groupId: 1, entries: makeEntries(1, 5, 1, 1) }],
+      [
+        { groupId: 2, entries: makeEntries(2, 1, 1, 1) },
+        { groupId: 1, entries: makeEntries(1, 5, 1, 1) },
+      ],
     ];
     for (const updates of bad) {
-      await expect(store.save(updates)).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.InvalidArgument));
+      await expect(store.save(updates)).rejects.toSatisfy((e) =>
+        isStorageError(e, StorageErrorCode.InvalidArgument),
+      );
     }
     expect(store.groupIds()).toEqual([]);
   });
@@ -217,8 +274,11 @@ describe("LogStore", () => {
   it("refuses calls after close, and createLogStore refuses a directory with a log", async () => {
     const store = await openStore();
     await store.close();
-    await expect(store.save([])).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.Closed));
-    await expect(createLogStore({ directory: directory.path })).rejects.toSatisfy(
-      (e) => isStorageError(e, StorageErrorCode.InvalidArgument));
+    await expect(store.save([])).rejects.toSatisfy((e) =>
+      isStorageError(e, StorageErrorCode.Closed),
+    );
+    await expect(createLogStore({ directory: directory.path })).rejects.toSatisfy((e) =>
+      isStorageError(e, StorageErrorCode.InvalidArgument),
+    );
   });
 });

@@ -3,8 +3,16 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SnapshotMetadata } from "../../../framework/raft/index.js";
 import type { SnapshotReader, SnapshotStore } from "../../../framework/storage/index.js";
-import { isStorageError, openSnapshotStore, StorageErrorCode } from "../../../framework/storage/index.js";
-import { createFaultyFileSystem, createRecordingLogger, makeTemporaryDirectory } from "./helpers.js";
+import {
+  isStorageError,
+  openSnapshotStore,
+  StorageErrorCode,
+} from "../../../framework/storage/index.js";
+import {
+  createFaultyFileSystem,
+  createRecordingLogger,
+  makeTemporaryDirectory,
+} from "./helpers.js";
 
 let directory: { path: string; remove: () => Promise<void> };
 beforeEach(async () => {
@@ -14,7 +22,13 @@ afterEach(async () => {
   await directory.remove();
 });
 
-const confState = { voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false };
+const confState = {
+  voters: [1, 2, 3],
+  learners: [4],
+  votersOutgoing: [],
+  learnersNext: [],
+  autoLeave: false,
+};
 
 function metadata(index: number, term = 1): SnapshotMetadata {
   return { index, term, confState };
@@ -30,8 +44,10 @@ async function* chunksOf(data: Uint8Array, chunkBytes: number): AsyncGenerator<U
   for (let at = 0; at < data.byteLength; at += chunkBytes) yield data.subarray(at, at + chunkBytes);
 }
 
-async function readAll(reader: { chunks(chunkBytes?: number): AsyncIterable<Uint8Array> }, chunkBytes?: number):
-  Promise<{ data: Uint8Array; chunkCount: number }> {
+async function readAll(
+  reader: { chunks(chunkBytes?: number): AsyncIterable<Uint8Array> },
+  chunkBytes?: number,
+): Promise<{ data: Uint8Array; chunkCount: number }> {
   const parts: Uint8Array[] = [];
   for await (const chunk of reader.chunks(chunkBytes)) parts.push(chunk);
   return { data: new Uint8Array(Buffer.concat(parts)), chunkCount: parts.length };
@@ -64,15 +80,18 @@ describe("SnapshotStore", () => {
 
   it("keeps the newest two per group by default, and N when configured", async () => {
     let store: SnapshotStore = await openSnapshotStore({ directory: directory.path });
-    for (const index of [10, 30, 20, 40]) await store.write(1, metadata(index), chunksOf(bytes(100, index), 30));
+    for (const index of [10, 30, 20, 40])
+      await store.write(1, metadata(index), chunksOf(bytes(100, index), 30));
     await store.write(2, metadata(5), chunksOf(bytes(10, 5), 30));
     expect((await store.list(1)).map((info) => info.metadata.index)).toEqual([40, 30]);
     expect((await store.list(2)).map((info) => info.metadata.index)).toEqual([5]);
     store = await openSnapshotStore({ directory: directory.path, keepPerGroup: 3 });
-    for (const index of [50, 60]) await store.write(1, metadata(index), chunksOf(bytes(100, index), 30));
+    for (const index of [50, 60])
+      await store.write(1, metadata(index), chunksOf(bytes(100, index), 30));
     expect((await store.list(1)).map((info) => info.metadata.index)).toEqual([60, 50, 40]);
-    await expect(openSnapshotStore({ directory: directory.path, keepPerGroup: 0 })).rejects.toSatisfy(
-      (e) => isStorageError(e, StorageErrorCode.InvalidArgument));
+    await expect(
+      openSnapshotStore({ directory: directory.path, keepPerGroup: 0 }),
+    ).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.InvalidArgument));
   });
 
   it("leaves no snapshot and no temporary file when the disk fills up", async () => {
@@ -80,10 +99,14 @@ describe("SnapshotStore", () => {
     const store = await openSnapshotStore({ directory: directory.path, fileSystem });
     await store.write(1, metadata(10), chunksOf(bytes(1000, 1), 100));
     fileSystem.writeBudgetBytes = 500;
-    const error = await store.write(1, metadata(20), chunksOf(bytes(2 * 1024 * 1024, 2), 4096)).catch((e: unknown) => e);
+    const error = await store
+      .write(1, metadata(20), chunksOf(bytes(2 * 1024 * 1024, 2), 4096))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: StorageErrorCode.Io });
     expect(String(error)).toMatch(/ENOSPC/);
-    expect(await readdir(join(directory.path, "1"))).toEqual(["000000000000000a-0000000000000001.snap"]);
+    expect(await readdir(join(directory.path, "1"))).toEqual([
+      "000000000000000a-0000000000000001.snap",
+    ]);
     expect((await store.list(1)).map((info) => info.metadata.index)).toEqual([10]);
   });
 
@@ -124,8 +147,13 @@ describe("SnapshotStore", () => {
 
     await writeFile(path, original);
     await truncate(path, original.byteLength - 10);
-    await expect(store.open(1, 10, 1)).rejects.toMatchObject({ code: StorageErrorCode.Corrupt, file: path });
-    await expect(store.open(1, 11, 1)).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.NotFound));
+    await expect(store.open(1, 10, 1)).rejects.toMatchObject({
+      code: StorageErrorCode.Corrupt,
+      file: path,
+    });
+    await expect(store.open(1, 11, 1)).rejects.toSatisfy((e) =>
+      isStorageError(e, StorageErrorCode.NotFound),
+    );
   });
 
   it("removes a group's snapshots and rejects bad ids", async () => {
@@ -133,8 +161,11 @@ describe("SnapshotStore", () => {
     await store.write(4, metadata(10), chunksOf(bytes(10, 1), 10));
     await store.removeGroup(4);
     expect(await store.list(4)).toEqual([]);
-    await expect(store.list(0)).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.InvalidArgument));
-    await expect(store.write(1, metadata(-1), chunksOf(bytes(1, 1), 1))).rejects.toSatisfy(
-      (e) => isStorageError(e, StorageErrorCode.InvalidArgument));
+    await expect(store.list(0)).rejects.toSatisfy((e) =>
+      isStorageError(e, StorageErrorCode.InvalidArgument),
+    );
+    await expect(store.write(1, metadata(-1), chunksOf(bytes(1, 1), 1))).rejects.toSatisfy((e) =>
+      isStorageError(e, StorageErrorCode.InvalidArgument),
+    );
   });
 });
