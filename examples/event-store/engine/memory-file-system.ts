@@ -4,13 +4,14 @@ import type { EngineFile, EngineFileSystem, OpenMode } from "./file-system.js";
  * A file system in memory that can crash: data written but not synced
  * (datasync for a file's bytes, syncDirectory for creations, renames and
  * removals) is lost by `crash()`, or, given a random source, kept in part —
- * a random prefix of the unsynced writes, the last one possibly torn. Handles
- * opened before a crash fail afterwards, as in a killed process.
+ * a random prefix of the unsynced writes, the last one possibly torn. The
+ * crashed view and its open files fail from then on, as in a killed process;
+ * `crash` returns the view of the restarted process.
  * Directories themselves are durable as soon as made.
  */
 export interface MemoryFileSystem extends EngineFileSystem {
-  /** Loses unsynced state. `random` in [0, 1) decides how much of it survives. */
-  crash(random?: () => number): void;
+  /** Loses unsynced state (`random` in [0, 1) decides how much survives); returns the new view. */
+  crash(random?: () => number): MemoryFileSystem;
   /** The current bytes of a file (a copy), for tests. */
   readFile(path: string): Uint8Array;
   /** Overwrites bytes of a file in place, durably (bit rot, for corruption tests). */
@@ -52,80 +53,50 @@ function notFound(path: string): Error {
     { code: "ENOENT" });
 }
 
-export function createMemoryFileSystem(): MemoryFileSystem {
-  let entries = new Map<string, MemoryNode>();
-  const durableEntries = new Map<string, MemoryNode>();
-  const directories = new Set<string>(["/"]);
-  let generation = 0;
+interface Disk {
+  entries: Map<string, MemoryNode>;
+  readonly durableEntries: Map<string, MemoryNode>;
+  readonly directories: Set<string>;
+  generation: number;
+}
 
+export function createMemoryFileSystem(): MemoryFileSystem {
+  return facade({ entries: new Map(), durableEntries: new Map(),
+    directories: new Set(["/"]), generation: 0 });
+}
+
+/** A view of the disk for one "process": dead (every call throws) after a crash. */
+function facade(disk: Disk): MemoryFileSystem {
+  const generation = disk.generation;
+  const alive = (): void => {
+    if (disk.generation !== generation) throw new Error("EIO: the process crashed");
+  };
   const node = (path: string): MemoryNode => {
-    const found = entries.get(path);
+    alive();
+    const found = disk.entries.get(path);
     if (found === undefined) throw notFound(path);
     return found;
   };
-
-  const openFile = (path: string, readOnly: boolean): EngineFile => {
-    const opened = generation;
-    const live = (): MemoryNode => {
-      if (generation !== opened) throw new Error(`EBADF: '${path}' was open before a crash`);
-      return node(path);
-    };
-    return {
-      path,
-      async write(buffers, position) {
-        if (readOnly) throw new Error(`EBADF: '${path}' is open for reading`);
-        const target = live();
-        let at = position;
-        for (const buffer of buffers) {
-          const change: PendingChange = { kind: "write", position: at, bytes: buffer.slice() };
-          target.data = applyChange(target.data, change);
-          target.pending.push(change);
-          at += buffer.byteLength;
-        }
-      },
-      async datasync() {
-        const target = live();
-        target.durable = target.data.slice();
-        target.pending = [];
-      },
-      async read(buffer, position) {
-        const data = live().data;
-        if (position >= data.byteLength) return 0;
-        const length = Math.min(buffer.byteLength, data.byteLength - position);
-        buffer.set(data.subarray(position, position + length));
-        return length;
-      },
-      size: async () => live().data.byteLength,
-      async truncate(size) {
-        const target = live();
-        const change: PendingChange = { kind: "truncate", size };
-        target.data = applyChange(target.data, change);
-        target.pending.push(change);
-      },
-      async close() {},
-    };
-  };
-
   return {
     async open(path: string, mode: OpenMode): Promise<EngineFile> {
-      if (!directories.has(parentOf(path))) throw notFound(parentOf(path));
+      alive();
+      if (!disk.directories.has(parentOf(path))) throw notFound(parentOf(path));
       if (mode === "create") {
-        if (entries.has(path)) {
+        if (disk.entries.has(path)) {
           throw Object.assign(new Error(`EEXIST: '${path}'`), { code: "EEXIST" });
         }
-        entries.set(path, { data: new Uint8Array(0), durable: new Uint8Array(0), pending: [] });
+        disk.entries.set(path, { data: new Uint8Array(0), durable: new Uint8Array(0),
+          pending: [] });
       } else {
         node(path);
       }
-      return openFile(path, mode === "read");
+      return openFile(path, mode === "read", () => node(path));
     },
     async readdir(directory) {
-      if (!directories.has(directory)) throw notFound(directory);
+      alive();
+      if (!disk.directories.has(directory)) throw notFound(directory);
       const names: string[] = [];
-      for (const path of entries.keys()) {
-        if (parentOf(path) === directory) names.push(path.slice(directory.length + 1));
-      }
-      for (const path of directories) {
+      for (const path of [...disk.entries.keys(), ...disk.directories]) {
         if (path !== "/" && parentOf(path) === directory) {
           names.push(path.slice(directory.length + 1));
         }
@@ -133,35 +104,41 @@ export function createMemoryFileSystem(): MemoryFileSystem {
       return names.sort();
     },
     async mkdir(directory) {
-      for (let path = directory; path !== "/" && !directories.has(path); path = parentOf(path)) {
-        directories.add(path);
+      alive();
+      for (let path = directory; path !== "/" && !disk.directories.has(path);
+        path = parentOf(path)) {
+        disk.directories.add(path);
       }
     },
     async rename(from, to) {
       const moved = node(from);
-      entries.delete(from);
-      entries.set(to, moved);
+      disk.entries.delete(from);
+      disk.entries.set(to, moved);
     },
     async unlink(path) {
       node(path);
-      entries.delete(path);
+      disk.entries.delete(path);
     },
     async syncDirectory(directory) {
-      for (const path of [...durableEntries.keys()]) {
-        if (parentOf(path) === directory && !entries.has(path)) durableEntries.delete(path);
+      alive();
+      for (const path of [...disk.durableEntries.keys()]) {
+        if (parentOf(path) === directory && !disk.entries.has(path)) {
+          disk.durableEntries.delete(path);
+        }
       }
-      for (const [path, file] of entries) {
-        if (parentOf(path) === directory) durableEntries.set(path, file);
+      for (const [path, file] of disk.entries) {
+        if (parentOf(path) === directory) disk.durableEntries.set(path, file);
       }
     },
     crash(random?: () => number) {
-      generation++;
-      entries = new Map(durableEntries);
-      for (const file of new Set(entries.values())) {
+      disk.generation++;
+      disk.entries = new Map(disk.durableEntries);
+      for (const file of new Set(disk.entries.values())) {
         file.data = survivingData(file, random);
         file.durable = file.data.slice();
         file.pending = [];
       }
+      return facade(disk);
     },
     readFile: (path) => node(path).data.slice(),
     damage(path, offset, bytes) {
@@ -169,7 +146,44 @@ export function createMemoryFileSystem(): MemoryFileSystem {
       file.data.set(bytes, offset);
       file.durable = file.data.slice();
     },
-    listFiles: () => [...entries.keys()].sort(),
+    listFiles: () => [...disk.entries.keys()].sort(),
+  };
+}
+
+function openFile(path: string, readOnly: boolean, live: () => MemoryNode): EngineFile {
+  return {
+    path,
+    async write(buffers, position) {
+      if (readOnly) throw new Error(`EBADF: '${path}' is open for reading`);
+      const target = live();
+      let at = position;
+      for (const buffer of buffers) {
+        const change: PendingChange = { kind: "write", position: at, bytes: buffer.slice() };
+        target.data = applyChange(target.data, change);
+        target.pending.push(change);
+        at += buffer.byteLength;
+      }
+    },
+    async datasync() {
+      const target = live();
+      target.durable = target.data.slice();
+      target.pending = [];
+    },
+    async read(buffer, position) {
+      const data = live().data;
+      if (position >= data.byteLength) return 0;
+      const length = Math.min(buffer.byteLength, data.byteLength - position);
+      buffer.set(data.subarray(position, position + length));
+      return length;
+    },
+    size: async () => live().data.byteLength,
+    async truncate(size) {
+      const target = live();
+      const change: PendingChange = { kind: "truncate", size };
+      target.data = applyChange(target.data, change);
+      target.pending.push(change);
+    },
+    async close() {},
   };
 }
 
