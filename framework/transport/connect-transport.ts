@@ -17,7 +17,7 @@ export interface ConnectTransportOptions {
   readonly clusterId: number;
   /** Base URL (http://host:port, h2c) of a peer's server; undefined if unknown. */
   readonly resolvePeer: (nodeId: NodeId) => string | undefined;
-  /** Receives onUnreachable; incoming traffic reaches the handler given to registerTransportService. */
+  /** Receives onUnreachable; incoming traffic goes to the handler of registerTransportService. */
   readonly handler: Pick<TransportHandler, "onUnreachable">;
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -38,9 +38,12 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
     throw new TransportError(TransportErrorCode.InvalidConfig, `nodeId = ${nodeId}, allowed ≥ 1`);
   }
   if (!(Number.isSafeInteger(clusterId) && clusterId >= 0)) {
-    throw new TransportError(TransportErrorCode.InvalidConfig, `clusterId = ${clusterId}, allowed ≥ 0`);
+    const text = `clusterId = ${clusterId}, allowed integer ≥ 0`;
+    throw new TransportError(TransportErrorCode.InvalidConfig, text);
   }
-  const reports = new UnreachableReports((groupId, peer) => options.handler.onUnreachable(groupId, peer));
+  const reports = new UnreachableReports((groupId, peer) =>
+    options.handler.onUnreachable(groupId, peer),
+  );
   let flushScheduled = false;
   const reportUnreachable = (groupId: GroupId, peer: NodeId): void => {
     reports.add(groupId, peer);
@@ -53,6 +56,7 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
   };
   const channels = new Map<NodeId, PeerChannel>();
   let state: "new" | "running" | "closed" = "new";
+  const closing = new AbortController();
 
   const channelFor = (peer: NodeId): PeerChannel | undefined => {
     let channel = channels.get(peer);
@@ -68,14 +72,17 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
   };
   const checkRunning = (): void => {
     if (state !== "running") {
-      throw new TransportError(TransportErrorCode.Closed, `transport of node ${nodeId} is ${state}`);
+      const text = `transport of node ${nodeId} is ${state}`;
+      throw new TransportError(TransportErrorCode.Closed, text);
     }
   };
 
   return {
     nodeId,
     start: async () => {
-      if (state === "closed") throw new TransportError(TransportErrorCode.Closed, "transport was closed");
+      if (state === "closed") {
+        throw new TransportError(TransportErrorCode.Closed, "transport was closed");
+      }
       state = "running";
     },
     send(messages: readonly GroupMessage[]): void {
@@ -94,11 +101,13 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
         throw new TransportError(TransportErrorCode.Unreachable, `no address for node ${to}`);
       }
       const transfer = { nodeId, clusterId, to, baseUrl, groupId, message, chunks };
-      await sendSnapshotOverConnect({ ...transfer, limits, clock, logger });
+      await sendSnapshotOverConnect({ ...transfer, limits, clock, logger, signal: closing.signal });
     },
     close: async () => {
       if (state === "closed") return;
       state = "closed";
+      const text = `transport of node ${nodeId} closed`;
+      closing.abort(new TransportError(TransportErrorCode.Closed, text));
       await Promise.all([...channels.values()].map((channel) => channel.close()));
       channels.clear();
     },

@@ -59,7 +59,8 @@ export function createTransportLimits(overrides: Partial<TransportLimits> = {}):
   if (limits.backoffMaxMs < limits.backoffInitialMs) {
     throw new TransportError(
       TransportErrorCode.InvalidConfig,
-      `limit backoffMaxMs = ${limits.backoffMaxMs}, allowed ≥ backoffInitialMs = ${limits.backoffInitialMs}`,
+      `limit backoffMaxMs = ${limits.backoffMaxMs}, ` +
+        `allowed ≥ backoffInitialMs = ${limits.backoffInitialMs}`,
     );
   }
   return limits;

@@ -105,7 +105,8 @@ export function createMemoryNetwork(overrides: Partial<TransportLimits> = {}): M
         for (const item of batch) source?.reports.add(item.groupId, current.to);
         continue;
       }
-      destination.handler.onMessages(current.from, batch.map((item) => decodeGroupMessage(item.bytes)));
+      const messages = batch.map((item) => decodeGroupMessage(item.bytes));
+      destination.handler.onMessages(current.from, messages);
       delivered += batch.length;
     }
     return delivered;
@@ -114,7 +115,8 @@ export function createMemoryNetwork(overrides: Partial<TransportLimits> = {}): M
   const network: MemoryNetwork = {
     createTransport(nodeId: NodeId, handler: TransportHandler): Transport {
       if (nodes.has(nodeId)) {
-        throw new TransportError(TransportErrorCode.InvalidConfig, `node ${nodeId} already on this network`);
+        const text = `node ${nodeId} already on this network`;
+        throw new TransportError(TransportErrorCode.InvalidConfig, text);
       }
       const reports = new UnreachableReports((group, node) => handler.onUnreachable(group, node));
       const node: MemoryNode = { handler, reports, started: false };
@@ -133,7 +135,7 @@ export function createMemoryNetwork(overrides: Partial<TransportLimits> = {}): M
     takePending(): MemoryEnvelope[] {
       const taken: MemoryEnvelope[] = [];
       for (const { from, to, queue } of links.values()) {
-        for (const item of queue.clear()) taken.push({ from, to, groupId: item.groupId, bytes: item.bytes });
+        for (const { groupId, bytes } of queue.clear()) taken.push({ from, to, groupId, bytes });
       }
       return taken;
     },
@@ -163,7 +165,8 @@ async function runSnapshots(
   for (const snapshot of pending) {
     const destination = nodes.get(snapshot.to);
     if (destination === undefined || !destination.started || !link(snapshot.from, snapshot.to).up) {
-      snapshot.reject(new TransportError(TransportErrorCode.Unreachable, `node ${snapshot.to} unreachable`));
+      const text = `node ${snapshot.to} unreachable`;
+      snapshot.reject(new TransportError(TransportErrorCode.Unreachable, text));
       continue;
     }
     try {
@@ -187,7 +190,8 @@ function createMemoryTransport(nodeId: NodeId, node: MemoryNode, links: MemoryLi
   let closed = false;
   const checkOpen = (): void => {
     if (!node.started || closed) {
-      throw new TransportError(TransportErrorCode.Closed, `memory transport of node ${nodeId} is not running`);
+      const text = `memory transport of node ${nodeId} is not running`;
+      throw new TransportError(TransportErrorCode.Closed, text);
     }
   };
   return {
@@ -198,7 +202,9 @@ function createMemoryTransport(nodeId: NodeId, node: MemoryNode, links: MemoryLi
     },
     send(messages: readonly GroupMessage[]): void {
       checkOpen();
-      for (const item of encodeOutgoing(nodeId, messages)) links.enqueue(item.to, item.groupId, item.bytes);
+      for (const { to, groupId, bytes } of encodeOutgoing(nodeId, messages)) {
+        links.enqueue(to, groupId, bytes);
+      }
     },
     sendSnapshot(to, groupId, message, chunks): Promise<void> {
       checkOpen();

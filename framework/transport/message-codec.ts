@@ -114,7 +114,8 @@ function sizeOfEntry(entry: Entry): number {
 }
 
 function sizeOfSnapshot(snapshot: Snapshot): number {
-  return nestedFieldSize(sizeOfMetadata(snapshot.metadata)) + bytesFieldSize(snapshot.data.byteLength);
+  const metadataSize = sizeOfMetadata(snapshot.metadata);
+  return nestedFieldSize(metadataSize) + bytesFieldSize(snapshot.data.byteLength);
 }
 
 function sizeOfMetadata(metadata: SnapshotMetadata): number {
@@ -253,7 +254,9 @@ function readMessage(reader: WireReader): Message {
     }
   }
   type = checkedMessageType(type);
-  return { type, to, from, term, logTerm, index, entries, commit, snapshot, reject, rejectHint, context };
+  return {
+    type, to, from, term, logTerm, index, entries, commit, snapshot, reject, rejectHint, context,
+  };
 }
 
 function readEntry(reader: WireReader): Entry {

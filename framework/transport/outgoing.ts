@@ -31,7 +31,8 @@ export function encodeOutgoing(
     if (message.to === nodeId || message.to === 0) {
       throw new TransportError(
         TransportErrorCode.InvalidMessage,
-        `group ${groupId}: message to ${message.to}, allowed any node but 0 and this node ${nodeId}`,
+        `group ${groupId}: message to ${message.to}, ` +
+          `allowed any node but 0 and this node ${nodeId}`,
       );
     }
     outgoing.push({ to: message.to, groupId, bytes: encodeGroupMessage(groupMessage) });
@@ -55,7 +56,7 @@ export function checkSnapshotMessage(nodeId: NodeId, to: NodeId, message: Messag
           : message.snapshot === undefined
             ? "no snapshot metadata"
             : message.snapshot.data.byteLength !== 0
-              ? `snapshot.data of ${message.snapshot.data.byteLength} bytes, allowed 0 (data goes in chunks)`
+              ? `snapshot.data of ${message.snapshot.data.byteLength} bytes, allowed 0 (use chunks)`
               : undefined;
   if (problem !== undefined) {
     throw new TransportError(TransportErrorCode.InvalidMessage, `snapshot message: ${problem}`);

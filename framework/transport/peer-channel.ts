@@ -139,7 +139,8 @@ export class PeerChannel {
   }
 
   private async runStream(connection: PeerConnection): Promise<void> {
-    let reason: unknown = new TransportError(TransportErrorCode.Unreachable, "peer ended the stream");
+    const ended = "peer ended the stream";
+    let reason: unknown = new TransportError(TransportErrorCode.Unreachable, ended);
     try {
       const responses = connection.client.stream(this.batches(connection), {
         signal: connection.abort.signal,
@@ -204,7 +205,8 @@ export class PeerChannel {
       if (this.state !== "streaming" || connection === undefined || !this.busy()) return;
       const waited = clock.now() - this.waitingSince;
       if (waited >= limits.ackTimeoutMs) {
-        const text = `no acknowledgement for ${Math.round(waited)} ms (ackTimeoutMs ${limits.ackTimeoutMs})`;
+        const text =
+          `no acknowledgement for ${Math.round(waited)} ms (ackTimeoutMs ${limits.ackTimeoutMs})`;
         this.onStreamFailed(connection, new TransportError(TransportErrorCode.Unreachable, text));
       } else {
         this.armWatchdog();

@@ -24,7 +24,8 @@ export async function receiveSnapshot(
   const iterator = requests[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done === true || first.value.frame.case !== "header") {
-    throw new TransportError(TransportErrorCode.Malformed, "snapshot call without a header frame first");
+    const text = "snapshot call without a header frame first";
+    throw new TransportError(TransportErrorCode.Malformed, text);
   }
   const header = first.value.frame.value;
   checkClusterId(options.clusterId, header.clusterId);
@@ -38,11 +39,14 @@ export async function receiveSnapshot(
   let finished = false;
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (;;) {
-      if (context.signal.aborted) throw new TransportError(TransportErrorCode.SnapshotFailed, "aborted");
+      if (context.signal.aborted) {
+        throw new TransportError(TransportErrorCode.SnapshotFailed, "snapshot call aborted");
+      }
       const next = await iterator.next();
       if (next.done === true) break;
       if (next.value.frame.case !== "data") {
-        throw new TransportError(TransportErrorCode.Malformed, "snapshot frame after the header is not data");
+        const text = "snapshot frame after the header is not data";
+        throw new TransportError(TransportErrorCode.Malformed, text);
       }
       bytesReceived += next.value.frame.value.length;
       yield next.value.frame.value;

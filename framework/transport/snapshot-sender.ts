@@ -21,6 +21,8 @@ export interface SnapshotTransfer {
   readonly limits: TransportLimits;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Aborts the transfer (the transport is closing). */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -35,13 +37,18 @@ export interface SnapshotTransfer {
 export async function sendSnapshotOverConnect(transfer: SnapshotTransfer): Promise<void> {
   const { limits, clock, baseUrl } = transfer;
   const connection = openPeerConnection(baseUrl, limits.maxFrameBytes);
+  const onClose = (): void => connection.abort.abort(transfer.signal.reason);
+  transfer.signal.addEventListener("abort", onClose);
   let lastProgress = clock.now();
   let bytesSent = 0;
   let idleTimer = clock.setTimeout(function onSnapshotIdleTimeout() {
     const idle = clock.now() - lastProgress;
     if (idle >= limits.snapshotIdleTimeoutMs) {
       connection.abort.abort(
-        new TransportError(TransportErrorCode.Unreachable, `snapshot idle for ${Math.round(idle)} ms`),
+        new TransportError(
+          TransportErrorCode.Unreachable,
+          `snapshot idle for ${Math.round(idle)} ms`,
+        ),
       );
     } else {
       idleTimer = clock.setTimeout(onSnapshotIdleTimeout, limits.snapshotIdleTimeoutMs - idle);
@@ -87,6 +94,7 @@ export async function sendSnapshotOverConnect(transfer: SnapshotTransfer): Promi
     throw failure;
   } finally {
     idleTimer.cancel();
+    transfer.signal.removeEventListener("abort", onClose);
     connection.close();
   }
 }

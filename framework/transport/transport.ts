@@ -19,7 +19,7 @@ export interface TransportHandler {
    * receive path: it should hand messages to the groups and return.
    */
   onMessages(from: NodeId, messages: readonly GroupMessage[]): void;
-  /** Resolves once the snapshot is stored; a rejection refuses it (the sender's promise rejects). */
+  /** Resolves once the snapshot is stored; a rejection refuses it (the sender's call fails). */
   onSnapshot(snapshot: IncomingSnapshot): Promise<void>;
   /**
    * A message of `groupId` to `nodeId` was dropped (queue full, peer down or
