@@ -1,0 +1,54 @@
+/**
+ * The descriptor of one executable message: one rpc of an annotated service.
+ * Codegen emits one per rpc (`raftkit generate`, issue #6); hand-written
+ * state machines write them directly. Plain data: a name, a kind and two
+ * codecs.
+ */
+export enum ExecutableKind {
+  /** Goes through the raft log; may change the state. */
+  Command = "command",
+  /** Read-only; answered from a replica's state, never enters the log. */
+  Query = "query",
+}
+
+/**
+ * Encodes and decodes one message type. `decode` throws on bytes that are
+ * not a valid message (the dispatcher turns that into INVALID_PAYLOAD).
+ * The JSON pair is optional: it serves callers without generated code
+ * (gateway JSON payloads); without it those callers get UNIMPLEMENTED.
+ */
+export interface MessageCodec<Message> {
+  encode(message: Message): Uint8Array;
+  decode(bytes: Uint8Array): Message;
+  fromJson?(json: unknown): Message;
+  toJson?(message: Message): unknown;
+}
+
+export interface ExecutableMessage<Request, Response> {
+  /** The rpc's full name, "package.Service/Method"; unique within a registry. */
+  readonly typeName: string;
+  readonly kind: ExecutableKind;
+  readonly request: MessageCodec<Request>;
+  readonly response: MessageCodec<Response>;
+}
+
+const identifier = "[A-Za-z_][A-Za-z0-9_]*";
+const typeNamePattern = new RegExp(`^${identifier}(\\.${identifier})*/${identifier}$`);
+
+/** Checks a descriptor at definition time; returns it unchanged. */
+export function defineExecutableMessage<Request, Response>(
+  descriptor: ExecutableMessage<Request, Response>,
+): ExecutableMessage<Request, Response> {
+  if (!typeNamePattern.test(descriptor.typeName)) {
+    throw new TypeError(
+      `executable message type name "${descriptor.typeName}": expected "package.Service/Method"`,
+    );
+  }
+  if (descriptor.kind !== ExecutableKind.Command && descriptor.kind !== ExecutableKind.Query) {
+    throw new TypeError(
+      `executable message ${descriptor.typeName}: kind "${String(descriptor.kind)}", ` +
+        `allowed "command" or "query"`,
+    );
+  }
+  return descriptor;
+}
