@@ -1,4 +1,4 @@
-import { MessageType } from "../raft/index.js";
+import { createMessage, MessageType } from "../raft/index.js";
 import type { GroupMessage } from "../transport/index.js";
 
 /** Group id 0 is no raft group: it carries the node-level pings. */
@@ -55,20 +55,7 @@ export class NodeLiveness {
       if (peer === this.nodeId) continue;
       pings.push({
         groupId: livenessGroupId,
-        message: {
-          type: MessageType.Heartbeat,
-          to: peer,
-          from: this.nodeId,
-          term: 0,
-          logTerm: 0,
-          index: 0,
-          entries: [],
-          commit: 0,
-          snapshot: undefined,
-          reject: false,
-          rejectHint: 0,
-          context: new Uint8Array(0),
-        },
+        message: createMessage({ type: MessageType.Heartbeat, to: peer, from: this.nodeId }),
       });
     }
     return pings;

@@ -12,3 +12,5 @@ export type { MemoryStorage } from "./memory-storage.js";
 export { createMemoryStorage, emptyConfState, emptyHardState } from "./memory-storage.js";
 export { createRaftNode } from "./raft-node.js";
 export { encodeConfChange, decodeConfChange } from "./conf-change-codec.js";
+export { createMessage } from "./message.js";
+export type { MessageFields } from "./message.js";
