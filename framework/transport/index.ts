@@ -1,6 +1,8 @@
 export { TransportError, TransportErrorCode, isTransportError } from "./errors.js";
 export type { Clock, TimerHandle } from "./clock.js";
 export { createSystemClock } from "./clock.js";
+export type { ManualClock } from "./manual-clock.js";
+export { createManualClock } from "./manual-clock.js";
 export type { Logger, LogFields } from "./logger.js";
 export { createSilentLogger } from "./logger.js";
 export type { GroupId, GroupMessage } from "./group-message.js";

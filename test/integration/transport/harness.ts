@@ -2,7 +2,13 @@ import * as http2 from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { NodeId } from "../../../framework/raft/index.js";
 import { createSeededRandom } from "../../../framework/raft/index.js";
-import type { LogFields, Logger, Transport, TransportLimits } from "../../../framework/transport/index.js";
+import type {
+  Clock,
+  LogFields,
+  Logger,
+  Transport,
+  TransportLimits,
+} from "../../../framework/transport/index.js";
 import {
   createConnectTransport,
   createSystemClock,
@@ -49,14 +55,19 @@ export class TestNode {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   port = 0;
 
-  constructor(readonly nodeId: NodeId, addresses: Map<NodeId, string>, limits: Partial<TransportLimits> = {}) {
+  constructor(
+    readonly nodeId: NodeId,
+    addresses: Map<NodeId, string>,
+    limits: Partial<TransportLimits> = {},
+    clock: Clock = createSystemClock(),
+  ) {
     this.limits = createTransportLimits({ ackTimeoutMs: 2000, backoffInitialMs: 20, backoffMaxMs: 200, ...limits });
     this.transport = createConnectTransport({
       nodeId,
       clusterId,
       resolvePeer: (peer) => addresses.get(peer),
       handler: this.handler,
-      clock: createSystemClock(),
+      clock,
       random: createSeededRandom(nodeId),
       logger: this.logger,
       limits: this.limits,
