@@ -97,6 +97,9 @@ async function checkTrailer(reader: ChunkReader, checksum: number): Promise<void
   if (view.getUint32(0, true) !== SNAPSHOT_TRAILER_MAGIC) {
     throw corrupt("snapshot trailer: bad magic", ORIGIN, bytesBefore);
   }
+  if (view.getUint32(4, true) !== 0 || view.getUint32(20, true) !== 0) {
+    throw corrupt("snapshot trailer: reserved bytes are not zero", ORIGIN, bytesBefore + 4);
+  }
   if (view.getFloat64(8, true) !== bytesBefore) {
     throw corrupt(`snapshot trailer counts ${view.getFloat64(8, true)} bytes, read ` +
       `${bytesBefore}`, ORIGIN, bytesBefore + 8);
