@@ -55,6 +55,8 @@ export interface FaultyFileSystem extends FileSystem {
   datasyncCount: number;
   directorySyncCount: number;
   writeBudgetBytes: number;
+  /** When set, every fdatasync fails with EIO (after the write went to the page cache). */
+  failDatasync: boolean;
 }
 
 export function createFaultyFileSystem(): FaultyFileSystem {
@@ -63,6 +65,7 @@ export function createFaultyFileSystem(): FaultyFileSystem {
     datasyncCount: 0,
     directorySyncCount: 0,
     writeBudgetBytes: Number.POSITIVE_INFINITY,
+    failDatasync: false,
     open: async (path, mode) => wrapFile(await real.open(path, mode)),
     readdir: (directory) => real.readdir(directory),
     mkdir: (directory) => real.mkdir(directory),
@@ -89,6 +92,9 @@ export function createFaultyFileSystem(): FaultyFileSystem {
     },
     async datasync() {
       faulty.datasyncCount++;
+      if (faulty.failDatasync) {
+        throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+      }
       await file.datasync();
     },
   });

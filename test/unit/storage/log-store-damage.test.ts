@@ -205,6 +205,23 @@ describe("LogStore write failures", () => {
     await reopened.close();
   });
 
+  it("treats a failed fdatasync as a failed commit: nothing acknowledged, writes refused", async () => {
+    const fileSystem = createFaultyFileSystem();
+    const store = await openLogStore({ directory: directory.path, fileSystem });
+    await store.save([{ groupId: 1, entries: makeEntries(1, 1, 2, 1) }]);
+    fileSystem.failDatasync = true;
+    const failed = await store
+      .save([{ groupId: 1, entries: makeEntries(1, 3, 2, 1) }])
+      .catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: StorageErrorCode.Io });
+    expect(String(failed)).toMatch(/EIO/);
+    fileSystem.failDatasync = false;
+    await expect(
+      store.save([{ groupId: 1, hardState: { term: 2, vote: 0, commit: 0 } }]),
+    ).rejects.toSatisfy((e) => isStorageError(e, StorageErrorCode.Failed));
+    await store.close();
+  });
+
   it("fails the waiting saves of the next commit too, with Failed", async () => {
     const fileSystem = createFaultyFileSystem();
     const store = await openLogStore({ directory: directory.path, fileSystem });

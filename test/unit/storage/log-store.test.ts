@@ -90,6 +90,39 @@ describe("LogStore", () => {
     );
   });
 
+  it("round-trips integers beyond 2^32 (terms, indexes, votes, group ids)", async () => {
+    let store = await openStore();
+    const big = 2 ** 40 + 3;
+    const confState = {
+      voters: [big],
+      learners: [],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: true,
+    };
+    const snapshot = { metadata: { index: big, term: big, confState }, data: new Uint8Array(0) };
+    const groupId = 2 ** 33;
+    await store.save([
+      {
+        groupId,
+        snapshot,
+        entries: makeEntries(groupId, big + 1, 2, big + 1),
+        hardState: { term: big + 1, vote: big, commit: big + 1 },
+      },
+    ]);
+    store = await reopen(store);
+    const storage = store.storage(groupId);
+    expect([storage.firstIndex(), storage.lastIndex(), storage.term(big + 2)]).toEqual([
+      big + 1,
+      big + 2,
+      big + 1,
+    ]);
+    expect(storage.initialState()).toEqual({
+      hardState: { term: big + 1, vote: big, commit: big + 1 },
+      confState,
+    });
+  });
+
   it("limits entries() by maxBytes but always returns at least one", async () => {
     const store = await openStore();
     await store.save([{ groupId: 1, entries: makeEntries(1, 1, 10, 1, 100) }]);
