@@ -205,7 +205,7 @@ describe("LogStore write failures", () => {
     await reopened.close();
   });
 
-  it("treats a failed fdatasync as a failed commit: nothing acknowledged, writes refused", async () => {
+  it("treats a failed fdatasync as a failed commit: not acknowledged, writes refused", async () => {
     const fileSystem = createFaultyFileSystem();
     const store = await openLogStore({ directory: directory.path, fileSystem });
     await store.save([{ groupId: 1, entries: makeEntries(1, 1, 2, 1) }]);
