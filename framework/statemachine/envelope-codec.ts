@@ -113,7 +113,9 @@ export function decodeResultBatch(bytes: Uint8Array, envelopeCount: number): Exe
   const results = wire.results.map(resultFromWire);
   const only = results[0];
   if (results.length === 1 && only !== undefined && !only.ok && envelopeCount > 1) {
-    if (only.code === StateMachineErrorCode.InvalidEnvelope) return results.map(() => only);
+    if (only.code === StateMachineErrorCode.InvalidEnvelope) {
+      return Array.from({ length: envelopeCount }, () => only);
+    }
   }
   if (results.length !== envelopeCount) {
     throw new StateMachineError(

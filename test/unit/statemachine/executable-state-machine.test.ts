@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import {
+  StateMachineErrorCode,
+  buildCommand,
+  buildQuery,
+  decodeResultBatch,
+  encodeEnvelope,
+  encodeEnvelopeBatch,
+  readCommandResult,
+  readQueryResult,
+} from "../../../framework/statemachine/index.js";
+import type { ExecutionResult } from "../../../framework/statemachine/index.js";
+import {
+  Add,
+  Crash,
+  Delete,
+  GetCounter,
+  GetValue,
+  Put,
+  Stamp,
+} from "./counter-kv-state-machine.js";
+import { createCounterKvMachine } from "./counter-kv-state-machine.js";
+import { commandEntry, createReplicaLog } from "./replica-log.js";
+
+function onlyResult(bytes: Uint8Array): ExecutionResult {
+  const [result] = decodeResultBatch(bytes, 1);
+  if (result === undefined) throw new Error("no result");
+  return result;
+}
+
+function expectError(result: ExecutionResult, code: StateMachineErrorCode, text: string): void {
+  expect(result.ok).toBe(false);
+  if (result.ok) return;
+  expect(result.code).toBe(code);
+  expect(result.message).toContain(text);
+}
+
+describe("executable state machine: commands and queries", () => {
+  it("applies commands through executors and answers queries", async () => {
+    const { machine, state } = createCounterKvMachine();
+    expect(await machine.open()).toBe(0);
+    const log = createReplicaLog(machine);
+    const first = await log.append(commandEntry(Add, { name: "a", delta: 5 }, undefined));
+    expect(readCommandResult(Add, first)).toEqual({ value: 5 });
+    const second = await log.append(commandEntry(Add, { name: "a", delta: -2 }, undefined));
+    expect(readCommandResult(Add, second)).toEqual({ value: 3 });
+    await log.append(commandEntry(Put, { key: "k", value: "v1" }, undefined));
+    const put = await log.append(commandEntry(Put, { key: "k", value: "v2" }, undefined));
+    expect(readCommandResult(Put, put)).toEqual({ found: true, value: "v1" });
+
+    const counter = await machine.query(buildQuery(GetCounter, { name: "a" }));
+    expect(readQueryResult(GetCounter, counter)).toEqual({ value: 3 });
+    const value = await machine.query(buildQuery(GetValue, { name: "k" }));
+    expect(readQueryResult(GetValue, value)).toEqual({ found: true, value: "v2" });
+    expect(state.effects()).toBe(4);
+    expect(machine.appliedIndex()).toBe(4);
+  });
+
+  it("maps results of a batch entry back to each envelope, in order", async () => {
+    const { machine } = createCounterKvMachine();
+    const log = createReplicaLog(machine);
+    const envelopes = [
+      { name: "x", delta: 1 },
+      { name: "x", delta: 0 }, // the executor refuses it
+      { name: "y", delta: 10 },
+    ].map((request) => ({
+      type: Add.typeName,
+      session: undefined,
+      timestampMs: 5,
+      payload: Add.request.encode(request),
+    }));
+    const results = decodeResultBatch(await log.append(encodeEnvelopeBatch(envelopes)), 3);
+    expect(results[0]).toEqual({ ok: true, payload: Add.response.encode({ value: 1 }) });
+    expectError(results[1]!, StateMachineErrorCode.InvalidArgument, "delta must not be 0");
+    expect(results[2]).toEqual({ ok: true, payload: Add.response.encode({ value: 10 }) });
+  });
+
+  it("gives executors a deterministic context: clock never backwards, position, seeded random", async () => {
+    const { machine } = createCounterKvMachine(3);
+    const log = createReplicaLog(machine);
+    const at = async (timestampMs: number) =>
+      readCommandResult(Stamp, await log.append(commandEntry(Stamp, { draws: 2 }, undefined, timestampMs)));
+    const early = await at(1_000);
+    const late = await at(900); // a new leader with a slower clock
+    expect(early.timestampMs).toBe(1_000);
+    expect(late.timestampMs).toBe(1_000);
+    expect(late.index).toBe(2);
+    expect(early.randoms).toHaveLength(2);
+    expect(early.randoms).not.toEqual(late.randoms);
+    const again = createCounterKvMachine(3);
+    const replay = createReplicaLog(again.machine);
+    const replayed = readCommandResult(
+      Stamp,
+      await replay.append(commandEntry(Stamp, { draws: 2 }, undefined, 1_000)),
+    );
+    expect(replayed).toEqual(early);
+    const query = await machine.query(buildQuery(GetCounter, { name: "none" }));
+    expect(readQueryResult(GetCounter, query)).toEqual({ value: 0 });
+    expect(machine.clockMs()).toBe(1_000);
+  });
+
+  it("turns an executor's StateMachineError into an error result the caller reads as a thrown error", async () => {
+    const { machine, state } = createCounterKvMachine();
+    const log = createReplicaLog(machine);
+    const result = await log.append(commandEntry(Delete, { name: "missing" }, undefined));
+    expect(() => readCommandResult(Delete, result)).toThrowError(/\[not_found\] key "missing" not found/);
+    expect(state.effects()).toBe(0);
+    const after = await log.append(commandEntry(Put, { key: "missing", value: "now" }, undefined));
+    expect(readCommandResult(Put, after)).toEqual({ found: false, value: "" });
+  });
+
+  it("fails apply on an executor's unexpected exception (a bug), not as a result", async () => {
+    const { machine } = createCounterKvMachine();
+    const log = createReplicaLog(machine);
+    await expect(log.append(commandEntry(Crash, { name: "boom" }, undefined))).rejects.toThrow(
+      "bug while handling boom",
+    );
+  });
+});
+
+describe("executable state machine: bad input becomes error results", () => {
+  const payloadOf = (request: { name: string; delta: number }) => Add.request.encode(request);
+
+  it("answers unknown type, bad payload, wrong kind and oversized, and keeps working", async () => {
+    const { machine, state } = createCounterKvMachine(1, { maxPayloadBytes: 64 });
+    const log = createReplicaLog(machine);
+    const envelope = (type: string, payload: Uint8Array) =>
+      encodeEnvelopeBatch([{ type, session: undefined, timestampMs: 1, payload }]);
+
+    const unknown = onlyResult(await log.append(envelope("nope.v1.S/Do", payloadOf({ name: "a", delta: 1 }))));
+    expectError(unknown, StateMachineErrorCode.UnknownType, `"nope.v1.S/Do"`);
+    const truncated = new Uint8Array([0x0a, 0x05, 0x61]); // field 1 claims 5 bytes, has 1
+    const badPayload = onlyResult(await log.append(envelope(Add.typeName, truncated)));
+    expectError(badPayload, StateMachineErrorCode.InvalidPayload, `payload of ${Add.typeName} (3 bytes)`);
+    const queryAsCommand = onlyResult(await log.append(envelope(GetCounter.typeName, new Uint8Array())));
+    expectError(queryAsCommand, StateMachineErrorCode.WrongKind, "is a query, sent as a command");
+    const big = payloadOf({ name: "n".repeat(100), delta: 1 });
+    const oversized = onlyResult(await log.append(envelope(Add.typeName, big)));
+    expectError(oversized, StateMachineErrorCode.TooLarge, `payload of ${big.length} bytes, allowed at most 64`);
+
+    const commandAsQuery = await machine.query(
+      encodeEnvelope({ type: Add.typeName, session: undefined, timestampMs: 0, payload: big.slice(0, 10) }),
+    );
+    expect(() => readQueryResult(GetCounter, commandAsQuery)).toThrowError(/wrong_kind.*is a command, sent as a query/);
+
+    expect(state.effects()).toBe(0);
+    const good = await log.append(commandEntry(Add, { name: "a", delta: 2 }, undefined));
+    expect(readCommandResult(Add, good)).toEqual({ value: 2 });
+    expect(machine.appliedIndex()).toBe(5);
+  });
+
+  it("answers an undecodable or empty entry with one invalid_envelope error", async () => {
+    const { machine } = createCounterKvMachine();
+    const log = createReplicaLog(machine);
+    const garbage = onlyResult(await log.append(new Uint8Array([0xff, 0xff, 0xff, 0xff])));
+    expectError(garbage, StateMachineErrorCode.InvalidEnvelope, "entry 1: envelope batch (4 bytes) does not decode");
+    const empty = onlyResult(await log.append(new Uint8Array()));
+    expectError(empty, StateMachineErrorCode.InvalidEnvelope, "envelope batch is empty");
+    // The one error answers every envelope the proposer put into that entry.
+    const forThree = decodeResultBatch(await log.append(new Uint8Array([0xff])), 3);
+    expect(forThree).toHaveLength(3);
+    const badQuery = await machine.query(new Uint8Array([0xff, 0x01]));
+    expect(() => readQueryResult(GetCounter, badQuery)).toThrowError(/invalid_envelope.*envelope \(2 bytes\)/);
+    const good = await log.append(buildCommand(Add, { name: "a", delta: 1 }, undefined));
+    expect(readCommandResult(Add, good)).toEqual({ value: 1 });
+  });
+});
