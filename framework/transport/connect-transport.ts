@@ -33,27 +33,13 @@ export interface ConnectTransportOptions {
  */
 export function createConnectTransport(options: ConnectTransportOptions): Transport {
   const limits = createTransportLimits(options.limits);
+  checkIdentity(options.nodeId, options.clusterId);
   const { nodeId, clusterId, clock, random, logger } = options;
-  if (!(Number.isSafeInteger(nodeId) && nodeId > 0)) {
-    throw new TransportError(TransportErrorCode.InvalidConfig, `nodeId = ${nodeId}, allowed ≥ 1`);
-  }
-  if (!(Number.isSafeInteger(clusterId) && clusterId >= 0)) {
-    const text = `clusterId = ${clusterId}, allowed integer ≥ 0`;
-    throw new TransportError(TransportErrorCode.InvalidConfig, text);
-  }
   const reports = new UnreachableReports((groupId, peer) =>
     options.handler.onUnreachable(groupId, peer),
   );
-  let flushScheduled = false;
-  const reportUnreachable = (groupId: GroupId, peer: NodeId): void => {
-    reports.add(groupId, peer);
-    if (flushScheduled) return;
-    flushScheduled = true;
-    queueMicrotask(() => {
-      flushScheduled = false;
-      reports.flush();
-    });
-  };
+  const reportUnreachable = (groupId: GroupId, peer: NodeId): void =>
+    reports.addDeferred(groupId, peer);
   const channels = new Map<NodeId, PeerChannel>();
   let state: "new" | "running" | "closed" = "new";
   const closing = new AbortController();
@@ -112,4 +98,14 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
       channels.clear();
     },
   };
+}
+
+function checkIdentity(nodeId: NodeId, clusterId: number): void {
+  if (!(Number.isSafeInteger(nodeId) && nodeId > 0)) {
+    throw new TransportError(TransportErrorCode.InvalidConfig, `nodeId = ${nodeId}, allowed ≥ 1`);
+  }
+  if (!(Number.isSafeInteger(clusterId) && clusterId >= 0)) {
+    const text = `clusterId = ${clusterId}, allowed integer ≥ 0`;
+    throw new TransportError(TransportErrorCode.InvalidConfig, text);
+  }
 }

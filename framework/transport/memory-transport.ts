@@ -66,105 +66,118 @@ interface PendingSnapshot {
  * drops and unreachable reports behave as with ConnectTransport.
  */
 export function createMemoryNetwork(overrides: Partial<TransportLimits> = {}): MemoryNetwork {
-  const limits = createTransportLimits(overrides);
-  const nodes = new Map<NodeId, MemoryNode>();
-  const links = new Map<string, { from: NodeId; to: NodeId; queue: PeerQueue; up: boolean }>();
-  const snapshots: PendingSnapshot[] = [];
-
-  const link = (from: NodeId, to: NodeId) => {
-    const key = `${from}->${to}`;
-    let found = links.get(key);
-    if (found === undefined) {
-      const queue = new PeerQueue(limits.maxQueuedMessagesPerPeer, limits.maxQueuedBytesPerPeer);
-      found = { from, to, queue, up: true };
-      links.set(key, found);
-    }
-    return found;
+  const state: NetworkState = {
+    limits: createTransportLimits(overrides),
+    nodes: new Map(),
+    links: new Map(),
+    snapshots: [],
   };
-
-  const deliver = (envelope: MemoryEnvelope): boolean => {
-    const destination = nodes.get(envelope.to);
-    if (destination === undefined || !destination.started) return false;
-    if (!link(envelope.from, envelope.to).up) return false;
-    destination.handler.onMessages(envelope.from, [decodeGroupMessage(envelope.bytes)]);
-    return true;
-  };
-
-  const flushReports = (): void => {
-    for (const node of nodes.values()) node.reports.flush();
-  };
-
-  const deliverRound = (): number => {
-    let delivered = 0;
-    for (const current of [...links.values()]) {
-      const batch = current.queue.clear();
-      if (batch.length === 0) continue;
-      const destination = nodes.get(current.to);
-      const source = nodes.get(current.from);
-      if (destination === undefined || !destination.started || !current.up) {
-        for (const item of batch) source?.reports.add(item.groupId, current.to);
-        continue;
-      }
-      const messages = batch.map((item) => decodeGroupMessage(item.bytes));
-      destination.handler.onMessages(current.from, messages);
-      delivered += batch.length;
-    }
-    return delivered;
-  };
-
   const network: MemoryNetwork = {
-    createTransport(nodeId: NodeId, handler: TransportHandler): Transport {
-      if (nodes.has(nodeId)) {
-        const text = `node ${nodeId} already on this network`;
-        throw new TransportError(TransportErrorCode.InvalidConfig, text);
-      }
-      const reports = new UnreachableReports((group, node) => handler.onUnreachable(group, node));
-      const node: MemoryNode = { handler, reports, started: false };
-      nodes.set(nodeId, node);
-      return createMemoryTransport(nodeId, node, {
-        enqueue: (to, groupId, bytes) => {
-          const target = link(nodeId, to);
-          const accepted = nodes.has(to) && target.up && target.queue.tryPush({ groupId, bytes });
-          if (!accepted) node.reports.add(groupId, to);
-        },
-        enqueueSnapshot: (snapshot) => snapshots.push({ ...snapshot, from: nodeId }),
-        remove: () => nodes.delete(nodeId),
-      });
-    },
-    pendingMessages: () => [...links.values()].reduce((sum, item) => sum + item.queue.length, 0),
+    createTransport: (nodeId, handler) => addNode(state, nodeId, handler),
+    pendingMessages: () => [...state.links.values()].reduce((sum, l) => sum + l.queue.length, 0),
     takePending(): MemoryEnvelope[] {
       const taken: MemoryEnvelope[] = [];
-      for (const { from, to, queue } of links.values()) {
+      for (const { from, to, queue } of state.links.values()) {
         for (const { groupId, bytes } of queue.clear()) taken.push({ from, to, groupId, bytes });
       }
       return taken;
     },
-    deliver,
+    deliver: (envelope) => deliverEnvelope(state, envelope),
     deliverAll(maxRounds = 1000): number {
       let delivered = 0;
       for (let round = 0; round < maxRounds && network.pendingMessages() > 0; round++) {
-        delivered += deliverRound();
-        flushReports();
+        delivered += deliverRound(state);
+        for (const node of state.nodes.values()) node.reports.flush();
       }
-      flushReports();
+      for (const node of state.nodes.values()) node.reports.flush();
       return delivered;
     },
-    deliverSnapshots: () => runSnapshots(snapshots.splice(0), nodes, link),
+    deliverSnapshots: () => runSnapshots(state, state.snapshots.splice(0)),
     setLinkUp(from: NodeId, to: NodeId, up: boolean): void {
-      link(from, to).up = up;
+      linkOf(state, from, to).up = up;
     },
   };
   return network;
 }
 
-async function runSnapshots(
-  pending: PendingSnapshot[],
-  nodes: ReadonlyMap<NodeId, MemoryNode>,
-  link: (from: NodeId, to: NodeId) => { up: boolean },
-): Promise<number> {
+interface MemoryLink {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly queue: PeerQueue;
+  up: boolean;
+}
+
+interface NetworkState {
+  readonly limits: TransportLimits;
+  readonly nodes: Map<NodeId, MemoryNode>;
+  /** Keyed "from->to"; Map order = creation order, which makes delivery deterministic. */
+  readonly links: Map<string, MemoryLink>;
+  readonly snapshots: PendingSnapshot[];
+}
+
+function linkOf(state: NetworkState, from: NodeId, to: NodeId): MemoryLink {
+  const key = `${from}->${to}`;
+  let found = state.links.get(key);
+  if (found === undefined) {
+    const { maxQueuedMessagesPerPeer, maxQueuedBytesPerPeer } = state.limits;
+    const queue = new PeerQueue(maxQueuedMessagesPerPeer, maxQueuedBytesPerPeer);
+    found = { from, to, queue, up: true };
+    state.links.set(key, found);
+  }
+  return found;
+}
+
+function addNode(state: NetworkState, nodeId: NodeId, handler: TransportHandler): Transport {
+  if (state.nodes.has(nodeId)) {
+    const text = `node ${nodeId} already on this network`;
+    throw new TransportError(TransportErrorCode.InvalidConfig, text);
+  }
+  const reports = new UnreachableReports((group, node) => handler.onUnreachable(group, node));
+  const node: MemoryNode = { handler, reports, started: false };
+  state.nodes.set(nodeId, node);
+  return createMemoryTransport(nodeId, node, {
+    enqueue: (to, groupId, bytes) => {
+      const link = linkOf(state, nodeId, to);
+      const accepted = state.nodes.has(to) && link.up && link.queue.tryPush({ groupId, bytes });
+      if (!accepted) node.reports.add(groupId, to);
+    },
+    enqueueSnapshot: (snapshot) => state.snapshots.push({ ...snapshot, from: nodeId }),
+    remove: () => state.nodes.delete(nodeId),
+  });
+}
+
+function deliverEnvelope(state: NetworkState, envelope: MemoryEnvelope): boolean {
+  const destination = state.nodes.get(envelope.to);
+  if (destination === undefined || !destination.started) return false;
+  if (!linkOf(state, envelope.from, envelope.to).up) return false;
+  destination.handler.onMessages(envelope.from, [decodeGroupMessage(envelope.bytes)]);
+  return true;
+}
+
+/** Each link's whole queue as one batch; what cannot be delivered is reported. */
+function deliverRound(state: NetworkState): number {
+  let delivered = 0;
+  for (const link of [...state.links.values()]) {
+    const batch = link.queue.clear();
+    if (batch.length === 0) continue;
+    const destination = state.nodes.get(link.to);
+    if (destination === undefined || !destination.started || !link.up) {
+      const source = state.nodes.get(link.from);
+      for (const item of batch) source?.reports.add(item.groupId, link.to);
+      continue;
+    }
+    const messages = batch.map((item) => decodeGroupMessage(item.bytes));
+    destination.handler.onMessages(link.from, messages);
+    delivered += batch.length;
+  }
+  return delivered;
+}
+
+async function runSnapshots(state: NetworkState, pending: PendingSnapshot[]): Promise<number> {
   for (const snapshot of pending) {
-    const destination = nodes.get(snapshot.to);
-    if (destination === undefined || !destination.started || !link(snapshot.from, snapshot.to).up) {
+    const destination = state.nodes.get(snapshot.to);
+    const up = linkOf(state, snapshot.from, snapshot.to).up;
+    if (destination === undefined || !destination.started || !up) {
       const text = `node ${snapshot.to} unreachable`;
       snapshot.reject(new TransportError(TransportErrorCode.Unreachable, text));
       continue;

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Message, NodeId } from "../raft/index.js";
 import type { SendSnapshotRequestSchema } from "../../gen/raftkit/v1/transport_pb.js";
-import type { Clock } from "./clock.js";
+import type { Clock, TimerHandle } from "./clock.js";
 import { TransportError, TransportErrorCode } from "./errors.js";
 import { chunkOverheadBytes } from "./frame-limits.js";
 import type { GroupId } from "./group-message.js";
@@ -41,19 +41,10 @@ export async function sendSnapshotOverConnect(transfer: SnapshotTransfer): Promi
   transfer.signal.addEventListener("abort", onClose);
   let lastProgress = clock.now();
   let bytesSent = 0;
-  let idleTimer = clock.setTimeout(function onSnapshotIdleTimeout() {
-    const idle = clock.now() - lastProgress;
-    if (idle >= limits.snapshotIdleTimeoutMs) {
-      connection.abort.abort(
-        new TransportError(
-          TransportErrorCode.Unreachable,
-          `snapshot idle for ${Math.round(idle)} ms`,
-        ),
-      );
-    } else {
-      idleTimer = clock.setTimeout(onSnapshotIdleTimeout, limits.snapshotIdleTimeoutMs - idle);
-    }
-  }, limits.snapshotIdleTimeoutMs);
+  const idleWatch = watchIdle(clock, limits.snapshotIdleTimeoutMs, () => lastProgress, (idle) => {
+    const text = `snapshot idle for ${Math.round(idle)} ms`;
+    connection.abort.abort(new TransportError(TransportErrorCode.Unreachable, text));
+  });
   async function* frames(): AsyncGenerator<MessageInitShape<typeof SendSnapshotRequestSchema>> {
     const header = {
       fromNodeId: BigInt(transfer.nodeId),
@@ -93,8 +84,23 @@ export async function sendSnapshotOverConnect(transfer: SnapshotTransfer): Promi
     });
     throw failure;
   } finally {
-    idleTimer.cancel();
+    idleWatch.cancel();
     transfer.signal.removeEventListener("abort", onClose);
     connection.close();
   }
+}
+
+/** Calls `onIdle` once when `lastProgress()` is `timeoutMs` or more in the past. */
+function watchIdle(
+  clock: Clock,
+  timeoutMs: number,
+  lastProgress: () => number,
+  onIdle: (idleMs: number) => void,
+): TimerHandle {
+  let timer = clock.setTimeout(function onIdleTimeout() {
+    const idle = clock.now() - lastProgress();
+    if (idle >= timeoutMs) onIdle(idle);
+    else timer = clock.setTimeout(onIdleTimeout, timeoutMs - idle);
+  }, timeoutMs);
+  return { cancel: () => timer.cancel() };
 }

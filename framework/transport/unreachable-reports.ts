@@ -9,6 +9,7 @@ import type { GroupId } from "./group-message.js";
  */
 export class UnreachableReports {
   private pending = new Map<NodeId, Set<GroupId>>();
+  private flushScheduled = false;
 
   constructor(private readonly report: (groupId: GroupId, nodeId: NodeId) => void) {}
 
@@ -25,6 +26,17 @@ export class UnreachableReports {
       this.pending.set(nodeId, groups);
     }
     groups.add(groupId);
+  }
+
+  /** Adds a report and flushes in a microtask, once per burst of reports. */
+  addDeferred(groupId: GroupId, nodeId: NodeId): void {
+    this.add(groupId, nodeId);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   /** Reports every pending pair (in insertion order) and forgets them. */
