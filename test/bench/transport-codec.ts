@@ -22,15 +22,33 @@ import {
 
 function appendMessage(entryCount: number): Message {
   const entries = Array.from({ length: entryCount }, (_, i) => ({
-    term: 12, index: 100_000 + i, type: EntryType.Normal, data: new Uint8Array(64).fill(i),
+    term: 12,
+    index: 100_000 + i,
+    type: EntryType.Normal,
+    data: new Uint8Array(64).fill(i),
   }));
   return {
-    type: MessageType.Append, to: 2, from: 1, term: 12, logTerm: 12, index: 99_999, entries,
-    commit: 99_990, snapshot: undefined, reject: false, rejectHint: 0, context: new Uint8Array(0),
+    type: MessageType.Append,
+    to: 2,
+    from: 1,
+    term: 12,
+    logTerm: 12,
+    index: 99_999,
+    entries,
+    commit: 99_990,
+    snapshot: undefined,
+    reject: false,
+    rejectHint: 0,
+    context: new Uint8Array(0),
   };
 }
 
-const heartbeat: Message = { ...appendMessage(0), type: MessageType.Heartbeat, index: 0, logTerm: 0 };
+const heartbeat: Message = {
+  ...appendMessage(0),
+  type: MessageType.Heartbeat,
+  index: 0,
+  logTerm: 0,
+};
 
 function encodeWithProtobufEs(groupMessage: GroupMessage): Uint8Array {
   return toBinary(
@@ -80,13 +98,21 @@ for (const [name, message] of [
   const bytes = encodeGroupMessage(groupMessage);
   report(
     `encode ${name}`,
-    measure(() => { sink += encodeWithProtobufEs(groupMessage).length; }),
-    measure(() => { sink += encodeGroupMessage(groupMessage).length; }),
+    measure(() => {
+      sink += encodeWithProtobufEs(groupMessage).length;
+    }),
+    measure(() => {
+      sink += encodeGroupMessage(groupMessage).length;
+    }),
   );
   report(
     `decode ${name}`,
-    measure(() => { sink += decodeWithProtobufEs(bytes).message.entries.length; }),
-    measure(() => { sink += decodeGroupMessage(bytes).message.entries.length; }),
+    measure(() => {
+      sink += decodeWithProtobufEs(bytes).message.entries.length;
+    }),
+    measure(() => {
+      sink += decodeGroupMessage(bytes).message.entries.length;
+    }),
   );
 }
 console.log(`(checksum ${sink})`);

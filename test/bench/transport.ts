@@ -41,9 +41,20 @@ const limits = createTransportLimits();
 
 function append(from: NodeId, to: NodeId, index: number): Message {
   return {
-    type: MessageType.Append, to, from, term: 9, logTerm: 9, index: index - 1,
-    entries: [{ term: 9, index, type: EntryType.Normal, data: new Uint8Array(64).fill(index & 0xff) }],
-    commit: index - 1, snapshot: undefined, reject: false, rejectHint: 0, context: new Uint8Array(0),
+    type: MessageType.Append,
+    to,
+    from,
+    term: 9,
+    logTerm: 9,
+    index: index - 1,
+    entries: [
+      { term: 9, index, type: EntryType.Normal, data: new Uint8Array(64).fill(index & 0xff) },
+    ],
+    commit: index - 1,
+    snapshot: undefined,
+    reject: false,
+    rejectHint: 0,
+    context: new Uint8Array(0),
   };
 }
 
@@ -54,13 +65,22 @@ function unaryBenchMethod(): DescMethodUnary {
     package: "raftkit.bench",
     dependency: ["raftkit/v1/transport.proto"],
     syntax: "proto3",
-    service: [{
-      name: "UnaryBenchService",
-      method: [{ name: "Send", inputType: ".raftkit.v1.StreamRequest", outputType: ".raftkit.v1.StreamResponse" }],
-    }],
+    service: [
+      {
+        name: "UnaryBenchService",
+        method: [
+          {
+            name: "Send",
+            inputType: ".raftkit.v1.StreamRequest",
+            outputType: ".raftkit.v1.StreamResponse",
+          },
+        ],
+      },
+    ],
   });
   const registry = createFileRegistry(file, (name) =>
-    name === "raftkit/v1/transport.proto" ? file_raftkit_v1_transport : undefined);
+    name === "raftkit/v1/transport.proto" ? file_raftkit_v1_transport : undefined,
+  );
   const method = registry.getService("raftkit.bench.UnaryBenchService")?.methods[0];
   if (method === undefined || !isUnary(method)) throw new Error("bench method not built");
   return method;
@@ -100,10 +120,18 @@ const sessions = new Set<http2.ServerHttp2Session>();
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Streams appends 1 → 2 for `seconds`, keeping at most `window` messages unreceived. */
-async function measureStream(url: string): Promise<{ messages: number; batches: number; elapsed: number }> {
+async function measureStream(
+  url: string,
+): Promise<{ messages: number; batches: number; elapsed: number }> {
   const transport = createConnectTransport({
-    nodeId: 1, clusterId: 1, resolvePeer: (peer) => (peer === 2 ? url : undefined), handler,
-    clock: createSystemClock(), random: createSeededRandom(1), logger: createSilentLogger(), limits,
+    nodeId: 1,
+    clusterId: 1,
+    resolvePeer: (peer) => (peer === 2 ? url : undefined),
+    handler,
+    clock: createSystemClock(),
+    random: createSeededRandom(1),
+    logger: createSilentLogger(),
+    limits,
   });
   await transport.start();
   const window = 4096;
@@ -115,7 +143,8 @@ async function measureStream(url: string): Promise<{ messages: number; batches: 
     while (performance.now() - start < durationMs) {
       if (sent - counters.messages < window) {
         const batch: GroupMessage[] = [];
-        for (let i = 0; i < burst; i++, sent++) batch.push({ groupId: sent % groups, message: append(1, 2, sent + 1) });
+        for (let i = 0; i < burst; i++, sent++)
+          batch.push({ groupId: sent % groups, message: append(1, 2, sent + 1) });
         transport.send(batch);
       }
       await tick();
@@ -148,8 +177,15 @@ async function measureUnary(
   let stop = false;
   const worker = async (id: number): Promise<void> => {
     for (let index = 1; !stop; index++) {
-      const bytes = encodeGroupMessage({ groupId: (id * 7919 + index) % groups, message: append(1, 2, index) });
-      const input = create(StreamRequestSchema, { fromNodeId: 1n, clusterId: 1n, messages: [bytes] });
+      const bytes = encodeGroupMessage({
+        groupId: (id * 7919 + index) % groups,
+        message: append(1, 2, index),
+      });
+      const input = create(StreamRequestSchema, {
+        fromNodeId: 1n,
+        clusterId: 1n,
+        messages: [bytes],
+      });
       await client.unary(method, undefined, undefined, undefined, input);
       calls++;
     }
@@ -172,7 +208,13 @@ async function measureUnary(
 async function main(): Promise<void> {
   const method = unaryBenchMethod();
   const [server, url] = await startServer((router) => {
-    registerTransportService(router, { nodeId: 2, clusterId: 1, handler, limits, logger: createSilentLogger() });
+    registerTransportService(router, {
+      nodeId: 2,
+      clusterId: 1,
+      handler,
+      limits,
+      logger: createSilentLogger(),
+    });
     router.rpc(method, (request) => {
       if (!isMessage(request, StreamRequestSchema)) throw new Error("expected a StreamRequest");
       handler.onMessages(1, request.messages.map(decodeGroupMessage));
@@ -184,11 +226,19 @@ async function main(): Promise<void> {
   const unaryRate = unary.messages / unary.elapsed;
   const streamRate = stream.messages / stream.elapsed;
   const fmt = (value: number): string => Math.round(value).toLocaleString("en-US");
-  console.log(`transport benchmark: Append with one 64 B entry, node 1 → node 2, loopback h2c, ${seconds} s per phase`);
+  console.log(
+    "transport benchmark: Append with one 64 B entry, node 1 → node 2, loopback h2c, " +
+      `${seconds} s per phase`,
+  );
   console.log(`  baseline unary gRPC, 1 msg/call, 64 in flight: ${fmt(unaryRate)} msgs/s`);
-  console.log(`  ConnectTransport bidi stream:                   ${fmt(streamRate)} msgs/s, ` +
-    `${fmt(stream.batches / stream.elapsed)} batches/s, ${(stream.messages / stream.batches).toFixed(1)} msgs/batch`);
-  console.log(`  ratio stream / unary: ${(streamRate / unaryRate).toFixed(1)}x; dropped: ${counters.dropped}`);
+  console.log(
+    `  ConnectTransport bidi stream:                   ${fmt(streamRate)} msgs/s, ` +
+      `${fmt(stream.batches / stream.elapsed)} batches/s, ` +
+      `${(stream.messages / stream.batches).toFixed(1)} msgs/batch`,
+  );
+  console.log(
+    `  ratio stream / unary: ${(streamRate / unaryRate).toFixed(1)}x; dropped: ${counters.dropped}`,
+  );
   server.close();
   for (const session of sessions) session.destroy();
 }

@@ -26,7 +26,13 @@ function node(nodes: readonly TestNode[], index: number): TestNode {
 }
 
 /** `count` heartbeats from → to spread over `groups` groups; term = sequence number per pair. */
-function traffic(from: NodeId, to: NodeId, count: number, groups: number, start = 1): GroupMessage[] {
+function traffic(
+  from: NodeId,
+  to: NodeId,
+  count: number,
+  groups: number,
+  start = 1,
+): GroupMessage[] {
   return Array.from({ length: count }, (_, i) => ({
     groupId: 1000 + (((start + i) * 7) % groups),
     message: heartbeat(from, to, start + i),
@@ -42,18 +48,30 @@ describe("ConnectTransport on loopback", () => {
         const batch: GroupMessage[] = [];
         for (const receiver of nodes) {
           if (receiver === sender) continue;
-          batch.push(...traffic(sender.nodeId, receiver.nodeId, perPair / 10, 500, 1 + round * (perPair / 10)));
+          batch.push(
+            ...traffic(
+              sender.nodeId,
+              receiver.nodeId,
+              perPair / 10,
+              500,
+              1 + round * (perPair / 10),
+            ),
+          );
         }
         sender.transport.send(batch);
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await waitFor("all messages", () => nodes.every((n) => n.handler.received.length === 2 * perPair));
+    await waitFor("all messages", () =>
+      nodes.every((n) => n.handler.received.length === 2 * perPair),
+    );
     for (const receiver of nodes) {
       for (const sender of nodes) {
         if (sender === receiver) continue;
         const fromSender = receiver.handler.received.filter((r) => r.from === sender.nodeId);
-        expect(fromSender.map((r) => r.message.term)).toEqual(Array.from({ length: perPair }, (_, i) => i + 1));
+        expect(fromSender.map((r) => r.message.term)).toEqual(
+          Array.from({ length: perPair }, (_, i) => i + 1),
+        );
         expect(new Set(fromSender.map((r) => r.groupId)).size).toBe(500);
         expect(fromSender.every((r) => r.message.to === receiver.nodeId)).toBe(true);
       }
@@ -86,7 +104,7 @@ describe("ConnectTransport on loopback", () => {
     expect(a.logger.has("warn", /stream to peer failed/)).toBe(true);
   });
 
-  it("a peer that accepts TCP and never answers blocks nobody; its queue stays bounded", async () => {
+  it("a peer that accepts TCP and never answers blocks nobody; its queue is bounded", async () => {
     const silentSockets = new Set<net.Socket>();
     const blackHole = net.createServer((socket) => silentSockets.add(socket));
     await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
@@ -97,22 +115,34 @@ describe("ConnectTransport on loopback", () => {
     const address = blackHole.address();
     if (address === null || typeof address === "string") throw new Error("expected a TCP address");
     const maxQueued = 64;
-    const { nodes, addresses } = await cluster([1, 2], { maxQueuedMessagesPerPeer: maxQueued, ackTimeoutMs: 400 });
+    const { nodes, addresses } = await cluster([1, 2], {
+      maxQueuedMessagesPerPeer: maxQueued,
+      ackTimeoutMs: 400,
+    });
     addresses.set(9, `http://127.0.0.1:${address.port}`);
     const [a, b] = [node(nodes, 0), node(nodes, 1)];
 
     // Distinct groups so each dropped message shows up as its own report.
-    const toSilent = Array.from({ length: 3 * maxQueued }, (_, i) => ({ groupId: i, message: heartbeat(1, 9, 1) }));
+    const toSilent = Array.from({ length: 3 * maxQueued }, (_, i) => ({
+      groupId: i,
+      message: heartbeat(1, 9, 1),
+    }));
     a.transport.send(toSilent);
     // Below the live peer's queue bound: nothing to it may be dropped.
     a.transport.send(traffic(1, 2, 50, 10));
     await waitFor("delivery to the live peer", () => b.handler.received.length === 50);
-    await waitFor("drops beyond the queue bound reported", () =>
-      a.handler.unreachable.filter((r) => r.nodeId === 9).length >= 2 * maxQueued);
+    await waitFor(
+      "drops beyond the queue bound reported",
+      () => a.handler.unreachable.filter((r) => r.nodeId === 9).length >= 2 * maxQueued,
+    );
     expect(a.handler.unreachable.every((r) => r.nodeId === 9)).toBe(true);
-    await waitFor("the silent stream declared dead", () => a.logger.has("warn", /no acknowledgement/));
-    await waitFor("every message to the silent peer reported", () =>
-      new Set(a.handler.unreachable.map((r) => r.groupId)).size === 3 * maxQueued);
+    await waitFor("the silent stream declared dead", () =>
+      a.logger.has("warn", /no acknowledgement/),
+    );
+    await waitFor(
+      "every message to the silent peer reported",
+      () => new Set(a.handler.unreachable.map((r) => r.groupId)).size === 3 * maxQueued,
+    );
     a.transport.send(traffic(1, 2, 10, 5, 51));
     await waitFor("the live peer still served", () => b.handler.received.length === 60);
   });
@@ -123,7 +153,9 @@ describe("ConnectTransport on loopback", () => {
     const huge = { ...heartbeat(1, 2, 5), context: new Uint8Array(100 * 1024) };
     a.transport.send([{ groupId: 77, message: huge }, ...traffic(1, 2, 3, 1)]);
     await waitFor("small messages", () => b.handler.received.length === 3);
-    await waitFor("the huge one reported", () => a.handler.unreachable.some((r) => r.groupId === 77));
+    await waitFor("the huge one reported", () =>
+      a.handler.unreachable.some((r) => r.groupId === 77),
+    );
     expect(a.logger.has("error", /larger than maxFrameBytes/)).toBe(true);
   });
 
@@ -137,6 +169,8 @@ describe("ConnectTransport on loopback", () => {
     a.transport.send(messages);
     await waitFor("all 400", () => b.handler.received.length === 400);
     expect(b.handler.batches).toBeGreaterThanOrEqual(Math.ceil((400 * 1010) / (16 * 1024)));
-    expect(b.handler.received.map((r) => r.message.context[0])).toEqual(messages.map((m) => m.message.term % 256));
+    expect(b.handler.received.map((r) => r.message.context[0])).toEqual(
+      messages.map((m) => m.message.term % 256),
+    );
   });
 });

@@ -25,20 +25,36 @@ export interface LogEntry {
 
 export class RecordingLogger implements Logger {
   readonly entries: LogEntry[] = [];
-  debug(message: string, fields?: LogFields): void { this.entries.push({ level: "debug", message, fields }); }
-  info(message: string, fields?: LogFields): void { this.entries.push({ level: "info", message, fields }); }
-  warn(message: string, fields?: LogFields): void { this.entries.push({ level: "warn", message, fields }); }
-  error(message: string, fields?: LogFields): void { this.entries.push({ level: "error", message, fields }); }
+  debug(message: string, fields?: LogFields): void {
+    this.entries.push({ level: "debug", message, fields });
+  }
+  info(message: string, fields?: LogFields): void {
+    this.entries.push({ level: "info", message, fields });
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.entries.push({ level: "warn", message, fields });
+  }
+  error(message: string, fields?: LogFields): void {
+    this.entries.push({ level: "error", message, fields });
+  }
   has(level: LogEntry["level"], pattern: RegExp): boolean {
-    return this.entries.some((entry) => entry.level === level && pattern.test(entry.message + JSON.stringify(entry.fields)));
+    return this.entries.some(
+      (entry) =>
+        entry.level === level && pattern.test(entry.message + JSON.stringify(entry.fields)),
+    );
   }
 }
 
-/** Polls `condition` until it holds; fails with `what` after `deadlineMs` (a bound, not a timing assertion). */
-export async function waitFor(what: string, condition: () => boolean, deadlineMs = 15_000): Promise<void> {
+/** Polls `condition` until it holds; fails naming `what` after `deadlineMs` (a bound only). */
+export async function waitFor(
+  what: string,
+  condition: () => boolean,
+  deadlineMs = 15_000,
+): Promise<void> {
   const start = Date.now();
   while (!condition()) {
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    if (Date.now() - start > deadlineMs)
+      throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -61,7 +77,12 @@ export class TestNode {
     limits: Partial<TransportLimits> = {},
     clock: Clock = createSystemClock(),
   ) {
-    this.limits = createTransportLimits({ ackTimeoutMs: 2000, backoffInitialMs: 20, backoffMaxMs: 200, ...limits });
+    this.limits = createTransportLimits({
+      ackTimeoutMs: 2000,
+      backoffInitialMs: 20,
+      backoffMaxMs: 200,
+      ...limits,
+    });
     this.transport = createConnectTransport({
       nodeId,
       clusterId,
@@ -78,7 +99,11 @@ export class TestNode {
     const adapter = connectNodeAdapter({
       routes: (router) =>
         registerTransportService(router, {
-          nodeId: this.nodeId, clusterId, handler: this.handler, limits: this.limits, logger: this.logger,
+          nodeId: this.nodeId,
+          clusterId,
+          handler: this.handler,
+          limits: this.limits,
+          logger: this.logger,
         }),
     });
     const server = http2.createServer(adapter);

@@ -26,14 +26,18 @@ async function twoNodes(limits = {}): Promise<[TestNode, TestNode, string]> {
   });
   const [a, b] = nodes;
   const url = addresses.get(2);
-  if (a === undefined || b === undefined || url === undefined) throw new Error("two nodes expected");
+  if (a === undefined || b === undefined || url === undefined)
+    throw new Error("two nodes expected");
   return [a, b, url];
 }
 
 type Frame = MessageInitShape<typeof StreamRequestSchema>;
 
 /** A raw peer: sends the given frames on one Stream call and returns how it ended. */
-async function rawStream(url: string, frames: readonly Frame[]): Promise<{ acks: number; code?: Code }> {
+async function rawStream(
+  url: string,
+  frames: readonly Frame[],
+): Promise<{ acks: number; code?: Code }> {
   const client = createClient(TransportService, createGrpcTransport({ baseUrl: url }));
   let acks = 0;
   try {
@@ -65,14 +69,20 @@ describe("TransportService refuses bad peers and keeps running", () => {
   it("rejects malformed message bytes with InvalidArgument", async () => {
     const [, b, url] = await twoNodes();
     const garbage: Frame = { ...goodFrame(2), messages: [new Uint8Array([0x12, 0xff, 0x01])] };
-    expect(await rawStream(url, [goodFrame(1), garbage])).toEqual({ acks: 1, code: Code.InvalidArgument });
+    expect(await rawStream(url, [goodFrame(1), garbage])).toEqual({
+      acks: 1,
+      code: Code.InvalidArgument,
+    });
     expect(b.logger.has("error", /malformed/)).toBe(true);
   });
 
   it("rejects another cluster, a forged sender and a misaddressed message", async () => {
     const [, b, url] = await twoNodes();
     const otherCluster = { ...goodFrame(1), clusterId: 7n };
-    expect(await rawStream(url, [otherCluster])).toEqual({ acks: 0, code: Code.FailedPrecondition });
+    expect(await rawStream(url, [otherCluster])).toEqual({
+      acks: 0,
+      code: Code.FailedPrecondition,
+    });
     const forged = { ...goodFrame(1), fromNodeId: 3n };
     expect(await rawStream(url, [forged])).toEqual({ acks: 0, code: Code.InvalidArgument });
     const misaddressed = {
@@ -101,16 +111,27 @@ describe("snapshot streaming", () => {
     expect(received?.digest).toBe(digestOf(chunks));
     expect(received?.snapshot.groupId).toBe(17);
     expect(received?.snapshot.from).toBe(1);
-    expect(received?.snapshot.message.snapshot?.metadata).toEqual(snapshotMessage(1, 2, 900).snapshot?.metadata);
+    expect(received?.snapshot.message.snapshot?.metadata).toEqual(
+      snapshotMessage(1, 2, 900).snapshot?.metadata,
+    );
   });
 
   it("rejects the sender's promise when the receiver refuses or the peer is unknown", async () => {
     const [a, b] = await twoNodes();
     b.handler.refuseSnapshots = true;
-    const refused = a.transport.sendSnapshot(2, 17, snapshotMessage(1, 2, 5), iterate([new Uint8Array(10)]));
-    await expect(refused).rejects.toSatisfy((e) => isTransportError(e, TransportErrorCode.SnapshotFailed));
+    const refused = a.transport.sendSnapshot(
+      2,
+      17,
+      snapshotMessage(1, 2, 5),
+      iterate([new Uint8Array(10)]),
+    );
+    await expect(refused).rejects.toSatisfy((e) =>
+      isTransportError(e, TransportErrorCode.SnapshotFailed),
+    );
     const unknown = a.transport.sendSnapshot(8, 17, snapshotMessage(1, 8, 5), iterate([]));
-    await expect(unknown).rejects.toSatisfy((e) => isTransportError(e, TransportErrorCode.Unreachable));
+    await expect(unknown).rejects.toSatisfy((e) =>
+      isTransportError(e, TransportErrorCode.Unreachable),
+    );
   });
 
   it("refuses a snapshot call that does not start with a header", async () => {
@@ -121,11 +142,14 @@ describe("snapshot streaming", () => {
       (e) => ConnectError.from(e).code === Code.InvalidArgument,
     );
     const header = {
-      fromNodeId: 1n, clusterId: BigInt(clusterId), groupId: 1n,
+      fromNodeId: 1n,
+      clusterId: BigInt(clusterId),
+      groupId: 1n,
       message: messageToProto(heartbeat(1, 2, 1)),
     };
-    await expect(client.sendSnapshot(iterate([{ frame: { case: "header" as const, value: header } }])))
-      .rejects.toSatisfy((e) => ConnectError.from(e).code === Code.InvalidArgument);
+    await expect(
+      client.sendSnapshot(iterate([{ frame: { case: "header" as const, value: header } }])),
+    ).rejects.toSatisfy((e) => ConnectError.from(e).code === Code.InvalidArgument);
     expect(b.handler.snapshots).toEqual([]);
   });
 });

@@ -9,8 +9,18 @@ import type {
 
 export function heartbeat(from: NodeId, to: NodeId, term: number): Message {
   return {
-    type: MessageType.Heartbeat, to, from, term, logTerm: 0, index: 0, entries: [], commit: 0,
-    snapshot: undefined, reject: false, rejectHint: 0, context: new Uint8Array(0),
+    type: MessageType.Heartbeat,
+    to,
+    from,
+    term,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: 0,
+    snapshot: undefined,
+    reject: false,
+    rejectHint: 0,
+    context: new Uint8Array(0),
   };
 }
 
@@ -22,7 +32,13 @@ export function snapshotMessage(from: NodeId, to: NodeId, index: number): Messag
       metadata: {
         index,
         term: 3,
-        confState: { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
+        confState: {
+          voters: [1, 2, 3],
+          learners: [],
+          votersOutgoing: [],
+          learnersNext: [],
+          autoLeave: false,
+        },
       },
       data: new Uint8Array(0),
     },
@@ -69,7 +85,8 @@ export class RecordingHandler implements TransportHandler {
 
 export function digestOf(chunks: readonly Uint8Array[]): number {
   let digest = 0;
-  for (const chunk of chunks) for (const byte of chunk) digest = (Math.imul(digest, 31) + byte) >>> 0;
+  for (const chunk of chunks)
+    for (const byte of chunk) digest = (Math.imul(digest, 31) + byte) >>> 0;
   return digest;
 }
 

@@ -16,7 +16,12 @@ describe("ManualClock", () => {
     clock.advance(9);
     expect(fired).toEqual([]);
     clock.advance(16);
-    expect(fired).toEqual([["a", 1010], ["b", 1020], ["c", 1020], ["nested", 1025]]);
+    expect(fired).toEqual([
+      ["a", 1010],
+      ["b", 1020],
+      ["c", 1020],
+      ["nested", 1025],
+    ]);
     expect(clock.now()).toBe(1025);
     expect(clock.pendingTimers()).toBe(0);
     expect(() => clock.advance(-1)).toThrow(/deltaMs = -1/);

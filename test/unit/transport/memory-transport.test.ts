@@ -40,7 +40,12 @@ describe("MemoryNetwork", () => {
       ...pong,
       onMessages: (from, messages) => {
         pong.onMessages(from, messages);
-        b.send(messages.map((m) => ({ groupId: m.groupId, message: heartbeat(2, 1, m.message.term + 1) })));
+        b.send(
+          messages.map((m) => ({
+            groupId: m.groupId,
+            message: heartbeat(2, 1, m.message.term + 1),
+          })),
+        );
       },
       onSnapshot: (snapshot) => pong.onSnapshot(snapshot),
       onUnreachable: (groupId, nodeId) => pong.onUnreachable(groupId, nodeId),
@@ -79,9 +84,15 @@ describe("MemoryNetwork", () => {
     await a.start();
     await b.start();
     network.setLinkUp(1, 2, false);
-    a.send([{ groupId: 5, message: heartbeat(1, 2, 1) }, { groupId: 6, message: heartbeat(1, 9, 1) }]);
+    a.send([
+      { groupId: 5, message: heartbeat(1, 2, 1) },
+      { groupId: 6, message: heartbeat(1, 9, 1) },
+    ]);
     network.deliverAll();
-    expect(sender.unreachable).toEqual([{ groupId: 5, nodeId: 2 }, { groupId: 6, nodeId: 9 }]);
+    expect(sender.unreachable).toEqual([
+      { groupId: 5, nodeId: 2 },
+      { groupId: 6, nodeId: 9 },
+    ]);
   });
 
   it("hands envelopes to a simulator for reordering and duplication", async () => {
@@ -109,7 +120,9 @@ describe("MemoryNetwork", () => {
       { groupId: 1, message: heartbeat(1, 2, 1) },
       { groupId: 2, message: heartbeat(3, 2, 1) },
     ];
-    expect(() => a.send(bad)).toThrow(expect.objectContaining({ code: TransportErrorCode.InvalidMessage }));
+    expect(() => a.send(bad)).toThrow(
+      expect.objectContaining({ code: TransportErrorCode.InvalidMessage }),
+    );
     expect(network.pendingMessages()).toBe(0);
     expect(() => a.send([{ groupId: 1, message: heartbeat(1, 1, 1) }])).toThrow(/to 1/);
     await a.close();
@@ -135,18 +148,26 @@ describe("MemoryNetwork", () => {
     receiver.refuseSnapshots = true;
     const refused = a.sendSnapshot(2, 11, snapshotMessage(1, 2, 41), iterate(chunks));
     await network.deliverSnapshots();
-    await expect(refused).rejects.toSatisfy((e) => isTransportError(e, TransportErrorCode.SnapshotFailed));
+    await expect(refused).rejects.toSatisfy((e) =>
+      isTransportError(e, TransportErrorCode.SnapshotFailed),
+    );
     const lost = a.sendSnapshot(3, 11, snapshotMessage(1, 3, 41), iterate(chunks));
     await network.deliverSnapshots();
-    await expect(lost).rejects.toSatisfy((e) => isTransportError(e, TransportErrorCode.Unreachable));
+    await expect(lost).rejects.toSatisfy((e) =>
+      isTransportError(e, TransportErrorCode.Unreachable),
+    );
     expect(() => a.sendSnapshot(2, 11, heartbeat(1, 2, 1), iterate(chunks))).toThrow(/type 8/);
   });
 });
 
 describe("limits and backoff", () => {
   it("rejects a bad limit naming it and the allowed range", () => {
-    expect(() => createTransportLimits({ maxFrameBytes: 10 })).toThrow(/maxFrameBytes = 10, allowed/);
-    expect(() => createTransportLimits({ backoffInitialMs: 50, backoffMaxMs: 10 })).toThrow(/backoffMaxMs/);
+    expect(() => createTransportLimits({ maxFrameBytes: 10 })).toThrow(
+      /maxFrameBytes = 10, allowed/,
+    );
+    expect(() => createTransportLimits({ backoffInitialMs: 50, backoffMaxMs: 10 })).toThrow(
+      /backoffMaxMs/,
+    );
   });
 
   it("grows the reconnect delay to the cap, with jitter within [step/2, step]", () => {
