@@ -1,0 +1,91 @@
+import type { NodeHost } from "../host/index.js";
+import type { StateMachine } from "../statemachine/index.js";
+import type { DataDirectory, GroupRecord } from "./data-directory.js";
+import { ServerError, ServerErrorCode } from "./errors.js";
+import type { StateMachineTypes } from "./state-machine-types.js";
+
+export interface GroupLauncher {
+  /**
+   * Records the groups durably, then starts each on the host. Groups that
+   * already run here are skipped (the call is idempotent).
+   */
+  startGroups(records: readonly GroupRecord[]): Promise<{ started: number[]; alreadyRunning: number[] }>;
+  /** The state machine of a group started here. */
+  machine(groupId: number): StateMachine | undefined;
+}
+
+export interface GroupLauncherOptions {
+  readonly nodeId: number;
+  readonly host: NodeHost;
+  readonly dataDirectory: DataDirectory;
+  readonly types: StateMachineTypes;
+}
+
+export function createGroupLauncher(options: GroupLauncherOptions): GroupLauncher {
+  const { nodeId, host, dataDirectory, types } = options;
+  const machines = new Map<number, StateMachine>();
+  /** Claimed by a call in progress, so concurrent calls never start a group twice. */
+  const claimed = new Set<number>();
+  return {
+    machine: (groupId) => machines.get(groupId),
+    async startGroups(records) {
+      for (const record of records) checkRecord(nodeId, record, types);
+      const fresh: GroupRecord[] = [];
+      for (const record of records) {
+        if (claimed.has(record.groupId)) continue;
+        claimed.add(record.groupId);
+        fresh.push(record);
+      }
+      const unrecorded = fresh.filter((record) => !dataDirectory.groups.has(record.groupId));
+      if (unrecorded.length > 0) await dataDirectory.recordGroups(unrecorded);
+      const started: number[] = [];
+      for (const record of fresh) {
+        // Reopened from disk with the recorded members and type when it ran here before.
+        const known = dataDirectory.groups.get(record.groupId) ?? record;
+        const factory = types.get(known.stateMachine);
+        if (factory === undefined) throw unknownType(known.stateMachine, types);
+        const machine = factory(record.groupId, nodeId);
+        try {
+          await host.startGroup(record.groupId, machine, { voters: known.voters }, { join: known.join });
+        } catch (error) {
+          for (const { groupId } of fresh) if (!machines.has(groupId)) claimed.delete(groupId);
+          throw error;
+        }
+        machines.set(record.groupId, machine);
+        started.push(record.groupId);
+      }
+      const alreadyRunning = records.filter((record) => !fresh.includes(record)).map((record) => record.groupId);
+      return { started, alreadyRunning };
+    },
+  };
+}
+
+function checkRecord(nodeId: number, record: GroupRecord, types: StateMachineTypes): void {
+  const invalid = (setting: string, message: string): ServerError =>
+    new ServerError(ServerErrorCode.InvalidConfig, message, { setting });
+  if (!(Number.isSafeInteger(record.groupId) && record.groupId > 0)) {
+    throw invalid("group_ids", `group id ${record.groupId}, allowed a positive integer`);
+  }
+  if (record.voters.length === 0 && !record.join) {
+    throw invalid("voters", `group ${record.groupId}: no voters, allowed ≥ 1 node id`);
+  }
+  if (new Set(record.voters).size !== record.voters.length || record.voters.some((id) => !(id > 0))) {
+    throw invalid("voters", `group ${record.groupId}: voters [${record.voters.join(", ")}], allowed distinct ids ≥ 1`);
+  }
+  if (!record.join && !record.voters.includes(nodeId)) {
+    throw invalid(
+      "voters",
+      `group ${record.groupId}: voters [${record.voters.join(", ")}] do not include this node ${nodeId}` +
+        " (a node added to a running group passes join)",
+    );
+  }
+  if (!types.has(record.stateMachine)) throw unknownType(record.stateMachine, types);
+}
+
+function unknownType(name: string, types: StateMachineTypes): ServerError {
+  return new ServerError(
+    ServerErrorCode.InvalidConfig,
+    `state machine type "${name}" is not registered, allowed: ${[...types.keys()].join(", ")}`,
+    { setting: "state_machine" },
+  );
+}

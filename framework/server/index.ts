@@ -1,0 +1,11 @@
+export { ServerError, ServerErrorCode, isServerError } from "./errors.js";
+export type { NodeConfig } from "./node-config.js";
+export { addressToUrl } from "./node-config.js";
+export type { RunningNode } from "./node-process.js";
+export { startNode } from "./node-process.js";
+export type { DigestingStateMachine, StateMachineTypes } from "./state-machine-types.js";
+export { builtinStateMachineTypes, hasDigest } from "./state-machine-types.js";
+export { connectCodeOf, connectErrorFrom } from "./host-error-mapping.js";
+export type { DualProtocolListener, RequestHandler } from "./dual-protocol-listener.js";
+export { listenDualProtocol } from "./dual-protocol-listener.js";
+export type { GroupRecord } from "./data-directory.js";

@@ -1,0 +1,168 @@
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { randomInt } from "node:crypto";
+import { createDurableStores, NodeHost } from "../host/index.js";
+import { createSeededRandom } from "../raft/index.js";
+import type { LogStore } from "../storage/index.js";
+import { openLogStore, openSnapshotStore } from "../storage/index.js";
+import type { Logger, Transport } from "../transport/index.js";
+import {
+  createConnectTransport,
+  createSystemClock,
+  createTransportLimits,
+  registerTransportService,
+} from "../transport/index.js";
+import { GatewayService } from "../../gen/raftkit/v1/gateway_pb.js";
+import { NodeService } from "../../gen/raftkit/v1/node_pb.js";
+import type { DataDirectory } from "./data-directory.js";
+import { openDataDirectory } from "./data-directory.js";
+import type { DualProtocolListener } from "./dual-protocol-listener.js";
+import { listenDualProtocol } from "./dual-protocol-listener.js";
+import { ServerError, ServerErrorCode } from "./errors.js";
+import { createGatewayServiceImpl } from "./gateway-service.js";
+import type { GroupLauncher } from "./group-launcher.js";
+import { createGroupLauncher } from "./group-launcher.js";
+import type { NodeConfig } from "./node-config.js";
+import { addressToUrl } from "./node-config.js";
+import { createNodeServiceImpl } from "./node-service.js";
+import { createRequestGate } from "./request-gate.js";
+import type { RequestGate } from "./request-gate.js";
+import type { StateMachineTypes } from "./state-machine-types.js";
+import { builtinStateMachineTypes } from "./state-machine-types.js";
+
+export interface RunningNode {
+  readonly nodeId: number;
+  /** The bound port (listenPort, or the one picked for 0). */
+  readonly port: number;
+  readonly host: NodeHost;
+  /**
+   * Graceful stop: refuse new requests and connections, wait (≤ shutdownGraceMs)
+   * for requests in flight, stop the host (its current iteration — persist
+   * and apply — finishes), close the transport, the connections and the stores.
+   */
+  stop(): Promise<void>;
+}
+
+interface Parts {
+  readonly host: NodeHost;
+  readonly transport: Transport;
+  readonly logStore: LogStore;
+  readonly dataDirectory: DataDirectory;
+  readonly gate: RequestGate;
+  readonly launcher: GroupLauncher;
+  readonly addressOf: (nodeId: number) => string | undefined;
+}
+
+/** Starts one node: stores, host, transport, one port serving transport, gateway and node services. */
+export async function startNode(
+  config: NodeConfig,
+  logger: Logger,
+  types: StateMachineTypes = builtinStateMachineTypes,
+): Promise<RunningNode> {
+  const parts = await assemble(config, logger, types);
+  const { host, transport, logStore, gate } = parts;
+  const startedAt = performance.now();
+  let listener: DualProtocolListener;
+  try {
+    listener = await listen(config, parts, logger, () => performance.now() - startedAt);
+  } catch (error) {
+    await logStore.close();
+    throw error;
+  }
+  await transport.start();
+  host.start();
+  const reopened = await startGroupsAtBoot(config, parts);
+  logger.info("node started", { nodeId: config.nodeId, port: listener.port, groups: host.groupIds().length, reopened });
+  const stop = async (): Promise<void> => {
+    gate.close();
+    await listener.stopAccepting();
+    const drained = await gate.drained(config.shutdownGraceMs);
+    if (!drained) logger.warn("shutdown: requests still in flight after the grace period", { inFlight: gate.inFlight() });
+    await host.stop();
+    await transport.close();
+    listener.closeConnections();
+    await logStore.close();
+    logger.info("node stopped", { nodeId: config.nodeId });
+  };
+  let stopping: Promise<void> | undefined;
+  return { nodeId: config.nodeId, port: listener.port, host, stop: () => (stopping ??= stop()) };
+}
+
+/** Reopens every group recorded in the data directory, then starts the configured ones not among them. */
+async function startGroupsAtBoot(config: NodeConfig, parts: Parts): Promise<number> {
+  const recorded = [...parts.dataDirectory.groups.values()];
+  const voters = [config.nodeId, ...config.peers.keys()].sort((a, b) => a - b);
+  const configured = config.groups
+    .filter((groupId) => !parts.dataDirectory.groups.has(groupId))
+    .map((groupId) => ({ groupId, voters, stateMachine: config.stateMachine, join: false }));
+  await parts.launcher.startGroups([...recorded, ...configured]);
+  return recorded.length;
+}
+
+async function assemble(config: NodeConfig, logger: Logger, types: StateMachineTypes): Promise<Parts> {
+  const dataDirectory = await openDataDirectory(config.dataDirectory, config.nodeId, config.clusterId);
+  const logStore = await openLogStore({ directory: dataDirectory.logDirectory });
+  const snapshotStore = await openSnapshotStore({ directory: dataDirectory.snapshotDirectory });
+  const stores = await createDurableStores(logStore, snapshotStore);
+  const addresses = new Map<number, string>();
+  for (const [peer, address] of config.peers) addresses.set(peer, addressToUrl(address));
+  const addressOf = (nodeId: number): string | undefined => addresses.get(nodeId);
+  const clock = createSystemClock();
+  let host: NodeHost | undefined;
+  const transport = createConnectTransport({
+    nodeId: config.nodeId,
+    clusterId: config.clusterId,
+    resolvePeer: addressOf,
+    // The host exists before the transport sends anything (transport.start comes later).
+    handler: { onUnreachable: (groupId, nodeId) => host?.onUnreachable(groupId, nodeId) },
+    clock,
+    random: createSeededRandom(randomInt(2 ** 31)),
+    logger,
+    limits: config.transport,
+  });
+  host = new NodeHost(
+    { ...config.host, nodeId: config.nodeId },
+    {
+      ...stores,
+      transport,
+      clock,
+      random: createSeededRandom(randomInt(2 ** 31)),
+      logger,
+      yieldToEventLoop: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    },
+  );
+  const launcher = createGroupLauncher({ nodeId: config.nodeId, host, dataDirectory, types });
+  return { host, transport, logStore, dataDirectory, gate: createRequestGate(), launcher, addressOf };
+}
+
+async function listen(
+  config: NodeConfig,
+  parts: Parts,
+  logger: Logger,
+  uptimeMs: () => number,
+): Promise<DualProtocolListener> {
+  const { host, gate, launcher, addressOf } = parts;
+  const limits = createTransportLimits(config.transport);
+  const maxRequestBytes = (config.host.maxProposalBytes ?? 8 << 20) + 64 * 1024;
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      registerTransportService(router, { nodeId: config.nodeId, clusterId: config.clusterId, handler: host, limits, logger });
+      router.service(GatewayService, createGatewayServiceImpl({ host, addressOf, gate, logger }), {
+        readMaxBytes: maxRequestBytes,
+      });
+      router.service(
+        NodeService,
+        createNodeServiceImpl({ nodeId: config.nodeId, host, launcher, gate, addressOf, uptimeMs }),
+        { readMaxBytes: 1024 * 1024 },
+      );
+    },
+  });
+  try {
+    return await listenDualProtocol(config.listenHost, config.listenPort, handler);
+  } catch (error) {
+    throw new ServerError(
+      ServerErrorCode.ListenFailed,
+      `cannot listen on ${config.listenHost}:${config.listenPort}: ${String(error)}`,
+      { setting: "listen", cause: error },
+    );
+  }
+}
