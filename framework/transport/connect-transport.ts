@@ -47,10 +47,10 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
   const channelFor = (peer: NodeId): PeerChannel | undefined => {
     let channel = channels.get(peer);
     if (channel !== undefined) return channel;
-    const baseUrl = options.resolvePeer(peer);
-    if (baseUrl === undefined) return undefined;
+    if (options.resolvePeer(peer) === undefined) return undefined;
     channel = new PeerChannel({
-      nodeId, clusterId, peerNodeId: peer, baseUrl, limits, clock, random, logger,
+      nodeId, clusterId, peerNodeId: peer, limits, clock, random, logger,
+      resolveBaseUrl: () => options.resolvePeer(peer),
       reportUnreachable: (groupId) => reportUnreachable(groupId, peer),
     });
     channels.set(peer, channel);

@@ -18,7 +18,8 @@ export interface PeerChannelOptions {
   readonly nodeId: NodeId;
   readonly clusterId: number;
   readonly peerNodeId: NodeId;
-  readonly baseUrl: string;
+  /** The peer's current address, asked again on every (re)connect; undefined if unknown. */
+  readonly resolveBaseUrl: () => string | undefined;
   readonly limits: TransportLimits;
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -90,13 +91,18 @@ export class PeerChannel {
       this.options.reportUnreachable(item.groupId);
       return;
     }
+    const baseUrl = this.state === "idle" ? this.options.resolveBaseUrl() : undefined;
+    if (this.state === "idle" && baseUrl === undefined) {
+      this.options.reportUnreachable(item.groupId);
+      return;
+    }
     const wasBusy = this.busy();
     if (!this.queue.tryPush(item)) {
       this.options.reportUnreachable(item.groupId);
       return;
     }
     if (!wasBusy) this.waitingSince = this.options.clock.now();
-    if (this.state === "idle") this.openStream();
+    if (baseUrl !== undefined) this.openStream(baseUrl);
     else this.wake();
     this.armWatchdog();
   }
@@ -125,15 +131,14 @@ export class PeerChannel {
     wake?.();
   }
 
-  private openStream(): void {
+  private openStream(baseUrl: string): void {
     assert(this.state === "idle", () => `openStream in state ${this.state}, allowed idle`);
     assert(this.connection === undefined, "no connection while idle");
     this.state = "streaming";
     this.batchesSent = 0;
     this.batchesAcknowledged = 0;
     this.inflight = [];
-    const { limits, baseUrl } = this.options;
-    const connection = openPeerConnection(baseUrl, limits.maxFrameBytes);
+    const connection = openPeerConnection(baseUrl, this.options.limits.maxFrameBytes);
     this.connection = connection;
     this.streamDone = this.runStream(connection);
   }

@@ -104,6 +104,20 @@ describe("ConnectTransport on loopback", () => {
     expect(a.logger.has("warn", /stream to peer failed/)).toBe(true);
   });
 
+  it("follows a peer to a new address on reconnect", async () => {
+    const { nodes, addresses } = await cluster([1, 2]);
+    const [a, b] = [node(nodes, 0), node(nodes, 1)];
+    a.transport.send(traffic(1, 2, 5, 2));
+    await waitFor("first messages", () => b.handler.received.length === 5);
+    await b.stopServer();
+    addresses.set(2, await b.startServer());
+    let term = 100;
+    await waitFor("messages at the new address", () => {
+      a.transport.send(traffic(1, 2, 1, 1, term++));
+      return b.handler.received.length > 5;
+    });
+  });
+
   it("a peer that accepts TCP and never answers blocks nobody; its queue is bounded", async () => {
     const silentSockets = new Set<net.Socket>();
     const blackHole = net.createServer((socket) => silentSockets.add(socket));
