@@ -29,7 +29,8 @@ export function exactSumAdd(partials: ExactSum, value: number): void {
     if (low !== 0) partials[kept++] = low;
     x = high;
   }
-  partials.length = kept + 1;
+  // Setting length is slow in V8; most adds keep the count of partials unchanged.
+  if (partials.length !== kept + 1) partials.length = kept + 1;
   partials[kept] = x;
 }
 

@@ -20,32 +20,69 @@ export interface MemoryFileSystem extends EngineFileSystem {
   listFiles(): string[];
 }
 
+/** An unsynced change, with what it replaced so a crash can take it back. */
 type PendingChange =
-  | { readonly kind: "write"; readonly position: number; readonly bytes: Uint8Array }
-  | { readonly kind: "truncate"; readonly size: number };
+  | { readonly kind: "write"; readonly position: number; readonly bytes: Uint8Array;
+    readonly replaced: Uint8Array; readonly sizeBefore: number }
+  | { readonly kind: "truncate"; readonly size: number; readonly replaced: Uint8Array;
+    readonly sizeBefore: number };
 
+/** A file: bytes [0, size) of `buffer` (bytes past `size` are always zero). */
 interface MemoryNode {
-  data: Uint8Array;
-  durable: Uint8Array;
+  buffer: Uint8Array;
+  size: number;
   pending: PendingChange[];
+}
+
+function reserve(file: MemoryNode, size: number): void {
+  if (size <= file.buffer.byteLength) return;
+  const grown = new Uint8Array(Math.max(size, file.buffer.byteLength * 2, 4096));
+  grown.set(file.buffer.subarray(0, file.size));
+  file.buffer = grown;
+}
+
+function setSize(file: MemoryNode, size: number): void {
+  if (size < file.size) file.buffer.fill(0, size, file.size);
+  else reserve(file, size);
+  file.size = size;
+}
+
+function writeBytes(file: MemoryNode, position: number, bytes: Uint8Array,
+  record: boolean): void {
+  const end = position + bytes.byteLength;
+  if (record) {
+    file.pending.push({ kind: "write", position, bytes: bytes.slice(), sizeBefore: file.size,
+      replaced: file.buffer.slice(position, Math.max(position, Math.min(end, file.size))) });
+  }
+  if (end > file.size) setSize(file, end);
+  file.buffer.set(bytes, position);
+}
+
+function truncateTo(file: MemoryNode, size: number, record: boolean): void {
+  if (record) {
+    file.pending.push({ kind: "truncate", size, sizeBefore: file.size,
+      replaced: file.buffer.slice(Math.min(size, file.size), file.size) });
+  }
+  setSize(file, size);
+}
+
+/** Takes back every unsynced change, newest first. */
+function undoPending(file: MemoryNode): void {
+  for (let index = file.pending.length - 1; index >= 0; index--) {
+    const change = file.pending[index]!;
+    if (change.kind === "write") {
+      file.buffer.set(change.replaced, change.position);
+      setSize(file, change.sizeBefore);
+    } else {
+      setSize(file, change.sizeBefore);
+      file.buffer.set(change.replaced, Math.min(change.size, change.sizeBefore));
+    }
+  }
 }
 
 function parentOf(path: string): string {
   const slash = path.lastIndexOf("/");
   return slash <= 0 ? "/" : path.slice(0, slash);
-}
-
-function applyChange(data: Uint8Array, change: PendingChange): Uint8Array {
-  if (change.kind === "truncate") {
-    const result = new Uint8Array(change.size);
-    result.set(data.subarray(0, Math.min(change.size, data.byteLength)));
-    return result;
-  }
-  const end = change.position + change.bytes.byteLength;
-  const result = end > data.byteLength ? new Uint8Array(end) : data;
-  if (result !== data) result.set(data);
-  result.set(change.bytes, change.position);
-  return result;
 }
 
 function notFound(path: string): Error {
@@ -85,8 +122,7 @@ function facade(disk: Disk): MemoryFileSystem {
         if (disk.entries.has(path)) {
           throw Object.assign(new Error(`EEXIST: '${path}'`), { code: "EEXIST" });
         }
-        disk.entries.set(path, { data: new Uint8Array(0), durable: new Uint8Array(0),
-          pending: [] });
+        disk.entries.set(path, { buffer: new Uint8Array(0), size: 0, pending: [] });
       } else {
         node(path);
       }
@@ -133,18 +169,15 @@ function facade(disk: Disk): MemoryFileSystem {
     crash(random?: () => number) {
       disk.generation++;
       disk.entries = new Map(disk.durableEntries);
-      for (const file of new Set(disk.entries.values())) {
-        file.data = survivingData(file, random);
-        file.durable = file.data.slice();
-        file.pending = [];
-      }
+      for (const file of new Set(disk.entries.values())) keepSomePending(file, random);
       return facade(disk);
     },
-    readFile: (path) => node(path).data.slice(),
+    readFile: (path) => node(path).buffer.slice(0, node(path).size),
     damage(path, offset, bytes) {
       const file = node(path);
-      file.data.set(bytes, offset);
-      file.durable = file.data.slice();
+      if (file.pending.length > 0) throw new Error(`damage of '${path}' with unsynced changes`);
+      if (offset + bytes.byteLength > file.size) throw new RangeError("damage past the end");
+      file.buffer.set(bytes, offset);
     },
     listFiles: () => [...disk.entries.keys()].sort(),
   };
@@ -158,47 +191,44 @@ function openFile(path: string, readOnly: boolean, live: () => MemoryNode): Engi
       const target = live();
       let at = position;
       for (const buffer of buffers) {
-        const change: PendingChange = { kind: "write", position: at, bytes: buffer.slice() };
-        target.data = applyChange(target.data, change);
-        target.pending.push(change);
+        writeBytes(target, at, buffer, true);
         at += buffer.byteLength;
       }
     },
     async datasync() {
-      const target = live();
-      target.durable = target.data.slice();
-      target.pending = [];
+      live().pending = [];
     },
     async read(buffer, position) {
-      const data = live().data;
-      if (position >= data.byteLength) return 0;
-      const length = Math.min(buffer.byteLength, data.byteLength - position);
-      buffer.set(data.subarray(position, position + length));
+      const file = live();
+      if (position >= file.size) return 0;
+      const length = Math.min(buffer.byteLength, file.size - position);
+      buffer.set(file.buffer.subarray(position, position + length));
       return length;
     },
-    size: async () => live().data.byteLength,
+    size: async () => live().size,
     async truncate(size) {
-      const target = live();
-      const change: PendingChange = { kind: "truncate", size };
-      target.data = applyChange(target.data, change);
-      target.pending.push(change);
+      truncateTo(live(), size, true);
     },
     async close() {},
   };
 }
 
-/** The durable bytes plus, with `random`, a random prefix of the unsynced changes. */
-function survivingData(file: MemoryNode, random: (() => number) | undefined): Uint8Array {
-  let data: Uint8Array = file.durable.slice();
-  if (random === undefined) return data;
-  const kept = Math.floor(random() * (file.pending.length + 1));
+/** Back to the synced state, then, with `random`, a random prefix of the unsynced changes. */
+function keepSomePending(file: MemoryNode, random: (() => number) | undefined): void {
+  const pending = file.pending;
+  undoPending(file);
+  file.pending = [];
+  if (random === undefined) return;
+  const kept = Math.floor(random() * (pending.length + 1));
   for (let index = 0; index < kept; index++) {
-    const change = file.pending[index]!;
-    const torn = index === kept - 1 && change.kind === "write" && random() < 0.5;
-    data = applyChange(data, torn && change.kind === "write" ? {
-      kind: "write", position: change.position,
-      bytes: change.bytes.subarray(0, Math.floor(random() * change.bytes.byteLength)),
-    } : change);
+    const change = pending[index]!;
+    if (change.kind === "truncate") {
+      truncateTo(file, change.size, false);
+      continue;
+    }
+    const torn = index === kept - 1 && random() < 0.5;
+    const bytes = torn ? change.bytes.subarray(0, Math.floor(random() * change.bytes.byteLength)) :
+      change.bytes;
+    writeBytes(file, change.position, bytes, false);
   }
-  return data;
 }
