@@ -91,10 +91,12 @@ function isUnary(method: DescMethod): method is DescMethodUnary {
 }
 
 const counters = { messages: 0, batches: 0, dropped: 0 };
+let onDelivered: (() => void) | undefined;
 const handler: TransportHandler = {
   onMessages(_from: NodeId, messages: readonly GroupMessage[]): void {
     counters.batches++;
     counters.messages += messages.length;
+    onDelivered?.();
   },
   onSnapshot: async () => {
     throw new Error("no snapshots in this benchmark");
@@ -205,6 +207,41 @@ async function measureUnary(
   return { messages: calls, elapsed: (performance.now() - start) / 1000 };
 }
 
+/** One message at a time: send, wait until the receiver's handler has it, repeat. */
+async function measureStreamLatency(url: string): Promise<{ messages: number; elapsed: number }> {
+  const transport = createConnectTransport({
+    nodeId: 1,
+    clusterId: 1,
+    resolvePeer: (peer) => (peer === 2 ? url : undefined),
+    handler,
+    clock: createSystemClock(),
+    random: createSeededRandom(1),
+    logger: createSilentLogger(),
+    limits,
+  });
+  await transport.start();
+  const run = async (durationMs: number): Promise<number> => {
+    let count = 0;
+    const start = performance.now();
+    while (performance.now() - start < durationMs) {
+      const delivered = new Promise<void>((resolve) => {
+        onDelivered = resolve;
+      });
+      transport.send([{ groupId: count % groups, message: append(1, 2, count + 1) }]);
+      await delivered;
+      count++;
+    }
+    onDelivered = undefined;
+    return count;
+  };
+  await run(500);
+  const start = performance.now();
+  const messages = await run(seconds * 1000);
+  const elapsed = (performance.now() - start) / 1000;
+  await transport.close();
+  return { messages, elapsed };
+}
+
 async function main(): Promise<void> {
   const method = unaryBenchMethod();
   const [server, url] = await startServer((router) => {
@@ -223,6 +260,7 @@ async function main(): Promise<void> {
   });
   const unary = await measureUnary(url, method, 64);
   const stream = await measureStream(url);
+  const single = await measureStreamLatency(url);
   const unaryRate = unary.messages / unary.elapsed;
   const streamRate = stream.messages / stream.elapsed;
   const fmt = (value: number): string => Math.round(value).toLocaleString("en-US");
@@ -238,6 +276,11 @@ async function main(): Promise<void> {
   );
   console.log(
     `  ratio stream / unary: ${(streamRate / unaryRate).toFixed(1)}x; dropped: ${counters.dropped}`,
+  );
+  const singleRate = single.messages / single.elapsed;
+  console.log(
+    `  one message at a time on the stream: ${fmt(singleRate)} msgs/s, ` +
+      `mean send-to-handler latency ${(1000 / singleRate).toFixed(2)} ms`,
   );
   server.close();
   for (const session of sessions) session.destroy();
