@@ -40,7 +40,10 @@ export interface StampResponse {
 }
 
 /** Reads fields until the end, calling `field` for each; unknown fields are skipped. */
-function readFields(input: Uint8Array, field: (reader: BinaryReader, number: number) => boolean): void {
+function readFields(
+  input: Uint8Array,
+  field: (reader: BinaryReader, number: number) => boolean,
+): void {
   const reader = new BinaryReader(input);
   while (reader.pos < reader.len) {
     const [number, wireType] = reader.tag();
@@ -115,7 +118,9 @@ export const PutRequest = {
     return message;
   },
   fromJSON(object: unknown): PutRequest {
-    if (typeof object !== "object" || object === null) throw new TypeError("PutRequest: not an object");
+    if (typeof object !== "object" || object === null) {
+      throw new TypeError("PutRequest: not an object");
+    }
     const key = "key" in object ? object.key : "";
     const value = "value" in object ? object.value : "";
     if (typeof key !== "string" || typeof value !== "string") {

@@ -169,7 +169,9 @@ export function createCounterKvMachine(
     }
     return { value: state.add(request.name, request.delta) };
   });
-  registry.registerQuery(GetCounter, (request) => ({ value: state.counters.get(request.name) ?? 0 }));
+  registry.registerQuery(GetCounter, (request) => ({
+    value: state.counters.get(request.name) ?? 0,
+  }));
   registry.registerCommand(Put, (request) => {
     const previous = state.put(request.key, request.value);
     return { found: previous !== undefined, value: previous ?? "" };
@@ -177,7 +179,8 @@ export function createCounterKvMachine(
   registry.registerCommand(Delete, (request) => {
     const previous = state.delete(request.name);
     if (previous === undefined) {
-      throw new StateMachineError(StateMachineErrorCode.NotFound, `key "${request.name}" not found`);
+      const message = `key "${request.name}" not found`;
+      throw new StateMachineError(StateMachineErrorCode.NotFound, message);
     }
     return { found: true, value: previous };
   });

@@ -39,7 +39,12 @@ describe("envelope codec", () => {
     const stamped = decodeEnvelopeBatch(stampEnvelopeBatch(bytes, 1_700_000_000_123));
     expect(stamped).toEqual([
       { type: Add.typeName, session, timestampMs: 1_700_000_000_123, payload },
-      { type: Add.typeName, session: undefined, timestampMs: 1_700_000_000_123, payload: new Uint8Array() },
+      {
+        type: Add.typeName,
+        session: undefined,
+        timestampMs: 1_700_000_000_123,
+        payload: new Uint8Array(),
+      },
     ]);
   });
 
@@ -53,7 +58,7 @@ describe("envelope codec", () => {
       );
     expect(decodeEnvelopeBatch(wire(0n, 0n, 0n))[0]?.session).toBeUndefined();
     expect(() => decodeEnvelopeBatch(wire(2n, 2n))).toThrowError(
-      /invalid_envelope.*sequence 2, responded_to 2: allowed sequence >= 1 and responded_to < sequence/,
+      /invalid_envelope.*sequence 2, responded_to 2: allowed sequence >= 1 and responded_to < seq/,
     );
     expect(() => decodeEnvelopeBatch(wire(0n, 0n))).toThrowError(/sequence 0/);
     expect(() => decodeEnvelopeBatch(wire(2n ** 60n, 0n))).toThrowError(
@@ -61,26 +66,38 @@ describe("envelope codec", () => {
     );
     expect(() => encodeEnvelopeBatch([])).toThrowError("at least one envelope");
     expect(() =>
-      encodeEnvelopeBatch([{ type: "a.v1.S/M", session: { ...session, respondedTo: 3 }, timestampMs: 0, payload: new Uint8Array() }]),
+      encodeEnvelopeBatch([
+        {
+          type: "a.v1.S/M",
+          session: { ...session, respondedTo: 3 },
+          timestampMs: 0,
+          payload: new Uint8Array(),
+        },
+      ]),
     ).toThrowError(RangeError);
   });
 
   it("round-trips results, including an empty payload and every error code", () => {
-    expect(decodeResult(encodeResult(okResult(new Uint8Array())))).toEqual(okResult(new Uint8Array()));
+    const empty = okResult(new Uint8Array());
+    expect(decodeResult(encodeResult(empty))).toEqual(empty);
     for (const code of Object.values(StateMachineErrorCode)) {
       const result = errorResult(code, `because ${code}`);
       expect(decodeResult(encodeResult(result))).toEqual(result);
     }
-    const batch = [okResult(new Uint8Array([9])), errorResult(StateMachineErrorCode.NotFound, "gone")];
+    const batch = [
+      okResult(new Uint8Array([9])),
+      errorResult(StateMachineErrorCode.NotFound, "gone"),
+    ];
     expect(decodeResultBatch(encodeResultBatch(batch), 2)).toEqual(batch);
     expect(() => decodeResultBatch(encodeResultBatch(batch), 3)).toThrowError(
       "result batch holds 2 results for 3 envelopes",
     );
   });
 
-  it("maps every wire error code to a framework code and back; unknown ones read as aborted", () => {
+  it("maps every wire error code to a framework code; unknown ones read as aborted", () => {
     const wireCodes = Object.values(ExecutionErrorCode).filter(
-      (value): value is ExecutionErrorCode => typeof value === "number" && value !== ExecutionErrorCode.UNSPECIFIED,
+      (value): value is ExecutionErrorCode =>
+        typeof value === "number" && value !== ExecutionErrorCode.UNSPECIFIED,
     );
     expect(wireCodes).toHaveLength(Object.values(StateMachineErrorCode).length);
     // A code from a newer peer: Result { error { code: 999, message } }, written by hand.
@@ -92,10 +109,15 @@ describe("envelope codec", () => {
     );
   });
 
-  it("builds commands and queries only of their kind, and refuses oversized payloads before sending", () => {
-    expect(() => buildQuery(Add, { name: "a", delta: 1 })).toThrowError(/wrong_kind.*is a command, built as a query/);
-    expect(() => buildCommand(GetCounter, { name: "a" }, undefined)).toThrowError(/is a query, built as a command/);
-    expect(() => buildCommand(Add, { name: "x".repeat(50), delta: 1 }, undefined, { maxPayloadBytes: 10 })).toThrowError(
+  it("builds only its own kind, and refuses oversized payloads before sending", () => {
+    expect(() => buildQuery(Add, { name: "a", delta: 1 })).toThrowError(
+      /wrong_kind.*is a command, built as a query/,
+    );
+    expect(() => buildCommand(GetCounter, { name: "a" }, undefined)).toThrowError(
+      /is a query, built as a command/,
+    );
+    const big = { name: "x".repeat(50), delta: 1 };
+    expect(() => buildCommand(Add, big, undefined, { maxPayloadBytes: 10 })).toThrowError(
       /too_large.*payload of 54 bytes, allowed at most 10/,
     );
     const query = decodeEnvelope(buildQuery(GetCounter, { name: "a" }));
@@ -106,12 +128,14 @@ describe("envelope codec", () => {
       payload: GetCounter.request.encode({ name: "a" }),
     });
     const garbageResponse = encodeResultBatch([okResult(new Uint8Array([0x08, 0xff]))]);
-    expect(() => readCommandResult(Add, garbageResponse)).toThrowError(/invalid_payload.*response of/);
+    expect(() => readCommandResult(Add, garbageResponse)).toThrowError(
+      /invalid_payload.*response of/,
+    );
   });
 });
 
 describe("StateMachineError", () => {
-  it("keeps its code and raw message; from() converts anything; the guard checks shape and code", () => {
+  it("keeps code and raw message; from() converts anything; the guard checks shape", () => {
     const error = new StateMachineError(StateMachineErrorCode.NotFound, "key k");
     expect(error.message).toBe("[not_found] key k");
     expect(error.rawMessage).toBe("key k");
@@ -133,8 +157,10 @@ describe("StateMachineError", () => {
     expect(isStateMachineError(lookalike, StateMachineErrorCode.NotFound)).toBe(true);
     expect(StateMachineError.from(lookalike)).toBeInstanceOf(StateMachineError);
     expect(isStateMachineError(error, StateMachineErrorCode.Aborted)).toBe(false);
-    expect(isStateMachineError(Object.assign(new Error("x"), { name: "StateMachineError", code: "nope" }))).toBe(false);
-    expect(isStateMachineError({ name: "StateMachineError", code: "not_found", rawMessage: "" })).toBe(false);
+    const badCode = Object.assign(new Error("x"), { name: "StateMachineError", code: "nope" });
+    expect(isStateMachineError(badCode)).toBe(false);
+    const notAnError = { name: "StateMachineError", code: "not_found", rawMessage: "" };
+    expect(isStateMachineError(notAnError)).toBe(false);
     expect(isStateMachineErrorCode("session_expired")).toBe(true);
     expect(isStateMachineErrorCode("SESSION_EXPIRED")).toBe(false);
   });

@@ -75,11 +75,14 @@ describe("executable state machine: commands and queries", () => {
     expect(results[2]).toEqual({ ok: true, payload: Add.response.encode({ value: 10 }) });
   });
 
-  it("gives executors a deterministic context: clock never backwards, position, seeded random", async () => {
+  it("gives executors a deterministic context: clock, position, seeded random", async () => {
     const { machine } = createCounterKvMachine(3);
     const log = createReplicaLog(machine);
     const at = async (timestampMs: number) =>
-      readCommandResult(Stamp, await log.append(commandEntry(Stamp, { draws: 2 }, undefined, timestampMs)));
+      readCommandResult(
+        Stamp,
+        await log.append(commandEntry(Stamp, { draws: 2 }, undefined, timestampMs)),
+      );
     const early = await at(1_000);
     const late = await at(900); // a new leader with a slower clock
     expect(early.timestampMs).toBe(1_000);
@@ -99,11 +102,13 @@ describe("executable state machine: commands and queries", () => {
     expect(machine.clockMs()).toBe(1_000);
   });
 
-  it("turns an executor's StateMachineError into an error result the caller reads as a thrown error", async () => {
+  it("turns an executor's StateMachineError into an error result", async () => {
     const { machine, state } = createCounterKvMachine();
     const log = createReplicaLog(machine);
     const result = await log.append(commandEntry(Delete, { name: "missing" }, undefined));
-    expect(() => readCommandResult(Delete, result)).toThrowError(/\[not_found\] key "missing" not found/);
+    expect(() => readCommandResult(Delete, result)).toThrowError(
+      /\[not_found\] key "missing" not found/,
+    );
     expect(state.effects()).toBe(0);
     const after = await log.append(commandEntry(Put, { key: "missing", value: "now" }, undefined));
     expect(readCommandResult(Put, after)).toEqual({ found: false, value: "" });
@@ -127,21 +132,27 @@ describe("executable state machine: bad input becomes error results", () => {
     const envelope = (type: string, payload: Uint8Array) =>
       encodeEnvelopeBatch([{ type, session: undefined, timestampMs: 1, payload }]);
 
-    const unknown = onlyResult(await log.append(envelope("nope.v1.S/Do", payloadOf({ name: "a", delta: 1 }))));
+    const valid = payloadOf({ name: "a", delta: 1 });
+    const unknown = onlyResult(await log.append(envelope("nope.v1.S/Do", valid)));
     expectError(unknown, StateMachineErrorCode.UnknownType, `"nope.v1.S/Do"`);
     const truncated = new Uint8Array([0x0a, 0x05, 0x61]); // field 1 claims 5 bytes, has 1
     const badPayload = onlyResult(await log.append(envelope(Add.typeName, truncated)));
-    expectError(badPayload, StateMachineErrorCode.InvalidPayload, `payload of ${Add.typeName} (3 bytes)`);
-    const queryAsCommand = onlyResult(await log.append(envelope(GetCounter.typeName, new Uint8Array())));
+    const payloadText = `payload of ${Add.typeName} (3 bytes)`;
+    expectError(badPayload, StateMachineErrorCode.InvalidPayload, payloadText);
+    const queryEntry = envelope(GetCounter.typeName, new Uint8Array());
+    const queryAsCommand = onlyResult(await log.append(queryEntry));
     expectError(queryAsCommand, StateMachineErrorCode.WrongKind, "is a query, sent as a command");
     const big = payloadOf({ name: "n".repeat(100), delta: 1 });
     const oversized = onlyResult(await log.append(envelope(Add.typeName, big)));
-    expectError(oversized, StateMachineErrorCode.TooLarge, `payload of ${big.length} bytes, allowed at most 64`);
+    const sizeText = `payload of ${big.length} bytes, allowed at most 64`;
+    expectError(oversized, StateMachineErrorCode.TooLarge, sizeText);
 
     const commandAsQuery = await machine.query(
-      encodeEnvelope({ type: Add.typeName, session: undefined, timestampMs: 0, payload: big.slice(0, 10) }),
+      encodeEnvelope({ type: Add.typeName, session: undefined, timestampMs: 0, payload: valid }),
     );
-    expect(() => readQueryResult(GetCounter, commandAsQuery)).toThrowError(/wrong_kind.*is a command, sent as a query/);
+    expect(() => readQueryResult(GetCounter, commandAsQuery)).toThrowError(
+      /wrong_kind.*is a command, sent as a query/,
+    );
 
     expect(state.effects()).toBe(0);
     const good = await log.append(commandEntry(Add, { name: "a", delta: 2 }, undefined));
@@ -153,14 +164,17 @@ describe("executable state machine: bad input becomes error results", () => {
     const { machine } = createCounterKvMachine();
     const log = createReplicaLog(machine);
     const garbage = onlyResult(await log.append(new Uint8Array([0xff, 0xff, 0xff, 0xff])));
-    expectError(garbage, StateMachineErrorCode.InvalidEnvelope, "entry 1: envelope batch (4 bytes) does not decode");
+    const garbageText = "entry 1: envelope batch (4 bytes) does not decode";
+    expectError(garbage, StateMachineErrorCode.InvalidEnvelope, garbageText);
     const empty = onlyResult(await log.append(new Uint8Array()));
     expectError(empty, StateMachineErrorCode.InvalidEnvelope, "envelope batch is empty");
     // The one error answers every envelope the proposer put into that entry.
     const forThree = decodeResultBatch(await log.append(new Uint8Array([0xff])), 3);
     expect(forThree).toHaveLength(3);
     const badQuery = await machine.query(new Uint8Array([0xff, 0x01]));
-    expect(() => readQueryResult(GetCounter, badQuery)).toThrowError(/invalid_envelope.*envelope \(2 bytes\)/);
+    expect(() => readQueryResult(GetCounter, badQuery)).toThrowError(
+      /invalid_envelope.*envelope \(2 bytes\)/,
+    );
     const good = await log.append(buildCommand(Add, { name: "a", delta: 1 }, undefined));
     expect(readCommandResult(Add, good)).toEqual({ value: 1 });
   });

@@ -53,7 +53,7 @@ describe("sessions: exactly-once", () => {
     expect(state.effects()).toBe(0);
   });
 
-  it("keeps sequences independent: pipelined commands applied out of order each apply once", async () => {
+  it("applies pipelined sequences arriving out of order once each", async () => {
     const { machine, state } = createCounterKvMachine();
     const log = createReplicaLog(machine);
     const two = commandEntry(Add, { name: "c", delta: 2 }, stamp(7n, 2));
@@ -84,7 +84,7 @@ describe("sessions: exactly-once", () => {
     expect(restored.state.effects()).toBe(2);
   });
 
-  it("drops results the client acknowledged; a late retry of one gets result_discarded", async () => {
+  it("drops acknowledged results; a late retry of one gets result_discarded", async () => {
     const { machine, state } = createCounterKvMachine();
     const log = createReplicaLog(machine);
     const session = createClientSession(random());
@@ -100,7 +100,7 @@ describe("sessions: exactly-once", () => {
     expect(state.effects()).toBe(2);
   });
 
-  it("refuses commands beyond maxResultsPerSession unacknowledged results, without applying", async () => {
+  it("refuses, without applying, commands beyond maxResultsPerSession", async () => {
     const { machine, state } = createCounterKvMachine(1, { maxResultsPerSession: 2 });
     const log = createReplicaLog(machine);
     const session = createClientSession(random());
@@ -145,7 +145,13 @@ describe("sessions: deterministic expiry", () => {
     const { machine, state } = createCounterKvMachine(1, { maxSessions: 2 });
     const log = createReplicaLog(machine);
     const add = (clientId: bigint, sequence: number, respondedTo = 0) =>
-      log.append(commandEntry(Add, { name: String(clientId), delta: 1 }, stamp(clientId, sequence, respondedTo)));
+      log.append(
+        commandEntry(
+          Add,
+          { name: String(clientId), delta: 1 },
+          stamp(clientId, sequence, respondedTo),
+        ),
+      );
     await add(1n, 1);
     await add(2n, 1);
     await add(1n, 2, 1); // client 1 is now the most recently active
@@ -161,7 +167,8 @@ describe("sessions: deterministic expiry", () => {
     const live = createCounterKvMachine(1, limits);
     const log = createReplicaLog(live.machine);
     for (let client = 1n; client <= 4n; client++) {
-      await log.append(commandEntry(Add, { name: "x", delta: 1 }, stamp(client, 1), 1_000 + Number(client) * 200));
+      const at = 1_000 + Number(client) * 200;
+      await log.append(commandEntry(Add, { name: "x", delta: 1 }, stamp(client, 1), at));
     }
     const snapshot = await collect(live.machine.saveSnapshot());
     const copy = createCounterKvMachine(1, limits);
@@ -173,17 +180,21 @@ describe("sessions: deterministic expiry", () => {
     const liveResults = await log.appendAll(tail);
     const copyResults = await copyLog.appendAll(tail);
     expect(copyResults).toEqual(liveResults);
-    expect(liveResults.map(errorCodeOf)).toEqual([StateMachineErrorCode.SessionExpired, "ok", "ok"]);
-    expect(await collect(copy.machine.saveSnapshot())).toEqual(await collect(live.machine.saveSnapshot()));
+    const codes = liveResults.map(errorCodeOf);
+    expect(codes).toEqual([StateMachineErrorCode.SessionExpired, "ok", "ok"]);
+    const liveSnapshot = await collect(live.machine.saveSnapshot());
+    expect(await collect(copy.machine.saveSnapshot())).toEqual(liveSnapshot);
   });
 });
 
 describe("client session", () => {
   it("draws a non-zero 64-bit id from the injected source and numbers commands", () => {
-    const zeros = { nextUint32: (() => { let calls = 0; return () => (calls++ < 2 ? 0 : 0xdead_beef); })() };
+    let calls = 0;
+    const zeros = { nextUint32: () => (calls++ < 2 ? 0 : 0xdead_beef) };
     const session = createClientSession(zeros);
     expect(session.clientId).toBe(0xdead_beef_dead_beefn);
-    expect(session.nextStamp()).toEqual({ clientId: session.clientId, sequence: 1, respondedTo: 0 });
+    const first = session.nextStamp();
+    expect(first).toEqual({ clientId: session.clientId, sequence: 1, respondedTo: 0 });
     expect(createClientSession(random()).clientId).toBe(createClientSession(random()).clientId);
   });
 
@@ -199,6 +210,8 @@ describe("client session", () => {
     session.onDone(3);
     expect(session.respondedTo()).toBe(4);
     expect(session.nextStamp().respondedTo).toBe(4);
-    expect(() => session.onDone(9)).toThrowError(/onDone\(9\): allowed a handed-out sequence in \[1, 5\]/);
+    expect(() => session.onDone(9)).toThrowError(
+      /onDone\(9\): allowed a handed-out sequence in \[1, 5\]/,
+    );
   });
 });
