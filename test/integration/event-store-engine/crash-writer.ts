@@ -1,0 +1,23 @@
+/**
+ * Child process of the SIGKILL crash test: opens the store in argv[2] on the
+ * real disk and applies batches forever, each with deterministic content
+ * derived from its applied index (batch-content.ts), printing "acked <index>"
+ * after each batch is durable. A small WAL limit makes checkpoints frequent,
+ * so kills land in every phase: WAL append, apply, block writes, manifest rename.
+ */
+import { createNodeFileSystem, openEventStore } from "../../../examples/event-store/engine/index.js";
+import { batchOperations, STREAM_SCHEMA } from "./batch-content.js";
+
+const directory = process.argv[2];
+if (directory === undefined) throw new Error("usage: crash-writer <directory>");
+const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory,
+  blockBytes: 4096, walCheckpointBytes: 256 * 1024 });
+if (store.appliedIndex() === 0) {
+  await store.applyBatch([{ kind: "createStream", stream: "ticks", schema: STREAM_SCHEMA }], 1);
+  process.stdout.write("acked 1\n");
+}
+process.stdout.write(`opened ${store.appliedIndex()}\n`);
+for (let index = store.appliedIndex() + 1; ; index++) {
+  await store.applyBatch(batchOperations(index), index);
+  process.stdout.write(`acked ${index}\n`);
+}
