@@ -14,10 +14,11 @@ import {
   encodeResult,
   encodeResultBatch,
   errorResult,
+  encodeEnvelopeBatch,
   okResult,
 } from "./envelope-codec.js";
 import type { EnvelopeRecord, ExecutionResult } from "./envelope-codec.js";
-import { StateMachineErrorCode, isStateMachineError } from "./errors.js";
+import { StateMachineError, StateMachineErrorCode, isStateMachineError } from "./errors.js";
 import { ExecutableKind } from "./executable-message.js";
 import type { ExecutableState } from "./executable-state.js";
 import type { ExecutorRegistry, RegisteredExecutable } from "./executor-registry.js";
@@ -45,6 +46,14 @@ export interface ExecutableStateMachine extends StateMachine {
   /** The state machine's clock (largest proposer timestamp applied), ms. */
   clockMs(): number;
   sessionCount(): number;
+  /**
+   * The proposer's step, on the leader before the entry enters the log:
+   * checks every envelope of the batch (decodes, known type, a command,
+   * payload within limits) and stamps them with `nowMs`. Throws
+   * StateMachineError naming the first problem, so bad input is refused
+   * before it costs a log entry. Reads no state; safe to call any time.
+   */
+  prepareProposal(data: Uint8Array, nowMs: number): Uint8Array;
 }
 
 /** The mutable core of one machine; the functions below take it explicitly. */
@@ -74,6 +83,7 @@ export function createExecutableStateMachine(
     appliedIndex: () => machine.applied,
     clockMs: () => machine.clock,
     sessionCount: () => sessions.size,
+    prepareProposal: (data, nowMs) => prepareProposal(machine, data, nowMs),
     async open() {
       const applied = await state.open();
       assert(Number.isSafeInteger(applied) && applied >= 0, () =>
@@ -107,6 +117,21 @@ export function createExecutableStateMachine(
     },
     close: () => state.close(),
   };
+}
+
+function prepareProposal(machine: Machine, data: Uint8Array, nowMs: number): Uint8Array {
+  const envelopes = decodeEnvelopeBatch(data);
+  for (const [position, envelope] of envelopes.entries()) {
+    const check = checkEnvelope(machine, envelope, ExecutableKind.Command);
+    if (check.ok) continue;
+    assert(!check.result.ok, "a failed check carries an error result");
+    const where = envelopes.length > 1 ? `envelope ${position} of ${envelopes.length}: ` : "";
+    throw new StateMachineError(check.result.code, where + check.result.message);
+  }
+  if (!(Number.isSafeInteger(nowMs) && nowMs >= 0)) {
+    throw new RangeError(`proposal time ${nowMs} ms, allowed safe integer >= 0`);
+  }
+  return encodeEnvelopeBatch(envelopes.map((envelope) => ({ ...envelope, timestampMs: nowMs })));
 }
 
 /** One log entry: an envelope batch in, a result batch out. */

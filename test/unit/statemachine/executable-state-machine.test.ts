@@ -3,6 +3,7 @@ import {
   StateMachineErrorCode,
   buildCommand,
   buildQuery,
+  decodeEnvelopeBatch,
   decodeResultBatch,
   encodeEnvelope,
   encodeEnvelopeBatch,
@@ -177,5 +178,44 @@ describe("executable state machine: bad input becomes error results", () => {
     );
     const good = await log.append(buildCommand(Add, { name: "a", delta: 1 }, undefined));
     expect(readCommandResult(Add, good)).toEqual({ value: 1 });
+  });
+});
+
+describe("executable state machine: prepareProposal (the leader, before the log)", () => {
+  it("stamps every envelope of a valid batch with the proposer's time", async () => {
+    const { machine } = createCounterKvMachine();
+    const entry = buildCommand(Add, { name: "a", delta: 1 }, undefined);
+    const stamped = machine.prepareProposal(entry, 1_234);
+    expect(decodeEnvelopeBatch(stamped)[0]?.timestampMs).toBe(1_234);
+    const log = createReplicaLog(machine);
+    await log.append(stamped);
+    expect(machine.clockMs()).toBe(1_234);
+  });
+
+  it("refuses bad input before it costs a log entry, naming the problem and its position", () => {
+    const { machine } = createCounterKvMachine(1, { maxPayloadBytes: 16 });
+    const envelope = (type: string, payload: Uint8Array) => ({
+      type,
+      session: undefined,
+      timestampMs: 0,
+      payload,
+    });
+    const good = envelope(Add.typeName, Add.request.encode({ name: "a", delta: 1 }));
+    const big = envelope(Add.typeName, Add.request.encode({ name: "a".repeat(40), delta: 1 }));
+    const query = envelope(GetCounter.typeName, new Uint8Array());
+    const unknown = envelope("x.v1.S/M", new Uint8Array());
+    expect(() => machine.prepareProposal(encodeEnvelopeBatch([good, big]), 1)).toThrowError(
+      /too_large.*envelope 1 of 2: .*payload of 44 bytes, allowed at most 16/,
+    );
+    expect(() => machine.prepareProposal(encodeEnvelopeBatch([query]), 1)).toThrowError(
+      /wrong_kind.*is a query, sent as a command/,
+    );
+    expect(() => machine.prepareProposal(encodeEnvelopeBatch([unknown]), 1)).toThrowError(
+      /unknown_type.*"x\.v1\.S\/M"/,
+    );
+    expect(() => machine.prepareProposal(new Uint8Array([0xff]), 1)).toThrowError(
+      /invalid_envelope.*envelope batch \(1 bytes\) does not decode/,
+    );
+    expect(machine.appliedIndex()).toBe(0);
   });
 });
