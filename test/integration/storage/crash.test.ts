@@ -19,7 +19,7 @@ const writerScript = fileURLToPath(new URL("./crash-writer.ts", import.meta.url)
 const killCount = 10;
 /** On a loaded machine fewer kills run (at least 5), keeping the test well under 40 s. */
 const killsMin = 5;
-const budgetMilliseconds = 28_000;
+const budgetMilliseconds = 24_000;
 const seed = Number(process.env["RAFTKIT_CRASH_SEED"] ?? 20261123);
 
 interface ChildRun {
