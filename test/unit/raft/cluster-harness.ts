@@ -47,20 +47,27 @@ export class Cluster {
   readonly sent: Message[] = [];
   private readonly inFlight: Message[] = [];
   private readonly random;
+  /** Every replica's log starts from this configuration, also one added later. */
+  private readonly initialConfState: ConfState;
 
   constructor(private readonly options: HarnessOptions) {
     this.random = createSeededRandom(options.seed ?? 1);
-    const confState: ConfState = {
+    this.initialConfState = {
       voters: options.voters,
       learners: options.learners ?? [],
       votersOutgoing: [],
       learnersNext: [],
       autoLeave: false,
     };
-    for (const id of [...options.voters, ...(options.learners ?? [])]) this.add(id, confState);
+    for (const id of [...options.voters, ...(options.learners ?? [])]) this.add(id);
   }
 
-  add(id: NodeId, confState: ConfState): HarnessNode {
+  /**
+   * Adds a replica that starts from the group's initial configuration and
+   * replays the log from its start (a joining replica must never replay
+   * conf changes onto an empty configuration: it would count itself alone).
+   */
+  add(id: NodeId, confState: ConfState = this.initialConfState): HarnessNode {
     const storage = createMemoryStorage({ confState });
     const harnessNode: HarnessNode = {
       id,
@@ -116,21 +123,26 @@ export class Cluster {
   /** Processes every Ready and delivers messages until the cluster is quiet. */
   stabilize(maxRounds = 10_000): void {
     for (let round = 0; round < maxRounds; round++) {
-      let moved = false;
-      for (const harnessNode of this.nodes.values()) {
-        if (harnessNode.node.hasReady()) {
-          this.handleReady(harnessNode);
-          moved = true;
-        }
-      }
-      if (this.inFlight.length > 0) {
-        moved = true;
-        const batch = this.inFlight.splice(0);
-        for (const message of batch) this.deliver(message);
-      }
-      if (!moved) return;
+      if (!this.round()) return;
     }
     throw new Error(`cluster did not stabilize within ${maxRounds} rounds`);
+  }
+
+  /** One hop: every node handles its Ready, then the messages in flight are delivered. */
+  round(): boolean {
+    let moved = false;
+    for (const harnessNode of this.nodes.values()) {
+      if (harnessNode.node.hasReady()) {
+        this.handleReady(harnessNode);
+        moved = true;
+      }
+    }
+    if (this.inFlight.length > 0) {
+      moved = true;
+      const batch = this.inFlight.splice(0);
+      for (const message of batch) this.deliver(message);
+    }
+    return moved;
   }
 
   private deliver(message: Message): void {

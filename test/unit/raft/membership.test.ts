@@ -12,7 +12,6 @@ const change = (transition: ConfChangeTransition, ...changes: ConfChangeSingle[]
 const addVoter = (nodeId: number): ConfChangeSingle => ({ type: ConfChangeType.AddVoter, nodeId });
 const addLearner = (nodeId: number): ConfChangeSingle => ({ type: ConfChangeType.AddLearner, nodeId });
 const removeNode = (nodeId: number): ConfChangeSingle => ({ type: ConfChangeType.RemoveNode, nodeId });
-const empty = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 
 describe("thesis §4.1 single-server changes", () => {
   it("adds a voter that catches up and then counts for the quorum", () => {
@@ -20,7 +19,7 @@ describe("thesis §4.1 single-server changes", () => {
     cluster.elect(1);
     cluster.get(1).node.propose(bytes("before"));
     cluster.stabilize();
-    cluster.add(4, empty);
+    cluster.add(4);
     cluster.get(1).node.proposeConfChange(change(ConfChangeTransition.Auto, addVoter(4)));
     cluster.stabilize();
     expect(cluster.get(1).confState.voters).toEqual([1, 2, 3, 4]);
@@ -104,8 +103,8 @@ describe("thesis §4.3 joint consensus", () => {
   it("replaces two voters at once through a joint config, left automatically", () => {
     const cluster = new Cluster({ voters: [1, 2, 3] });
     cluster.elect(1);
-    cluster.add(4, empty);
-    cluster.add(5, empty);
+    cluster.add(4);
+    cluster.add(5);
     cluster.get(1).node.proposeConfChange(
       change(ConfChangeTransition.Auto, addVoter(4), addVoter(5), removeNode(2), removeNode(3)),
     );
@@ -122,8 +121,8 @@ describe("thesis §4.3 joint consensus", () => {
   it("while joint, a commit needs a majority of the old AND the new voters", () => {
     const cluster = new Cluster({ voters: [1, 2, 3] });
     cluster.elect(1);
-    cluster.add(4, empty);
-    cluster.add(5, empty);
+    cluster.add(4);
+    cluster.add(5);
     cluster.get(1).node.proposeConfChange(
       change(ConfChangeTransition.JointExplicit, addVoter(4), addVoter(5), removeNode(2), removeNode(3)),
     );
