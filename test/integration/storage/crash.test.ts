@@ -90,12 +90,11 @@ describe("LogStore under SIGKILL", () => {
           .slice(4)
           .split(" ")
           .filter((text) => text.length > 0)) {
-          const [groupId, first, last, term] = item.split(":").map(Number) as [
-            number,
-            number,
-            number,
-            number,
-          ];
+          const match = /^(\d+):(\d+):(\d+):(\d+)$/.exec(item);
+          if (match === null) throw new Error(`writer printed a bad ack item: ${item}`);
+          const [groupId, first, last, term] = match.slice(1).map(Number);
+          if (groupId === undefined || first === undefined || last === undefined) continue;
+          if (term === undefined) continue;
           const indexes = acknowledged.get(groupId) ?? new Map<number, number>();
           acknowledged.set(groupId, indexes);
           for (let index = first; index <= last; index++) indexes.set(index, term);
