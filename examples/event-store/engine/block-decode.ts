@@ -2,6 +2,7 @@ import { crc32c } from "@node-rs/crc32";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, type BlockLayout } from "./block-layout.js";
 import { BLOCK_MAGIC } from "./block-codec.js";
 import { createBlock, summarizeBlock, type Block } from "./block.js";
+import type { ColumnArena } from "./column-arena.js";
 import { corrupt } from "./errors.js";
 import { readInt64s } from "./int64-column.js";
 import { decodeUtf8 } from "./utf8.js";
@@ -23,7 +24,7 @@ export interface ByteOrigin {
  * @internal
  */
 export function decodeBlock(layout: BlockLayout, input: Uint8Array, origin: ByteOrigin,
-  epoch: number): Block {
+  epoch: number, arena?: ColumnArena): Block {
   const fail = (text: string, at: number): never => {
     throw corrupt(`block: ${text}`, origin.file, origin.offset + at);
   };
@@ -41,7 +42,7 @@ export function decodeBlock(layout: BlockLayout, input: Uint8Array, origin: Byte
   if (count >= layout.capacityRows) fail(`${count} rows, at most ${layout.capacityRows - 1}`, 12);
   if (view.getUint32(20, true) !== layout.fields.length) fail("field count differs", 20);
   if (encodedBlockBytes(layout, count, stringBytes) !== length) fail("length mismatch", 8);
-  const block = createBlock(layout, epoch);
+  const block = createBlock(layout, epoch, arena);
   block.count = count;
   block.stringBytes = stringBytes;
   const words = new Int32Array(bytes.buffer, bytes.byteOffset, length >>> 2);

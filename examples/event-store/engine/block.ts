@@ -1,5 +1,6 @@
 import { assert } from "./assert.js";
 import { encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
+import { createColumnArena, type ColumnArena } from "./column-arena.js";
 import type { RowSource } from "./row-source.js";
 import { summarizeRows, type Summary } from "./summary.js";
 import { utf8Length } from "./utf8.js";
@@ -36,15 +37,23 @@ export interface Block {
   epoch: number;
 }
 
-export function createBlock(layout: BlockLayout, epoch: number): Block {
+export function createBlock(layout: BlockLayout, epoch: number, arena?: ColumnArena): Block {
   const rows = layout.capacityRows;
+  const boolBytes = (rows + 7) & ~7;
+  const { buffer, offset } = (arena ?? createColumnArena(0))
+    .take(8 * rows * (1 + layout.wideCount) + boolBytes * layout.boolCount);
+  let at = offset + 8 * rows;
   const columns: BlockColumn[] = layout.fields.map((field) => {
-    if (field.type === "bool") return { kind: "bool", values: new Uint8Array(rows) };
     if (field.type === "string") return { kind: "string", values: [] };
-    return { kind: "number", values: new Float64Array(rows) };
+    if (field.type === "bool") {
+      at += boolBytes;
+      return { kind: "bool", values: new Uint8Array(buffer, at - boolBytes, rows) };
+    }
+    at += 8 * rows;
+    return { kind: "number", values: new Float64Array(buffer, at - 8 * rows, rows) };
   });
   return {
-    count: 0, timestamps: new Float64Array(rows), columns, stringBytes: 0,
+    count: 0, timestamps: new Float64Array(buffer, offset, rows), columns, stringBytes: 0,
     summary: summarizeRows(new Float64Array(0), layout.aggregated.map(() => new Float64Array(0)),
       0, 0),
     previous: undefined, next: undefined, slot: -1, dirty: true, epoch,
@@ -52,8 +61,9 @@ export function createBlock(layout: BlockLayout, epoch: number): Block {
 }
 
 /** A deep copy with the same rows (copy-on-write for a block pinned by an export). */
-export function cloneBlock(layout: BlockLayout, block: Block, epoch: number): Block {
-  const copy = createBlock(layout, epoch);
+export function cloneBlock(layout: BlockLayout, block: Block, epoch: number,
+  arena: ColumnArena): Block {
+  const copy = createBlock(layout, epoch, arena);
   copyRows(block, 0, block.count, copy, 0);
   copy.count = block.count;
   copy.stringBytes = block.stringBytes;
@@ -207,9 +217,10 @@ export function copyRows(source: Block, from: number, to: number, target: Block,
  * Splits an overfull block: rows from the middle (by bytes when the schema
  * has strings) move to a new block, returned, which goes right after it.
  */
-export function splitBlock(layout: BlockLayout, block: Block, epoch: number): Block {
+export function splitBlock(layout: BlockLayout, block: Block, epoch: number,
+  arena: ColumnArena): Block {
   const keep = splitPoint(layout, block);
-  const right = createBlock(layout, epoch);
+  const right = createBlock(layout, epoch, arena);
   copyRows(block, keep, block.count, right, 0);
   right.count = block.count - keep;
   block.count = keep;

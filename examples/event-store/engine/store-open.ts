@@ -1,6 +1,7 @@
 import { applyOperations } from "./apply-operations.js";
 import { createBlockLayout } from "./block-layout.js";
 import { decodeBlock } from "./block-decode.js";
+import { createColumnArena } from "./column-arena.js";
 import type { Block } from "./block.js";
 import { encodeManifest, decodeManifest, type Manifest } from "./manifest-codec.js";
 import { corrupt, EventStoreError, EventStoreErrorCode } from "./errors.js";
@@ -63,10 +64,11 @@ async function loadStream(state: StoreState, entry: Manifest["streams"][number])
   const layout = createBlockLayout(entry.schema, state.blockBytes);
   const path = `${state.directory}/${BLOCKS_FILE}`;
   const blocks: Block[] = [];
+  const arena = createColumnArena();
   for (const slot of entry.slots) {
     const offset = slot * state.blockBytes;
     const bytes = await readExactly(state.blocksFile, offset, state.blockBytes);
-    const block = decodeBlock(layout, bytes, { file: path, offset }, state.epoch);
+    const block = decodeBlock(layout, bytes, { file: path, offset }, state.epoch, arena);
     block.slot = slot;
     const previous = blocks[blocks.length - 1];
     if (previous !== undefined && block.count > 0 &&
@@ -79,7 +81,7 @@ async function loadStream(state: StoreState, entry: Manifest["streams"][number])
   if (blocks.length === 0) {
     throw corrupt(`stream '${entry.name}' has no block`, `${state.directory}/${MANIFEST_FILE}`, 0);
   }
-  return restoreStream(entry.name, entry.schema, layout, blocks, entry);
+  return restoreStream(entry.name, entry.schema, layout, blocks, entry, arena);
 }
 
 async function writeInitialFiles(location: StoreLocation, names: readonly string[]): Promise<void> {

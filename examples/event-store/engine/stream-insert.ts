@@ -55,7 +55,7 @@ function appendRun(stream: Stream, source: RowSource, start: number, end: number
     const rows = rowsThatFit(layout, block, source, from, end, layout.appendFillBytes);
     if (rows === 0) {
       assert(block.count > 0, "an empty block must take at least one row");
-      insertBlockAfter(stream.tree, path, createBlock(layout, epochs.current));
+      insertBlockAfter(stream.tree, path, createBlock(layout, epochs.current, stream.arena));
       stream.blockCount++;
       continue;
     }
@@ -82,7 +82,8 @@ function insertLate(stream: Stream, source: RowSource, row: number, epochs: Writ
   addToPath(path, delta);
   stream.lateEventCount++;
   if (blockEncodedBytes(layout, block) > layout.blockBytes) {
-    insertBlockAfter(stream.tree, path, splitBlock(layout, block, epochs.current));
+    insertBlockAfter(stream.tree, path,
+      splitBlock(layout, block, epochs.current, stream.arena));
     stream.blockCount++;
     stream.blockSplitCount++;
   }
@@ -91,5 +92,6 @@ function insertLate(stream: Stream, source: RowSource, row: number, epochs: Writ
 /** Copy-on-write: a block a running export may hold is replaced by a copy first. */
 function makeWritable(stream: Stream, path: TreePath, epochs: WriteEpochs): void {
   if (path.block.epoch > epochs.pinned) return;
-  replaceBlock(stream.tree, path, cloneBlock(stream.layout, path.block, epochs.current));
+  replaceBlock(stream.tree, path,
+    cloneBlock(stream.layout, path.block, epochs.current, stream.arena));
 }

@@ -3,7 +3,7 @@ import { assert } from "./assert.js";
 import { createBlockLayout, type BlockLayout } from "./block-layout.js";
 import { ByteReader, ByteWriter, textBytes } from "./byte-cursor.js";
 import type { CheckedOperation } from "./checked-operation.js";
-import { readInt64s, writeFloat64s, writeInt64s } from "./int64-column.js";
+import { writeFloat64s } from "./int64-column.js";
 import type { RowSource, SourceColumn } from "./row-source.js";
 import { readSchema, schemaBytes, writeSchema } from "./schema-codec.js";
 import { decodeUtf8, encodeUtf8Into } from "./utf8.js";
@@ -14,8 +14,12 @@ import { decodeUtf8, encodeUtf8Into } from "./utf8.js";
  *   0 magic "EVW1" | 4 crc32c of [8, length) | 8 length u32 | 12 generation u32 |
  *   16 applied index f64 | 24 operation count u32 | 28 zero | operations, each 8-aligned:
  *   createStream: u32 1 | schema (schema-codec.ts)
- *   insert: u32 2 | stream name | u32 count | timestamps int64[] | fields in schema
- *   order as in a block (int64/double 8 bytes, bool u8, string u32 lengths + UTF-8)
+ *   insert: u32 2 | stream name | u32 count | timestamps f64[] | fields in schema
+ *   order (int64 and double as f64, bool u8, string u32 lengths + UTF-8)
+ *
+ * Unlike blocks, the WAL keeps timestamps and int64 values as the doubles
+ * they are in memory (all safe integers, checked again on replay): a plain
+ * copy, where the int64 form costs a conversion per value on the hot path.
  * @internal
  */
 export const WAL_MAGIC = 0x31575645;
@@ -73,18 +77,14 @@ function writeInsert(writer: ByteWriter, stream: string, layout: BlockLayout,
   writer.align8();
   writer.u32(count);
   writer.u32(0);
-  const words = new Int32Array(writer.bytes.buffer);
-  writeInt64s(source.timestamps, 0, count, words, writer.at / 4);
+  const doubles = new Float64Array(writer.bytes.buffer);
+  writeFloat64s(source.timestamps, 0, count, doubles, writer.at / 8);
   writer.at += 8 * count;
-  source.columns.forEach((column, index) => {
-    if (column.kind !== "number") return;
-    if (layout.fields[index]!.type === "int64") {
-      writeInt64s(column.values, 0, count, words, writer.at / 4);
-    } else {
-      writeFloat64s(column.values, 0, count, new Float64Array(writer.bytes.buffer), writer.at / 8);
-    }
+  for (const column of source.columns) {
+    if (column.kind !== "number") continue;
+    writeFloat64s(column.values, 0, count, doubles, writer.at / 8);
     writer.at += 8 * count;
-  });
+  }
   for (const column of source.columns) {
     if (column.kind !== "bool") continue;
     for (let row = 0; row < count; row++) writer.bytes[writer.at + row] = column.values[row] ? 1 : 0;
@@ -150,23 +150,27 @@ function readInsert(reader: ByteReader, layout: BlockLayout): RowSource {
   const count = reader.u32("event count");
   reader.u32("reserved");
   reader.need(8 * count * (1 + layout.wideCount), "insert columns");
-  const words = new Int32Array(reader.bytes.buffer, reader.bytes.byteOffset,
-    reader.bytes.byteLength >>> 2);
-  const timestamps = new Float64Array(count);
-  readInt64s(words, reader.at / 4, count, timestamps, reader.file, reader.fileOffset + reader.at);
-  reader.at += 8 * count;
+  const timestamps = readDoubles(reader, count, true);
   const columns: SourceColumn[] = layout.fields.map((field) => {
     if (field.type !== "int64" && field.type !== "double") return { kind: "bool", values: [] };
-    const values = new Float64Array(count);
-    if (field.type === "int64") {
-      readInt64s(words, reader.at / 4, count, values, reader.file, reader.fileOffset + reader.at);
-    } else {
-      values.set(new Float64Array(reader.bytes.buffer, reader.bytes.byteOffset + reader.at, count));
-    }
-    reader.at += 8 * count;
-    return { kind: "number", values };
+    return { kind: "number", values: readDoubles(reader, count, field.type === "int64") };
   });
   return readNarrow(reader, layout, columns, count, timestamps);
+}
+
+/** `count` doubles; integers must be safe, doubles finite (else Corrupt at the value). */
+function readDoubles(reader: ByteReader, count: number, integers: boolean): Float64Array {
+  const values = new Float64Array(count);
+  values.set(new Float64Array(reader.bytes.buffer, reader.bytes.byteOffset + reader.at, count));
+  for (let row = 0; row < count; row++) {
+    const value = values[row]!;
+    if (integers ? !Number.isSafeInteger(value) : !Number.isFinite(value)) {
+      reader.at += 8 * row;
+      reader.fail(`value ${value} is not ${integers ? "a safe integer" : "finite"}`);
+    }
+  }
+  reader.at += 8 * count;
+  return values;
 }
 
 function readNarrow(reader: ByteReader, layout: BlockLayout, columns: SourceColumn[],

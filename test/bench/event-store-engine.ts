@@ -1,0 +1,235 @@
+/**
+ * Event store engine benchmark, DuckDB as the baseline in the same run.
+ *
+ *   npm run bench:engine                 # 10 M events (a few minutes)
+ *   npm run bench:engine -- 1000000      # or EVENTS=1000000: a quick run
+ *
+ * Measures: ingest (in order, and with 5 % late events) of a 3-field schema
+ * (timestamp, double, int64) into a store on disk (fdatasync per batch of
+ * 100 k events); range aggregates (count/sum/min/max/avg) over 1 %, 50 % and
+ * 100 % of the data, p50/p99; one-minute OHLC candles over a day of
+ * per-second data. Prints a markdown table for docs/benchmarks.md.
+ */
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import {
+  createNodeFileSystem, openEventStore, type EventStore, type StreamSchema,
+} from "../../examples/event-store/engine/index.js";
+
+const EVENTS = Number(process.argv[2] ?? process.env.EVENTS ?? 10_000_000);
+const BATCH = 100_000;
+const SPACING = 1000; // µs between in-order events
+const SCHEMA: StreamSchema = { fields: [
+  { name: "price", type: "double", aggregated: true },
+  { name: "quantity", type: "int64", aggregated: true },
+] };
+
+interface Dataset {
+  readonly timestamps: Float64Array;
+  readonly price: Float64Array;
+  readonly quantity: Float64Array;
+}
+
+/** Seeded data: a price random walk; `lateShare` of events delayed by up to a minute. */
+function makeDataset(count: number, lateShare: number, seed: number): Dataset {
+  let state = seed >>> 0;
+  const random = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const timestamps = new Float64Array(count);
+  const price = new Float64Array(count);
+  const quantity = new Float64Array(count);
+  let value = 100;
+  for (let index = 0; index < count; index++) {
+    const late = random() < lateShare;
+    const delay = late ? 1 + Math.floor(random() * 60_000_000) : 0;
+    timestamps[index] = Math.max(0, 1_700_000_000_000_000 + index * SPACING - delay);
+    value += (random() - 0.5) / 10;
+    price[index] = Math.round(value * 100) / 100;
+    quantity[index] = 1 + Math.floor(random() * 1000);
+  }
+  return { timestamps, price, quantity };
+}
+
+function percentile(samples: number[], share: number): number {
+  const sorted = samples.slice().sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+}
+
+async function ingestEngine(directory: string, data: Dataset): Promise<{ store: EventStore;
+  rate: number }> {
+  const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory });
+  await store.applyBatch([{ kind: "createStream", stream: "ticks", schema: SCHEMA }], 1);
+  const started = performance.now();
+  for (let at = 0, index = 2; at < data.timestamps.length; at += BATCH, index++) {
+    const end = Math.min(at + BATCH, data.timestamps.length);
+    await store.applyBatch([{ kind: "insert", stream: "ticks",
+      timestamps: data.timestamps.subarray(at, end),
+      columns: { price: data.price.subarray(at, end), quantity: data.quantity.subarray(at, end) },
+    }], index);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { store, rate: data.timestamps.length / seconds };
+}
+
+async function ingestDuck(connection: DuckDBConnection, table: string,
+  data: Dataset): Promise<number> {
+  await connection.run(`CREATE TABLE ${table} (ts BIGINT, price DOUBLE, quantity BIGINT)`);
+  const started = performance.now();
+  const appender = await connection.createAppender(table);
+  for (let index = 0; index < data.timestamps.length; index++) {
+    appender.appendBigInt(BigInt(data.timestamps[index]!));
+    appender.appendDouble(data.price[index]!);
+    appender.appendBigInt(BigInt(data.quantity[index]!));
+    appender.endRow();
+  }
+  appender.closeSync();
+  await connection.run("CHECKPOINT");
+  return data.timestamps.length / ((performance.now() - started) / 1000);
+}
+
+interface Latency {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+function latency(samples: number[]): Latency {
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
+}
+
+function rangeOf(data: Dataset, share: number, random: () => number): [number, number] {
+  const low = 1_700_000_000_000_000 - 60_000_000;
+  const high = 1_700_000_000_000_000 + data.timestamps.length * SPACING;
+  const width = Math.floor((high - low) * share);
+  const from = share >= 1 ? low : low + Math.floor(random() * (high - low - width));
+  return [from, from + width + (share >= 1 ? 1 : 0)];
+}
+
+async function measureRanges(store: EventStore, connection: DuckDBConnection, data: Dataset,
+  share: number): Promise<{ engine: Latency; duck: Latency }> {
+  let state = 99;
+  const random = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const engineSamples: number[] = [];
+  for (let run = 0; run < 1000; run++) {
+    const [from, to] = rangeOf(data, share, random);
+    const started = performance.now();
+    store.aggregate("ticks", { from, to });
+    engineSamples.push(performance.now() - started);
+  }
+  const prepared = await connection.prepare("SELECT count(*), sum(price), min(price), " +
+    "max(price), avg(price), sum(quantity), min(quantity), max(quantity), avg(quantity) " +
+    "FROM ticks WHERE ts >= $1 AND ts < $2");
+  const duckSamples: number[] = [];
+  for (let run = 0; run < 40; run++) {
+    const [from, to] = rangeOf(data, share, random);
+    prepared.bindBigInt(1, BigInt(from));
+    prepared.bindBigInt(2, BigInt(to));
+    const started = performance.now();
+    const rows = (await prepared.runAndReadAll()).getRowsJS();
+    duckSamples.push(performance.now() - started);
+    checkSame(store.aggregate("ticks", { from, to }), rows[0]!, from, to);
+  }
+  return { engine: latency(engineSamples), duck: latency(duckSamples) };
+}
+
+/** The two systems must answer the same question: counts equal, sums within rounding. */
+function checkSame(engine: ReturnType<EventStore["aggregate"]>, duck: readonly unknown[],
+  from: number, to: number): void {
+  const count = Number(duck[0]);
+  const sum = Number(duck[1]);
+  const engineSum = engine.fields.price?.sum ?? 0;
+  if (engine.count !== count || Math.abs(engineSum - sum) > 1e-6 * Math.max(1, Math.abs(sum))) {
+    throw new Error(`[${from}, ${to}): engine count ${engine.count} sum ${engineSum}, ` +
+      `DuckDB count ${count} sum ${sum}`);
+  }
+}
+
+async function measureCandles(store: EventStore,
+  connection: DuckDBConnection): Promise<{ engine: Latency; duck: Latency }> {
+  const day = makeDataset(86_400, 0, 7);
+  const start = 1_700_006_400_000_000;
+  for (let index = 0; index < day.timestamps.length; index++) {
+    day.timestamps[index] = start + index * 1_000_000;
+  }
+  await store.applyBatch([{ kind: "createStream", stream: "day", schema: SCHEMA },
+    { kind: "insert", stream: "day", timestamps: day.timestamps,
+      columns: { price: day.price, quantity: day.quantity } }], store.appliedIndex() + 1);
+  await ingestDuck(connection, "day", day);
+  const engineSamples: number[] = [];
+  let candles = 0;
+  for (let run = 0; run < 50; run++) {
+    const started = performance.now();
+    candles = store.windows("day", { width: 60_000_000, limit: 2000 }).windows.length;
+    engineSamples.push(performance.now() - started);
+  }
+  const duckSamples: number[] = [];
+  let duckCandles = 0;
+  for (let run = 0; run < 20; run++) {
+    const started = performance.now();
+    const reader = await connection.runAndReadAll("SELECT ts // 60000000 AS minute, " +
+      "arg_min(price, ts), max(price), min(price), arg_max(price, ts), count(*) FROM day " +
+      "GROUP BY minute ORDER BY minute");
+    duckCandles = reader.getRowsJS().length;
+    duckSamples.push(performance.now() - started);
+  }
+  if (candles !== 1440 || duckCandles !== 1440) {
+    throw new Error(`candles: engine ${candles}, DuckDB ${duckCandles}, expected 1440`);
+  }
+  return { engine: latency(engineSamples), duck: latency(duckSamples) };
+}
+
+const format = (value: number, digits = 3): string => value.toPrecision(digits);
+const ms = (value: number): string => `${format(value)} ms`;
+
+async function main(): Promise<void> {
+  const directory = await mkdtemp(join(tmpdir(), "raftkit-engine-bench-"));
+  const lines: string[] = [];
+  try {
+    const instance = await DuckDBInstance.create(join(directory, "duck.db"));
+    const connection = await instance.connect();
+    const inOrder = makeDataset(EVENTS, 0, 1);
+    const engineInOrder = await ingestEngine(join(directory, "in-order"), inOrder);
+    const duckInOrder = await ingestDuck(connection, "ticks", inOrder);
+    lines.push(`| ingest, in order | ${format(engineInOrder.rate / 1e6)} M events/s | ` +
+      `${format(duckInOrder / 1e6)} M events/s | ${format(engineInOrder.rate / duckInOrder)}× |`);
+    for (const share of [0.01, 0.5, 1]) {
+      const { engine, duck } = await measureRanges(engineInOrder.store, connection, inOrder, share);
+      lines.push(`| aggregate over ${share * 100} %, p50 / p99 | ${ms(engine.p50)} / ` +
+        `${ms(engine.p99)} | ${ms(duck.p50)} / ${ms(duck.p99)} | ` +
+        `${format(duck.p50 / engine.p50)}× |`);
+    }
+    const candles = await measureCandles(engineInOrder.store, connection);
+    lines.push(`| 1-min OHLC over a day of 1 s data, p50 / p99 | ${ms(candles.engine.p50)} / ` +
+      `${ms(candles.engine.p99)} | ${ms(candles.duck.p50)} / ${ms(candles.duck.p99)} | ` +
+      `${format(candles.duck.p50 / candles.engine.p50)}× |`);
+    const statistics = engineInOrder.store.statistics("ticks");
+    await engineInOrder.store.close();
+    const late = makeDataset(EVENTS, 0.05, 2);
+    const engineLate = await ingestEngine(join(directory, "late"), late);
+    const duckLate = await ingestDuck(connection, "ticks_late", late);
+    lines.push(`| ingest, 5 % late (up to 60 s) | ${format(engineLate.rate / 1e6)} M events/s | ` +
+      `${format(duckLate / 1e6)} M events/s | ${format(engineLate.rate / duckLate)}× |`);
+    const lateStatistics = engineLate.store.statistics("ticks");
+    engineLate.store.checkIntegrity();
+    await engineLate.store.close();
+    connection.closeSync();
+    instance.closeSync();
+    console.log(`\nEvents: ${EVENTS}; blocks ${statistics.blockCount} of ` +
+      `${statistics.blockBytes} B, index height ${statistics.indexHeight}; with late events: ` +
+      `${lateStatistics.blockCount} blocks, ${lateStatistics.blockSplitCount} splits, ` +
+      `${lateStatistics.lateEventCount} late events.\n`);
+    console.log("| measure | engine | DuckDB | engine advantage |\n| --- | --- | --- | --- |");
+    for (const line of lines) console.log(line);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+await main();
