@@ -50,7 +50,10 @@ function encodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array,
     const column = block.columns[index]!;
     if (column.kind !== "number") return;
     if (field.type === "int64") writeInt64s(column.values, 0, block.count, words, at / 4);
-    else new Float64Array(bytes.buffer, at, block.count).set(column.values.subarray(0, block.count));
+    else {
+      new Float64Array(bytes.buffer, at, block.count)
+        .set(column.values.subarray(0, block.count));
+    }
     at += 8 * block.count;
   });
   return at;

@@ -30,14 +30,15 @@ export interface BlockLayout {
   readonly stringCount: number;
   /** Rows one block can hold when strings are empty, plus one row of overflow before a split. */
   readonly capacityRows: number;
-  /** Largest encoded row accepted: an eighth of a block, so a split always yields two fitting halves. */
+  /** Largest encoded row accepted: an eighth of a block, so a split yields two fitting halves. */
   readonly rowBytesMax: number;
 }
 
 export function createBlockLayout(schema: StreamSchema, blockBytes: number): BlockLayout {
   assert(Number.isInteger(blockBytes) && blockBytes >= BLOCK_BYTES_MIN &&
     blockBytes <= BLOCK_BYTES_MAX && blockBytes % 8 === 0,
-  () => `blockBytes = ${blockBytes}, allowed multiples of 8 in [${BLOCK_BYTES_MIN}, ${BLOCK_BYTES_MAX}]`);
+  () => `blockBytes = ${blockBytes}, allowed multiples of 8 in ` +
+    `[${BLOCK_BYTES_MIN}, ${BLOCK_BYTES_MAX}]`);
   let wideCount = 0;
   let boolCount = 0;
   let stringCount = 0;

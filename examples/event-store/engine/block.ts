@@ -173,7 +173,9 @@ function writeSourceRows(block: Block, at: number, source: RowSource, from: numb
     if (target.kind === "number" && input.kind === "number") {
       copyInto(target.values, at, input.values, from, to);
     } else if (target.kind === "bool" && input.kind === "bool") {
-      for (let row = from; row < to; row++) target.values[at + row - from] = input.values[row]! ? 1 : 0;
+      for (let row = from; row < to; row++) {
+        target.values[at + row - from] = input.values[row]! ? 1 : 0;
+      }
     } else if (target.kind === "string" && input.kind === "string") {
       for (let row = from; row < to; row++) target.values[at + row - from] = input.values[row]!;
     } else {

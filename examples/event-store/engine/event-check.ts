@@ -117,7 +117,9 @@ function stringBytesPerRow(columns: readonly SourceColumn[], count: number): Uin
   const bytes = new Uint32Array(count);
   for (const column of columns) {
     if (column.kind !== "string") continue;
-    for (let row = 0; row < count; row++) bytes[row] = bytes[row]! + utf8Length(column.values[row]!);
+    for (let row = 0; row < count; row++) {
+      bytes[row] = bytes[row]! + utf8Length(column.values[row]!);
+    }
   }
   return bytes;
 }

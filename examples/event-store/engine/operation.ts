@@ -50,7 +50,9 @@ export function insertFromRows(stream: string, fieldNames: readonly string[],
       const column = columns[name];
       // A missing value stays a hole, so the schema check names the event and the field.
       if (column !== undefined) column.length = timestamps.length;
-      if (column !== undefined && name in row.values) column[timestamps.length - 1] = row.values[name]!;
+      if (column !== undefined && name in row.values) {
+        column[timestamps.length - 1] = row.values[name]!;
+      }
     }
   }
   return { kind: "insert", stream, timestamps, columns };

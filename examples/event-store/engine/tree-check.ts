@@ -65,7 +65,8 @@ function checkBlock(layout: BlockLayout, block: Block): void {
 
 function assertSameSummary(actual: Summary, expected: Summary, what: string): void {
   const same = (a: number, b: number) => Object.is(a, b);
-  assert(actual.count === expected.count, () => `${what}: count ${actual.count} vs ${expected.count}`);
+  assert(actual.count === expected.count,
+    () => `${what}: count ${actual.count} vs ${expected.count}`);
   if (expected.count === 0) return;
   assert(actual.minTimestamp === expected.minTimestamp, () => `${what}: minTimestamp differs`);
   assert(actual.maxTimestamp === expected.maxTimestamp, () => `${what}: maxTimestamp differs`);

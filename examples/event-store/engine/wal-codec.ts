@@ -87,7 +87,9 @@ function writeInsert(writer: ByteWriter, stream: string, layout: BlockLayout,
   }
   for (const column of source.columns) {
     if (column.kind !== "bool") continue;
-    for (let row = 0; row < count; row++) writer.bytes[writer.at + row] = column.values[row] ? 1 : 0;
+    for (let row = 0; row < count; row++) {
+      writer.bytes[writer.at + row] = column.values[row] ? 1 : 0;
+    }
     writer.at += pad8(count);
   }
   writeStrings(writer, source.columns.filter((column) => column.kind === "string"), count);
@@ -137,8 +139,8 @@ export function decodeWalRecord(reader: ByteReader, blockBytes: number,
       const stream = reader.text("stream name");
       reader.align8();
       const layout = created.get(stream) ?? layoutOf(stream);
-      if (layout === undefined) reader.fail(`insert into unknown stream '${stream}'`);
-      operations.push({ kind: "insert", stream, layout: layout!, source: readInsert(reader, layout!) });
+      if (layout === undefined) return reader.fail(`insert into unknown stream '${stream}'`);
+      operations.push({ kind: "insert", stream, layout, source: readInsert(reader, layout) });
     } else {
       reader.fail(`unknown operation kind ${kind}`);
     }

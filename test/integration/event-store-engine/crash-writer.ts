@@ -5,7 +5,9 @@
  * after each batch is durable. A small WAL limit makes checkpoints frequent,
  * so kills land in every phase: WAL append, apply, block writes, manifest rename.
  */
-import { createNodeFileSystem, openEventStore } from "../../../examples/event-store/engine/index.js";
+import {
+  createNodeFileSystem, openEventStore,
+} from "../../../examples/event-store/engine/index.js";
 import { batchOperations, STREAM_SCHEMA } from "./batch-content.js";
 
 const directory = process.argv[2];

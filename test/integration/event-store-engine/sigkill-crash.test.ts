@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { createNodeFileSystem, openEventStore } from "../../../examples/event-store/engine/index.js";
+import {
+  createNodeFileSystem, openEventStore,
+} from "../../../examples/event-store/engine/index.js";
 import { ModelStream } from "../../unit/event-store/model.js";
 import { batchEvents, STREAM_SCHEMA } from "./batch-content.js";
 
@@ -38,7 +40,9 @@ function runAndKill(directory: string, killAfterMs: number): Promise<number> {
         setTimeout(() => child.kill("SIGKILL"), killAfterMs);
         output = output.replace("opened", "started");
       }
-      for (const match of output.matchAll(/acked (\d+)\n/g)) acked = Math.max(acked, Number(match[1]));
+      for (const match of output.matchAll(/acked (\d+)\n/g)) {
+        acked = Math.max(acked, Number(match[1]));
+      }
     });
     child.stderr.on("data", (text: Buffer) => {
       errors += text.toString();

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryFileSystem, openEventStore } from "../../../examples/event-store/engine/index.js";
+import {
+  createMemoryFileSystem, openEventStore,
+} from "../../../examples/event-store/engine/index.js";
 import { insertOf, SCHEMAS } from "./harness.js";
 import { ModelStream, type ModelEvent } from "./model.js";
 

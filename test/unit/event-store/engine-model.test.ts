@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openEventStore } from "../../../examples/event-store/engine/index.js";
-import { BLOCK_BYTES, createHarness, expectedScan, insertOf, SCHEMAS, type Harness } from "./harness.js";
+import {
+  BLOCK_BYTES, createHarness, expectedScan, insertOf, SCHEMAS, type Harness,
+} from "./harness.js";
 import type { ModelEvent } from "./model.js";
 
 /**
@@ -37,7 +39,8 @@ async function run(harness: Harness, commands: readonly Command[]): Promise<void
     if (step.kind === "insert") {
       const schema = SCHEMAS[step.stream]!;
       const events: ModelEvent[] = step.events.map((spec) => {
-        const timestamp = spec.late ? Math.max(0, newest - spec.offset) : newest + (spec.offset % 4);
+        const timestamp = spec.late ? Math.max(0, newest - spec.offset) :
+          newest + (spec.offset % 4);
         newest = Math.max(newest, timestamp);
         const values: ModelEvent["values"] = step.stream === "wide" ? {
           price: spec.price, quantity: spec.quantity, flag: spec.flag, label: spec.label,

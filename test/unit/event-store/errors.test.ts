@@ -31,7 +31,8 @@ describe("schema check on insert", () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ ...good, price: Number.NaN }, /event 2: field 'price' has the number NaN/],
       [{ ...good, price: Infinity }, /event 2: field 'price' has the number Infinity/],
-      [{ ...good, quantity: 2.5 }, /event 2: field 'quantity' has the number 2.5, expected an integer/],
+      [{ ...good, quantity: 2.5 },
+        /event 2: field 'quantity' has the number 2.5, expected an integer/],
       [{ ...good, quantity: 2 ** 60 }, /event 2: field 'quantity'/],
       [{ ...good, flag: 1 }, /event 2: field 'flag' has the number 1, expected a boolean/],
       [{ ...good, label: 7 }, /event 2: field 'label' has the number 7, expected a string/],
@@ -74,7 +75,8 @@ describe("schema check on insert", () => {
   it("applies nothing of a batch with one bad operation", async () => {
     const store = await storeWithWide();
     const ok = insertFromRows("wide", FIELDS, [{ timestamp: 5, values: good }]);
-    const bad = insertFromRows("wide", FIELDS, [{ timestamp: 6, values: { ...good, price: -Infinity } }]);
+    const bad = insertFromRows("wide", FIELDS,
+      [{ timestamp: 6, values: { ...good, price: -Infinity } }]);
     const error = await rejection(store, [ok, bad]);
     expect(error.message).toMatch(/operation #1 .*event 0: field 'price'/);
     expect(store.statistics("wide").eventCount).toBe(0);
@@ -115,6 +117,7 @@ describe("schema check on insert", () => {
     expect(invalid(() => store.scan("wide", { limit: 0 }))).toBe(true);
     expect(invalid(() => store.windows("wide", { width: 0 }))).toBe(true);
     expect(invalid(() => store.windows("wide", { width: 1.5 }))).toBe(true);
-    expect(invalid(() => store.scan("wide", { cursor: { timestamp: 1, tieIndex: -1 } }))).toBe(true);
+    expect(invalid(() => store.scan("wide", { cursor: { timestamp: 1, tieIndex: -1 } })))
+      .toBe(true);
   });
 });
