@@ -3,14 +3,20 @@
  * protobuf-es) and the plain records the state machine and clients use
  * (numbers for sequences and times, bigint for client ids).
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import { ResultSchema } from "../../gen/raftkit/v1/envelope_pb.js";
+import type { Result } from "../../gen/raftkit/v1/envelope_pb.js";
 import {
-  EnvelopeBatchSchema,
-  EnvelopeSchema,
-  ResultBatchSchema,
-  ResultSchema,
-} from "../../gen/raftkit/v1/envelope_pb.js";
-import type { Envelope, Result } from "../../gen/raftkit/v1/envelope_pb.js";
+  readEnvelope,
+  readEnvelopeBatch,
+  readResult,
+  readResultBatch,
+  writeEnvelope,
+  writeEnvelopeBatch,
+  writeResult,
+  writeResultBatch,
+} from "./envelope-wire.js";
+import type { WireEnvelope, WireResult } from "./envelope-wire.js";
 import { StateMachineError, StateMachineErrorCode } from "./errors.js";
 import { errorCodeFromWire, errorCodeToWire } from "./error-code-wire.js";
 
@@ -47,31 +53,26 @@ export function errorResult(code: StateMachineErrorCode, message: string): Execu
 /** The data of one log entry: a batch of commands (a single command is a batch of one). */
 export function encodeEnvelopeBatch(envelopes: readonly EnvelopeRecord[]): Uint8Array {
   if (envelopes.length === 0) throw new RangeError("an envelope batch holds at least one envelope");
-  const batch = create(EnvelopeBatchSchema, { envelopes: envelopes.map(toWire) });
-  return toBinary(EnvelopeBatchSchema, batch);
+  return writeEnvelopeBatch(envelopes.map(toWire));
 }
 
 /** Throws INVALID_ENVELOPE naming what is wrong. */
 export function decodeEnvelopeBatch(bytes: Uint8Array): EnvelopeRecord[] {
-  const batch = decodeOrThrow(
-    () => fromBinary(EnvelopeBatchSchema, bytes),
-    "envelope batch",
-    bytes,
-  );
-  if (batch.envelopes.length === 0) {
+  const envelopes = decodeOrThrow(() => readEnvelopeBatch(bytes), "envelope batch", bytes);
+  if (envelopes.length === 0) {
     throw new StateMachineError(StateMachineErrorCode.InvalidEnvelope, "envelope batch is empty");
   }
-  return batch.envelopes.map(fromWire);
+  return envelopes.map(fromWire);
 }
 
 /** A query: one envelope, no session. */
 export function encodeEnvelope(envelope: EnvelopeRecord): Uint8Array {
-  return toBinary(EnvelopeSchema, toWire(envelope));
+  return writeEnvelope(toWire(envelope));
 }
 
 /** Throws INVALID_ENVELOPE naming what is wrong. */
 export function decodeEnvelope(bytes: Uint8Array): EnvelopeRecord {
-  return fromWire(decodeOrThrow(() => fromBinary(EnvelopeSchema, bytes), "envelope", bytes));
+  return fromWire(decodeOrThrow(() => readEnvelope(bytes), "envelope", bytes));
 }
 
 /**
@@ -80,27 +81,22 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeRecord {
  */
 export function stampEnvelopeBatch(bytes: Uint8Array, timestampMs: number): Uint8Array {
   assertTimestamp(timestampMs);
-  const batch = decodeOrThrow(
-    () => fromBinary(EnvelopeBatchSchema, bytes),
-    "envelope batch",
-    bytes,
-  );
-  for (const envelope of batch.envelopes) envelope.timestampMs = BigInt(timestampMs);
-  return toBinary(EnvelopeBatchSchema, batch);
+  const envelopes = decodeOrThrow(() => readEnvelopeBatch(bytes), "envelope batch", bytes);
+  for (const envelope of envelopes) envelope.timestampMs = BigInt(timestampMs);
+  return writeEnvelopeBatch(envelopes);
 }
 
 export function encodeResult(result: ExecutionResult): Uint8Array {
-  return toBinary(ResultSchema, resultToWire(result));
+  return writeResult(resultToWire(result));
 }
 
 /** Throws INVALID_ENVELOPE. */
 export function decodeResult(bytes: Uint8Array): ExecutionResult {
-  return resultFromWire(decodeOrThrow(() => fromBinary(ResultSchema, bytes), "result", bytes));
+  return resultFromWire(decodeOrThrow(() => readResult(bytes), "result", bytes));
 }
 
 export function encodeResultBatch(results: readonly ExecutionResult[]): Uint8Array {
-  const batch = create(ResultBatchSchema, { results: results.map(resultToWire) });
-  return toBinary(ResultBatchSchema, batch);
+  return writeResultBatch(results.map(resultToWire));
 }
 
 /**
@@ -109,8 +105,8 @@ export function encodeResultBatch(results: readonly ExecutionResult[]): Uint8Arr
  * INVALID_ENVELOPE error: it answers every envelope. Throws INVALID_ENVELOPE.
  */
 export function decodeResultBatch(bytes: Uint8Array, envelopeCount: number): ExecutionResult[] {
-  const wire = decodeOrThrow(() => fromBinary(ResultBatchSchema, bytes), "result batch", bytes);
-  const results = wire.results.map(resultFromWire);
+  const wire = decodeOrThrow(() => readResultBatch(bytes), "result batch", bytes);
+  const results = wire.map(resultFromWire);
   const only = results[0];
   if (results.length === 1 && only !== undefined && !only.ok && envelopeCount > 1) {
     if (only.code === StateMachineErrorCode.InvalidEnvelope) {
@@ -126,31 +122,43 @@ export function decodeResultBatch(bytes: Uint8Array, envelopeCount: number): Exe
   return results;
 }
 
-/** @internal also used by the snapshot's session records. */
-export function resultToWire(result: ExecutionResult): Result {
-  if (result.ok) {
-    return create(ResultSchema, { outcome: { case: "payload", value: result.payload } });
-  }
-  const error = { code: errorCodeToWire(result.code), message: result.message };
-  return create(ResultSchema, { outcome: { case: "error", value: error } });
+function resultToWire(result: ExecutionResult): WireResult {
+  if (result.ok) return { case: "payload", payload: result.payload };
+  return { case: "error", code: errorCodeToWire(result.code), message: result.message };
 }
 
-/** @internal Throws INVALID_ENVELOPE for a result with no outcome. */
-export function resultFromWire(result: Result): ExecutionResult {
-  const outcome = result.outcome;
-  if (outcome.case === "payload") return okResult(outcome.value);
-  if (outcome.case === "error") {
-    return errorResult(errorCodeFromWire(outcome.value.code), outcome.value.message);
-  }
+function resultFromWire(result: WireResult): ExecutionResult {
+  if (result.case === "payload") return okResult(result.payload);
+  if (result.case === "error") return errorResult(errorCodeFromWire(result.code), result.message);
   const message = "result has neither payload nor error";
   throw new StateMachineError(StateMachineErrorCode.InvalidEnvelope, message);
 }
 
-function toWire(envelope: EnvelopeRecord): Envelope {
+/** @internal The protobuf-es form, for the snapshot's session records. */
+export function resultToProto(result: ExecutionResult): Result {
+  return create(ResultSchema, {
+    outcome: result.ok
+      ? { case: "payload", value: result.payload }
+      : { case: "error", value: { code: errorCodeToWire(result.code), message: result.message } },
+  });
+}
+
+/** @internal Throws INVALID_ENVELOPE for a result with no outcome. */
+export function resultFromProto(result: Result): ExecutionResult {
+  const outcome = result.outcome;
+  if (outcome.case === "payload") return okResult(outcome.value);
+  if (outcome.case === "error") {
+    const { code, message } = outcome.value;
+    return resultFromWire({ case: "error", code, message });
+  }
+  return resultFromWire({ case: undefined });
+}
+
+function toWire(envelope: EnvelopeRecord): WireEnvelope {
   assertTimestamp(envelope.timestampMs);
   const session = envelope.session;
   if (session !== undefined) assertSession(session);
-  return create(EnvelopeSchema, {
+  return {
     type: envelope.type,
     timestampMs: BigInt(envelope.timestampMs),
     payload: envelope.payload,
@@ -162,10 +170,10 @@ function toWire(envelope: EnvelopeRecord): Envelope {
             sequence: BigInt(session.sequence),
             respondedTo: BigInt(session.respondedTo),
           },
-  });
+  };
 }
 
-function fromWire(envelope: Envelope): EnvelopeRecord {
+function fromWire(envelope: WireEnvelope): EnvelopeRecord {
   const wireSession = envelope.session;
   const noSession = wireSession === undefined || wireSession.clientId === 0n;
   const session = noSession

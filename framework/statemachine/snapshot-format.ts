@@ -17,7 +17,7 @@ import {
 import type { SessionRecord } from "../../gen/raftkit/v1/envelope_pb.js";
 import { assert } from "./assert.js";
 import type { ByteStreamReader } from "./byte-stream-reader.js";
-import { resultFromWire, resultToWire } from "./envelope-codec.js";
+import { resultFromProto, resultToProto } from "./envelope-codec.js";
 import type { SessionState } from "./session-table.js";
 
 const magic = new Uint8Array([0x52, 0x4b, 0x53, 0x4d]); // "RKSM"
@@ -87,7 +87,7 @@ function sessionToRecord(session: SessionState): SessionRecord {
     lastActiveMs: BigInt(session.lastActiveMs),
     results: [...session.results].map(([sequence, result]) => ({
       sequence: BigInt(sequence),
-      result: resultToWire(result),
+      result: resultToProto(result),
     })),
   });
 }
@@ -98,7 +98,7 @@ function recordToSession(record: SessionRecord): SessionState {
       assert(cached.result !== undefined, () =>
         `session ${record.clientId}: cached result missing`,
       );
-      return [safeNumber(cached.sequence, "sequence"), resultFromWire(cached.result)] as const;
+      return [safeNumber(cached.sequence, "sequence"), resultFromProto(cached.result)] as const;
     }),
   );
   return {
