@@ -11,10 +11,10 @@ import type { DeterministicRandom } from "./deterministic-random.js";
 import {
   decodeEnvelope,
   decodeEnvelopeBatch,
+  encodeEnvelopeBatch,
   encodeResult,
   encodeResultBatch,
   errorResult,
-  encodeEnvelopeBatch,
   okResult,
 } from "./envelope-codec.js";
 import type { EnvelopeRecord, ExecutionResult } from "./envelope-codec.js";
@@ -38,7 +38,7 @@ export interface ExecutableStateMachineOptions {
   readonly limits?: Partial<ExecutableLimits>;
 }
 
-/** A StateMachine plus read-only views for tests and status pages. */
+/** A StateMachine plus the proposer's check, and read-only views for tests and status pages. */
 export interface ExecutableStateMachine extends StateMachine {
   readonly partitionId: number;
   /** Index of the last applied command. */
