@@ -169,7 +169,9 @@ export class NodeHost implements TransportHandler {
       applied,
     });
     const confState = replayConfChanges(raft, storage, snapshot.index, applied);
-    const replica = new Replica(groupId, raft, stateMachine, confState, applied, snapshot.index);
+    const nonceBound = 0x1_0000_0000;
+    const readNonce = [this.deps.random.nextInt(nonceBound), this.deps.random.nextInt(nonceBound)] as const;
+    const replica = new Replica(groupId, raft, stateMachine, confState, applied, snapshot.index, readNonce);
     this.replicas.set(groupId, replica);
     this.schedule();
   }

@@ -56,6 +56,12 @@ export class Replica {
     public confState: ConfState,
     applied: number,
     snapshotIndex: number,
+    /**
+     * Random, fresh for every start of the replica: a ReadIndex response still
+     * in flight for the previous incarnation (same group, same node, counter
+     * restarted at 1) must not answer a new read with its older index.
+     */
+    private readonly readNonce: readonly [number, number],
   ) {
     this.applied = applied;
     this.snapshotIndex = snapshotIndex;
@@ -75,8 +81,11 @@ export class Replica {
 
   nextReadContext(): Uint8Array {
     this.readCounter++;
-    const context = new Uint8Array(8);
-    new DataView(context.buffer).setFloat64(0, this.readCounter);
+    const context = new Uint8Array(16);
+    const view = new DataView(context.buffer);
+    view.setUint32(0, this.readNonce[0]);
+    view.setUint32(4, this.readNonce[1]);
+    view.setFloat64(8, this.readCounter);
     return context;
   }
 
