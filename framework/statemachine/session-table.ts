@@ -54,17 +54,6 @@ export function createSessionTable(limits: ExecutableLimits): SessionTable {
   // so the first entry is always the least recently active. The clock never
   // goes backwards, so lastActiveMs ascends along this order too.
   let sessions = new Map<bigint, SessionState>();
-  const open = (clientId: bigint, clockMs: number): SessionState => {
-    while (sessions.size >= limits.maxSessions) {
-      const oldest = sessions.keys().next();
-      assert(oldest.done !== true, "session table full but empty");
-      sessions.delete(oldest.value);
-    }
-    const results = new Map<number, ExecutionResult>();
-    const session: SessionState = { clientId, respondedTo: 0, lastActiveMs: clockMs, results };
-    sessions.set(clientId, session);
-    return session;
-  };
   return {
     get size() {
       return sessions.size;
@@ -78,18 +67,10 @@ export function createSessionTable(limits: ExecutableLimits): SessionTable {
     begin(stamp, clockMs) {
       const known = sessions.get(stamp.clientId);
       if (known === undefined && stamp.respondedTo > 0) return rejectExpired(stamp);
-      let session: SessionState;
-      if (known === undefined) {
-        session = open(stamp.clientId, clockMs);
-      } else {
-        assert(clockMs >= known.lastActiveMs, () =>
-          `clock ${clockMs} < last active ${known.lastActiveMs}`,
-        );
-        session = known;
-        sessions.delete(stamp.clientId);
-        sessions.set(stamp.clientId, session);
-        session.lastActiveMs = clockMs;
-      }
+      const session =
+        known === undefined
+          ? openSession(sessions, stamp.clientId, clockMs, limits.maxSessions)
+          : touchSession(sessions, known, clockMs);
       acknowledge(session, stamp.respondedTo);
       return decide(session, stamp, limits.maxResultsPerSession);
     },
@@ -122,6 +103,39 @@ export function createSessionTable(limits: ExecutableLimits): SessionTable {
       sessions = next;
     },
   };
+}
+
+/** A new session, after evicting the least recently active ones beyond the limit. */
+function openSession(
+  sessions: Map<bigint, SessionState>,
+  clientId: bigint,
+  clockMs: number,
+  maxSessions: number,
+): SessionState {
+  while (sessions.size >= maxSessions) {
+    const oldest = sessions.keys().next();
+    assert(oldest.done !== true, "session table full but empty");
+    sessions.delete(oldest.value);
+  }
+  const results = new Map<number, ExecutionResult>();
+  const session: SessionState = { clientId, respondedTo: 0, lastActiveMs: clockMs, results };
+  sessions.set(clientId, session);
+  return session;
+}
+
+/** Moves the session to the most recently active end. */
+function touchSession(
+  sessions: Map<bigint, SessionState>,
+  session: SessionState,
+  clockMs: number,
+): SessionState {
+  assert(clockMs >= session.lastActiveMs, () =>
+    `clock ${clockMs} < last active ${session.lastActiveMs}`,
+  );
+  sessions.delete(session.clientId);
+  sessions.set(session.clientId, session);
+  session.lastActiveMs = clockMs;
+  return session;
 }
 
 function acknowledge(session: SessionState, respondedTo: number): void {
