@@ -7,7 +7,7 @@ import {
   readCommandResult,
 } from "../../../framework/statemachine/index.js";
 import type { SessionStamp } from "../../../framework/statemachine/index.js";
-import { Add, Put, createCounterKvMachine } from "./counter-kv-state-machine.js";
+import { Add, Delete, Put, createCounterKvMachine } from "./counter-kv-state-machine.js";
 import { chunked, collect, commandEntry, createReplicaLog } from "./replica-log.js";
 
 const random = () => createDeterministicRandom(99, 1, 0);
@@ -46,11 +46,14 @@ describe("sessions: exactly-once", () => {
   it("caches error results too: a retried refused command answers the same error", async () => {
     const { machine, state } = createCounterKvMachine();
     const log = createReplicaLog(machine);
-    const entry = commandEntry(Add, { name: "c", delta: 0 }, stamp(7n, 1));
+    const entry = commandEntry(Delete, { name: "k" }, stamp(7n, 1));
     const first = await log.append(entry);
-    expect(errorCodeOf(first)).toBe(StateMachineErrorCode.InvalidArgument);
+    expect(errorCodeOf(first)).toBe(StateMachineErrorCode.NotFound);
+    // Someone else creates the key; the retry must not delete it now.
+    await log.append(commandEntry(Put, { key: "k", value: "v" }, undefined));
     expect(await log.append(entry)).toEqual(first);
-    expect(state.effects()).toBe(0);
+    expect(state.values.get("k")).toBe("v");
+    expect(state.effects()).toBe(1);
   });
 
   it("applies pipelined sequences arriving out of order once each", async () => {
