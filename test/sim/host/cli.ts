@@ -21,7 +21,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (result.violations.length === 0) return;
     const run =
       `seed ${result.seed} nodes ${result.nodes} groups ${result.groups} mix ${result.mix} ` +
-      `quiesce ${result.quiesce ? "on" : "off"}`;
+      `quiesce ${result.quiesce ? "on" : "off"} durable-machines ${result.durableMachines ? "on" : "off"}`;
     const first = result.violations[0]!.split("\n")[0];
     process.stdout.write(`FAIL ${run} | replay: ${hostReplayCommand(result.seed, options)} | ${first}\n`);
     if (options.trace || options.seeds === 1) {
@@ -37,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(options.groups !== undefined ? { groups: options.groups } : {}),
       ...(options.mix !== undefined ? { mix: options.mix } : {}),
       ...(options.quiesce !== undefined ? { quiesce: options.quiesce } : {}),
+      ...(options.durableMachines !== undefined ? { durableMachines: options.durableMachines } : {}),
       ...(options.safetyTicks !== undefined ? { safetyTicks: options.safetyTicks } : {}),
       ...(options.trace ? { traceSink: (line: string) => process.stdout.write(`${line}\n`) } : {}),
     },

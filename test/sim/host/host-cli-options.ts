@@ -10,6 +10,7 @@ export interface HostCliOptions {
   readonly groups: number | undefined;
   readonly mix: HostFaultMixName | undefined;
   readonly quiesce: boolean | undefined;
+  readonly durableMachines: boolean | undefined;
   readonly safetyTicks: number | undefined;
   /** Print every trace line (meant for replaying one seed). */
   readonly trace: boolean;
@@ -17,13 +18,15 @@ export interface HostCliOptions {
 
 export const hostUsage = `usage: npm run sim:host -- [--seeds N] [--seed S] [--nodes 3|4|5] [--groups G]
                             [--mix ${hostFaultMixNames.join("|")}]
-                            [--quiesce on|off] [--ticks T] [--trace]
+                            [--quiesce on|off] [--durable-machines on|off] [--ticks T] [--trace]
   --seeds N        number of seeds to run (default 1 with --seed, else 20)
   --seed S         first seed (default 1); alone, replays exactly that seed
   --nodes N        nodes per run (default: drawn from the seed, 3-5)
   --groups G       groups per run (default: drawn from the seed, 5-12)
   --mix NAME       force one fault mix (default: the seed picks one)
   --quiesce on|off force quiescence (default: on in every other block of seeds)
+  --durable-machines on|off
+                   state machines keep their state on the simulated disk (default: drawn)
   --ticks T        client ticks (10 ms each) of the fault phase (default 300)
   --trace          print every event of the run (use with one seed)`;
 
@@ -44,7 +47,17 @@ function integer(flag: string, text: string | undefined, min: number, max: numbe
 
 export function parseHostCliOptions(argv: readonly string[]): HostCliOptions {
   const values = new Map<string, string | undefined>();
-  const known = ["--seeds", "--seed", "--nodes", "--groups", "--mix", "--quiesce", "--ticks", "--trace"];
+  const known = [
+    "--seeds",
+    "--seed",
+    "--nodes",
+    "--groups",
+    "--mix",
+    "--quiesce",
+    "--durable-machines",
+    "--ticks",
+    "--trace",
+  ];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (!known.includes(flag)) throw new HostCliUsageError(`unknown argument ${JSON.stringify(flag)}`);
@@ -57,20 +70,28 @@ export function parseHostCliOptions(argv: readonly string[]): HostCliOptions {
   if (has("--mix") && (mix === undefined || !isHostFaultMixName(mix))) {
     throw new HostCliUsageError(`--mix ${JSON.stringify(mix ?? "")}, allowed ${hostFaultMixNames.join(", ")}`);
   }
-  const quiesce = values.get("--quiesce");
-  if (has("--quiesce") && quiesce !== "on" && quiesce !== "off") {
-    throw new HostCliUsageError(`--quiesce ${JSON.stringify(quiesce ?? "")}, allowed on or off`);
-  }
+  const quiesce = onOff("--quiesce", values);
+  const durableMachines = onOff("--durable-machines", values);
   return {
     seed: has("--seed") ? integer("--seed", values.get("--seed"), 0, Number.MAX_SAFE_INTEGER) : 1,
     seeds: has("--seeds") ? integer("--seeds", values.get("--seeds"), 1, 1_000_000) : has("--seed") ? 1 : 20,
     nodes: has("--nodes") ? integer("--nodes", values.get("--nodes"), 3, 5) : undefined,
     groups: has("--groups") ? integer("--groups", values.get("--groups"), 1, 100) : undefined,
     mix: has("--mix") && mix !== undefined && isHostFaultMixName(mix) ? mix : undefined,
-    quiesce: quiesce === undefined ? undefined : quiesce === "on",
+    quiesce,
+    durableMachines,
     safetyTicks: has("--ticks") ? integer("--ticks", values.get("--ticks"), 1, 1_000_000) : undefined,
     trace: has("--trace"),
   };
+}
+
+function onOff(flag: string, values: ReadonlyMap<string, string | undefined>): boolean | undefined {
+  if (!values.has(flag)) return undefined;
+  const value = values.get(flag);
+  if (value !== "on" && value !== "off") {
+    throw new HostCliUsageError(`${flag} ${JSON.stringify(value ?? "")}, allowed on or off`);
+  }
+  return value === "on";
 }
 
 /** The command that replays one run exactly. */
@@ -80,6 +101,9 @@ export function hostReplayCommand(seed: number, options: HostCliOptions): string
     options.groups !== undefined ? ` --groups ${options.groups}` : "",
     options.mix !== undefined ? ` --mix ${options.mix}` : "",
     options.quiesce !== undefined ? ` --quiesce ${options.quiesce ? "on" : "off"}` : "",
+    options.durableMachines !== undefined
+      ? ` --durable-machines ${options.durableMachines ? "on" : "off"}`
+      : "",
     options.safetyTicks !== undefined ? ` --ticks ${options.safetyTicks}` : "",
   ].join("");
   return `npm run sim:host -- --seed ${seed}${extra}`;

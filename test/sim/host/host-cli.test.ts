@@ -3,10 +3,12 @@ import { HostCliUsageError, hostReplayCommand, parseHostCliOptions } from "./hos
 
 describe("sim:host command line", () => {
   it("replays one seed with --seed alone and names every forced option in the replay command", () => {
-    const options = parseHostCliOptions(["--seed", "42", "--groups", "7", "--mix", "chaos", "--quiesce", "off"]);
+    const options = parseHostCliOptions([
+      "--seed", "42", "--groups", "7", "--mix", "chaos", "--quiesce", "off", "--durable-machines", "on",
+    ]);
     expect(options.seeds).toBe(1);
     expect(hostReplayCommand(42, options)).toBe(
-      "npm run sim:host -- --seed 42 --groups 7 --mix chaos --quiesce off",
+      "npm run sim:host -- --seed 42 --groups 7 --mix chaos --quiesce off --durable-machines on",
     );
     expect(parseHostCliOptions([]).seeds).toBe(20);
     expect(parseHostCliOptions(["--seeds", "5"]).seed).toBe(1);
@@ -15,7 +17,8 @@ describe("sim:host command line", () => {
   it("rejects bad arguments with what was wrong", () => {
     expect(() => parseHostCliOptions(["--nodes", "7"])).toThrow(/--nodes = 7, allowed \[3, 5\]/);
     expect(() => parseHostCliOptions(["--mix", "pauses"])).toThrow(/--mix "pauses", allowed/);
-    expect(() => parseHostCliOptions(["--quiesce", "yes"])).toThrow(/allowed on or off/);
+    expect(() => parseHostCliOptions(["--quiesce", "yes"])).toThrow(/--quiesce "yes", allowed on or off/);
+    expect(() => parseHostCliOptions(["--durable-machines"])).toThrow(/--durable-machines "", allowed/);
     expect(() => parseHostCliOptions(["--seeds", "x"])).toThrow(HostCliUsageError);
     expect(() => parseHostCliOptions(["--bogus"])).toThrow(/unknown argument "--bogus"/);
     expect(() => parseHostCliOptions(["--seed", "1", "--seed", "2"])).toThrow(/given twice/);

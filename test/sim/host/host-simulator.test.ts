@@ -9,16 +9,20 @@ const describeFailure = (result: HostSimulationResult): string =>
 describe("NodeHost in the deterministic simulator", () => {
   it("runs a seed of every fault mix, with and without quiescence, without a violation", async () => {
     const failures: string[] = [];
+    const durable = new Set<boolean>();
     // Seeds 1-36: each of the six mixes six times, quiescence on in seeds 1-5, 12-17, 24-29, 36.
     const summary = await runHostBatch({
       firstSeed: 1,
       seeds: 36,
       onResult: (result) => {
+        durable.add(result.durableMachines);
         if (result.violations.length > 0) failures.push(describeFailure(result));
       },
     });
     expect(failures).toEqual([]);
     expect(summary.violations).toBe(0);
+    // Restarts rebuilt from snapshot and log, and restarts from a state machine's own index.
+    expect([...durable].sort()).toEqual([false, true]);
     expect(Object.keys(summary.mixes).sort()).toEqual(
       ["calm", "chaos", "crashes", "lossy", "membership", "partitions"],
     );

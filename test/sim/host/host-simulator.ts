@@ -4,6 +4,7 @@ import { AssertionError, ConfChangeType, createSeededRandom } from "../../../fra
 import type { FaultMix, FaultMixName } from "../fault-mix.js";
 import { faultMixes } from "../fault-mix.js";
 import { createHistoryRecorder } from "../history.js";
+import type { Operation } from "../history.js";
 import { checkLinearizability } from "../linearizability.js";
 import { createSimulatedNetwork, reliableNetwork } from "../network.js";
 import { createTrace } from "../trace.js";
@@ -44,6 +45,8 @@ export interface HostSimulationOptions {
   readonly safetyTicks?: number;
   readonly livenessTicks?: number;
   readonly traceSink?: (line: string) => void;
+  /** State machines keep their state on the simulated disk; drawn from the seed when absent. */
+  readonly durableMachines?: boolean;
   /** Disks acknowledge writes before fsync: a deliberately broken run, to test the checks. */
   readonly lyingDisks?: boolean;
 }
@@ -64,11 +67,14 @@ export interface HostSimulationResult {
   readonly groups: number;
   readonly mix: HostFaultMixName;
   readonly quiesce: boolean;
+  readonly durableMachines: boolean;
   readonly ticks: number;
   readonly steps: number;
   readonly traceHash: string;
   readonly violations: readonly string[];
   readonly counters: HostSimulationCounters;
+  /** The client history (the linearizability checker's input). */
+  readonly history: readonly Operation[];
   readonly traceTail: readonly string[];
 }
 
@@ -80,6 +86,7 @@ interface RunSettings {
   readonly groupVoters: ReadonlyMap<number, readonly NodeId[]>;
   readonly mix: FaultMix & { readonly name: HostFaultMixName };
   readonly quiesce: boolean;
+  readonly durableMachines: boolean;
   readonly safetyTicks: number;
   readonly livenessTicks: number;
   readonly hostConfig: Omit<NodeHostConfig, "nodeId">;
@@ -117,6 +124,7 @@ function drawSettings(options: HostSimulationOptions, random: RandomSource): Run
     groupVoters,
     mix: { ...faultMixes[mixName], name: mixName },
     quiesce,
+    durableMachines: options.durableMachines ?? random.nextInt(2) === 0,
     safetyTicks: options.safetyTicks ?? 300,
     livenessTicks: options.livenessTicks ?? 60 * electionTicks,
     hostConfig: {
@@ -165,6 +173,7 @@ class HostRun {
         tickMs,
         keepSnapshots: 2,
         lyingDisks: options.lyingDisks === true,
+        durableMachines: settings.durableMachines,
         hostConfig: settings.hostConfig,
         fsyncLatency: () => this.fsyncLatency(),
         violation: (message) => this.violation(message),
@@ -215,7 +224,7 @@ class HostRun {
     const { settings } = this;
     this.record(
       `seed ${this.options.seed} nodes ${settings.nodeIds.length} groups ${settings.groupVoters.size} ` +
-        `mix ${settings.mix.name} quiesce ${settings.quiesce} host ${JSON.stringify(settings.hostConfig)}`,
+        `mix ${settings.mix.name} quiesce ${settings.quiesce} durable-machines ${settings.durableMachines} host ${JSON.stringify(settings.hostConfig)}`,
     );
     for (const [groupId, voters] of settings.groupVoters) this.record(`group ${groupId} on ${voters.join(",")}`);
     for (const nodeId of settings.nodeIds) this.world.start(nodeId);
@@ -362,11 +371,13 @@ class HostRun {
       groups: this.settings.groupVoters.size,
       mix: this.settings.mix.name,
       quiesce: this.settings.quiesce,
+      durableMachines: this.settings.durableMachines,
       ticks: this.ticks,
       steps: this.scheduler.steps(),
       traceHash: this.trace.digest(),
       violations: all,
       counters: this.counters,
+      history: this.history.operations(),
       traceTail: this.trace.tail(),
     };
   }

@@ -9,8 +9,8 @@ import { durableLog } from "../sim-node.js";
 import type { SimulatedNetwork } from "../network.js";
 import type { HostNetworkEnvironment, NetworkCounter } from "./host-network.js";
 import { createHostTransport } from "./host-network.js";
-import type { ApplyObserver } from "./register-machine.js";
-import { createRegisterMachine } from "./register-machine.js";
+import type { ApplyObserver, RegisterState } from "./register-machine.js";
+import { createRegisterMachine, emptyRegisterState } from "./register-machine.js";
 import type { Scheduler } from "./scheduler.js";
 import { createNodeClock } from "./scheduler.js";
 import type { DiskHandle, DiskObserver, SimDisk } from "./sim-disk.js";
@@ -35,6 +35,8 @@ export interface WorldEnvironment {
   fsyncLatency(): number;
   /** Test of the checks themselves: disks acknowledge writes before they are durable. */
   readonly lyingDisks: boolean;
+  /** State machines keep their state on the node's disk (open() answers their index). */
+  readonly durableMachines: boolean;
   violation(message: string): void;
   trace(line: string): void;
   count(what: WorldCounter, by?: number): void;
@@ -269,7 +271,7 @@ function queueStart(
   const join = node.placements.get(groupId)?.join ?? false;
   const start = async (): Promise<void> => {
     if (node.running !== running) return;
-    const machine = createRegisterMachine(applyObserver(env, group, node.id));
+    const machine = createRegisterMachine(applyObserver(env, group, node.id), durableState(env, node, groupId));
     try {
       await running.host.startGroup(groupId, machine, { voters: group.initialVoters }, { join });
     } catch (error) {
@@ -282,6 +284,13 @@ function queueStart(
     env.trace(`started g${groupId} on ${node.id}${join ? " (join)" : ""}`);
   };
   running.starting = running.starting.then(start);
+}
+
+function durableState(env: WorldEnvironment, node: SimHostNode, groupId: number): RegisterState | undefined {
+  if (!env.durableMachines) return undefined;
+  let state = node.disk.machines.get(groupId);
+  if (state === undefined) node.disk.machines.set(groupId, (state = emptyRegisterState()));
+  return state;
 }
 
 function crashNode(env: WorldEnvironment, groups: ReadonlyMap<number, SimGroup>, node: SimHostNode): void {

@@ -60,47 +60,62 @@ export function decodeReadResult(bytes: Uint8Array): string | null {
 }
 export { encodeWrite };
 
-export function createRegisterMachine(observer: ApplyObserver): RegisterMachine {
-  let values = new Map<string, string>();
-  let lastCommandIndex = 0;
-  let lastCommandTerm = 0;
-  let digest = 0;
+/**
+ * The whole state of a register machine. A durable machine keeps it on the
+ * simulated disk, where every apply lands at once (a state machine that
+ * syncs its own writes before apply returns); its open() then answers the
+ * index it holds, and the host replays only the log after it.
+ */
+export interface RegisterState {
+  values: Map<string, string>;
+  lastCommandIndex: number;
+  lastCommandTerm: number;
+  digest: number;
+}
+
+export function emptyRegisterState(): RegisterState {
+  return { values: new Map(), lastCommandIndex: 0, lastCommandTerm: 0, digest: 0 };
+}
+
+/** `durable`: the state on the node's disk (survives crashes); absent: in memory, rebuilt on restart. */
+export function createRegisterMachine(observer: ApplyObserver, durable?: RegisterState): RegisterMachine {
+  const state = durable ?? emptyRegisterState();
   const applyOne = (command: CommittedCommand): Uint8Array => {
-    if (command.index <= lastCommandIndex) {
-      const message = `command ${command.index} applied after ${lastCommandIndex}`;
+    if (command.index <= state.lastCommandIndex) {
+      const message = `command ${command.index} applied after ${state.lastCommandIndex}`;
       observer.violation(message);
       throw new Error(message);
     }
     const write = decodeWrite(command.data);
     const entry: Entry = { ...command, type: EntryType.Normal };
-    values.set(write.key, write.value);
-    lastCommandIndex = command.index;
-    lastCommandTerm = command.term;
-    digest = chainDigest(digest, entry);
-    observer.onApplied(entry, digest, write);
+    state.values.set(write.key, write.value);
+    state.lastCommandIndex = command.index;
+    state.lastCommandTerm = command.term;
+    state.digest = chainDigest(state.digest, entry);
+    observer.onApplied(entry, state.digest, write);
     return encodeWriteResult(write.requestId, command.index, command.term);
   };
   return {
-    lastCommandIndex: () => lastCommandIndex,
-    digest: () => digest,
-    get: (key) => values.get(key) ?? null,
+    lastCommandIndex: () => state.lastCommandIndex,
+    digest: () => state.digest,
+    get: (key) => state.values.get(key) ?? null,
     async open() {
-      return 0;
+      return state.lastCommandIndex;
     },
     async apply(commands) {
       return commands.map(applyOne);
     },
     async query(request) {
-      const value = values.get(decoder.decode(request));
+      const value = state.values.get(decoder.decode(request));
       return encoder.encode(value === undefined ? "-" : `=${value}`);
     },
     saveSnapshot() {
       const body: SnapshotBody = {
-        index: lastCommandIndex,
-        lastCommandIndex,
-        lastCommandTerm,
-        digest,
-        values: [...values],
+        index: state.lastCommandIndex,
+        lastCommandIndex: state.lastCommandIndex,
+        lastCommandTerm: state.lastCommandTerm,
+        digest: state.digest,
+        values: [...state.values],
       };
       const bytes = encoder.encode(JSON.stringify(body));
       return (async function* () {
@@ -116,11 +131,11 @@ export function createRegisterMachine(observer: ApplyObserver): RegisterMachine 
       if (body.lastCommandIndex > index) {
         observer.violation(`snapshot at ${index} holds commands up to ${body.lastCommandIndex}`);
       }
-      values = new Map(body.values);
-      lastCommandIndex = body.lastCommandIndex;
-      lastCommandTerm = body.lastCommandTerm;
-      digest = body.digest;
-      observer.onRestored(index, lastCommandIndex, lastCommandTerm, digest);
+      state.values = new Map(body.values);
+      state.lastCommandIndex = body.lastCommandIndex;
+      state.lastCommandTerm = body.lastCommandTerm;
+      state.digest = body.digest;
+      observer.onRestored(index, state.lastCommandIndex, state.lastCommandTerm, state.digest);
     },
     async close() {},
   };

@@ -7,6 +7,7 @@ import type {
   SnapshotMetadata,
 } from "../../../framework/raft/index.js";
 import { createMemoryStorage } from "../../../framework/raft/index.js";
+import type { RegisterState } from "./register-machine.js";
 import { HostError, HostErrorCode } from "../../../framework/host/index.js";
 import type {
   GroupUpdate,
@@ -24,6 +25,8 @@ export interface SimDisk {
   readonly logs: Map<number, MemoryStorage>;
   readonly snapshots: Map<number, StoredSnapshot[]>;
   readonly keepSnapshots: number;
+  /** State of durable state machines, per group (see register-machine.ts). */
+  readonly machines: Map<number, RegisterState>;
 }
 
 export interface StoredSnapshot {
@@ -71,7 +74,7 @@ export function createSimDisk(nodeId: number, keepSnapshots = 2): SimDisk {
   if (!(Number.isSafeInteger(keepSnapshots) && keepSnapshots >= 1)) {
     throw new RangeError(`keepSnapshots = ${keepSnapshots}, allowed an integer ≥ 1`);
   }
-  return { nodeId, logs: new Map(), snapshots: new Map(), keepSnapshots };
+  return { nodeId, logs: new Map(), snapshots: new Map(), keepSnapshots, machines: new Map() };
 }
 
 /**
