@@ -157,19 +157,10 @@ function facade(disk: Disk): MemoryFileSystem {
     },
     async syncDirectory(directory) {
       alive();
-      for (const path of [...disk.durableEntries.keys()]) {
-        if (parentOf(path) === directory && !disk.entries.has(path)) {
-          disk.durableEntries.delete(path);
-        }
-      }
-      for (const [path, file] of disk.entries) {
-        if (parentOf(path) === directory) disk.durableEntries.set(path, file);
-      }
+      syncDirectoryOf(disk, directory);
     },
     crash(random?: () => number) {
-      disk.generation++;
-      disk.entries = new Map(disk.durableEntries);
-      for (const file of new Set(disk.entries.values())) keepSomePending(file, random);
+      crashDisk(disk, random);
       return facade(disk);
     },
     readFile: (path) => node(path).buffer.slice(0, node(path).size),
@@ -181,6 +172,25 @@ function facade(disk: Disk): MemoryFileSystem {
     },
     listFiles: () => [...disk.entries.keys()].sort(),
   };
+}
+
+/** Makes the names in `directory` (creations, renames, removals) durable. */
+function syncDirectoryOf(disk: Disk, directory: string): void {
+  for (const path of [...disk.durableEntries.keys()]) {
+    if (parentOf(path) === directory && !disk.entries.has(path)) {
+      disk.durableEntries.delete(path);
+    }
+  }
+  for (const [path, file] of disk.entries) {
+    if (parentOf(path) === directory) disk.durableEntries.set(path, file);
+  }
+}
+
+/** Ends the current "process": durable names only, each file back to its synced bytes. */
+function crashDisk(disk: Disk, random: (() => number) | undefined): void {
+  disk.generation++;
+  disk.entries = new Map(disk.durableEntries);
+  for (const file of new Set(disk.entries.values())) keepSomePending(file, random);
 }
 
 function openFile(path: string, readOnly: boolean, live: () => MemoryNode): EngineFile {
