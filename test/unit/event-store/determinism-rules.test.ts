@@ -28,7 +28,9 @@ describe("engine sources", () => {
     for (const name of readdirSync(ENGINE).filter((file) => file.endsWith(".ts"))) {
       const text = readFileSync(ENGINE + name, "utf8");
       expect(text, name).not.toMatch(/export default/);
-      for (const match of text.matchAll(/from "(\.[^"]+)"/g)) expect(match[1], name).toMatch(/\.js$/);
+      for (const match of text.matchAll(/from "(\.[^"]+)"/g)) {
+        expect(match[1], name).toMatch(/\.js$/);
+      }
     }
   });
 });
