@@ -1,7 +1,7 @@
 export * from "./types.js";
 export * from "./errors.js";
 export { AssertionError } from "./assert.js";
-export type { RandomSource } from "./random.js";
+export type { RandomSource, SeededRandom } from "./random.js";
 export { createSeededRandom } from "./random.js";
 export type { RaftStorage, InitialState } from "./storage.js";
 export { entrySize, entriesSize } from "./storage.js";
