@@ -2,7 +2,7 @@ import { assert } from "./assert.js";
 import { encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
 import { createColumnArena, type ColumnArena } from "./column-arena.js";
 import type { RowSource } from "./row-source.js";
-import { summarizeRows, type Summary } from "./summary.js";
+import { mergeSummary, summarizeRows, type Summary } from "./summary.js";
 import { utf8Length } from "./utf8.js";
 
 /**
@@ -27,6 +27,12 @@ export interface Block {
   stringBytes: number;
   /** Summary of rows [0, count); kept exact on every change. */
   summary: Summary;
+  /**
+   * Cache for range queries: groups[k] summarizes rows [k·64, k·64 + 64). Only
+   * groups whose rows have not moved since are kept (an insert drops the ones
+   * from its position on); filled on demand by `summarizeBlockRows`.
+   */
+  groups: Summary[];
   previous: Block | undefined;
   next: Block | undefined;
   /** Slot in the blocks file holding the last checkpointed version, or -1. */
@@ -56,7 +62,7 @@ export function createBlock(layout: BlockLayout, epoch: number, arena?: ColumnAr
     count: 0, timestamps: new Float64Array(buffer, offset, rows), columns, stringBytes: 0,
     summary: summarizeRows(new Float64Array(0), layout.aggregated.map(() => new Float64Array(0)),
       0, 0),
-    previous: undefined, next: undefined, slot: -1, dirty: true, epoch,
+    groups: [], previous: undefined, next: undefined, slot: -1, dirty: true, epoch,
   };
 }
 
@@ -68,6 +74,7 @@ export function cloneBlock(layout: BlockLayout, block: Block, epoch: number,
   copy.count = block.count;
   copy.stringBytes = block.stringBytes;
   copy.summary = summarizeBlock(layout, copy);
+  copy.groups = block.groups.slice();
   copy.slot = block.slot;
   copy.dirty = block.dirty;
   return copy;
@@ -84,6 +91,32 @@ export function aggregatedColumns(layout: BlockLayout, block: Block): Float64Arr
 
 export function summarizeBlock(layout: BlockLayout, block: Block): Summary {
   return summarizeRows(block.timestamps, aggregatedColumns(layout, block), 0, block.count);
+}
+
+/** Rows per cached group summary. */
+export const GROUP_ROWS = 64;
+
+/**
+ * The summary of rows [low, high): up to 63 rows at each end summarized row
+ * by row, the full groups between them from the cache (computed once while
+ * their rows stay put). Same result as `summarizeRows`: sums are exact.
+ */
+export function summarizeBlockRows(layout: BlockLayout, block: Block, low: number,
+  high: number): Summary {
+  const columns = aggregatedColumns(layout, block);
+  if (high - low < 2 * GROUP_ROWS) return summarizeRows(block.timestamps, columns, low, high);
+  const firstGroup = Math.ceil(low / GROUP_ROWS);
+  const endGroup = Math.floor(high / GROUP_ROWS);
+  while (block.groups.length < endGroup) {
+    const start = block.groups.length * GROUP_ROWS;
+    block.groups.push(summarizeRows(block.timestamps, columns, start, start + GROUP_ROWS));
+  }
+  const result = summarizeRows(block.timestamps, columns, low, firstGroup * GROUP_ROWS);
+  for (let group = firstGroup; group < endGroup; group++) {
+    mergeSummary(result, block.groups[group]!);
+  }
+  mergeSummary(result, summarizeRows(block.timestamps, columns, endGroup * GROUP_ROWS, high));
+  return result;
 }
 
 export function blockEncodedBytes(layout: BlockLayout, block: Block): number {
@@ -162,6 +195,9 @@ export function insertRow(block: Block, position: number, source: RowSource, row
   writeSourceRows(block, position, source, row, row + 1);
   block.count = count + 1;
   block.dirty = true;
+  if (block.groups.length > Math.floor(position / GROUP_ROWS)) {
+    block.groups.length = Math.floor(position / GROUP_ROWS);
+  }
 }
 
 function writeSourceRows(block: Block, at: number, source: RowSource, from: number,
@@ -226,6 +262,9 @@ export function splitBlock(layout: BlockLayout, block: Block, epoch: number,
   copyRows(block, keep, block.count, right, 0);
   right.count = block.count - keep;
   block.count = keep;
+  if (block.groups.length > Math.floor(keep / GROUP_ROWS)) {
+    block.groups.length = Math.floor(keep / GROUP_ROWS);
+  }
   for (const column of block.columns) {
     if (column.kind === "string") column.values.length = keep;
   }

@@ -1,9 +1,9 @@
 import type { AggregateTree } from "./aggregate-tree.js";
-import { aggregatedColumns, lowerBound, type Block } from "./block.js";
+import { lowerBound, summarizeBlockRows, type Block } from "./block.js";
 import type { BlockLayout } from "./block-layout.js";
 import { exactSumValue } from "./exact-sum.js";
 import { childCount, childSummary, type IndexNode } from "./index-node.js";
-import { createSummary, mergeSummary, summarizeRows, type Summary } from "./summary.js";
+import { createSummary, mergeSummary, type Summary } from "./summary.js";
 
 /** Aggregates of one numeric field over a time range. */
 export interface FieldAggregate {
@@ -62,9 +62,7 @@ function collect(layout: BlockLayout, node: IndexNode, from: number, to: number,
 
 function summarizeBlockRange(layout: BlockLayout, block: Block, from: number,
   to: number): Summary {
-  const low = lowerBound(block, from);
-  const high = lowerBound(block, to);
-  return summarizeRows(block.timestamps, aggregatedColumns(layout, block), low, high);
+  return summarizeBlockRows(layout, block, lowerBound(block, from), lowerBound(block, to));
 }
 
 /** The public form of a summary: rounded sums, averages, fields by name. */

@@ -1,10 +1,12 @@
 import type { AggregateTree } from "./aggregate-tree.js";
 import { assert } from "./assert.js";
-import { blockEncodedBytes, summarizeBlock, type Block } from "./block.js";
+import {
+  aggregatedColumns, blockEncodedBytes, GROUP_ROWS, summarizeBlock, type Block,
+} from "./block.js";
 import type { BlockLayout } from "./block-layout.js";
 import { exactSumValue } from "./exact-sum.js";
 import { childCount, INDEX_FANOUT, summarizeChildren, type IndexNode } from "./index-node.js";
-import type { Summary } from "./summary.js";
+import { summarizeRows, type Summary } from "./summary.js";
 
 /**
  * Checks every invariant of a stream's blocks and aggregate index against a
@@ -61,6 +63,13 @@ function checkBlock(layout: BlockLayout, block: Block): void {
   const bytes = blockEncodedBytes(layout, block);
   assert(bytes <= layout.blockBytes, () => `block of ${bytes} bytes, slot ${layout.blockBytes}`);
   assertSameSummary(block.summary, summarizeBlock(layout, block), "block");
+  assert(block.groups.length * GROUP_ROWS <= block.count,
+    () => `${block.groups.length} cached groups for ${block.count} rows`);
+  const columns = aggregatedColumns(layout, block);
+  block.groups.forEach((group, index) => {
+    assertSameSummary(group, summarizeRows(block.timestamps, columns, index * GROUP_ROWS,
+      (index + 1) * GROUP_ROWS), `cached group ${index}`);
+  });
 }
 
 function assertSameSummary(actual: Summary, expected: Summary, what: string): void {

@@ -33,23 +33,25 @@ export function insertOf(stream: string, schema: StreamSchema,
 }
 
 export interface Harness {
+  readonly blockBytes: number;
   fileSystem: MemoryFileSystem;
   store: EventStore;
   readonly models: Map<string, ModelStream>;
   appliedIndex: number;
 }
 
-export async function createHarness(walCheckpointBytes: number): Promise<Harness> {
+export async function createHarness(walCheckpointBytes: number,
+  blockBytes = BLOCK_BYTES): Promise<Harness> {
   const fileSystem = createMemoryFileSystem();
-  const store = await openEventStore({ fileSystem, directory: "/store",
-    blockBytes: BLOCK_BYTES, walCheckpointBytes });
+  const store = await openEventStore({ fileSystem, directory: "/store", blockBytes,
+    walCheckpointBytes });
   const models = new Map<string, ModelStream>();
   let appliedIndex = 0;
   await store.applyBatch(Object.entries(SCHEMAS).map(([stream, schema]) => {
     models.set(stream, new ModelStream(schema));
     return { kind: "createStream", stream, schema };
   }), ++appliedIndex);
-  return { fileSystem, store, models, appliedIndex };
+  return { blockBytes, fileSystem, store, models, appliedIndex };
 }
 
 /** Every scan page by page (both orders), compared with the model. */
