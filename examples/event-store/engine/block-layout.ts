@@ -34,6 +34,11 @@ export interface BlockLayout {
   readonly rowBytesMax: number;
 }
 
+export function isValidBlockBytes(blockBytes: number): boolean {
+  return Number.isInteger(blockBytes) && blockBytes >= BLOCK_BYTES_MIN &&
+    blockBytes <= BLOCK_BYTES_MAX && blockBytes % 8 === 0;
+}
+
 export function createBlockLayout(schema: StreamSchema, blockBytes: number): BlockLayout {
   assert(Number.isInteger(blockBytes) && blockBytes >= BLOCK_BYTES_MIN &&
     blockBytes <= BLOCK_BYTES_MAX && blockBytes % 8 === 0,

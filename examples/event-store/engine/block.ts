@@ -28,11 +28,12 @@ export interface Block {
   /** Summary of rows [0, count); kept exact on every change. */
   summary: Summary;
   /**
-   * Cache for range queries: groups[k] summarizes rows [k·64, k·64 + 64). Only
-   * groups whose rows have not moved since are kept (an insert drops the ones
-   * from its position on); filled on demand by `summarizeBlockRows`.
+   * Cache for range queries: groups[k], when present, summarizes rows
+   * [k·64, k·64 + 64). Only groups whose rows have not moved since are kept
+   * (an insert drops the ones from its position on); filled on demand, only
+   * where a query needed them, by `summarizeBlockRows`.
    */
-  groups: Summary[];
+  groups: (Summary | undefined)[];
   previous: Block | undefined;
   next: Block | undefined;
   /** Slot in the blocks file holding the last checkpointed version, or -1. */
@@ -107,13 +108,15 @@ export function summarizeBlockRows(layout: BlockLayout, block: Block, low: numbe
   if (high - low < 2 * GROUP_ROWS) return summarizeRows(block.timestamps, columns, low, high);
   const firstGroup = Math.ceil(low / GROUP_ROWS);
   const endGroup = Math.floor(high / GROUP_ROWS);
-  while (block.groups.length < endGroup) {
-    const start = block.groups.length * GROUP_ROWS;
-    block.groups.push(summarizeRows(block.timestamps, columns, start, start + GROUP_ROWS));
-  }
   const result = summarizeRows(block.timestamps, columns, low, firstGroup * GROUP_ROWS);
   for (let group = firstGroup; group < endGroup; group++) {
-    mergeSummary(result, block.groups[group]!);
+    let summary = block.groups[group];
+    if (summary === undefined) {
+      summary = summarizeRows(block.timestamps, columns, group * GROUP_ROWS,
+        (group + 1) * GROUP_ROWS);
+      block.groups[group] = summary;
+    }
+    mergeSummary(result, summary);
   }
   mergeSummary(result, summarizeRows(block.timestamps, columns, endGroup * GROUP_ROWS, high));
   return result;

@@ -1,6 +1,7 @@
 import { crc32c } from "@node-rs/crc32";
 import { assert } from "./assert.js";
 import { ByteReader, ByteWriter } from "./byte-cursor.js";
+import { isValidBlockBytes } from "./block-layout.js";
 import { corrupt } from "./errors.js";
 import type { StreamSchema } from "./schema.js";
 import { readSchema, schemaBytes, writeSchema } from "./schema-codec.js";
@@ -74,6 +75,7 @@ export function decodeManifest(bytes: Uint8Array, file: string): Manifest {
   if (version !== MANIFEST_VERSION) throw corrupt(`manifest version ${version}`, file, 12);
   const generation = reader.u32("generation");
   const blockBytes = reader.u32("block bytes");
+  if (!isValidBlockBytes(blockBytes)) throw corrupt(`block size ${blockBytes}`, file, 20);
   const appliedIndex = reader.f64("applied index");
   const slotCount = reader.u32("slot count");
   const streamCount = reader.u32("stream count");

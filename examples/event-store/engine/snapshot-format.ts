@@ -1,6 +1,7 @@
 import { crc32c } from "@node-rs/crc32";
 import { assert } from "./assert.js";
 import { ByteReader, ByteWriter } from "./byte-cursor.js";
+import { isValidBlockBytes } from "./block-layout.js";
 import { corrupt } from "./errors.js";
 import type { StreamSchema } from "./schema.js";
 import { readSchema, schemaBytes, writeSchema } from "./schema-codec.js";
@@ -72,6 +73,7 @@ export function decodeSnapshotHeader(bytes: Uint8Array, origin: string): Snapsho
   if (version !== SNAPSHOT_VERSION) throw corrupt(`snapshot version ${version}`, origin, 12);
   const appliedIndex = reader.f64("applied index");
   const blockBytes = reader.u32("block bytes");
+  if (!isValidBlockBytes(blockBytes)) throw corrupt(`block size ${blockBytes}`, origin, 24);
   const count = reader.u32("stream count");
   const streams: SnapshotStreamHeader[] = [];
   for (let index = 0; index < count; index++) {

@@ -2,6 +2,7 @@ import { crc32c } from "@node-rs/crc32";
 import { assert } from "./assert.js";
 import { createBlockLayout, type BlockLayout } from "./block-layout.js";
 import { ByteReader, ByteWriter, textBytes } from "./byte-cursor.js";
+import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import type { CheckedOperation } from "./checked-operation.js";
 import { writeFloat64s } from "./int64-column.js";
 import type { RowSource, SourceColumn } from "./row-source.js";
@@ -24,6 +25,8 @@ import { decodeUtf8, encodeUtf8Into } from "./utf8.js";
  */
 export const WAL_MAGIC = 0x31575645;
 export const WAL_HEADER_BYTES = 32;
+/** A batch's record at most (the length field is a u32; 1 GiB keeps buffers sane). */
+export const WAL_RECORD_BYTES_MAX = 1024 * 1024 * 1024;
 const CREATE = 1;
 const INSERT = 2;
 
@@ -46,6 +49,10 @@ export function encodeWalRecord(generation: number, appliedIndex: number,
   for (const operation of operations) {
     length += operation.kind === "insert" ? insertBytes(operation) :
       pad8(4 + schemaBytes(operation.stream, operation.schema));
+  }
+  if (length > WAL_RECORD_BYTES_MAX) {
+    throw new EventStoreError(EventStoreErrorCode.InvalidArgument, `batch of ${length} bytes, ` +
+      `at most ${WAL_RECORD_BYTES_MAX}: split it`);
   }
   const writer = new ByteWriter(length);
   writer.u32(WAL_MAGIC);
