@@ -1,5 +1,10 @@
 import { formatHostSummary, runHostBatch } from "./host-batch.js";
-import { HostCliUsageError, hostReplayCommand, hostUsage, parseHostCliOptions } from "./host-cli-options.js";
+import {
+  HostCliUsageError,
+  hostReplayCommand,
+  hostUsage,
+  parseHostCliOptions,
+} from "./host-cli-options.js";
 import type { HostCliOptions } from "./host-cli-options.js";
 import type { HostSimulationResult } from "./host-simulator.js";
 
@@ -21,12 +26,17 @@ async function main(argv: readonly string[]): Promise<number> {
     if (result.violations.length === 0) return;
     const run =
       `seed ${result.seed} nodes ${result.nodes} groups ${result.groups} mix ${result.mix} ` +
-      `quiesce ${result.quiesce ? "on" : "off"} durable-machines ${result.durableMachines ? "on" : "off"}`;
+      `quiesce ${result.quiesce ? "on" : "off"} ` +
+      `durable-machines ${result.durableMachines ? "on" : "off"}`;
     const first = result.violations[0]!.split("\n")[0];
-    process.stdout.write(`FAIL ${run} | replay: ${hostReplayCommand(result.seed, options)} | ${first}\n`);
+    process.stdout.write(
+      `FAIL ${run} | replay: ${hostReplayCommand(result.seed, options)} | ${first}\n`,
+    );
     if (options.trace || options.seeds === 1) {
       for (const violation of result.violations) process.stdout.write(`  ${violation}\n`);
-      process.stdout.write(`  last events:\n${result.traceTail.map((line) => `    ${line}`).join("\n")}\n`);
+      process.stdout.write(
+        `  last events:\n${result.traceTail.map((line) => `    ${line}`).join("\n")}\n`,
+      );
     }
   };
   const summary = await runHostBatch({
@@ -37,7 +47,9 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(options.groups !== undefined ? { groups: options.groups } : {}),
       ...(options.mix !== undefined ? { mix: options.mix } : {}),
       ...(options.quiesce !== undefined ? { quiesce: options.quiesce } : {}),
-      ...(options.durableMachines !== undefined ? { durableMachines: options.durableMachines } : {}),
+      ...(options.durableMachines !== undefined
+        ? { durableMachines: options.durableMachines }
+        : {}),
       ...(options.safetyTicks !== undefined ? { safetyTicks: options.safetyTicks } : {}),
       ...(options.trace ? { traceSink: (line: string) => process.stdout.write(`${line}\n`) } : {}),
     },

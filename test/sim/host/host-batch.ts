@@ -1,5 +1,9 @@
 import { createHash } from "node:crypto";
-import type { HostFaultMixName, HostSimulationOptions, HostSimulationResult } from "./host-simulator.js";
+import type {
+  HostFaultMixName,
+  HostSimulationOptions,
+  HostSimulationResult,
+} from "./host-simulator.js";
 import { runHostSimulation } from "./host-simulator.js";
 
 /** A batch of host simulation runs, one per seed, and what they add up to. */
@@ -42,7 +46,9 @@ export async function runHostBatch(options: HostBatchOptions): Promise<HostBatch
     hash.update(result.traceHash);
     mixes[result.mix] = (mixes[result.mix] ?? 0) + 1;
     for (const [name, value] of Object.entries(result.counters)) {
-      totals[name] = name.endsWith("Max") ? Math.max(totals[name] ?? 0, value) : (totals[name] ?? 0) + value;
+      totals[name] = name.endsWith("Max")
+        ? Math.max(totals[name] ?? 0, value)
+        : (totals[name] ?? 0) + value;
     }
     options.onResult?.(result);
   }

@@ -16,7 +16,8 @@ export interface HostCliOptions {
   readonly trace: boolean;
 }
 
-export const hostUsage = `usage: npm run sim:host -- [--seeds N] [--seed S] [--nodes 3|4|5] [--groups G]
+export const hostUsage = `usage: npm run sim:host --
+                            [--seeds N] [--seed S] [--nodes 3|4|5] [--groups G]
                             [--mix ${hostFaultMixNames.join("|")}]
                             [--quiesce on|off] [--durable-machines on|off] [--ticks T] [--trace]
   --seeds N        number of seeds to run (default 1 with --seed, else 20)
@@ -60,7 +61,8 @@ export function parseHostCliOptions(argv: readonly string[]): HostCliOptions {
   ];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
-    if (!known.includes(flag)) throw new HostCliUsageError(`unknown argument ${JSON.stringify(flag)}`);
+    if (!known.includes(flag))
+      throw new HostCliUsageError(`unknown argument ${JSON.stringify(flag)}`);
     if (values.has(flag)) throw new HostCliUsageError(`${flag} given twice`);
     if (flag === "--trace") values.set(flag, undefined);
     else values.set(flag, argv[++i]);
@@ -68,19 +70,27 @@ export function parseHostCliOptions(argv: readonly string[]): HostCliOptions {
   const has = (flag: string): boolean => values.has(flag);
   const mix = values.get("--mix");
   if (has("--mix") && (mix === undefined || !isHostFaultMixName(mix))) {
-    throw new HostCliUsageError(`--mix ${JSON.stringify(mix ?? "")}, allowed ${hostFaultMixNames.join(", ")}`);
+    throw new HostCliUsageError(
+      `--mix ${JSON.stringify(mix ?? "")}, allowed ${hostFaultMixNames.join(", ")}`,
+    );
   }
   const quiesce = onOff("--quiesce", values);
   const durableMachines = onOff("--durable-machines", values);
   return {
     seed: has("--seed") ? integer("--seed", values.get("--seed"), 0, Number.MAX_SAFE_INTEGER) : 1,
-    seeds: has("--seeds") ? integer("--seeds", values.get("--seeds"), 1, 1_000_000) : has("--seed") ? 1 : 20,
+    seeds: has("--seeds")
+      ? integer("--seeds", values.get("--seeds"), 1, 1_000_000)
+      : has("--seed")
+        ? 1
+        : 20,
     nodes: has("--nodes") ? integer("--nodes", values.get("--nodes"), 3, 5) : undefined,
     groups: has("--groups") ? integer("--groups", values.get("--groups"), 1, 100) : undefined,
     mix: has("--mix") && mix !== undefined && isHostFaultMixName(mix) ? mix : undefined,
     quiesce,
     durableMachines,
-    safetyTicks: has("--ticks") ? integer("--ticks", values.get("--ticks"), 1, 1_000_000) : undefined,
+    safetyTicks: has("--ticks")
+      ? integer("--ticks", values.get("--ticks"), 1, 1_000_000)
+      : undefined,
     trace: has("--trace"),
   };
 }

@@ -2,9 +2,18 @@ import { describe, expect, it } from "vitest";
 import { HostCliUsageError, hostReplayCommand, parseHostCliOptions } from "./host-cli-options.js";
 
 describe("sim:host command line", () => {
-  it("replays one seed with --seed alone and names every forced option in the replay command", () => {
+  it("replays one seed with --seed alone; the replay command names every forced option", () => {
     const options = parseHostCliOptions([
-      "--seed", "42", "--groups", "7", "--mix", "chaos", "--quiesce", "off", "--durable-machines", "on",
+      "--seed",
+      "42",
+      "--groups",
+      "7",
+      "--mix",
+      "chaos",
+      "--quiesce",
+      "off",
+      "--durable-machines",
+      "on",
     ]);
     expect(options.seeds).toBe(1);
     expect(hostReplayCommand(42, options)).toBe(
@@ -17,8 +26,12 @@ describe("sim:host command line", () => {
   it("rejects bad arguments with what was wrong", () => {
     expect(() => parseHostCliOptions(["--nodes", "7"])).toThrow(/--nodes = 7, allowed \[3, 5\]/);
     expect(() => parseHostCliOptions(["--mix", "pauses"])).toThrow(/--mix "pauses", allowed/);
-    expect(() => parseHostCliOptions(["--quiesce", "yes"])).toThrow(/--quiesce "yes", allowed on or off/);
-    expect(() => parseHostCliOptions(["--durable-machines"])).toThrow(/--durable-machines "", allowed/);
+    expect(() => parseHostCliOptions(["--quiesce", "yes"])).toThrow(
+      /--quiesce "yes", allowed on or off/,
+    );
+    expect(() => parseHostCliOptions(["--durable-machines"])).toThrow(
+      /--durable-machines "", allowed/,
+    );
     expect(() => parseHostCliOptions(["--seeds", "x"])).toThrow(HostCliUsageError);
     expect(() => parseHostCliOptions(["--bogus"])).toThrow(/unknown argument "--bogus"/);
     expect(() => parseHostCliOptions(["--seed", "1", "--seed", "2"])).toThrow(/given twice/);

@@ -2,7 +2,12 @@ import type { NodeHost } from "../../../framework/host/index.js";
 import { HostErrorCode, isHostError } from "../../../framework/host/index.js";
 import type { NodeId, RandomSource } from "../../../framework/raft/index.js";
 import type { HistoryRecorder } from "../history.js";
-import { decodeReadResult, decodeWriteResult, encodeRead, encodeWrite } from "./register-machine.js";
+import {
+  decodeReadResult,
+  decodeWriteResult,
+  encodeRead,
+  encodeWrite,
+} from "./register-machine.js";
 
 /**
  * Clients of every group, each with at most one operation outstanding (one
@@ -27,7 +32,10 @@ export interface ClientAccess {
   now(): number;
   random: RandomSource;
   /** The running host of a node that has the group started, if any. */
-  host(nodeId: NodeId, groupId: number): { readonly host: NodeHost; readonly incarnation: number } | undefined;
+  host(
+    nodeId: NodeId,
+    groupId: number,
+  ): { readonly host: NodeHost; readonly incarnation: number } | undefined;
   /** Nodes that host a replica of the group. */
   placements(groupId: number): readonly NodeId[];
   violation(message: string): void;
@@ -158,7 +166,13 @@ interface Operations {
   readonly acked: AckedWrite[];
 }
 
-function giveUp(client: Client, pending: Pending, ops: Operations, access: ClientAccess, why: string): void {
+function giveUp(
+  client: Client,
+  pending: Pending,
+  ops: Operations,
+  access: ClientAccess,
+  why: string,
+): void {
   ops.history.timeOut(pending.handle);
   if (pending.kind === "write") ops.stats.writesIndeterminate++;
   else ops.stats.readsFailed++;

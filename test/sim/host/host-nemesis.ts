@@ -38,12 +38,7 @@ export interface HostNemesisTarget {
 }
 
 export type HostNemesisCounter =
-  | "crashes"
-  | "restarts"
-  | "partitions"
-  | "heals"
-  | "transfers"
-  | "transfersRefused";
+  "crashes" | "restarts" | "partitions" | "heals" | "transfers" | "transfersRefused";
 
 const noContext = new Uint8Array(0);
 

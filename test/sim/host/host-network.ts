@@ -24,7 +24,9 @@ export interface HostNetworkEnvironment {
   /** Virtual milliseconds per network tick of the fault mix (delays are in ticks). */
   readonly tickMs: number;
   /** The running incarnation's handler of a node, if it is up. */
-  handler(nodeId: NodeId): { readonly incarnation: number; readonly handler: TransportHandler } | undefined;
+  handler(
+    nodeId: NodeId,
+  ): { readonly incarnation: number; readonly handler: TransportHandler } | undefined;
   /** Every batch a node sends, before the network decides its fate. */
   observeSent(from: NodeId, batch: readonly GroupMessage[]): void;
   /** Calls `callback` when that incarnation of the node crashes (a stream breaks). */
@@ -158,7 +160,8 @@ async function sendSnapshot(
       () => {
         const target = env.handler(to);
         if (decision.kind === "dropped") return fail("lost");
-        if (target === undefined || env.network.isCut(sender.nodeId, to)) return fail("unreachable");
+        if (target === undefined || env.network.isCut(sender.nodeId, to))
+          return fail("unreachable");
         let settled = false;
         env.onCrash(to, target.incarnation, () => {
           if (!settled) fail("receiver crashed");

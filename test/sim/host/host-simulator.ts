@@ -1,6 +1,10 @@
 import type { NodeHost, NodeHostConfig } from "../../../framework/host/index.js";
 import type { ConfChange, NodeId, RandomSource } from "../../../framework/raft/index.js";
-import { AssertionError, ConfChangeType, createSeededRandom } from "../../../framework/raft/index.js";
+import {
+  AssertionError,
+  ConfChangeType,
+  createSeededRandom,
+} from "../../../framework/raft/index.js";
 import type { FaultMix, FaultMixName } from "../fault-mix.js";
 import { faultMixes } from "../fault-mix.js";
 import { createHistoryRecorder } from "../history.js";
@@ -52,7 +56,14 @@ export interface HostSimulationOptions {
 }
 
 /** The fault mixes of test/sim that apply to whole hosts (pauses and campaigns are core-only). */
-export const hostFaultMixNames = ["calm", "lossy", "partitions", "crashes", "membership", "chaos"] as const;
+export const hostFaultMixNames = [
+  "calm",
+  "lossy",
+  "partitions",
+  "crashes",
+  "membership",
+  "chaos",
+] as const;
 export type HostFaultMixName = (typeof hostFaultMixNames)[number] & FaultMixName;
 
 export function isHostFaultMixName(name: string): name is HostFaultMixName {
@@ -92,15 +103,25 @@ interface RunSettings {
   readonly hostConfig: Omit<NodeHostConfig, "nodeId">;
 }
 
-export async function runHostSimulation(options: HostSimulationOptions): Promise<HostSimulationResult> {
+export async function runHostSimulation(
+  options: HostSimulationOptions,
+): Promise<HostSimulationResult> {
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) {
     throw new RangeError(`host simulation seed = ${options.seed}, allowed a non-negative integer`);
   }
-  if (options.nodes !== undefined && !(Number.isInteger(options.nodes) && options.nodes >= 3 && options.nodes <= 5)) {
+  if (
+    options.nodes !== undefined &&
+    !(Number.isInteger(options.nodes) && options.nodes >= 3 && options.nodes <= 5)
+  ) {
     throw new RangeError(`host simulation nodes = ${options.nodes}, allowed 3, 4 or 5`);
   }
-  if (options.groups !== undefined && !(Number.isInteger(options.groups) && options.groups >= 1 && options.groups <= 100)) {
-    throw new RangeError(`host simulation groups = ${options.groups}, allowed an integer in [1, 100]`);
+  if (
+    options.groups !== undefined &&
+    !(Number.isInteger(options.groups) && options.groups >= 1 && options.groups <= 100)
+  ) {
+    throw new RangeError(
+      `host simulation groups = ${options.groups}, allowed an integer in [1, 100]`,
+    );
   }
   const random = createSeededRandom(options.seed);
   return new HostRun(options, random, drawSettings(options, random)).run();
@@ -116,7 +137,10 @@ function drawSettings(options: HostSimulationOptions, random: RandomSource): Run
     const pool = [...nodeIds];
     const voters: NodeId[] = [];
     while (voters.length < 3) voters.push(pool.splice(random.nextInt(pool.length), 1)[0]!);
-    groupVoters.set(groupId, voters.sort((a, b) => a - b));
+    groupVoters.set(
+      groupId,
+      voters.sort((a, b) => a - b),
+    );
   }
   const quiesce = options.quiesce ?? Math.floor(options.seed / hostFaultMixNames.length) % 2 === 0;
   return {
@@ -223,10 +247,13 @@ class HostRun {
   async run(): Promise<HostSimulationResult> {
     const { settings } = this;
     this.record(
-      `seed ${this.options.seed} nodes ${settings.nodeIds.length} groups ${settings.groupVoters.size} ` +
-        `mix ${settings.mix.name} quiesce ${settings.quiesce} durable-machines ${settings.durableMachines} host ${JSON.stringify(settings.hostConfig)}`,
+      `seed ${this.options.seed} nodes ${settings.nodeIds.length} ` +
+        `groups ${settings.groupVoters.size} ` +
+        `mix ${settings.mix.name} quiesce ${settings.quiesce} ` +
+        `durable-machines ${settings.durableMachines} host ${JSON.stringify(settings.hostConfig)}`,
     );
-    for (const [groupId, voters] of settings.groupVoters) this.record(`group ${groupId} on ${voters.join(",")}`);
+    for (const [groupId, voters] of settings.groupVoters)
+      this.record(`group ${groupId} on ${voters.join(",")}`);
     for (const nodeId of settings.nodeIds) this.world.start(nodeId);
     this.scheduler.at(tickMs / 2, () => this.onClientTick(), "tick");
     try {
@@ -253,7 +280,10 @@ class HostRun {
     this.world.observeLeaders();
     const quiesced = this.world.quiescedGroups();
     this.count("quiescedGroupTicks", quiesced);
-    this.counters["quiescedGroupsMax"] = Math.max(this.counters["quiescedGroupsMax"] ?? 0, quiesced);
+    this.counters["quiescedGroupsMax"] = Math.max(
+      this.counters["quiescedGroupsMax"] ?? 0,
+      quiesced,
+    );
     this.clients.onTick(this.access, this.clientMode());
     if (this.phase === "liveness") this.checkLiveness();
     if (this.phase !== "done") this.scheduler.after(tickMs, () => this.onClientTick(), "tick");
@@ -270,7 +300,8 @@ class HostRun {
     this.record("liveness: heal, restart every node, no more faults");
     this.network.heal();
     this.network.setFaults(reliableNetwork);
-    for (const nodeId of this.settings.nodeIds) if (!this.world.isUp(nodeId)) this.world.start(nodeId);
+    for (const nodeId of this.settings.nodeIds)
+      if (!this.world.isUp(nodeId)) this.world.start(nodeId);
     this.clients.resetWriteCounts();
     this.livenessDeadline = this.ticks + this.settings.livenessTicks;
   }
@@ -282,7 +313,10 @@ class HostRun {
       this.clients.idle() &&
       groupsConverged(this.world);
     if (done) {
-      this.count("livenessTicks", this.ticks - (this.livenessDeadline - this.settings.livenessTicks));
+      this.count(
+        "livenessTicks",
+        this.ticks - (this.livenessDeadline - this.settings.livenessTicks),
+      );
       this.phase = "done";
       return;
     }
@@ -290,7 +324,8 @@ class HostRun {
     this.violation(
       `liveness: not reached within ${this.settings.livenessTicks} ticks of healing ` +
         `(every client wrote: ${this.clients.everyClientWrote()}, ` +
-        `final reads done: ${this.clients.finalReadsDone()}, clients idle: ${this.clients.idle()}); ` +
+        `final reads done: ${this.clients.finalReadsDone()}, ` +
+        `clients idle: ${this.clients.idle()}); ` +
         describeLiveness(this.world),
     );
     this.phase = "done";
@@ -311,7 +346,8 @@ class HostRun {
       leader: (groupId) => world.leader(groupId),
       changing: (groupId) => world.groups.get(groupId)?.changing ?? false,
       removed: (groupId) => world.groups.get(groupId)?.removed ?? new Set(),
-      proposeChange: (groupId, leader, change, target) => this.proposeChange(groupId, leader, change, target),
+      proposeChange: (groupId, leader, change, target) =>
+        this.proposeChange(groupId, leader, change, target),
       trace: (line) => this.record(line),
       count: (what) => this.count(what),
     };
@@ -324,7 +360,9 @@ class HostRun {
     target: NodeId,
   ): void {
     const group = this.world.groups.get(groupId)!;
-    const adding = change.changes.some((single) => single.nodeId === target && single.type !== ConfChangeType.RemoveNode);
+    const adding = change.changes.some(
+      (single) => single.nodeId === target && single.type !== ConfChangeType.RemoveNode,
+    );
     let result: Promise<unknown>;
     try {
       result = leader.proposeConfChange(groupId, change, { timeoutMs: 30 * tickMs });
@@ -389,7 +427,8 @@ class HostRun {
       const applied = this.world.groups.get(write.groupId)?.appliedRequests.get(write.index);
       if (applied !== write.requestId) {
         found.push(
-          `acknowledged write ${write.requestId} of group ${write.groupId} at ${write.index}/${write.term}: ` +
+          `acknowledged write ${write.requestId} of group ${write.groupId} ` +
+            `at ${write.index}/${write.term}: ` +
             `the log holds ${applied ?? "nothing applied"} there`,
         );
       }

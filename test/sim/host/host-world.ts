@@ -97,7 +97,10 @@ export interface World {
   place(groupId: number, nodeId: NodeId, join: boolean): void;
   placements(groupId: number): NodeId[];
   /** The running host with the group started, if any. */
-  host(nodeId: NodeId, groupId: number): { readonly host: NodeHost; readonly incarnation: number } | undefined;
+  host(
+    nodeId: NodeId,
+    groupId: number,
+  ): { readonly host: NodeHost; readonly incarnation: number } | undefined;
   leader(groupId: number): { readonly nodeId: NodeId; readonly host: NodeHost } | undefined;
   /** Polls every replica's role for the election and leader completeness checks. */
   observeLeaders(): void;
@@ -164,7 +167,8 @@ export function createWorld(
     violations() {
       const found: string[] = [];
       for (const group of groups.values()) {
-        for (const violation of group.safety.violations()) found.push(`group ${group.id}: ${violation}`);
+        for (const violation of group.safety.violations())
+          found.push(`group ${group.id}: ${violation}`);
       }
       return found;
     },
@@ -174,7 +178,8 @@ export function createWorld(
 
 function nodeOf(nodes: ReadonlyMap<NodeId, SimHostNode>, nodeId: NodeId): SimHostNode {
   const node = nodes.get(nodeId);
-  if (node === undefined) throw new RangeError(`node ${nodeId}, allowed one of ${[...nodes.keys()].join(",")}`);
+  if (node === undefined)
+    throw new RangeError(`node ${nodeId}, allowed one of ${[...nodes.keys()].join(",")}`);
   return node;
 }
 
@@ -196,7 +201,9 @@ function networkEnvironment(
     tickMs: env.tickMs,
     handler(nodeId) {
       const running = nodes.get(nodeId)?.running;
-      return running === undefined ? undefined : { incarnation: running.incarnation, handler: running.host };
+      return running === undefined
+        ? undefined
+        : { incarnation: running.incarnation, handler: running.host };
     },
     observeSent: (from, batch) => observeSent(groups, from, batch),
     onCrash(nodeId, incarnation, callback) {
@@ -215,7 +222,11 @@ function observeSent(
   for (const { groupId, message } of batch) {
     if (groupId === 0) continue;
     const type = message.type;
-    if (type === MessageType.Append || type === MessageType.Heartbeat || type === MessageType.Snapshot) {
+    if (
+      type === MessageType.Append ||
+      type === MessageType.Heartbeat ||
+      type === MessageType.Snapshot
+    ) {
       groups.get(groupId)?.safety.observeLeader(from, message.term);
     }
   }
@@ -254,7 +265,13 @@ function startNode(
         new Promise<void>((resolve) => env.scheduler.after(0, () => alive() && resolve())),
     },
   );
-  const running: Running = { incarnation, host, disk, started: new Set(), starting: Promise.resolve() };
+  const running: Running = {
+    incarnation,
+    host,
+    disk,
+    started: new Set(),
+    starting: Promise.resolve(),
+  };
   node.running = running;
   host.start();
   for (const groupId of node.placements.keys()) queueStart(env, groups, node, running, groupId);
@@ -271,11 +288,15 @@ function queueStart(
   const join = node.placements.get(groupId)?.join ?? false;
   const start = async (): Promise<void> => {
     if (node.running !== running) return;
-    const machine = createRegisterMachine(applyObserver(env, group, node.id), durableState(env, node, groupId));
+    const machine = createRegisterMachine(
+      applyObserver(env, group, node.id),
+      durableState(env, node, groupId),
+    );
     try {
       await running.host.startGroup(groupId, machine, { voters: group.initialVoters }, { join });
     } catch (error) {
-      if (node.running === running) env.violation(`node ${node.id}: startGroup ${groupId}: ${String(error)}`);
+      if (node.running === running)
+        env.violation(`node ${node.id}: startGroup ${groupId}: ${String(error)}`);
       return;
     }
     if (node.running !== running) return;
@@ -286,34 +307,52 @@ function queueStart(
   running.starting = running.starting.then(start);
 }
 
-function durableState(env: WorldEnvironment, node: SimHostNode, groupId: number): RegisterState | undefined {
+function durableState(
+  env: WorldEnvironment,
+  node: SimHostNode,
+  groupId: number,
+): RegisterState | undefined {
   if (!env.durableMachines) return undefined;
   let state = node.disk.machines.get(groupId);
   if (state === undefined) node.disk.machines.set(groupId, (state = emptyRegisterState()));
   return state;
 }
 
-function crashNode(env: WorldEnvironment, groups: ReadonlyMap<number, SimGroup>, node: SimHostNode): void {
+function crashNode(
+  env: WorldEnvironment,
+  groups: ReadonlyMap<number, SimGroup>,
+  node: SimHostNode,
+): void {
   const running = node.running;
   if (running === undefined) return;
   env.count("unsyncedWritesLost", running.disk.crash());
   node.running = undefined;
   const listeners = node.crashListeners;
   node.crashListeners = [];
-  for (const listener of listeners) if (listener.incarnation === running.incarnation) listener.callback();
+  for (const listener of listeners)
+    if (listener.incarnation === running.incarnation) listener.callback();
   for (const group of groups.values()) group.safety.forgetLeader(node.id);
   node.leaderTerms.clear();
   env.onCrash(node.id);
 }
 
-function diskObserver(env: WorldEnvironment, groups: ReadonlyMap<number, SimGroup>, nodeId: NodeId): DiskObserver {
+function diskObserver(
+  env: WorldEnvironment,
+  groups: ReadonlyMap<number, SimGroup>,
+  nodeId: NodeId,
+): DiskObserver {
   return {
     onEntriesDurable(groupId, entries, log) {
       groupOf(groups, groupId).safety.observePersistedEntries(nodeId, entries, durableLog(log));
       env.count("entriesPersisted", entries.length);
     },
     onHardStateDurable(groupId, previous, next, log) {
-      groupOf(groups, groupId).safety.observePersistedHardState(nodeId, previous, next, durableLog(log));
+      groupOf(groups, groupId).safety.observePersistedHardState(
+        nodeId,
+        previous,
+        next,
+        durableLog(log),
+      );
     },
     onSnapshotFileDurable(_groupId, metadata) {
       if (metadata.index > 1) env.count("snapshotFiles");
@@ -325,7 +364,8 @@ function applyObserver(env: WorldEnvironment, group: SimGroup, nodeId: NodeId): 
   return {
     onApplied(entry, digestAfter, write) {
       group.safety.observeApplied(nodeId, entry, digestAfter);
-      if (!group.appliedRequests.has(entry.index)) group.appliedRequests.set(entry.index, write.requestId);
+      if (!group.appliedRequests.has(entry.index))
+        group.appliedRequests.set(entry.index, write.requestId);
       env.count("commandsApplied");
     },
     onRestored(index, lastCommandIndex, lastCommandTerm, digest) {
@@ -373,7 +413,10 @@ function findLeader(
   return best === undefined ? undefined : { nodeId: best.nodeId, host: best.host };
 }
 
-function observeLeaders(nodes: ReadonlyMap<NodeId, SimHostNode>, groups: ReadonlyMap<number, SimGroup>): void {
+function observeLeaders(
+  nodes: ReadonlyMap<NodeId, SimHostNode>,
+  groups: ReadonlyMap<number, SimGroup>,
+): void {
   for (const node of nodes.values()) {
     const running = node.running;
     if (running === undefined) continue;
@@ -386,7 +429,12 @@ function observeLeaders(nodes: ReadonlyMap<NodeId, SimHostNode>, groups: Readonl
           node.leaderTerms.set(groupId, status.term);
           const log = node.disk.logs.get(groupId);
           if (log !== undefined) {
-            group.safety.observeNewLeaderLog(node.id, status.term, status.lastIndex, durableLog(log));
+            group.safety.observeNewLeaderLog(
+              node.id,
+              status.term,
+              status.lastIndex,
+              durableLog(log),
+            );
           }
         }
       } else if (node.leaderTerms.delete(groupId)) {

@@ -29,7 +29,9 @@ function laggingMembers(world: World, groupId: number): string {
     const applied = replica.host.status(groupId).appliedByStateMachine;
     if (applied < status.commit) lagging.push(`${member}:${applied}`);
   }
-  return lagging.length === 0 ? "" : `leader ${leader.nodeId} commit ${status.commit}, lagging ${lagging.join(" ")}`;
+  return lagging.length === 0
+    ? ""
+    : `leader ${leader.nodeId} commit ${status.commit}, lagging ${lagging.join(" ")}`;
 }
 
 export function describeLiveness(world: World): string {
@@ -38,7 +40,11 @@ export function describeLiveness(world: World): string {
     const lagging = laggingMembers(world, groupId);
     if (lagging !== "") parts.push(`g${groupId}: ${lagging}`);
   }
-  const down = [...world.nodes.values()].filter((node) => node.running === undefined).map((node) => node.id);
-  return `${parts.length === 0 ? "every group converged" : parts.join("; ")}` +
-    `${down.length > 0 ? `; down: ${down.join(",")}` : ""}`;
+  const down = [...world.nodes.values()]
+    .filter((node) => node.running === undefined)
+    .map((node) => node.id);
+  return (
+    `${parts.length === 0 ? "every group converged" : parts.join("; ")}` +
+    `${down.length > 0 ? `; down: ${down.join(",")}` : ""}`
+  );
 }

@@ -22,7 +22,12 @@ export interface RegisterMachine extends StateMachine {
 /** What replicas report as they apply, for the per-group safety checks. */
 export interface ApplyObserver {
   onApplied(entry: Entry, digestAfter: number, write: WriteCommand): void;
-  onRestored(index: number, lastCommandIndex: number, lastCommandTerm: number, digest: number): void;
+  onRestored(
+    index: number,
+    lastCommandIndex: number,
+    lastCommandTerm: number,
+    digest: number,
+  ): void;
   /** A contract breach by the host (a command applied twice or out of order). */
   violation(message: string): void;
 }
@@ -43,8 +48,13 @@ export function encodeWriteResult(requestId: string, index: number, term: number
   return encoder.encode(`${requestId}@${index}/${term}`);
 }
 
-export function decodeWriteResult(result: unknown): { requestId: string; index: number; term: number } {
-  if (!(result instanceof Uint8Array)) throw new Error(`write result ${String(result)} is not bytes`);
+export function decodeWriteResult(result: unknown): {
+  requestId: string;
+  index: number;
+  term: number;
+} {
+  if (!(result instanceof Uint8Array))
+    throw new Error(`write result ${String(result)} is not bytes`);
   const match = /^(.*)@(\d+)\/(\d+)$/.exec(decoder.decode(result));
   if (match === null) throw new Error(`write result ${decoder.decode(result)} is malformed`);
   return { requestId: match[1]!, index: Number(match[2]), term: Number(match[3]) };
@@ -77,8 +87,14 @@ export function emptyRegisterState(): RegisterState {
   return { values: new Map(), lastCommandIndex: 0, lastCommandTerm: 0, digest: 0 };
 }
 
-/** `durable`: the state on the node's disk (survives crashes); absent: in memory, rebuilt on restart. */
-export function createRegisterMachine(observer: ApplyObserver, durable?: RegisterState): RegisterMachine {
+/**
+ * `durable`: the state on the node's disk (survives crashes); absent: in
+ * memory, rebuilt from snapshot and log on restart.
+ */
+export function createRegisterMachine(
+  observer: ApplyObserver,
+  durable?: RegisterState,
+): RegisterMachine {
   const state = durable ?? emptyRegisterState();
   const applyOne = (command: CommittedCommand): Uint8Array => {
     if (command.index <= state.lastCommandIndex) {
@@ -145,10 +161,29 @@ function parseBody(bytes: Uint8Array): SnapshotBody {
   if (bytes.byteLength === 0) {
     return { index: 0, lastCommandIndex: 0, lastCommandTerm: 0, digest: 0, values: [] };
   }
-  const parsed: unknown = JSON.parse(decoder.decode(bytes));
-  if (typeof parsed !== "object" || parsed === null || !("digest" in parsed)) {
-    throw new Error(`snapshot body ${decoder.decode(bytes).slice(0, 80)} is malformed`);
+  const text = decoder.decode(bytes);
+  const parsed: unknown = JSON.parse(text);
+  const malformed = (): Error => new Error(`snapshot body ${text.slice(0, 80)} is malformed`);
+  if (typeof parsed !== "object" || parsed === null) throw malformed();
+  const field = (name: string): number => {
+    const value: unknown = Reflect.get(parsed, name);
+    if (typeof value !== "number" || !Number.isSafeInteger(value)) throw malformed();
+    return value;
+  };
+  const rawValues: unknown = Reflect.get(parsed, "values");
+  if (!Array.isArray(rawValues)) throw malformed();
+  const values: (readonly [string, string])[] = [];
+  for (const pair of rawValues) {
+    if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+      throw malformed();
+    }
+    values.push([pair[0], pair[1]]);
   }
-  // Written by saveSnapshot above; the shape was checked just now.
-  return parsed as SnapshotBody;
+  return {
+    index: field("index"),
+    lastCommandIndex: field("lastCommandIndex"),
+    lastCommandTerm: field("lastCommandTerm"),
+    digest: field("digest"),
+    values,
+  };
 }

@@ -7,7 +7,13 @@ import type { Scheduler } from "./scheduler.js";
 import { createSimDisk, openDisk } from "./sim-disk.js";
 import type { DiskEnvironment, SimDisk } from "./sim-disk.js";
 
-const confState = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+const confState = {
+  voters: [1, 2, 3],
+  learners: [],
+  votersOutgoing: [],
+  learnersNext: [],
+  autoLeave: false,
+};
 const entry = (index: number, term: number): Entry => ({
   index,
   term,
@@ -21,7 +27,11 @@ function environment(scheduler: Scheduler, latency: number): DiskEnvironment {
     now: () => scheduler.now(),
     at: (time, run, label) => scheduler.at(time, run, label),
     fsyncLatency: () => latency,
-    observer: { onEntriesDurable: ignore, onHardStateDurable: ignore, onSnapshotFileDurable: ignore },
+    observer: {
+      onEntriesDurable: ignore,
+      onHardStateDurable: ignore,
+      onSnapshotFileDurable: ignore,
+    },
   };
 }
 
@@ -49,7 +59,14 @@ describe("simulated disk", () => {
     const handle = openDisk(disk, environment(scheduler, 5));
     let resolved = false;
     void handle.logStore
-      .save([{ groupId: 7, hardState: { term: 2, vote: 1, commit: 1 }, entries: [entry(2, 2)], snapshot: undefined }])
+      .save([
+        {
+          groupId: 7,
+          hardState: { term: 2, vote: 1, commit: 1 },
+          entries: [entry(2, 2)],
+          snapshot: undefined,
+        },
+      ])
       .then(() => (resolved = true));
     await drain(scheduler, scheduler.now() + 4);
     expect(resolved).toBe(false);
@@ -66,11 +83,20 @@ describe("simulated disk", () => {
     await bootstrapped(scheduler, disk);
     const handle = openDisk(disk, environment(scheduler, 5));
     void handle.logStore.save([
-      { groupId: 7, hardState: { term: 2, vote: 2, commit: 1 }, entries: [entry(2, 2)], snapshot: undefined },
+      {
+        groupId: 7,
+        hardState: { term: 2, vote: 2, commit: 1 },
+        entries: [entry(2, 2)],
+        snapshot: undefined,
+      },
     ]);
-    void handle.snapshotStore.save(7, { index: 2, term: 2, confState }, (async function* () {
-      yield new Uint8Array([1, 2]);
-    })());
+    void handle.snapshotStore.save(
+      7,
+      { index: 2, term: 2, confState },
+      (async function* () {
+        yield new Uint8Array([1, 2]);
+      })(),
+    );
     await drain(scheduler, scheduler.now() + 1);
     expect(handle.pending()).toBe(2);
     expect(handle.crash()).toBe(2);
@@ -86,10 +112,14 @@ describe("simulated disk", () => {
     const disk = createSimDisk(1, 2);
     const handle = openDisk(disk, environment(scheduler, 1));
     for (const index of [3, 5, 4]) {
-      const saved = handle.snapshotStore.save(7, { index, term: 1, confState }, (async function* () {
-        yield new Uint8Array([index]);
-        yield new Uint8Array([index, index]);
-      })());
+      const saved = handle.snapshotStore.save(
+        7,
+        { index, term: 1, confState },
+        (async function* () {
+          yield new Uint8Array([index]);
+          yield new Uint8Array([index, index]);
+        })(),
+      );
       await drain(scheduler, scheduler.now() + 1);
       await saved;
     }
@@ -103,7 +133,9 @@ describe("simulated disk", () => {
   it("refuses writes to a group without a log, naming it", async () => {
     const handle = openDisk(createSimDisk(3), environment(createScheduler(createTrace()), 1));
     await expect(
-      handle.logStore.save([{ groupId: 9, hardState: undefined, entries: [], snapshot: undefined }]),
+      handle.logStore.save([
+        { groupId: 9, hardState: undefined, entries: [], snapshot: undefined },
+      ]),
     ).rejects.toThrow(/group 9 has no log on node 3/);
     expect(() => createSimDisk(1, 0)).toThrow(/keepSnapshots = 0/);
   });

@@ -169,7 +169,10 @@ type Write = (label: string, apply: () => void, groupIds: readonly number[]) => 
 function groupLog(disk: SimDisk, groupId: number): MemoryStorage {
   const log = disk.logs.get(groupId);
   if (log === undefined) {
-    throw new HostError(HostErrorCode.GroupNotFound, `group ${groupId} has no log on node ${disk.nodeId}`);
+    throw new HostError(
+      HostErrorCode.GroupNotFound,
+      `group ${groupId} has no log on node ${disk.nodeId}`,
+    );
   }
   return log;
 }
@@ -193,33 +196,51 @@ function createSimLogStore(disk: SimDisk, observer: DiskObserver, write: Write):
     async save(updates: readonly GroupUpdate[]): Promise<void> {
       for (const update of updates) groupLog(disk, update.groupId);
       const groups = updates.map((update) => update.groupId).join(",");
-      await write(`save [${groups}]`, () => updates.forEach(persist), updates.map((u) => u.groupId));
+      await write(
+        `save [${groups}]`,
+        () => updates.forEach(persist),
+        updates.map((u) => u.groupId),
+      );
     },
     async recordSnapshot(groupId, metadata, compactIndex): Promise<void> {
       groupLog(disk, groupId);
-      await write(`record-snapshot g${groupId} i${metadata.index} c${compactIndex}`, () => {
-        const log = groupLog(disk, groupId);
-        if (metadata.index > log.snapshot().metadata.index) {
-          log.createSnapshot(metadata.index, metadata.confState, new Uint8Array(0));
-        }
-        if (compactIndex >= log.firstIndex()) log.compact(compactIndex);
-      }, [groupId]);
+      await write(
+        `record-snapshot g${groupId} i${metadata.index} c${compactIndex}`,
+        () => {
+          const log = groupLog(disk, groupId);
+          if (metadata.index > log.snapshot().metadata.index) {
+            log.createSnapshot(metadata.index, metadata.confState, new Uint8Array(0));
+          }
+          if (compactIndex >= log.firstIndex()) log.compact(compactIndex);
+        },
+        [groupId],
+      );
     },
     async bootstrap(groupId: number, confState: ConfState | undefined): Promise<void> {
       if (disk.logs.has(groupId)) {
-        throw new HostError(HostErrorCode.GroupExists, `group ${groupId} already has a log on node ${disk.nodeId}`);
+        throw new HostError(
+          HostErrorCode.GroupExists,
+          `group ${groupId} already has a log on node ${disk.nodeId}`,
+        );
       }
-      await write(`bootstrap g${groupId}${confState === undefined ? " join" : ""}`, () => {
-        if (disk.logs.has(groupId)) {
-          throw new Error(`disk ${disk.nodeId}: group ${groupId} bootstrapped twice`);
-        }
-        const log = createMemoryStorage();
-        if (confState !== undefined) {
-          log.applySnapshot({ metadata: { index: 1, term: 1, confState }, data: new Uint8Array(0) });
-          log.setHardState({ term: 1, vote: 0, commit: 1 });
-        }
-        disk.logs.set(groupId, log);
-      }, [groupId]);
+      await write(
+        `bootstrap g${groupId}${confState === undefined ? " join" : ""}`,
+        () => {
+          if (disk.logs.has(groupId)) {
+            throw new Error(`disk ${disk.nodeId}: group ${groupId} bootstrapped twice`);
+          }
+          const log = createMemoryStorage();
+          if (confState !== undefined) {
+            log.applySnapshot({
+              metadata: { index: 1, term: 1, confState },
+              data: new Uint8Array(0),
+            });
+            log.setHardState({ term: 1, vote: 0, commit: 1 });
+          }
+          disk.logs.set(groupId, log);
+        },
+        [groupId],
+      );
     },
     groupIds: () => [...disk.logs.keys()],
     async removeGroup(groupId: number): Promise<void> {
@@ -239,15 +260,19 @@ function createSimSnapshotStore(
       const collected: Uint8Array[] = [];
       for await (const chunk of chunks) collected.push(chunk.slice());
       // Written to a temporary file, synced, then renamed: visible only once complete.
-      await write(`snapshot-file g${groupId} i${metadata.index}`, () => {
-        const list = (disk.snapshots.get(groupId) ?? []).filter(
-          (stored) => stored.metadata.index !== metadata.index,
-        );
-        list.push({ metadata, chunks: collected });
-        list.sort((a, b) => a.metadata.index - b.metadata.index);
-        disk.snapshots.set(groupId, list.slice(-disk.keepSnapshots));
-        observer.onSnapshotFileDurable(groupId, metadata);
-      }, []);
+      await write(
+        `snapshot-file g${groupId} i${metadata.index}`,
+        () => {
+          const list = (disk.snapshots.get(groupId) ?? []).filter(
+            (stored) => stored.metadata.index !== metadata.index,
+          );
+          list.push({ metadata, chunks: collected });
+          list.sort((a, b) => a.metadata.index - b.metadata.index);
+          disk.snapshots.set(groupId, list.slice(-disk.keepSnapshots));
+          observer.onSnapshotFileDurable(groupId, metadata);
+        },
+        [],
+      );
     },
     open(groupId: number, index: number): AsyncIterable<Uint8Array> {
       const found = disk.snapshots.get(groupId)?.find((stored) => stored.metadata.index === index);
