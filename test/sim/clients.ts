@@ -68,6 +68,18 @@ interface Client {
 
 export type ClientMode = "mixed" | "writes-only" | "quiet";
 
+/**
+ * Where clients go during a targeted fault (stale-leader episode): pinned
+ * clients keep reading from one node, as a client that trusts the leader it
+ * knows; the others cannot reach the nodes in `avoid` and go elsewhere.
+ * Applies in "mixed" mode only.
+ */
+export interface ClientSteering {
+  /** Client id → the node it reads from. */
+  readonly pinned: ReadonlyMap<number, NodeId>;
+  readonly avoid: readonly NodeId[];
+}
+
 export interface ClientStats {
   writesOk: number;
   writesFailed: number;
@@ -91,6 +103,8 @@ export interface Clients {
   ): void;
   onReadStates(node: SimNode, readStates: readonly ReadState[]): void;
   onAppliedBatch(node: SimNode, access: ClusterAccess): void;
+  /** Steers new operations (targeted faults); undefined lets clients choose freely again. */
+  steer(steering: ClientSteering | undefined): void;
   /** Starts counting writes for the liveness check. */
   resetWriteCounts(): void;
   everyClientWrote(): boolean;
@@ -119,6 +133,7 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     timeouts: 0,
   };
   const positionKey = (node: NodeId, index: number): string => `${node}@${index}`;
+  let steering: ClientSteering | undefined;
 
   const clear = (client: Client): void => {
     const pending = client.pending;
@@ -136,7 +151,12 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
     const ids = access.nodeIds();
     const followHint = mode === "writes-only" || random.nextInt(10) < 8;
     const hinted = client.leaderHint !== 0 && followHint ? client.leaderHint : 0;
-    return access.node(hinted !== 0 ? hinted : ids[random.nextInt(ids.length)]!);
+    const chosen = hinted !== 0 ? hinted : ids[random.nextInt(ids.length)]!;
+    const avoid = mode === "mixed" ? steering?.avoid : undefined;
+    if (avoid === undefined || !avoid.includes(chosen)) return access.node(chosen);
+    const reachable = ids.filter((id) => !avoid.includes(id));
+    if (reachable.length === 0) return undefined;
+    return access.node(reachable[random.nextInt(reachable.length)]!);
   };
   const noteRejection = (client: Client, error: unknown, access: ClusterAccess): void => {
     access.trace(
@@ -263,6 +283,12 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
         }
         if (mode === "quiet" || client.pending !== undefined) continue;
         if (random.nextInt(1000) >= options.activity * 1000) continue;
+        const pinnedTo = mode === "mixed" ? steering?.pinned.get(client.id) : undefined;
+        if (pinnedTo !== undefined) {
+          const pinnedNode = access.node(pinnedTo);
+          if (pinnedNode !== undefined) startRead(client, pinnedNode, access, random);
+          continue;
+        }
         const node = chooseNode(client, access, random, mode);
         if (node === undefined) continue;
         const read = mode === "mixed" && random.nextInt(1000) < options.readRatio * 1000;
@@ -316,6 +342,9 @@ export function createClients(options: ClientOptions, history: HistoryRecorder):
       }
     },
     onAppliedBatch: serveReads,
+    steer(next) {
+      steering = next;
+    },
     resetWriteCounts() {
       for (const client of clients) client.writesSince = 0;
     },

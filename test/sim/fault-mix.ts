@@ -1,4 +1,6 @@
 import type { NetworkFaults } from "./network.js";
+import type { TargetedFaultProfile } from "./targeted-faults.js";
+import { noTargetedFaults } from "./targeted-faults.js";
 
 /**
  * A fault mix: how often each kind of fault is injected per tick during the
@@ -31,6 +33,8 @@ export interface FaultMix {
    * with lease-based reads, whose safety assumes no such stall (thesis §6.4.1).
    */
   readonly pauseRate: number;
+  /** Faults aimed at particular moments (targeted-faults.ts); each run keeps some of them. */
+  readonly targeted: TargetedFaultProfile;
 }
 
 export const faultMixNames = [
@@ -41,6 +45,8 @@ export const faultMixNames = [
   "membership",
   "pauses",
   "chaos",
+  "figure8",
+  "stale-leader",
 ] as const;
 export type FaultMixName = (typeof faultMixNames)[number];
 
@@ -56,6 +62,7 @@ const base = {
   transferRate: 0.003,
   campaignRate: 0.001,
   pauseRate: 0,
+  targeted: noTargetedFaults,
 };
 
 export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
@@ -80,6 +87,16 @@ export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
     restartRate: 0.06,
     fsyncTicksMin: 1,
     fsyncTicksMax: 6,
+    // Leaders' writes slow and cut short, leaders crashing at their first moments.
+    targeted: {
+      ...noTargetedFaults,
+      crashNewLeader: 0.05,
+      crashAfterFirstCommit: 0.05,
+      leaderFsyncTicksMin: 2,
+      leaderFsyncTicksMax: 14,
+      crashDuringFsync: 0.004,
+      restartTicksMax: 12,
+    },
   },
   membership: {
     ...base,
@@ -112,6 +129,41 @@ export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
     transferRate: 0.01,
     campaignRate: 0.003,
     pauseRate: 0.01,
+  },
+  // Raft figure 8 (§5.4.2): leaders cut off as soon as they are elected or
+  // first commit, so entries of several terms pile up on different minorities.
+  figure8: {
+    ...base,
+    name: "figure8",
+    healRate: 0,
+    confChangeRate: 0.002,
+    transferRate: 0.002,
+    targeted: {
+      ...noTargetedFaults,
+      oneEntryPerAppend: true,
+      isolateNewLeader: 0.5,
+      isolateAfterFirstCommit: 0.5,
+      isolationTicksMin: 10,
+      isolationTicksMax: 60,
+      crashNewLeader: 0.1,
+      crashAfterFirstCommit: 0.1,
+      restartTicksMax: 20,
+    },
+  },
+  // Thesis §6.4: the leader cut off with a minority while clients keep reading from it.
+  "stale-leader": {
+    ...base,
+    name: "stale-leader",
+    healRate: 0,
+    confChangeRate: 0.002,
+    transferRate: 0.002,
+    targeted: {
+      ...noTargetedFaults,
+      staleLeaderRate: 0.04,
+      staleLeaderTicksMin: 20,
+      staleLeaderTicksMax: 60,
+      staleLeaderClockStall: 0.5,
+    },
   },
 };
 

@@ -35,6 +35,15 @@ export interface SimulatedNetwork {
   isCut(from: NodeId, to: NodeId): boolean;
   /** Cuts the links from every node of `sideA` to every node of `sideB` (and back if symmetric). */
   partition(sideA: readonly NodeId[], sideB: readonly NodeId[], kind: PartitionKind): void;
+  /**
+   * Puts `group` on an island of its own: its nodes talk to each other and
+   * to nobody else until `reconnect` (targeted faults; each island heals on
+   * its own timer, apart from the partitions above).
+   */
+  isolate(group: readonly NodeId[]): void;
+  /** Brings the nodes of `group` back from their island; others stay where they are. */
+  reconnect(group: readonly NodeId[]): void;
+  /** Opens every link: partitions and islands. */
   heal(): void;
   setFaults(faults: NetworkFaults): void;
   faults(): NetworkFaults;
@@ -47,7 +56,12 @@ export function createSimulatedNetwork(
 ): SimulatedNetwork {
   let current = checkFaults(initial);
   const cut = new Set<string>();
+  /** Node → island; nodes on no island are on the mainland. */
+  const island = new Map<NodeId, number>();
+  let islandsMade = 0;
   const link = (from: NodeId, to: NodeId): string => `${from}>${to}`;
+  const severed = (from: NodeId, to: NodeId): boolean =>
+    cut.has(link(from, to)) || island.get(from) !== island.get(to);
   const chance = (rate: number): boolean =>
     rate > 0 && random.nextInt(1_000_000) < rate * 1_000_000;
   const delay = (): number =>
@@ -55,13 +69,13 @@ export function createSimulatedNetwork(
 
   return {
     decide(from, to) {
-      if (cut.has(link(from, to))) return { kind: "dropped", reason: "partition" };
+      if (severed(from, to)) return { kind: "dropped", reason: "partition" };
       if (chance(current.dropRate)) return { kind: "dropped", reason: "loss" };
       const delays = [delay()];
       if (chance(current.duplicateRate)) delays.push(delay());
       return { kind: "delivered", delays };
     },
-    isCut: (from, to) => cut.has(link(from, to)),
+    isCut: severed,
     partition(sideA, sideB, kind) {
       for (const a of sideA) {
         for (const b of sideB) {
@@ -71,8 +85,17 @@ export function createSimulatedNetwork(
         }
       }
     },
+    isolate(group) {
+      if (group.length === 0) throw new RangeError("network: isolate needs at least one node");
+      islandsMade++;
+      for (const node of group) island.set(node, islandsMade);
+    },
+    reconnect(group) {
+      for (const node of group) island.delete(node);
+    },
     heal() {
       cut.clear();
+      island.clear();
     },
     setFaults(faults) {
       current = checkFaults(faults);

@@ -43,7 +43,16 @@ export interface SimNode {
   leaderTerm: number;
   /** The node is stalled (a pause fault) until this tick; 0 when running. */
   pausedUntil: number;
+  /** The node's clock is stopped (it does not tick, but handles messages) until this tick. */
+  clockStalledUntil: number;
+  /** Commit index when this node last became leader, to notice the first commit of its term. */
+  leaderCommitAtElection: number;
+  /** Whether the node's commit advanced since it became leader of `leaderTerm`. */
+  leaderCommittedInTerm: boolean;
 }
+
+/** Moments of a leader's term that targeted faults aim at (targeted-nemesis.ts). */
+export type LeaderEvent = "elected" | "first-commit";
 
 export interface HostEnvironment {
   readonly core: RaftCore;
@@ -63,6 +72,8 @@ export interface HostEnvironment {
   onApplied(node: SimNode, entry: Entry, write: WriteCommand | undefined): void;
   onReadStates(node: SimNode, readStates: readonly ReadState[]): void;
   onAppliedBatch(node: SimNode): void;
+  /** The node became leader, or committed for the first time in its term (before it sends). */
+  onLeaderEvent(node: SimNode, event: LeaderEvent): void;
   count(what: HostCounter): void;
 }
 
@@ -86,6 +97,9 @@ export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
     writing: undefined,
     leaderTerm: 0,
     pausedUntil: 0,
+    clockStalledUntil: 0,
+    leaderCommitAtElection: 0,
+    leaderCommittedInTerm: false,
   };
 }
 
@@ -117,6 +131,7 @@ export function crashNode(node: SimNode, env: HostEnvironment): void {
   node.writing = undefined;
   node.leaderTerm = 0;
   node.pausedUntil = 0;
+  node.clockStalledUntil = 0;
   node.incarnation++;
   env.safety.forgetLeader(node.id);
 }
@@ -135,7 +150,13 @@ function observeRole(node: SimNode, env: HostEnvironment): void {
     env.safety.observeLeader(node.id, status.term);
     if (node.leaderTerm !== status.term) {
       node.leaderTerm = status.term;
+      node.leaderCommitAtElection = status.commit;
+      node.leaderCommittedInTerm = false;
       env.safety.observeNewLeaderLog(node.id, status.term, status.lastIndex, visibleLog(node));
+      env.onLeaderEvent(node, "elected");
+    } else if (!node.leaderCommittedInTerm && status.commit > node.leaderCommitAtElection) {
+      node.leaderCommittedInTerm = true;
+      env.onLeaderEvent(node, "first-commit");
     }
   } else if (node.leaderTerm !== 0) {
     node.leaderTerm = 0;

@@ -25,6 +25,9 @@ import { createSafetyChecker } from "./safety-checker.js";
 import type { HostCounter, HostEnvironment, SimNode } from "./sim-node.js";
 import { afterInput, completeDiskWrite, crashNode, createSimNode, startNode } from "./sim-node.js";
 import { isDemotedVoterStall } from "./known-stalls.js";
+import type { TargetedCounter, TargetedNemesis } from "./targeted-nemesis.js";
+import { createTargetedNemesis } from "./targeted-nemesis.js";
+import { describeTargetedFaults, drawTargetedFaults, noTargetedFaults } from "./targeted-faults.js";
 import { createTrace } from "./trace.js";
 import type { RaftTuning } from "./raft-tuning.js";
 import { describeTuning, drawTuning } from "./raft-tuning.js";
@@ -56,6 +59,7 @@ export interface SimulationOptions {
 export type SimulationCounters = Record<
   | HostCounter
   | NemesisCounter
+  | TargetedCounter
   | "elections"
   | "steps"
   | "messagesSent"
@@ -91,7 +95,9 @@ type SimEvent =
       readonly incarnation: number;
       readonly follower: NodeId;
       readonly status: "finish" | "failure";
-    };
+    }
+  /** A targeted fault's delayed action (a crash, a restart, a reconnect). */
+  | { readonly kind: "call"; readonly action: () => void };
 
 export const electionTicks = 10;
 export const heartbeatTicks = 1;
@@ -129,6 +135,11 @@ function zeroCounters(): SimulationCounters {
     jointChanges: 0,
     explicitLeaves: 0,
     pauses: 0,
+    targetedIsolations: 0,
+    targetedCrashes: 0,
+    crashesDuringFsync: 0,
+    staleLeaderEpisodes: 0,
+    clockStalls: 0,
     elections: 0,
     steps: 0,
     messagesSent: 0,
@@ -145,7 +156,7 @@ function zeroCounters(): SimulationCounters {
 
 function createRun(options: SimulationOptions) {
   const random: RandomSource = createSeededRandom(options.seed);
-  // The mix follows the seed round-robin, so any six consecutive seeds cover every mix.
+  // The mix follows the seed round-robin, so any nine consecutive seeds cover every mix.
   const mix: FaultMix =
     faultMixes[options.mix ?? faultMixNames[options.seed % faultMixNames.length]!];
   const safetyTicks = options.safetyTicks ?? 400;
@@ -173,7 +184,14 @@ function createRun(options: SimulationOptions) {
     history,
   );
   const snapshotEvery = 5 + random.nextInt(30);
-  const tuning = options.tuning ?? drawTuning(random);
+  const drawnTuning = options.tuning ?? drawTuning(random);
+  const targetedFaults =
+    mix.targeted === noTargetedFaults ? noTargetedFaults : drawTargetedFaults(mix.targeted, random);
+  // One entry per Append, unless the caller fixed the core's limits.
+  const tuning =
+    targetedFaults.oneEntryPerAppend && options.tuning === undefined
+      ? { ...drawnTuning, maxSizePerMessage: 1 }
+      : drawnTuning;
   let now = 0;
   let phase: "safety" | "liveness" = "safety";
   /** Set when the run ended in the known demoted-voter stall (not counted as a violation). */
@@ -192,8 +210,12 @@ function createRun(options: SimulationOptions) {
       for (const message of messages) send(node, message);
     },
     scheduleDiskWrite(node) {
-      const latency = mix.fsyncTicksMin + random.nextInt(mix.fsyncTicksMax - mix.fsyncTicksMin + 1);
-      queue.schedule(now + (phase === "safety" ? latency : 0), {
+      const mixLatency =
+        mix.fsyncTicksMin + random.nextInt(mix.fsyncTicksMax - mix.fsyncTicksMin + 1);
+      const latency = phase === "safety" ? targeted.diskLatency(node, mixLatency) : 0;
+      // A crash it schedules for the same tick comes first: the write is lost.
+      targeted.onDiskWriteScheduled(node, latency);
+      queue.schedule(now + latency, {
         kind: "disk",
         node: node.id,
         incarnation: node.incarnation,
@@ -202,6 +224,7 @@ function createRun(options: SimulationOptions) {
     onApplied: (node, entry, write) => clients.onApplied(node, entry, write, access),
     onReadStates: (node, readStates) => clients.onReadStates(node, readStates),
     onAppliedBatch: (node) => clients.onAppliedBatch(node, access),
+    onLeaderEvent: (node, event) => targeted.onLeaderEvent(node, event),
     count: (what) => {
       counters[what]++;
     },
@@ -301,11 +324,35 @@ function createRun(options: SimulationOptions) {
     },
   };
 
+  const targeted: TargetedNemesis = createTargetedNemesis({
+    random,
+    network,
+    faults: targetedFaults,
+    nodes,
+    clockStallsAllowed: tuning.readOnlyOption === ReadOnlyOption.Safe,
+    clientCount: options.clients ?? 4,
+    now: () => now,
+    inSafetyPhase: () => phase === "safety",
+    leader: () => currentLeader(nodes, now),
+    later: (delay, action) => queue.schedule(now + delay, { kind: "call", action }),
+    crash: (node) => crashNode(node, env),
+    restart: (node) => nemesis.restart(node),
+    steerClients: (steering) => clients.steer(steering),
+    trace: (line) => trace.record(`${now} ${line}`),
+    count: (what) => {
+      counters[what]++;
+    },
+  });
+
   function onTick(): void {
     trace.record(`${now} tick`);
-    if (phase === "safety") runNemesis(nemesis);
+    if (phase === "safety") {
+      runNemesis(nemesis);
+      targeted.onTick();
+    }
     for (const node of nodes) {
       if (node.raft === undefined || node.pausedUntil > now) continue;
+      if (node.clockStalledUntil > now) continue;
       node.raft.tick();
       afterInput(node, env);
     }
@@ -321,8 +368,10 @@ function createRun(options: SimulationOptions) {
     trace.record(`${now} liveness: heal, restart all, no more faults`);
     network.heal();
     network.setFaults(reliableNetwork);
+    clients.steer(undefined);
     for (const node of nodes) {
       node.pausedUntil = 0;
+      node.clockStalledUntil = 0;
       if (node.raft === undefined) nemesis.restart(node);
     }
     clients.resetWriteCounts();
@@ -376,6 +425,9 @@ function createRun(options: SimulationOptions) {
       case "snapshot-status":
         onSnapshotStatus(event);
         return;
+      case "call":
+        event.action();
+        return;
     }
   }
 
@@ -384,6 +436,7 @@ function createRun(options: SimulationOptions) {
       `seed ${options.seed} nodes ${options.nodes} mix ${mix.name} snapshotEvery ${snapshotEvery}`,
     );
     trace.record(`raft ${describeTuning(tuning)}`);
+    trace.record(`targeted ${describeTargetedFaults(targetedFaults)}`);
     for (const node of nodes) nemesis.restart(node);
     queue.schedule(1, { kind: "tick" });
     let livenessDeadline = Infinity;
