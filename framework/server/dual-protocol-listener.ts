@@ -14,9 +14,9 @@ export interface DualProtocolListener {
   /** The bound port (useful with port 0). */
   readonly port: number;
   /** Stops accepting connections; open ones keep running. */
-  stopAccepting(): Promise<void>;
-  /** Closes every open connection (after stopAccepting). */
-  closeConnections(): void;
+  stopAccepting(): void;
+  /** Closes every open connection; resolves once the listener is fully closed. */
+  closeConnections(): Promise<void>;
 }
 
 /**
@@ -53,13 +53,20 @@ export async function listenDualProtocol(
   });
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error(`listener on ${host}:${port} has no TCP address`);
+  // server.close() calls back only once every connection has ended.
+  let closed: Promise<void> | undefined;
+  const stopAccepting = (): Promise<void> => (closed ??= new Promise<void>((resolve) => server.close(() => resolve())));
   return {
     port: address.port,
-    stopAccepting: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    closeConnections() {
+    stopAccepting() {
+      void stopAccepting();
+    },
+    async closeConnections() {
+      const done = stopAccepting();
       for (const session of sessions) session.destroy();
       h1.closeAllConnections();
       for (const socket of sockets) socket.destroy();
+      await done;
     },
   };
 }

@@ -74,12 +74,12 @@ export async function startNode(
   logger.info("node started", { nodeId: config.nodeId, port: listener.port, groups: host.groupIds().length, reopened });
   const stop = async (): Promise<void> => {
     gate.close();
-    await listener.stopAccepting();
+    listener.stopAccepting();
     const drained = await gate.drained(config.shutdownGraceMs);
     if (!drained) logger.warn("shutdown: requests still in flight after the grace period", { inFlight: gate.inFlight() });
     await host.stop();
     await transport.close();
-    listener.closeConnections();
+    await listener.closeConnections();
     await logStore.close();
     logger.info("node stopped", { nodeId: config.nodeId });
   };

@@ -85,6 +85,7 @@ export class NodeProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
+    const startedBefore = this.startedCount();
     child.stdout!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     this.exited = new Promise((done) => child.on("exit", (code) => {
@@ -93,8 +94,12 @@ export class NodeProcess {
     }));
     await waitUntil(`n${this.nodeId} to start`, () => {
       if (this.child !== child) throw new Error(`n${this.nodeId} exited during start:\n${this.output}`);
-      return this.output.includes('"msg":"node started"');
+      return this.startedCount() > startedBefore;
     }, 60_000);
+  }
+
+  private startedCount(): number {
+    return this.output.split('"msg":"node started"').length - 1;
   }
 
   /** Sends `signal` and waits for the exit; resolves with the exit code (null after a kill signal). */

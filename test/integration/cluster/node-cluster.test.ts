@@ -1,0 +1,237 @@
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeKvResult, encodeKvRequest, KvOp } from "../../../framework/statemachine/index.js";
+import { ExecuteKind, GatewayService, NotLeaderSchema, ReadConsistency } from "../../../gen/raftkit/v1/gateway_pb.js";
+import { NodeService } from "../../../gen/raftkit/v1/node_pb.js";
+import { leadersOf, runPool, testTimingFlags, waitForConvergence, waitForLeaders } from "./cluster-checks.js";
+import { GatewayClient, utf8 } from "./gateway-client.js";
+import { ProcessCluster, waitUntil } from "./node-processes.js";
+import { curlJson, rawPost } from "./wire-checks.js";
+
+const groups = Array.from({ length: 100 }, (_, i) => i + 1);
+let cluster: ProcessCluster;
+let client: GatewayClient;
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.create({
+    nodes: 3,
+    groups: "1-100",
+    flags: [...testTimingFlags, "--snapshot-entries", "25", "--compaction-overhead", "5", "--max-proposal-bytes", "65536"],
+  });
+  await cluster.startAll();
+  client = new GatewayClient(new Map(cluster.nodes.map((node) => [node.nodeId, node.url])));
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+/** Puts unique keys and records those acknowledged; failures are outcomes unknown, not recorded. */
+class Writer {
+  readonly acknowledged = new Map<string, { groupId: number; key: string; value: string }>();
+  failures = 0;
+
+  async put(groupId: number, key: string, deadlineMs = 20_000): Promise<boolean> {
+    const value = `${key}@${groupId}`;
+    try {
+      const result = await client.put(groupId, key, value, { deadlineMs });
+      expect(result.status).toBe("absent");
+      this.acknowledged.set(`${groupId}/${key}`, { groupId, key, value });
+      return true;
+    } catch {
+      this.failures++;
+      return false;
+    }
+  }
+}
+
+async function expectAllPresent(writer: Writer, nodeIds: readonly number[]): Promise<void> {
+  const missing: string[] = [];
+  const checks = [...writer.acknowledged.values()].flatMap((write) => nodeIds.map((nodeId) => ({ ...write, nodeId })));
+  await runPool(checks, 32, async ({ groupId, key, value, nodeId }) => {
+    const found = await client.get(groupId, key, { nodeId, consistency: ReadConsistency.STALE, deadlineMs: 10_000 });
+    if (found !== value) missing.push(`n${nodeId} group ${groupId} ${key}: ${String(found)}`);
+  });
+  expect(missing.slice(0, 10)).toEqual([]);
+}
+
+describe("3 node processes, 100 groups", () => {
+  const t0 = Date.now();
+  const phase = (name: string): void => {
+    if (process.env.RAFTKIT_TEST_PHASES !== undefined) console.log(`${name}: ${Date.now() - t0} ms`);
+  };
+  it("survives SIGKILL of the busiest leader; the restarted node catches up and all replicas converge", async () => {
+    await waitForLeaders(client, [1, 2, 3], groups);
+    phase("leaders");
+    const writer = new Writer();
+    const firstWrites = groups.flatMap((groupId) => [0, 1].map((i) => ({ groupId, key: `before-${i}` })));
+    await runPool(firstWrites, 32, async ({ groupId, key }) => {
+      expect(await writer.put(groupId, key)).toBe(true);
+    });
+
+    phase("first writes");
+    const leaders = await leadersOf(client, [1, 2, 3]);
+    const counts = [1, 2, 3].map((nodeId) => [...leaders.values()].filter((leader) => leader === nodeId).length);
+    const victimId = counts.indexOf(Math.max(...counts)) + 1;
+    const survivors = [1, 2, 3].filter((nodeId) => nodeId !== victimId);
+
+    // Writes keep coming while the leader dies; whatever is acknowledged must survive.
+    let writing = true;
+    let sequence = 0;
+    const background = runPool(Array.from({ length: 16 }, (_, lane) => lane), 16, async (lane) => {
+      while (writing) await writer.put(1 + ((lane * 7 + sequence) % groups.length), `during-${sequence++}`, 5_000);
+    });
+    await new Promise((done) => setTimeout(done, 300));
+    expect(await cluster.node(victimId).stop("SIGKILL")).toBeNull();
+
+    phase("killed");
+    const newLeaders = await waitForLeaders(client, survivors, groups);
+    expect([...newLeaders.values()].every((leader) => leader !== victimId)).toBe(true);
+    await runPool(groups, 32, async (groupId) => {
+      expect(await writer.put(groupId, "after-kill")).toBe(true);
+    });
+    phase("after-kill writes");
+    writing = false;
+    await background;
+    expect(writer.acknowledged.size).toBeGreaterThan(firstWrites.length + groups.length);
+
+    phase("background done");
+    // Equal digests on both survivors, and every acknowledged write read back from one of them.
+    await waitForConvergence(client, survivors, groups);
+    phase("survivors converged");
+    await expectAllPresent(writer, [survivors[0]!]);
+
+    phase("survivors checked");
+    await cluster.node(victimId).start();
+    phase("restarted");
+    await runPool(groups, 32, async (groupId) => {
+      expect(await writer.put(groupId, "after-restart")).toBe(true);
+    });
+    phase("after-restart writes");
+    await waitForConvergence(client, [1, 2, 3], groups, 90_000);
+    phase("all converged");
+    await expectAllPresent(writer, [victimId]);
+    const reopened = cluster.node(victimId).logLines().filter((line) => line.msg === "node started").at(-1);
+    expect(reopened?.reopened).toBe(groups.length);
+  }, 170_000);
+});
+
+async function connectErrorOf(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("the call succeeded; an error was expected");
+}
+
+describe("the wire: bad input gets clear errors and the node keeps running", () => {
+  it("refuses unknown groups, oversized and malformed requests, bad kinds and ids", async () => {
+    await waitForLeaders(client, [1, 2, 3], [1]);
+    const node = cluster.node(1);
+    const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: node.url, httpVersion: "2" }));
+    const query = encodeKvRequest({ op: KvOp.Get, key: utf8("k") });
+
+    const unknown = await connectErrorOf(gateway.execute({ groupId: 4242n, kind: ExecuteKind.QUERY, payload: query }));
+    expect([unknown.code, unknown.rawMessage]).toEqual([Code.NotFound, expect.stringMatching(/group 4242 does not run/)]);
+    const noKind = await connectErrorOf(gateway.execute({ groupId: 1n, payload: query }));
+    expect([noKind.code, noKind.rawMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/^kind 0, allowed/)]);
+    const zero = await connectErrorOf(gateway.execute({ groupId: 0n, kind: ExecuteKind.QUERY, payload: query }));
+    expect([zero.code, zero.rawMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/group_id 0/)]);
+
+    const leader = client.leaderOf(1) ?? (await leadersOf(client, [1, 2, 3])).get(1)!;
+    const atLeader = createClient(GatewayService, createConnectTransport({ baseUrl: cluster.node(leader).url, httpVersion: "2" }));
+    const big = await connectErrorOf(
+      atLeader.execute({ groupId: 1n, kind: ExecuteKind.COMMAND, payload: new Uint8Array(100_000) }),
+    );
+    expect([big.code, big.rawMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/100000 bytes, allowed ≤ 65536/)]);
+    const huge = await connectErrorOf(
+      atLeader.execute({ groupId: 1n, kind: ExecuteKind.COMMAND, payload: new Uint8Array(1 << 20) }),
+    );
+    expect(huge.code).toBe(Code.ResourceExhausted);
+
+    const garbage = await rawPost(node.url, "/raftkit.v1.GatewayService/Execute", "application/proto", new Uint8Array([0xff, 0xff, 0xff, 0x07]));
+    // connect-es (like gRPC) reports a request it cannot decode as INTERNAL; the message says why.
+    expect(garbage.status).toBe(500);
+    expect(JSON.parse(garbage.body)).toMatchObject({ code: "internal", message: expect.stringMatching(/^parse binary: /) });
+    const badJson = await rawPost(node.url, "/raftkit.v1.GatewayService/Execute", "application/json", "{\"groupId\": ");
+    expect(JSON.parse(badJson.body)).toMatchObject({ code: "invalid_argument" });
+    const badStream = await rawPost(node.url, "/raftkit.v1.TransportService/Stream", "application/grpc", new Uint8Array([0, 0, 0, 0, 3, 1, 2, 3]));
+    expect(badStream.status).toBe(200); // gRPC reports errors in trailers; what matters is what follows
+
+    // A malformed kv command is committed and answered with an error result, deterministically.
+    const malformed = decodeKvResult(await client.execute(1, ExecuteKind.COMMAND, new Uint8Array([7, 0, 0, 0, 0])));
+    expect(malformed).toEqual({ status: "error", message: expect.stringMatching(/op 7/) });
+
+    const admin = createClient(NodeService, createConnectTransport({ baseUrl: node.url, httpVersion: "2" }));
+    const notMember = await connectErrorOf(admin.startGroups({ groupIds: [500n], voters: [2n, 3n] }));
+    expect([notMember.code, notMember.rawMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/do not include this node 1/)]);
+    const noType = await connectErrorOf(admin.startGroups({ groupIds: [500n], voters: [1n], stateMachine: "nope" }));
+    expect(noType.rawMessage).toMatch(/"nope" is not registered, allowed: kv/);
+
+    // Still serving, reads and writes.
+    expect((await admin.status({})).node?.groupCount).toBe(100);
+    await client.put(1, "after-bad-input", "ok");
+    expect(await client.get(1, "after-bad-input")).toBe("ok");
+  });
+
+  it("redirects a command sent to a follower with the leader's id and address", async () => {
+    const leader = (await waitForLeaders(client, [1, 2, 3], [2])).get(2)!;
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: cluster.node(follower).url, httpVersion: "2" }));
+    const payload = encodeKvRequest({ op: KvOp.Put, key: utf8("redirect"), value: utf8("x") });
+    const error = await connectErrorOf(gateway.execute({ groupId: 2n, kind: ExecuteKind.COMMAND, payload }));
+    expect(error.code).toBe(Code.FailedPrecondition);
+    const [detail] = error.findDetails(NotLeaderSchema);
+    expect(detail).toMatchObject({ groupId: 2n, leaderNodeId: BigInt(leader), leaderAddress: cluster.node(leader).url });
+  });
+
+  it("serves Connect JSON to curl over h2c (prior knowledge) and over HTTP/1.1 on the same port", async () => {
+    const node = cluster.node(2);
+    for (const protocol of ["--http2-prior-knowledge", "--http1.1"] as const) {
+      const status = await curlJson(protocol, `${node.url}/raftkit.v1.NodeService/Status`, { groupIds: ["3"] });
+      expect(status.httpVersion).toBe(protocol === "--http1.1" ? "1.1" : "2");
+      expect(JSON.parse(status.body)).toMatchObject({ node: { nodeId: "2", groupCount: 100 }, groups: [{ groupId: "3" }] });
+      const query = Buffer.from(encodeKvRequest({ op: KvOp.Get, key: utf8("none") })).toString("base64");
+      const body = { groupId: "3", kind: "EXECUTE_KIND_QUERY", consistency: "READ_CONSISTENCY_STALE", payload: query };
+      const executed = await curlJson(protocol, `${node.url}/raftkit.v1.GatewayService/Execute`, body);
+      expect(JSON.parse(executed.body)).toEqual({ result: Buffer.from([0]).toString("base64") });
+    }
+  });
+});
+
+describe("catch-up by snapshot", () => {
+  it("brings back a node that was down while the leaders compacted past its log; SIGTERM exits 0", async () => {
+    const snapshotGroups = [10, 11, 12];
+    const downId = 3;
+    await waitForConvergence(client, [1, 2, 3], snapshotGroups);
+    const before = await client.status(downId, snapshotGroups);
+    expect(await cluster.node(downId).stop("SIGTERM")).toBe(0);
+    expect(cluster.node(downId).logLines().some((line) => line.msg === "node stopped")).toBe(true);
+
+    const writes = snapshotGroups.flatMap((groupId) => Array.from({ length: 60 }, (_, i) => ({ groupId, key: `snap-${i}` })));
+    await runPool(writes, 32, async ({ groupId, key }) => {
+      await client.put(groupId, key, "v", { deadlineMs: 20_000 });
+    });
+    // Compacted past the down node's last entry: only a snapshot can bring it back.
+    await waitUntilCompacted(snapshotGroups, new Map(before.groups.map((group) => [Number(group.groupId), Number(group.lastIndex)])));
+
+    await cluster.node(downId).start();
+    await waitForConvergence(client, [1, 2, 3], snapshotGroups);
+    const after = await client.status(downId, snapshotGroups);
+    for (const [index, group] of after.groups.entries()) {
+      expect(group.snapshotIndex).toBeGreaterThan(before.groups[index]!.lastIndex);
+    }
+    expect(await client.get(11, "snap-59", { nodeId: downId, consistency: ReadConsistency.STALE })).toBe("v");
+  }, 120_000);
+});
+
+async function waitUntilCompacted(groupIds: readonly number[], lastIndexOfDownNode: ReadonlyMap<number, number>): Promise<void> {
+  await waitUntil("leaders to compact past the down node's log", async () => {
+    const statuses = await Promise.all([1, 2].map((nodeId) => client.status(nodeId, groupIds)));
+    return groupIds.every((groupId, index) =>
+      statuses.some((status) => Number(status.groups[index]!.snapshotIndex) - 5 > lastIndexOfDownNode.get(groupId)!),
+    );
+  });
+}
