@@ -1,0 +1,68 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import { afterEach, describe, expect, it } from "vitest";
+import { listenDualProtocol } from "../../../framework/server/index.js";
+import type { DualProtocolListener, RequestHandler } from "../../../framework/server/index.js";
+
+let listener: DualProtocolListener | undefined;
+afterEach(async () => {
+  await listener?.closeConnections();
+  listener = undefined;
+});
+
+/** Echoes the HTTP version and the request body's length. */
+const echo: RequestHandler = (request, response) => {
+  let length = 0;
+  request.on("data", (chunk: Buffer) => (length += chunk.length));
+  request.on("end", () => response.end(`${request.httpVersion} ${length}`));
+};
+
+function postHttp1(port: number, agent: http.Agent, body: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", agent }, (response) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      response.on("end", () => resolve(text));
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+function postHttp2(session: http2.ClientHttp2Session, body: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = session.request({ ":method": "POST", ":path": "/" });
+    let text = "";
+    request.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    request.on("end", () => resolve(text));
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+describe("one port, two protocols", () => {
+  it("routes h2c (prior knowledge) and HTTP/1.1 keep-alive connections to the same handler", async () => {
+    listener = await listenDualProtocol("127.0.0.1", 0, echo);
+    const body = Buffer.alloc(200_000, 7);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    expect(await postHttp1(listener.port, agent, body)).toBe("1.1 200000");
+    expect(await postHttp1(listener.port, agent, Buffer.from("x"))).toBe("1.1 1");
+    agent.destroy();
+    const session = http2.connect(`http://127.0.0.1:${listener.port}`);
+    expect(await Promise.all([postHttp2(session, body), postHttp2(session, Buffer.from("yz"))])).toEqual(["2.0 200000", "2.0 2"]);
+    session.close();
+  });
+
+  it("closes open connections on closeConnections and refuses new ones", async () => {
+    listener = await listenDualProtocol("127.0.0.1", 0, echo);
+    const port = listener.port;
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    expect(await postHttp2(session, Buffer.from("a"))).toBe("2.0 1");
+    const closed = new Promise((resolve) => session.on("close", resolve));
+    listener.stopAccepting();
+    await listener.closeConnections();
+    await closed;
+    listener = undefined;
+    await expect(postHttp1(port, new http.Agent(), Buffer.from("b"))).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
