@@ -20,6 +20,11 @@ export interface NodeHostDependencies {
   readonly logger: Logger;
   /** Lets I/O callbacks run between loop iterations (setImmediate in a process; the simulator's own). */
   readonly yieldToEventLoop: () => Promise<void>;
+  /**
+   * Milliseconds since the Unix epoch, for state machines that stamp
+   * proposals (StateMachine.prepareProposal). Required by such groups only.
+   */
+  readonly wallClockMs?: () => number;
 }
 
 export interface GroupMembers {
@@ -121,6 +126,12 @@ export class NodeHost implements TransportHandler {
     if (this.replicas.has(groupId)) {
       throw new HostError(HostErrorCode.GroupExists, `group ${groupId} already runs on node ${this.nodeId}`);
     }
+    if (stateMachine.prepareProposal !== undefined && this.deps.wallClockMs === undefined) {
+      throw new HostError(
+        HostErrorCode.InvalidArgument,
+        `group ${groupId}: its state machine stamps proposals (prepareProposal) but the host has no wallClockMs`,
+      );
+    }
     const hasLog = this.deps.logStore.groupIds().includes(groupId);
     if (!hasLog) await this.bootstrapGroup(groupId, stateMachine, members, options.join === true);
     await this.openGroup(groupId, stateMachine);
@@ -194,7 +205,20 @@ export class NodeHost implements TransportHandler {
         new HostError(HostErrorCode.Overloaded, `group ${groupId}: ${replica.proposals.size} proposals pending`),
       );
     }
-    return this.proposeWith(replica, options, () => replica.raft.propose(data));
+    let prepared = data;
+    const prepare = replica.stateMachine.prepareProposal;
+    if (prepare !== undefined) {
+      try {
+        prepared = prepare.call(replica.stateMachine, data, this.deps.wallClockMs!());
+      } catch (error) {
+        return Promise.reject(
+          new HostError(HostErrorCode.InvalidArgument, `group ${groupId}: proposal refused: ${errorMessage(error)}`, {
+            cause: error,
+          }),
+        );
+      }
+    }
+    return this.proposeWith(replica, options, () => replica.raft.propose(prepared));
   }
 
   proposeConfChange(groupId: number, change: ConfChange, options: RequestOptions = {}): Promise<unknown> {
@@ -592,4 +616,8 @@ function replayConfChanges(
     if (entry.type === EntryType.ConfChange) confState = raft.applyConfChange(decodeConfChange(entry.data));
   }
   return confState;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

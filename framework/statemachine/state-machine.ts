@@ -24,6 +24,13 @@ export interface StateMachine {
    * together, so a crash never applies a command twice or skips one.
    */
   open(): Promise<number>;
+  /**
+   * Optional. Called on the leader, before a command enters the log: checks
+   * it (throwing refuses the proposal, the caller gets the error's message)
+   * and may stamp it — e.g. with the proposer's wall-clock time, which gives
+   * every replica the same clock for that command. Returns what to propose.
+   */
+  prepareProposal?(command: Uint8Array, nowMs: number): Uint8Array;
   /** Applies committed commands in log order. `results[i]` answers `commands[i]`. */
   apply(commands: readonly CommittedCommand[]): Promise<readonly Uint8Array[]>;
   /** Answers a read-only query against the current state. */

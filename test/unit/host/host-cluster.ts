@@ -6,6 +6,7 @@ import {
 } from "../../../framework/host/index.js";
 import type { HostLogStore, HostSnapshotStore, NodeHostConfig } from "../../../framework/host/index.js";
 import { createSeededRandom } from "../../../framework/raft/index.js";
+import type { StateMachine } from "../../../framework/statemachine/index.js";
 import { createSilentLogger, createSystemClock } from "../../../framework/transport/index.js";
 import { createKvStateMachine } from "./kv-state-machine.js";
 import type { KvStateMachine } from "./kv-state-machine.js";
@@ -20,6 +21,8 @@ export class HostCluster {
   readonly network = new MemoryNetwork();
   readonly hosts = new Map<number, NodeHost>();
   readonly disks = new Map<number, Disk>();
+  /** The hosts' wall clock: fixed unless a test moves it, so stamped times are known. */
+  wallClockMs: () => number = () => 1_700_000_000_000;
   /** State machines by "node/group". */
   readonly machines = new Map<string, KvStateMachine>();
 
@@ -51,6 +54,7 @@ export class HostCluster {
         random: createSeededRandom(id * 7919),
         logger: createSilentLogger(),
         yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+        wallClockMs: () => this.wallClockMs(),
       },
     );
     this.network.attach(id, host);
@@ -61,6 +65,11 @@ export class HostCluster {
 
   async startGroup(groupId: number, on: number[] = this.nodeIds): Promise<void> {
     for (const id of on) await this.startReplica(id, groupId, on);
+  }
+
+  /** Starts a replica of a group with any state machine (the KV one by default: startReplica). */
+  async startCustomReplica(id: number, groupId: number, voters: number[], machine: StateMachine): Promise<void> {
+    await this.hosts.get(id)!.startGroup(groupId, machine, { voters });
   }
 
   async startReplica(id: number, groupId: number, voters: number[], join = false): Promise<KvStateMachine> {
