@@ -39,7 +39,8 @@ export async function listenDualProtocol(
     session.on("close", () => sessions.delete(session));
   });
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  // Nagle off: HTTP/2 writes small frames (headers, data, trailers) that must not wait for ACKs.
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     routeConnection(socket, h2, h1);

@@ -14,6 +14,9 @@ export interface GroupLauncher {
   machine(groupId: number): StateMachine | undefined;
 }
 
+/** Groups being created at once (each writes a bootstrap snapshot file and log record). */
+const startConcurrency = 64;
+
 export interface GroupLauncherOptions {
   readonly nodeId: number;
   readonly host: NodeHost;
@@ -26,6 +29,15 @@ export function createGroupLauncher(options: GroupLauncherOptions): GroupLaunche
   const machines = new Map<number, StateMachine>();
   /** Claimed by a call in progress, so concurrent calls never start a group twice. */
   const claimed = new Set<number>();
+  const startOne = async (record: GroupRecord): Promise<void> => {
+    // Reopened from disk with the recorded members and type when it ran here before.
+    const known = dataDirectory.groups.get(record.groupId) ?? record;
+    const factory = types.get(known.stateMachine);
+    if (factory === undefined) throw unknownType(known.stateMachine, types);
+    const machine = factory(record.groupId, nodeId);
+    await host.startGroup(record.groupId, machine, { voters: known.voters }, { join: known.join });
+    machines.set(record.groupId, machine);
+  };
   return {
     machine: (groupId) => machines.get(groupId),
     async startGroups(records) {
@@ -39,22 +51,24 @@ export function createGroupLauncher(options: GroupLauncherOptions): GroupLaunche
       const unrecorded = fresh.filter((record) => !dataDirectory.groups.has(record.groupId));
       if (unrecorded.length > 0) await dataDirectory.recordGroups(unrecorded);
       const started: number[] = [];
-      for (const record of fresh) {
-        // Reopened from disk with the recorded members and type when it ran here before.
-        const known = dataDirectory.groups.get(record.groupId) ?? record;
-        const factory = types.get(known.stateMachine);
-        if (factory === undefined) throw unknownType(known.stateMachine, types);
-        const machine = factory(record.groupId, nodeId);
-        try {
-          await host.startGroup(record.groupId, machine, { voters: known.voters }, { join: known.join });
-        } catch (error) {
-          for (const { groupId } of fresh) if (!machines.has(groupId)) claimed.delete(groupId);
-          throw error;
+      // Bounded concurrency: the log store folds the bootstraps of many groups into one durable commit.
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < fresh.length) {
+          const record = fresh[next++]!;
+          await startOne(record);
+          started.push(record.groupId);
         }
-        machines.set(record.groupId, machine);
-        started.push(record.groupId);
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.min(startConcurrency, fresh.length) }, worker));
+      } catch (error) {
+        for (const { groupId } of fresh) if (!machines.has(groupId)) claimed.delete(groupId);
+        throw error;
       }
-      const alreadyRunning = records.filter((record) => !fresh.includes(record)).map((record) => record.groupId);
+      started.sort((a, b) => a - b);
+      const freshIds = new Set(fresh.map((record) => record.groupId));
+      const alreadyRunning = records.filter((record) => !freshIds.has(record.groupId)).map((record) => record.groupId);
       return { started, alreadyRunning };
     },
   };

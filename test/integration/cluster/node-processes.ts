@@ -78,7 +78,7 @@ export class NodeProcess {
   }
 
   /** Spawns the process and waits for its "node started" log line. */
-  async start(): Promise<void> {
+  async start(limitMs = 60_000): Promise<void> {
     if (this.child !== undefined) throw new Error(`n${this.nodeId} already runs`);
     const child = spawn(process.execPath, ["--import", "tsx", mainEntry, "start", ...this.args], {
       cwd: projectRoot,
@@ -95,7 +95,7 @@ export class NodeProcess {
     await waitUntil(`n${this.nodeId} to start`, () => {
       if (this.child !== child) throw new Error(`n${this.nodeId} exited during start:\n${this.output}`);
       return this.startedCount() > startedBefore;
-    }, 60_000);
+    }, limitMs);
   }
 
   private startedCount(): number {
@@ -156,8 +156,8 @@ export class ProcessCluster {
     return node;
   }
 
-  async startAll(): Promise<void> {
-    await Promise.all(this.nodes.map((node) => node.start()));
+  async startAll(limitMs?: number): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.start(limitMs)));
   }
 
   async close(): Promise<void> {

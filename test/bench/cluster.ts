@@ -1,0 +1,213 @@
+/**
+ * Cluster benchmark (npm run bench:cluster): 3 `raftkit start` processes on
+ * this machine, driven through the raw gateway by GatewayClient.
+ *   1. throughput and latency of replicated 64 B kv puts, 1 group and 64 groups,
+ *      against a baseline measured in the same run: stale reads through the same
+ *      gateway (same client, same connections, no raft round) — the ceiling of
+ *      one unary call per command;
+ *   2. idle cost of 10,000 quiesced groups per node (CPU % and RSS from /proc);
+ *   3. failover: SIGKILL of a leader → first committed write of each of its
+ *      groups, in election timeouts.
+ * Options: --seconds N (per throughput run, default 8), --idle-groups N
+ * (default 10000), --skip-idle, --skip-failover.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { encodeKvRequest, KvOp } from "../../framework/statemachine/index.js";
+import { ExecuteKind, ReadConsistency } from "../../gen/raftkit/v1/gateway_pb.js";
+import { leadersOf, waitForLeaders } from "../integration/cluster/cluster-checks.js";
+import { GatewayClient } from "../integration/cluster/gateway-client.js";
+import { ProcessCluster, waitUntil } from "../integration/cluster/node-processes.js";
+
+const { values: options } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "8" },
+    "idle-groups": { type: "string", default: "10000" },
+    "skip-idle": { type: "boolean", default: false },
+    "skip-failover": { type: "boolean", default: false },
+  },
+});
+const seconds = Number(options.seconds);
+const idleGroups = Number(options["idle-groups"]);
+const tickMs = 100;
+const electionTicks = 10;
+const electionTimeoutMs = tickMs * electionTicks;
+const timing = ["--tick-ms", String(tickMs), "--election-ticks", String(electionTicks), "--heartbeat-ticks", "1"];
+
+interface Run {
+  readonly operations: number;
+  readonly seconds: number;
+  readonly latenciesMs: number[];
+  readonly errors: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function describeRun(name: string, run: Run, baseline?: Run): string {
+  const sorted = [...run.latenciesMs].sort((a, b) => a - b);
+  const rate = run.operations / run.seconds;
+  const ratio = baseline === undefined ? "" : `, ${(rate / (baseline.operations / baseline.seconds)).toFixed(2)}× baseline`;
+  return `${name}: ${rate.toFixed(0)} ops/s (${run.operations} in ${run.seconds.toFixed(1)} s, ${run.errors} errors), ` +
+    `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms${ratio}`;
+}
+
+/** `inFlight` loops issuing `operation` back to back for `durationMs`. */
+async function drive(inFlight: number, durationMs: number, operation: (lane: number, sequence: number) => Promise<void>): Promise<Run> {
+  const latenciesMs: number[] = [];
+  let operations = 0;
+  let errors = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(Array.from({ length: inFlight }, async (_, lane) => {
+    for (let sequence = 0; performance.now() < end; sequence++) {
+      const begun = performance.now();
+      try {
+        await operation(lane, sequence);
+        latenciesMs.push(performance.now() - begun);
+        operations++;
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  return { operations, seconds: (performance.now() - start) / 1000, latenciesMs, errors };
+}
+
+/** A 64-byte kv put: op + key length + 8-byte key + 51-byte value. */
+function command(groupId: number, lane: number, sequence: number): Uint8Array {
+  const key = new TextEncoder().encode(`${(lane * 1_000_003 + sequence) % 1e8}`.padStart(8, "0"));
+  const encoded = encodeKvRequest({ op: KvOp.Put, key, value: new Uint8Array(51).fill(groupId % 251) });
+  if (encoded.byteLength !== 64) throw new Error(`command of ${encoded.byteLength} bytes, expected 64`);
+  return encoded;
+}
+
+async function throughput(cluster: ProcessCluster, client: GatewayClient, groups: number, inFlight: number): Promise<string[]> {
+  const groupIds = Array.from({ length: groups }, (_, i) => i + 1);
+  await waitForLeaders(client, [1, 2, 3], groupIds);
+  const query = encodeKvRequest({ op: KvOp.Get, key: new TextEncoder().encode("00000000") });
+  const groupOf = (lane: number): number => groupIds[lane % groups]!;
+  // Warm the leader cache and the connections.
+  await drive(inFlight, 1000, (lane, sequence) => client.execute(groupOf(lane), ExecuteKind.COMMAND, command(groupOf(lane), lane, sequence)).then(() => {}));
+  const baseline = await drive(inFlight, seconds * 1000, (lane) =>
+    client.execute(groupOf(lane), ExecuteKind.QUERY, query, { consistency: ReadConsistency.STALE, nodeId: client.leaderOf(groupOf(lane)) }).then(() => {}),
+  );
+  const cpuBefore = cpuMsOf(cluster);
+  const writes = await drive(inFlight, seconds * 1000, (lane, sequence) =>
+    client.execute(groupOf(lane), ExecuteKind.COMMAND, command(groupOf(lane), lane, sequence)).then(() => {}),
+  );
+  const cpu = cpuMsOf(cluster).map((ms, i) => ((ms - cpuBefore[i]!) / (writes.seconds * 10)).toFixed(0));
+  return [
+    describeRun(`  baseline, stale reads, ${groups} group(s), ${inFlight} in flight`, baseline),
+    describeRun(`  replicated 64 B puts, ${groups} group(s), ${inFlight} in flight`, writes, baseline),
+    `  node CPU during puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}`,
+  ];
+}
+
+const clockTicksPerSecond = 100; // getconf CLK_TCK on Linux
+
+function cpuMsOf(cluster: ProcessCluster): number[] {
+  return cluster.nodes.map((node) => {
+    const fields = readFileSync(`/proc/${node.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+  });
+}
+
+function rssMiBOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((text) => text.startsWith("VmRSS:"))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+async function failover(cluster: ProcessCluster, client: GatewayClient, groups: number): Promise<string[]> {
+  const groupIds = Array.from({ length: groups }, (_, i) => i + 1);
+  const leaders = await waitForLeaders(client, [1, 2, 3], groupIds);
+  const counts = [1, 2, 3].map((id) => [...leaders.values()].filter((leader) => leader === id).length);
+  const victim = counts.indexOf(Math.max(...counts)) + 1;
+  const victimGroups = groupIds.filter((groupId) => leaders.get(groupId) === victim);
+  let killedAt = 0;
+  const resumedAfterMs = new Map<number, number>();
+  let stop = false;
+  const loops = victimGroups.map(async (groupId) => {
+    for (let sequence = 0; !stop; sequence++) {
+      try {
+        await client.execute(groupId, ExecuteKind.COMMAND, command(groupId, 999, sequence), { deadlineMs: 30_000, idempotent: true });
+        if (killedAt > 0 && !resumedAfterMs.has(groupId)) resumedAfterMs.set(groupId, performance.now() - killedAt);
+      } catch {
+        // keep trying until the group is back
+      }
+    }
+  });
+  await new Promise((done) => setTimeout(done, 1000));
+  killedAt = performance.now();
+  await cluster.node(victim).stop("SIGKILL");
+  await waitUntil("every group of the killed leader to commit again", () => resumedAfterMs.size === victimGroups.length, 60_000);
+  stop = true;
+  await Promise.all(loops);
+  const sorted = [...resumedAfterMs.values()].sort((a, b) => a - b);
+  const inTimeouts = (ms: number): string => `${(ms / electionTimeoutMs).toFixed(2)}× (${ms.toFixed(0)} ms)`;
+  await cluster.node(victim).start();
+  return [
+    `  killed n${victim}, leader of ${victimGroups.length} of ${groups} groups, writes in flight on each;`,
+    `  first committed write after the kill: median ${inTimeouts(percentile(sorted, 50))}, ` +
+      `max ${inTimeouts(sorted.at(-1)!)} of the ${electionTimeoutMs} ms election timeout`,
+  ];
+}
+
+async function idle(): Promise<string[]> {
+  const cluster = await ProcessCluster.create({
+    nodes: 3,
+    groups: `1-${idleGroups}`,
+    flags: [...timing, "--quiesce-after-ticks", "10"],
+  });
+  try {
+    const startedAt = performance.now();
+    await cluster.startAll(900_000);
+    const client = new GatewayClient(new Map(cluster.nodes.map((node) => [node.nodeId, node.url])));
+    const bootSeconds = (performance.now() - startedAt) / 1000;
+    await waitUntil("all groups quiesced", async () => {
+      const statuses = await Promise.all([1, 2, 3].map((id) => client.status(id, [1])));
+      return statuses.every((status) => status.node!.quiescedGroupCount === idleGroups);
+    }, 600_000);
+    const settledSeconds = (performance.now() - startedAt) / 1000;
+    await new Promise((done) => setTimeout(done, 2000));
+    const before = cpuMsOf(cluster);
+    const windowMs = 10_000;
+    await new Promise((done) => setTimeout(done, windowMs));
+    const after = cpuMsOf(cluster);
+    const lines = cluster.nodes.map((node, i) =>
+      `  n${node.nodeId}: CPU ${(((after[i]! - before[i]!) / windowMs) * 100).toFixed(1)} % of one core, RSS ${rssMiBOf(node.pid!).toFixed(0)} MiB`,
+    );
+    return [
+      `  ${idleGroups} groups per node, all quiesced (started in ${bootSeconds.toFixed(0)} s, all quiet after ${settledSeconds.toFixed(0)} s); over ${windowMs / 1000} s:`,
+      ...lines,
+    ];
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const report = { push: (...lines: string[]) => console.log(lines.join("\n")) };
+  report.push(`cluster benchmark: 3 node processes, ${seconds} s per run, election timeout ${electionTimeoutMs} ms`);
+  const cluster = await ProcessCluster.create({ nodes: 3, groups: "1-64", flags: [...timing, "--quiesce-after-ticks", "30"] });
+  try {
+    await cluster.startAll();
+    const client = new GatewayClient(new Map(cluster.nodes.map((node) => [node.nodeId, node.url])));
+    report.push("throughput:");
+    report.push(...(await throughput(cluster, client, 1, 64)));
+    report.push(...(await throughput(cluster, client, 64, 256)));
+    if (!options["skip-failover"]) {
+      report.push("failover:");
+      report.push(...(await failover(cluster, client, 64)));
+    }
+  } finally {
+    await cluster.close();
+  }
+  if (!options["skip-idle"]) {
+    report.push("idle:");
+    report.push(...(await idle()));
+  }
+}
+
+await main();
