@@ -56,6 +56,13 @@ export class Raft {
   /** Payload bytes appended by this leader and not yet applied. */
   uncommittedSize = 0;
   readonly readOnly = new ReadOnly();
+  /**
+   * This leader started a leadership transfer in its term: the transferee's
+   * campaign overrides the followers' lease (§3.10, thesis §4.2.3), so a new
+   * leader may be elected inside our lease; reads are then confirmed by a
+   * heartbeat round, as with ReadOnlyOption.Safe, until the term ends (§6.4.1).
+   */
+  private leaseAbandoned = false;
   /** ReadIndex requests that wait for the first commit of this leader's term (thesis §6.4 step 1). */
   private pendingReadIndexMessages: Message[] = [];
   readStates: ReadState[] = [];
@@ -211,6 +218,7 @@ export class Raft {
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
     this.readOnly.reset();
+    this.leaseAbandoned = false;
     this.pendingReadIndexMessages = [];
     this.broadcastPending = false;
   }
@@ -467,7 +475,7 @@ export class Raft {
       // yet applied); ask again each heartbeat until it takes over.
       this.send({ type: MessageType.TimeoutNow, to: message.from });
     }
-    if (this.config.readOnlyOption !== ReadOnlyOption.Safe || message.context.length === 0) return;
+    if (message.context.length === 0) return; // no read waits for this round
     const acks = this.readOnly.recordAck(message.from, message.context);
     if (acks === undefined || this.tracker.ackResult(acks) !== VoteResult.Won) return;
     for (const request of this.readOnly.release(message.context)) {
@@ -627,7 +635,7 @@ export class Raft {
   }
 
   private serveReadIndex(message: Message): void {
-    if (this.config.readOnlyOption === ReadOnlyOption.LeaseBased) {
+    if (this.config.readOnlyOption === ReadOnlyOption.LeaseBased && !this.leaseAbandoned) {
       this.respondToRead(message.from, this.log.committed, message.context);
       return;
     }
@@ -750,6 +758,7 @@ export class Raft {
     if (to === this.id) return;
     if (this.leadTransferee === to) return;
     this.leadTransferee = to;
+    this.leaseAbandoned = true;
     // The transfer must finish within an election timeout or it is abandoned.
     this.electionElapsed = 0;
     if (progress.match === this.log.lastIndex()) this.send({ type: MessageType.TimeoutNow, to });
@@ -863,6 +872,7 @@ export class Raft {
       return;
     }
     this.leadTransferee = best;
+    this.leaseAbandoned = true;
     this.electionElapsed = 0;
     if (bestMatch === this.log.lastIndex()) this.send({ type: MessageType.TimeoutNow, to: best });
     else this.sendAppend(best);
