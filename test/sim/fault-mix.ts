@@ -105,6 +105,7 @@ export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
     transferRate: 0.02,
     crashRate: 0.005,
     campaignRate: 0.003,
+    targeted: { ...noTargetedFaults, shrinkToOneVoter: true },
   },
   pauses: {
     ...base,

@@ -308,7 +308,11 @@ function createRun(options: SimulationOptions) {
     mix,
     nodes,
     core,
-    limits: { pool, minVoters: options.nodes - 1, maxVoters: options.nodes + 1 },
+    limits: {
+      pool,
+      minVoters: targetedFaults.shrinkToOneVoter ? 1 : options.nodes - 1,
+      maxVoters: options.nodes + 1,
+    },
     leader: () => currentLeader(nodes, now),
     now: () => now,
     pausesAllowed: tuning.readOnlyOption === ReadOnlyOption.Safe,

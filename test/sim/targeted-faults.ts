@@ -19,6 +19,8 @@ import type { NodeId, RandomSource } from "../../framework/raft/index.js";
  * - Disk: leaders' fsyncs take long; a node may crash while its fsync is in
  *   flight (not only at tick boundaries); a leader may crash just after it
  *   was elected or after its first commit, and come back quickly.
+ * - Membership: the group may shrink to a single voter, whose leader commits
+ *   on its own durable copy alone (no follower's answer ever triggers it).
  */
 export interface TargetedFaultProfile {
   /** One entry per Append message (maxSizePerMessage 1). */
@@ -47,6 +49,8 @@ export interface TargetedFaultProfile {
   readonly crashDuringFsync: number;
   /** A node crashed by a targeted fault restarts after 1..max ticks. */
   readonly restartTicksMax: number;
+  /** Membership changes may leave a single voter (otherwise voters stay ≥ n − 1). */
+  readonly shrinkToOneVoter: boolean;
 }
 
 export const noTargetedFaults: TargetedFaultProfile = {
@@ -65,6 +69,7 @@ export const noTargetedFaults: TargetedFaultProfile = {
   leaderFsyncTicksMax: 0,
   crashDuringFsync: 0,
   restartTicksMax: 0,
+  shrinkToOneVoter: false,
 };
 
 /** The faults a run uses: each fault of the profile kept with probability 3/4. */
@@ -87,6 +92,7 @@ export function drawTargetedFaults(
     staleLeaderClockStall: rate(profile.staleLeaderClockStall),
     leaderFsyncTicksMax: profile.leaderFsyncTicksMax > 0 && keep() ? profile.leaderFsyncTicksMax : 0,
     crashDuringFsync: rate(profile.crashDuringFsync),
+    shrinkToOneVoter: profile.shrinkToOneVoter && keep(),
   };
 }
 

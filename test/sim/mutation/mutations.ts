@@ -63,8 +63,9 @@ export const mutations: readonly Mutation[] = [
     id: "B7",
     rule: "thesis §6.4: serve ReadIndex without confirming leadership (as if lease-based)",
     file: "framework/raft/raft.ts",
-    oldText: "if (this.config.readOnlyOption === ReadOnlyOption.LeaseBased) {\n      this.respondToRead",
-    newText: "if (this.config.readOnlyOption !== undefined) {\n      this.respondToRead",
+    oldText:
+      "if (this.config.readOnlyOption === ReadOnlyOption.LeaseBased && !this.leaseAbandoned) {",
+    newText: "if (this.config.readOnlyOption !== undefined) {",
   },
 ];
 
