@@ -24,8 +24,12 @@ const emptyData = new Uint8Array(0);
 export async function createDurableStores(logStore: LogStore, snapshotStore: SnapshotStore): Promise<DurableStores> {
   const newestLocal = new Map<number, SnapshotMetadata>();
   for (const groupId of logStore.groupIds()) {
-    const [newest] = await snapshotStore.list(groupId);
-    if (newest !== undefined) newestLocal.set(groupId, newest.metadata);
+    // A file beyond the durable commit was received from a leader (stored before raft decides
+    // on it) and refused, or accepted without that becoming durable: the group is not there.
+    const committed = logStore.storage(groupId).initialState().hardState.commit;
+    const files = await snapshotStore.list(groupId);
+    const usable = files.find((info) => info.metadata.index <= committed);
+    if (usable !== undefined) newestLocal.set(groupId, usable.metadata);
   }
   const noteSnapshot = (groupId: number, metadata: SnapshotMetadata): void => {
     const current = newestLocal.get(groupId);
