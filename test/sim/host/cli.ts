@@ -27,7 +27,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const run =
       `seed ${result.seed} nodes ${result.nodes} groups ${result.groups} mix ${result.mix} ` +
       `quiesce ${result.quiesce ? "on" : "off"} ` +
-      `durable-machines ${result.durableMachines ? "on" : "off"}`;
+      `durable-machines ${result.durableMachines ? "on" : "off"} ` +
+      `framework-stores ${result.frameworkStores ? "on" : "off"}`;
     const first = result.violations[0]!.split("\n")[0];
     process.stdout.write(
       `FAIL ${run} | replay: ${hostReplayCommand(result.seed, options)} | ${first}\n`,

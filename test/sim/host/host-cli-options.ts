@@ -11,6 +11,8 @@ export interface HostCliOptions {
   readonly mix: HostFaultMixName | undefined;
   readonly quiesce: boolean | undefined;
   readonly durableMachines: boolean | undefined;
+  /** framework/storage's stores on a simulated file system (on) or the modelled disk (off). */
+  readonly frameworkStores: boolean | undefined;
   readonly safetyTicks: number | undefined;
   /** Print every trace line (meant for replaying one seed). */
   readonly trace: boolean;
@@ -19,7 +21,8 @@ export interface HostCliOptions {
 export const hostUsage = `usage: npm run sim:host --
                             [--seeds N] [--seed S] [--nodes 3|4|5] [--groups G]
                             [--mix ${hostFaultMixNames.join("|")}]
-                            [--quiesce on|off] [--durable-machines on|off] [--ticks T] [--trace]
+                            [--quiesce on|off] [--durable-machines on|off]
+                            [--framework-stores on|off] [--ticks T] [--trace]
   --seeds N        number of seeds to run (default 1 with --seed, else 20)
   --seed S         first seed (default 1); alone, replays exactly that seed
   --nodes N        nodes per run (default: drawn from the seed, 3-5)
@@ -28,6 +31,9 @@ export const hostUsage = `usage: npm run sim:host --
   --quiesce on|off force quiescence (default: on in every other block of seeds)
   --durable-machines on|off
                    state machines keep their state on the simulated disk (default: drawn)
+  --framework-stores on|off
+                   framework/storage's LogStore and SnapshotStore over a simulated
+                   file system, or the modelled disk (default: drawn)
   --ticks T        client ticks (10 ms each) of the fault phase (default 300)
   --trace          print every event of the run (use with one seed)`;
 
@@ -56,6 +62,7 @@ export function parseHostCliOptions(argv: readonly string[]): HostCliOptions {
     "--mix",
     "--quiesce",
     "--durable-machines",
+    "--framework-stores",
     "--ticks",
     "--trace",
   ];
@@ -76,6 +83,7 @@ export function parseHostCliOptions(argv: readonly string[]): HostCliOptions {
   }
   const quiesce = onOff("--quiesce", values);
   const durableMachines = onOff("--durable-machines", values);
+  const frameworkStores = onOff("--framework-stores", values);
   return {
     seed: has("--seed") ? integer("--seed", values.get("--seed"), 0, Number.MAX_SAFE_INTEGER) : 1,
     seeds: has("--seeds")
@@ -88,6 +96,7 @@ export function parseHostCliOptions(argv: readonly string[]): HostCliOptions {
     mix: has("--mix") && mix !== undefined && isHostFaultMixName(mix) ? mix : undefined,
     quiesce,
     durableMachines,
+    frameworkStores,
     safetyTicks: has("--ticks")
       ? integer("--ticks", values.get("--ticks"), 1, 1_000_000)
       : undefined,
@@ -113,6 +122,9 @@ export function hostReplayCommand(seed: number, options: HostCliOptions): string
     options.quiesce !== undefined ? ` --quiesce ${options.quiesce ? "on" : "off"}` : "",
     options.durableMachines !== undefined
       ? ` --durable-machines ${options.durableMachines ? "on" : "off"}`
+      : "",
+    options.frameworkStores !== undefined
+      ? ` --framework-stores ${options.frameworkStores ? "on" : "off"}`
       : "",
     options.safetyTicks !== undefined ? ` --ticks ${options.safetyTicks}` : "",
   ].join("");

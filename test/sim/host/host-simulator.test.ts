@@ -11,12 +11,14 @@ describe("NodeHost in the deterministic simulator", () => {
   it("runs every fault mix, with and without quiescence, without a violation", async () => {
     const failures: string[] = [];
     const durable = new Set<boolean>();
+    const frameworkStores = new Set<boolean>();
     // Seeds 1-36: each of the six mixes six times, quiescence on in seeds 1-5, 12-17, 24-29, 36.
     const summary = await runHostBatch({
       firstSeed: 1,
       seeds: 36,
       onResult: (result) => {
         durable.add(result.durableMachines);
+        frameworkStores.add(result.frameworkStores);
         if (result.violations.length > 0) failures.push(describeFailure(result));
       },
     });
@@ -24,6 +26,8 @@ describe("NodeHost in the deterministic simulator", () => {
     expect(summary.violations).toBe(0);
     // Restarts rebuilt from snapshot and log, and restarts from a state machine's own index.
     expect([...durable].sort()).toEqual([false, true]);
+    // The modelled disk, and framework/storage's real stores on the simulated file system.
+    expect([...frameworkStores].sort()).toEqual([false, true]);
     expect(Object.keys(summary.mixes).sort()).toEqual([
       "calm",
       "chaos",
@@ -65,7 +69,13 @@ describe("NodeHost in the deterministic simulator", () => {
 
   it("catches disks that acknowledge writes before they are durable", async () => {
     for (const seed of [1, 2, 3]) {
-      const result = await runHostSimulation({ seed, mix: "crashes", groups: 5, lyingDisks: true });
+      const result = await runHostSimulation({
+        seed,
+        mix: "crashes",
+        groups: 5,
+        lyingDisks: true,
+        frameworkStores: false,
+      });
       expect(result.counters["crashes"] ?? 0).toBeGreaterThan(0);
       expect(result.violations.length, `seed ${seed}`).toBeGreaterThan(0);
     }

@@ -49,6 +49,11 @@ export interface HostSimulationOptions {
   readonly safetyTicks?: number;
   readonly livenessTicks?: number;
   readonly traceSink?: (line: string) => void;
+  /**
+   * framework/storage's LogStore and SnapshotStore (via createDurableStores)
+   * over a simulated file system, instead of the modelled disk; drawn when absent.
+   */
+  readonly frameworkStores?: boolean;
   /** State machines keep their state on the simulated disk; drawn from the seed when absent. */
   readonly durableMachines?: boolean;
   /** Disks acknowledge writes before fsync: a deliberately broken run, to test the checks. */
@@ -79,6 +84,7 @@ export interface HostSimulationResult {
   readonly mix: HostFaultMixName;
   readonly quiesce: boolean;
   readonly durableMachines: boolean;
+  readonly frameworkStores: boolean;
   readonly ticks: number;
   readonly steps: number;
   readonly traceHash: string;
@@ -98,6 +104,7 @@ interface RunSettings {
   readonly mix: FaultMix & { readonly name: HostFaultMixName };
   readonly quiesce: boolean;
   readonly durableMachines: boolean;
+  readonly frameworkStores: boolean;
   readonly safetyTicks: number;
   readonly livenessTicks: number;
   readonly hostConfig: Omit<NodeHostConfig, "nodeId">;
@@ -149,6 +156,8 @@ function drawSettings(options: HostSimulationOptions, random: RandomSource): Run
     mix: { ...faultMixes[mixName], name: mixName },
     quiesce,
     durableMachines: options.durableMachines ?? random.nextInt(2) === 0,
+    frameworkStores:
+      options.frameworkStores ?? (options.lyingDisks !== true && random.nextInt(2) === 0),
     safetyTicks: options.safetyTicks ?? 300,
     livenessTicks: options.livenessTicks ?? 60 * electionTicks,
     hostConfig: {
@@ -198,6 +207,7 @@ class HostRun {
         keepSnapshots: 2,
         lyingDisks: options.lyingDisks === true,
         durableMachines: settings.durableMachines,
+        frameworkStores: settings.frameworkStores,
         hostConfig: settings.hostConfig,
         fsyncLatency: () => this.fsyncLatency(),
         violation: (message) => this.violation(message),
@@ -250,7 +260,9 @@ class HostRun {
       `seed ${this.options.seed} nodes ${settings.nodeIds.length} ` +
         `groups ${settings.groupVoters.size} ` +
         `mix ${settings.mix.name} quiesce ${settings.quiesce} ` +
-        `durable-machines ${settings.durableMachines} host ${JSON.stringify(settings.hostConfig)}`,
+        `durable-machines ${settings.durableMachines} ` +
+        `framework-stores ${settings.frameworkStores} ` +
+        `host ${JSON.stringify(settings.hostConfig)}`,
     );
     for (const [groupId, voters] of settings.groupVoters)
       this.record(`group ${groupId} on ${voters.join(",")}`);
@@ -410,6 +422,7 @@ class HostRun {
       mix: this.settings.mix.name,
       quiesce: this.settings.quiesce,
       durableMachines: this.settings.durableMachines,
+      frameworkStores: this.settings.frameworkStores,
       ticks: this.ticks,
       steps: this.scheduler.steps(),
       traceHash: this.trace.digest(),

@@ -1,11 +1,15 @@
-import { NodeHost } from "../../../framework/host/index.js";
-import type { NodeHostConfig } from "../../../framework/host/index.js";
-import type { NodeId, RandomSource } from "../../../framework/raft/index.js";
+import { createDurableStores, NodeHost } from "../../../framework/host/index.js";
+import type {
+  HostLogStore,
+  HostSnapshotStore,
+  NodeHostConfig,
+} from "../../../framework/host/index.js";
+import type { HardState, NodeId, RandomSource } from "../../../framework/raft/index.js";
+import { openLogStore, openSnapshotStore } from "../../../framework/storage/index.js";
 import { createSeededRandom, MessageType, Role } from "../../../framework/raft/index.js";
 import type { GroupMessage, Logger } from "../../../framework/transport/index.js";
 import type { SafetyChecker } from "../safety-checker.js";
 import { createSafetyChecker } from "../safety-checker.js";
-import { durableLog } from "../sim-node.js";
 import type { SimulatedNetwork } from "../network.js";
 import type { HostNetworkEnvironment, NetworkCounter } from "./host-network.js";
 import { createHostTransport } from "./host-network.js";
@@ -13,8 +17,11 @@ import type { ApplyObserver, RegisterState } from "./register-machine.js";
 import { createRegisterMachine, emptyRegisterState } from "./register-machine.js";
 import type { Scheduler } from "./scheduler.js";
 import { createNodeClock } from "./scheduler.js";
-import type { DiskHandle, DiskObserver, SimDisk } from "./sim-disk.js";
+import { observeLogStore, observeSnapshotStore, storageLogView } from "./observed-stores.js";
+import type { DiskObserver, SimDisk } from "./sim-disk.js";
 import { createSimDisk, openDisk } from "./sim-disk.js";
+import type { SimFileSystemDisk } from "./sim-file-system.js";
+import { createSimFileSystemDisk } from "./sim-file-system.js";
 
 /**
  * The simulated nodes and groups of one run: each node is a NodeHost over
@@ -35,6 +42,8 @@ export interface WorldEnvironment {
   fsyncLatency(): number;
   /** Test of the checks themselves: disks acknowledge writes before they are durable. */
   readonly lyingDisks: boolean;
+  /** framework/storage's stores over a simulated file system, instead of the modelled disk. */
+  readonly frameworkStores: boolean;
   /** State machines keep their state on the node's disk (open() answers their index). */
   readonly durableMachines: boolean;
   violation(message: string): void;
@@ -68,16 +77,26 @@ export interface SimGroup {
 
 interface Running {
   readonly incarnation: number;
-  readonly host: NodeHost;
-  readonly disk: DiskHandle;
+  /** Undefined while the stores open (framework stores recover first). */
+  host: NodeHost | undefined;
+  stores:
+    { readonly logStore: HostLogStore; readonly snapshotStore: HostSnapshotStore } | undefined;
+  /** Loses what the stores had not synced; returns how many syncs were in flight. */
+  crashStores: () => number;
   readonly started: Set<number>;
-  /** Serializes startGroup calls on this host. */
+  /** Groups whose startGroup is queued or done. */
+  readonly queued: Set<number>;
+  /** Serializes opening the stores and startGroup calls on this host. */
   starting: Promise<void>;
 }
 
 export interface SimHostNode {
   readonly id: NodeId;
   readonly disk: SimDisk;
+  /** For runs on framework/storage's stores: the node's file system. */
+  readonly files: SimFileSystemDisk;
+  /** The newest hard state each group made durable here, across restarts. */
+  readonly hardStates: Map<number, HardState>;
   incarnation: number;
   running: Running | undefined;
   /** Groups this node hosts a replica of; join: it was added to a running group. */
@@ -118,6 +137,8 @@ export function createWorld(
     nodes.set(id, {
       id,
       disk: createSimDisk(id, env.keepSnapshots),
+      files: createSimFileSystemDisk(),
+      hardStates: new Map(),
       incarnation: 0,
       running: undefined,
       placements: new Map(),
@@ -154,14 +175,17 @@ export function createWorld(
       [...nodes.values()].filter((node) => node.placements.has(groupId)).map((node) => node.id),
     host(nodeId, groupId) {
       const running = nodes.get(nodeId)?.running;
-      if (running === undefined || !running.started.has(groupId)) return undefined;
-      return { host: running.host, incarnation: running.incarnation };
+      const host = running?.host;
+      if (running === undefined || host === undefined || !running.started.has(groupId)) {
+        return undefined;
+      }
+      return { host, incarnation: running.incarnation };
     },
     leader: (groupId) => findLeader(nodes, groupId),
     observeLeaders: () => observeLeaders(nodes, groups),
     quiescedGroups() {
       let count = 0;
-      for (const node of nodes.values()) count += node.running?.host.quiescedGroupCount() ?? 0;
+      for (const node of nodes.values()) count += node.running?.host?.quiescedGroupCount() ?? 0;
       return count;
     },
     violations() {
@@ -201,7 +225,7 @@ function networkEnvironment(
     tickMs: env.tickMs,
     handler(nodeId) {
       const running = nodes.get(nodeId)?.running;
-      return running === undefined
+      return running?.host === undefined
         ? undefined
         : { incarnation: running.incarnation, handler: running.host };
     },
@@ -239,8 +263,28 @@ function startNode(
   node: SimHostNode,
 ): void {
   if (node.running !== undefined) throw new Error(`node ${node.id} is already running`);
-  const incarnation = ++node.incarnation;
-  const alive = (): boolean => node.running?.incarnation === incarnation;
+  const running: Running = {
+    incarnation: ++node.incarnation,
+    host: undefined,
+    stores: undefined,
+    crashStores: () => 0,
+    started: new Set(),
+    queued: new Set(),
+    starting: Promise.resolve(),
+  };
+  node.running = running;
+  const observer = diskObserver(env, groups, node);
+  if (env.frameworkStores) {
+    running.starting = openFrameworkStores(env, node, running, observer).then(
+      (stores) => {
+        if (node.running === running) launchHost(env, network, groups, node, running, stores);
+      },
+      (error: unknown) => {
+        if (node.running === running) env.violation(`node ${node.id}: stores: ${String(error)}`);
+      },
+    );
+    return;
+  }
   const disk = openDisk(node.disk, {
     now: () => env.scheduler.now(),
     at: (time, run, label) => env.scheduler.at(time, run, label),
@@ -248,15 +292,53 @@ function startNode(
       env.count("diskWrites");
       return env.fsyncLatency();
     },
-    observer: diskObserver(env, groups, node.id),
+    observer,
     acknowledgeBeforeSync: env.lyingDisks,
   });
+  running.crashStores = () => disk.crash();
+  launchHost(env, network, groups, node, running, disk);
+}
+
+/** framework/storage's LogStore and SnapshotStore over the node's simulated file system. */
+async function openFrameworkStores(
+  env: WorldEnvironment,
+  node: SimHostNode,
+  running: Running,
+  observer: DiskObserver,
+): Promise<{ logStore: HostLogStore; snapshotStore: HostSnapshotStore }> {
+  const files = node.files.open({
+    random: env.random,
+    afterSync: (run: () => void, label: string) => {
+      env.count("diskWrites");
+      env.scheduler.after(env.fsyncLatency(), run, `${label} n${node.id}`);
+    },
+  });
+  running.crashStores = () => files.crash();
+  const fileSystem = files.fileSystem;
+  const logStore = await openLogStore({ directory: "/log", fileSystem, segmentBytes: 16 * 1024 });
+  const snapshotStore = await openSnapshotStore({ directory: "/snapshots", fileSystem });
+  const stores = await createDurableStores(logStore, snapshotStore);
+  return {
+    logStore: observeLogStore(stores.logStore, observer),
+    snapshotStore: observeSnapshotStore(stores.snapshotStore, observer),
+  };
+}
+
+function launchHost(
+  env: WorldEnvironment,
+  network: HostNetworkEnvironment,
+  groups: ReadonlyMap<number, SimGroup>,
+  node: SimHostNode,
+  running: Running,
+  stores: { readonly logStore: HostLogStore; readonly snapshotStore: HostSnapshotStore },
+): void {
+  const alive = (): boolean => node.running === running;
   const host = new NodeHost(
     { ...env.hostConfig, nodeId: node.id },
     {
-      logStore: disk.logStore,
-      snapshotStore: disk.snapshotStore,
-      transport: createHostTransport(network, node.id, incarnation),
+      logStore: stores.logStore,
+      snapshotStore: stores.snapshotStore,
+      transport: createHostTransport(network, node.id, running.incarnation),
       clock: createNodeClock(env.scheduler, alive),
       random: createSeededRandom(env.random.nextInt(0x1_0000_0000)),
       logger: simLogger(env, node.id, alive),
@@ -265,14 +347,8 @@ function startNode(
         new Promise<void>((resolve) => env.scheduler.after(0, () => alive() && resolve())),
     },
   );
-  const running: Running = {
-    incarnation,
-    host,
-    disk,
-    started: new Set(),
-    starting: Promise.resolve(),
-  };
-  node.running = running;
+  running.host = host;
+  running.stores = stores;
   host.start();
   for (const groupId of node.placements.keys()) queueStart(env, groups, node, running, groupId);
 }
@@ -284,19 +360,24 @@ function queueStart(
   running: Running,
   groupId: number,
 ): void {
+  if (running.queued.has(groupId)) return;
+  running.queued.add(groupId);
   const group = groupOf(groups, groupId);
   const join = node.placements.get(groupId)?.join ?? false;
   const start = async (): Promise<void> => {
-    if (node.running !== running) return;
+    const host = running.host;
+    if (node.running !== running || host === undefined) return;
+    checkRecoveredHardState(env, node, running, groupId);
     const machine = createRegisterMachine(
       applyObserver(env, group, node.id),
       durableState(env, node, groupId),
     );
     try {
-      await running.host.startGroup(groupId, machine, { voters: group.initialVoters }, { join });
+      await host.startGroup(groupId, machine, { voters: group.initialVoters }, { join });
     } catch (error) {
-      if (node.running === running)
+      if (node.running === running) {
         env.violation(`node ${node.id}: startGroup ${groupId}: ${String(error)}`);
+      }
       return;
     }
     if (node.running !== running) return;
@@ -305,6 +386,37 @@ function queueStart(
     env.trace(`started g${groupId} on ${node.id}${join ? " (join)" : ""}`);
   };
   running.starting = running.starting.then(start);
+}
+
+/**
+ * What the stores recovered holds at least the newest hard state they
+ * acknowledged before the crash: the term never goes back, a vote cast in
+ * that term stays, the commit never goes back.
+ */
+function checkRecoveredHardState(
+  env: WorldEnvironment,
+  node: SimHostNode,
+  running: Running,
+  groupId: number,
+): void {
+  const acknowledged = node.hardStates.get(groupId);
+  const logStore = running.stores?.logStore;
+  if (acknowledged === undefined || logStore === undefined) return;
+  if (!logStore.groupIds().includes(groupId)) {
+    env.violation(`node ${node.id}: group ${groupId}'s log is gone after a restart`);
+    return;
+  }
+  const recovered = logStore.storage(groupId).initialState().hardState;
+  const lostVote =
+    recovered.term === acknowledged.term &&
+    recovered.vote !== acknowledged.vote &&
+    acknowledged.vote !== 0;
+  if (recovered.term < acknowledged.term || lostVote || recovered.commit < acknowledged.commit) {
+    env.violation(
+      `node ${node.id} group ${groupId}: recovered hard state ${JSON.stringify(recovered)}, ` +
+        `acknowledged durable before the crash ${JSON.stringify(acknowledged)}`,
+    );
+  }
 }
 
 function durableState(
@@ -325,7 +437,7 @@ function crashNode(
 ): void {
   const running = node.running;
   if (running === undefined) return;
-  env.count("unsyncedWritesLost", running.disk.crash());
+  env.count("unsyncedWritesLost", running.crashStores());
   node.running = undefined;
   const listeners = node.crashListeners;
   node.crashListeners = [];
@@ -339,20 +451,18 @@ function crashNode(
 function diskObserver(
   env: WorldEnvironment,
   groups: ReadonlyMap<number, SimGroup>,
-  nodeId: NodeId,
+  node: SimHostNode,
 ): DiskObserver {
   return {
     onEntriesDurable(groupId, entries, log) {
-      groupOf(groups, groupId).safety.observePersistedEntries(nodeId, entries, durableLog(log));
+      groupOf(groups, groupId).safety.observePersistedEntries(node.id, entries, log);
       env.count("entriesPersisted", entries.length);
     },
     onHardStateDurable(groupId, previous, next, log) {
-      groupOf(groups, groupId).safety.observePersistedHardState(
-        nodeId,
-        previous,
-        next,
-        durableLog(log),
-      );
+      // The newest acknowledged across restarts: a store that lost one shows here.
+      const before = node.hardStates.get(groupId) ?? previous;
+      node.hardStates.set(groupId, next);
+      groupOf(groups, groupId).safety.observePersistedHardState(node.id, before, next, log);
     },
     onSnapshotFileDurable(_groupId, metadata) {
       if (metadata.index > 1) env.count("snapshotFiles");
@@ -402,12 +512,12 @@ function findLeader(
 ): { nodeId: NodeId; host: NodeHost } | undefined {
   let best: { nodeId: NodeId; host: NodeHost; term: number } | undefined;
   for (const node of nodes.values()) {
-    const running = node.running;
-    if (running === undefined || !running.started.has(groupId)) continue;
-    const status = running.host.status(groupId);
+    const host = node.running?.host;
+    if (host === undefined || node.running?.started.has(groupId) !== true) continue;
+    const status = host.status(groupId);
     if (status.role !== Role.Leader) continue;
     if (best === undefined || status.term > best.term) {
-      best = { nodeId: node.id, host: running.host, term: status.term };
+      best = { nodeId: node.id, host, term: status.term };
     }
   }
   return best === undefined ? undefined : { nodeId: best.nodeId, host: best.host };
@@ -419,23 +529,18 @@ function observeLeaders(
 ): void {
   for (const node of nodes.values()) {
     const running = node.running;
-    if (running === undefined) continue;
+    const host = running?.host;
+    const logStore = running?.stores?.logStore;
+    if (running === undefined || host === undefined || logStore === undefined) continue;
     for (const groupId of running.started) {
       const group = groupOf(groups, groupId);
-      const status = running.host.status(groupId);
+      const status = host.status(groupId);
       if (status.role === Role.Leader) {
         group.safety.observeLeader(node.id, status.term);
         if (node.leaderTerms.get(groupId) !== status.term) {
           node.leaderTerms.set(groupId, status.term);
-          const log = node.disk.logs.get(groupId);
-          if (log !== undefined) {
-            group.safety.observeNewLeaderLog(
-              node.id,
-              status.term,
-              status.lastIndex,
-              durableLog(log),
-            );
-          }
+          const log = storageLogView(logStore.storage(groupId));
+          group.safety.observeNewLeaderLog(node.id, status.term, status.lastIndex, log);
         }
       } else if (node.leaderTerms.delete(groupId)) {
         group.safety.forgetLeader(node.id);

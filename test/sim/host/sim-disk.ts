@@ -7,6 +7,8 @@ import type {
   SnapshotMetadata,
 } from "../../../framework/raft/index.js";
 import { createMemoryStorage } from "../../../framework/raft/index.js";
+import type { LogView } from "../safety-checker.js";
+import { durableLog } from "../sim-node.js";
 import type { RegisterState } from "./register-machine.js";
 import { HostError, HostErrorCode } from "../../../framework/host/index.js";
 import type {
@@ -36,13 +38,8 @@ export interface StoredSnapshot {
 
 /** What the disk tells the simulator as writes become durable. */
 export interface DiskObserver {
-  onEntriesDurable(groupId: number, entries: readonly Entry[], log: MemoryStorage): void;
-  onHardStateDurable(
-    groupId: number,
-    previous: HardState,
-    next: HardState,
-    log: MemoryStorage,
-  ): void;
+  onEntriesDurable(groupId: number, entries: readonly Entry[], log: LogView): void;
+  onHardStateDurable(groupId: number, previous: HardState, next: HardState, log: LogView): void;
   onSnapshotFileDurable(groupId: number, metadata: SnapshotMetadata): void;
 }
 
@@ -183,12 +180,12 @@ function createSimLogStore(disk: SimDisk, observer: DiskObserver, write: Write):
     if (update.snapshot !== undefined) log.applySnapshot(update.snapshot);
     if (update.entries.length > 0) {
       log.append(update.entries);
-      observer.onEntriesDurable(update.groupId, update.entries, log);
+      observer.onEntriesDurable(update.groupId, update.entries, durableLog(log));
     }
     if (update.hardState !== undefined) {
       const previous = log.hardState();
       log.setHardState(update.hardState);
-      observer.onHardStateDurable(update.groupId, previous, update.hardState, log);
+      observer.onHardStateDurable(update.groupId, previous, update.hardState, durableLog(log));
     }
   };
   return {
