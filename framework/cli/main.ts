@@ -17,5 +17,7 @@ const code = await runProgram(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   stopRequested,
 });
-// Exit now: reconnect timers and keep-alive sockets must not hold a finished process.
+// Exit once stdout has drained (a large table on a pipe is written asynchronously), without
+// waiting for reconnect timers or keep-alive sockets, which must not hold a finished process.
+await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
 process.exit(code);
