@@ -36,7 +36,8 @@ export class GatewayClient {
   /** Attempts that were retried (for reports). */
   retries = 0;
 
-  constructor(urls: ReadonlyMap<number, string>) {
+  /** `backoffMaxMs` caps the pause between attempts (the pause doubles from 10 ms). */
+  constructor(urls: ReadonlyMap<number, string>, private readonly backoffMaxMs = 500) {
     for (const [nodeId, url] of urls) {
       const transport = createConnectTransport({ baseUrl: url, httpVersion: "2" });
       this.gateways.set(nodeId, createClient(GatewayService, transport));
@@ -79,7 +80,7 @@ export class GatewayClient {
         target = this.nextNode(target);
         this.retries++;
         await new Promise((done) => setTimeout(done, Math.min(backoffMs * (0.5 + Math.random()), deadline - Date.now())));
-        backoffMs = Math.min(backoffMs * 2, 500);
+        backoffMs = Math.min(backoffMs * 2, this.backoffMaxMs);
       }
     }
   }
