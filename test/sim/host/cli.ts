@@ -2,6 +2,7 @@ import { formatHostSummary, runHostBatch } from "./host-batch.js";
 import {
   HostCliUsageError,
   hostReplayCommand,
+  hostRunOptions,
   hostUsage,
   parseHostCliOptions,
 } from "./host-cli-options.js";
@@ -44,14 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
     firstSeed: options.seed,
     seeds: options.seeds,
     run: {
-      ...(options.nodes !== undefined ? { nodes: options.nodes } : {}),
-      ...(options.groups !== undefined ? { groups: options.groups } : {}),
-      ...(options.mix !== undefined ? { mix: options.mix } : {}),
-      ...(options.quiesce !== undefined ? { quiesce: options.quiesce } : {}),
-      ...(options.durableMachines !== undefined
-        ? { durableMachines: options.durableMachines }
-        : {}),
-      ...(options.safetyTicks !== undefined ? { safetyTicks: options.safetyTicks } : {}),
+      ...hostRunOptions(options),
       ...(options.trace ? { traceSink: (line: string) => process.stdout.write(`${line}\n`) } : {}),
     },
     onResult,

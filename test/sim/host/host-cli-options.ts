@@ -1,4 +1,4 @@
-import type { HostFaultMixName } from "./host-simulator.js";
+import type { HostFaultMixName, HostSimulationOptions } from "./host-simulator.js";
 import { hostFaultMixNames, isHostFaultMixName } from "./host-simulator.js";
 
 /** What `npm run sim:host -- …` was asked to do. */
@@ -111,6 +111,19 @@ function onOff(flag: string, values: ReadonlyMap<string, string | undefined>): b
     throw new HostCliUsageError(`${flag} ${JSON.stringify(value ?? "")}, allowed on or off`);
   }
   return value === "on";
+}
+
+/** The simulation options the command line forces (the rest is drawn from each seed). */
+export function hostRunOptions(options: HostCliOptions): Omit<HostSimulationOptions, "seed"> {
+  return {
+    ...(options.nodes !== undefined ? { nodes: options.nodes } : {}),
+    ...(options.groups !== undefined ? { groups: options.groups } : {}),
+    ...(options.mix !== undefined ? { mix: options.mix } : {}),
+    ...(options.quiesce !== undefined ? { quiesce: options.quiesce } : {}),
+    ...(options.durableMachines !== undefined ? { durableMachines: options.durableMachines } : {}),
+    ...(options.frameworkStores !== undefined ? { frameworkStores: options.frameworkStores } : {}),
+    ...(options.safetyTicks !== undefined ? { safetyTicks: options.safetyTicks } : {}),
+  };
 }
 
 /** The command that replays one run exactly. */

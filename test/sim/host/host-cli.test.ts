@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { HostCliUsageError, hostReplayCommand, parseHostCliOptions } from "./host-cli-options.js";
+import {
+  HostCliUsageError,
+  hostReplayCommand,
+  hostRunOptions,
+  parseHostCliOptions,
+} from "./host-cli-options.js";
 
 describe("sim:host command line", () => {
   it("replays one seed with --seed alone; the replay command names every forced option", () => {
@@ -21,6 +26,37 @@ describe("sim:host command line", () => {
     );
     expect(parseHostCliOptions([]).seeds).toBe(20);
     expect(parseHostCliOptions(["--seeds", "5"]).seed).toBe(1);
+  });
+
+  it("passes every forced option to the simulation, and nothing else", () => {
+    const forced = parseHostCliOptions([
+      "--seeds",
+      "3",
+      "--nodes",
+      "4",
+      "--groups",
+      "9",
+      "--mix",
+      "crashes",
+      "--quiesce",
+      "on",
+      "--durable-machines",
+      "off",
+      "--framework-stores",
+      "on",
+      "--ticks",
+      "700",
+    ]);
+    expect(hostRunOptions(forced)).toEqual({
+      nodes: 4,
+      groups: 9,
+      mix: "crashes",
+      quiesce: true,
+      durableMachines: false,
+      frameworkStores: true,
+      safetyTicks: 700,
+    });
+    expect(hostRunOptions(parseHostCliOptions(["--seeds", "3"]))).toEqual({});
   });
 
   it("rejects bad arguments with what was wrong", () => {

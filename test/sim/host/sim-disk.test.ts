@@ -130,6 +130,25 @@ describe("simulated disk", () => {
     expect(chunks).toEqual([[5], [5, 5]]);
   });
 
+  it("never drops the snapshot file the durable log starts from", async () => {
+    const scheduler = createScheduler(createTrace());
+    const disk = createSimDisk(1, 2);
+    await bootstrapped(scheduler, disk); // the log of group 7 starts from a snapshot at 1
+    const handle = openDisk(disk, environment(scheduler, 1));
+    for (const index of [1, 3, 5, 4]) {
+      const saved = handle.snapshotStore.save(
+        7,
+        { index, term: 1, confState },
+        (async function* () {
+          yield new Uint8Array([index]);
+        })(),
+      );
+      await drain(scheduler, scheduler.now() + 1);
+      await saved;
+    }
+    expect(disk.snapshots.get(7)!.map((stored) => stored.metadata.index)).toEqual([1, 4, 5]);
+  });
+
   it("refuses writes to a group without a log, naming it", async () => {
     const handle = openDisk(createSimDisk(3), environment(createScheduler(createTrace()), 1));
     await expect(

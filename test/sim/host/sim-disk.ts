@@ -265,7 +265,14 @@ function createSimSnapshotStore(
           );
           list.push({ metadata, chunks: collected });
           list.sort((a, b) => a.metadata.index - b.metadata.index);
-          disk.snapshots.set(groupId, list.slice(-disk.keepSnapshots));
+          // The newest `keepSnapshots`, and always the one the durable log starts from: a
+          // newer file the log does not name yet (a leader's snapshot raft refused as stale,
+          // a local one whose record a crash lost) must not take the log's base away.
+          const base = disk.logs.get(groupId)?.snapshot().metadata.index;
+          const kept = list.filter(
+            (stored, i) => i >= list.length - disk.keepSnapshots || stored.metadata.index === base,
+          );
+          disk.snapshots.set(groupId, kept);
           observer.onSnapshotFileDurable(groupId, metadata);
         },
         [],
