@@ -142,8 +142,8 @@ export const faultMixes: Readonly<Record<FaultMixName, FaultMix>> = {
     targeted: {
       ...noTargetedFaults,
       oneEntryPerAppend: true,
-      isolateNewLeader: 0.5,
-      isolateAfterFirstCommit: 0.5,
+      isolateNewLeader: 0.7,
+      isolateAfterFirstCommit: 1,
       isolationTicksMin: 10,
       isolationTicksMax: 60,
       crashNewLeader: 0.1,

@@ -13,13 +13,20 @@ import { formatReport, runMutation } from "./run-mutation.js";
  * (or the control run of the unmutated core failed), 2 on bad arguments.
  */
 const usage = `usage: npm run sim:mutations -- [--runs N] [--only B1,B7] [--jobs J] [--control]
+                                    [--seed S] [--all]
   --runs N     runs per mutation before giving up (default 2000)
+  --seed S     first seed (default 1); each seed runs on 3 and 5 nodes
+  --all        run all N runs and count the failing ones (a detection rate)
+  --keep       keep each sandbox and print how to replay the finding there
   --only IDS   mutations to run (default all: ${mutations.map((m) => m.id).join(",")})
   --jobs J     mutations hunted in parallel (default 1)
   --control    also run the unmutated core for N runs (it must stay clean)`;
 
 interface Options {
   readonly runs: number;
+  readonly seed: number;
+  readonly all: boolean;
+  readonly keep: boolean;
   readonly only: readonly Mutation[];
   readonly jobs: number;
   readonly control: boolean;
@@ -29,6 +36,9 @@ class UsageError extends Error {}
 
 function parse(argv: readonly string[]): Options {
   let runs = 2000;
+  let seed = 1;
+  let all = false;
+  let keep = false;
   let only: readonly Mutation[] = mutations;
   let jobs = 1;
   let control = false;
@@ -44,6 +54,9 @@ function parse(argv: readonly string[]): Options {
     if (flag === "--runs") runs = positive(flag, argv[++i]);
     else if (flag === "--jobs") jobs = positive(flag, argv[++i]);
     else if (flag === "--control") control = true;
+    else if (flag === "--all") all = true;
+    else if (flag === "--keep") keep = true;
+    else if (flag === "--seed") seed = positive(flag, argv[++i]);
     else if (flag === "--only") {
       const ids = argv[++i];
       if (ids === undefined) throw new UsageError("--only needs ids such as B1,B7");
@@ -54,7 +67,7 @@ function parse(argv: readonly string[]): Options {
       }
     } else throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
   }
-  return { runs, only, jobs, control };
+  return { runs, seed, all, keep, only, jobs, control };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -76,8 +89,10 @@ async function main(argv: readonly string[]): Promise<number> {
     for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
       const report = await runMutation(next.mutation, {
         repositoryRoot,
-        firstSeed: 1,
+        firstSeed: options.seed,
         maxRuns: options.runs,
+        all: options.all,
+        keep: options.keep,
         nodes: [3, 5],
         clock: () => performance.now(),
       });

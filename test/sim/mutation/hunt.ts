@@ -3,12 +3,14 @@ import { runSimulation } from "../simulator.js";
 /**
  * Runs the simulator seed after seed (each seed on every group size, in
  * order, as `npm run sim` does) until a run reports a violation or
- * `maxRuns` runs are done. Run inside a sandbox, it tests the mutated core.
+ * `maxRuns` runs are done; with `all`, runs all `maxRuns` and counts the
+ * failing runs. Run inside a sandbox, it tests the mutated core.
  */
 export interface HuntOptions {
   readonly firstSeed: number;
   readonly maxRuns: number;
   readonly nodes: readonly number[];
+  readonly all?: boolean;
 }
 
 export interface HuntResult {
@@ -20,6 +22,9 @@ export interface HuntResult {
   readonly mix?: string;
   /** The first line of the first violation. */
   readonly violation?: string;
+  /** With `all`: runs with a violation, and the run count at the first one. */
+  readonly failingRuns?: number;
+  readonly firstFailingRun?: number;
 }
 
 export function hunt(options: HuntOptions): HuntResult {
@@ -28,22 +33,27 @@ export function hunt(options: HuntOptions): HuntResult {
   }
   if (options.nodes.length === 0) throw new RangeError("hunt nodes is empty, allowed e.g. [3, 5]");
   let runs = 0;
-  for (let seed = options.firstSeed; ; seed++) {
+  let first: HuntResult | undefined;
+  let failingRuns = 0;
+  for (let seed = options.firstSeed; runs < options.maxRuns; seed++) {
     for (const nodes of options.nodes) {
+      if (runs >= options.maxRuns) break;
       const result = runSimulation({ seed, nodes });
       runs++;
-      const first = result.violations[0];
-      if (first !== undefined) {
-        return {
-          found: true,
-          runs,
-          seed,
-          nodes,
-          mix: result.mix,
-          violation: first.split("\n")[0]!,
-        };
-      }
-      if (runs >= options.maxRuns) return { found: false, runs };
+      const violation = result.violations[0];
+      if (violation === undefined) continue;
+      failingRuns++;
+      first ??= {
+        found: true,
+        runs,
+        seed,
+        nodes,
+        mix: result.mix,
+        violation: violation.split("\n")[0]!,
+      };
+      if (options.all !== true) return first;
     }
   }
+  if (first === undefined) return { found: false, runs, ...(options.all ? { failingRuns } : {}) };
+  return { ...first, runs, failingRuns, firstFailingRun: first.runs };
 }

@@ -8,6 +8,8 @@ import { applyMutation, createSandbox } from "./sandbox.js";
 export interface MutationReport extends HuntResult {
   readonly id: string;
   readonly elapsedMs: number;
+  /** With `keep`: the sandbox left in place, to replay the finding there with --trace. */
+  readonly sandbox?: string;
 }
 
 export interface MutationRunOptions {
@@ -15,6 +17,10 @@ export interface MutationRunOptions {
   readonly firstSeed: number;
   readonly maxRuns: number;
   readonly nodes: readonly number[];
+  /** Run all `maxRuns` and count the failing ones, instead of stopping at the first. */
+  readonly all?: boolean;
+  /** Leave the sandbox in place (its path is in the report). */
+  readonly keep?: boolean;
   /** Monotonic clock for the elapsed time, injected (performance.now in the CLI). */
   readonly clock: () => number;
 }
@@ -36,14 +42,16 @@ export async function runMutation(
       String(options.firstSeed),
       String(options.maxRuns),
       options.nodes.join(","),
+      ...(options.all === true ? ["all"] : []),
     ]);
     return {
       id: mutation?.id ?? "control",
       ...parseHuntResult(output),
       elapsedMs: options.clock() - started,
+      ...(options.keep === true ? { sandbox: sandbox.root } : {}),
     };
   } finally {
-    sandbox.remove();
+    if (options.keep !== true) sandbox.remove();
   }
 }
 
@@ -87,8 +95,18 @@ function isHuntResult(value: unknown): value is HuntResult {
 export function formatReport(report: MutationReport, maxRuns: number): string {
   const seconds = (report.elapsedMs / 1000).toFixed(1);
   if (!report.found) return `${report.id} NOT FOUND in ${report.runs} runs (${seconds}s)`;
+  const counted =
+    report.failingRuns === undefined
+      ? `found after ${report.runs} runs (limit ${maxRuns}, ${seconds}s)`
+      : `found in ${report.failingRuns} of ${report.runs} runs, first after ` +
+        `${report.firstFailingRun} (${seconds}s)`;
+  const kept =
+    report.sandbox === undefined
+      ? ""
+      : ` | replay: cd ${report.sandbox} && npx tsx test/sim/cli.ts ` +
+        `--seed ${report.seed} --nodes ${report.nodes} --trace`;
   return (
-    `${report.id} found after ${report.runs} runs (limit ${maxRuns}, ${seconds}s): ` +
-    `seed ${report.seed} nodes ${report.nodes} mix ${report.mix} | ${report.violation}`
+    `${report.id} ${counted}: ` +
+    `seed ${report.seed} nodes ${report.nodes} mix ${report.mix} | ${report.violation}${kept}`
   );
 }
