@@ -54,6 +54,27 @@ describe("simulated network", () => {
     const network = createSimulatedNetwork(random, reliableNetwork);
     expect(() => network.partition([1, 2], [2], "symmetric")).toThrow(/node 2 is on both sides/);
   });
+
+  it("puts a group on an island that only it can reach, healed on its own", () => {
+    const network = createSimulatedNetwork(createSeededRandom(2), reliableNetwork);
+    network.partition([4], [5], "symmetric");
+    network.isolate([1, 2]);
+    expect(network.isCut(1, 2)).toBe(false);
+    expect(network.isCut(1, 3)).toBe(true);
+    expect(network.isCut(3, 2)).toBe(true);
+    expect(network.decide(2, 3)).toEqual({ kind: "dropped", reason: "partition" });
+    network.isolate([3]); // another island: cut from the first one and from the mainland
+    expect(network.isCut(3, 1)).toBe(true);
+    expect(network.isCut(3, 4)).toBe(true);
+    network.reconnect([1, 2]);
+    expect(network.isCut(1, 4)).toBe(false);
+    expect(network.isCut(1, 3)).toBe(true);
+    expect(network.isCut(4, 5)).toBe(true); // the partition is not the island's to heal
+    network.heal();
+    expect(network.isCut(1, 3)).toBe(false);
+    expect(network.isCut(4, 5)).toBe(false);
+    expect(() => network.isolate([])).toThrow(/isolate needs at least one node/);
+  });
 });
 
 describe("event queue", () => {
