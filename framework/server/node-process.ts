@@ -126,6 +126,8 @@ async function assemble(config: NodeConfig, logger: Logger, types: StateMachineT
       transport,
       clock,
       random: createSeededRandom(randomInt(2 ** 31)),
+      // The leader stamps commands of state machines that ask for time (prepareProposal).
+      wallClockMs: () => Date.now(),
       logger,
       yieldToEventLoop: () => new Promise<void>((resolve) => setImmediate(resolve)),
     },
