@@ -60,9 +60,19 @@ export class NodeHost implements TransportHandler {
   readonly nodeId: number;
   private readonly config: ResolvedNodeHostConfig;
   private readonly replicas = new Map<number, Replica>();
+  /**
+   * Replicas that may have a Ready: touched by a message, request, tick or
+   * report since the loop last looked. The loop visits only these, so a node
+   * with thousands of idle groups does not walk them all on every pass.
+   */
+  private readonly touched = new Set<Replica>();
+  /** Replicas that tick (not quiesced). */
+  private readonly awake = new Set<Replica>();
+  /** Group membership changed somewhere: recompute the liveness peers. */
+  private peersStale = true;
   private running = false;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  private wakeLoop: (() => void) | undefined;
   private workPending = false;
   private loopDone: Promise<void> = Promise.resolve();
   private tickTimer: TimerHandle | undefined;
@@ -96,7 +106,7 @@ export class NodeHost implements TransportHandler {
     if (!this.running) return;
     this.stopping = true;
     this.tickTimer?.cancel();
-    this.wake?.();
+    this.wakeLoop?.();
     await this.loopDone;
     this.running = false;
     const stopped = new HostError(HostErrorCode.Stopped, `node ${this.nodeId} stopped`);
@@ -105,6 +115,8 @@ export class NodeHost implements TransportHandler {
       await replica.exclusive(() => replica.stateMachine.close());
     }
     this.replicas.clear();
+    this.touched.clear();
+    this.awake.clear();
   }
 
   /**
@@ -184,7 +196,9 @@ export class NodeHost implements TransportHandler {
     const readNonce = [this.deps.random.nextInt(nonceBound), this.deps.random.nextInt(nonceBound)] as const;
     const replica = new Replica(groupId, raft, stateMachine, confState, applied, snapshot.index, readNonce);
     this.replicas.set(groupId, replica);
-    this.schedule();
+    this.awake.add(replica);
+    this.peersStale = true;
+    this.schedule(replica);
   }
 
   // -------------------------------------------------------------- requests
@@ -240,7 +254,7 @@ export class NodeHost implements TransportHandler {
     const deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
     return new Promise((resolve, reject) => {
       replica.addProposal(position.index, { term: position.term, resolve, reject, deadline });
-      this.schedule();
+      this.schedule(replica);
     });
   }
 
@@ -263,7 +277,7 @@ export class NodeHost implements TransportHandler {
     const deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
     return new Promise((resolve, reject) => {
       replica.addRead(contextKeyOf(context), { index: undefined, resolve, reject, deadline });
-      this.schedule();
+      this.schedule(replica);
     });
   }
 
@@ -286,7 +300,7 @@ export class NodeHost implements TransportHandler {
     } catch (error) {
       throw hostErrorFromRaft(error, groupId);
     }
-    this.schedule();
+    this.schedule(replica);
   }
 
   status(groupId: number): GroupStatus {
@@ -317,7 +331,7 @@ export class NodeHost implements TransportHandler {
     this.requireRunning();
     const replica = this.replica(groupId);
     if (replica.failure !== undefined) throw replica.failure;
-    replica.wake();
+    this.wake(replica);
     return replica;
   }
 
@@ -337,15 +351,18 @@ export class NodeHost implements TransportHandler {
       if (groupId === livenessGroupId) continue;
       const replica = this.replicas.get(groupId);
       if (replica === undefined || replica.failure !== undefined || message.to !== this.nodeId) continue;
-      if (replica.quiesced && wakesGroup(message)) replica.wake();
+      if (replica.quiesced && wakesGroup(message)) this.wake(replica);
       replica.raft.step(message);
+      this.touched.add(replica);
     }
     this.schedule();
   }
 
   onUnreachable(groupId: number, nodeId: number): void {
-    this.replicas.get(groupId)?.raft.reportUnreachable(nodeId);
-    this.schedule();
+    const replica = this.replicas.get(groupId);
+    if (replica === undefined) return;
+    replica.raft.reportUnreachable(nodeId);
+    this.schedule(replica);
   }
 
   async onSnapshot(incoming: IncomingSnapshot): Promise<void> {
@@ -357,9 +374,9 @@ export class NodeHost implements TransportHandler {
     }
     // Contents first, durably; only then may raft accept the snapshot.
     await this.deps.snapshotStore.save(groupId, snapshot.metadata, chunks);
-    replica.wake();
+    this.wake(replica);
     replica.raft.step({ ...message, snapshot: { metadata: snapshot.metadata, data: new Uint8Array(0) } });
-    this.schedule();
+    this.schedule(replica);
   }
 
   private sendMessages(replica: Replica, messages: readonly Message[], out: GroupMessage[]): void {
@@ -373,6 +390,7 @@ export class NodeHost implements TransportHandler {
     const index = message.snapshot!.metadata.index;
     if (this.snapshotSends >= this.config.maxSnapshotSends) {
       replica.raft.reportSnapshot(message.to, "failure");
+      this.touched.add(replica);
       return;
     }
     this.snapshotSends++;
@@ -393,23 +411,25 @@ export class NodeHost implements TransportHandler {
       },
     ).finally(() => {
       this.snapshotSends--;
-      this.schedule();
+      this.schedule(replica);
     });
   }
 
   // ------------------------------------------------------------------ loop
 
-  private schedule(): void {
+  /** Wakes the loop; `replica`, if given, is among those it must look at. */
+  private schedule(replica?: Replica): void {
+    if (replica !== undefined) this.touched.add(replica);
     this.workPending = true;
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const wakeLoop = this.wakeLoop;
+    this.wakeLoop = undefined;
+    wakeLoop?.();
   }
 
   private async runLoop(): Promise<void> {
     while (!this.stopping) {
       if (!this.workPending) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
+        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         continue;
       }
       this.workPending = false;
@@ -426,8 +446,10 @@ export class NodeHost implements TransportHandler {
   /** One pass of the Ready loop over every group that has work. */
   private async iteration(): Promise<void> {
     const readies: ReadyOfReplica[] = [];
-    for (const replica of this.replicas.values()) {
-      if (replica.failure === undefined && replica.raft.hasReady()) {
+    const candidates = [...this.touched];
+    this.touched.clear();
+    for (const replica of candidates) {
+      if (replica.failure === undefined && this.replicas.get(replica.groupId) === replica && replica.raft.hasReady()) {
         readies.push({ replica, ready: replica.raft.ready() });
       }
     }
@@ -454,9 +476,16 @@ export class NodeHost implements TransportHandler {
     if (late.length > 0) this.deps.transport.send(late);
 
     await this.applyAll(readies);
-    for (const { replica, ready } of readies) replica.raft.advance(ready);
+    for (const { replica, ready } of readies) {
+      replica.raft.advance(ready);
+      if (ready.snapshot !== undefined || ready.committedEntries.some((e) => e.type === EntryType.ConfChange)) {
+        this.peersStale = true;
+      }
+    }
     for (const { replica } of readies) this.maybeSnapshot(replica);
-    this.workPending = true; // advance may have produced more (commits, auto-leave)
+    // advance may have produced more (commits, auto-leave): look at them again.
+    for (const { replica } of readies) this.touched.add(replica);
+    this.workPending = true;
   }
 
   private async applyAll(readies: readonly ReadyOfReplica[]): Promise<void> {
@@ -531,10 +560,11 @@ export class NodeHost implements TransportHandler {
     if (this.stopping || this.fatal !== undefined) return;
     this.tickCount++;
     const now = this.deps.clock.now();
-    for (const replica of this.replicas.values()) {
-      if (replica.failure !== undefined || replica.quiesced) continue;
+    for (const replica of this.awake) {
+      if (replica.failure !== undefined) continue;
       replica.raft.tick();
       replica.expire(now);
+      this.touched.add(replica);
       this.maybeQuiesce(replica);
     }
     this.tickLiveness();
@@ -554,11 +584,21 @@ export class NodeHost implements TransportHandler {
     // Followers go quiet first, while the leader's heartbeats still reach
     // them; the leader stops an election timeout later.
     const threshold = replica.role === Role.Leader ? after + this.config.electionTicks : after;
-    if (replica.idleTicks >= threshold) replica.quiesced = true;
+    if (replica.idleTicks >= threshold) {
+      replica.quiesced = true;
+      this.awake.delete(replica);
+    }
+  }
+
+  private wake(replica: Replica): void {
+    if (!replica.quiesced) return;
+    replica.wake();
+    this.awake.add(replica);
+    this.touched.add(replica);
   }
 
   private tickLiveness(): void {
-    if (this.tickCount % this.config.electionTicks === 1 || this.peers.size === 0) this.refreshPeers();
+    if (this.peersStale) this.refreshPeers();
     if (this.tickCount % this.config.heartbeatTicks === 0 && this.peers.size > 0) {
       this.deps.transport.send(this.liveness.pings(this.peers));
     }
@@ -568,12 +608,13 @@ export class NodeHost implements TransportHandler {
     for (const replica of this.replicas.values()) {
       const { voters, learners, votersOutgoing } = replica.confState;
       if (silent.some((peer) => voters.includes(peer) || learners.includes(peer) || votersOutgoing.includes(peer))) {
-        replica.wake();
+        this.wake(replica);
       }
     }
   }
 
   private refreshPeers(): void {
+    this.peersStale = false;
     const peers = new Set<number>();
     for (const replica of this.replicas.values()) {
       for (const id of replica.confState.voters) peers.add(id);
