@@ -12,10 +12,10 @@ describe("NodeHost in the deterministic simulator", () => {
     const failures: string[] = [];
     const durable = new Set<boolean>();
     const frameworkStores = new Set<boolean>();
-    // Seeds 1-36: each of the six mixes six times, quiescence on in seeds 1-5, 12-17, 24-29, 36.
+    // Seeds 1-24: each of the six mixes four times, quiescence on in seeds 1-5, 12-17 and 24.
     const summary = await runHostBatch({
       firstSeed: 1,
-      seeds: 36,
+      seeds: 24,
       onResult: (result) => {
         durable.add(result.durableMachines);
         frameworkStores.add(result.frameworkStores);
