@@ -372,8 +372,14 @@ export class NodeHost implements TransportHandler {
     if (snapshot === undefined) {
       throw new HostError(HostErrorCode.InvalidArgument, `snapshot message for group ${groupId} without metadata`);
     }
-    // Contents first, durably; only then may raft accept the snapshot.
-    await this.deps.snapshotStore.save(groupId, snapshot.metadata, chunks);
+    if (snapshot.metadata.index <= replica.raft.status().commit) {
+      // Raft refuses a snapshot it has committed past; storing it anyway could
+      // push the file the log starts from out of the kept-newest set.
+      for await (const chunk of chunks) void chunk; // the sender waits for the stream to end
+    } else {
+      // Contents first, durably; only then may raft accept the snapshot.
+      await this.deps.snapshotStore.save(groupId, snapshot.metadata, chunks);
+    }
     this.wake(replica);
     replica.raft.step({ ...message, snapshot: { metadata: snapshot.metadata, data: new Uint8Array(0) } });
     this.schedule(replica);
