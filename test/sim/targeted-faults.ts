@@ -90,7 +90,8 @@ export function drawTargetedFaults(
     crashAfterFirstCommit: rate(profile.crashAfterFirstCommit),
     staleLeaderRate: rate(profile.staleLeaderRate),
     staleLeaderClockStall: rate(profile.staleLeaderClockStall),
-    leaderFsyncTicksMax: profile.leaderFsyncTicksMax > 0 && keep() ? profile.leaderFsyncTicksMax : 0,
+    leaderFsyncTicksMax:
+      profile.leaderFsyncTicksMax > 0 && keep() ? profile.leaderFsyncTicksMax : 0,
     crashDuringFsync: rate(profile.crashDuringFsync),
     shrinkToOneVoter: profile.shrinkToOneVoter && keep(),
   };
@@ -125,7 +126,9 @@ function checkProfile(profile: TargetedFaultProfile): void {
   ] as const;
   for (const [name, min, max] of ranges) {
     if (!(Number.isInteger(min) && Number.isInteger(max) && min >= 0 && max >= min)) {
-      throw new RangeError(`targeted fault ${name} = [${min}, ${max}], allowed integers 0 ≤ min ≤ max`);
+      throw new RangeError(
+        `targeted fault ${name} = [${min}, ${max}], allowed integers 0 ≤ min ≤ max`,
+      );
     }
   }
   if (!(Number.isInteger(profile.restartTicksMax) && profile.restartTicksMax >= 0)) {
