@@ -1,6 +1,6 @@
 /** Linearizable reads by ReadIndex (thesis §6.4). */
 import { describe, expect, it } from "vitest";
-import { MessageType, Role } from "../../../framework/raft/index.js";
+import { MessageType, ReadOnlyOption, Role } from "../../../framework/raft/index.js";
 import { bytes, Cluster } from "./cluster-harness.js";
 import { createDriver, electLeader, message } from "./node-driver.js";
 
@@ -57,5 +57,34 @@ describe("thesis §6.4 ReadIndex", () => {
     const driver = createDriver();
     expect(() => driver.node.readIndex(bytes("x"))).toThrow(/not_leader/);
     expect(driver.node.status().role).toBe(Role.Follower);
+  });
+});
+
+describe("thesis §6.4.1 lease reads", () => {
+  it("a leader with a lease answers reads at once, without a heartbeat round", () => {
+    const driver = createDriver({ config: { readOnlyOption: ReadOnlyOption.LeaseBased, checkQuorum: true } });
+    electLeader(driver);
+    driver.node.step(message({ type: MessageType.AppendResponse, to: 1, from: 2, term: 1, index: 1 }));
+    driver.messages();
+    driver.node.readIndex(bytes("lease"));
+    const ready = driver.node.ready();
+    expect(ready.readStates).toEqual([{ index: 1, context: bytes("lease") }]);
+    expect([...ready.messages, ...ready.messagesAfterPersist].some((m) => m.type === MessageType.Heartbeat)).toBe(false);
+  });
+
+  it("once a leadership transfer started, the lease no longer holds: reads need a heartbeat quorum", () => {
+    // The transferee's campaign overrides the followers' lease (§3.10), so a
+    // new leader may exist inside our lease and commit writes we do not see.
+    const driver = createDriver({ config: { readOnlyOption: ReadOnlyOption.LeaseBased, checkQuorum: true } });
+    electLeader(driver);
+    driver.node.step(message({ type: MessageType.AppendResponse, to: 1, from: 2, term: 1, index: 1 }));
+    driver.messages();
+    driver.node.transferLeadership(2);
+    driver.messages();
+    driver.node.readIndex(bytes("after-transfer"));
+    const ready = driver.node.ready();
+    expect(ready.readStates).toEqual([]);
+    expect(ready.messages.some((m) => m.type === MessageType.Heartbeat && m.context.length > 0)).toBe(true);
+    driver.node.advance(ready);
   });
 });
