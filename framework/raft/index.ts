@@ -1,6 +1,6 @@
 export * from "./types.js";
 export * from "./errors.js";
-export { AssertionError } from "./assert.js";
+export { AssertionError, assert, assertInRange, unreachable } from "./assert.js";
 export type { RandomSource, SeededRandom } from "./random.js";
 export { createSeededRandom } from "./random.js";
 export type { RaftStorage, InitialState } from "./storage.js";
