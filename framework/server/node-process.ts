@@ -1,4 +1,5 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { randomInt } from "node:crypto";
 import { createDurableStores, NodeHost } from "../host/index.js";
 import { createSeededRandom } from "../raft/index.js";
@@ -53,17 +54,27 @@ interface Parts {
 }
 
 /** Starts one node: stores, host, transport, one port serving transport, gateway and node services. */
+/** Extras a node serves besides its own services. */
+export interface NodeExtras {
+  /**
+   * Serves every HTTP request no Connect service matched (e.g. the web UI at
+   * /ui, issue #10). Without it such requests get 404.
+   */
+  readonly fallback?: ConnectNodeAdapterOptions["fallback"];
+}
+
 export async function startNode(
   config: NodeConfig,
   logger: Logger,
   types: StateMachineTypes = builtinStateMachineTypes,
+  extras: NodeExtras = {},
 ): Promise<RunningNode> {
   const parts = await assemble(config, logger, types);
   const { host, transport, logStore, gate } = parts;
   const startedAt = performance.now();
   let listener: DualProtocolListener;
   try {
-    listener = await listen(config, parts, logger, () => performance.now() - startedAt);
+    listener = await listen(config, parts, logger, () => performance.now() - startedAt, extras);
   } catch (error) {
     await logStore.close();
     throw error;
@@ -141,11 +152,13 @@ async function listen(
   parts: Parts,
   logger: Logger,
   uptimeMs: () => number,
+  extras: NodeExtras,
 ): Promise<DualProtocolListener> {
   const { host, gate, launcher, addressOf } = parts;
   const limits = createTransportLimits(config.transport);
   const maxRequestBytes = (config.host.maxProposalBytes ?? 8 << 20) + 64 * 1024;
   const handler = connectNodeAdapter({
+    ...(extras.fallback === undefined ? {} : { fallback: extras.fallback }),
     routes: (router) => {
       registerTransportService(router, { nodeId: config.nodeId, clusterId: config.clusterId, handler: host, limits, logger });
       router.service(GatewayService, createGatewayServiceImpl({ host, addressOf, gate, logger }), {
