@@ -1,5 +1,6 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { randomInt } from "node:crypto";
 import { createDurableStores, NodeHost } from "../host/index.js";
 import { createSeededRandom } from "../raft/index.js";
@@ -61,6 +62,12 @@ export interface NodeExtras {
    * /ui, issue #10). Without it such requests get 404.
    */
   readonly fallback?: ConnectNodeAdapterOptions["fallback"];
+  /**
+   * Registers further Connect services on the node's port (e.g. a state
+   * machine's own service that batches inserts on the leader, issue #8).
+   * Called once, with the node's host, before the port opens.
+   */
+  readonly services?: (router: ConnectRouter, host: NodeHost) => void;
 }
 
 export async function startNode(
@@ -169,6 +176,7 @@ async function listen(
         createNodeServiceImpl({ nodeId: config.nodeId, host, launcher, gate, addressOf, uptimeMs }),
         { readMaxBytes: 1024 * 1024 },
       );
+      extras.services?.(router, host);
     },
   });
   try {
