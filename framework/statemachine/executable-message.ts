@@ -30,6 +30,13 @@ export interface ExecutableMessage<Request, Response> {
   readonly kind: ExecutableKind;
   readonly request: MessageCodec<Request>;
   readonly response: MessageCodec<Response>;
+  /**
+   * The state machine type this message belongs to (the name its nodes
+   * register, e.g. "counter"). Clients route a string partition key through
+   * that type's partition table; codegen fills it from the service's
+   * state_machine option. Optional: without it only partition ids work.
+   */
+  readonly stateMachine?: string;
 }
 
 const identifier = "[A-Za-z_][A-Za-z0-9_]*";
@@ -48,6 +55,13 @@ export function defineExecutableMessage<Request, Response>(
     throw new TypeError(
       `executable message ${descriptor.typeName}: kind "${String(descriptor.kind)}", ` +
         `allowed "command" or "query"`,
+    );
+  }
+  const stateMachine = descriptor.stateMachine;
+  if (stateMachine !== undefined && !(typeof stateMachine === "string" && stateMachine.trim() !== "")) {
+    throw new TypeError(
+      `executable message ${descriptor.typeName}: stateMachine ${JSON.stringify(stateMachine)}, ` +
+        `allowed a non-empty state machine type name or no field`,
     );
   }
   return descriptor;

@@ -26,7 +26,12 @@ import { resolveExecutableLimits } from "./session-limits.js";
 import type { ExecutableLimits } from "./session-limits.js";
 import { createSessionTable } from "./session-table.js";
 import type { SessionTable } from "./session-table.js";
-import { readSnapshotHead, writeSnapshotHead } from "./snapshot-format.js";
+import {
+  decodeFrameworkState,
+  encodeFrameworkState,
+  readSnapshotHead,
+  writeSnapshotHead,
+} from "./snapshot-format.js";
 import type { CommittedCommand, StateMachine } from "./state-machine.js";
 
 export interface ExecutableStateMachineOptions {
@@ -84,17 +89,11 @@ export function createExecutableStateMachine(
     clockMs: () => machine.clock,
     sessionCount: () => sessions.size,
     prepareProposal: (data, nowMs) => prepareProposal(machine, data, nowMs),
-    async open() {
-      const applied = await state.open();
-      assert(Number.isSafeInteger(applied) && applied >= 0, () =>
-        `state.open() returned ${applied}, allowed safe integer >= 0`,
-      );
-      machine.applied = applied;
-      return applied;
-    },
+    open: () => openMachine(machine, state),
     async apply(commands) {
       const results: Uint8Array[] = [];
       for (const command of commands) results.push(await applyCommand(machine, command));
+      await persistFrameworkState(machine, state);
       return results;
     },
     async query(request) {
@@ -114,9 +113,38 @@ export function createExecutableStateMachine(
       sessions.replace(head.sessions);
       machine.clock = head.clockMs;
       machine.applied = index;
+      await persistFrameworkState(machine, state);
     },
     close: () => state.close(),
   };
+}
+
+/** Opens the state; a durable state's framework bytes bring back the sessions and the clock. */
+async function openMachine(machine: Machine, state: ExecutableState): Promise<number> {
+  const opened = await state.open();
+  const { appliedIndex, frameworkState } =
+    typeof opened === "number" ? { appliedIndex: opened, frameworkState: undefined } : opened;
+  assert(Number.isSafeInteger(appliedIndex) && appliedIndex >= 0, () =>
+    `state.open() returned applied index ${appliedIndex}, allowed safe integer >= 0`,
+  );
+  if (frameworkState !== undefined) {
+    assert(frameworkState instanceof Uint8Array, "state.open(): frameworkState must be a Uint8Array");
+    const head = await decodeFrameworkState(frameworkState);
+    machine.sessions.replace(head.sessions);
+    machine.clock = head.clockMs;
+  }
+  machine.applied = appliedIndex;
+  return appliedIndex;
+}
+
+/** Hands a durable state the sessions and clock to store with its data and index. */
+async function persistFrameworkState(machine: Machine, state: ExecutableState): Promise<void> {
+  if (state.persist === undefined) return;
+  const bytes = await encodeFrameworkState({
+    clockMs: machine.clock,
+    sessions: machine.sessions.list(),
+  });
+  await state.persist(machine.applied, bytes);
 }
 
 function prepareProposal(machine: Machine, data: Uint8Array, nowMs: number): Uint8Array {

@@ -44,7 +44,7 @@ export {
 } from "./errors.js";
 export type { ExecutableMessage, MessageCodec } from "./executable-message.js";
 export { ExecutableKind, defineExecutableMessage } from "./executable-message.js";
-export type { ExecutableState } from "./executable-state.js";
+export type { ExecutableState, OpenedState } from "./executable-state.js";
 export type {
   ExecutableStateMachine,
   ExecutableStateMachineOptions,

@@ -16,6 +16,7 @@ import {
 } from "../../gen/raftkit/v1/envelope_pb.js";
 import type { SessionRecord } from "../../gen/raftkit/v1/envelope_pb.js";
 import { assert } from "./assert.js";
+import { createByteStreamReader } from "./byte-stream-reader.js";
 import type { ByteStreamReader } from "./byte-stream-reader.js";
 import { resultFromProto, resultToProto } from "./envelope-codec.js";
 import type { SessionState } from "./session-table.js";
@@ -124,4 +125,28 @@ function join(parts: readonly Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return joined;
+}
+
+/**
+ * @internal The framework's state as one buffer, for durable states
+ * (ExecutableState.persist): the snapshot head, alone.
+ */
+export async function encodeFrameworkState(head: SnapshotHead): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of writeSnapshotHead(head)) parts.push(chunk);
+  return join(parts);
+}
+
+/** @internal Reads what encodeFrameworkState wrote; fails on anything else or trailing bytes. */
+export async function decodeFrameworkState(bytes: Uint8Array): Promise<SnapshotHead> {
+  const reader = createByteStreamReader(
+    (async function* () {
+      yield bytes;
+    })(),
+  );
+  const head = await readSnapshotHead(reader);
+  let trailing = 0;
+  for await (const chunk of reader.rest()) trailing += chunk.length;
+  assert(trailing === 0, () => `framework state: ${trailing} bytes after the session records`);
+  return head;
 }
