@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { isServerError, ServerErrorCode, startNode } from "../server/index.js";
+import { createUiHandler } from "../ui/index.js";
 import { fetchNodeStatus, formatStatus } from "./cluster-status.js";
 import { createPinoLogger } from "./pino-logger.js";
 import type { RawSettings } from "./start-settings.js";
@@ -45,7 +46,7 @@ function buildProgram(io: ProgramIo): Command {
     .showHelpAfterError(false);
   const start = program
     .command("start")
-    .description("run a node: raft transport, gateway and node services on one port")
+    .description("run a node: raft transport, gateway, node services and the web UI (/ui) on one port")
     .exitOverride()
     .option("--config <file>", "JSON config file; keys are the camelCase flag names (flags win)")
     .option("--id <name>", "this node's name: n<id>, e.g. n1")
@@ -83,7 +84,13 @@ async function runStart(options: Record<string, unknown>, io: ProgramIo): Promis
   const file: RawSettings = typeof config === "string" ? readConfigFile(config) : {};
   const settings = resolveStartSettings(flags, file);
   const logger = createPinoLogger(settings.logLevel, { node: `n${settings.node.nodeId}` });
-  const node = await startNode(settings.node, logger);
+  // The management UI at /ui (issue #10): the page, its assets, and a relay to the peers.
+  const uiHandler = createUiHandler({
+    nodeId: settings.node.nodeId,
+    peers: settings.node.peers,
+    onError: (message, error) => logger.warn(message, { error: String(error) }),
+  });
+  const node = await startNode(settings.node, logger, undefined, { fallback: uiHandler });
   const signal = await io.stopRequested();
   logger.info("shutting down", { signal });
   await node.stop();
