@@ -1,64 +1,124 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NodeHost, RequestOptions } from "../host/index.js";
+import type { StateMachine } from "../statemachine/index.js";
 import type { Logger } from "../transport/index.js";
-import type { ExecuteRequest } from "../../gen/raftkit/v1/gateway_pb.js";
-import { ExecuteKind, GatewayService, ReadConsistency } from "../../gen/raftkit/v1/gateway_pb.js";
+import { ExecutionErrorSchema } from "../../gen/raftkit/v1/envelope_pb.js";
+import type { ExecuteFailureSchema, ExecuteOutcomeSchema, ExecuteRequest, ExecuteResponseSchema } from "../../gen/raftkit/v1/gateway_pb.js";
+import {
+  ExecuteKind,
+  GatewayService,
+  NotLeaderSchema,
+  OverloadedSchema,
+  PartitionNotFoundSchema,
+  ReadConsistency,
+} from "../../gen/raftkit/v1/gateway_pb.js";
 import { connectErrorFrom } from "./host-error-mapping.js";
 import type { RequestGate } from "./request-gate.js";
+import { prepareTyped } from "./typed-execution.js";
 
 export interface GatewayServiceOptions {
   readonly host: NodeHost;
   /** Base URL of a node's server, for NotLeader details. */
   readonly addressOf: (nodeId: number) => string | undefined;
+  /** The state machine of a group on this node (typed requests need its executables). */
+  readonly machineOf: (groupId: number) => StateMachine | undefined;
   readonly gate: RequestGate;
   readonly logger: Logger;
+  /** Most requests one ExecuteBatch call may carry. */
+  readonly maxBatchRequests?: number;
 }
 
 const emptyResult = new Uint8Array(0);
+const defaultMaxBatchRequests = 10_000;
+type ResponseInit = MessageInitShape<typeof ExecuteResponseSchema>;
+type OutcomeInit = MessageInitShape<typeof ExecuteOutcomeSchema>;
 
-/** raftkit.v1.GatewayService: a command or query as bytes, to one group on this node. */
+/** raftkit.v1.GatewayService: a command or query (raw bytes or typed JSON) to one group on this node. */
 export function createGatewayServiceImpl(options: GatewayServiceOptions): ServiceImpl<typeof GatewayService> {
-  const { host, addressOf, gate, logger } = options;
+  const { gate } = options;
+  const maxBatch = options.maxBatchRequests ?? defaultMaxBatchRequests;
   return {
-    async execute(request, context) {
-      const groupId = checkGroupId(request.groupId);
-      const timeoutMs = effectiveTimeout(request.timeoutMs, context.timeoutMs());
-      return gate.run(async () => {
-        try {
-          return { result: await executeOn(host, groupId, request, timeoutMs === undefined ? {} : { timeoutMs }) };
-        } catch (error) {
-          const connectError = connectErrorFrom(error, groupId, addressOf);
-          if (connectError.code === Code.Internal) {
-            logger.error("gateway: request failed", { group: groupId, error: String(error) });
-          }
-          throw connectError;
+    execute: (request, context) => gate.run(() => executeOne(options, request, context.timeoutMs())),
+    executeBatch: (request, context) =>
+      gate.run(async () => {
+        if (request.requests.length > maxBatch) {
+          throw new ConnectError(`batch of ${request.requests.length} requests, allowed at most ${maxBatch}`, Code.InvalidArgument);
         }
-      });
-    },
+        const callTimeoutMs = context.timeoutMs();
+        const outcomes = await Promise.all(
+          request.requests.map((one) =>
+            executeOne(options, one, callTimeoutMs).then(
+              (response): OutcomeInit => ({ outcome: { case: "response", value: response } }),
+              (error: unknown): OutcomeInit => ({ outcome: { case: "failure", value: failureOf(ConnectError.from(error)) } }),
+            ),
+          ),
+        );
+        return { outcomes };
+      }),
   };
+}
+
+/** One request, raw or typed; every failure leaves as a ConnectError. */
+async function executeOne(options: GatewayServiceOptions, request: ExecuteRequest, callTimeoutMs: number | undefined): Promise<ResponseInit> {
+  const { host, addressOf, logger } = options;
+  let groupId = 0;
+  try {
+    groupId = checkGroupId(request.groupId);
+    const timeoutMs = effectiveTimeout(request.timeoutMs, callTimeoutMs);
+    const requestOptions = timeoutMs === undefined ? {} : { timeoutMs };
+    if (request.type === "") {
+      return { result: await executeOn(host, groupId, request.kind, request.payload, request.consistency, requestOptions) };
+    }
+    const typed = prepareTyped(request, groupId, options.machineOf(groupId));
+    const result = await executeOn(host, groupId, typed.kind, typed.payload, request.consistency, requestOptions);
+    return { json: typed.render(result) };
+  } catch (error) {
+    const connectError = connectErrorFrom(error, groupId, addressOf);
+    if (connectError.code === Code.Internal) {
+      logger.error("gateway: request failed", { group: groupId, error: String(error) });
+    }
+    throw connectError;
+  }
 }
 
 async function executeOn(
   host: NodeHost,
   groupId: number,
-  request: ExecuteRequest,
+  kind: ExecuteKind,
+  payload: Uint8Array,
+  consistency: ReadConsistency,
   options: RequestOptions,
 ): Promise<Uint8Array> {
-  switch (request.kind) {
+  switch (kind) {
     case ExecuteKind.COMMAND: {
-      const result = await host.propose(groupId, request.payload, options);
+      const result = await host.propose(groupId, payload, options);
       return result instanceof Uint8Array ? result : emptyResult;
     }
     case ExecuteKind.QUERY:
-      if (request.consistency === ReadConsistency.STALE) return host.staleQuery(groupId, request.payload);
-      return host.query(groupId, request.payload, options);
+      if (consistency === ReadConsistency.STALE) return host.staleQuery(groupId, payload);
+      // LEASE: the host serves the read by the group's raft read mode (lease-based groups
+      // answer without a quorum round); ReadIndex otherwise — never weaker than asked.
+      return host.query(groupId, payload, options);
     default:
       throw new ConnectError(
-        `kind ${request.kind}, allowed EXECUTE_KIND_COMMAND (1) or EXECUTE_KIND_QUERY (2)`,
+        `kind ${kind}, allowed EXECUTE_KIND_COMMAND (1) or EXECUTE_KIND_QUERY (2) (or a "type" for typed requests)`,
         Code.InvalidArgument,
       );
   }
+}
+
+/** A lone request's ConnectError as a batch outcome: the same code, message and details. */
+function failureOf(error: ConnectError): MessageInitShape<typeof ExecuteFailureSchema> {
+  return {
+    code: error.code,
+    message: error.rawMessage,
+    notLeader: error.findDetails(NotLeaderSchema)[0],
+    executionError: error.findDetails(ExecutionErrorSchema)[0],
+    overloaded: error.findDetails(OverloadedSchema)[0],
+    partitionNotFound: error.findDetails(PartitionNotFoundSchema)[0],
+  };
 }
 
 function checkGroupId(value: bigint): number {
@@ -74,3 +134,5 @@ function effectiveTimeout(requestMs: number, callMs: number | undefined): number
   if (candidates.length === 0) return undefined;
   return Math.max(1, Math.min(...candidates));
 }
+
+

@@ -168,7 +168,7 @@ async function listen(
     ...(extras.fallback === undefined ? {} : { fallback: extras.fallback }),
     routes: (router) => {
       registerTransportService(router, { nodeId: config.nodeId, clusterId: config.clusterId, handler: host, limits, logger });
-      router.service(GatewayService, createGatewayServiceImpl({ host, addressOf, gate, logger }), {
+      router.service(GatewayService, createGatewayServiceImpl({ host, addressOf, machineOf: (groupId) => launcher.machine(groupId), gate, logger }), {
         readMaxBytes: maxRequestBytes,
       });
       router.service(

@@ -26,13 +26,13 @@ const fromWire = new Map<ExecutionErrorCode, StateMachineErrorCode>(
   Object.values(StateMachineErrorCode).map((code) => [toWire[code], code]),
 );
 
-/** @internal */
+/** The wire twin of a StateMachineErrorCode (envelope.proto ExecutionErrorCode). */
 export function errorCodeToWire(code: StateMachineErrorCode): ExecutionErrorCode {
   return toWire[code];
 }
 
 /**
- * @internal A code this build does not know (a newer peer, or UNSPECIFIED)
+ * A code this build does not know (a newer peer, or UNSPECIFIED)
  * reads as ABORTED: the caller sees a failure, never a success.
  */
 export function errorCodeFromWire(code: ExecutionErrorCode): StateMachineErrorCode {

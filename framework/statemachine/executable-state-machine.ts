@@ -59,6 +59,19 @@ export interface ExecutableStateMachine extends StateMachine {
    * before it costs a log entry. Reads no state; safe to call any time.
    */
   prepareProposal(data: Uint8Array, nowMs: number): Uint8Array;
+  /**
+   * The registered executable of a message type, for the gateway's typed
+   * (JSON) requests: its kind and JSON conversions. Undefined if unknown.
+   */
+  executable(typeName: string): RegisteredExecutable | undefined;
+  /** Registered message type names, sorted (for error messages). */
+  typeNames(): readonly string[];
+}
+
+/** Whether a StateMachine was built by createExecutableStateMachine (shape-based). */
+export function isExecutableStateMachine(machine: StateMachine): machine is ExecutableStateMachine {
+  const candidate = machine as Partial<ExecutableStateMachine>;
+  return typeof candidate.executable === "function" && typeof candidate.typeNames === "function";
 }
 
 /** The mutable core of one machine; the functions below take it explicitly. */
@@ -89,6 +102,8 @@ export function createExecutableStateMachine(
     clockMs: () => machine.clock,
     sessionCount: () => sessions.size,
     prepareProposal: (data, nowMs) => prepareProposal(machine, data, nowMs),
+    executable: (typeName) => registry.lookup(typeName),
+    typeNames: () => registry.typeNames(),
     open: () => openMachine(machine, state),
     async apply(commands) {
       const results: Uint8Array[] = [];

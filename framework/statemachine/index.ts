@@ -42,6 +42,7 @@ export {
   isStateMachineError,
   isStateMachineErrorCode,
 } from "./errors.js";
+export { errorCodeFromWire, errorCodeToWire } from "./error-code-wire.js";
 export type { ExecutableMessage, MessageCodec } from "./executable-message.js";
 export { ExecutableKind, defineExecutableMessage } from "./executable-message.js";
 export type { ExecutableState, OpenedState } from "./executable-state.js";
@@ -49,7 +50,7 @@ export type {
   ExecutableStateMachine,
   ExecutableStateMachineOptions,
 } from "./executable-state-machine.js";
-export { createExecutableStateMachine } from "./executable-state-machine.js";
+export { createExecutableStateMachine, isExecutableStateMachine } from "./executable-state-machine.js";
 export type {
   CommandExecutor,
   ExecutorRegistry,
