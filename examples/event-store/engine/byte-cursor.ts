@@ -103,6 +103,14 @@ export class ByteReader {
     }
   }
 
+  /** A copy of the next `length` bytes. */
+  take(length: number, what: string): Uint8Array {
+    this.need(length, what);
+    const value = this.bytes.slice(this.at, this.at + length);
+    this.at += length;
+    return value;
+  }
+
   align8(): void {
     this.at = (this.at + 7) & ~7;
   }

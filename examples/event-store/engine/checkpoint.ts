@@ -66,6 +66,7 @@ export function currentManifest(state: StoreState, generation: number): Manifest
     generation,
     blockBytes: state.blockBytes,
     appliedIndex: state.appliedIndex,
+    annex: state.annex,
     slotCount: state.slotCount,
     streams: [...state.streams.values()].map((stream) => ({
       name: stream.name,

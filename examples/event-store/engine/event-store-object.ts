@@ -34,8 +34,9 @@ export function createEventStore(state: StoreState): EventStore {
   };
   return {
     appliedIndex: () => state.appliedIndex,
-    applyBatch: (operations, appliedIndex) =>
-      serialize(() => applyBatchNow(state, operations, appliedIndex)),
+    applyBatch: (operations, appliedIndex, annex) =>
+      serialize(() => applyBatchNow(state, operations, appliedIndex, annex)),
+    annex: () => state.annex,
     checkBatch: (operations) => {
       checkBatch(state.streams, state.blockBytes, operations);
     },
@@ -88,17 +89,18 @@ async function guardWrite(state: StoreState, write: () => Promise<void>): Promis
 }
 
 async function applyBatchNow(state: StoreState, operations: readonly Operation[],
-  appliedIndex: number): Promise<void> {
+  appliedIndex: number, annex: Uint8Array | undefined): Promise<void> {
   checkWritable(state, true);
   if (!Number.isSafeInteger(appliedIndex) || appliedIndex <= state.appliedIndex) {
     throw new EventStoreError(EventStoreErrorCode.StaleBatch, `applied index ${appliedIndex}, ` +
       `expected an integer above ${state.appliedIndex}`);
   }
   const checked = checkBatch(state.streams, state.blockBytes, operations);
-  const record = encodeWalRecord(state.wal.generation, appliedIndex, checked);
+  const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
   await guardWrite(state, () => appendWal(state.wal, record));
   applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state));
   state.appliedIndex = appliedIndex;
+  if (annex !== undefined) state.annex = annex.slice();
   if (state.wal.size >= state.walCheckpointBytes) {
     await guardWrite(state, () => checkpoint(state));
   }

@@ -33,8 +33,15 @@ export interface EventStore {
    * durable step (one WAL record, fdatasync'ed before the promise resolves).
    * The whole batch is checked first: on an error nothing changes. To move
    * the applied index past a batch that was rejected, apply `[]` with it.
+   * With `annex`, the store's annex becomes those bytes in the same step.
    */
-  applyBatch(operations: readonly Operation[], appliedIndex: number): Promise<void>;
+  applyBatch(operations: readonly Operation[], appliedIndex: number,
+    annex?: Uint8Array): Promise<void>;
+  /**
+   * Opaque bytes kept with the data: the last annex given to applyBatch
+   * (empty for a new store or one imported from a snapshot).
+   */
+  annex(): Uint8Array;
   /** Checks a batch as `applyBatch` would, without applying it (for a leader's buffer). */
   checkBatch(operations: readonly Operation[]): void;
   streamNames(): string[];

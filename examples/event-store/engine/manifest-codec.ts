@@ -14,11 +14,13 @@ import { readSchema, schemaBytes, writeSchema } from "./schema-codec.js";
  *   0 magic "EVM1" | 4 crc32c of [8, length) | 8 length u32 | 12 version u32 |
  *   16 generation u32 | 20 block bytes u32 | 24 applied index f64 |
  *   32 slot count u32 | 36 stream count u32 | streams: schema, u32 block count,
- *   f64 late events, f64 block splits, u32 slot per block
+ *   f64 late events, f64 block splits, u32 slot per block |
+ *   (version 2) u32 annex length, annex bytes
+ * Version 1 files (no annex) are read as an empty annex.
  * @internal
  */
 export const MANIFEST_MAGIC = 0x314d5645;
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export interface ManifestStream {
   readonly name: string;
@@ -34,10 +36,12 @@ export interface Manifest {
   readonly appliedIndex: number;
   readonly slotCount: number;
   readonly streams: readonly ManifestStream[];
+  /** The store's annex (store-state.ts) at the checkpoint. */
+  readonly annex: Uint8Array;
 }
 
 export function encodeManifest(manifest: Manifest): Uint8Array {
-  let length = 40;
+  let length = 40 + 4 + manifest.annex.byteLength;
   for (const stream of manifest.streams) {
     length += schemaBytes(stream.name, stream.schema) + 20 + 4 * stream.slots.length;
   }
@@ -58,6 +62,9 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
     writer.f64(stream.blockSplitCount);
     for (const slot of stream.slots) writer.u32(slot);
   }
+  writer.u32(manifest.annex.byteLength);
+  writer.bytes.set(manifest.annex, writer.at);
+  writer.at += manifest.annex.byteLength;
   assert(writer.at === length, () => `manifest: wrote ${writer.at} of ${length} bytes`);
   writer.view.setUint32(4, crc32c(writer.bytes.subarray(8)), true);
   return writer.bytes;
@@ -72,7 +79,9 @@ export function decodeManifest(bytes: Uint8Array, file: string): Manifest {
   if (length !== bytes.byteLength) throw corrupt(`manifest length ${length}`, file, 8);
   if (crc32c(bytes.subarray(8)) !== checksum) throw corrupt("manifest checksum mismatch", file, 4);
   const version = reader.u32("version");
-  if (version !== MANIFEST_VERSION) throw corrupt(`manifest version ${version}`, file, 12);
+  if (version !== 1 && version !== MANIFEST_VERSION) {
+    throw corrupt(`manifest version ${version}`, file, 12);
+  }
   const generation = reader.u32("generation");
   const blockBytes = reader.u32("block bytes");
   if (!isValidBlockBytes(blockBytes)) throw corrupt(`block size ${blockBytes}`, file, 20);
@@ -93,6 +102,7 @@ export function decodeManifest(bytes: Uint8Array, file: string): Manifest {
     }
     streams.push({ name, schema, lateEventCount, blockSplitCount, slots });
   }
+  const annex = version === 1 ? new Uint8Array(0) : reader.take(reader.u32("annex length"), "annex");
   if (reader.at !== length) reader.fail(`${length - reader.at} trailing bytes`);
-  return { generation, blockBytes, appliedIndex, slotCount, streams };
+  return { generation, blockBytes, appliedIndex, slotCount, streams, annex };
 }

@@ -117,6 +117,6 @@ async function finishFiles(fileSystem: EngineFileSystem, directory: string,
   await wal.file.close();
   await writeManifestFile(fileSystem, directory, {
     generation: 1, blockBytes: header.blockBytes, appliedIndex: header.appliedIndex,
-    slotCount, streams,
+    slotCount, streams, annex: new Uint8Array(0),
   });
 }

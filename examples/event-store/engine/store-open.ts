@@ -42,7 +42,7 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
   const state: StoreState = {
     fileSystem, directory, blockBytes: manifest.blockBytes,
     walCheckpointBytes: location.walCheckpointBytes, streams: new Map(),
-    appliedIndex: manifest.appliedIndex, wal: { file: blocksFile, generation: 0, size: 0 },
+    appliedIndex: manifest.appliedIndex, annex: manifest.annex, wal: { file: blocksFile, generation: 0, size: 0 },
     blocksFile, slotCount: manifest.slotCount,
     durableSlots: new Set(manifest.streams.flatMap((stream) => stream.slots)),
     epoch: 1, pins: [], failure: undefined, closed: false,
@@ -55,6 +55,7 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
       if (record.appliedIndex <= state.appliedIndex) return;
       applyOperations(state.streams, state.blockBytes, record.operations, writeEpochs(state));
       state.appliedIndex = record.appliedIndex;
+      if (record.annex !== undefined) state.annex = record.annex;
     });
   await removeLeftovers(fileSystem, directory, manifest.generation);
   return state;
@@ -109,6 +110,7 @@ async function writeInitialFiles(location: StoreLocation, names: readonly string
   await wal.file.close();
   await writeManifestFile(fileSystem, directory, {
     generation: 1, blockBytes: location.blockBytes, appliedIndex: 0, slotCount: 0, streams: [],
+    annex: new Uint8Array(0),
   });
 }
 

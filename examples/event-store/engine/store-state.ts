@@ -17,6 +17,11 @@ export interface StoreState {
   /** In creation order (iteration order is part of the snapshot bytes). */
   readonly streams: Map<string, Stream>;
   appliedIndex: number;
+  /**
+   * Opaque bytes of the store's user (the replicated state machine keeps the
+   * framework's session table here), durable with the batch that set them.
+   */
+  annex: Uint8Array;
   wal: WalFile;
   readonly blocksFile: EngineFile;
   /** Slots the blocks file has room for (it grows, never shrinks). */

@@ -13,10 +13,12 @@ import { decodeUtf8, encodeUtf8Into } from "./utf8.js";
  * One WAL record = one applied batch with its applied index:
  *
  *   0 magic "EVW1" | 4 crc32c of [8, length) | 8 length u32 | 12 generation u32 |
- *   16 applied index f64 | 24 operation count u32 | 28 zero | operations, each 8-aligned:
+ *   16 applied index f64 | 24 operation count u32 | 28 annex u32 (0: none, else
+ *   annex length + 1) | operations, each 8-aligned:
  *   createStream: u32 1 | schema (schema-codec.ts)
  *   insert: u32 2 | stream name | u32 count | timestamps f64[] | fields in schema
  *   order (int64 and double as f64, bool u8, string u32 lengths + UTF-8)
+ *   | annex bytes (8-aligned) when present: the store's annex from this record on
  *
  * Unlike blocks, the WAL keeps timestamps and int64 values as the doubles
  * they are in memory (all safe integers, checked again on replay): a plain
@@ -44,8 +46,8 @@ function insertBytes(operation: CheckedOperation & { kind: "insert" }): number {
 }
 
 export function encodeWalRecord(generation: number, appliedIndex: number,
-  operations: readonly CheckedOperation[]): Uint8Array {
-  let length = WAL_HEADER_BYTES;
+  operations: readonly CheckedOperation[], annex?: Uint8Array): Uint8Array {
+  let length = WAL_HEADER_BYTES + (annex === undefined ? 0 : pad8(annex.byteLength));
   for (const operation of operations) {
     length += operation.kind === "insert" ? insertBytes(operation) :
       pad8(4 + schemaBytes(operation.stream, operation.schema));
@@ -61,7 +63,7 @@ export function encodeWalRecord(generation: number, appliedIndex: number,
   writer.u32(generation);
   writer.f64(appliedIndex);
   writer.u32(operations.length);
-  writer.u32(0);
+  writer.u32(annex === undefined ? 0 : annex.byteLength + 1);
   for (const operation of operations) {
     if (operation.kind === "createStream") {
       writer.u32(CREATE);
@@ -70,6 +72,11 @@ export function encodeWalRecord(generation: number, appliedIndex: number,
     } else {
       writeInsert(writer, operation.stream, operation.layout, operation.source);
     }
+  }
+  if (annex !== undefined) {
+    writer.bytes.set(annex, writer.at);
+    writer.at += annex.byteLength;
+    writer.align8();
   }
   assert(writer.at === length, () => `WAL record: wrote ${writer.at} bytes of ${length}`);
   writer.view.setUint32(4, crc32c(writer.bytes.subarray(8)), true);
@@ -120,6 +127,8 @@ export interface WalRecord {
   readonly generation: number;
   readonly appliedIndex: number;
   readonly operations: CheckedOperation[];
+  /** Undefined when the record leaves the annex as it was. */
+  readonly annex: Uint8Array | undefined;
 }
 
 /**
@@ -132,7 +141,7 @@ export function decodeWalRecord(reader: ByteReader, blockBytes: number,
   const generation = reader.u32("generation");
   const appliedIndex = reader.f64("applied index");
   const count = reader.u32("operation count");
-  reader.u32("reserved");
+  const annexField = reader.u32("annex length");
   const created = new Map<string, BlockLayout>();
   const operations: CheckedOperation[] = [];
   for (let index = 0; index < count; index++) {
@@ -152,7 +161,14 @@ export function decodeWalRecord(reader: ByteReader, blockBytes: number,
       reader.fail(`unknown operation kind ${kind}`);
     }
   }
-  return { generation, appliedIndex, operations };
+  return { generation, appliedIndex, operations, annex: readAnnex(reader, annexField) };
+}
+
+function readAnnex(reader: ByteReader, annexField: number): Uint8Array | undefined {
+  if (annexField === 0) return undefined;
+  const bytes = reader.take(annexField - 1, "annex");
+  reader.align8();
+  return bytes;
 }
 
 function readInsert(reader: ByteReader, layout: BlockLayout): RowSource {

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import {
+  createMemoryFileSystem, openEventStore, type MemoryFileSystem,
+} from "../engine/index.js";
+
+/** The store's annex: opaque bytes durable with the batch that set them. */
+const open = (fileSystem: MemoryFileSystem) =>
+  openEventStore({ fileSystem, directory: "/store", blockBytes: 1024, walCheckpointBytes: 2000 });
+const schema = { fields: [{ name: "value", type: "double" as const, aggregated: true }] };
+const insert = (count: number, base: number) => ({
+  kind: "insert" as const, stream: "s",
+  timestamps: Array.from({ length: count }, (_, row) => base + row),
+  columns: { value: Array.from({ length: count }, (_, row) => row / 2) },
+});
+
+describe("engine annex", () => {
+  it("is empty for a new store and follows the last batch that set it, across reopen and checkpoint", async () => {
+    let fileSystem = createMemoryFileSystem();
+    let store = await open(fileSystem);
+    expect(store.annex()).toEqual(new Uint8Array(0));
+    await store.applyBatch([{ kind: "createStream", stream: "s", schema }], 1, Uint8Array.of(1, 2, 3));
+    await store.applyBatch([insert(5, 0)], 2); // leaves the annex as it was
+    expect(store.annex()).toEqual(Uint8Array.of(1, 2, 3));
+    await store.applyBatch([], 3, Uint8Array.of(9, 8, 7, 6, 5, 4, 3, 2, 1));
+    await store.close();
+    store = await open(fileSystem); // close checkpointed: the manifest carries it
+    expect(store.annex()).toEqual(Uint8Array.of(9, 8, 7, 6, 5, 4, 3, 2, 1));
+    for (let index = 4; index < 40; index++) {
+      await store.applyBatch([insert(20, index * 100)], index, Uint8Array.of(index));
+    }
+    // WAL checkpoints happened along the way; the tail is in the WAL.
+    fileSystem = fileSystem.crash();
+    store = await open(fileSystem);
+    expect(store.appliedIndex()).toBe(39);
+    expect(store.annex()).toEqual(Uint8Array.of(39));
+    expect(store.aggregate("s").count).toBe(5 + 36 * 20);
+  });
+});
