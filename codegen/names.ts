@@ -1,0 +1,27 @@
+import type { MethodModel, ServiceModel } from "./model.js";
+
+/** Names of the generated symbols; one place, so templates and docs agree. */
+export function descriptorName(method: MethodModel): string {
+  return `${method.desc.parent.name}${method.desc.name}`;
+}
+
+export function executorName(service: ServiceModel): string {
+  return `${service.desc.name}Executor`;
+}
+
+export function registerName(service: ServiceModel): string {
+  return `register${service.desc.name}`;
+}
+
+export function clientName(service: ServiceModel): string {
+  return `${service.desc.name}Client`;
+}
+
+export function moduleName(service: ServiceModel): string {
+  return `${service.desc.name}Module`;
+}
+
+/** The generated file of a proto file ("kv/v1/kv.proto" → "kv/v1/kv_raftkit.ts"). */
+export function generatedFileName(protoName: string, suffix: string): string {
+  return `${protoName}_${suffix}.ts`;
+}

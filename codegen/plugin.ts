@@ -1,0 +1,44 @@
+import { createEcmaScriptPlugin } from "@bufbuild/protoplugin";
+import type { Plugin, Schema } from "@bufbuild/protoplugin";
+import { renderDescriptors } from "../templates/codegen/descriptors.js";
+import { renderExecutorInterface } from "../templates/codegen/executor.js";
+import { renderRegister } from "../templates/codegen/register.js";
+import { createRenderContext } from "../templates/codegen/render-context.js";
+import { buildFileModels } from "./build-model.js";
+import type { FileModel } from "./model.js";
+import { generatedFileName } from "./names.js";
+import type { RaftkitPluginOptions } from "./plugin-options.js";
+import { parseRaftkitOptions } from "./plugin-options.js";
+import { codegenVersion, pluginName } from "./version.js";
+
+/**
+ * protoc-gen-raftkit: for every proto file with a (raftkit.v1.state_machine)
+ * service, writes `<file>_raftkit.ts` (descriptors, executor interface,
+ * register function). Message types come from ts-proto, run next to it.
+ * Run by buf (see docs/codegen.md); `run(request)` throws on bad annotations.
+ */
+export const raftkitPlugin: Plugin = createEcmaScriptPlugin<RaftkitPluginOptions>({
+  name: pluginName,
+  version: `v${codegenVersion}`,
+  parseOptions: parseRaftkitOptions,
+  generateTs,
+});
+
+function generateTs(schema: Schema<RaftkitPluginOptions>): void {
+  const models = buildFileModels(schema.files, schema.options.sourceRoot);
+  for (const model of models) {
+    if (model.services.length === 0) continue;
+    generateExecutables(schema, model);
+  }
+}
+
+function generateExecutables(schema: Schema<RaftkitPluginOptions>, model: FileModel): void {
+  const file = schema.generateFile(generatedFileName(model.desc.name, "raftkit"));
+  file.preamble(model.desc);
+  const context = createRenderContext(file, schema.options.framework);
+  for (const service of model.services) {
+    renderDescriptors(context, service);
+    renderExecutorInterface(context, service);
+    renderRegister(context, service);
+  }
+}
