@@ -91,7 +91,10 @@ async function guardWrite(state: StoreState, write: () => Promise<void>): Promis
 async function applyBatchNow(state: StoreState, operations: readonly Operation[],
   appliedIndex: number, annex: Uint8Array | undefined): Promise<void> {
   checkWritable(state, true);
-  if (!Number.isSafeInteger(appliedIndex) || appliedIndex <= state.appliedIndex) {
+  // An annex alone may be written at the current index (after a snapshot import).
+  const annexOnly = operations.length === 0 && annex !== undefined &&
+    appliedIndex === state.appliedIndex;
+  if (!Number.isSafeInteger(appliedIndex) || (appliedIndex <= state.appliedIndex && !annexOnly)) {
     throw new EventStoreError(EventStoreErrorCode.StaleBatch, `applied index ${appliedIndex}, ` +
       `expected an integer above ${state.appliedIndex}`);
   }

@@ -33,7 +33,8 @@ export interface EventStore {
    * durable step (one WAL record, fdatasync'ed before the promise resolves).
    * The whole batch is checked first: on an error nothing changes. To move
    * the applied index past a batch that was rejected, apply `[]` with it.
-   * With `annex`, the store's annex becomes those bytes in the same step.
+   * With `annex`, the store's annex becomes those bytes in the same step; an
+   * empty batch with an annex may also repeat the current applied index.
    */
   applyBatch(operations: readonly Operation[], appliedIndex: number,
     annex?: Uint8Array): Promise<void>;

@@ -52,6 +52,11 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
   }
   state.wal = await openWal(fileSystem, directory, manifest.generation, manifest.blockBytes,
     (stream) => state.streams.get(stream)?.layout, (record) => {
+      if (record.appliedIndex === state.appliedIndex && record.operations.length === 0 &&
+        record.annex !== undefined) {
+        state.annex = record.annex; // an annex alone, written at the current index
+        return;
+      }
       if (record.appliedIndex <= state.appliedIndex) return;
       applyOperations(state.streams, state.blockBytes, record.operations, writeEpochs(state));
       state.appliedIndex = record.appliedIndex;

@@ -56,7 +56,9 @@ export async function openWal(fileSystem: EngineFileSystem, directory: string, g
     if (record.generation !== generation) {
       throw corrupt(`record of generation ${record.generation} in WAL ${generation}`, path, at);
     }
-    if (!(record.appliedIndex > lastIndex)) {
+    // An annex-only record may repeat the index before it (event-store.ts applyBatch).
+    const annexOnly = record.operations.length === 0 && record.annex !== undefined;
+    if (!(record.appliedIndex > lastIndex || (annexOnly && record.appliedIndex === lastIndex))) {
       throw corrupt(`applied index ${record.appliedIndex} after ${lastIndex}`, path, at);
     }
     lastIndex = record.appliedIndex;

@@ -36,3 +36,18 @@ describe("engine annex", () => {
     expect(store.aggregate("s").count).toBe(5 + 36 * 20);
   });
 });
+
+describe("engine annex at the current index", () => {
+  it("an empty batch may set the annex without moving the index, and survives a crash", async () => {
+    let fileSystem = createMemoryFileSystem();
+    let store = await open(fileSystem);
+    await store.applyBatch([{ kind: "createStream", stream: "s", schema }], 7);
+    await store.applyBatch([], 7, Uint8Array.of(5));
+    await expect(store.applyBatch([insert(1, 0)], 7, Uint8Array.of(6))).rejects.toThrow(/stale/);
+    await expect(store.applyBatch([], 6, Uint8Array.of(6))).rejects.toThrow(/stale/);
+    fileSystem = fileSystem.crash();
+    store = await open(fileSystem);
+    expect(store.appliedIndex()).toBe(7);
+    expect(store.annex()).toEqual(Uint8Array.of(5));
+  });
+});
