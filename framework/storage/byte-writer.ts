@@ -17,12 +17,23 @@ const copyLimitBytes = 32 * 1024;
  */
 export class ByteWriter {
   private readonly parts: Uint8Array[] = [];
-  private scratch = new Uint8Array(scratchBytesFirst);
-  private view = new DataView(this.scratch.buffer);
+  private scratch: Uint8Array;
+  private view: DataView;
   private scratchStart = 0;
   private scratchUsed = 0;
   /** Payload bytes written so far. */
   length = 0;
+
+  /**
+   * `expectedBytes`: what the caller expects to write, if known. The first
+   * scratch buffer is sized for it (up to the cap), so a large save does not
+   * allocate, zero and copy its way up through every doubling.
+   */
+  constructor(expectedBytes = 0) {
+    const first = Math.min(Math.max(expectedBytes, scratchBytesFirst), scratchBytesMax);
+    this.scratch = new Uint8Array(first);
+    this.view = new DataView(this.scratch.buffer);
+  }
 
   u8(value: number): void {
     this.reserve(1);

@@ -70,7 +70,7 @@ export function createLogAppender(
       if (open !== undefined && open.writer.length + estimateBytes > limits.maxRecordBytes)
         closeOpenRecord();
       if (open === undefined) {
-        const writer = new ByteWriter();
+        const writer = new ByteWriter(estimateBytes);
         writer.u8(RecordType.Commit);
         open = { segment: currentSegment, position: segmentEnd, writer, createsSegment: false };
         pending.records.push(open);

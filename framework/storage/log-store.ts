@@ -17,6 +17,7 @@ import { createGroupStorageView } from "./group-storage-view.js";
 import type { LogAppender } from "./log-appender.js";
 import { createLogAppender } from "./log-appender.js";
 import type { LogCommitter } from "./log-committer.js";
+import type { PendingRecord } from "./pending-commit.js";
 import { createLogCommitter, failedError } from "./log-committer.js";
 import type { LogUpdate } from "./log-update.js";
 import {
@@ -225,15 +226,19 @@ function createStore(parts: StoreParts): LogStore {
 /** Checks every update first (nothing changes if one is bad), then encodes and applies them. */
 function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
   const seen = new Set<number>();
-  const kept: (readonly Entry[])[] = [];
+  const logs: (GroupLog | undefined)[] = new Array<GroupLog | undefined>(updates.length);
+  const kept: (readonly Entry[])[] = new Array<readonly Entry[]>(updates.length);
   let estimate = 0;
-  for (const update of updates) {
+  for (let i = 0; i < updates.length; i++) {
+    const update = updates[i]!;
     checkUpdateShape(update);
     if (seen.has(update.groupId))
       throw invalidArgument(`group ${update.groupId} twice in one save`);
     seen.add(update.groupId);
-    const log = parts.groups.get(update.groupId) ?? createGroupLog(update.groupId);
-    kept.push(checkUpdate(log, update.snapshot, update.entries ?? []));
+    const log = parts.groups.get(update.groupId);
+    logs[i] = log;
+    const checkedLog = log ?? createGroupLog(update.groupId);
+    kept[i] = checkUpdate(checkedLog, update.snapshot, update.entries ?? []);
     estimate += estimateUpdateBytes(update);
   }
   if (estimate > parts.maxRecordBytes) {
@@ -243,51 +248,65 @@ function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
   }
   // One save goes into one record, so a crash keeps all of it or none of it.
   const record = parts.appender.recordFor(estimate);
-  const commitNumber = parts.appender.pending.commitNumber;
+  const written: EntryLocation[] = [];
   for (let i = 0; i < updates.length; i++) {
     const update = updates[i]!;
-    let log = parts.groups.get(update.groupId);
-    const empty =
-      update.snapshot === undefined && kept[i]!.length === 0 && update.hardState === undefined;
-    if (empty) continue; // nothing to write; an unknown group stays unknown
+    const entries = kept[i]!;
+    if (update.snapshot === undefined && entries.length === 0 && update.hardState === undefined) {
+      continue; // nothing to write; an unknown group stays unknown
+    }
+    let log = logs[i];
     if (log === undefined) {
       log = createGroupLog(update.groupId);
       parts.groups.set(update.groupId, log);
     }
-    const writer = record.writer;
-    if (update.snapshot !== undefined) {
-      encodeSnapshotOperation(writer, update.groupId, update.snapshot);
-      applySnapshotToLog(log, update.snapshot);
-    }
-    const entries = kept[i]!;
-    if (entries.length > 0) {
-      const offsets = encodeEntriesOperation(writer, update.groupId, entries);
-      const payloadStart = record.position + recordHeaderBytes;
-      appendToLog(log, entries[0]!.index, []); // cuts a conflicting suffix
-      for (let j = 0; j < entries.length; j++) {
-        const entry = entries[j]!;
-        const location: EntryLocation = {
-          term: entry.term,
-          type: entry.type,
-          segment: record.segment,
-          position: payloadStart + offsets[j]!,
-          length: entry.data.byteLength,
-          commitNumber,
-          data: entry.data,
-        };
-        log.entries.push(location);
-        parts.cache.add(location);
-      }
-    }
-    if (update.hardState !== undefined) {
-      encodeHardStateOperation(writer, update.groupId, update.hardState);
-      log.hardState = update.hardState;
-    }
+    encodeUpdate(parts, record, log, update, entries, written);
   }
+  parts.cache.add(written);
   assert(
     record.writer.length <= parts.maxRecordBytes,
     () => `record of ${record.writer.length} bytes beyond ${parts.maxRecordBytes}`,
   );
+}
+
+/** Encodes one checked update into `record` and applies it to `log`; new locations go to `written`. */
+function encodeUpdate(
+  parts: StoreParts,
+  record: PendingRecord,
+  log: GroupLog,
+  update: LogUpdate,
+  entries: readonly Entry[],
+  written: EntryLocation[],
+): void {
+  const writer = record.writer;
+  if (update.snapshot !== undefined) {
+    encodeSnapshotOperation(writer, update.groupId, update.snapshot);
+    applySnapshotToLog(log, update.snapshot);
+  }
+  if (entries.length > 0) {
+    const offsets = encodeEntriesOperation(writer, update.groupId, entries);
+    const payloadStart = record.position + recordHeaderBytes;
+    const commitNumber = parts.appender.pending.commitNumber;
+    appendToLog(log, entries[0]!.index, []); // cuts a conflicting suffix
+    for (let j = 0; j < entries.length; j++) {
+      const entry = entries[j]!;
+      const location: EntryLocation = {
+        term: entry.term,
+        type: entry.type,
+        segment: record.segment,
+        position: payloadStart + offsets[j]!,
+        length: entry.data.byteLength,
+        commitNumber,
+        data: entry.data,
+      };
+      log.entries.push(location);
+      written.push(location);
+    }
+  }
+  if (update.hardState !== undefined) {
+    encodeHardStateOperation(writer, update.groupId, update.hardState);
+    log.hardState = update.hardState;
+  }
 }
 
 function existingGroup(groups: Map<number, GroupLog>, groupId: number): GroupLog {

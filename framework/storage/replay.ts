@@ -137,6 +137,6 @@ function replayEntries(
     data: entry.data.slice(),
   }));
   appendToLog(log, first, locations);
-  for (const location of locations) cache.add(location);
+  cache.add(locations);
   cache.evict(0);
 }
