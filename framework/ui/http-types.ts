@@ -25,6 +25,26 @@ function wireName(code: Code): string {
 }
 
 /**
+ * Answers an RPC with an error in the caller's protocol: gRPC-Web (content
+ * type application/grpc-web*) gets a trailers-only answer — HTTP 200 with
+ * grpc-status and grpc-message headers, as a gRPC-Web server does, so a
+ * browser logs no failed request — anything else a Connect unary error.
+ */
+export function sendRpcError(request: UiRequest, response: UiResponse, code: Code, message: string): void {
+  const contentType = request.headers["content-type"] ?? "";
+  if (!contentType.startsWith("application/grpc-web")) return sendConnectError(response, code, message);
+  response.writeHead(200, {
+    "content-type": contentType.startsWith("application/grpc-web-text") ? "application/grpc-web-text+proto" :
+      "application/grpc-web+proto",
+    "grpc-status": String(code),
+    // gRPC: percent-encoded UTF-8 (decodeURIComponent on the client side reads it back).
+    "grpc-message": encodeURIComponent(message),
+    "content-length": 0,
+  });
+  response.end();
+}
+
+/**
  * Answers with a Connect unary error ({"code","message"} as JSON), which a
  * browser's Connect client turns into a ConnectError with that code.
  */

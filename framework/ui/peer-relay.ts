@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import * as http from "node:http";
 import type { UiRequest, UiResponse } from "./http-types.js";
-import { sendConnectError } from "./http-types.js";
+import { sendRpcError } from "./http-types.js";
 
 /**
  * The browser reaches every node of the cluster through the node that served
@@ -42,7 +42,7 @@ const hopByHopHeaders = new Set([
 const relayPathPattern = /^\/ui\/relay\/(\d{1,9})\/([A-Za-z_][\w.]{0,200})\/([A-Za-z_]\w{0,100})$/;
 
 export interface PeerRelay {
-  /** Handles `/ui/relay/…`; answers every refusal as a Connect error naming what was wrong. */
+  /** Handles `/ui/relay/…`; answers every refusal as an RPC error (gRPC-Web or Connect) naming what was wrong. */
   relay(path: string, request: UiRequest, response: UiResponse): void;
 }
 
@@ -57,7 +57,7 @@ export function createPeerRelay(options: PeerRelayOptions): PeerRelay {
     relay(path, request, response) {
       const match = relayPathPattern.exec(path);
       if (match === null) {
-        return sendConnectError(response, Code.NotFound, `relay path ${JSON.stringify(path)}: ` +
+        return sendRpcError(request, response, Code.NotFound, `relay path ${JSON.stringify(path)}: ` +
           "expected /ui/relay/<nodeId>/<package.Service>/<Method>");
       }
       const [, nodeText, service, method] = match;
@@ -65,14 +65,14 @@ export function createPeerRelay(options: PeerRelayOptions): PeerRelay {
       const address = options.peers.get(nodeId);
       if (address === undefined) {
         const known = [...options.peers.keys()].map((id) => `n${id}`).join(", ") || "none";
-        return sendConnectError(response, Code.NotFound, `relay: n${nodeId} is not a peer of this node (peers: ${known})`);
+        return sendRpcError(request, response, Code.NotFound, `relay: n${nodeId} is not a peer of this node (peers: ${known})`);
       }
       if (service === undefined || !options.services.has(service)) {
-        return sendConnectError(response, Code.PermissionDenied,
+        return sendRpcError(request, response, Code.PermissionDenied,
           `relay: service ${JSON.stringify(service)} is not relayed (relayed: ${[...options.services].join(", ")})`);
       }
       if (request.method !== "POST") {
-        return sendConnectError(response, Code.Unimplemented, `relay: method ${request.method ?? "?"}, allowed POST`);
+        return sendRpcError(request, response, Code.Unimplemented, `relay: method ${request.method ?? "?"}, allowed POST`);
       }
       void forward({ nodeId, address, path: `/${service}/${method}` }, request, response, options);
     },
@@ -88,7 +88,7 @@ interface Target {
 async function forward(target: Target, request: UiRequest, response: UiResponse, options: PeerRelayOptions): Promise<void> {
   const body = await readBody(request, options.maxRequestBytes);
   if (body === undefined) {
-    return sendConnectError(response, Code.ResourceExhausted,
+    return sendRpcError(request, response, Code.ResourceExhausted,
       `relay: request body larger than ${options.maxRequestBytes} bytes`);
   }
   const headers: http.OutgoingHttpHeaders = { "content-length": body.length };
@@ -102,7 +102,7 @@ async function forward(target: Target, request: UiRequest, response: UiResponse,
   });
   const fail = (code: Code, message: string): void => {
     outgoing.destroy();
-    if (!response.headersSent) sendConnectError(response, code, `n${target.nodeId} at ${target.address}: ${message}`);
+    if (!response.headersSent) sendRpcError(request, response, code, `n${target.nodeId} at ${target.address}: ${message}`);
     else response.destroy();
   };
   outgoing.on("timeout", () => fail(Code.DeadlineExceeded, `no answer within ${options.timeoutMs} ms`));

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { FallbackHandler, UiRequest, UiResponse } from "./http-types.js";
-import { sendConnectError, sendText } from "./http-types.js";
+import { sendRpcError, sendText } from "./http-types.js";
 import { createPeerRelay } from "./peer-relay.js";
 import { createStaticAssets, defaultAssetsDirectory } from "./static-assets.js";
 
@@ -54,7 +54,7 @@ export function createUiHandler(options: UiHandlerOptions): FallbackHandler {
     if (path.startsWith("/ui/relay/")) return relay.relay(path, request, response);
     const method = request.method ?? "GET";
     if (method !== "GET" && method !== "HEAD") {
-      return sendConnectError(response, Code.NotFound, `no service or page at ${method} ${path}`);
+      return sendRpcError(request, response, Code.NotFound, `no service or page at ${method} ${path}`);
     }
     serveGet(path, method === "HEAD", response, { assets, topology }).catch((error: unknown) => {
       onError(`serving ${path} failed`, error);
