@@ -1,0 +1,172 @@
+/**
+ * startNodeFromContainer on real ports: three node processes (in this test
+ * process) built from containers, partitions from a static table, a
+ * command through the raft log, a restart from the data directory.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Container } from "inversify";
+import { afterAll, describe, expect, it } from "vitest";
+import type { StaticClusterTable } from "../../../framework/cluster/index.js";
+import { createStaticClusterManager } from "../../../framework/cluster/index.js";
+import type { ContainerNode } from "../../../framework/di/index.js";
+import {
+  ClockToken,
+  ClusterManagerToken,
+  DiErrorCode,
+  LoggerToken,
+  isDiError,
+  startNodeFromContainer,
+} from "../../../framework/di/index.js";
+import type { NodeConfig } from "../../../framework/server/index.js";
+import {
+  buildCommand,
+  buildQuery,
+  readCommandResult,
+  readQueryResult,
+} from "../../../framework/statemachine/index.js";
+import { createSilentLogger, createSystemClock } from "../../../framework/transport/index.js";
+import { freePorts, waitUntil } from "../cluster/node-processes.js";
+import { Add, GetCounter } from "../../unit/statemachine/counter-kv-state-machine.js";
+import { bindCounterStateMachine } from "../../unit/di/counter-glue.js";
+import { MultiplierToken, UserCounterExecutor } from "../../unit/di/counter-executor.js";
+
+const directories: string[] = [];
+const nodes = new Map<number, ContainerNode>();
+
+afterAll(async () => {
+  for (const node of nodes.values()) await node.stop();
+  for (const directory of directories) await rm(directory, { recursive: true, force: true });
+});
+
+function nodeConfig(nodeId: number, ports: readonly number[], dataDirectory: string): NodeConfig {
+  const peers = new Map<number, string>();
+  ports.forEach((port, index) => {
+    if (index + 1 !== nodeId) peers.set(index + 1, `127.0.0.1:${port}`);
+  });
+  return {
+    nodeId,
+    listenHost: "127.0.0.1",
+    listenPort: ports[nodeId - 1] ?? 0,
+    peers,
+    dataDirectory,
+    clusterId: 42,
+    groups: [],
+    stateMachine: "counter",
+    host: { tickIntervalMs: 10, electionTicks: 10, heartbeatTicks: 2, quiesceAfterTicks: 0 },
+    transport: {},
+    shutdownGraceMs: 1_000,
+  };
+}
+
+function tableOf(ports: readonly number[]): StaticClusterTable {
+  return {
+    nodes: ports.map((port, index) => ({ nodeId: index + 1, address: `127.0.0.1:${port}` })),
+    partitions: [
+      { partitionId: 1, stateMachineType: "counter", replicas: [1, 2, 3] },
+      { partitionId: 2, stateMachineType: "counter", replicas: [1, 2, 3], free: true },
+    ],
+  };
+}
+
+function containerFor(table: StaticClusterTable): Container {
+  const container = new Container();
+  container.bind(LoggerToken).toConstantValue(createSilentLogger());
+  container.bind(ClusterManagerToken).toConstantValue(createStaticClusterManager(table));
+  container.bind(MultiplierToken).toConstantValue(3);
+  bindCounterStateMachine(container, UserCounterExecutor);
+  return container;
+}
+
+async function leaderOf(groupId: number): Promise<ContainerNode> {
+  let leader: ContainerNode | undefined;
+  await waitUntil(`a leader of group ${groupId}`, () => {
+    leader = [...nodes.values()].find((node) => node.host.isLeader(groupId));
+    return leader !== undefined;
+  });
+  return leader!;
+}
+
+describe("startNodeFromContainer", () => {
+  it("runs the table's partitions on three nodes, applies, restarts from disk", async () => {
+    const ports = await freePorts(3);
+    const table = tableOf(ports);
+    const configs = new Map<number, NodeConfig>();
+    for (const nodeId of [1, 2, 3]) {
+      const directory = await mkdtemp(join(tmpdir(), `raftkit-di-${nodeId}-`));
+      directories.push(directory);
+      configs.set(nodeId, nodeConfig(nodeId, ports, directory));
+    }
+    for (const [nodeId, config] of configs) {
+      nodes.set(nodeId, await startNodeFromContainer(containerFor(table), config));
+    }
+    for (const node of nodes.values()) {
+      expect(node.startedPartitions).toEqual([1, 2]);
+      expect(node.host.groupIds().sort()).toEqual([1, 2]);
+    }
+    const leader = await leaderOf(1);
+    const command = buildCommand(Add, { name: "n", delta: 5 }, undefined);
+    const result = await leader.host.propose(1, command);
+    if (!(result instanceof Uint8Array)) throw new Error("command result is not bytes");
+    expect(readCommandResult(Add, result).value).toBe(15);
+
+    // The free partition is handed out by createPartition and already runs.
+    const request = { stateMachineType: "counter", key: "s" };
+    const created = await leader.clusterManager.createPartition(request);
+    expect(created.partitionId).toBe(2);
+
+    // A follower restarts from its data directory with a fresh container.
+    const followerId = [1, 2, 3].find((id) => id !== leader.nodeId)!;
+    await nodes.get(followerId)!.stop();
+    const again = await startNodeFromContainer(containerFor(table), configs.get(followerId)!);
+    nodes.set(followerId, again);
+    const restarted = nodes.get(followerId)!;
+    expect(restarted.startedPartitions).toEqual([1, 2]);
+    const query = buildQuery(GetCounter, { name: "n" });
+    await waitUntil("the restarted follower to hold the counter", async () => {
+      const answer = await restarted.host.staleQuery(1, query);
+      return readQueryResult(GetCounter, answer).value === 15;
+    });
+  }, 60_000);
+
+  it("refuses config groups next to a bound ClusterManager, before opening a port", async () => {
+    const container = containerFor(tableOf([1, 2, 3]));
+    const config = { ...nodeConfig(1, [0], "/nonexistent-raftkit"), groups: [7] };
+    const error = await startNodeFromContainer(container, config).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(isDiError(error, DiErrorCode.InvalidConfig) && error.subject).toBe("groups");
+  });
+
+  it("refuses a bound clock: a node process builds its own", async () => {
+    const container = containerFor(tableOf([1, 2, 3]));
+    container.bind(ClockToken).toConstantValue(createSystemClock());
+    const config = nodeConfig(1, [0], "/nonexistent-raftkit");
+    const error = await startNodeFromContainer(container, config).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(isDiError(error, DiErrorCode.UnsupportedBinding) && error.subject).toBe("ClockToken");
+  });
+
+  it("without a bound ClusterManager serves config.groups on every node (one here)", async () => {
+    const [port] = await freePorts(1);
+    const directory = await mkdtemp(join(tmpdir(), "raftkit-di-single-"));
+    directories.push(directory);
+    const container = new Container();
+    container.bind(LoggerToken).toConstantValue(createSilentLogger());
+    container.bind(MultiplierToken).toConstantValue(1);
+    bindCounterStateMachine(container, UserCounterExecutor);
+    const config = { ...nodeConfig(1, [port!], directory), peers: new Map(), groups: [9] };
+    const node = await startNodeFromContainer(container, config);
+    try {
+      expect(node.startedPartitions).toEqual([9]);
+      expect((await node.clusterManager.partition(9)).replicas).toEqual([1]);
+      expect(container.get(ClusterManagerToken)).toBe(node.clusterManager);
+    } finally {
+      await node.stop();
+    }
+  });
+});
