@@ -20,9 +20,10 @@ function NodeTableRow(node: NodeRow, self: boolean): ComponentChild {
     h("td", null,
       h("span", { class: `health ${node.health}`, "data-testid": `health-n${node.nodeId}` }, node.health),
       node.error === undefined ? null : h("div", { class: "error-text" }, node.error)),
-    h("td", { class: "number" }, node.groupCount),
+    // A dead node's last answer is history: only its leaderships (none) are known now.
+    h("td", { class: "number" }, node.health === "dead" ? "—" : node.groupCount),
     h("td", { class: "number", "data-testid": `leaderships-n${node.nodeId}` }, node.leaderCount),
-    h("td", { class: "number" }, node.quiescedCount),
+    h("td", { class: "number" }, node.health === "dead" ? "—" : node.quiescedCount),
     h("td", { class: "number" }, node.health === "dead" ? "—" : formatBytes(node.rssBytes)),
     h("td", { class: "number" }, node.health === "dead" ? "—" : formatDuration(node.uptimeMs)));
 }
