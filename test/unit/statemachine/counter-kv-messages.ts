@@ -39,6 +39,28 @@ export interface StampResponse {
   randoms: number[];
 }
 
+/** A JSON object's members, or a TypeError naming the message (as ts-proto's fromJSON would fail). */
+function jsonObject(object: unknown, message: string): Record<string, unknown> {
+  if (typeof object !== "object" || object === null || Array.isArray(object)) {
+    throw new TypeError(`${message}: expected a JSON object, got ${JSON.stringify(object)}`);
+  }
+  return object as Record<string, unknown>;
+}
+
+function jsonString(fields: Record<string, unknown>, name: string): string {
+  const value = fields[name] ?? "";
+  if (typeof value !== "string") throw new TypeError(`field "${name}": expected a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function jsonInt32(fields: Record<string, unknown>, name: string): number {
+  const value = fields[name] ?? 0;
+  if (typeof value !== "number" || !Number.isInteger(value) || Math.abs(value) > 2 ** 31) {
+    throw new TypeError(`field "${name}": expected an int32, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** Reads fields until the end, calling `field` for each; unknown fields are skipped. */
 function readFields(
   input: Uint8Array,
@@ -67,6 +89,13 @@ export const AddRequest = {
     });
     return message;
   },
+  fromJSON(object: unknown): AddRequest {
+    const fields = jsonObject(object, "AddRequest");
+    return { name: jsonString(fields, "name"), delta: jsonInt32(fields, "delta") };
+  },
+  toJSON(message: AddRequest): unknown {
+    return { name: message.name, delta: message.delta };
+  },
 };
 
 export const NameRequest = {
@@ -83,6 +112,12 @@ export const NameRequest = {
     });
     return message;
   },
+  fromJSON(object: unknown): NameRequest {
+    return { name: jsonString(jsonObject(object, "NameRequest"), "name") };
+  },
+  toJSON(message: NameRequest): unknown {
+    return { name: message.name };
+  },
 };
 
 export const CounterValue = {
@@ -98,6 +133,17 @@ export const CounterValue = {
       return true;
     });
     return message;
+  },
+  fromJSON(object: unknown): CounterValue {
+    const fields = jsonObject(object, "CounterValue");
+    const value = fields.value ?? 0;
+    const parsed = typeof value === "string" ? Number(value) : value;
+    if (typeof parsed !== "number" || !Number.isSafeInteger(parsed)) throw new TypeError(`CounterValue.value: ${String(value)}`);
+    return { value: parsed };
+  },
+  toJSON(message: CounterValue): unknown {
+    // proto3 JSON renders int64 as a string.
+    return { value: String(message.value) };
   },
 };
 

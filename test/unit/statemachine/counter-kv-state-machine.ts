@@ -27,11 +27,15 @@ import {
   StampResponse,
 } from "./counter-kv-messages.js";
 
+/** The state machine type name nodes register this machine under. */
+export const counterKvType = "counterkv";
+
 export const Add = defineExecutableMessage({
   typeName: "counter.v1.CounterService/Add",
   kind: ExecutableKind.Command,
   request: tsProtoCodec(AddRequest),
   response: tsProtoCodec(CounterValue),
+  stateMachine: counterKvType,
 });
 
 export const GetCounter = defineExecutableMessage({
@@ -39,6 +43,7 @@ export const GetCounter = defineExecutableMessage({
   kind: ExecutableKind.Query,
   request: tsProtoCodec(NameRequest),
   response: tsProtoCodec(CounterValue),
+  stateMachine: counterKvType,
 });
 
 export const Put = defineExecutableMessage({
@@ -46,6 +51,7 @@ export const Put = defineExecutableMessage({
   kind: ExecutableKind.Command,
   request: tsProtoCodec(PutRequest),
   response: tsProtoCodec(PreviousValue),
+  stateMachine: counterKvType,
 });
 
 export const Delete = defineExecutableMessage({
@@ -53,6 +59,7 @@ export const Delete = defineExecutableMessage({
   kind: ExecutableKind.Command,
   request: tsProtoCodec(NameRequest),
   response: tsProtoCodec(PreviousValue),
+  stateMachine: counterKvType,
 });
 
 export const GetValue = defineExecutableMessage({
@@ -60,6 +67,7 @@ export const GetValue = defineExecutableMessage({
   kind: ExecutableKind.Query,
   request: tsProtoCodec(NameRequest),
   response: tsProtoCodec(PreviousValue),
+  stateMachine: counterKvType,
 });
 
 /** Answers with what the apply context says: time, position, random draws. */
@@ -68,6 +76,16 @@ export const Stamp = defineExecutableMessage({
   kind: ExecutableKind.Command,
   request: tsProtoCodec(StampRequest),
   response: tsProtoCodec(StampResponse),
+  stateMachine: counterKvType,
+});
+
+/** How many times executors changed the state: counts applies, for exactly-once checks across processes. */
+export const Effects = defineExecutableMessage({
+  typeName: "counter.v1.CounterService/Effects",
+  kind: ExecutableKind.Query,
+  request: tsProtoCodec(NameRequest),
+  response: tsProtoCodec(CounterValue),
+  stateMachine: counterKvType,
 });
 
 /** A command whose executor has a bug: it throws a plain Error. */
@@ -76,6 +94,7 @@ export const Crash = defineExecutableMessage({
   kind: ExecutableKind.Command,
   request: tsProtoCodec(NameRequest),
   response: tsProtoCodec(PreviousValue),
+  stateMachine: counterKvType,
 });
 
 export interface CounterKvState extends ExecutableState {
@@ -172,6 +191,7 @@ export function createCounterKvMachine(
   registry.registerQuery(GetCounter, (request) => ({
     value: state.counters.get(request.name) ?? 0,
   }));
+  registry.registerQuery(Effects, () => ({ value: state.effects() }));
   registry.registerCommand(Put, (request) => {
     const previous = state.put(request.key, request.value);
     return { found: previous !== undefined, value: previous ?? "" };

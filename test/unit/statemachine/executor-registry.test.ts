@@ -7,8 +7,8 @@ import {
   isStateMachineError,
   tsProtoCodec,
 } from "../../../framework/statemachine/index.js";
-import { NameRequest, PreviousValue } from "./counter-kv-messages.js";
-import { Add, GetCounter, Put } from "./counter-kv-state-machine.js";
+import { NameRequest, PreviousValue, StampRequest } from "./counter-kv-messages.js";
+import { Add, GetCounter, Put, Stamp } from "./counter-kv-state-machine.js";
 
 describe("executor registry", () => {
   it("looks up registered executors and lists them sorted", () => {
@@ -59,7 +59,7 @@ describe("executor registry", () => {
   it("converts JSON for callers without generated code, and says when a codec has none", () => {
     const registry = createExecutorRegistry();
     registry.registerCommand(Put, () => ({ found: true, value: "old" }));
-    registry.registerCommand(Add, () => ({ value: 0 }));
+    registry.registerCommand(Stamp, () => ({ timestampMs: 0, index: 0, position: 0, randoms: [] }));
     const put = registry.get(Put.typeName);
     const bytes = put.requestFromJson({ key: "k", value: "v" });
     expect(Put.request.decode(bytes)).toEqual({ key: "k", value: "v" });
@@ -70,7 +70,7 @@ describe("executor registry", () => {
     expect(() => put.requestFromJson({ key: 3 })).toThrowError(
       /invalid_payload.*JSON request of kv\.v1\.KvService\/Put does not convert: PutRequest: key/,
     );
-    expect(() => registry.get(Add.typeName).requestFromJson({})).toThrowError(
+    expect(() => registry.get(Stamp.typeName).requestFromJson({})).toThrowError(
       /unimplemented.*the request codec has no JSON conversion/,
     );
   });
@@ -80,7 +80,7 @@ describe("executor registry", () => {
     const message = { found: true, value: "x" };
     expect(codec.decode(codec.encode(message))).toEqual(message);
     expect(codec.fromJson?.({ found: true, value: "x" })).toEqual({ found: true, value: "x" });
-    expect(tsProtoCodec(NameRequest).fromJson).toBeUndefined();
+    expect(tsProtoCodec(StampRequest).fromJson).toBeUndefined();
     const descriptor = defineExecutableMessage({
       typeName: "t.v1.S/M",
       kind: ExecutableKind.Query,
