@@ -17,11 +17,19 @@ export function clientName(service: ServiceModel): string {
   return `${service.desc.name}Client`;
 }
 
-export function moduleName(service: ServiceModel): string {
-  return `${service.desc.name}Module`;
-}
-
 /** The generated file of a proto file ("kv/v1/kv.proto" → "kv/v1/kv_raftkit.ts"). */
 export function generatedFileName(protoName: string, suffix: string): string {
   return `${protoName}_${suffix}.ts`;
+}
+
+export function executorTokenName(service: ServiceModel): string {
+  return `${service.desc.name}ExecutorToken`;
+}
+
+export function providerFactoryName(service: ServiceModel): string {
+  return `create${service.desc.name}Provider`;
+}
+
+export function bindName(service: ServiceModel): string {
+  return `bind${service.desc.name}`;
 }

@@ -1,6 +1,8 @@
 import { createEcmaScriptPlugin } from "@bufbuild/protoplugin";
 import type { Plugin, Schema } from "@bufbuild/protoplugin";
+import { renderClient } from "../templates/codegen/client.js";
 import { renderDescriptors } from "../templates/codegen/descriptors.js";
+import { renderDi } from "../templates/codegen/di.js";
 import { renderExecutorInterface } from "../templates/codegen/executor.js";
 import { renderRegister } from "../templates/codegen/register.js";
 import { createRenderContext } from "../templates/codegen/render-context.js";
@@ -14,7 +16,8 @@ import { codegenVersion, pluginName } from "./version.js";
 /**
  * protoc-gen-raftkit: for every proto file with a (raftkit.v1.state_machine)
  * service, writes `<file>_raftkit.ts` (descriptors, executor interface,
- * register function). Message types come from ts-proto, run next to it.
+ * register function), `<file>_raftkit_client.ts` (typed clients) and
+ * `<file>_raftkit_di.ts` (DI glue). Message types come from ts-proto, run next to it.
  * Run by buf (see docs/codegen.md); `run(request)` throws on bad annotations.
  */
 export const raftkitPlugin: Plugin = createEcmaScriptPlugin<RaftkitPluginOptions>({
@@ -29,6 +32,8 @@ function generateTs(schema: Schema<RaftkitPluginOptions>): void {
   for (const model of models) {
     if (model.services.length === 0) continue;
     generateExecutables(schema, model);
+    if (schema.options.client) generateClients(schema, model);
+    if (schema.options.di) generateDi(schema, model);
   }
 }
 
@@ -41,4 +46,23 @@ function generateExecutables(schema: Schema<RaftkitPluginOptions>, model: FileMo
     renderExecutorInterface(context, service);
     renderRegister(context, service);
   }
+}
+
+function generateClients(schema: Schema<RaftkitPluginOptions>, model: FileModel): void {
+  const file = schema.generateFile(generatedFileName(model.desc.name, "raftkit_client"));
+  file.preamble(model.desc);
+  const context = createRenderContext(file, schema.options.framework, executablesModule(model));
+  for (const service of model.services) renderClient(context, service);
+}
+
+function generateDi(schema: Schema<RaftkitPluginOptions>, model: FileModel): void {
+  const file = schema.generateFile(generatedFileName(model.desc.name, "raftkit_di"));
+  file.preamble(model.desc);
+  const context = createRenderContext(file, schema.options.framework, executablesModule(model));
+  for (const service of model.services) renderDi(context, service);
+}
+
+/** The import path of `<file>_raftkit.ts` from the output root. */
+function executablesModule(model: FileModel): string {
+  return `./${generatedFileName(model.desc.name, "raftkit").replace(/\.ts$/, ".js")}`;
 }

@@ -1,5 +1,5 @@
 import type { DescMessage } from "@bufbuild/protobuf";
-import type { GeneratedFile, ImportSymbol } from "@bufbuild/protoplugin";
+import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplugin";
 import { tsProtoMessageName, tsProtoModulePath } from "../../codegen/model.js";
 
 /**
@@ -13,6 +13,8 @@ export interface RenderContext {
   framework(part: FrameworkPart, name: string, typeOnly?: boolean): ImportSymbol;
   /** The ts-proto model of a message: interface and MessageFns under one name. */
   message(desc: DescMessage): ImportSymbol;
+  /** A symbol of `<file>_raftkit.ts` (descriptors, executor, register): imported unless printed there. */
+  executable(name: string, typeOnly?: boolean): Printable;
 }
 
 export type FrameworkPart = "statemachine" | "client" | "di";
@@ -20,9 +22,14 @@ export type FrameworkPart = "statemachine" | "client" | "di";
 /**
  * `frameworkRoot` is a package specifier ("raftkit/framework") or a path relative
  * to the output root ("../../framework"); protoplugin makes the latter relative
- * to each generated file.
+ * to each generated file. `executablesModule` ("./kv/v1/kv_raftkit.js") is given
+ * for the files that import the descriptors rather than define them.
  */
-export function createRenderContext(file: GeneratedFile, frameworkRoot: string): RenderContext {
+export function createRenderContext(
+  file: GeneratedFile,
+  frameworkRoot: string,
+  executablesModule?: string,
+): RenderContext {
   const root = frameworkRoot.startsWith(".") && !frameworkRoot.startsWith("./") &&
     !frameworkRoot.startsWith("../") ? `./${frameworkRoot}` : frameworkRoot;
   return {
@@ -30,5 +37,7 @@ export function createRenderContext(file: GeneratedFile, frameworkRoot: string):
     framework: (part, name, typeOnly = false) =>
       file.import(name, `${root}/${part}/index.js`, typeOnly),
     message: (desc) => file.import(tsProtoMessageName(desc), tsProtoModulePath(desc.file)),
+    executable: (name, typeOnly = false) =>
+      executablesModule === undefined ? name : file.import(name, executablesModule, typeOnly),
   };
 }
