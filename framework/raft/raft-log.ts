@@ -57,6 +57,10 @@ export class RaftLog {
 
   /** Term at `index`, or 0 when the log does not have it (compacted or beyond the end). */
   termOrZero(index: number): number {
+    // Checked here first, not only by term()'s throw: a follower asks this for
+    // every entry an append brings beyond its last index, and building a
+    // RaftError (with its stack) per new entry showed in node profiles.
+    if (index < this.firstIndex() - 1 || index > this.lastIndex()) return 0;
     try {
       return this.term(index);
     } catch (error) {
