@@ -8,16 +8,22 @@
  *   2. idle cost of 10,000 quiesced groups per node (CPU % and RSS from /proc);
  *   3. failover: SIGKILL of a leader → first committed write of each of its
  *      groups, in election timeouts.
+ *   1b. the same puts through ExecuteBatch from several client processes
+ *      (test/bench/cluster-client.ts): --clients N (default 3), --lanes N calls
+ *      in flight per node and client (default 4), --batch N puts per call
+ *      (default 256);
  * Options: --seconds N (per throughput run, default 8), --idle-groups N
- * (default 10000), --skip-idle, --skip-failover.
+ * (default 10000), --skip-idle, --skip-failover, --skip-unary, --skip-batched.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { encodeKvRequest, KvOp } from "../../framework/statemachine/index.js";
 import { ExecuteKind, ReadConsistency } from "../../gen/raftkit/v1/gateway_pb.js";
 import { leadersOf, waitForLeaders } from "../integration/cluster/cluster-checks.js";
 import { GatewayClient } from "../integration/cluster/gateway-client.js";
-import { ProcessCluster, waitUntil } from "../integration/cluster/node-processes.js";
+import { ProcessCluster, projectRoot, waitUntil } from "../integration/cluster/node-processes.js";
+import type { ClientPlan, ClientReport } from "./cluster-client.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -25,6 +31,13 @@ const { values: options } = parseArgs({
     "idle-groups": { type: "string", default: "10000" },
     "skip-idle": { type: "boolean", default: false },
     "skip-failover": { type: "boolean", default: false },
+    "skip-unary": { type: "boolean", default: false },
+    "skip-batched": { type: "boolean", default: false },
+    // Stop the nodes with SIGTERM at the end (they then write e.g. --cpu-prof profiles from NODE_OPTIONS).
+    "graceful-close": { type: "boolean", default: false },
+    clients: { type: "string", default: "3" },
+    lanes: { type: "string", default: "4" },
+    batch: { type: "string", default: "256" },
   },
 });
 const seconds = Number(options.seconds);
@@ -103,6 +116,79 @@ async function throughput(cluster: ProcessCluster, client: GatewayClient, groups
     describeRun(`  replicated 64 B puts, ${groups} group(s), ${inFlight} in flight`, writes, baseline),
     `  node CPU during puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}`,
   ];
+}
+
+/**
+ * Replicated puts through GatewayService.ExecuteBatch from `clients` client
+ * processes (test/bench/cluster-client.ts), each with `lanes` calls in flight
+ * per node, `batch` puts per call, all to groups that node leads.
+ */
+async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient, groups: number): Promise<string[]> {
+  const groupIds = Array.from({ length: groups }, (_, i) => i + 1);
+  const leaders = await waitForLeaders(client, [1, 2, 3], groupIds);
+  const clients = Number(options.clients);
+  const plans = Array.from({ length: clients }, (_, clientId) => ({
+    clientId,
+    urls: Object.fromEntries(cluster.nodes.map((node) => [String(node.nodeId), node.url])),
+    leaders: Object.fromEntries([...leaders].map(([groupId, leader]) => [String(groupId), leader])),
+    lanesPerNode: Number(options.lanes),
+    batch: Number(options.batch),
+  }));
+  const children = plans.map(startClientProcess);
+  await Promise.all(children.map((child) => child.ready));
+  const warmupMs = 1500;
+  const startAt = Date.now() + warmupMs;
+  const stopAt = startAt + seconds * 1000;
+  for (const child of children) child.go(startAt, stopAt);
+  const cpuAt = new Promise<number[]>((done) => setTimeout(() => done(cpuMsOf(cluster)), startAt - Date.now()));
+  const cpuEnd = new Promise<number[]>((done) => setTimeout(() => done(cpuMsOf(cluster)), stopAt - Date.now()));
+  const reports = await Promise.all(children.map((child) => child.report));
+  const [before, after] = await Promise.all([cpuAt, cpuEnd]);
+  const operations = reports.reduce((sum, report) => sum + report.operations, 0);
+  const failures = reports.reduce((sum, report) => sum + report.failures, 0);
+  const calls = reports.reduce((sum, report) => sum + report.calls, 0);
+  const latencies = reports.flatMap((report) => report.latenciesMs).sort((a, b) => a - b);
+  const cpu = after.map((ms, i) => ((ms - before[i]!) / (seconds * 10)).toFixed(0));
+  return [
+    `  replicated 64 B puts, ${groups} groups, ExecuteBatch: ${clients} client processes × ` +
+      `${options.lanes} calls in flight per node × ${options.batch} puts per call: ` +
+      `${(operations / seconds).toFixed(0)} puts/s (${operations} in ${seconds} s, ${failures} failed outcomes, ${calls} calls), ` +
+      `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+    `  node CPU during batched puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}`,
+  ];
+}
+
+interface ClientProcess {
+  /** Resolves once the client has loaded and waits for its start time. */
+  readonly ready: Promise<void>;
+  go(startAt: number, stopAt: number): void;
+  readonly report: Promise<ClientReport>;
+}
+
+function startClientProcess(plan: Omit<ClientPlan, "startAt" | "stopAt">): ClientProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/bench/cluster-client.ts", JSON.stringify(plan)], {
+    cwd: projectRoot,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  let output = "";
+  let signalReady: () => void = () => {};
+  const ready = new Promise<void>((done) => (signalReady = done));
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.startsWith("ready\n")) signalReady();
+  });
+  const report = new Promise<ClientReport>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) reject(new Error(`client ${plan.clientId} exited with ${code}`));
+      else resolve(JSON.parse(output.trim().split("\n").at(-1)!));
+    });
+  });
+  return {
+    ready: Promise.race([ready, report.then(() => {})]),
+    go: (startAt, stopAt) => child.stdin.end(`${JSON.stringify({ startAt, stopAt })}\n`),
+    report,
+  };
 }
 
 const clockTicksPerSecond = 100; // getconf CLK_TCK on Linux
@@ -196,13 +282,17 @@ async function main(): Promise<void> {
     // A short backoff cap, so retries add little to the measured failover time.
     const client = new GatewayClient(new Map(cluster.nodes.map((node) => [node.nodeId, node.url])), 50);
     report.push("throughput:");
-    report.push(...(await throughput(cluster, client, 1, 64)));
-    report.push(...(await throughput(cluster, client, 64, 256)));
+    if (!options["skip-unary"]) {
+      report.push(...(await throughput(cluster, client, 1, 64)));
+      report.push(...(await throughput(cluster, client, 64, 256)));
+    }
+    if (!options["skip-batched"]) report.push(...(await batchedThroughput(cluster, client, 64)));
     if (!options["skip-failover"]) {
       report.push("failover:");
       report.push(...(await failover(cluster, client, 64)));
     }
   } finally {
+    if (options["graceful-close"]) await Promise.all(cluster.nodes.map((node) => node.stop("SIGTERM")));
     await cluster.close();
   }
   if (!options["skip-idle"]) {

@@ -1,0 +1,132 @@
+/**
+ * One client process of the cluster benchmark (test/bench/cluster.ts forks
+ * several). It drives replicated 64 B kv puts through GatewayService
+ * .ExecuteBatch: `lanes` loops per node, each sending one call of `batch`
+ * puts for groups that node leads, waiting for the answer, sending the next.
+ * A NotLeader outcome moves its group to the hinted leader (no pause).
+ *
+ * Input: argv[2], JSON, a ClientPlan without its times; it prints "ready",
+ * then reads one JSON line {startAt, stopAt} from stdin (the parent sends it
+ * once every client is ready). Output: one JSON line (ClientReport) on stdout.
+ */
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { encodeKvRequest, KvOp } from "../../framework/statemachine/index.js";
+import { ExecuteKind, GatewayService } from "../../gen/raftkit/v1/gateway_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ExecuteRequestSchema } from "../../gen/raftkit/v1/gateway_pb.js";
+
+export interface ClientPlan {
+  readonly clientId: number;
+  /** Node id → base URL. */
+  readonly urls: Readonly<Record<string, string>>;
+  /** Group id → leader node id, as the parent saw them. */
+  readonly leaders: Readonly<Record<string, number>>;
+  readonly lanesPerNode: number;
+  readonly batch: number;
+  /** Wall-clock ms (Date.now) at which to start and stop measuring. */
+  readonly startAt: number;
+  readonly stopAt: number;
+}
+
+export interface ClientReport {
+  readonly clientId: number;
+  /** Puts acknowledged between startAt and stopAt. */
+  readonly operations: number;
+  /** Outcomes that failed (NotLeader redirects included). */
+  readonly failures: number;
+  /** Latency of each acknowledged put (its call's duration), ms. */
+  readonly latenciesMs: number[];
+  readonly calls: number;
+}
+
+type RequestInit = MessageInitShape<typeof ExecuteRequestSchema>;
+
+/** A 64-byte kv put: op + key length + 8-byte key + 51-byte value. */
+export function putCommand(groupId: number, lane: number, sequence: number): Uint8Array {
+  const key = new TextEncoder().encode(`${(lane * 1_000_003 + sequence) % 1e8}`.padStart(8, "0"));
+  const value = new Uint8Array(51).fill(groupId % 251);
+  const encoded = encodeKvRequest({ op: KvOp.Put, key, value });
+  if (encoded.byteLength !== 64) throw new Error(`command of ${encoded.byteLength} bytes, expected 64`);
+  return encoded;
+}
+
+async function runClient(plan: ClientPlan): Promise<ClientReport> {
+  const clients = new Map(
+    Object.entries(plan.urls).map(([nodeId, url]) => [
+      Number(nodeId),
+      createClient(GatewayService, createConnectTransport({ baseUrl: url, httpVersion: "2" })),
+    ]),
+  );
+  const leaders = new Map(Object.entries(plan.leaders).map(([group, node]) => [Number(group), node]));
+  const latenciesMs: number[] = [];
+  let operations = 0;
+  let failures = 0;
+  let calls = 0;
+  const groupsLedBy = (nodeId: number): number[] =>
+    [...leaders].filter(([, leader]) => leader === nodeId).map(([groupId]) => groupId);
+  const lane = async (nodeId: number, laneId: number): Promise<void> => {
+    const client = clients.get(nodeId)!;
+    let sequence = 0;
+    let cursor = laneId;
+    while (Date.now() < plan.stopAt) {
+      const groups = groupsLedBy(nodeId);
+      if (groups.length === 0) return;
+      const requests: RequestInit[] = [];
+      const groupOf: number[] = [];
+      for (let i = 0; i < plan.batch; i++) {
+        const groupId = groups[cursor++ % groups.length]!;
+        const payload = putCommand(groupId, plan.clientId * 1000 + laneId, sequence++);
+        requests.push({ groupId: BigInt(groupId), kind: ExecuteKind.COMMAND, payload });
+        groupOf.push(groupId);
+      }
+      const began = Date.now();
+      const response = await client.executeBatch({ requests }, { timeoutMs: 10_000 });
+      const ended = Date.now();
+      calls++;
+      const measured = began >= plan.startAt && ended <= plan.stopAt;
+      response.outcomes.forEach((outcome, i) => {
+        if (outcome.outcome.case === "response") {
+          if (!measured) return;
+          operations++;
+          latenciesMs.push(ended - began);
+          return;
+        }
+        failures++;
+        const hint = outcome.outcome.value?.notLeader;
+        if (hint !== undefined && hint.leaderNodeId !== 0n) {
+          leaders.set(groupOf[i]!, Number(hint.leaderNodeId));
+        }
+      });
+    }
+  };
+  const lanes: Promise<void>[] = [];
+  for (const nodeId of clients.keys()) {
+    for (let laneId = 0; laneId < plan.lanesPerNode; laneId++) lanes.push(lane(nodeId, laneId));
+  }
+  await Promise.all(lanes);
+  return { clientId: plan.clientId, operations, failures, latenciesMs, calls };
+}
+
+async function readTimes(): Promise<{ startAt: number; stopAt: number }> {
+  let input = "";
+  for await (const chunk of process.stdin) {
+    input += String(chunk);
+    if (input.includes("\n")) break;
+  }
+  const times: unknown = JSON.parse(input.split("\n")[0]!);
+  if (typeof times !== "object" || times === null || !("startAt" in times) || !("stopAt" in times)) {
+    throw new Error(`cluster-client: bad times ${input}`);
+  }
+  return { startAt: Number(times.startAt), stopAt: Number(times.stopAt) };
+}
+
+// The parent wrote this plan (cluster.ts); a malformed one fails loudly below.
+const given: Omit<ClientPlan, "startAt" | "stopAt"> = JSON.parse(process.argv[2] ?? "null");
+if (given === null || typeof given.batch !== "number" || typeof given.lanesPerNode !== "number") {
+  throw new Error(`cluster-client: bad plan ${process.argv[2]}`);
+}
+process.stdout.write("ready\n");
+const plan: ClientPlan = { ...given, ...(await readTimes()) };
+const report = await runClient(plan);
+process.stdout.write(`${JSON.stringify(report)}\n`);
