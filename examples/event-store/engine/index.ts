@@ -6,6 +6,7 @@ export { EventStoreError, EventStoreErrorCode, isEventStoreError } from "./error
 export type { EventStoreErrorDetails } from "./errors.js";
 export { AssertionError } from "./assert.js";
 export { insertFromRows } from "./operation.js";
+export { createInsertChecker } from "./insert-checker.js";
 export type {
   ColumnInput, CreateStreamOperation, EventRow, InsertOperation, Operation,
 } from "./operation.js";

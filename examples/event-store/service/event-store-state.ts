@@ -1,0 +1,223 @@
+import type { ApplyContext, ExecutableState, OpenedState } from "../../../framework/statemachine/index.js";
+import {
+  StateMachineError,
+  StateMachineErrorCode,
+} from "../../../framework/statemachine/index.js";
+import {
+  BLOCK_BYTES_DEFAULT,
+  createInsertChecker,
+  importEventStore,
+  openEventStore,
+} from "../engine/index.js";
+import type {
+  EngineFileSystem,
+  EventStore,
+  InsertOperation,
+  Operation,
+  StreamSchema,
+} from "../engine/index.js";
+import type {
+  CreateStreamRequest,
+  CreateStreamResponse,
+  InsertRequest,
+  InsertResponse,
+} from "../gen/eventstore/v1/eventstore_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { CreateStreamResponseSchema, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
+import { EVENT_ID_FIELD, toColumnar } from "./columnar-events.js";
+import type { DedupIndex } from "./dedup-index.js";
+import { createDedupIndex, loadDedupIndex } from "./dedup-index.js";
+import { mapEngineErrors } from "./engine-errors.js";
+import type { EventStoreServiceExecutor } from "./executor.js";
+import { createQueryExecutors } from "./query-executors.js";
+import {
+  readStreamSettings,
+  resolveStreamSettings,
+  SETTINGS_STREAM,
+  settingsRow,
+  settingsSchema,
+} from "./stream-settings.js";
+import type { StreamSettings } from "./stream-settings.js";
+import { checkUserStreamName, sameSchema, storedSchemaOf, userFieldsOf } from "./stream-schema.js";
+
+export interface EventStoreStateOptions {
+  readonly fileSystem: EngineFileSystem;
+  /** The partition replica's own directory. */
+  readonly directory: string;
+  readonly blockBytes?: number;
+}
+
+/** The engine-backed state of one partition replica and the executors working on it. */
+export interface EventStoreState extends ExecutableState {
+  readonly executor: EventStoreServiceExecutor;
+  /** The open store (for tests and status); throws before open. */
+  store(): EventStore;
+}
+
+/** What the executors share: the open store and the batch staged since the last persist. */
+export interface StateCore {
+  store: EventStore | undefined;
+  settings: Map<string, StreamSettings>;
+  dedup: Map<string, DedupIndex>;
+  checkers: Map<string, (operation: InsertOperation) => void>;
+  /**
+   * Operations of the commands applied since the last persist. Executors
+   * stage, `persist` writes them with the applied index and the framework's
+   * state in ONE engine batch (one WAL record): data, index and sessions
+   * are durable together, whatever the number of commands per entry.
+   */
+  staged: Operation[];
+  /** Streams created by staged operations, with their stored schema. */
+  stagedSchemas: Map<string, StreamSchema>;
+  readonly blockBytes: number;
+}
+
+export function openStore(core: StateCore): EventStore {
+  if (core.store === undefined) throw new Error("event store state used before open()");
+  return core.store;
+}
+
+export function schemaOf(core: StateCore, stream: string): StreamSchema | undefined {
+  const staged = core.stagedSchemas.get(stream);
+  if (staged !== undefined) return staged;
+  const store = openStore(core);
+  return store.streamNames().includes(stream) ? store.statistics(stream).schema : undefined;
+}
+
+const microsPerMs = 1000;
+
+function loadIndexes(core: StateCore): void {
+  const store = openStore(core);
+  core.settings = readStreamSettings(store);
+  core.dedup = new Map();
+  core.checkers = new Map();
+  for (const [stream, settings] of core.settings) {
+    core.dedup.set(stream, loadDedupIndex(store, stream, settings.dedupWindowMs * microsPerMs));
+  }
+}
+
+function createStream(core: StateCore, request: CreateStreamRequest,
+  context: ApplyContext): CreateStreamResponse {
+  checkUserStreamName(request.stream);
+  const schema = storedSchemaOf(request.stream, request.fields);
+  const settings = resolveStreamSettings(request.buffer, request.dedupWindowMs);
+  const existing = schemaOf(core, request.stream);
+  if (existing !== undefined) {
+    const held = core.settings.get(request.stream);
+    const same = sameSchema(existing, schema) && held !== undefined &&
+      JSON.stringify(held) === JSON.stringify(settings);
+    if (!same) {
+      throw new StateMachineError(StateMachineErrorCode.AlreadyExists,
+        `stream '${request.stream}' exists with another schema or settings`);
+    }
+    return create(CreateStreamResponseSchema, { created: false });
+  }
+  const createOperation: Operation = { kind: "createStream", stream: request.stream, schema };
+  mapEngineErrors(() => openStore(core).checkBatch([createOperation]));
+  if (schemaOf(core, SETTINGS_STREAM) === undefined) {
+    core.staged.push({ kind: "createStream", stream: SETTINGS_STREAM, schema: settingsSchema });
+    core.stagedSchemas.set(SETTINGS_STREAM, settingsSchema);
+  }
+  core.staged.push(createOperation, settingsRow(request.stream, settings, context.index));
+  core.stagedSchemas.set(request.stream, schema);
+  core.settings.set(request.stream, settings);
+  core.dedup.set(request.stream, createDedupIndex(settings.dedupWindowMs * microsPerMs, undefined));
+  return create(CreateStreamResponseSchema, { created: true });
+}
+
+function checkerOf(core: StateCore, stream: string, schema: StreamSchema): (operation: InsertOperation) => void {
+  let checker = core.checkers.get(stream);
+  if (checker === undefined) {
+    checker = createInsertChecker(stream, schema, core.blockBytes);
+    core.checkers.set(stream, checker);
+  }
+  return checker;
+}
+
+function insert(core: StateCore, request: InsertRequest): InsertResponse {
+  const stream = request.stream;
+  const schema = stream.startsWith("_") ? undefined : schemaOf(core, stream);
+  if (schema === undefined) throw new StateMachineError(StateMachineErrorCode.NotFound, `no stream '${stream}'`);
+  const events = toColumnar(stream, request.events, userFieldsOf(schema));
+  const operation: InsertOperation = {
+    kind: "insert", stream, timestamps: events.timestamps,
+    columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids },
+  };
+  mapEngineErrors(() => checkerOf(core, stream, schema)(operation));
+  const duplicate = core.dedup.get(stream)!.filter(events.timestamps, events.ids);
+  const duplicates = duplicate.reduce((count, isDuplicate) => count + (isDuplicate ? 1 : 0), 0);
+  const accepted = events.timestamps.length - duplicates;
+  if (accepted > 0) core.staged.push(duplicates === 0 ? operation : withoutRows(operation, duplicate));
+  return create(InsertResponseSchema, { accepted, duplicates });
+}
+
+function withoutRows(operation: InsertOperation, drop: readonly boolean[]): InsertOperation {
+  const keep = (values: ArrayLike<unknown>): unknown[] =>
+    Array.from(values).filter((_, row) => !drop[row]);
+  const columns: Record<string, unknown[]> = {};
+  for (const [name, values] of Object.entries(operation.columns)) columns[name] = keep(values);
+  return { ...operation, timestamps: keep(operation.timestamps) as number[], columns };
+}
+
+async function removeStoreFiles(fileSystem: EngineFileSystem, directory: string): Promise<void> {
+  await fileSystem.mkdir(directory);
+  const names = await fileSystem.readdir(directory);
+  // The manifest first: a crash midway leaves files without a manifest, which open() wipes.
+  for (const name of [...names].sort((a, b) => (a === "manifest" ? -1 : b === "manifest" ? 1 : 0))) {
+    await fileSystem.unlink(`${directory}/${name}`);
+  }
+  await fileSystem.syncDirectory(directory);
+}
+
+export function createEventStoreState(options: EventStoreStateOptions): EventStoreState {
+  const location = { fileSystem: options.fileSystem, directory: options.directory,
+    blockBytes: options.blockBytes ?? BLOCK_BYTES_DEFAULT };
+  const core: StateCore = {
+    store: undefined, settings: new Map(), dedup: new Map(), checkers: new Map(),
+    staged: [], stagedSchemas: new Map(), blockBytes: location.blockBytes,
+  };
+  const queries = createQueryExecutors(core);
+  return {
+    executor: {
+      createStream: (request, context) => createStream(core, request, context),
+      insert: (request) => insert(core, request),
+      ...queries,
+    },
+    store: () => openStore(core),
+    async open(): Promise<OpenedState> {
+      await location.fileSystem.mkdir(location.directory);
+      const names = await location.fileSystem.readdir(location.directory);
+      // Files without a manifest: a snapshot restore was interrupted; start empty (raft resends).
+      if (names.length > 0 && !names.includes("manifest")) {
+        await removeStoreFiles(location.fileSystem, location.directory);
+      }
+      core.store = await openEventStore(location);
+      loadIndexes(core);
+      const annex = core.store.annex();
+      return { appliedIndex: core.store.appliedIndex(), ...(annex.byteLength > 0 ? { frameworkState: annex } : {}) };
+    },
+    async persist(appliedIndex, frameworkState) {
+      const staged = core.staged;
+      core.staged = [];
+      core.stagedSchemas = new Map();
+      await openStore(core).applyBatch(staged, appliedIndex, frameworkState);
+    },
+    saveSnapshot() {
+      if (core.staged.length !== 0) throw new Error(`snapshot with ${core.staged.length} operations staged`);
+      return openStore(core).exportSnapshot();
+    },
+    async restoreSnapshot(_index, chunks) {
+      await openStore(core).close();
+      core.store = undefined;
+      await removeStoreFiles(location.fileSystem, location.directory);
+      core.store = await importEventStore(location, chunks);
+      core.staged = [];
+      core.stagedSchemas = new Map();
+      loadIndexes(core);
+    },
+    async close() {
+      if (core.store !== undefined) await core.store.close();
+      core.store = undefined;
+    },
+  };
+}
