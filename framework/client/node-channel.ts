@@ -78,7 +78,7 @@ export function openNodeChannel(url: string, limits: BatchingLimits, now: () => 
 }
 
 async function send(gateway: Client<typeof GatewayService>, batch: readonly Pending[], now: () => number): Promise<void> {
-  const timeoutMs = Math.max(1, Math.max(...batch.map((pending) => pending.deadline)) - now());
+  const timeoutMs = Math.max(1, Math.ceil(Math.max(...batch.map((pending) => pending.deadline)) - now()));
   if (batch.length === 1) {
     const only = batch[0]!;
     try {

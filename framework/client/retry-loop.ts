@@ -50,7 +50,7 @@ export async function executeWithRetries(routing: RetryRouting, target: RetryTar
     const context = (): ClientErrorContext => contextOf(target, url, attempts, last);
     checkLive(routing, target, deadline, context);
     attempts++;
-    const timeoutMs = Math.max(1, Math.min(attemptTimeoutMs, deadline - clock.now()));
+    const timeoutMs = Math.max(1, Math.floor(Math.min(attemptTimeoutMs, deadline - clock.now())));
     const outcome = await abortable(routing.channel(url).execute(target.request, timeoutMs), target.signal);
     if (outcome === undefined) continue; // aborted: checkLive throws
     if (outcome.ok) {

@@ -59,10 +59,12 @@ export class NodeProcess {
   private exited: Promise<number | null> = Promise.resolve(null);
   output = "";
 
+  /** `entry`: the script to run (default the raftkit CLI; its "start" is added then). */
   constructor(
     readonly nodeId: number,
     readonly port: number,
     private readonly args: readonly string[],
+    private readonly entry: string | undefined = undefined,
   ) {}
 
   get url(): string {
@@ -80,7 +82,8 @@ export class NodeProcess {
   /** Spawns the process and waits for its "node started" log line. */
   async start(limitMs = 60_000): Promise<void> {
     if (this.child !== undefined) throw new Error(`n${this.nodeId} already runs`);
-    const child = spawn(process.execPath, ["--import", "tsx", mainEntry, "start", ...this.args], {
+    const script = this.entry === undefined ? [mainEntry, "start"] : [this.entry];
+    const child = spawn(process.execPath, ["--import", "tsx", ...script, ...this.args], {
       cwd: projectRoot,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -124,6 +127,8 @@ export interface ClusterOptions {
   readonly groups?: string;
   /** Extra flags for every node. */
   readonly flags?: readonly string[];
+  /** A node entry script taking `raftkit start`'s flags (e.g. one registering a test state machine). */
+  readonly entry?: string;
 }
 
 /** N node processes on loopback with fresh data directories; `close` kills them and removes the data. */
@@ -145,7 +150,7 @@ export class ProcessCluster {
         ...(options.groups === undefined ? [] : ["--groups", options.groups]),
         ...(options.flags ?? []),
       ];
-      cluster.nodes.push(new NodeProcess(id, ports[id - 1]!, args));
+      cluster.nodes.push(new NodeProcess(id, ports[id - 1]!, args, options.entry));
     }
     return cluster;
   }
