@@ -1,7 +1,7 @@
 // What the cluster view shows, derived from the NodeService.Status answers of
 // every node (and their failures). Pure: no DOM, no clock — `nowMs` comes in.
-import type { StatusResponse } from "../../../../gen/raftkit/v1/node_pb.js";
-import { GroupRole } from "../../../../gen/raftkit/v1/node_pb.js";
+import type { StatusResponse } from "../gen/raftkit/v1/node_pb.js";
+import { GroupRole } from "../gen/raftkit/v1/node_pb.js";
 
 /**
  * alive: its last Status call answered. suspect: calls fail, but it answered

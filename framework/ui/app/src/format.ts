@@ -1,4 +1,4 @@
-import { GroupRole } from "../../../../gen/raftkit/v1/node_pb.js";
+import { GroupRole } from "../gen/raftkit/v1/node_pb.js";
 
 const roleNames: ReadonlyMap<GroupRole, string> = new Map([
   [GroupRole.LEADER, "leader"],

@@ -5,7 +5,7 @@
 import type { Client } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
-import { NodeService } from "../../../../gen/raftkit/v1/node_pb.js";
+import { NodeService } from "../gen/raftkit/v1/node_pb.js";
 
 /** What /ui/nodes.json answers (framework/ui/ui-handler.ts, UiTopology). */
 export interface Topology {
