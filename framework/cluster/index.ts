@@ -18,4 +18,17 @@ export type {
   UniformTableOptions,
 } from "./static-table.js";
 export { checkStaticClusterTable, createUniformStaticTable } from "./static-table.js";
+export type { NodeLoad, PlacedPartition, PlacementRequest } from "./placement.js";
+export { capacityOf, compareByLoad, computeLoads, placeReplicas, zoneOf } from "./placement.js";
+export type { FailureDetector, FailureDetectorConfig, NodeTransition } from "./failure-detector.js";
+export { createFailureDetector } from "./failure-detector.js";
+export type {
+  GroupObservation,
+  RebalanceAction,
+  RebalanceInput,
+  RebalanceLimits,
+} from "./rebalance-types.js";
+export { defaultRebalanceLimits } from "./rebalance-types.js";
+export { isUnusable, keepsQuorum, liveVoters, majority } from "./membership-safety.js";
+export { planRebalance } from "./rebalance-planner.js";
 export { createStaticClusterManager } from "./static-cluster-manager.js";

@@ -1,0 +1,29 @@
+/**
+ * Quorum arithmetic for membership steps: a step is allowed only if the
+ * group keeps a quorum of live voters after it (Raft §4.1 / thesis §4.1:
+ * one server at a time, so old and new majorities overlap).
+ */
+import type { NodeInfo, NodeState } from "./cluster-manager.js";
+
+export function majority(voterCount: number): number {
+  return Math.floor(voterCount / 2) + 1;
+}
+
+/** Nodes that can vote now: only alive ones (a suspect may be down). */
+export function liveVoters(voters: readonly number[], states: ReadonlyMap<number, NodeState>): number {
+  return voters.filter((nodeId) => states.get(nodeId) === "alive").length;
+}
+
+/** Would `voters` still have a live quorum? */
+export function keepsQuorum(voters: readonly number[], states: ReadonlyMap<number, NodeState>): boolean {
+  return voters.length > 0 && liveVoters(voters, states) >= majority(voters.length);
+}
+
+/** A node that should hold no replica: dead, draining or removed. */
+export function isUnusable(state: NodeState | undefined): boolean {
+  return state === undefined || state === "dead" || state === "draining" || state === "removed";
+}
+
+export function statesOf(nodes: readonly NodeInfo[]): Map<number, NodeState> {
+  return new Map(nodes.map((node) => [node.nodeId, node.state]));
+}

@@ -1,0 +1,67 @@
+/**
+ * The plain data the rebalancer plans over (issue #9): the meta table's
+ * nodes, each partition's membership as its raft leader reports it, and the
+ * actions that move the cluster one membership step at a time.
+ */
+import type { NodeInfo } from "./cluster-manager.js";
+
+/** A data group as its leader sees it (NodeHost.status on the leader). */
+export interface GroupObservation {
+  readonly partitionId: number;
+  readonly replicationFactor: number;
+  readonly leader: number;
+  /** Voters, ascending. */
+  readonly voters: readonly number[];
+  /** Learners, ascending. */
+  readonly learners: readonly number[];
+  /** Per replica: the leader's last index minus the replica's match index. */
+  readonly lag: ReadonlyMap<number, number>;
+  /** A membership change is proposed and not applied yet: plan nothing for this group. */
+  readonly changing: boolean;
+}
+
+export type RebalanceAction =
+  /** Start a replica on `nodeId` (join) and add it to the group as a learner. */
+  | { readonly kind: "add_learner"; readonly partitionId: number; readonly nodeId: number; readonly reason: string }
+  /** The learner caught up: make it a voter. */
+  | { readonly kind: "promote"; readonly partitionId: number; readonly nodeId: number }
+  /** Take `nodeId` out of the group (voter or learner). */
+  | { readonly kind: "remove"; readonly partitionId: number; readonly nodeId: number; readonly reason: string }
+  | {
+      readonly kind: "transfer_leadership";
+      readonly partitionId: number;
+      readonly from: number;
+      readonly to: number;
+      readonly reason: string;
+    };
+
+export interface RebalanceLimits {
+  /** Groups with a learner (a move under way) at once, cluster-wide. */
+  readonly maxConcurrentMoves: number;
+  /** New moves (add_learner) started per planning round. */
+  readonly maxNewMovesPerRound: number;
+  /** A learner within this many entries of the leader counts as caught up. */
+  readonly catchUpLagMax: number;
+  /** Leadership transfers per round. */
+  readonly maxTransfersPerRound: number;
+  /** Replicas a node may hold above the least loaded before load moves start (per unit capacity). */
+  readonly replicaSlack: number;
+  /** Leaders a node may hold above its fair share (ceil) before transfers start. */
+  readonly leaderSlack: number;
+}
+
+export const defaultRebalanceLimits: RebalanceLimits = {
+  maxConcurrentMoves: 4,
+  maxNewMovesPerRound: 2,
+  catchUpLagMax: 64,
+  maxTransfersPerRound: 4,
+  replicaSlack: 1,
+  leaderSlack: 0,
+};
+
+export interface RebalanceInput {
+  readonly nodes: readonly NodeInfo[];
+  /** One per partition whose leader reported; a partition without one is left alone. */
+  readonly groups: readonly GroupObservation[];
+  readonly limits: RebalanceLimits;
+}
