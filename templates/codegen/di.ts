@@ -56,13 +56,19 @@ function renderProviderFactory(context: RenderContext, service: ServiceModel): v
 
 function renderBind(context: RenderContext, service: ServiceModel): void {
   const { file } = context;
+  const executorType = [context.executable(executorName(service), true), " & ",
+    context.framework("statemachine", "ExecutableState", true)];
   file.print(file.jsDoc(
-    `Binds the StateMachineProvider of "${service.stateMachine}" to StateMachineProviderToken.\n` +
-      `Bind the executor class to ${executorTokenName(service)} as well.`,
+    `Binds \`executor\` (transient: one per partition replica) to ${executorTokenName(service)} ` +
+      `and the\nStateMachineProvider of "${service.stateMachine}" to StateMachineProviderToken.`,
   ));
-  file.print(file.export("function", bindName(service)), "(container: ",
-    file.import("Container", "inversify", true), ", limits: Partial<",
-    context.framework("statemachine", "ExecutableLimits", true), "> = {}): void {");
+  file.print(file.export("function", bindName(service)), "(");
+  file.print("  container: ", file.import("Container", "inversify", true), ",");
+  file.print("  executor: ", file.import("Newable", "inversify", true), "<", executorType, ">,");
+  file.print("  limits: Partial<", context.framework("statemachine", "ExecutableLimits", true),
+    "> = {},");
+  file.print("): void {");
+  file.print("  container.bind<", executorType, ">(", executorTokenName(service), ").to(executor);");
   file.print("  container.bind(", context.framework("di", "StateMachineProviderToken"),
     ").toDynamicValue((resolution) =>");
   file.print("    ", providerFactoryName(service), "(resolution.get<",

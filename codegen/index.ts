@@ -1,0 +1,14 @@
+export { CodegenError, CodegenErrorCode, isCodegenError } from "./errors.js";
+export type { AnnotationProblem } from "./errors.js";
+export type { GenerateOptions, GenerateResult } from "./generate.js";
+export { generate, outputMarker } from "./generate.js";
+export type { RaftkitPluginOptions } from "./plugin-options.js";
+export { defaultFrameworkImport, parseRaftkitOptions } from "./plugin-options.js";
+export { raftkitPlugin } from "./plugin.js";
+export type { GeneratedSource } from "./run-plugin.js";
+export { runRaftkitPlugin } from "./run-plugin.js";
+export { raftkitPluginPath, raftkitRoot } from "./tool-paths.js";
+export { tsProtoOptions } from "./ts-proto-options.js";
+export { codegenVersion, pluginName } from "./version.js";
+export type { ScaffoldNames } from "./scaffold.js";
+export { initTemplatesDirectory, scaffold, scaffoldNames } from "./scaffold.js";
