@@ -5,7 +5,7 @@ export type { NodeExtras, RunningNode } from "./node-process.js";
 export { startNode } from "./node-process.js";
 export type { DigestingStateMachine, StateMachineTypes } from "./state-machine-types.js";
 export { builtinStateMachineTypes, hasDigest } from "./state-machine-types.js";
-export { connectCodeOf, connectErrorFrom } from "./host-error-mapping.js";
+export { connectCodeOf, connectCodeOfExecution, connectErrorFrom, connectErrorFromExecution } from "./host-error-mapping.js";
 export type { DualProtocolListener, RequestHandler } from "./dual-protocol-listener.js";
 export { listenDualProtocol } from "./dual-protocol-listener.js";
 export type { GroupRecord } from "./data-directory.js";
