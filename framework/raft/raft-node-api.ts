@@ -40,6 +40,16 @@ export interface RaftNode {
   /** Starts an election now (pre-vote first, when enabled). */
   campaign(): void;
   /**
+   * Follower only (otherwise nothing happens): forgets the current leader and
+   * stays a leaderless follower of the same term, without campaigning. With
+   * check-quorum it then grants pre-votes at once instead of ignoring them
+   * for the rest of the leader's lease (thesis §4.2.3), so when a quorum of
+   * followers has strong evidence the leader is gone (its node's connection
+   * broke) a new leader is elected without waiting out an election timeout.
+   * The next message of a live leader restores it. etcd-io/raft ForgetLeader.
+   */
+  forgetLeader(): void;
+  /**
    * Applies a committed conf change entry to the tracker; the host calls it
    * when it applies that entry. Returns the resulting configuration.
    */

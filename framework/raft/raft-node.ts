@@ -79,6 +79,10 @@ class RawNode implements RaftNode {
     this.raft.hup(false);
   }
 
+  forgetLeader(): void {
+    this.raft.forgetLeader();
+  }
+
   applyConfChange(change: ConfChange): ConfState {
     return this.raft.applyConfChange(change);
   }

@@ -276,6 +276,12 @@ export class Raft {
     return progress !== undefined && !progress.isLearner && this.log.unstable.snapshot === undefined;
   }
 
+  /** RaftNode.forgetLeader: a follower drops its leader, keeping term, vote and timers. */
+  forgetLeader(): void {
+    if (this.role !== Role.Follower || this.lead === 0) return;
+    this.lead = 0;
+  }
+
   /** Starts an election unless this replica may not (learner, leader, unapplied conf change). */
   hup(transfer: boolean): void {
     if (this.role === Role.Leader || !this.promotable()) return;

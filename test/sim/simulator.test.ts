@@ -108,6 +108,7 @@ function coreWithBrokenReady(mutate: (ready: Ready) => Ready): RaftCore {
         readIndex: (context) => node.readIndex(context),
         transferLeadership: (to) => node.transferLeadership(to),
         campaign: () => node.campaign(),
+        forgetLeader: () => node.forgetLeader(),
         applyConfChange: (change) => node.applyConfChange(change),
         reportUnreachable: (id) => node.reportUnreachable(id),
         reportSnapshot: (id, status) => node.reportSnapshot(id, status),

@@ -223,3 +223,73 @@ describe("thesis §6.2 check-quorum and §4.2.3 disruptive servers", () => {
     expect(driver.messages()).toHaveLength(0);
   });
 });
+
+describe("forgetLeader (etcd-io/raft ForgetLeader) with pre-vote and check-quorum", () => {
+  it("a follower that forgot its leader grants a pre-vote inside the lease; one that did not ignores it", () => {
+    const config = { checkQuorum: true, preVote: true };
+    const remembering = createDriver({ term: 1, config });
+    const forgetting = createDriver({ term: 1, config });
+    for (const driver of [remembering, forgetting]) {
+      driver.node.step(message({ type: MessageType.Heartbeat, to: 1, from: 2, term: 1 }));
+      driver.messages();
+    }
+    forgetting.node.forgetLeader();
+    expect(forgetting.node.status().leader).toBe(0);
+    expect(forgetting.node.status().role).toBe(Role.Follower);
+    expect(forgetting.node.status().term).toBe(1);
+    const preVote = { type: MessageType.RequestPreVote, to: 1, from: 3, term: 2, index: 0, logTerm: 0 };
+    remembering.node.step(message(preVote));
+    forgetting.node.step(message(preVote));
+    expect(remembering.messages()).toHaveLength(0);
+    expect(forgetting.messages().map((m) => [m.type, m.to, m.reject, m.term])).toEqual([
+      [MessageType.RequestPreVoteResponse, 3, false, 2],
+    ]);
+    expect(forgetting.node.status().term).toBe(1); // a pre-vote changes no term
+  });
+
+  it("the leader's next message restores it", () => {
+    const driver = createDriver({ term: 1, config: { checkQuorum: true, preVote: true } });
+    driver.node.step(message({ type: MessageType.Heartbeat, to: 1, from: 2, term: 1 }));
+    driver.node.forgetLeader();
+    driver.node.step(message({ type: MessageType.Heartbeat, to: 1, from: 2, term: 1 }));
+    expect(driver.node.status().leader).toBe(2);
+  });
+
+  it("a leader or a candidate ignores it", () => {
+    const leader = createDriver({ config: { checkQuorum: true, preVote: false } });
+    electLeader(leader);
+    leader.node.forgetLeader();
+    expect(leader.node.status().role).toBe(Role.Leader);
+    expect(leader.node.status().leader).toBe(1);
+    const candidate = createDriver({ voters: [1, 2, 3], config: { preVote: false } });
+    candidate.node.campaign();
+    const before = candidate.node.status();
+    candidate.node.forgetLeader();
+    expect(candidate.node.status()).toEqual(before);
+  });
+
+  it("after the leader's node dies, two followers that forgot it elect a new leader at the first campaign", () => {
+    const cluster = new Cluster({ voters: [1, 2, 3], config: { checkQuorum: true, preVote: true } });
+    cluster.elect(1);
+    const term = cluster.get(1).node.status().term;
+    cluster.drop = (m) => m.from === 1 || m.to === 1;
+    cluster.get(2).node.forgetLeader();
+    cluster.get(3).node.forgetLeader();
+    cluster.get(2).node.campaign();
+    cluster.stabilize();
+    expect(cluster.get(2).node.status().role).toBe(Role.Leader);
+    expect(cluster.get(2).node.status().term).toBe(term + 1);
+  });
+
+  it("with only one follower forgetting, its campaign inside the lease fails and disturbs nobody", () => {
+    const cluster = new Cluster({ voters: [1, 2, 3], config: { checkQuorum: true, preVote: true } });
+    cluster.elect(1);
+    const term = cluster.get(1).node.status().term;
+    cluster.get(2).node.forgetLeader();
+    cluster.get(2).node.campaign();
+    cluster.stabilize();
+    expect(cluster.get(1).node.status().role).toBe(Role.Leader);
+    expect(cluster.get(3).node.status().term).toBe(term);
+    expect(cluster.get(2).node.status().term).toBe(term);
+  });
+});
