@@ -134,7 +134,11 @@ export function scanToEvents(result: ScanResult, schema: StreamSchema): Events {
  * Concatenates batches and sorts the events by timestamp (stable: equal
  * timestamps keep their arrival order) — the leader's merge of buffered inserts.
  */
-export function mergeSorted(parts: readonly ColumnarEvents[], fieldNames: readonly string[]): ColumnarEvents {
+export function mergeSorted(parts: readonly ColumnarEvents[], fieldNames: readonly string[]): {
+  readonly events: ColumnarEvents;
+  /** order[k] = the position, in the concatenation of the parts, of merged event k. */
+  readonly order: Uint32Array;
+} {
   let total = 0;
   for (const part of parts) total += part.timestamps.length;
   const timestamps = new Float64Array(total);
@@ -156,9 +160,10 @@ export function mergeSorted(parts: readonly ColumnarEvents[], fieldNames: readon
   };
   const columns: Record<string, unknown[]> = {};
   for (const name of fieldNames) columns[name] = gather((part) => part.columns[name] ?? []);
-  return {
+  const events = {
     timestamps: gather((part) => part.timestamps) as number[],
     columns,
     ids: gather((part) => part.ids) as string[],
   };
+  return { events, order };
 }

@@ -148,7 +148,9 @@ function insert(core: StateCore, request: InsertRequest): InsertResponse {
   const duplicates = duplicate.reduce((count, isDuplicate) => count + (isDuplicate ? 1 : 0), 0);
   const accepted = events.timestamps.length - duplicates;
   if (accepted > 0) core.staged.push(duplicates === 0 ? operation : withoutRows(operation, duplicate));
-  return create(InsertResponseSchema, { accepted, duplicates });
+  const duplicateRows: number[] = [];
+  duplicate.forEach((isDuplicate, row) => { if (isDuplicate) duplicateRows.push(row); });
+  return create(InsertResponseSchema, { accepted, duplicates, duplicateRows });
 }
 
 function withoutRows(operation: InsertOperation, drop: readonly boolean[]): InsertOperation {

@@ -1,0 +1,330 @@
+import { create } from "@bufbuild/protobuf";
+import { HostError, HostErrorCode } from "../../../framework/host/index.js";
+import { buildCommand, readCommandResult } from "../../../framework/statemachine/index.js";
+import type { Clock, TimerHandle } from "../../../framework/transport/index.js";
+import type { FieldSpec as EngineField, InsertOperation } from "../engine/index.js";
+import { InsertRequestSchema, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { ColumnarEvents } from "./columnar-events.js";
+import { EVENT_ID_FIELD, mergeSorted, toEvents } from "./columnar-events.js";
+import { Insert } from "./descriptors.js";
+import type { StreamSettings } from "./stream-settings.js";
+
+/**
+ * The leader-only insert buffer (DESIGN "The reference state machine"):
+ * inserts into a stream accumulate until `flushEvents` or `flushDelayMs`,
+ * are merged and sorted by timestamp, and go to raft as ONE Insert command —
+ * one log entry per flush. Sync callers resolve when their flush is applied,
+ * async callers once buffered. Followers never buffer: an insert reaching a
+ * node that does not lead the stream's partition is refused with NotLeader.
+ *
+ * Bounded: a stream holds at most `maxPendingEvents` buffered or in flight;
+ * more callers wait in a queue of the same size (back-pressure), beyond that
+ * or after `admissionTimeoutMs` they get Overloaded — nothing is dropped
+ * silently. When the node loses leadership, every buffered and waiting
+ * insert fails with NotLeader (sync callers retry on the new leader; an
+ * async insert buffered there is the documented loss window).
+ */
+export interface BufferTarget {
+  /** Proposes one command to the group; resolves with its result bytes once applied here. */
+  propose(groupId: number, command: Uint8Array): Promise<Uint8Array>;
+  /** Whether this node leads the group now, else the leader it knows of (0: none). */
+  leadership(groupId: number): { readonly leader: boolean; readonly leaderHint: number };
+}
+
+/** A stream as the buffer needs it. */
+export interface BufferedStream {
+  readonly groupId: number;
+  readonly stream: string;
+  readonly fields: readonly EngineField[];
+  readonly settings: StreamSettings;
+  /** The engine's insert check: refuses a bad insert before it joins a merged batch. */
+  readonly check: (operation: InsertOperation) => void;
+}
+
+export interface InsertBufferOptions {
+  readonly target: BufferTarget;
+  readonly clock: Clock;
+  /** Largest command proposed (the host's maxProposalBytes minus envelope room). */
+  readonly maxProposalBytes: number;
+  /** How often a stream with buffered inserts checks that this node still leads (default 20 ms). */
+  readonly leadershipCheckMs?: number;
+  /** How long a caller waits for room before Overloaded (default 5000 ms). */
+  readonly admissionTimeoutMs?: number;
+}
+
+export interface BufferStatistics {
+  readonly bufferedEvents: number;
+  readonly inFlightEvents: number;
+  readonly waitingEvents: number;
+  readonly flushes: number;
+}
+
+export interface InsertBuffer {
+  insert(stream: BufferedStream, events: ColumnarEvents, async: boolean): Promise<InsertResponse>;
+  statistics(): BufferStatistics;
+  /** Fails everything buffered or waiting with Stopped; later inserts too. */
+  close(): void;
+}
+
+interface Pending {
+  readonly events: ColumnarEvents;
+  readonly bytes: number;
+  readonly async: boolean;
+  readonly resolve: (response: InsertResponse) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Waiter extends Pending {
+  readonly deadline: number;
+}
+
+interface StreamBuffer {
+  info: BufferedStream;
+  buffered: Pending[];
+  bufferedEvents: number;
+  bufferedBytes: number;
+  inFlightEvents: number;
+  waiting: Waiter[];
+  waitingEvents: number;
+  flushTimer: TimerHandle | undefined;
+}
+
+/** Encoded size of an insert, from above: what the merged command may grow by. */
+export function estimateInsertBytes(events: ColumnarEvents): number {
+  let bytes = 64 + 10 * events.timestamps.length;
+  for (const values of Object.values(events.columns)) {
+    for (let row = 0; row < values.length; row++) {
+      const value = values[row];
+      bytes += typeof value === "string" ? 3 * value.length + 5 : 11;
+    }
+  }
+  for (const id of events.ids) bytes += id.length === 0 ? 0 : 3 * id.length + 5;
+  return bytes;
+}
+
+const keyOf = (groupId: number, stream: string): string => `${groupId}/${stream}`;
+
+function notLeader(groupId: number, leaderHint: number): HostError {
+  return new HostError(HostErrorCode.NotLeader, `node does not lead group ${groupId}`, { leaderHint });
+}
+
+function overloaded(stream: string, text: string): HostError {
+  return new HostError(HostErrorCode.Overloaded, `stream '${stream}': ${text}`);
+}
+
+export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
+  const { target, clock } = options;
+  const leadershipCheckMs = options.leadershipCheckMs ?? 20;
+  const admissionTimeoutMs = options.admissionTimeoutMs ?? 5000;
+  const streams = new Map<string, StreamBuffer>();
+  let flushes = 0;
+  let closed = false;
+  let watchTimer: TimerHandle | undefined;
+
+  const failQueued = (buffer: StreamBuffer, error: unknown): void => {
+    const queued = [...buffer.buffered, ...buffer.waiting];
+    buffer.buffered = [];
+    buffer.bufferedEvents = 0;
+    buffer.bufferedBytes = 0;
+    buffer.waiting = [];
+    buffer.waitingEvents = 0;
+    buffer.flushTimer?.cancel();
+    buffer.flushTimer = undefined;
+    // Async callers were answered when buffered: their events are the loss window.
+    for (const pending of queued) if (!pending.async) pending.reject(error);
+  };
+
+  /** Every leadershipCheckMs while anything is queued: a node that lost leadership fails its queue. */
+  const watchLeadership = (): void => {
+    watchTimer = undefined;
+    let queued = false;
+    for (const buffer of streams.values()) {
+      if (buffer.buffered.length === 0 && buffer.waiting.length === 0) continue;
+      const { leader, leaderHint } = target.leadership(buffer.info.groupId);
+      if (!leader) failQueued(buffer, notLeader(buffer.info.groupId, leaderHint));
+      else queued = true;
+      expireWaiters(buffer);
+    }
+    if (queued && !closed) watchTimer = clock.setTimeout(watchLeadership, leadershipCheckMs);
+  };
+  const ensureWatch = (): void => {
+    watchTimer ??= clock.setTimeout(watchLeadership, leadershipCheckMs);
+  };
+
+  const expireWaiters = (buffer: StreamBuffer): void => {
+    const now = clock.now();
+    const expired = buffer.waiting.filter((waiter) => waiter.deadline <= now);
+    if (expired.length === 0) return;
+    buffer.waiting = buffer.waiting.filter((waiter) => waiter.deadline > now);
+    for (const waiter of expired) {
+      buffer.waitingEvents -= waiter.events.timestamps.length;
+      waiter.reject(overloaded(buffer.info.stream, `no room within ${admissionTimeoutMs} ms, back off`));
+    }
+  };
+
+  const hasRoom = (buffer: StreamBuffer, count: number): boolean => {
+    const pending = buffer.bufferedEvents + buffer.inFlightEvents;
+    return pending === 0 || pending + count <= buffer.info.settings.maxPendingEvents;
+  };
+
+  const admit = (buffer: StreamBuffer, pending: Pending): void => {
+    buffer.buffered.push(pending);
+    buffer.bufferedEvents += pending.events.timestamps.length;
+    buffer.bufferedBytes += pending.bytes;
+    if (pending.async) {
+      const count = pending.events.timestamps.length;
+      pending.resolve(create(InsertResponseSchema, { accepted: count }));
+    }
+    if (buffer.bufferedEvents >= buffer.info.settings.flushEvents ||
+      buffer.bufferedBytes >= options.maxProposalBytes / 2) {
+      flush(buffer);
+    } else {
+      buffer.flushTimer ??= clock.setTimeout(() => {
+        buffer.flushTimer = undefined;
+        flush(buffer);
+      }, buffer.info.settings.flushDelayMs);
+    }
+    ensureWatch();
+  };
+
+  const admitWaiters = (buffer: StreamBuffer): void => {
+    while (buffer.waiting.length > 0 && hasRoom(buffer, buffer.waiting[0]!.events.timestamps.length)) {
+      const waiter = buffer.waiting.shift()!;
+      buffer.waitingEvents -= waiter.events.timestamps.length;
+      admit(buffer, waiter);
+    }
+  };
+
+  const flush = (buffer: StreamBuffer): void => {
+    buffer.flushTimer?.cancel();
+    buffer.flushTimer = undefined;
+    if (buffer.buffered.length === 0) return;
+    const { leader, leaderHint } = target.leadership(buffer.info.groupId);
+    if (!leader) {
+      failQueued(buffer, notLeader(buffer.info.groupId, leaderHint));
+      return;
+    }
+    // Cut the buffer into proposals within maxProposalBytes (usually one).
+    while (buffer.buffered.length > 0) {
+      const batch: Pending[] = [];
+      let bytes = 0;
+      while (buffer.buffered.length > 0 &&
+        (batch.length === 0 || bytes + buffer.buffered[0]!.bytes <= options.maxProposalBytes)) {
+        const pending = buffer.buffered.shift()!;
+        bytes += pending.bytes;
+        batch.push(pending);
+      }
+      let events = 0;
+      for (const pending of batch) events += pending.events.timestamps.length;
+      buffer.bufferedEvents -= events;
+      buffer.bufferedBytes -= bytes;
+      buffer.inFlightEvents += events;
+      flushes += 1;
+      void propose(buffer, batch).finally(() => {
+        buffer.inFlightEvents -= events;
+        admitWaiters(buffer);
+      });
+    }
+  };
+
+  const propose = async (buffer: StreamBuffer, batch: readonly Pending[]): Promise<void> => {
+    const { groupId, stream, fields } = buffer.info;
+    const { events, order } = mergeSorted(batch.map((pending) => pending.events),
+      fields.map((field) => field.name));
+    const request = create(InsertRequestSchema, { stream, events: toEvents(events, fields) });
+    let response: InsertResponse;
+    try {
+      const result = await target.propose(groupId, buildCommand(Insert, request, undefined));
+      response = readCommandResult(Insert, result);
+    } catch (error) {
+      for (const pending of batch) if (!pending.async) pending.reject(error);
+      return;
+    }
+    answerBatch(batch, order, response);
+  };
+
+  return {
+    insert(stream, events, async) {
+      if (closed) return Promise.reject(new HostError(HostErrorCode.Stopped, "insert buffer is closed"));
+      const count = events.timestamps.length;
+      const { leader, leaderHint } = target.leadership(stream.groupId);
+      if (!leader) return Promise.reject(notLeader(stream.groupId, leaderHint));
+      try {
+        stream.check({ kind: "insert", stream: stream.stream, timestamps: events.timestamps,
+          columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids } });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const bytes = estimateInsertBytes(events);
+      if (bytes > options.maxProposalBytes) {
+        return Promise.reject(new HostError(HostErrorCode.InvalidArgument,
+          `insert of about ${bytes} bytes into '${stream.stream}', allowed ≤ ${options.maxProposalBytes}: split it`));
+      }
+      const key = keyOf(stream.groupId, stream.stream);
+      let buffer = streams.get(key);
+      if (buffer === undefined) {
+        buffer = { info: stream, buffered: [], bufferedEvents: 0, bufferedBytes: 0, inFlightEvents: 0,
+          waiting: [], waitingEvents: 0, flushTimer: undefined };
+        streams.set(key, buffer);
+      }
+      buffer.info = stream;
+      const streamBuffer = buffer;
+      return new Promise<InsertResponse>((resolve, reject) => {
+        const pending = { events, bytes, async, resolve, reject };
+        if (count === 0) {
+          resolve(create(InsertResponseSchema, { accepted: 0 }));
+        } else if (streamBuffer.waiting.length === 0 && hasRoom(streamBuffer, count)) {
+          admit(streamBuffer, pending);
+        } else if (streamBuffer.waitingEvents + count <= streamBuffer.info.settings.maxPendingEvents) {
+          streamBuffer.waiting.push({ ...pending, deadline: clock.now() + admissionTimeoutMs });
+          streamBuffer.waitingEvents += count;
+          ensureWatch();
+        } else {
+          reject(overloaded(stream.stream, `${streamBuffer.bufferedEvents + streamBuffer.inFlightEvents} events pending ` +
+            `and ${streamBuffer.waitingEvents} waiting (limit ${streamBuffer.info.settings.maxPendingEvents}), back off`));
+        }
+      });
+    },
+    statistics() {
+      let bufferedEvents = 0;
+      let inFlightEvents = 0;
+      let waitingEvents = 0;
+      for (const buffer of streams.values()) {
+        bufferedEvents += buffer.bufferedEvents;
+        inFlightEvents += buffer.inFlightEvents;
+        waitingEvents += buffer.waitingEvents;
+      }
+      return { bufferedEvents, inFlightEvents, waitingEvents, flushes };
+    },
+    close() {
+      closed = true;
+      watchTimer?.cancel();
+      for (const buffer of streams.values()) failQueued(buffer, new HostError(HostErrorCode.Stopped, "node stopping"));
+    },
+  };
+}
+
+/** Hands each caller of a merged batch its share of the result (its own duplicate rows). */
+function answerBatch(batch: readonly Pending[], order: Uint32Array, response: InsertResponse): void {
+  const starts: number[] = [];
+  let offset = 0;
+  for (const pending of batch) {
+    starts.push(offset);
+    offset += pending.events.timestamps.length;
+  }
+  const duplicateRows: number[][] = batch.map(() => []);
+  for (const mergedRow of response.duplicateRows) {
+    const flat = order[mergedRow]!;
+    let caller = starts.length - 1;
+    while (starts[caller]! > flat) caller -= 1;
+    duplicateRows[caller]!.push(flat - starts[caller]!);
+  }
+  batch.forEach((pending, caller) => {
+    if (pending.async) return;
+    const rows = duplicateRows[caller]!.sort((a, b) => a - b);
+    pending.resolve(create(InsertResponseSchema, {
+      accepted: pending.events.timestamps.length - rows.length, duplicates: rows.length, duplicateRows: rows,
+    }));
+  });
+}

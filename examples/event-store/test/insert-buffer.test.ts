@@ -1,0 +1,158 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { HostErrorCode, isHostError } from "../../../framework/host/index.js";
+import {
+  buildCommand, decodeEnvelopeBatch, readCommandResult, stampEnvelopeBatch,
+} from "../../../framework/statemachine/index.js";
+import { createManualClock } from "../../../framework/transport/index.js";
+import { createInsertChecker, createMemoryFileSystem } from "../engine/index.js";
+import { CreateStreamRequestSchema, FieldType } from "../gen/eventstore/v1/eventstore_pb.js";
+import { CreateStream, Insert } from "../service/descriptors.js";
+import { createEventStoreMachine } from "../service/event-store-machine.js";
+import { createInsertBuffer, type BufferedStream } from "../service/insert-buffer.js";
+import type { ColumnarEvents } from "../service/columnar-events.js";
+import { resolveStreamSettings } from "../service/stream-settings.js";
+import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
+
+/**
+ * The buffer against a real event store machine (memory file system) as its
+ * raft group: proposals apply in order, and can be held back to model a slow
+ * commit. Time is a manual clock.
+ */
+async function setup(flushEvents: number, maxPendingEvents: number) {
+  const clock = createManualClock();
+  const { machine, state } = createEventStoreMachine({ partitionId: 1, fileSystem: createMemoryFileSystem(), directory: "/p" });
+  await machine.open();
+  let index = 0;
+  const apply = async (command: Uint8Array) => {
+    index += 1;
+    const [result] = await machine.apply([{ index, term: 1, data: stampEnvelopeBatch(command, 1) }]);
+    return result!;
+  };
+  const fields = [{ name: "price", type: FieldType.DOUBLE, aggregated: true }];
+  readCommandResult(CreateStream, await apply(buildCommand(CreateStream,
+    create(CreateStreamRequestSchema, { stream: "s", fields }), undefined)));
+  const proposed: number[][] = [];
+  let hold: Promise<void> | undefined;
+  const leadership = { leader: true, leaderHint: 0 };
+  const buffer = createInsertBuffer({
+    clock, maxProposalBytes: 1 << 20,
+    target: {
+      leadership: () => leadership,
+      propose: async (_group, command) => {
+        const [envelope] = decodeEnvelopeBatch(command);
+        proposed.push(Insert.request.decode(envelope!.payload).events!.timestamps);
+        if (hold !== undefined) await hold;
+        return apply(command);
+      },
+    },
+  });
+  const schema = storedSchemaOf("s", fields);
+  const stream: BufferedStream = {
+    groupId: 1, stream: "s", fields: userFieldsOf(schema),
+    settings: { ...resolveStreamSettings(undefined, 0), flushEvents, flushDelayMs: 5, maxPendingEvents },
+    check: createInsertChecker("s", schema, 32 * 1024),
+  };
+  const events = (timestamps: number[], ids: string[] = []): ColumnarEvents => ({
+    timestamps, columns: { price: timestamps.map((t) => t / 10) },
+    ids: ids.length > 0 ? ids : timestamps.map(() => ""),
+  });
+  const count = () => state.store().aggregate("s").count;
+  return {
+    clock, buffer, stream, events, proposed, count, leadership,
+    holdProposals: () => { let release!: () => void; hold = new Promise((r) => { release = r; }); return () => { hold = undefined; release(); }; },
+  };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("leader insert buffer", () => {
+  it("flushes at flushEvents as one proposal, sorted by timestamp, and answers sync callers once applied", async () => {
+    const t = await setup(4, 100);
+    const first = t.buffer.insert(t.stream, t.events([40, 10]), false);
+    await settle();
+    expect(t.proposed).toEqual([]);
+    const second = t.buffer.insert(t.stream, t.events([30, 20]), false);
+    expect((await first).accepted).toBe(2);
+    expect((await second).accepted).toBe(2);
+    expect(t.proposed).toEqual([[10, 20, 30, 40]]);
+    expect(t.count()).toBe(4);
+  });
+
+  it("flushes after flushDelayMs when the size is not reached", async () => {
+    const t = await setup(100, 1000);
+    const insert = t.buffer.insert(t.stream, t.events([5]), false);
+    t.clock.advance(4);
+    await settle();
+    expect(t.proposed).toEqual([]);
+    t.clock.advance(1);
+    expect((await insert).accepted).toBe(1);
+    expect(t.proposed).toEqual([[5]]);
+  });
+
+  it("answers async callers when buffered, before anything is proposed", async () => {
+    const t = await setup(100, 1000);
+    const response = await t.buffer.insert(t.stream, t.events([1, 2, 3]), true);
+    expect(response.accepted).toBe(3);
+    expect(t.proposed).toEqual([]);
+    t.clock.advance(5);
+    await settle();
+    expect(t.count()).toBe(3);
+  });
+
+  it("slows callers down when full (they wait), refuses with Overloaded beyond the waiting room", async () => {
+    const t = await setup(2, 4);
+    const release = t.holdProposals();
+    const inFlight = [t.buffer.insert(t.stream, t.events([1, 2]), false), t.buffer.insert(t.stream, t.events([3, 4]), false)];
+    const waiting = t.buffer.insert(t.stream, t.events([5, 6, 7]), false);
+    let waited = false;
+    void waiting.then(() => { waited = true; });
+    await settle();
+    expect(t.buffer.statistics()).toMatchObject({ inFlightEvents: 4, waitingEvents: 3 });
+    await expect(t.buffer.insert(t.stream, t.events([8, 9]), false)).rejects.toSatisfy(
+      (error) => isHostError(error, HostErrorCode.Overloaded));
+    expect(waited).toBe(false);
+    release();
+    await Promise.all(inFlight);
+    t.clock.advance(5);
+    expect((await waiting).accepted).toBe(3);
+    expect(t.count()).toBe(7);
+  });
+
+  it("fails buffered sync inserts with NotLeader when leadership is lost; nothing of them is applied", async () => {
+    const t = await setup(100, 1000);
+    const sync = t.buffer.insert(t.stream, t.events([1, 2]), false);
+    t.leadership.leader = false;
+    t.leadership.leaderHint = 3;
+    t.clock.advance(20);
+    await expect(sync).rejects.toSatisfy((error) => isHostError(error, HostErrorCode.NotLeader) && error.leaderHint === 3);
+    t.clock.advance(100);
+    await settle();
+    expect(t.proposed).toEqual([]);
+    await expect(t.buffer.insert(t.stream, t.events([3]), false)).rejects.toSatisfy(
+      (error) => isHostError(error, HostErrorCode.NotLeader));
+  });
+
+  it("hands each caller of a merged batch its own duplicate rows", async () => {
+    const t = await setup(3, 100);
+    const alone = t.buffer.insert(t.stream, t.events([10], ["a"]), false);
+    t.clock.advance(5);
+    expect((await alone).duplicates).toBe(0);
+    const mixed = [t.buffer.insert(t.stream, t.events([30, 10], ["b", "a"]), false),
+      t.buffer.insert(t.stream, t.events([20], ["b"]), false)];
+    const [first, second] = await Promise.all(mixed);
+    // Sorted: 10(a, dup) 20(b) 30(b, dup within the batch, after 20).
+    expect(first!.duplicateRows).toEqual([0, 1]);
+    expect(second!.duplicateRows).toEqual([]);
+    expect(t.count()).toBe(2);
+  });
+
+  it("refuses a bad insert alone, before it joins a batch", async () => {
+    const t = await setup(2, 100);
+    const good = t.buffer.insert(t.stream, t.events([1]), false);
+    await expect(t.buffer.insert(t.stream, { ...t.events([2]), columns: { price: [Number.NaN] } }, false))
+      .rejects.toThrow(/NaN/);
+    t.clock.advance(5);
+    expect((await good).accepted).toBe(1);
+  });
+});
