@@ -17,7 +17,7 @@ import type { TransportHandler } from "./transport.js";
 export interface TransportServiceOptions {
   readonly nodeId: NodeId;
   readonly clusterId: number;
-  readonly handler: Pick<TransportHandler, "onMessages" | "onSnapshot">;
+  readonly handler: Pick<TransportHandler, "onMessages" | "onSnapshot" | "onPeerDisconnected">;
   readonly limits: TransportLimits;
   readonly logger: Logger;
 }
@@ -68,6 +68,9 @@ async function* serveStream(
     }
   } catch (error) {
     throw rejectPeer(options.logger, `stream from node ${streamPeer ?? "?"}`, error, context);
+  } finally {
+    // Ended or broken: when a peer's process dies, this is how its followers hear it first.
+    if (streamPeer !== undefined) options.handler.onPeerDisconnected?.(streamPeer);
   }
 }
 

@@ -27,6 +27,12 @@ export interface TransportHandler {
    * Never called from inside send().
    */
   onUnreachable(groupId: GroupId, nodeId: NodeId): void;
+  /**
+   * Optional. The stream on which `nodeId` sent to this node has ended or
+   * broken (its process died, it closed its side, the connection reset): a
+   * strong hint, not proof, that the peer is gone. It may come back at once.
+   */
+  onPeerDisconnected?(nodeId: NodeId): void;
 }
 
 /**

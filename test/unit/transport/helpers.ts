@@ -81,6 +81,13 @@ export class RecordingHandler implements TransportHandler {
   onUnreachable(groupId: GroupId, nodeId: NodeId): void {
     this.unreachable.push({ groupId, nodeId });
   }
+
+  /** Peers whose stream to this node ended, in order. */
+  readonly disconnected: NodeId[] = [];
+
+  onPeerDisconnected(nodeId: NodeId): void {
+    this.disconnected.push(nodeId);
+  }
 }
 
 export function digestOf(chunks: readonly Uint8Array[]): number {
