@@ -29,9 +29,9 @@ async function setup(flushEvents: number, maxPendingEvents: number) {
     const [result] = await machine.apply([{ index, term: 1, data: stampEnvelopeBatch(command, 1) }]);
     return result!;
   };
-  const fields = [{ name: "price", type: FieldType.DOUBLE, aggregated: true }];
-  readCommandResult(CreateStream, await apply(buildCommand(CreateStream,
-    create(CreateStreamRequestSchema, { stream: "s", fields }), undefined)));
+  const createRequest = create(CreateStreamRequestSchema, {
+    stream: "s", fields: [{ name: "price", type: FieldType.DOUBLE, aggregated: true }] });
+  readCommandResult(CreateStream, await apply(buildCommand(CreateStream, createRequest, undefined)));
   const proposed: number[][] = [];
   let hold: Promise<void> | undefined;
   const leadership = { leader: true, leaderHint: 0 };
@@ -47,7 +47,7 @@ async function setup(flushEvents: number, maxPendingEvents: number) {
       },
     },
   });
-  const schema = storedSchemaOf("s", fields);
+  const schema = storedSchemaOf("s", createRequest.fields);
   const stream: BufferedStream = {
     groupId: 1, stream: "s", fields: userFieldsOf(schema),
     settings: { ...resolveStreamSettings(undefined, 0), flushEvents, flushDelayMs: 5, maxPendingEvents },
