@@ -9,14 +9,31 @@ export function majority(voterCount: number): number {
   return Math.floor(voterCount / 2) + 1;
 }
 
-/** Nodes that can vote now: only alive ones (a suspect may be down). */
-export function liveVoters(voters: readonly number[], states: ReadonlyMap<number, NodeState>): number {
-  return voters.filter((nodeId) => states.get(nodeId) === "alive").length;
+/**
+ * Voters that count as up: on an alive or draining node (a draining node
+ * runs and votes until removed; a suspect may be down) and, when the
+ * leader's view is given, recently active by it (raft's recentActive: the
+ * registry lags a crash by the suspicion period, the leader does not).
+ */
+export function liveVoters(
+  voters: readonly number[],
+  states: ReadonlyMap<number, NodeState>,
+  recentlyActive?: ReadonlySet<number>,
+): number {
+  return voters.filter((nodeId) => {
+    const state = states.get(nodeId);
+    if (state !== "alive" && state !== "draining") return false;
+    return recentlyActive === undefined || recentlyActive.has(nodeId);
+  }).length;
 }
 
 /** Would `voters` still have a live quorum? */
-export function keepsQuorum(voters: readonly number[], states: ReadonlyMap<number, NodeState>): boolean {
-  return voters.length > 0 && liveVoters(voters, states) >= majority(voters.length);
+export function keepsQuorum(
+  voters: readonly number[],
+  states: ReadonlyMap<number, NodeState>,
+  recentlyActive?: ReadonlySet<number>,
+): boolean {
+  return voters.length > 0 && liveVoters(voters, states, recentlyActive) >= majority(voters.length);
 }
 
 /** A node that should hold no replica: dead, draining or removed. */

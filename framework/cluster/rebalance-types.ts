@@ -16,6 +16,8 @@ export interface GroupObservation {
   readonly learners: readonly number[];
   /** Per replica: the leader's last index minus the replica's match index. */
   readonly lag: ReadonlyMap<number, number>;
+  /** Replicas the leader heard from within an election timeout (raft's recentActive), the leader too. */
+  readonly recentlyActive: ReadonlySet<number>;
   /** A membership change is proposed and not applied yet: plan nothing for this group. */
   readonly changing: boolean;
 }

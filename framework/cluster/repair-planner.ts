@@ -61,7 +61,7 @@ function stepLearner(group: GroupObservation, learner: number, context: RepairCo
   }
   const lag = group.lag.get(learner);
   if (lag === undefined || lag > context.limits.catchUpLagMax) return undefined;
-  if (!keepsQuorum([...group.voters, learner], context.states)) return undefined;
+  if (!keepsQuorum([...group.voters, learner], context.states, group.recentlyActive)) return undefined;
   return { kind: "promote", partitionId, nodeId: learner };
 }
 
@@ -69,7 +69,7 @@ function stepShrink(group: GroupObservation, context: RepairContext): RebalanceA
   const { partitionId } = group;
   for (const candidate of removalOrder(group, context)) {
     const remaining = group.voters.filter((id) => id !== candidate);
-    if (!keepsQuorum(remaining, context.states)) continue;
+    if (!keepsQuorum(remaining, context.states, group.recentlyActive)) continue;
     if (candidate === group.leader) {
       // The leader leaves last: hand leadership to a live voter first.
       const to = bestLeaderTarget(remaining, candidate, context);
