@@ -4,7 +4,10 @@ import type { ComponentChild } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { NodeClients } from "./node-clients.js";
 import { createNodeClients, fetchTopology } from "./node-clients.js";
+import type { Route } from "./route.js";
+import { useRoute } from "./route.js";
 import { ClusterView } from "./views/cluster-view.js";
+import { EventStoreView } from "./views/event-store-view.js";
 
 interface Loaded {
   readonly selfNodeId: number;
@@ -14,6 +17,7 @@ interface Loaded {
 export function App(): ComponentChild {
   const [loaded, setLoaded] = useState<Loaded | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const route = useRoute();
   useEffect(() => {
     fetchTopology().then(
       (topology) => setLoaded({ selfNodeId: topology.nodeId, clients: createNodeClients(topology) }),
@@ -24,9 +28,17 @@ export function App(): ComponentChild {
     h("header", null,
       h("h1", null, "raftkit"),
       loaded === undefined ? null : h("span", { class: "muted" }, `served by n${loaded.selfNodeId}`),
-      h("nav", { "aria-label": "views" }, h("a", { href: "#cluster", "aria-current": "page" }, "Cluster"))),
+      h("nav", { "aria-label": "views" },
+        h("a", { href: "#cluster", "aria-current": route.view === "cluster" ? "page" : undefined }, "Cluster"),
+        h("a", { href: "#events", "aria-current": route.view === "events" ? "page" : undefined }, "Event store"))),
     h("main", null,
       error !== undefined ? h("p", { class: "error-text", role: "alert" }, error) :
-        loaded === undefined ? h("p", { class: "muted" }, "loading…") :
-          h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId })));
+        loaded === undefined ? h("p", { class: "muted" }, "loading…") : View(route, loaded)));
+}
+
+function View(route: Route, loaded: Loaded): ComponentChild {
+  if (route.view === "cluster") return h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId });
+  const self = loaded.clients.find((client) => client.nodeId === loaded.selfNodeId);
+  if (self === undefined) return h("p", { class: "error-text" }, `n${loaded.selfNodeId} is missing from /ui/nodes.json`);
+  return h(EventStoreView, { client: self, selected: route.stream });
 }

@@ -5,6 +5,7 @@
 import type { Client } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
 import { NodeService } from "../gen/raftkit/v1/node_pb.js";
 
 /** What /ui/nodes.json answers (framework/ui/ui-handler.ts, UiTopology). */
@@ -18,6 +19,8 @@ export interface NodeClients {
   /** "host:port" as the page knows it (its own node: the page's host). */
   readonly address: string;
   readonly node: Client<typeof NodeService>;
+  /** The event store's service, where the node serves it (else calls fail with unimplemented). */
+  readonly eventStore: Client<typeof EventStoreService>;
 }
 
 export async function fetchTopology(): Promise<Topology> {
@@ -42,6 +45,11 @@ export function createNodeClients(topology: Topology): NodeClients[] {
     // gRPC-Web: errors (a node down, a refused action) arrive as HTTP 200 with
     // grpc-status, so the browser's console stays free of failed requests.
     const transport = createGrpcWebTransport({ baseUrl });
-    return { nodeId, address: address ?? window.location.host, node: createClient(NodeService, transport) };
+    return {
+      nodeId,
+      address: address ?? window.location.host,
+      node: createClient(NodeService, transport),
+      eventStore: createClient(EventStoreService, transport),
+    };
   });
 }
