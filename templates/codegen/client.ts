@@ -1,3 +1,4 @@
+import { ScalarType } from "@bufbuild/protobuf";
 import type { MethodModel, ServiceModel } from "../../codegen/model.js";
 import { methodMemberName } from "../../codegen/model.js";
 import { clientName, descriptorName } from "../../codegen/names.js";
@@ -36,8 +37,8 @@ export function renderClient(context: RenderContext, service: ServiceModel): voi
 
 function renderCall(context: RenderContext, method: MethodModel): void {
   const { file } = context;
-  const request = context.message(method.desc.input);
-  const response = context.message(method.desc.output);
+  const request = context.message(method.desc.input, true);
+  const response = context.message(method.desc.output, true);
   const options = optionsType(context, method);
   file.print(file.jsDoc(method.desc, "  "));
   file.print("  ", methodMemberName(method.desc), "(partitionOrKey: number | string, request: ",
@@ -67,10 +68,10 @@ function renderCallByKey(context: RenderContext, method: MethodModel): void {
   const { file } = context;
   const field = method.partitionKey;
   if (field === undefined) return;
-  const request = context.message(method.desc.input);
-  const response = context.message(method.desc.output);
+  const request = context.message(method.desc.input, true);
+  const response = context.message(method.desc.output, true);
   const member = methodMemberName(method.desc);
-  const isString = field.fieldKind === "scalar" && field.scalar === 9; // ScalarType.STRING
+  const isString = field.fieldKind === "scalar" && field.scalar === ScalarType.STRING;
   const key = isString ? `request.${field.localName}` : `String(request.${field.localName})`;
   file.print(file.jsDoc(`${member}, routed by the request's partition key \`${field.name}\`.`, "  "));
   file.print("  ", member, "ByKey(request: ", request, ", options?: ", optionsType(context, method),

@@ -20,8 +20,8 @@ export function renderExecutorInterface(context: RenderContext, service: Service
   ));
   file.print(file.export("interface", executorName(service)), " {");
   for (const method of service.methods) {
-    const request = context.message(method.desc.input);
-    const response = context.message(method.desc.output);
+    const request = context.message(method.desc.input, true);
+    const response = context.message(method.desc.output, true);
     const contextType = context.framework("statemachine",
       method.kind === "command" ? "ApplyContext" : "QueryContext", true);
     file.print(file.jsDoc(method.desc, "  "));

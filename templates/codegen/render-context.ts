@@ -12,7 +12,7 @@ export interface RenderContext {
   /** A symbol of a framework part: `framework("statemachine", "tsProtoCodec")`. */
   framework(part: FrameworkPart, name: string, typeOnly?: boolean): ImportSymbol;
   /** The ts-proto model of a message: interface and MessageFns under one name. */
-  message(desc: DescMessage): ImportSymbol;
+  message(desc: DescMessage, typeOnly?: boolean): ImportSymbol;
   /** A symbol of `<file>_raftkit.ts` (descriptors, executor, register): imported unless printed there. */
   executable(name: string, typeOnly?: boolean): Printable;
 }
@@ -36,7 +36,8 @@ export function createRenderContext(
     file,
     framework: (part, name, typeOnly = false) =>
       file.import(name, `${root}/${part}/index.js`, typeOnly),
-    message: (desc) => file.import(tsProtoMessageName(desc), tsProtoModulePath(desc.file)),
+    message: (desc, typeOnly = false) =>
+      file.import(tsProtoMessageName(desc), tsProtoModulePath(desc.file), typeOnly),
     executable: (name, typeOnly = false) =>
       executablesModule === undefined ? name : file.import(name, executablesModule, typeOnly),
   };
