@@ -358,6 +358,33 @@ export class NodeHost implements TransportHandler {
     this.schedule();
   }
 
+  /**
+   * The stream from `nodeId` ended or broke (a transport hint; its process may
+   * be gone). Every group here following a leader on that node forgets it
+   * (RaftNode.forgetLeader: pre-votes are then granted at once, not after
+   * the lease) and campaigns after a random 1..electionTicks/2 ticks unless
+   * a leader shows up first — so a killed leader is replaced in a fraction
+   * of an election timeout. A wrong hint costs little: the live leader's
+   * next message restores it, and followers still in its lease ignore the
+   * campaign (pre-vote, check-quorum).
+   */
+  onPeerDisconnected(nodeId: number): void {
+    if (!this.running || this.stopping || nodeId === this.nodeId) return;
+    const spread = Math.max(1, Math.floor(this.config.electionTicks / 2));
+    let forgotten = 0;
+    for (const replica of this.replicas.values()) {
+      if (replica.failure !== undefined || replica.leader !== nodeId || replica.role !== Role.Follower) continue;
+      this.wake(replica);
+      replica.raft.forgetLeader();
+      replica.campaignAtTick = this.tickCount + 1 + this.deps.random.nextInt(spread);
+      this.touched.add(replica);
+      forgotten++;
+    }
+    if (forgotten === 0) return;
+    this.deps.logger.info("peer disconnected; its groups here forget it as leader", { peer: nodeId, groups: forgotten });
+    this.schedule();
+  }
+
   onUnreachable(groupId: number, nodeId: number): void {
     const replica = this.replicas.get(groupId);
     if (replica === undefined) return;
@@ -569,6 +596,9 @@ export class NodeHost implements TransportHandler {
     for (const replica of this.awake) {
       if (replica.failure !== undefined) continue;
       replica.raft.tick();
+      if (replica.campaignAtTick !== undefined && this.tickCount >= replica.campaignAtTick) {
+        this.campaignIfLeaderless(replica);
+      }
       replica.expire(now);
       this.touched.add(replica);
       this.maybeQuiesce(replica);
@@ -576,6 +606,14 @@ export class NodeHost implements TransportHandler {
     this.tickLiveness();
     this.schedule();
     this.scheduleTick();
+  }
+
+  /** The delayed campaign of onPeerDisconnected: only if no leader appeared meanwhile. */
+  private campaignIfLeaderless(replica: Replica): void {
+    replica.campaignAtTick = undefined;
+    const status = replica.raft.status();
+    if (status.leader !== 0 || status.role !== Role.Follower) return;
+    replica.raft.campaign();
   }
 
   private maybeQuiesce(replica: Replica): void {

@@ -39,6 +39,8 @@ export class Replica {
   quiesced = false;
   /** Consecutive ticks the group was idle. */
   idleTicks = 0;
+  /** The host tick at which to campaign if still leaderless (after the leader's node disconnected). */
+  campaignAtTick: number | undefined = undefined;
   /** A conf change was applied after the newest local snapshot. */
   confChangedSinceSnapshot = false;
   role: Role = Role.Follower;

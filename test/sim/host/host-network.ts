@@ -70,6 +70,10 @@ export function createHostTransport(
           for (const groupId of groups) sender.handler.onUnreachable(groupId, to);
         });
       }
+      // Now and then the stream resets although the sender lives: a false hint at the receiver.
+      if (chance(env.random, 0.05)) {
+        env.scheduler.after(env.tickMs, () => env.handler(to)?.handler.onPeerDisconnected?.(nodeId));
+      }
       return;
     }
     if (decision.delays.length > 1) env.count("batchesDuplicated");

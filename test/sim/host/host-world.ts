@@ -163,7 +163,10 @@ export function createWorld(
     nodes,
     groups,
     start: (nodeId) => startNode(env, network, groups, nodeOf(nodes, nodeId)),
-    crash: (nodeId) => crashNode(env, groups, nodeOf(nodes, nodeId)),
+    crash: (nodeId) => {
+      crashNode(env, groups, nodeOf(nodes, nodeId));
+      reportDisconnected(env, nodes, nodeId);
+    },
     isUp: (nodeId) => nodeOf(nodes, nodeId).running !== undefined,
     place(groupId, nodeId, join) {
       const node = nodeOf(nodes, nodeId);
@@ -428,6 +431,28 @@ function durableState(
   let state = node.disk.machines.get(groupId);
   if (state === undefined) node.disk.machines.set(groupId, (state = emptyRegisterState()));
   return state;
+}
+
+/**
+ * The survivors' streams from a crashed node break: each live node hears
+ * TransportHandler.onPeerDisconnected a little later (or never, when a
+ * partition already cut them apart), as the node's server would report it.
+ */
+function reportDisconnected(
+  env: WorldEnvironment,
+  nodes: ReadonlyMap<NodeId, SimHostNode>,
+  crashed: NodeId,
+): void {
+  for (const other of nodes.values()) {
+    const running = other.running;
+    if (other.id === crashed || running?.host === undefined) continue;
+    if (env.network.decide(crashed, other.id).kind === "dropped") continue;
+    const incarnation = running.incarnation;
+    env.scheduler.after(env.random.nextInt(env.tickMs), () => {
+      if (other.running?.incarnation !== incarnation) return;
+      other.running.host?.onPeerDisconnected(crashed);
+    }, `disconnected ${crashed} at n${other.id}`);
+  }
 }
 
 function crashNode(

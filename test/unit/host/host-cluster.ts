@@ -7,6 +7,7 @@ import {
 import type { HostLogStore, HostSnapshotStore, NodeHostConfig } from "../../../framework/host/index.js";
 import { createSeededRandom } from "../../../framework/raft/index.js";
 import type { StateMachine } from "../../../framework/statemachine/index.js";
+import type { Clock } from "../../../framework/transport/index.js";
 import { createSilentLogger, createSystemClock } from "../../../framework/transport/index.js";
 import { createKvStateMachine } from "./kv-state-machine.js";
 import type { KvStateMachine } from "./kv-state-machine.js";
@@ -30,6 +31,8 @@ export class HostCluster {
     readonly nodeIds: number[],
     private readonly config: Partial<NodeHostConfig> = {},
     disks?: Map<number, Disk>,
+    /** The hosts' clock (ticks, deadlines): the system clock unless a test drives it. */
+    private readonly clock: Clock = createSystemClock(),
   ) {
     for (const id of nodeIds) {
       this.disks.set(id, disks?.get(id) ?? { logStore: createMemoryLogStore(), snapshotStore: createMemorySnapshotStore() });
@@ -50,7 +53,7 @@ export class HostCluster {
         logStore: disk.logStore,
         snapshotStore: disk.snapshotStore,
         transport: this.network.transportFor(id),
-        clock: createSystemClock(),
+        clock: this.clock,
         random: createSeededRandom(id * 7919),
         logger: createSilentLogger(),
         yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
