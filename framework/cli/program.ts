@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { isServerError, ServerErrorCode, startNode } from "../server/index.js";
 import { createUiHandler } from "../ui/index.js";
 import { fetchNodeStatus, formatStatus } from "./cluster-status.js";
+import { registerCodegenCommands } from "./generate-command.js";
 import { createPinoLogger } from "./pino-logger.js";
 import type { RawSettings } from "./start-settings.js";
 import { integerSettings, logLevels, readConfigFile, resolveStartSettings } from "./start-settings.js";
@@ -76,6 +77,7 @@ function buildProgram(io: ProgramIo): Command {
       }
       io.stdout(formatStatus(await fetchNodeStatus(options.node, timeoutMs)));
     });
+  registerCodegenCommands(program);
   return program;
 }
 
