@@ -6,6 +6,7 @@ import {
 import {
   BLOCK_BYTES_DEFAULT,
   createInsertChecker,
+  createMemoryFileSystem,
   importEventStore,
   openEventStore,
 } from "../engine/index.js";
@@ -171,6 +172,12 @@ async function removeStoreFiles(fileSystem: EngineFileSystem, directory: string)
   await fileSystem.syncDirectory(directory);
 }
 
+async function* emptySnapshot(blockBytes: number): AsyncIterable<Uint8Array> {
+  const store = await openEventStore({ fileSystem: createMemoryFileSystem(), directory: "/empty", blockBytes });
+  yield* store.exportSnapshot();
+  await store.close();
+}
+
 export function createEventStoreState(options: EventStoreStateOptions): EventStoreState {
   const location = { fileSystem: options.fileSystem, directory: options.directory,
     blockBytes: options.blockBytes ?? BLOCK_BYTES_DEFAULT };
@@ -205,6 +212,8 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
       await openStore(core).applyBatch(staged, appliedIndex, frameworkState);
     },
     saveSnapshot() {
+      // Before open (the host's bootstrap snapshot of a new group): the empty store.
+      if (core.store === undefined) return emptySnapshot(location.blockBytes);
       if (core.staged.length !== 0) throw new Error(`snapshot with ${core.staged.length} operations staged`);
       return openStore(core).exportSnapshot();
     },

@@ -1,0 +1,100 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { HostError, HostErrorCode } from "../../../framework/host/index.js";
+import type { NodeHost } from "../../../framework/host/index.js";
+import { connectErrorFrom } from "../../../framework/server/index.js";
+import {
+  buildCommand,
+  buildQuery,
+  readCommandResult,
+  readQueryResult,
+  StateMachineErrorCode,
+  isStateMachineError,
+} from "../../../framework/statemachine/index.js";
+import type { ExecutableMessage } from "../../../framework/statemachine/index.js";
+import { createInsertChecker, BLOCK_BYTES_DEFAULT } from "../engine/index.js";
+import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { StreamInfoResponse } from "../gen/eventstore/v1/eventstore_pb.js";
+import { toColumnar } from "../service/columnar-events.js";
+import {
+  Aggregate, AggregateWindows, CreateStream, QueryRange, StreamInfo,
+} from "../service/descriptors.js";
+import type { BufferedStream, InsertBuffer } from "../service/insert-buffer.js";
+import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
+
+export interface EventStoreNodeServiceOptions {
+  readonly host: NodeHost;
+  readonly buffer: InsertBuffer;
+  readonly partitionOf: (stream: string) => Promise<number>;
+  readonly addressOf: (nodeId: number) => string | undefined;
+}
+
+/**
+ * eventstore.v1.EventStoreService on a node: inserts go through this node's
+ * leader buffer (NotLeader, with the leader's address, when it does not lead
+ * the stream's partition), other commands are proposed directly, queries are
+ * linearizable (ReadIndex on the leader).
+ */
+export function createEventStoreNodeService(
+  options: EventStoreNodeServiceOptions,
+): ServiceImpl<typeof EventStoreService> {
+  const { host, buffer, partitionOf, addressOf } = options;
+  const streams = new Map<string, BufferedStream>();
+
+  const call = async <Result>(stream: string, work: (groupId: number) => Promise<Result>): Promise<Result> => {
+    const groupId = await partitionOf(stream);
+    try {
+      return await work(groupId);
+    } catch (error) {
+      throw connectErrorFrom(error, groupId, addressOf);
+    }
+  };
+  const command = <Req, Res>(descriptor: ExecutableMessage<Req, Res>, stream: string, request: Req) =>
+    call(stream, async (groupId) =>
+      readCommandResult(descriptor, await host.propose(groupId, buildCommand(descriptor, request, undefined)) as Uint8Array));
+  const query = <Req, Res>(descriptor: ExecutableMessage<Req, Res>, stream: string, request: Req) =>
+    call(stream, async (groupId) => readQueryResult(descriptor, await host.query(groupId, buildQuery(descriptor, request))));
+
+  /** The stream's schema and settings, read once from the local replica (the leader's: current). */
+  const bufferedStream = async (groupId: number, stream: string): Promise<BufferedStream> => {
+    const cached = streams.get(stream);
+    if (cached !== undefined && cached.groupId === groupId) return cached;
+    const request = { $typeName: "eventstore.v1.StreamInfoRequest" as const, stream };
+    let info: StreamInfoResponse;
+    try {
+      info = readQueryResult(StreamInfo, await host.staleQuery(groupId, buildQuery(StreamInfo, request)));
+    } catch (error) {
+      if (!isStateMachineError(error, StateMachineErrorCode.NotFound)) throw error;
+      // Created a moment ago and not applied here yet? Ask again linearizably.
+      info = readQueryResult(StreamInfo, await host.query(groupId, buildQuery(StreamInfo, request)));
+    }
+    const schema = storedSchemaOf(stream, info.fields);
+    const settings = info.buffer!;
+    const entry: BufferedStream = {
+      groupId, stream, fields: userFieldsOf(schema),
+      settings: { flushEvents: settings.flushEvents, flushDelayMs: settings.flushDelayMs,
+        maxPendingEvents: settings.maxPendingEvents, dedupWindowMs: info.dedupWindowMs },
+      check: createInsertChecker(stream, schema, BLOCK_BYTES_DEFAULT),
+    };
+    if (streams.size > 10_000) streams.clear();
+    streams.set(stream, entry);
+    return entry;
+  };
+
+  return {
+    createStream: (request) => command(CreateStream, request.stream, request),
+    insert: (request) => call(request.stream, async (groupId) => {
+      if (!host.isLeader(groupId)) {
+        const { leader } = host.status(groupId);
+        throw new HostError(HostErrorCode.NotLeader, `node ${host.nodeId} does not lead group ${groupId}`,
+          { leaderHint: leader });
+      }
+      const stream = await bufferedStream(groupId, request.stream);
+      const events = toColumnar(request.stream, request.events, stream.fields);
+      return buffer.insert(stream, events, request.async);
+    }),
+    queryRange: (request) => query(QueryRange, request.stream, request),
+    aggregate: (request) => query(Aggregate, request.stream, request),
+    aggregateWindows: (request) => query(AggregateWindows, request.stream, request),
+    streamInfo: (request) => query(StreamInfo, request.stream, request),
+  };
+}

@@ -1,0 +1,83 @@
+import { join } from "node:path";
+import { createStaticClusterManager, createUniformStaticTable } from "../../../framework/cluster/index.js";
+import type { NodeConfig, NodeExtras, RunningNode, StateMachineTypes } from "../../../framework/server/index.js";
+import { builtinStateMachineTypes, startNode } from "../../../framework/server/index.js";
+import type { Logger } from "../../../framework/transport/index.js";
+import { createSystemClock } from "../../../framework/transport/index.js";
+import { createNodeFileSystem } from "../engine/index.js";
+import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
+import { eventStoreStateMachineType } from "../service/descriptors.js";
+import { createEventStoreMachine } from "../service/event-store-machine.js";
+import { createInsertBuffer } from "../service/insert-buffer.js";
+import type { InsertBuffer } from "../service/insert-buffer.js";
+import { createEventStoreNodeService } from "./event-store-node-service.js";
+import { createStreamPartitions } from "./stream-directory.js";
+
+/** Room kept in a proposal for the envelope around the merged Insert. */
+const ENVELOPE_ROOM_BYTES = 64 * 1024;
+
+export interface EventStoreNode {
+  readonly node: RunningNode;
+  readonly buffer: InsertBuffer;
+  stop(): Promise<void>;
+}
+
+/**
+ * A raftkit node serving the event store: its groups (config.groups) run
+ * the "eventstore" state machine with data under <data>/eventstore/p<id>,
+ * and the node's port also serves eventstore.v1.EventStoreService with the
+ * leader-side insert buffer. Uses only the framework's public API
+ * (startNode extras, NodeHost.propose/query/isLeader/status).
+ */
+export async function startEventStoreNode(config: NodeConfig, logger: Logger,
+  extras: Pick<NodeExtras, "fallback"> = {}): Promise<EventStoreNode> {
+  const fileSystem = createNodeFileSystem();
+  const types: StateMachineTypes = new Map([
+    ...builtinStateMachineTypes,
+    [eventStoreStateMachineType, (groupId: number) => createEventStoreMachine({
+      partitionId: groupId, fileSystem,
+      directory: join(config.dataDirectory, "eventstore", `p${groupId}`),
+    }).machine],
+  ]);
+  const nodes = new Map<number, string>([[config.nodeId, `${config.listenHost}:${config.listenPort}`], ...config.peers]);
+  const partitionOf = createStreamPartitions(createStaticClusterManager(createUniformStaticTable({
+    nodes, partitionIds: config.groups, stateMachineType: eventStoreStateMachineType,
+  })));
+  const addressOf = (nodeId: number): string | undefined => {
+    const address = config.peers.get(nodeId);
+    return address === undefined ? undefined : `http://${address}`;
+  };
+  const maxProposalBytes = config.host.maxProposalBytes ?? 1 << 20;
+  let buffer: InsertBuffer | undefined;
+  const node = await startNode(config, logger, types, {
+    ...extras,
+    services: (router, host) => {
+      buffer = createInsertBuffer({
+        clock: createSystemClock(),
+        maxProposalBytes: Math.max(4096, maxProposalBytes - ENVELOPE_ROOM_BYTES),
+        target: {
+          propose: async (groupId, command) => {
+            const result = await host.propose(groupId, command);
+            if (!(result instanceof Uint8Array)) throw new Error(`group ${groupId}: result is not bytes`);
+            return result;
+          },
+          leadership: (groupId) => {
+            if (host.isLeader(groupId)) return { leader: true, leaderHint: host.nodeId };
+            return { leader: false, leaderHint: host.groupIds().includes(groupId) ? host.status(groupId).leader : 0 };
+          },
+        },
+      });
+      router.service(EventStoreService, createEventStoreNodeService({ host, buffer, partitionOf, addressOf }),
+        { readMaxBytes: maxProposalBytes + ENVELOPE_ROOM_BYTES });
+    },
+  });
+  const started = buffer!;
+  return {
+    node,
+    buffer: started,
+    stop: async () => {
+      started.close();
+      await node.stop();
+    },
+  };
+}
