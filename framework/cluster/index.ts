@@ -32,3 +32,36 @@ export { defaultRebalanceLimits } from "./rebalance-types.js";
 export { isUnusable, keepsQuorum, liveVoters, majority } from "./membership-safety.js";
 export { planRebalance } from "./rebalance-planner.js";
 export { createStaticClusterManager } from "./static-cluster-manager.js";
+export type {
+  CreatePartition as MetaCreatePartition,
+  MetaNode,
+  MetaPartition,
+  MetaTable,
+  MetaTableData,
+  RegisterNode as MetaRegisterNode,
+  UpdatePartition as MetaUpdatePartition,
+} from "./meta-table.js";
+export { createMetaTable } from "./meta-table.js";
+export {
+  CreatePartition,
+  DeletePartition,
+  ListNodes,
+  ListPartitions,
+  PartitionForKey,
+  RegisterNode,
+  SetNodeState,
+  UpdatePartition,
+  metaStateMachineType,
+} from "./meta-messages.js";
+export type { MetaStateMachine, MetaStateMachineOptions } from "./meta-state-machine.js";
+export { createMetaStateMachine } from "./meta-state-machine.js";
+export {
+  idFromWire,
+  nodeFromWire,
+  nodeStateFromWire,
+  nodeStateToWire,
+  nodeToWire,
+  partitionFromWire,
+  partitionToWire,
+} from "./meta-convert.js";
+export { protobufEsCodec } from "./protobuf-es-codec.js";
