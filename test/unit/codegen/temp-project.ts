@@ -12,6 +12,12 @@ export const repositoryRoot = resolve(import.meta.dirname, "../../..");
  */
 export async function createTempProject(prefix: string): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), prefix));
+  await linkNodeModules(directory);
+  return directory;
+}
+
+/** Gives `directory` the node_modules described at createTempProject. */
+export async function linkNodeModules(directory: string): Promise<void> {
   const modules = join(directory, "node_modules");
   const bin = join(modules, ".bin");
   await mkdir(bin, { recursive: true });
@@ -25,7 +31,6 @@ export async function createTempProject(prefix: string): Promise<string> {
   }
   await symlink(repositoryRoot, join(modules, "raftkit"));
   await symlink(join(repositoryRoot, "framework", "cli", "raftkit.js"), join(bin, "raftkit"));
-  return directory;
 }
 
 /** Strict settings of the repository's tsconfig, for a project of generated code. */

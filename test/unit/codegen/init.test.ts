@@ -1,0 +1,125 @@
+/**
+ * `raftkit init <name>` then `raftkit generate`: the scaffold type-checks
+ * under strict TypeScript and its own test passes, in a directory outside
+ * the repository that resolves raftkit as a package (node_modules linked to
+ * this repository's). Also the commands' refusals (exit code 2 material).
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { afterAll, describe, expect, it } from "vitest";
+import { registerCodegenCommands } from "../../../framework/cli/generate-command.js";
+import { isUsageError } from "../../../framework/cli/usage-error.js";
+import { linkNodeModules, runIn } from "./temp-project.js";
+
+const scratch: string[] = [];
+
+afterAll(async () => {
+  for (const directory of scratch) await rm(directory, { recursive: true, force: true });
+});
+
+async function temporary(prefix: string): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), prefix));
+  scratch.push(directory);
+  return directory;
+}
+
+/** Runs the codegen commands in this process; resolves with what they printed, or the error. */
+async function raftkit(args: readonly string[]): Promise<{ output: string; error: unknown }> {
+  let output = "";
+  const program = new Command("raftkit").exitOverride()
+    .configureOutput({ writeOut: (text) => (output += text), writeErr: (text) => (output += text) });
+  registerCodegenCommands(program);
+  try {
+    await program.parseAsync([...args], { from: "user" });
+    return { output, error: undefined };
+  } catch (error) {
+    return { output, error };
+  }
+}
+
+describe("raftkit init", () => {
+  it("scaffolds a project that generates, type-checks and passes its test", async () => {
+    const project = await temporary("raftkit-init-");
+    const init = await raftkit(["init", "order-book", "--dir", project]);
+    expect(init.error).toBeUndefined();
+    expect(init.output).toContain('created state machine "order-book"');
+    const files = (await readdir(project, { recursive: true })).map(String).sort();
+    expect(files).toEqual(expect.arrayContaining([
+      ".gitignore", "package.json", "tsconfig.json", "README.md",
+      "proto/order_book/v1/order_book.proto", "src/order-book-executor.ts",
+      "src/order-book-state-machine.ts", "test/order-book.test.ts",
+    ]));
+    const proto = await readFile(join(project, "proto/order_book/v1/order_book.proto"), "utf8");
+    expect(proto).toContain('option (raftkit.v1.state_machine) = {name: "order-book"};');
+    expect(proto).toContain("service OrderBookService {");
+    const generated = await raftkit(["generate", "--proto", join(project, "proto"),
+      "--out", join(project, "src/gen")]);
+    expect(generated.error).toBeUndefined();
+    expect(generated.output).toContain("order_book/v1/order_book_raftkit.ts");
+    await linkNodeModules(project);
+    const typecheck = await runIn(project, "tsc", ["--noEmit", "-p", "."]);
+    expect(typecheck.output).toBe("");
+    expect(typecheck.code).toBe(0);
+    const test = await runIn(project, "vitest", ["run"]);
+    expect(test.output).toMatch(/Tests\s+2 passed \(2\)/);
+    expect(test.code).toBe(0);
+  });
+
+  it("refuses a bad name, naming what is allowed", async () => {
+    const { error } = await raftkit(["init", "Order_Book", "--dir", await temporary("raftkit-bad-")]);
+    expect(isUsageError(error)).toBe(true);
+    expect(String(error)).toMatch(/name "Order_Book": allowed lowercase letters and digits/);
+    for (const name of ["order--book", "9lives", "x-", "a_b"]) {
+      expect(String((await raftkit(["init", name])).error)).toContain(`name "${name}"`);
+    }
+  });
+
+  it("refuses to write into a directory that is not empty", async () => {
+    const directory = await temporary("raftkit-full-");
+    await writeFile(join(directory, "keep.txt"), "mine");
+    const { error } = await raftkit(["init", "counter", "--dir", directory]);
+    expect(isUsageError(error)).toBe(true);
+    expect(String(error)).toMatch(/exists and is not empty/);
+    expect(await readdir(directory)).toEqual(["keep.txt"]);
+  });
+});
+
+describe("raftkit generate refusals", () => {
+  it("a proto directory without .proto files", async () => {
+    const empty = await temporary("raftkit-noproto-");
+    const { error } = await raftkit(["generate", "--proto", empty, "--out", join(empty, "gen")]);
+    expect(isUsageError(error)).toBe(true);
+    expect(String(error)).toMatch(/no \.proto files found/);
+  });
+
+  it("an output directory not made by raftkit generate is left alone", async () => {
+    const directory = await temporary("raftkit-foreign-");
+    await mkdir(join(directory, "proto"));
+    await writeFile(join(directory, "proto/x.proto"), 'syntax = "proto3";\npackage x;\n');
+    await mkdir(join(directory, "src"));
+    await writeFile(join(directory, "src/main.ts"), "export {};\n");
+    const { error } = await raftkit(["generate", "--proto", join(directory, "proto"),
+      "--out", join(directory, "src")]);
+    expect(isUsageError(error)).toBe(true);
+    expect(String(error)).toMatch(/not empty and not made by raftkit generate/);
+    expect(await readdir(join(directory, "src"))).toEqual(["main.ts"]);
+  });
+
+  it("bad annotations: every problem with file:line", async () => {
+    const directory = await temporary("raftkit-badproto-");
+    await mkdir(join(directory, "proto"));
+    await writeFile(join(directory, "proto/bad.proto"), [
+      'syntax = "proto3";', "package bad;", 'import "raftkit/v1/options.proto";',
+      'service S { option (raftkit.v1.state_machine) = {name: "s"}; rpc A(M) returns (M); }',
+      "message M { bytes k = 1 [(raftkit.v1.partition_key) = true]; }", "",
+    ].join("\n"));
+    const { error } = await raftkit(["generate", "--proto", join(directory, "proto"),
+      "--out", join(directory, "gen")]);
+    expect(isUsageError(error)).toBe(true);
+    const proto = join(directory, "proto", "bad.proto");
+    expect(String(error)).toContain(`${proto}:4:`);
+    expect(String(error)).toContain(`${proto}:5:`);
+  });
+});
