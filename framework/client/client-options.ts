@@ -70,6 +70,7 @@ export function resolveClientOptions(options: RaftkitClientOptions): ResolvedCli
   const batching = { ...defaultBatchingLimits, ...options.batching };
   positive("batching.maxInFlightCalls", batching.maxInFlightCalls, 1);
   positive("batching.maxBatchRequests", batching.maxBatchRequests, 1);
+  positive("batching.maxBatchBytes", batching.maxBatchBytes, 1);
   const byTable = options.cluster;
   const partitionForKey =
     options.partitionForKey !== undefined

@@ -6,7 +6,7 @@
  * same.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { ExecuteRequestSchema } from "../../gen/raftkit/v1/gateway_pb.js";
@@ -21,9 +21,14 @@ export interface BatchingLimits {
   readonly maxInFlightCalls: number;
   /** Most requests per batch call. */
   readonly maxBatchRequests: number;
+  /**
+   * Most payload bytes per batch call (a request larger than this goes alone).
+   * Keep it below the nodes' request limit (--max-proposal-bytes + 64 KiB).
+   */
+  readonly maxBatchBytes: number;
 }
 
-export const defaultBatchingLimits: BatchingLimits = { maxInFlightCalls: 4, maxBatchRequests: 512 };
+export const defaultBatchingLimits: BatchingLimits = { maxInFlightCalls: 4, maxBatchRequests: 512, maxBatchBytes: 512 * 1024 };
 
 export interface NodeChannel {
   readonly url: string;
@@ -49,7 +54,7 @@ export function openNodeChannel(url: string, limits: BatchingLimits, now: () => 
   const flush = (): void => {
     flushScheduled = false;
     while (queue.length > 0 && inFlight < limits.maxInFlightCalls) {
-      const batch = queue.slice(0, limits.maxBatchRequests);
+      const batch = takeBatch(queue, limits);
       queue = queue.slice(batch.length);
       inFlight++;
       void send(gateway, batch, now).finally(() => {
@@ -72,9 +77,26 @@ export function openNodeChannel(url: string, limits: BatchingLimits, now: () => 
       });
     },
     close() {
+      const dropped = queue;
+      queue = [];
+      const failure = failureFromConnectError(new ConnectError(`connection to ${url} closed by the client`, Code.Canceled));
+      for (const pending of dropped) pending.resolve({ ok: false, failure });
       sessions.abort();
     },
   };
+}
+
+/** The longest prefix of the queue within the count and byte limits (at least one request). */
+function takeBatch(queue: readonly Pending[], limits: BatchingLimits): Pending[] {
+  let bytes = 0;
+  let count = 0;
+  for (const pending of queue) {
+    const size = pending.request.payload?.length ?? 0;
+    if (count > 0 && (count >= limits.maxBatchRequests || bytes + size > limits.maxBatchBytes)) break;
+    bytes += size;
+    count++;
+  }
+  return queue.slice(0, count);
 }
 
 async function send(gateway: Client<typeof GatewayService>, batch: readonly Pending[], now: () => number): Promise<void> {
