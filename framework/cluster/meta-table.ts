@@ -267,7 +267,7 @@ function updatedPartition(
  * type's pooled (keyless) partitions by ascending id — adding a pooled
  * partition re-routes about 1/(n+1) of the unbound keys (jump hash).
  */
-function partitionForKey(
+export function partitionForKey(
   partitions: readonly MetaPartition[],
   stateMachineType: string,
   key: string,
