@@ -2,6 +2,8 @@
 import { h } from "preact";
 import type { ComponentChild } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import type { StreamCall } from "./event-store/leader-routing.js";
+import { createStreamCall } from "./event-store/leader-routing.js";
 import type { NodeClients } from "./node-clients.js";
 import { createNodeClients, fetchTopology } from "./node-clients.js";
 import type { Route } from "./route.js";
@@ -12,6 +14,7 @@ import { EventStoreView } from "./views/event-store-view.js";
 interface Loaded {
   readonly selfNodeId: number;
   readonly clients: readonly NodeClients[];
+  readonly streamCall: StreamCall;
 }
 
 export function App(): ComponentChild {
@@ -20,7 +23,10 @@ export function App(): ComponentChild {
   const route = useRoute();
   useEffect(() => {
     fetchTopology().then(
-      (topology) => setLoaded({ selfNodeId: topology.nodeId, clients: createNodeClients(topology) }),
+      (topology) => {
+        const clients = createNodeClients(topology);
+        setLoaded({ selfNodeId: topology.nodeId, clients, streamCall: createStreamCall(clients, topology.nodeId) });
+      },
       (reason: unknown) => setError(String(reason)),
     );
   }, []);
@@ -38,7 +44,5 @@ export function App(): ComponentChild {
 
 function View(route: Route, loaded: Loaded): ComponentChild {
   if (route.view === "cluster") return h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId });
-  const self = loaded.clients.find((client) => client.nodeId === loaded.selfNodeId);
-  if (self === undefined) return h("p", { class: "error-text" }, `n${loaded.selfNodeId} is missing from /ui/nodes.json`);
-  return h(EventStoreView, { client: self, selected: route.stream });
+  return h(EventStoreView, { call: loaded.streamCall, selected: route.stream });
 }

@@ -16,9 +16,14 @@ function chartColors(): { text: string; grid: string } {
 
 function useChart<T extends "Candlestick" | "Histogram">(
   make: (chart: IChartApi) => ISeriesApi<T>,
-): { readonly container: RefObject<HTMLDivElement>; readonly series: RefObject<ISeriesApi<T> | null> } {
+): {
+  readonly container: RefObject<HTMLDivElement>;
+  readonly series: RefObject<ISeriesApi<T> | null>;
+  readonly chart: RefObject<IChartApi | null>;
+} {
   const container = useRef<HTMLDivElement>(null);
   const series = useRef<ISeriesApi<T> | null>(null);
+  const chartRef = useRef<IChartApi | null>(null);
   useEffect(() => {
     if (container.current === null) return undefined;
     const colors = chartColors();
@@ -29,31 +34,35 @@ function useChart<T extends "Candlestick" | "Histogram">(
       timeScale: { timeVisible: true, secondsVisible: true },
     });
     series.current = make(chart);
+    chartRef.current = chart;
     return () => {
       series.current = null;
+      chartRef.current = null;
       chart.remove();
     };
   }, []);
-  return { container, series };
+  return { container, series, chart: chartRef };
 }
 
 /** Events per second over the last minutes, as bars. */
 export function IngestChart(props: { readonly points: readonly RatePoint[]; readonly label: string }): ComponentChild {
-  const { container, series } = useChart((chart) => chart.addSeries(HistogramSeries, { color: "#1f5fbf" }));
+  const { container, series, chart } = useChart((made) => made.addSeries(HistogramSeries, { color: "#1f5fbf" }));
   useEffect(() => {
     // One bar per second: the chart's time scale counts whole seconds.
     const bySecond = new Map<number, number>();
     for (const point of props.points) bySecond.set(Math.floor(point.atMs / 1000), point.eventsPerSecond);
     // UTCTimestamp is the library's branded number of seconds: the cast is how its docs build one.
     series.current?.setData([...bySecond].map(([time, value]) => ({ time: time as UTCTimestamp, value })));
+    chart.current?.timeScale().fitContent();
   }, [props.points]);
   return h("div", { class: "chart", ref: container, role: "img", "aria-label": props.label });
 }
 
 export function CandleChart(props: { readonly candles: readonly Candle[]; readonly label: string }): ComponentChild {
-  const { container, series } = useChart((chart) => chart.addSeries(CandlestickSeries));
+  const { container, series, chart } = useChart((made) => made.addSeries(CandlestickSeries));
   useEffect(() => {
     series.current?.setData(props.candles.map((candle) => ({ ...candle, time: candle.time as UTCTimestamp })));
+    chart.current?.timeScale().fitContent();
   }, [props.candles]);
   return h("div", { class: "chart", ref: container, role: "img", "aria-label": props.label, "data-candles": props.candles.length });
 }

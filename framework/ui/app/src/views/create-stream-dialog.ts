@@ -4,11 +4,11 @@ import type { ComponentChild } from "preact";
 import { useState } from "preact/hooks";
 import { checkStreamName } from "../event-store/known-streams.js";
 import { parseSchemaText } from "../event-store/schema-text.js";
-import type { NodeClients } from "../node-clients.js";
+import type { StreamCall } from "../event-store/leader-routing.js";
 import { ConfirmDialog } from "./confirm-dialog.js";
 
 export interface CreateStreamDialogProps {
-  readonly client: NodeClients;
+  readonly call: StreamCall;
   readonly onCreated: (stream: string) => void;
   readonly onClose: () => void;
 }
@@ -19,7 +19,8 @@ export function CreateStreamDialog(props: CreateStreamDialogProps): ComponentChi
   const [fields, setFields] = useState("price:double:aggregated, volume:int64:aggregated");
   const create = async (): Promise<string> => {
     const stream = checkStreamName(name);
-    const response = await props.client.eventStore.createStream({ stream, fields: parseSchemaText(fields) }, { timeoutMs: 10_000 });
+    const request = { stream, fields: parseSchemaText(fields) };
+    const response = await props.call(stream, (client) => client.eventStore.createStream(request, { timeoutMs: 10_000 }));
     props.onCreated(stream);
     return response.created ? `stream ${stream} created` : `stream ${stream} already existed with this schema`;
   };

@@ -9,7 +9,7 @@ import type { CountSample } from "../event-store/ingest-rate.js";
 import { addSample, ratesOf } from "../event-store/ingest-rate.js";
 import { checkStreamName, loadKnownStreams, saveKnownStreams } from "../event-store/known-streams.js";
 import { formatSchema } from "../event-store/schema-text.js";
-import type { NodeClients } from "../node-clients.js";
+import type { StreamCall } from "../event-store/leader-routing.js";
 import { usePolling } from "../use-polling.js";
 import { CreateStreamDialog } from "./create-stream-dialog.js";
 import { StreamDetail } from "./stream-detail.js";
@@ -21,8 +21,8 @@ interface StreamState {
 }
 
 export interface EventStoreViewProps {
-  /** The page's own node: the event store routes each stream's calls to its partition. */
-  readonly client: NodeClients;
+  /** Calls a stream's partition leader (following NotLeader hints). */
+  readonly call: StreamCall;
   readonly selected: string | undefined;
 }
 
@@ -38,7 +38,8 @@ export function EventStoreView(props: EventStoreViewProps): ComponentChild {
   usePolling(async () => {
     const answers = await Promise.all(streams.map(async (stream) => {
       try {
-        return { stream, info: await props.client.eventStore.streamInfo({ stream }, { timeoutMs: 900 }), error: undefined };
+        const info = await props.call(stream, (client) => client.eventStore.streamInfo({ stream }, { timeoutMs: 900 }));
+        return { stream, info, error: undefined };
       } catch (reason) {
         return { stream, info: undefined, error: describeError(reason) };
       }
@@ -49,7 +50,7 @@ export function EventStoreView(props: EventStoreViewProps): ComponentChild {
       const next = info === undefined ? samples : addSample(samples, { atMs, count: Number(info.eventCount) });
       return [stream, { info: info ?? previous.get(stream)?.info, error, samples: next }];
     })));
-  }, 1000, [props.client, streams.join(",")]);
+  }, 1000, [props.call, streams.join(",")]);
   const selected = props.selected;
   return h("div", { class: "event-store" },
     h("div", { class: "toolbar" },
@@ -58,11 +59,11 @@ export function EventStoreView(props: EventStoreViewProps): ComponentChild {
       h(OpenStreamForm, { onOpen: (name) => { remember(name); window.location.hash = `#events/${name}`; } })),
     h(StreamsTable, { streams, states, selected }),
     selected === undefined ? null : h(StreamDetail, {
-      key: selected, client: props.client, stream: selected,
+      key: selected, call: props.call, stream: selected,
       info: states.get(selected)?.info, samples: states.get(selected)?.samples ?? [],
     }),
     creating ? h(CreateStreamDialog, {
-      client: props.client,
+      call: props.call,
       onCreated: (name) => { remember(name); window.location.hash = `#events/${name}`; },
       onClose: () => setCreating(false),
     }) : null);

@@ -7,7 +7,7 @@ import { describeError } from "../cluster-poller.js";
 import { candlesOf } from "../event-store/candles.js";
 import type { EventTable } from "../event-store/event-rows.js";
 import { eventTableOf, formatMicros, parseTimeInput } from "../event-store/event-rows.js";
-import type { NodeClients } from "../node-clients.js";
+import type { StreamCall } from "../event-store/leader-routing.js";
 import { CandleChart } from "./charts.js";
 import { EventsTable } from "./event-table.js";
 
@@ -22,7 +22,7 @@ const widths: ReadonlyArray<readonly [string, bigint]> = [
 ];
 
 export interface QueryPanelProps {
-  readonly client: NodeClients;
+  readonly call: StreamCall;
   readonly info: StreamInfoResponse | undefined;
   readonly stream: string;
 }
@@ -43,13 +43,14 @@ export function QueryPanel(props: QueryPanelProps): ComponentChild {
     const range = { stream: props.stream, from: parseTimeInput(from, "from"), to: parseTimeInput(to, "to") };
     const options = { timeoutMs: 10_000 };
     if (kind === "range") {
-      const response = await props.client.eventStore.queryRange({ ...range, limit: 1000 }, options);
+      const response = await props.call(props.stream, (client) => client.eventStore.queryRange({ ...range, limit: 1000 }, options));
       return { kind, table: eventTableOf(response.events) };
     }
-    if (kind === "aggregate") return { kind, aggregate: await props.client.eventStore.aggregate(range, options) };
+    if (kind === "aggregate") return { kind, aggregate: await props.call(props.stream, (client) => client.eventStore.aggregate(range, options)) };
     if (chosenField === "") throw new Error("windows: the stream has no aggregated field to chart");
     const widthMicros = widths.find(([label]) => label === width)?.[1] ?? 1_000_000n;
-    const response = await props.client.eventStore.aggregateWindows({ ...range, width: widthMicros, limit: 1000 }, options);
+    const request = { ...range, width: widthMicros, limit: 1000 };
+    const response = await props.call(props.stream, (client) => client.eventStore.aggregateWindows(request, options));
     return { kind, windows: response.windows, field: chosenField };
   };
   const submit = (event: Event): void => {

@@ -8,7 +8,7 @@ import type { EventTable } from "../event-store/event-rows.js";
 import { eventTableOf } from "../event-store/event-rows.js";
 import type { CountSample } from "../event-store/ingest-rate.js";
 import { ratesOf } from "../event-store/ingest-rate.js";
-import type { NodeClients } from "../node-clients.js";
+import type { StreamCall } from "../event-store/leader-routing.js";
 import { usePolling } from "../use-polling.js";
 import { IngestChart } from "./charts.js";
 import { EventsTable } from "./event-table.js";
@@ -17,7 +17,7 @@ import { QueryPanel } from "./query-panel.js";
 const latestEventsShown = 20;
 
 export interface StreamDetailProps {
-  readonly client: NodeClients;
+  readonly call: StreamCall;
   readonly stream: string;
   readonly info: StreamInfoResponse | undefined;
   readonly samples: readonly CountSample[];
@@ -29,14 +29,14 @@ export function StreamDetail(props: StreamDetailProps): ComponentChild {
   const [error, setError] = useState<string | undefined>(undefined);
   usePolling(async () => {
     try {
-      const response = await props.client.eventStore.queryRange(
-        { stream: props.stream, descending: true, limit: latestEventsShown }, { timeoutMs: 900 });
+      const request = { stream: props.stream, descending: true, limit: latestEventsShown };
+      const response = await props.call(props.stream, (client) => client.eventStore.queryRange(request, { timeoutMs: 900 }));
       setLatest(eventTableOf(response.events));
       setError(undefined);
     } catch (reason) {
       setError(describeError(reason));
     }
-  }, 1000, [props.client, props.stream]);
+  }, 1000, [props.call, props.stream]);
   const rates = ratesOf(props.samples);
   const current = rates.at(-1)?.eventsPerSecond ?? 0;
   return h("section", { class: "stream-detail", "aria-label": `stream ${props.stream}` },
@@ -46,5 +46,5 @@ export function StreamDetail(props: StreamDetailProps): ComponentChild {
     h("h3", null, "Latest events"),
     error === undefined ? null : h("p", { class: "error-text", role: "alert" }, error),
     h(EventsTable, { table: latest, label: "latest events" }),
-    h(QueryPanel, { client: props.client, info: props.info, stream: props.stream }));
+    h(QueryPanel, { call: props.call, info: props.info, stream: props.stream }));
 }
