@@ -4,6 +4,7 @@
  * as JSON, every refusal a ConnectError with a clear message.
  */
 import { fromJson, toJson } from "@bufbuild/protobuf";
+import type { JsonValue, MessageInitShape } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
@@ -15,8 +16,8 @@ import { ExecutionErrorSchema } from "../../../gen/raftkit/v1/envelope_pb.js";
 import { ExecuteKind, ExecuteRequestSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
 import { createCounterKvMachine } from "../statemachine/counter-kv-state-machine.js";
 
-function typed(type: string, json: unknown, extra: Record<string, unknown> = {}) {
-  return create(ExecuteRequestSchema, { groupId: 1n, type, json: fromJson(ValueSchema, json as never), ...extra });
+function typed(type: string, json: JsonValue, extra: MessageInitShape<typeof ExecuteRequestSchema> = {}) {
+  return create(ExecuteRequestSchema, { groupId: 1n, type, json: fromJson(ValueSchema, json), ...extra });
 }
 
 function refusal(run: () => unknown): ConnectError {
