@@ -7,6 +7,7 @@ import type { NodeHostConfig, ResolvedNodeHostConfig } from "./config.js";
 import { HostError, HostErrorCode } from "./errors.js";
 import type { GroupUpdate, HostLogStore } from "./log-store.js";
 import { contextKeyOf, hostErrorFromRaft, Replica } from "./replica.js";
+import type { PlannedCampaign } from "./replica.js";
 import type { HostSnapshotStore } from "./snapshot-store.js";
 import { livenessGroupId, NodeLiveness } from "./node-liveness.js";
 import { isIdle, wakesGroup } from "./quiescence.js";
@@ -362,21 +363,19 @@ export class NodeHost implements TransportHandler {
    * The stream from `nodeId` ended or broke (a transport hint; its process may
    * be gone). Every group here following a leader on that node forgets it
    * (RaftNode.forgetLeader: pre-votes are then granted at once, not after
-   * the lease) and campaigns after a random 1..electionTicks/2 ticks unless
-   * a leader shows up first — so a killed leader is replaced in a fraction
-   * of an election timeout. A wrong hint costs little: the live leader's
-   * next message restores it, and followers still in its lease ignore the
-   * campaign (pre-vote, check-quorum).
+   * the lease) and campaigns soon unless a leader shows up first — so a
+   * killed leader is replaced in a fraction of an election timeout. A wrong
+   * hint costs little: the live leader's next message restores it, and
+   * followers still in its lease ignore the campaign (pre-vote, check-quorum).
    */
   onPeerDisconnected(nodeId: number): void {
     if (!this.running || this.stopping || nodeId === this.nodeId) return;
-    const spread = Math.max(1, Math.floor(this.config.electionTicks / 2));
     let forgotten = 0;
     for (const replica of this.replicas.values()) {
       if (replica.failure !== undefined || replica.leader !== nodeId || replica.role !== Role.Follower) continue;
       this.wake(replica);
       replica.raft.forgetLeader();
-      replica.campaignAtTick = this.tickCount + 1 + this.deps.random.nextInt(spread);
+      replica.plannedCampaign = this.planCampaign(replica, nodeId);
       this.touched.add(replica);
       forgotten++;
     }
@@ -596,9 +595,8 @@ export class NodeHost implements TransportHandler {
     for (const replica of this.awake) {
       if (replica.failure !== undefined) continue;
       replica.raft.tick();
-      if (replica.campaignAtTick !== undefined && this.tickCount >= replica.campaignAtTick) {
-        this.campaignIfLeaderless(replica);
-      }
+      const planned = replica.plannedCampaign;
+      if (planned !== undefined && this.tickCount >= planned.atTick) this.campaignIfLeaderless(replica, planned);
       replica.expire(now);
       this.touched.add(replica);
       this.maybeQuiesce(replica);
@@ -608,12 +606,40 @@ export class NodeHost implements TransportHandler {
     this.scheduleTick();
   }
 
-  /** The delayed campaign of onPeerDisconnected: only if no leader appeared meanwhile. */
-  private campaignIfLeaderless(replica: Replica): void {
-    replica.campaignAtTick = undefined;
+  /**
+   * When this replica campaigns after its leader's node disconnected. The
+   * surviving voters take turns, `gap` ticks apart, in an order rotated by
+   * group id (so the groups of a dead node spread their new leaders over the
+   * survivors): two followers that both heard the hint at once would
+   * otherwise often campaign within one round trip of each other on a loaded
+   * machine, grant each other's pre-votes and split the real vote, which
+   * costs a whole randomized election timeout. Turns repeat for about two
+   * election timeouts, since a campaign fails while another survivor has not
+   * heard the hint yet (it is still in the dead leader's lease) or when the
+   * campaigner's log is behind; then only the usual timeouts remain.
+   */
+  private planCampaign(replica: Replica, deadLeader: number): PlannedCampaign {
+    const survivors = replica.confState.voters.filter((id) => id !== deadLeader).sort((a, b) => a - b);
+    const index = survivors.indexOf(this.nodeId);
+    const turns = Math.max(1, survivors.length);
+    const turn = index < 0 ? 0 : (index + replica.groupId) % turns;
+    const gap = Math.max(2, Math.floor(this.config.electionTicks / 3));
+    const everyTicks = turns * gap;
+    return {
+      atTick: this.tickCount + 1 + turn * gap + this.deps.random.nextInt(2),
+      everyTicks,
+      left: Math.max(1, Math.ceil((2 * this.config.electionTicks) / everyTicks)),
+    };
+  }
+
+  /** A planned campaign's turn: campaigns unless a leader appeared meanwhile; plans the next turn. */
+  private campaignIfLeaderless(replica: Replica, planned: PlannedCampaign): void {
     const status = replica.raft.status();
-    if (status.leader !== 0 || status.role !== Role.Follower) return;
-    replica.raft.campaign();
+    planned.left--;
+    planned.atTick = this.tickCount + planned.everyTicks;
+    if (status.leader !== 0 || planned.left <= 0) replica.plannedCampaign = undefined;
+    if (status.leader !== 0) return;
+    if (status.role === Role.Follower || status.role === Role.PreCandidate) replica.raft.campaign();
   }
 
   private maybeQuiesce(replica: Replica): void {

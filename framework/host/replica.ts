@@ -15,6 +15,13 @@ interface PendingProposal extends Waiter<unknown> {
   readonly term: number;
 }
 
+/** Campaign at `atTick` if still leaderless, then every `everyTicks`, `left` more times. */
+export interface PlannedCampaign {
+  atTick: number;
+  readonly everyTicks: number;
+  left: number;
+}
+
 interface PendingRead extends Waiter<void> {
   /** Set once the leader confirmed the read index. */
   index: number | undefined;
@@ -39,8 +46,8 @@ export class Replica {
   quiesced = false;
   /** Consecutive ticks the group was idle. */
   idleTicks = 0;
-  /** The host tick at which to campaign if still leaderless (after the leader's node disconnected). */
-  campaignAtTick: number | undefined = undefined;
+  /** Campaigns planned after the leader's node disconnected (NodeHost.onPeerDisconnected). */
+  plannedCampaign: PlannedCampaign | undefined = undefined;
   /** A conf change was applied after the newest local snapshot. */
   confChangedSinceSnapshot = false;
   role: Role = Role.Follower;
