@@ -12,7 +12,7 @@ import { annotationError } from "./errors.js";
 import type { FileModel, MethodModel, QueryConsistencyName, ServiceModel } from "./model.js";
 import { locate } from "./source-location.js";
 
-/** State machine names: lowercase letters, digits and '-', starting with a letter (options.proto). */
+/** State machine names: lowercase letters, digits and '-', starting with a letter. */
 const stateMachineNamePattern = /^[a-z][a-z0-9-]*$/;
 const stateMachineNameLengthMax = 63;
 
@@ -49,7 +49,11 @@ export function buildFileModels(files: readonly DescFile[], sourceRoot: string):
   return models;
 }
 
-type Report = (desc: DescService | DescMethod | DescField, message: string, option?: number) => void;
+type Report = (
+  desc: DescService | DescMethod | DescField,
+  message: string,
+  option?: number,
+) => void;
 
 function serviceModel(service: DescService, report: Report): ServiceModel[] {
   if (!hasOption(service, state_machine)) {
@@ -119,7 +123,8 @@ function checkPartitionKeys(message: DescMessage, report: Report): void {
     const scalar = field.fieldKind === "scalar" ? field.scalar : undefined;
     if (scalar === undefined || !partitionKeyTypes.has(scalar)) {
       report(field, `field ${message.typeName}.${field.name}: a partition key must be a ` +
-        `singular string or integer field, found ${describeFieldType(field)}`, partition_key.number);
+        `singular string or integer field, found ${describeFieldType(field)}`,
+        partition_key.number);
     }
   }
   for (const extra of keys.slice(1)) {

@@ -1,4 +1,4 @@
-/** What went wrong in code generation; closed, so callers branch on codes, never on message text. */
+/** What went wrong in code generation; closed: callers branch on codes, never on message text. */
 export enum CodegenErrorCode {
   /** An annotated proto breaks a rule of the raftkit annotations (file:line given). */
   InvalidAnnotation = "invalid_annotation",

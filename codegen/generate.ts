@@ -18,7 +18,7 @@ export interface GenerateOptions {
   readonly protoDirectory: string;
   /** Output root; owned by the generator (emptied first, marked with `.raftkit-generated`). */
   readonly outDirectory: string;
-  /** Framework import root; default: a relative path inside the raftkit tree, else "raftkit/framework". */
+  /** Framework import root; default: relative inside the raftkit tree, else "raftkit/framework". */
   readonly framework?: string;
   /** Typed clients (default true) and DI glue (default true). */
   readonly client?: boolean;
@@ -92,7 +92,9 @@ async function generateMessages(workspace: ProtoWorkspace, includeImports: boole
   // ts-proto renders every imported file unless told not to; the annotations
   // (options.proto, descriptor.proto) are not messages a user's code needs.
   const emitImportedFiles = `emitImportedFiles=${String(includeImports)}`;
-  const optionLines = [...tsProtoOptions, emitImportedFiles].map((option) => `      - ${option}`).join("\n");
+  const optionLines = [...tsProtoOptions, emitImportedFiles]
+    .map((option) => `      - ${option}`)
+    .join("\n");
   const template = [
     "version: v2",
     "inputs:",

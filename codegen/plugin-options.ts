@@ -19,7 +19,9 @@ export interface RaftkitPluginOptions {
 export const defaultFrameworkImport = "raftkit/framework";
 
 /** Parses `framework=…,source_root=…,client=false,di=false`; unknown keys are refused. */
-export function parseRaftkitOptions(raw: ReadonlyArray<{ key: string; value: string }>): RaftkitPluginOptions {
+export function parseRaftkitOptions(
+  raw: ReadonlyArray<{ key: string; value: string }>,
+): RaftkitPluginOptions {
   let framework = defaultFrameworkImport;
   let sourceRoot = "";
   let client = true;

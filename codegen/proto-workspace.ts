@@ -16,13 +16,18 @@ export interface ProtoWorkspace {
 
 const optionsProtoName = "raftkit/v1/options.proto";
 
-export async function createProtoWorkspace(protoDirectory: string, directory: string): Promise<ProtoWorkspace> {
+export async function createProtoWorkspace(
+  protoDirectory: string,
+  directory: string,
+): Promise<ProtoWorkspace> {
   const userFiles = await listProtoFiles(protoDirectory);
   if (userFiles.length === 0) {
     throw new CodegenError(CodegenErrorCode.FileSystem,
       `--proto ${protoDirectory}: no .proto files found (looked in every subdirectory)`);
   }
-  for (const name of userFiles) await copyInto(join(protoDirectory, name), join(directory, "user", name));
+  for (const name of userFiles) {
+    await copyInto(join(protoDirectory, name), join(directory, "user", name));
+  }
   const modules = ["user"];
   if (!userFiles.includes(optionsProtoName)) {
     await copyInto(optionsProtoPath, join(directory, "deps", optionsProtoName));

@@ -4,13 +4,13 @@ import { CodegenError, CodegenErrorCode } from "./errors.js";
 import { raftkitRoot } from "./tool-paths.js";
 import { codegenVersion } from "./version.js";
 
-/** templates/init: every file is `<path>.tmpl`; `__snake__`/`__kebab__` in paths, `{{x}}` in text. */
+/** templates/init: files `<path>.tmpl`; `__snake__`/`__kebab__` in paths, `{{x}}` in text. */
 export const initTemplatesDirectory = join(raftkitRoot, "templates", "init");
 
 /** A state machine name as options.proto allows it, with no empty '-' parts. */
 const namePattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
-/** The spellings of one name the templates use ("order-book" → OrderBook, orderBook, order_book). */
+/** The spellings of one name the templates use ("order-book" → OrderBook, order_book). */
 export interface ScaffoldNames {
   readonly name: string;
   readonly kebab: string;
@@ -71,7 +71,8 @@ export function renderText(text: string, names: ScaffoldNames, template: string)
     const value = values[key];
     if (value === undefined) {
       throw new CodegenError(CodegenErrorCode.InvalidOption,
-        `template ${template}: unknown placeholder {{${key}}} (known: ${Object.keys(values).join(", ")})`);
+        `template ${template}: unknown placeholder {{${key}}} ` +
+          `(known: ${Object.keys(values).join(", ")})`);
     }
     return value;
   });
@@ -86,7 +87,8 @@ async function assertEmptyTarget(directory: string): Promise<void> {
   }
   if (entries.length > 0) {
     throw new CodegenError(CodegenErrorCode.FileSystem,
-      `${directory} exists and is not empty; raftkit init writes only into a new or empty directory`);
+      `${directory} exists and is not empty; ` +
+        "raftkit init writes only into a new or empty directory");
   }
 }
 

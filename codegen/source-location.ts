@@ -23,7 +23,9 @@ export function locate(desc: LocatedDesc, sourceRoot: string, extensionNumber?: 
     candidates.push([...path, optionsFieldNumber[desc.kind], extensionNumber]);
   }
   candidates.push(path);
-  const name = sourceRoot === "" ? file.proto.name : `${sourceRoot.replace(/\/$/, "")}/${file.proto.name}`;
+  const name = sourceRoot === ""
+    ? file.proto.name
+    : `${sourceRoot.replace(/\/$/, "")}/${file.proto.name}`;
   for (const candidate of candidates) {
     const span = spanOf(file, candidate);
     if (span !== undefined) return `${name}:${span.line + 1}:${span.column + 1}`;
@@ -42,7 +44,10 @@ function fileOf(desc: LocatedDesc): DescFile {
   }
 }
 
-function spanOf(file: DescFile, path: readonly number[]): { line: number; column: number } | undefined {
+function spanOf(
+  file: DescFile,
+  path: readonly number[],
+): { line: number; column: number } | undefined {
   const locations = file.proto.sourceCodeInfo?.location ?? [];
   for (const location of locations) {
     if (location.path.length !== path.length) continue;

@@ -52,14 +52,18 @@ export function parseKvNodeArgs(args: readonly string[]): NodeConfig {
 }
 
 function required(flag: string, value: string | undefined): string {
-  if (value === undefined || value === "") throw new RangeError(`${flag} is required; ${kvNodeUsage}`);
+  if (value === undefined || value === "") {
+    throw new RangeError(`${flag} is required; ${kvNodeUsage}`);
+  }
   return value;
 }
 
 function parseNodeName(flag: string, name: string): number {
   const match = /^n([1-9][0-9]*)$/.exec(name);
   const id = match === null ? Number.NaN : Number(match[1]);
-  if (!Number.isSafeInteger(id)) throw new RangeError(`${flag}: "${name}", expected n<id>, e.g. n1`);
+  if (!Number.isSafeInteger(id)) {
+    throw new RangeError(`${flag}: "${name}", expected n<id>, e.g. n1`);
+  }
   return id;
 }
 

@@ -49,8 +49,12 @@ try {
  * calls — does not find them yet. Started through startNode's groups, they
  * are found. Every node hosts every partition (a static table).
  */
-function stateMachineTypes(container: Container, nodeConfig: NodeConfig): Map<string, StateMachineFactory> {
-  container.bind(PartitionScopeFactoryToken).toConstantValue(createPartitionScopeFactory(container));
+function stateMachineTypes(
+  container: Container,
+  nodeConfig: NodeConfig,
+): Map<string, StateMachineFactory> {
+  const scopes = createPartitionScopeFactory(container);
+  container.bind(PartitionScopeFactoryToken).toConstantValue(scopes);
   const replicas = [nodeConfig.nodeId, ...nodeConfig.peers.keys()].sort((a, b) => a - b);
   const partitionOf = (partitionId: number, type: string): PartitionInfo => ({
     partitionId, stateMachineType: type, replicationFactor: replicas.length, replicas, epoch: 1,
@@ -64,7 +68,8 @@ function stateMachineTypes(container: Container, nodeConfig: NodeConfig): Map<st
 
 const container = new Container();
 bindKvService(container, KvExecutor);
-const node = await startNode(config, createJsonLogger(config.nodeId), stateMachineTypes(container, config));
+const types = stateMachineTypes(container, config);
+const node = await startNode(config, createJsonLogger(config.nodeId), types);
 const signal = await new Promise<string>((resolve) => {
   process.once("SIGTERM", () => resolve("SIGTERM"));
   process.once("SIGINT", () => resolve("SIGINT"));

@@ -30,10 +30,10 @@ export function encodeKvSnapshot(records: ReadonlyMap<string, KvRecord>): Uint8A
   return Buffer.concat(parts);
 }
 
-/** Reads what encodeKvSnapshot wrote; a truncated or foreign stream fails with an AssertionError. */
+/** Reads what encodeKvSnapshot wrote; a truncated or foreign stream fails an assertion. */
 export function decodeKvSnapshot(bytes: Buffer): Map<string, KvRecord> {
-  assert(bytes.subarray(0, 4).toString("latin1") === magic,
-    `kv snapshot starts with ${JSON.stringify(bytes.subarray(0, 4).toString("latin1"))}, expected "${magic}"`);
+  const head = bytes.subarray(0, 4).toString("latin1");
+  assert(head === magic, `kv snapshot starts with ${JSON.stringify(head)}, expected "${magic}"`);
   const records = new Map<string, KvRecord>();
   let offset = 4;
   const need = (count: number): void => {
@@ -50,7 +50,8 @@ export function decodeKvSnapshot(bytes: Buffer): Map<string, KvRecord> {
     const valueLength = bytes.readUInt32BE(offset + 8);
     offset += 12;
     need(valueLength);
-    records.set(key, { value: new Uint8Array(bytes.subarray(offset, offset + valueLength)), version });
+    const value = new Uint8Array(bytes.subarray(offset, offset + valueLength));
+    records.set(key, { value, version });
     offset += valueLength;
   }
   return records;

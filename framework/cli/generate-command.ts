@@ -20,7 +20,8 @@ export function registerCodegenCommands(program: Command): void {
     .exitOverride()
     .option("--proto <dir>", "directory of the annotated .proto files", "proto")
     .option("--out <dir>", "output directory (owned by the generator, replaced)", "gen")
-    .option("--framework <import>", "framework import root (default raftkit/framework; relative inside raftkit)")
+    .option("--framework <import>",
+      "framework import root (default raftkit/framework; relative inside raftkit)")
     .option("--no-client", "skip the typed clients")
     .option("--no-di", "skip the DI glue")
     .action(async (options: GenerateFlags) => {

@@ -16,7 +16,8 @@ import type { RenderContext } from "./render-context.js";
 export function renderClient(context: RenderContext, service: ServiceModel): void {
   const { file } = context;
   file.print(file.jsDoc(
-    `Typed client of state machine "${service.stateMachine}" (service ${service.desc.typeName}).\n` +
+    `Typed client of state machine "${service.stateMachine}" ` +
+      `(service ${service.desc.typeName}).\n` +
       `A partition is a partition id (number) or a key (string) routed to a partition of ` +
       `"${service.stateMachine}".`,
   ));
@@ -46,7 +47,8 @@ function renderCall(context: RenderContext, method: MethodModel): void {
   const call = method.kind === "command" ? "command" : "query";
   const descriptor = context.executable(descriptorName(method));
   if (method.deadlineMs === undefined && method.consistency === undefined) {
-    file.print("    return this.client.", call, "(", descriptor, ", partitionOrKey, request, options);");
+    file.print("    return this.client.", call, "(", descriptor,
+      ", partitionOrKey, request, options);");
     file.print("  }");
     return;
   }
@@ -63,7 +65,7 @@ function renderCall(context: RenderContext, method: MethodModel): void {
   file.print("  }");
 }
 
-/** The same call routed by the request's partition key field (integers route as their decimal string). */
+/** The call routed by the request's partition key (an integer key routes as its decimal string). */
 function renderCallByKey(context: RenderContext, method: MethodModel): void {
   const { file } = context;
   const field = method.partitionKey;
@@ -73,14 +75,18 @@ function renderCallByKey(context: RenderContext, method: MethodModel): void {
   const member = methodMemberName(method.desc);
   const isString = field.fieldKind === "scalar" && field.scalar === ScalarType.STRING;
   const key = isString ? `request.${field.localName}` : `String(request.${field.localName})`;
-  file.print(file.jsDoc(`${member}, routed by the request's partition key \`${field.name}\`.`, "  "));
+  const doc = `${member}, routed by the request's partition key \`${field.name}\`.`;
+  file.print(file.jsDoc(doc, "  "));
   file.print("  ", member, "ByKey(request: ", request, ", options?: ", optionsType(context, method),
     "): Promise<", response, "> {");
   file.print("    return this.", member, "(", key, ", request, options);");
   file.print("  }");
 }
 
-function optionsType(context: RenderContext, method: MethodModel): ReturnType<RenderContext["framework"]> {
+function optionsType(
+  context: RenderContext,
+  method: MethodModel,
+): ReturnType<RenderContext["framework"]> {
   return context.framework("client", method.kind === "command" ? "CallOptions" : "QueryCallOptions",
     true);
 }

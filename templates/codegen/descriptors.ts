@@ -13,7 +13,11 @@ export function renderDescriptors(context: RenderContext, service: ServiceModel)
   for (const method of service.methods) renderDescriptor(context, service, method);
 }
 
-function renderDescriptor(context: RenderContext, service: ServiceModel, method: MethodModel): void {
+function renderDescriptor(
+  context: RenderContext,
+  service: ServiceModel,
+  method: MethodModel,
+): void {
   const { file } = context;
   const request = context.message(method.desc.input);
   const response = context.message(method.desc.output);
@@ -25,13 +29,15 @@ function renderDescriptor(context: RenderContext, service: ServiceModel, method:
   ].filter((part) => part !== undefined);
   file.print(file.jsDoc(`${method.typeName}: ${defaults.join("; ")}.`));
   file.print(file.export("const", descriptorName(method)), ": ",
-    context.framework("statemachine", "ExecutableMessage", true), "<", request, ", ", response, "> =");
+    context.framework("statemachine", "ExecutableMessage", true),
+    "<", request, ", ", response, "> =");
   file.print("  ", context.framework("statemachine", "defineExecutableMessage"), "({");
   file.print("    typeName: ", file.string(method.typeName), ",");
   file.print("    kind: ", context.framework("statemachine", "ExecutableKind"), ".", kind, ",");
   file.print("    stateMachine: ", file.string(service.stateMachine), ",");
-  file.print("    request: ", context.framework("statemachine", "tsProtoCodec"), "(", request, "),");
-  file.print("    response: ", context.framework("statemachine", "tsProtoCodec"), "(", response, "),");
+  const codec = context.framework("statemachine", "tsProtoCodec");
+  file.print("    request: ", codec, "(", request, "),");
+  file.print("    response: ", codec, "(", response, "),");
   file.print("  });");
   file.print();
 }

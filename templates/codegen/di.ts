@@ -1,5 +1,11 @@
 import type { ServiceModel } from "../../codegen/model.js";
-import { bindName, executorName, executorTokenName, providerFactoryName, registerName } from "../../codegen/names.js";
+import {
+  bindName,
+  executorName,
+  executorTokenName,
+  providerFactoryName,
+  registerName,
+} from "../../codegen/names.js";
 import type { RenderContext } from "./render-context.js";
 
 /**
@@ -42,7 +48,8 @@ function renderProviderFactory(context: RenderContext, service: ServiceModel): v
   file.print("    type: ", file.string(service.stateMachine), ",");
   file.print("    create(partition, replicaId) {");
   file.print("      const scope = scopes(partition, replicaId);");
-  file.print("      const executor = scope.get<", context.executable(executorName(service), true), " & ",
+  file.print("      const executor = scope.get<",
+    context.executable(executorName(service), true), " & ",
     statemachine("ExecutableState", true), ">(", executorTokenName(service), ");");
   file.print("      const registry = ", statemachine("createExecutorRegistry"), "();");
   file.print("      ", context.executable(registerName(service)), "(registry, executor);");
@@ -68,7 +75,8 @@ function renderBind(context: RenderContext, service: ServiceModel): void {
   file.print("  limits: Partial<", context.framework("statemachine", "ExecutableLimits", true),
     "> = {},");
   file.print("): void {");
-  file.print("  container.bind<", executorType, ">(", executorTokenName(service), ").to(executor);");
+  file.print("  container.bind<", executorType, ">(", executorTokenName(service),
+    ").to(executor);");
   file.print("  container.bind(", context.framework("di", "StateMachineProviderToken"),
     ").toDynamicValue((resolution) =>");
   file.print("    ", providerFactoryName(service), "(resolution.get<",

@@ -14,7 +14,8 @@ import type { RenderContext } from "./render-context.js";
 export function renderExecutorInterface(context: RenderContext, service: ServiceModel): void {
   const { file } = context;
   file.print(file.jsDoc(
-    `The executors of state machine "${service.stateMachine}" (service ${service.desc.typeName}): ` +
+    `The executors of state machine "${service.stateMachine}" ` +
+      `(service ${service.desc.typeName}): ` +
       `one method per rpc.\nCommands get an ApplyContext (deterministic clock and random), ` +
       `queries a QueryContext.\nThrow StateMachineError for expected failures.`,
   ));

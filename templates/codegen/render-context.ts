@@ -13,7 +13,7 @@ export interface RenderContext {
   framework(part: FrameworkPart, name: string, typeOnly?: boolean): ImportSymbol;
   /** The ts-proto model of a message: interface and MessageFns under one name. */
   message(desc: DescMessage, typeOnly?: boolean): ImportSymbol;
-  /** A symbol of `<file>_raftkit.ts` (descriptors, executor, register): imported unless printed there. */
+  /** A symbol of `<file>_raftkit.ts` (descriptors, executor, register); imported elsewhere. */
   executable(name: string, typeOnly?: boolean): Printable;
 }
 

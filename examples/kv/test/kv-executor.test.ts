@@ -4,7 +4,10 @@
  * queries answered, refusals, and a snapshot restored into a new replica.
  */
 import { describe, expect, it } from "vitest";
-import type { ExecutableMessage, ExecutableStateMachine } from "../../../framework/statemachine/index.js";
+import type {
+  ExecutableMessage,
+  ExecutableStateMachine,
+} from "../../../framework/statemachine/index.js";
 import {
   buildCommand,
   buildQuery,
@@ -38,14 +41,20 @@ class Log {
   private index = 0;
   constructor(private readonly machine: ExecutableStateMachine) {}
 
-  async run<Request, Response>(descriptor: ExecutableMessage<Request, Response>, request: Request): Promise<Response> {
+  async run<Request, Response>(
+    descriptor: ExecutableMessage<Request, Response>,
+    request: Request,
+  ): Promise<Response> {
     this.index += 1;
     const data = buildCommand(descriptor, request, undefined);
     const [result] = await this.machine.apply([{ index: this.index, term: 1, data }]);
     return readCommandResult(descriptor, result ?? new Uint8Array());
   }
 
-  async read<Request, Response>(descriptor: ExecutableMessage<Request, Response>, request: Request): Promise<Response> {
+  async read<Request, Response>(
+    descriptor: ExecutableMessage<Request, Response>,
+    request: Request,
+  ): Promise<Response> {
     return readQueryResult(descriptor, await this.machine.query(buildQuery(descriptor, request)));
   }
 }
@@ -66,11 +75,13 @@ describe("kv state machine (generated glue + KvExecutor)", () => {
     expect(await log.run(KvServicePut, { key: "a", value: bytes("2") })).toEqual({ version: 2n });
     expect(await log.read(KvServiceGet, { key: "a" }))
       .toEqual({ found: true, value: bytes("2"), version: 2n });
-    expect(await log.run(KvServiceCompareAndSet, { key: "a", expectedVersion: 1n, value: bytes("x") }))
+    const compareAndSet = (key: string, expectedVersion: bigint, value: string) =>
+      log.run(KvServiceCompareAndSet, { key, expectedVersion, value: bytes(value) });
+    expect(await compareAndSet("a", 1n, "x"))
       .toEqual({ swapped: false, version: 2n });
-    expect(await log.run(KvServiceCompareAndSet, { key: "a", expectedVersion: 2n, value: bytes("3") }))
+    expect(await compareAndSet("a", 2n, "3"))
       .toEqual({ swapped: true, version: 3n });
-    expect(await log.run(KvServiceCompareAndSet, { key: "b", expectedVersion: 0n, value: bytes("new") }))
+    expect(await compareAndSet("b", 0n, "new"))
       .toEqual({ swapped: true, version: 1n });
     expect(await log.run(KvServiceDelete, { key: "a" })).toEqual({ existed: true });
     expect(await log.run(KvServiceDelete, { key: "a" })).toEqual({ existed: false });
