@@ -1,4 +1,7 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { NotLeaderSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
 import { HostError, HostErrorCode } from "../../../framework/host/index.js";
 import type { NodeHost } from "../../../framework/host/index.js";
 import { connectErrorFrom } from "../../../framework/server/index.js";
@@ -13,7 +16,9 @@ import {
 import type { ExecutableMessage } from "../../../framework/statemachine/index.js";
 import { createInsertChecker, BLOCK_BYTES_DEFAULT } from "../engine/index.js";
 import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
-import type { StreamInfoResponse } from "../gen/eventstore/v1/eventstore_pb.js";
+import type {
+  InsertRequest, InsertResponse, StreamInfoResponse,
+} from "../gen/eventstore/v1/eventstore_pb.js";
 import { toColumnar } from "../service/columnar-events.js";
 import {
   Aggregate, AggregateWindows, CreateStream, QueryRange, StreamInfo,
@@ -80,9 +85,49 @@ export function createEventStoreNodeService(
     return entry;
   };
 
+  const leaders = new Map<string, Client<typeof EventStoreService>>();
+  const leaderClient = (url: string): Client<typeof EventStoreService> => {
+    let client = leaders.get(url);
+    if (client === undefined) {
+      client = createClient(EventStoreService, createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }));
+      leaders.set(url, client);
+    }
+    return client;
+  };
+  /**
+   * A caller that reached a follower (curl, buf curl) is served through the
+   * leader: one forward, marked so it never bounces on. Clients that know
+   * the leader (EventStore.connect) go there directly.
+   */
+  const forwarding = <Req, Res>(method: (request: Req) => Promise<Res>,
+    forward: (client: Client<typeof EventStoreService>, request: Req, headers: Headers) => Promise<Res>) =>
+    async (request: Req, context: HandlerContext): Promise<Res> => {
+      try {
+        return await method(request);
+      } catch (error) {
+        const [notLeader] = error instanceof ConnectError ? error.findDetails(NotLeaderSchema) : [];
+        if (notLeader === undefined || notLeader.leaderAddress === "" || context.requestHeader.has(FORWARDED)) throw error;
+        const headers = new Headers({ [FORWARDED]: String(host.nodeId) });
+        return forward(leaderClient(notLeader.leaderAddress), request, headers);
+      }
+    };
+
   return {
-    createStream: (request) => command(CreateStream, request.stream, request),
-    insert: (request) => call(request.stream, async (groupId) => {
+    createStream: forwarding((request) => command(CreateStream, request.stream, request),
+      (client, request, headers) => client.createStream(request, { headers })),
+    insert: forwarding(insert, (client, request, headers) => client.insert(request, { headers })),
+    queryRange: forwarding((request) => query(QueryRange, request.stream, request),
+      (client, request, headers) => client.queryRange(request, { headers })),
+    aggregate: forwarding((request) => query(Aggregate, request.stream, request),
+      (client, request, headers) => client.aggregate(request, { headers })),
+    aggregateWindows: forwarding((request) => query(AggregateWindows, request.stream, request),
+      (client, request, headers) => client.aggregateWindows(request, { headers })),
+    streamInfo: forwarding((request) => query(StreamInfo, request.stream, request),
+      (client, request, headers) => client.streamInfo(request, { headers })),
+  };
+
+  function insert(request: InsertRequest): Promise<InsertResponse> {
+    return call(request.stream, async (groupId) => {
       if (!host.isLeader(groupId)) {
         const { leader } = host.status(groupId);
         throw new HostError(HostErrorCode.NotLeader, `node ${host.nodeId} does not lead group ${groupId}`,
@@ -91,10 +136,9 @@ export function createEventStoreNodeService(
       const stream = await bufferedStream(groupId, request.stream);
       const events = toColumnar(request.stream, request.events, stream.fields);
       return buffer.insert(stream, events, request.async);
-    }),
-    queryRange: (request) => query(QueryRange, request.stream, request),
-    aggregate: (request) => query(Aggregate, request.stream, request),
-    aggregateWindows: (request) => query(AggregateWindows, request.stream, request),
-    streamInfo: (request) => query(StreamInfo, request.stream, request),
-  };
+    });
+  }
 }
+
+/** Header of a request one node forwarded to the leader. */
+const FORWARDED = "x-eventstore-forwarded-by";
