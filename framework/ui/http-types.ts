@@ -30,12 +30,19 @@ function wireName(code: Code): string {
  * grpc-status and grpc-message headers, as a gRPC-Web server does, so a
  * browser logs no failed request — anything else a Connect unary error.
  */
-export function sendRpcError(request: UiRequest, response: UiResponse, code: Code, message: string): void {
+export function sendRpcError(
+  request: UiRequest,
+  response: UiResponse,
+  code: Code,
+  message: string,
+): void {
   const contentType = request.headers["content-type"] ?? "";
-  if (!contentType.startsWith("application/grpc-web")) return sendConnectError(response, code, message);
+  if (!contentType.startsWith("application/grpc-web"))
+    return sendConnectError(response, code, message);
   response.writeHead(200, {
-    "content-type": contentType.startsWith("application/grpc-web-text") ? "application/grpc-web-text+proto" :
-      "application/grpc-web+proto",
+    "content-type": contentType.startsWith("application/grpc-web-text")
+      ? "application/grpc-web-text+proto"
+      : "application/grpc-web+proto",
     "grpc-status": String(code),
     // gRPC: percent-encoded UTF-8 (decodeURIComponent on the client side reads it back).
     "grpc-message": encodeURIComponent(message),

@@ -36,13 +36,19 @@ const forwardedRequestHeaders = [
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) stay on their hop; HTTP/2 responses refuse them. */
 const hopByHopHeaders = new Set([
-  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
 ]);
 
 const relayPathPattern = /^\/ui\/relay\/(\d{1,9})\/([A-Za-z_][\w.]{0,200})\/([A-Za-z_]\w{0,100})$/;
 
 export interface PeerRelay {
-  /** Handles `/ui/relay/…`; answers every refusal as an RPC error (gRPC-Web or Connect) naming what was wrong. */
+  /** Handles `/ui/relay/…`; each refusal is an RPC error (gRPC-Web or Connect) naming why. */
   relay(path: string, request: UiRequest, response: UiResponse): void;
 }
 
@@ -51,28 +57,50 @@ export function createPeerRelay(options: PeerRelayOptions): PeerRelay {
     throw new RangeError(`relay timeoutMs: ${options.timeoutMs}, allowed an integer ≥ 1`);
   }
   if (!(Number.isSafeInteger(options.maxRequestBytes) && options.maxRequestBytes > 0)) {
-    throw new RangeError(`relay maxRequestBytes: ${options.maxRequestBytes}, allowed an integer ≥ 1`);
+    throw new RangeError(
+      `relay maxRequestBytes: ${options.maxRequestBytes}, allowed an integer ≥ 1`,
+    );
   }
   return {
     relay(path, request, response) {
       const match = relayPathPattern.exec(path);
       if (match === null) {
-        return sendRpcError(request, response, Code.NotFound, `relay path ${JSON.stringify(path)}: ` +
-          "expected /ui/relay/<nodeId>/<package.Service>/<Method>");
+        return sendRpcError(
+          request,
+          response,
+          Code.NotFound,
+          `relay path ${JSON.stringify(path)}: ` +
+            "expected /ui/relay/<nodeId>/<package.Service>/<Method>",
+        );
       }
       const [, nodeText, service, method] = match;
       const nodeId = Number(nodeText);
       const address = options.peers.get(nodeId);
       if (address === undefined) {
         const known = [...options.peers.keys()].map((id) => `n${id}`).join(", ") || "none";
-        return sendRpcError(request, response, Code.NotFound, `relay: n${nodeId} is not a peer of this node (peers: ${known})`);
+        return sendRpcError(
+          request,
+          response,
+          Code.NotFound,
+          `relay: n${nodeId} is not a peer of this node (peers: ${known})`,
+        );
       }
       if (service === undefined || !options.services.has(service)) {
-        return sendRpcError(request, response, Code.PermissionDenied,
-          `relay: service ${JSON.stringify(service)} is not relayed (relayed: ${[...options.services].join(", ")})`);
+        return sendRpcError(
+          request,
+          response,
+          Code.PermissionDenied,
+          `relay: service ${JSON.stringify(service)} is not relayed ` +
+            `(relayed: ${[...options.services].join(", ")})`,
+        );
       }
       if (request.method !== "POST") {
-        return sendRpcError(request, response, Code.Unimplemented, `relay: method ${request.method ?? "?"}, allowed POST`);
+        return sendRpcError(
+          request,
+          response,
+          Code.Unimplemented,
+          `relay: method ${request.method ?? "?"}, allowed POST`,
+        );
       }
       void forward({ nodeId, address, path: `/${service}/${method}` }, request, response, options);
     },
@@ -85,11 +113,20 @@ interface Target {
   readonly path: string;
 }
 
-async function forward(target: Target, request: UiRequest, response: UiResponse, options: PeerRelayOptions): Promise<void> {
+async function forward(
+  target: Target,
+  request: UiRequest,
+  response: UiResponse,
+  options: PeerRelayOptions,
+): Promise<void> {
   const body = await readBody(request, options.maxRequestBytes);
   if (body === undefined) {
-    return sendRpcError(request, response, Code.ResourceExhausted,
-      `relay: request body larger than ${options.maxRequestBytes} bytes`);
+    return sendRpcError(
+      request,
+      response,
+      Code.ResourceExhausted,
+      `relay: request body larger than ${options.maxRequestBytes} bytes`,
+    );
   }
   const headers: http.OutgoingHttpHeaders = { "content-length": body.length };
   for (const name of forwardedRequestHeaders) {
@@ -98,14 +135,23 @@ async function forward(target: Target, request: UiRequest, response: UiResponse,
   }
   const [hostname, port] = splitAddress(target.address);
   const outgoing = http.request({
-    hostname, port, path: target.path, method: "POST", headers, timeout: options.timeoutMs, agent: false,
+    hostname,
+    port,
+    path: target.path,
+    method: "POST",
+    headers,
+    timeout: options.timeoutMs,
+    agent: false,
   });
   const fail = (code: Code, message: string): void => {
     outgoing.destroy();
-    if (!response.headersSent) sendRpcError(request, response, code, `n${target.nodeId} at ${target.address}: ${message}`);
+    if (!response.headersSent)
+      sendRpcError(request, response, code, `n${target.nodeId} at ${target.address}: ${message}`);
     else response.destroy();
   };
-  outgoing.on("timeout", () => fail(Code.DeadlineExceeded, `no answer within ${options.timeoutMs} ms`));
+  outgoing.on("timeout", () =>
+    fail(Code.DeadlineExceeded, `no answer within ${options.timeoutMs} ms`),
+  );
   outgoing.on("error", (error) => fail(Code.Unavailable, error.message));
   outgoing.on("response", (upstream) => relayResponse(upstream, response));
   // A browser that went away: the peer's answer has nowhere to go.

@@ -39,10 +39,21 @@ export interface StaticAssets {
  * the command that makes it.
  */
 export function createStaticAssets(directory: string): StaticAssets {
-  const notBuilt = `the management UI is not built: run \`npm run build:ui\` ` +
+  const notBuilt =
+    `the management UI is not built: run \`npm run build:ui\` ` +
     `(expected ${join(directory, "index.html")})\n`;
-  const send = (response: UiResponse, body: Buffer, type: string, cache: string, headOnly: boolean): void => {
-    response.writeHead(200, { "content-type": type, "content-length": body.length, "cache-control": cache });
+  const send = (
+    response: UiResponse,
+    body: Buffer,
+    type: string,
+    cache: string,
+    headOnly: boolean,
+  ): void => {
+    response.writeHead(200, {
+      "content-type": type,
+      "content-length": body.length,
+      "cache-control": cache,
+    });
     if (headOnly) response.end();
     else response.end(body);
   };
@@ -58,7 +69,8 @@ export function createStaticAssets(directory: string): StaticAssets {
         return sendText(response, 404, `no UI asset named ${JSON.stringify(name)}\n`);
       }
       const body = await readOptional(join(directory, "assets", name));
-      if (body === undefined) return sendText(response, 404, `no UI asset named ${JSON.stringify(name)}\n`);
+      if (body === undefined)
+        return sendText(response, 404, `no UI asset named ${JSON.stringify(name)}\n`);
       send(response, body, type, "public, max-age=31536000, immutable", headOnly);
     },
   };
@@ -75,5 +87,9 @@ async function readOptional(path: string): Promise<Buffer | undefined> {
 }
 
 function isMissingFile(error: unknown): boolean {
-  return error instanceof Error && "code" in error && (error.code === "ENOENT" || error.code === "ENOTDIR");
+  return (
+    error instanceof Error &&
+    "code" in error &&
+    (error.code === "ENOENT" || error.code === "ENOTDIR")
+  );
 }

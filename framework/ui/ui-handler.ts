@@ -54,11 +54,17 @@ export function createUiHandler(options: UiHandlerOptions): FallbackHandler {
     if (path.startsWith("/ui/relay/")) return relay.relay(path, request, response);
     const method = request.method ?? "GET";
     if (method !== "GET" && method !== "HEAD") {
-      return sendRpcError(request, response, Code.NotFound, `no service or page at ${method} ${path}`);
+      return sendRpcError(
+        request,
+        response,
+        Code.NotFound,
+        `no service or page at ${method} ${path}`,
+      );
     }
     serveGet(path, method === "HEAD", response, { assets, topology }).catch((error: unknown) => {
       onError(`serving ${path} failed`, error);
-      if (!response.headersSent) sendText(response, 500, `serving ${path} failed: ${String(error)}\n`);
+      if (!response.headersSent)
+        sendText(response, 500, `serving ${path} failed: ${String(error)}\n`);
       else response.destroy();
     });
   };
@@ -69,7 +75,12 @@ interface GetParts {
   readonly topology: string;
 }
 
-async function serveGet(path: string, headOnly: boolean, response: UiResponse, parts: GetParts): Promise<void> {
+async function serveGet(
+  path: string,
+  headOnly: boolean,
+  response: UiResponse,
+  parts: GetParts,
+): Promise<void> {
   if (path === "/" || path === "/ui") {
     response.writeHead(308, { location: "/ui/", "content-length": 0 });
     response.end();
@@ -86,7 +97,8 @@ async function serveGet(path: string, headOnly: boolean, response: UiResponse, p
     else response.end(parts.topology);
     return;
   }
-  if (path.startsWith("/ui/assets/")) return parts.assets.serveAsset(path.slice("/ui/assets/".length), response, headOnly);
+  if (path.startsWith("/ui/assets/"))
+    return parts.assets.serveAsset(path.slice("/ui/assets/".length), response, headOnly);
   sendText(response, 404, `nothing at ${path} (the management UI is at /ui/)\n`);
 }
 

@@ -4,7 +4,7 @@ import type { Browser, Page } from "playwright-core";
 import { chromium } from "playwright-core";
 import { projectRoot } from "../integration/cluster/node-processes.js";
 
-/** Debian's chromium (`apt-get install chromium`; .ci/run installs it): no browser download here. */
+/** Debian's chromium (`apt-get install chromium`; .ci/run installs it): no browser download. */
 export const chromiumPath = process.env["RAFTKIT_CHROMIUM"] ?? "/usr/bin/chromium";
 
 export async function launchChromium(): Promise<Browser> {

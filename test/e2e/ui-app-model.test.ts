@@ -4,30 +4,73 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import {
-  AggregateResponseSchema, ColumnSchema, EventsSchema, FieldAggregateSchema, FieldType, WindowSchema,
+  AggregateResponseSchema,
+  ColumnSchema,
+  EventsSchema,
+  FieldAggregateSchema,
+  FieldType,
+  WindowSchema,
 } from "../../framework/ui/app/gen/eventstore/v1/eventstore_pb.js";
-import { GroupRole, GroupStatusSchema, NodeStatusSchema, StatusResponseSchema } from "../../framework/ui/app/gen/raftkit/v1/node_pb.js";
+import {
+  GroupRole,
+  GroupStatusSchema,
+  NodeStatusSchema,
+  StatusResponseSchema,
+} from "../../framework/ui/app/gen/raftkit/v1/node_pb.js";
 import type { NodeObservation } from "../../framework/ui/app/src/cluster-model.js";
 import { buildClusterModel, healthOf } from "../../framework/ui/app/src/cluster-model.js";
 import { candlesOf } from "../../framework/ui/app/src/event-store/candles.js";
-import { eventTableOf, formatMicros, parseTimeInput } from "../../framework/ui/app/src/event-store/event-rows.js";
-import { addSample, rateWindowMs, ratesOf } from "../../framework/ui/app/src/event-store/ingest-rate.js";
-import { formatSchema, parseSchemaText } from "../../framework/ui/app/src/event-store/schema-text.js";
+import {
+  eventTableOf,
+  formatMicros,
+  parseTimeInput,
+} from "../../framework/ui/app/src/event-store/event-rows.js";
+import {
+  addSample,
+  rateWindowMs,
+  ratesOf,
+} from "../../framework/ui/app/src/event-store/ingest-rate.js";
+import {
+  formatSchema,
+  parseSchemaText,
+} from "../../framework/ui/app/src/event-store/schema-text.js";
 import { routeOf } from "../../framework/ui/app/src/route.js";
 
-function group(groupId: number, role: GroupRole, term: number, fields: { leader?: number; commit?: number; applied?: number } = {}) {
+function group(
+  groupId: number,
+  role: GroupRole,
+  term: number,
+  fields: { leader?: number; commit?: number; applied?: number } = {},
+) {
   return create(GroupStatusSchema, {
-    groupId: BigInt(groupId), role, term: BigInt(term), leaderNodeId: BigInt(fields.leader ?? 0),
-    commitIndex: BigInt(fields.commit ?? 10), appliedIndex: BigInt(fields.applied ?? 10), lastIndex: BigInt(fields.commit ?? 10),
+    groupId: BigInt(groupId),
+    role,
+    term: BigInt(term),
+    leaderNodeId: BigInt(fields.leader ?? 0),
+    commitIndex: BigInt(fields.commit ?? 10),
+    appliedIndex: BigInt(fields.applied ?? 10),
+    lastIndex: BigInt(fields.commit ?? 10),
     voters: [1n, 2n, 3n],
   });
 }
 
-function observed(nodeId: number, groups: ReturnType<typeof group>[], extra: Partial<NodeObservation> = {}): NodeObservation {
+function observed(
+  nodeId: number,
+  groups: ReturnType<typeof group>[],
+  extra: Partial<NodeObservation> = {},
+): NodeObservation {
   const status = create(StatusResponseSchema, {
-    node: create(NodeStatusSchema, { nodeId: BigInt(nodeId), groupCount: groups.length }), groups,
+    node: create(NodeStatusSchema, { nodeId: BigInt(nodeId), groupCount: groups.length }),
+    groups,
   });
-  return { nodeId, address: `127.0.0.1:700${nodeId}`, status, lastAnswerAtMs: 1000, error: undefined, ...extra };
+  return {
+    nodeId,
+    address: `127.0.0.1:700${nodeId}`,
+    status,
+    lastAnswerAtMs: 1000,
+    error: undefined,
+    ...extra,
+  };
 }
 
 describe("cluster model", () => {
@@ -37,65 +80,129 @@ describe("cluster model", () => {
     expect(healthOf(alive, 5000, 3000)).toBe("alive");
     expect(healthOf(failing, 3999, 3000)).toBe("suspect");
     expect(healthOf(failing, 4000, 3000)).toBe("dead");
-    expect(healthOf({ ...failing, status: undefined, lastAnswerAtMs: undefined }, 0, 3000)).toBe("dead");
+    expect(healthOf({ ...failing, status: undefined, lastAnswerAtMs: undefined }, 0, 3000)).toBe(
+      "dead",
+    );
   });
 
-  it("takes the leader of the highest term, lag as leader commit minus applied, leaderships per node", () => {
-    const model = buildClusterModel([
-      observed(1, [group(1, GroupRole.LEADER, 2, { commit: 10 }), group(2, GroupRole.FOLLOWER, 3, { leader: 2, applied: 7 })]),
-      observed(2, [group(1, GroupRole.FOLLOWER, 2, { leader: 1, applied: 8 }), group(2, GroupRole.LEADER, 3, { commit: 9 })]),
-      // n3 still believes it leads group 1 in an older term (partitioned away): not the leader.
-      observed(3, [group(1, GroupRole.LEADER, 1, { commit: 4, applied: 4 }), group(2, GroupRole.FOLLOWER, 3, { leader: 2 })]),
-    ], 1000, 3000);
-    expect(model.partitions.map((partition) => [partition.groupId, partition.leaderNodeId, partition.term]))
-      .toEqual([[1, 1, 2], [2, 2, 3]]);
-    expect(model.partitions[0]!.replicas.map((replica) => [replica.nodeId, replica.lag])).toEqual([[1, 0], [2, 2], [3, 6]]);
+  it("takes the highest term's leader, lag = leader commit − applied, leaderships per node", () => {
+    const model = buildClusterModel(
+      [
+        observed(1, [
+          group(1, GroupRole.LEADER, 2, { commit: 10 }),
+          group(2, GroupRole.FOLLOWER, 3, { leader: 2, applied: 7 }),
+        ]),
+        observed(2, [
+          group(1, GroupRole.FOLLOWER, 2, { leader: 1, applied: 8 }),
+          group(2, GroupRole.LEADER, 3, { commit: 9 }),
+        ]),
+        // n3 still believes it leads group 1 in an older term (partitioned away): not the leader.
+        observed(3, [
+          group(1, GroupRole.LEADER, 1, { commit: 4, applied: 4 }),
+          group(2, GroupRole.FOLLOWER, 3, { leader: 2 }),
+        ]),
+      ],
+      1000,
+      3000,
+    );
+    expect(
+      model.partitions.map((partition) => [
+        partition.groupId,
+        partition.leaderNodeId,
+        partition.term,
+      ]),
+    ).toEqual([
+      [1, 1, 2],
+      [2, 2, 3],
+    ]);
+    expect(model.partitions[0]!.replicas.map((replica) => [replica.nodeId, replica.lag])).toEqual([
+      [1, 0],
+      [2, 2],
+      [3, 6],
+    ]);
     expect(model.partitions[1]!.replicas.map((replica) => replica.lag)).toEqual([2, 0, 0]);
-    expect(model.nodes.map((node) => [node.nodeId, node.health, node.leaderCount])).toEqual([[1, "alive", 1], [2, "alive", 1], [3, "alive", 0]]);
+    expect(model.nodes.map((node) => [node.nodeId, node.health, node.leaderCount])).toEqual([
+      [1, "alive", 1],
+      [2, "alive", 1],
+      [3, "alive", 0],
+    ]);
   });
 
-  it("drops a dead node's stale reports: its partitions fall to the leader the others follow", () => {
-    const dead = observed(3, [group(1, GroupRole.LEADER, 5)], { error: "[unavailable] ECONNREFUSED", lastAnswerAtMs: 0 });
-    const model = buildClusterModel([
-      observed(1, [group(1, GroupRole.FOLLOWER, 5, { leader: 3 })]),
-      observed(2, [group(1, GroupRole.CANDIDATE, 6)]),
-      dead,
-    ], 10_000, 3000);
+  it("drops a dead node's stale reports: the others decide the leader", () => {
+    const dead = observed(3, [group(1, GroupRole.LEADER, 5)], {
+      error: "[unavailable] ECONNREFUSED",
+      lastAnswerAtMs: 0,
+    });
+    const model = buildClusterModel(
+      [
+        observed(1, [group(1, GroupRole.FOLLOWER, 5, { leader: 3 })]),
+        observed(2, [group(1, GroupRole.CANDIDATE, 6)]),
+        dead,
+      ],
+      10_000,
+      3000,
+    );
     // Term 6 has no leader yet; n2 (term 6) names none: shown as no leader, n3 down.
     expect(model.partitions[0]!.leaderNodeId).toBe(0);
-    expect(model.partitions[0]!.replicas.find((replica) => replica.nodeId === 3)).toMatchObject({ health: "dead", role: undefined });
-    expect(model.nodes[2]).toMatchObject({ health: "dead", leaderCount: 0, error: "[unavailable] ECONNREFUSED" });
+    expect(model.partitions[0]!.replicas.find((replica) => replica.nodeId === 3)).toMatchObject({
+      health: "dead",
+      role: undefined,
+    });
+    expect(model.nodes[2]).toMatchObject({
+      health: "dead",
+      leaderCount: 0,
+      error: "[unavailable] ECONNREFUSED",
+    });
   });
 });
 
 describe("create-stream fields", () => {
   it("parses name:type[:aggregated] lists and prints them back", () => {
-    const fields = parseSchemaText("price:double:aggregated, volume:int64:aggregated\nsymbol:string, ok:bool");
+    const fields = parseSchemaText(
+      "price:double:aggregated, volume:int64:aggregated\nsymbol:string, ok:bool",
+    );
     expect(fields.map((field) => [field.name, field.type, field.aggregated])).toEqual([
-      ["price", FieldType.DOUBLE, true], ["volume", FieldType.INT64, true], ["symbol", FieldType.STRING, false], ["ok", FieldType.BOOL, false],
+      ["price", FieldType.DOUBLE, true],
+      ["volume", FieldType.INT64, true],
+      ["symbol", FieldType.STRING, false],
+      ["ok", FieldType.BOOL, false],
     ]);
-    expect(formatSchema(fields)).toBe("price:double:aggregated, volume:int64:aggregated, symbol:string, ok:bool");
+    expect(formatSchema(fields)).toBe(
+      "price:double:aggregated, volume:int64:aggregated, symbol:string, ok:bool",
+    );
   });
 
   it("names every bad field and what is allowed", () => {
     expect(() => parseSchemaText(" ")).toThrow("fields: none given");
-    expect(() => parseSchemaText("price:float")).toThrow('field "price:float": write name:type[:aggregated] with type one of int64, double, bool, string');
-    expect(() => parseSchemaText("price:double:indexed")).toThrow('third part "indexed", allowed "aggregated"');
+    expect(() => parseSchemaText("price:float")).toThrow(
+      'field "price:float": write name:type[:aggregated] with type one of ' +
+        "int64, double, bool, string",
+    );
+    expect(() => parseSchemaText("price:double:indexed")).toThrow(
+      'third part "indexed", allowed "aggregated"',
+    );
     expect(() => parseSchemaText("a:int64, a:double")).toThrow('field "a" is named twice');
-    expect(() => parseSchemaText("s:string:aggregated")).toThrow('field "s": only int64 and double fields can be aggregated');
+    expect(() => parseSchemaText("s:string:aggregated")).toThrow(
+      'field "s": only int64 and double fields can be aggregated',
+    );
   });
 });
 
 describe("ingest rate", () => {
-  it("turns count samples into events per second, keeps the last five minutes, restarts when a count goes down", () => {
+  it("turns counts into events/s, keeps five minutes, starts afresh when a count drops", () => {
     let samples = addSample([], { atMs: 0, count: 0 });
     samples = addSample(samples, { atMs: 1000, count: 500 });
     samples = addSample(samples, { atMs: 3000, count: 1500 });
     samples = addSample(samples, { atMs: 3000, count: 9999 }); // same instant: ignored
-    expect(ratesOf(samples)).toEqual([{ atMs: 1000, eventsPerSecond: 500 }, { atMs: 3000, eventsPerSecond: 500 }]);
+    expect(ratesOf(samples)).toEqual([
+      { atMs: 1000, eventsPerSecond: 500 },
+      { atMs: 3000, eventsPerSecond: 500 },
+    ]);
     samples = addSample(samples, { atMs: rateWindowMs + 2000, count: 2000 });
     expect(samples.map((sample) => sample.atMs)).toEqual([3000, rateWindowMs + 2000]);
-    expect(addSample(samples, { atMs: rateWindowMs + 3000, count: 10 })).toEqual([{ atMs: rateWindowMs + 3000, count: 10 }]);
+    expect(addSample(samples, { atMs: rateWindowMs + 3000, count: 10 })).toEqual([
+      { atMs: rateWindowMs + 3000, count: 10 },
+    ]);
   });
 });
 
@@ -104,7 +211,12 @@ describe("events and times", () => {
     const events = create(EventsSchema, {
       timestamps: [1_700_000_000_000_000, 1_700_000_000_000_001],
       ids: ["a", "b"],
-      columns: [create(ColumnSchema, { name: "price", values: { case: "doubles", value: { values: [1.5, 2] } } })],
+      columns: [
+        create(ColumnSchema, {
+          name: "price",
+          values: { case: "doubles", value: { values: [1.5, 2] } },
+        }),
+      ],
     });
     expect(eventTableOf(events)).toEqual({
       columns: ["price"],
@@ -113,7 +225,12 @@ describe("events and times", () => {
         { timestampMicros: 1_700_000_000_000_001, id: "b", values: ["2"] },
       ],
     });
-    const short = create(EventsSchema, { timestamps: [1, 2], columns: [create(ColumnSchema, { name: "x", values: { case: "doubles", value: { values: [1] } } })] });
+    const short = create(EventsSchema, {
+      timestamps: [1, 2],
+      columns: [
+        create(ColumnSchema, { name: "x", values: { case: "doubles", value: { values: [1] } } }),
+      ],
+    });
     expect(() => eventTableOf(short)).toThrow('column "x" has 1 values for 2 timestamps');
   });
 
@@ -123,12 +240,21 @@ describe("events and times", () => {
     expect(parseTimeInput("1700000000123456", "from")).toBe(1_700_000_000_123_456n);
     expect(parseTimeInput("2023-11-14 22:13:20", "from")).toBe(1_700_000_000_000_000n);
     expect(parseTimeInput("2023-11-14T23:13:20+01:00", "to")).toBe(1_700_000_000_000_000n);
-    expect(() => parseTimeInput("yesterday", "to")).toThrow('to: "yesterday", allowed µs since the epoch or a UTC date-time');
+    expect(() => parseTimeInput("yesterday", "to")).toThrow(
+      'to: "yesterday", allowed µs since the epoch or a UTC date-time',
+    );
   });
 });
 
 describe("candles", () => {
-  const window = (startSeconds: number, count: number, first: number, max: number, min: number, last: number) =>
+  const window = (
+    startSeconds: number,
+    count: number,
+    first: number,
+    max: number,
+    min: number,
+    last: number,
+  ) =>
     create(WindowSchema, {
       start: BigInt(startSeconds) * 1_000_000n,
       end: BigInt(startSeconds + 60) * 1_000_000n,
@@ -138,8 +264,13 @@ describe("candles", () => {
       }),
     });
 
-  it("maps windows to OHLC (first, max, min, last) in whole seconds, skipping empty windows", () => {
-    expect(candlesOf([window(60, 3, 10, 12, 9, 11), window(120, 0, 0, 0, 0, 0), window(180, 1, 11, 11, 11, 11)], "price")).toEqual([
+  it("maps windows to OHLC (first, max, min, last) in whole seconds, skipping empty ones", () => {
+    expect(
+      candlesOf(
+        [window(60, 3, 10, 12, 9, 11), window(120, 0, 0, 0, 0, 0), window(180, 1, 11, 11, 11, 11)],
+        "price",
+      ),
+    ).toEqual([
       { time: 60, open: 10, high: 12, low: 9, close: 11, count: 3 },
       { time: 180, open: 11, high: 11, low: 11, close: 11, count: 1 },
     ]);
@@ -148,7 +279,9 @@ describe("candles", () => {
 
   it("refuses windows narrower than the chart's second", () => {
     const narrow = create(WindowSchema, { ...window(60, 1, 1, 1, 1, 1), start: 60_000_500n });
-    expect(() => candlesOf([window(60, 1, 1, 1, 1, 1), narrow], "price")).toThrow("narrower than a second");
+    expect(() => candlesOf([window(60, 1, 1, 1, 1, 1), narrow], "price")).toThrow(
+      "narrower than a second",
+    );
   });
 });
 

@@ -36,7 +36,9 @@ async function newestModifiedAtMs(directory: string, skipped: readonly string[])
   for (const entry of await readdir(directory, { withFileTypes: true })) {
     if (entry.isDirectory() && skipped.includes(entry.name)) continue;
     const path = join(directory, entry.name);
-    const atMs = entry.isDirectory() ? await newestModifiedAtMs(path, []) : (await stat(path)).mtimeMs;
+    const atMs = entry.isDirectory()
+      ? await newestModifiedAtMs(path, [])
+      : (await stat(path)).mtimeMs;
     newest = Math.max(newest, atMs);
   }
   return newest;

@@ -21,9 +21,16 @@ interface Recorded {
   readonly body: string;
 }
 
-async function startUi(assetsDirectory: string, peers: ReadonlyMap<number, string>): Promise<DualProtocolListener> {
+async function startUi(
+  assetsDirectory: string,
+  peers: ReadonlyMap<number, string>,
+): Promise<DualProtocolListener> {
   const fallback = createUiHandler({ nodeId: 1, peers, assetsDirectory, relayTimeoutMs: 2000 });
-  return listenDualProtocol("127.0.0.1", 0, connectNodeAdapter({ routes: () => undefined, fallback }));
+  return listenDualProtocol(
+    "127.0.0.1",
+    0,
+    connectNodeAdapter({ routes: () => undefined, fallback }),
+  );
 }
 
 describe("UI handler on the node's port", () => {
@@ -45,7 +52,11 @@ describe("UI handler on the node's port", () => {
       request.on("data", (chunk: Buffer) => (body += chunk.toString()));
       request.on("end", () => {
         recorded.push({ method: request.method, url: request.url, headers: request.headers, body });
-        response.writeHead(200, { "content-type": "application/json", "x-peer": "n2", connection: "keep-alive" });
+        response.writeHead(200, {
+          "content-type": "application/json",
+          "x-peer": "n2",
+          connection: "keep-alive",
+        });
         response.end('{"node":{"nodeId":"2"}}');
       });
     });
@@ -56,7 +67,10 @@ describe("UI handler on the node's port", () => {
     await new Promise<void>((done) => closed.listen(0, "127.0.0.1", done));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise((done) => closed.close(done));
-    const peers = new Map([[2, `127.0.0.1:${peerPort}`], [3, `127.0.0.1:${closedPort}`]]);
+    const peers = new Map([
+      [2, `127.0.0.1:${peerPort}`],
+      [3, `127.0.0.1:${closedPort}`],
+    ]);
     ui = await startUi(join(directory, "dist"), peers);
     unbuiltUi = await startUi(join(directory, "nothing-built"), peers);
     base = `http://127.0.0.1:${ui.port}`;
@@ -88,7 +102,12 @@ describe("UI handler on the node's port", () => {
     expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(asset.headers.get("cache-control")).toContain("immutable");
     expect(await asset.text()).toBe("console.log(1)");
-    for (const path of ["/ui/assets/..%2F..%2Fsecret.txt", "/ui/assets/missing.js", "/ui/assets/index-Ab12.exe", "/ui/other"]) {
+    for (const path of [
+      "/ui/assets/..%2F..%2Fsecret.txt",
+      "/ui/assets/missing.js",
+      "/ui/assets/index-Ab12.exe",
+      "/ui/other",
+    ]) {
       const response = await fetch(`${base}${path}`);
       expect({ path, status: response.status }).toEqual({ path, status: 404 });
     }
@@ -116,10 +135,14 @@ describe("UI handler on the node's port", () => {
     expect(JSON.parse(overH2.body)).toEqual(topology);
   });
 
-  it("relays a call to a peer: path, body and call headers forwarded, hop-by-hop headers dropped", async () => {
+  it("relays a call to a peer: path, body, call headers sent on, hop-by-hop dropped", async () => {
     const response = await fetch(`${base}/ui/relay/2/raftkit.v1.NodeService/Status`, {
       method: "POST",
-      headers: { "content-type": "application/json", "connect-protocol-version": "1", cookie: "not-forwarded" },
+      headers: {
+        "content-type": "application/json",
+        "connect-protocol-version": "1",
+        cookie: "not-forwarded",
+      },
       body: "{}",
     });
     expect(response.status).toBe(200);
@@ -135,24 +158,66 @@ describe("UI handler on the node's port", () => {
   });
 
   it("refuses what it does not relay, each with a Connect error naming why", async () => {
-    const cases: Array<{ path: string; init?: RequestInit; status: number; code: string; names: string }> = [
-      { path: "/ui/relay/9/raftkit.v1.NodeService/Status", status: 404, code: "not_found", names: "n9 is not a peer" },
-      { path: "/ui/relay/2/raftkit.v1.TransportService/Stream", status: 403, code: "permission_denied", names: "not relayed" },
-      { path: "/ui/relay/2/raftkit.v1.NodeService/Status", init: { method: "PUT" }, status: 501, code: "unimplemented", names: "allowed POST" },
-      { path: "/ui/relay/2/bad path", status: 404, code: "not_found", names: "expected /ui/relay/" },
-      { path: "/ui/relay/2/raftkit.v1.NodeService/Status", init: { body: "x".repeat(1024 * 1024 + 1) },
-        status: 429, code: "resource_exhausted", names: "larger than 1048576 bytes" },
-      { path: "/ui/relay/3/raftkit.v1.NodeService/Status", status: 503, code: "unavailable", names: "ECONNREFUSED" },
+    const cases: Array<{
+      path: string;
+      init?: RequestInit;
+      status: number;
+      code: string;
+      names: string;
+    }> = [
+      {
+        path: "/ui/relay/9/raftkit.v1.NodeService/Status",
+        status: 404,
+        code: "not_found",
+        names: "n9 is not a peer",
+      },
+      {
+        path: "/ui/relay/2/raftkit.v1.TransportService/Stream",
+        status: 403,
+        code: "permission_denied",
+        names: "not relayed",
+      },
+      {
+        path: "/ui/relay/2/raftkit.v1.NodeService/Status",
+        init: { method: "PUT" },
+        status: 501,
+        code: "unimplemented",
+        names: "allowed POST",
+      },
+      {
+        path: "/ui/relay/2/bad path",
+        status: 404,
+        code: "not_found",
+        names: "expected /ui/relay/",
+      },
+      {
+        path: "/ui/relay/2/raftkit.v1.NodeService/Status",
+        init: { body: "x".repeat(1024 * 1024 + 1) },
+        status: 429,
+        code: "resource_exhausted",
+        names: "larger than 1048576 bytes",
+      },
+      {
+        path: "/ui/relay/3/raftkit.v1.NodeService/Status",
+        status: 503,
+        code: "unavailable",
+        names: "ECONNREFUSED",
+      },
     ];
     for (const { path, init, status, code, names } of cases) {
-      const response = await fetch(`${base}${path}`, { method: "POST", body: "{}", headers: { "content-type": "application/json" }, ...init });
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        body: "{}",
+        headers: { "content-type": "application/json" },
+        ...init,
+      });
       const body = (await response.json()) as { code: string; message: string };
       expect({ path, status: response.status, code: body.code }).toEqual({ path, status, code });
       expect(body.message).toContain(names);
     }
   });
 
-  it("answers gRPC-Web callers trailers-only: HTTP 200 with grpc-status (no failed request in a browser)", async () => {
+  it("answers gRPC-Web callers trailers-only: HTTP 200 with grpc-status", async () => {
     const response = await fetch(`${base}/ui/relay/3/raftkit.v1.NodeService/Status`, {
       method: "POST",
       headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
@@ -161,7 +226,9 @@ describe("UI handler on the node's port", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/grpc-web+proto");
     expect(response.headers.get("grpc-status")).toBe("14");
-    expect(decodeURIComponent(response.headers.get("grpc-message") ?? "")).toMatch(/^n3 at 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+    expect(decodeURIComponent(response.headers.get("grpc-message") ?? "")).toMatch(
+      /^n3 at 127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+    );
   });
 });
 

@@ -25,24 +25,54 @@ export function App(): ComponentChild {
     fetchTopology().then(
       (topology) => {
         const clients = createNodeClients(topology);
-        setLoaded({ selfNodeId: topology.nodeId, clients, streamCall: createStreamCall(clients, topology.nodeId) });
+        setLoaded({
+          selfNodeId: topology.nodeId,
+          clients,
+          streamCall: createStreamCall(clients, topology.nodeId),
+        });
       },
       (reason: unknown) => setError(String(reason)),
     );
   }, []);
-  return h("div", { class: "app" },
-    h("header", null,
+  return h(
+    "div",
+    { class: "app" },
+    h(
+      "header",
+      null,
       h("h1", null, "raftkit"),
-      loaded === undefined ? null : h("span", { class: "muted" }, `served by n${loaded.selfNodeId}`),
-      h("nav", { "aria-label": "views" },
-        h("a", { href: "#cluster", "aria-current": route.view === "cluster" ? "page" : undefined }, "Cluster"),
-        h("a", { href: "#events", "aria-current": route.view === "events" ? "page" : undefined }, "Event store"))),
-    h("main", null,
-      error !== undefined ? h("p", { class: "error-text", role: "alert" }, error) :
-        loaded === undefined ? h("p", { class: "muted" }, "loading…") : View(route, loaded)));
+      loaded === undefined
+        ? null
+        : h("span", { class: "muted" }, `served by n${loaded.selfNodeId}`),
+      h(
+        "nav",
+        { "aria-label": "views" },
+        h(
+          "a",
+          { href: "#cluster", "aria-current": route.view === "cluster" ? "page" : undefined },
+          "Cluster",
+        ),
+        h(
+          "a",
+          { href: "#events", "aria-current": route.view === "events" ? "page" : undefined },
+          "Event store",
+        ),
+      ),
+    ),
+    h(
+      "main",
+      null,
+      error !== undefined
+        ? h("p", { class: "error-text", role: "alert" }, error)
+        : loaded === undefined
+          ? h("p", { class: "muted" }, "loading…")
+          : View(route, loaded),
+    ),
+  );
 }
 
 function View(route: Route, loaded: Loaded): ComponentChild {
-  if (route.view === "cluster") return h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId });
+  if (route.view === "cluster")
+    return h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId });
   return h(EventStoreView, { call: loaded.streamCall, selected: route.stream });
 }

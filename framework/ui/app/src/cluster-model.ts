@@ -41,7 +41,7 @@ export interface ReplicaRow {
   readonly appliedIndex: number;
   readonly lastIndex: number;
   readonly snapshotIndex: number;
-  /** Committed entries the replica has yet to apply: leader's commit − its applied (0 if no leader). */
+  /** Committed entries it has yet to apply: the leader's commit − its applied (0: no leader). */
   readonly lag: number;
 }
 
@@ -59,7 +59,11 @@ export interface ClusterModel {
   readonly partitions: readonly PartitionRow[];
 }
 
-export function healthOf(observation: NodeObservation, nowMs: number, deadAfterMs: number): NodeHealth {
+export function healthOf(
+  observation: NodeObservation,
+  nowMs: number,
+  deadAfterMs: number,
+): NodeHealth {
   if (observation.error === undefined && observation.status !== undefined) return "alive";
   if (observation.lastAnswerAtMs === undefined) return "dead";
   return nowMs - observation.lastAnswerAtMs < deadAfterMs ? "suspect" : "dead";
@@ -70,7 +74,12 @@ export function buildClusterModel(
   nowMs: number,
   deadAfterMs: number,
 ): ClusterModel {
-  const health = new Map(observations.map((observation) => [observation.nodeId, healthOf(observation, nowMs, deadAfterMs)]));
+  const health = new Map(
+    observations.map((observation) => [
+      observation.nodeId,
+      healthOf(observation, nowMs, deadAfterMs),
+    ]),
+  );
   // A dead node's last known groups are history, not state: they do not vote here.
   const reporting = observations.filter((observation) => health.get(observation.nodeId) !== "dead");
   const partitions = buildPartitions(reporting, health);
@@ -107,7 +116,10 @@ interface Report {
   readonly voters: readonly number[];
 }
 
-function buildPartitions(reporting: readonly NodeObservation[], health: ReadonlyMap<number, NodeHealth>): PartitionRow[] {
+function buildPartitions(
+  reporting: readonly NodeObservation[],
+  health: ReadonlyMap<number, NodeHealth>,
+): PartitionRow[] {
   const reportsByGroup = new Map<number, Report[]>();
   for (const observation of reporting) {
     for (const group of observation.status?.groups ?? []) {
@@ -132,15 +144,22 @@ function buildPartitions(reporting: readonly NodeObservation[], health: Readonly
     .map(([groupId, reports]) => buildPartition(groupId, reports, health));
 }
 
-function buildPartition(groupId: number, reports: readonly Report[], health: ReadonlyMap<number, NodeHealth>): PartitionRow {
+function buildPartition(
+  groupId: number,
+  reports: readonly Report[],
+  health: ReadonlyMap<number, NodeHealth>,
+): PartitionRow {
   const term = Math.max(...reports.map((report) => report.term));
-  // Election safety (Raft §5.2): at most one leader per term, so the leader of the highest term is the one.
+  // Election safety (Raft §5.2): at most one leader per term, so the highest term's leader is it.
   const leader = reports.find((report) => report.role === GroupRole.LEADER && report.term === term);
   const newest = reports.find((report) => report.term === term);
   const leaderNodeId = leader?.nodeId ?? newest?.leaderNodeId ?? 0;
-  const commitIndex = leader?.commitIndex ?? Math.max(...reports.map((report) => report.commitIndex));
+  const commitIndex =
+    leader?.commitIndex ?? Math.max(...reports.map((report) => report.commitIndex));
   const voters = (leader ?? newest ?? reports[0])?.voters ?? [];
-  const members = [...new Set([...voters, ...reports.map((report) => report.nodeId)])].sort((a, b) => a - b);
+  const members = [...new Set([...voters, ...reports.map((report) => report.nodeId)])].sort(
+    (a, b) => a - b,
+  );
   const replicas = members.map((nodeId): ReplicaRow => {
     const report = reports.find((candidate) => candidate.nodeId === nodeId);
     return {
@@ -150,7 +169,10 @@ function buildPartition(groupId: number, reports: readonly Report[], health: Rea
       appliedIndex: report?.appliedIndex ?? 0,
       lastIndex: report?.lastIndex ?? 0,
       snapshotIndex: report?.snapshotIndex ?? 0,
-      lag: report === undefined || leader === undefined ? 0 : Math.max(0, leader.commitIndex - report.appliedIndex),
+      lag:
+        report === undefined || leader === undefined
+          ? 0
+          : Math.max(0, leader.commitIndex - report.appliedIndex),
     };
   });
   return { groupId, leaderNodeId, term, commitIndex, replicas };

@@ -17,27 +17,46 @@ export interface ClusterPollerOptions {
 }
 
 export function startClusterPoller(options: ClusterPollerOptions): ClusterPoller {
-  const observations = new Map<number, NodeObservation>(options.clients.map((client) => [client.nodeId, {
-    nodeId: client.nodeId, address: client.address, status: undefined, lastAnswerAtMs: undefined, error: undefined,
-  }]));
+  const observations = new Map<number, NodeObservation>(
+    options.clients.map((client) => [
+      client.nodeId,
+      {
+        nodeId: client.nodeId,
+        address: client.address,
+        status: undefined,
+        lastAnswerAtMs: undefined,
+        error: undefined,
+      },
+    ]),
+  );
   const inFlight = new Set<number>();
   const publish = (): void => options.onObservations([...observations.values()]);
   const poll = (client: NodeClients): void => {
     if (inFlight.has(client.nodeId)) return;
     inFlight.add(client.nodeId);
-    client.node.status({}, { timeoutMs: options.timeoutMs }).then(
-      (status) => {
-        const previous = observations.get(client.nodeId);
-        if (previous !== undefined) observations.set(client.nodeId, { ...previous, status, lastAnswerAtMs: Date.now(), error: undefined });
-      },
-      (error: unknown) => {
-        const previous = observations.get(client.nodeId);
-        if (previous !== undefined) observations.set(client.nodeId, { ...previous, error: describeError(error) });
-      },
-    ).finally(() => {
-      inFlight.delete(client.nodeId);
-      publish();
-    });
+    client.node
+      .status({}, { timeoutMs: options.timeoutMs })
+      .then(
+        (status) => {
+          const previous = observations.get(client.nodeId);
+          if (previous !== undefined)
+            observations.set(client.nodeId, {
+              ...previous,
+              status,
+              lastAnswerAtMs: Date.now(),
+              error: undefined,
+            });
+        },
+        (error: unknown) => {
+          const previous = observations.get(client.nodeId);
+          if (previous !== undefined)
+            observations.set(client.nodeId, { ...previous, error: describeError(error) });
+        },
+      )
+      .finally(() => {
+        inFlight.delete(client.nodeId);
+        publish();
+      });
   };
   const tick = (): void => options.clients.forEach(poll);
   tick();

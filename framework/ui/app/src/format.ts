@@ -9,7 +9,7 @@ const roleNames: ReadonlyMap<GroupRole, string> = new Map([
 ]);
 
 export function roleName(role: GroupRole | undefined): string {
-  return role === undefined ? "—" : roleNames.get(role) ?? `role ${role}`;
+  return role === undefined ? "—" : (roleNames.get(role) ?? `role ${role}`);
 }
 
 export function formatBytes(bytes: number): string {

@@ -25,17 +25,28 @@ export interface NodeClients {
 
 export async function fetchTopology(): Promise<Topology> {
   const response = await fetch("/ui/nodes.json", { cache: "no-store" });
-  if (!response.ok) throw new Error(`GET /ui/nodes.json: HTTP ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`GET /ui/nodes.json: HTTP ${response.status} ${await response.text()}`);
   const body: unknown = await response.json();
-  if (!isTopology(body)) throw new Error(`GET /ui/nodes.json: unexpected answer ${JSON.stringify(body)}`);
+  if (!isTopology(body))
+    throw new Error(`GET /ui/nodes.json: unexpected answer ${JSON.stringify(body)}`);
   return body;
 }
 
 function isTopology(value: unknown): value is Topology {
   if (typeof value !== "object" || value === null) return false;
   if (!("nodeId" in value) || typeof value.nodeId !== "number") return false;
-  return "nodes" in value && Array.isArray(value.nodes) && value.nodes.every((node: unknown) =>
-    typeof node === "object" && node !== null && "nodeId" in node && typeof node.nodeId === "number");
+  return (
+    "nodes" in value &&
+    Array.isArray(value.nodes) &&
+    value.nodes.every(
+      (node: unknown) =>
+        typeof node === "object" &&
+        node !== null &&
+        "nodeId" in node &&
+        typeof node.nodeId === "number",
+    )
+  );
 }
 
 export function createNodeClients(topology: Topology): NodeClients[] {

@@ -2,12 +2,16 @@
 import { useEffect, useState } from "preact/hooks";
 
 /** The view the address names: #cluster (default), #events, #events/<stream>. */
-export type Route = { readonly view: "cluster" } | { readonly view: "events"; readonly stream: string | undefined };
+export type Route =
+  { readonly view: "cluster" } | { readonly view: "events"; readonly stream: string | undefined };
 
 export function routeOf(hash: string): Route {
   const match = /^#events(?:\/(.+))?$/.exec(hash);
   if (match === null) return { view: "cluster" };
-  return { view: "events", stream: match[1] === undefined ? undefined : decodeURIComponent(match[1]) };
+  return {
+    view: "events",
+    stream: match[1] === undefined ? undefined : decodeURIComponent(match[1]),
+  };
 }
 
 export function useRoute(): Route {

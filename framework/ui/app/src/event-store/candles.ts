@@ -21,9 +21,18 @@ export function candlesOf(windows: readonly Window[], field: string): Candle[] {
     const time = Math.floor(Number(window.start) / 1_000_000);
     const previous = candles.at(-1);
     if (previous !== undefined && time <= previous.time) {
-      throw new Error(`windows narrower than a second cannot be charted (window at ${window.start} µs)`);
+      throw new Error(
+        `windows narrower than a second cannot be charted (window at ${window.start} µs)`,
+      );
     }
-    candles.push({ time, open: values.first, high: values.max, low: values.min, close: values.last, count: Number(aggregate.count) });
+    candles.push({
+      time,
+      open: values.first,
+      high: values.max,
+      low: values.min,
+      close: values.last,
+      count: Number(aggregate.count),
+    });
   }
   return candles;
 }

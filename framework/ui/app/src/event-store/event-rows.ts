@@ -3,7 +3,11 @@ import type { Events } from "../../gen/eventstore/v1/eventstore_pb.js";
 
 export interface EventTable {
   readonly columns: readonly string[];
-  readonly rows: ReadonlyArray<{ readonly timestampMicros: number; readonly id: string; readonly values: readonly string[] }>;
+  readonly rows: ReadonlyArray<{
+    readonly timestampMicros: number;
+    readonly id: string;
+    readonly values: readonly string[];
+  }>;
 }
 
 export function eventTableOf(events: Events | undefined): EventTable {
@@ -11,7 +15,8 @@ export function eventTableOf(events: Events | undefined): EventTable {
   const count = events.timestamps.length;
   for (const column of events.columns) {
     const length = column.values.value?.values.length ?? 0;
-    if (length !== count) throw new Error(`column "${column.name}" has ${length} values for ${count} timestamps`);
+    if (length !== count)
+      throw new Error(`column "${column.name}" has ${length} values for ${count} timestamps`);
   }
   const rows = Array.from({ length: count }, (_, index) => ({
     timestampMicros: Number(events.timestamps[index]),
@@ -41,7 +46,9 @@ export function parseTimeInput(text: string, what: string): bigint | undefined {
   const normalized = trimmed.replace(" ", "T");
   const millis = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(normalized) ? normalized : `${normalized}Z`);
   if (Number.isNaN(millis)) {
-    throw new Error(`${what}: "${text}", allowed µs since the epoch or a UTC date-time like 2026-11-24T00:10:00`);
+    throw new Error(
+      `${what}: "${text}", allowed µs since the epoch or a UTC date-time like 2026-11-24T00:10:00`,
+    );
   }
   return BigInt(millis) * 1000n;
 }

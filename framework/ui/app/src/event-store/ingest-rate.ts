@@ -14,11 +14,14 @@ export interface RatePoint {
 /** Samples kept: the chart shows the last 5 minutes. */
 export const rateWindowMs = 5 * 60 * 1000;
 
-/** Appends a sample and drops those older than the window; a count that went down restarts the series. */
+/** Appends a sample, drops those older than the window; a count that went down starts afresh. */
 export function addSample(samples: readonly CountSample[], sample: CountSample): CountSample[] {
   const last = samples.at(-1);
   if (last !== undefined && sample.atMs <= last.atMs) return [...samples];
-  const kept = last !== undefined && sample.count < last.count ? [] : samples.filter((old) => sample.atMs - old.atMs <= rateWindowMs);
+  const kept =
+    last !== undefined && sample.count < last.count
+      ? []
+      : samples.filter((old) => sample.atMs - old.atMs <= rateWindowMs);
   return [...kept, sample];
 }
 
@@ -29,7 +32,10 @@ export function ratesOf(samples: readonly CountSample[]): RatePoint[] {
     const before = samples[index - 1]!;
     const after = samples[index]!;
     const seconds = (after.atMs - before.atMs) / 1000;
-    points.push({ atMs: after.atMs, eventsPerSecond: seconds > 0 ? (after.count - before.count) / seconds : 0 });
+    points.push({
+      atMs: after.atMs,
+      eventsPerSecond: seconds > 0 ? (after.count - before.count) / seconds : 0,
+    });
   }
   return points;
 }

@@ -9,7 +9,9 @@ const streamNamePattern = /^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,63}$/;
 export function loadKnownStreams(): string[] {
   try {
     const stored: unknown = JSON.parse(window.localStorage.getItem(storageKey) ?? "[]");
-    return Array.isArray(stored) ? stored.filter((name): name is string => typeof name === "string") : [];
+    return Array.isArray(stored)
+      ? stored.filter((name): name is string => typeof name === "string")
+      : [];
   } catch {
     // A corrupt entry (edited by hand) starts the list afresh.
     return [];
@@ -24,7 +26,9 @@ export function saveKnownStreams(names: readonly string[]): void {
 export function checkStreamName(name: string): string {
   const trimmed = name.trim();
   if (!streamNamePattern.test(trimmed)) {
-    throw new Error(`stream name "${name}": allowed 1 to 64 of A-Z a-z 0-9 _ . - (not starting with _)`);
+    throw new Error(
+      `stream name "${name}": allowed 1 to 64 of A-Z a-z 0-9 _ . - (not starting with _)`,
+    );
   }
   return trimmed;
 }

@@ -11,11 +11,15 @@ import type { NodeClients } from "../node-clients.js";
 const attemptsMax = 8;
 const noLeaderWaitMs = 250;
 
-export type StreamCall = <Result>(stream: string, work: (client: NodeClients) => Promise<Result>) => Promise<Result>;
+export type StreamCall = <Result>(
+  stream: string,
+  work: (client: NodeClients) => Promise<Result>,
+) => Promise<Result>;
 
 export function createStreamCall(clients: readonly NodeClients[], selfNodeId: number): StreamCall {
   const leaderOf = new Map<string, number>();
-  const clientOf = (nodeId: number): NodeClients | undefined => clients.find((client) => client.nodeId === nodeId);
+  const clientOf = (nodeId: number): NodeClients | undefined =>
+    clients.find((client) => client.nodeId === nodeId);
   return async (stream, work) => {
     let nodeId = leaderOf.get(stream) ?? selfNodeId;
     for (let attempt = 1; ; attempt += 1) {
@@ -29,7 +33,8 @@ export function createStreamCall(clients: readonly NodeClients[], selfNodeId: nu
         const next = nextNode(error, client.nodeId, selfNodeId);
         if (next === undefined || attempt >= attemptsMax) throw error;
         leaderOf.delete(stream);
-        if (next.waitMs > 0) await new Promise((resolve) => window.setTimeout(resolve, next.waitMs));
+        if (next.waitMs > 0)
+          await new Promise((resolve) => window.setTimeout(resolve, next.waitMs));
         nodeId = next.nodeId;
       }
     }
@@ -37,7 +42,11 @@ export function createStreamCall(clients: readonly NodeClients[], selfNodeId: nu
 }
 
 /** Where to ask next after `error` from `triedNodeId`; undefined: the error is the answer. */
-function nextNode(error: unknown, triedNodeId: number, selfNodeId: number): { nodeId: number; waitMs: number } | undefined {
+function nextNode(
+  error: unknown,
+  triedNodeId: number,
+  selfNodeId: number,
+): { nodeId: number; waitMs: number } | undefined {
   const connectError = ConnectError.from(error);
   if (connectError.code === Code.FailedPrecondition) {
     const hint = connectError.findDetails(NotLeaderSchema)[0];
@@ -47,6 +56,7 @@ function nextNode(error: unknown, triedNodeId: number, selfNodeId: number): { no
     return { nodeId: triedNodeId, waitMs: noLeaderWaitMs };
   }
   // The remembered leader went away: start again from the page's node.
-  if (connectError.code === Code.Unavailable && triedNodeId !== selfNodeId) return { nodeId: selfNodeId, waitMs: 0 };
+  if (connectError.code === Code.Unavailable && triedNodeId !== selfNodeId)
+    return { nodeId: selfNodeId, waitMs: 0 };
   return undefined;
 }

@@ -18,16 +18,26 @@ export function fieldTypeName(type: FieldType): string {
 
 /** Parses the field list; throws an Error naming the bad item and what is allowed. */
 export function parseSchemaText(text: string): FieldSpec[] {
-  const items = text.split(/[,\n]/).map((item) => item.trim()).filter((item) => item !== "");
-  if (items.length === 0) throw new Error("fields: none given; write name:type[:aggregated], e.g. price:double:aggregated");
+  const items = text
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+  if (items.length === 0)
+    throw new Error(
+      "fields: none given; write name:type[:aggregated], e.g. price:double:aggregated",
+    );
   const names = new Set<string>();
   return items.map((item) => {
     const [name = "", typeName = "", flag, ...rest] = item.split(":").map((part) => part.trim());
     const type = fieldTypes.get(typeName);
     if (rest.length > 0 || name === "" || type === undefined) {
-      throw new Error(`field "${item}": write name:type[:aggregated] with type one of ${[...fieldTypes.keys()].join(", ")}`);
+      throw new Error(
+        `field "${item}": write name:type[:aggregated] with type one of ` +
+          [...fieldTypes.keys()].join(", "),
+      );
     }
-    if (flag !== undefined && flag !== "aggregated") throw new Error(`field "${item}": third part "${flag}", allowed "aggregated"`);
+    if (flag !== undefined && flag !== "aggregated")
+      throw new Error(`field "${item}": third part "${flag}", allowed "aggregated"`);
     if (names.has(name)) throw new Error(`field "${name}" is named twice`);
     names.add(name);
     const aggregated = flag === "aggregated";
@@ -39,5 +49,10 @@ export function parseSchemaText(text: string): FieldSpec[] {
 }
 
 export function formatSchema(fields: readonly FieldSpec[]): string {
-  return fields.map((field) => `${field.name}:${fieldTypeName(field.type)}${field.aggregated ? ":aggregated" : ""}`).join(", ");
+  return fields
+    .map(
+      (field) =>
+        `${field.name}:${fieldTypeName(field.type)}${field.aggregated ? ":aggregated" : ""}`,
+    )
+    .join(", ");
 }

@@ -29,7 +29,11 @@ function useChart<T extends "Candlestick" | "Histogram">(
     const colors = chartColors();
     const chart = createChart(container.current, {
       autoSize: true,
-      layout: { background: { color: "transparent" }, textColor: colors.text, attributionLogo: false },
+      layout: {
+        background: { color: "transparent" },
+        textColor: colors.text,
+        attributionLogo: false,
+      },
       grid: { vertLines: { color: colors.grid }, horzLines: { color: colors.grid } },
       timeScale: { timeVisible: true, secondsVisible: true },
     });
@@ -45,24 +49,43 @@ function useChart<T extends "Candlestick" | "Histogram">(
 }
 
 /** Events per second over the last minutes, as bars. */
-export function IngestChart(props: { readonly points: readonly RatePoint[]; readonly label: string }): ComponentChild {
-  const { container, series, chart } = useChart((made) => made.addSeries(HistogramSeries, { color: "#1f5fbf" }));
+export function IngestChart(props: {
+  readonly points: readonly RatePoint[];
+  readonly label: string;
+}): ComponentChild {
+  const { container, series, chart } = useChart((made) =>
+    made.addSeries(HistogramSeries, { color: "#1f5fbf" }),
+  );
   useEffect(() => {
     // One bar per second: the chart's time scale counts whole seconds.
     const bySecond = new Map<number, number>();
-    for (const point of props.points) bySecond.set(Math.floor(point.atMs / 1000), point.eventsPerSecond);
+    for (const point of props.points)
+      bySecond.set(Math.floor(point.atMs / 1000), point.eventsPerSecond);
     // UTCTimestamp is the library's branded number of seconds: the cast is how its docs build one.
-    series.current?.setData([...bySecond].map(([time, value]) => ({ time: time as UTCTimestamp, value })));
+    series.current?.setData(
+      [...bySecond].map(([time, value]) => ({ time: time as UTCTimestamp, value })),
+    );
     chart.current?.timeScale().fitContent();
   }, [props.points]);
   return h("div", { class: "chart", ref: container, role: "img", "aria-label": props.label });
 }
 
-export function CandleChart(props: { readonly candles: readonly Candle[]; readonly label: string }): ComponentChild {
+export function CandleChart(props: {
+  readonly candles: readonly Candle[];
+  readonly label: string;
+}): ComponentChild {
   const { container, series, chart } = useChart((made) => made.addSeries(CandlestickSeries));
   useEffect(() => {
-    series.current?.setData(props.candles.map((candle) => ({ ...candle, time: candle.time as UTCTimestamp })));
+    series.current?.setData(
+      props.candles.map((candle) => ({ ...candle, time: candle.time as UTCTimestamp })),
+    );
     chart.current?.timeScale().fitContent();
   }, [props.candles]);
-  return h("div", { class: "chart", ref: container, role: "img", "aria-label": props.label, "data-candles": props.candles.length });
+  return h("div", {
+    class: "chart",
+    ref: container,
+    role: "img",
+    "aria-label": props.label,
+    "data-candles": props.candles.length,
+  });
 }

@@ -16,7 +16,10 @@ const pollTimeoutMs = 900;
 /** A node that has not answered for this long is shown dead (before: suspect). */
 const deadAfterMs = 3000;
 
-export function ClusterView(props: { readonly clients: readonly NodeClients[]; readonly selfNodeId: number }): ComponentChild {
+export function ClusterView(props: {
+  readonly clients: readonly NodeClients[];
+  readonly selfNodeId: number;
+}): ComponentChild {
   const [observations, setObservations] = useState<readonly NodeObservation[]>([]);
   const [updatedAtMs, setUpdatedAtMs] = useState(0);
   const [transferring, setTransferring] = useState<PartitionRow | undefined>(undefined);
@@ -33,16 +36,32 @@ export function ClusterView(props: { readonly clients: readonly NodeClients[]; r
     return () => poller.stop();
   }, [props.clients]);
   const model = buildClusterModel(observations, updatedAtMs, deadAfterMs);
-  const live = transferring === undefined ? null : model.partitions.find((row) => row.groupId === transferring.groupId);
-  return h("div", { class: "cluster" },
-    h("p", { class: "muted", "aria-live": "off" },
-      updatedAtMs === 0 ? "asking every node for its status…" :
-        `updated ${new Date(updatedAtMs).toLocaleTimeString()} · every ${pollIntervalMs} ms`),
-    h("div", { class: "scroll" }, h(NodesTable, { nodes: model.nodes, selfNodeId: props.selfNodeId })),
+  const live =
+    transferring === undefined
+      ? null
+      : model.partitions.find((row) => row.groupId === transferring.groupId);
+  return h(
+    "div",
+    { class: "cluster" },
+    h(
+      "p",
+      { class: "muted", "aria-live": "off" },
+      updatedAtMs === 0
+        ? "asking every node for its status…"
+        : `updated ${new Date(updatedAtMs).toLocaleTimeString()} · every ${pollIntervalMs} ms`,
+    ),
+    h(
+      "div",
+      { class: "scroll" },
+      h(NodesTable, { nodes: model.nodes, selfNodeId: props.selfNodeId }),
+    ),
     h(PartitionsTable, { partitions: model.partitions, onTransfer: setTransferring }),
-    transferring === undefined ? null : h(TransferDialog, {
-      partition: live ?? transferring,
-      clients: props.clients,
-      onClose: () => setTransferring(undefined),
-    }));
+    transferring === undefined
+      ? null
+      : h(TransferDialog, {
+          partition: live ?? transferring,
+          clients: props.clients,
+          onClose: () => setTransferring(undefined),
+        }),
+  );
 }

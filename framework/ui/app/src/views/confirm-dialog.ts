@@ -9,7 +9,7 @@ export interface ConfirmDialogProps {
   /** The form fields and what the action will do. */
   readonly children: ComponentChildren;
   readonly confirmLabel: string;
-  /** Runs the action; its resolved text is shown as the outcome, its error as the server said it. */
+  /** Runs the action; its resolved text is shown as the outcome, an error as the server said it. */
   readonly onConfirm: () => Promise<string>;
   readonly onClose: () => void;
 }
@@ -21,7 +21,9 @@ export interface ConfirmDialogProps {
 export function ConfirmDialog(props: ConfirmDialogProps): ComponentChild {
   const dialog = useRef<HTMLDialogElement>(null);
   const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<{ readonly ok: boolean; readonly text: string } | undefined>(undefined);
+  const [outcome, setOutcome] = useState<
+    { readonly ok: boolean; readonly text: string } | undefined
+  >(undefined);
   useEffect(() => {
     const element = dialog.current;
     if (element !== null && !element.open) element.showModal();
@@ -29,18 +31,41 @@ export function ConfirmDialog(props: ConfirmDialogProps): ComponentChild {
   const confirm = (event: Event): void => {
     event.preventDefault();
     setBusy(true);
-    props.onConfirm().then(
-      (text) => setOutcome({ ok: true, text }),
-      (error: unknown) => setOutcome({ ok: false, text: describeError(error) }),
-    ).finally(() => setBusy(false));
+    props
+      .onConfirm()
+      .then(
+        (text) => setOutcome({ ok: true, text }),
+        (error: unknown) => setOutcome({ ok: false, text: describeError(error) }),
+      )
+      .finally(() => setBusy(false));
   };
-  return h("dialog", { ref: dialog, class: "confirm", onClose: props.onClose, "aria-labelledby": "dialog-title" },
-    h("form", { onSubmit: confirm },
+  return h(
+    "dialog",
+    { ref: dialog, class: "confirm", onClose: props.onClose, "aria-labelledby": "dialog-title" },
+    h(
+      "form",
+      { onSubmit: confirm },
       h("h2", { id: "dialog-title" }, props.title),
       props.children,
-      outcome === undefined ? null :
-        h("p", { class: outcome.ok ? "outcome ok" : "outcome error-text", role: "status" }, outcome.text),
-      h("div", { class: "buttons" },
-        h("button", { type: "button", onClick: () => dialog.current?.close() }, outcome?.ok ? "Close" : "Cancel"),
-        outcome?.ok ? null : h("button", { type: "submit", class: "primary", disabled: busy }, props.confirmLabel))));
+      outcome === undefined
+        ? null
+        : h(
+            "p",
+            { class: outcome.ok ? "outcome ok" : "outcome error-text", role: "status" },
+            outcome.text,
+          ),
+      h(
+        "div",
+        { class: "buttons" },
+        h(
+          "button",
+          { type: "button", onClick: () => dialog.current?.close() },
+          outcome?.ok ? "Close" : "Cancel",
+        ),
+        outcome?.ok
+          ? null
+          : h("button", { type: "submit", class: "primary", disabled: busy }, props.confirmLabel),
+      ),
+    ),
+  );
 }

@@ -13,16 +13,20 @@ export interface CreateStreamDialogProps {
   readonly onClose: () => void;
 }
 
-/** EventStoreService.CreateStream behind a confirmation; bad input is named before anything is sent. */
+/** EventStoreService.CreateStream behind a confirmation; bad input is named before sending. */
 export function CreateStreamDialog(props: CreateStreamDialogProps): ComponentChild {
   const [name, setName] = useState("");
   const [fields, setFields] = useState("price:double:aggregated, volume:int64:aggregated");
   const create = async (): Promise<string> => {
     const stream = checkStreamName(name);
     const request = { stream, fields: parseSchemaText(fields) };
-    const response = await props.call(stream, (client) => client.eventStore.createStream(request, { timeoutMs: 10_000 }));
+    const response = await props.call(stream, (client) =>
+      client.eventStore.createStream(request, { timeoutMs: 10_000 }),
+    );
     props.onCreated(stream);
-    return response.created ? `stream ${stream} created` : `stream ${stream} already existed with this schema`;
+    return response.created
+      ? `stream ${stream} created`
+      : `stream ${stream} already existed with this schema`;
   };
   return h(ConfirmDialog, {
     title: "Create a stream",
@@ -30,20 +34,42 @@ export function CreateStreamDialog(props: CreateStreamDialogProps): ComponentChi
     onConfirm: create,
     onClose: props.onClose,
     children: [
-      h("div", { class: "field" },
+      h(
+        "div",
+        { class: "field" },
         h("label", { for: "stream-name" }, "Stream name"),
-        h("input", { id: "stream-name", required: true, value: name, autoComplete: "off",
-          onInput: (event: Event) => setName(valueOf(event)) })),
-      h("div", { class: "field" },
+        h("input", {
+          id: "stream-name",
+          required: true,
+          value: name,
+          autoComplete: "off",
+          onInput: (event: Event) => setName(valueOf(event)),
+        }),
+      ),
+      h(
+        "div",
+        { class: "field" },
         h("label", { for: "stream-fields" }, "Fields (name:type[:aggregated], comma separated)"),
-        h("textarea", { id: "stream-fields", rows: 3, value: fields, onInput: (event: Event) => setFields(valueOf(event)) })),
-      h("p", { class: "muted" }, "Types: int64, double, bool, string. Aggregated int64/double fields keep sum, min, max, " +
-        "first and last in the aggregate index."),
+        h("textarea", {
+          id: "stream-fields",
+          rows: 3,
+          value: fields,
+          onInput: (event: Event) => setFields(valueOf(event)),
+        }),
+      ),
+      h(
+        "p",
+        { class: "muted" },
+        "Types: int64, double, bool, string. Aggregated int64/double fields keep sum, min, max, " +
+          "first and last in the aggregate index.",
+      ),
     ],
   });
 }
 
 function valueOf(event: Event): string {
   const target = event.currentTarget;
-  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement ? target.value : "";
+  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement
+    ? target.value
+    : "";
 }

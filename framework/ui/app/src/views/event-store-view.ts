@@ -7,7 +7,11 @@ import { describeError } from "../cluster-poller.js";
 import { formatMicros } from "../event-store/event-rows.js";
 import type { CountSample } from "../event-store/ingest-rate.js";
 import { addSample, ratesOf } from "../event-store/ingest-rate.js";
-import { checkStreamName, loadKnownStreams, saveKnownStreams } from "../event-store/known-streams.js";
+import {
+  checkStreamName,
+  loadKnownStreams,
+  saveKnownStreams,
+} from "../event-store/known-streams.js";
 import { formatSchema } from "../event-store/schema-text.js";
 import type { StreamCall } from "../event-store/leader-routing.js";
 import { usePolling } from "../use-polling.js";
@@ -35,38 +39,75 @@ export function EventStoreView(props: EventStoreViewProps): ComponentChild {
     saveKnownStreams(next);
     setStreams(next);
   };
-  usePolling(async () => {
-    const answers = await Promise.all(streams.map(async (stream) => {
-      try {
-        const info = await props.call(stream, (client) => client.eventStore.streamInfo({ stream }, { timeoutMs: 900 }));
-        return { stream, info, error: undefined };
-      } catch (reason) {
-        return { stream, info: undefined, error: describeError(reason) };
-      }
-    }));
-    const atMs = Date.now();
-    setStates((previous) => new Map(answers.map(({ stream, info, error }) => {
-      const samples = previous.get(stream)?.samples ?? [];
-      const next = info === undefined ? samples : addSample(samples, { atMs, count: Number(info.eventCount) });
-      return [stream, { info: info ?? previous.get(stream)?.info, error, samples: next }];
-    })));
-  }, 1000, [props.call, streams.join(",")]);
+  usePolling(
+    async () => {
+      const answers = await Promise.all(
+        streams.map(async (stream) => {
+          try {
+            const info = await props.call(stream, (client) =>
+              client.eventStore.streamInfo({ stream }, { timeoutMs: 900 }),
+            );
+            return { stream, info, error: undefined };
+          } catch (reason) {
+            return { stream, info: undefined, error: describeError(reason) };
+          }
+        }),
+      );
+      const atMs = Date.now();
+      setStates(
+        (previous) =>
+          new Map(
+            answers.map(({ stream, info, error }) => {
+              const samples = previous.get(stream)?.samples ?? [];
+              const next =
+                info === undefined
+                  ? samples
+                  : addSample(samples, { atMs, count: Number(info.eventCount) });
+              return [stream, { info: info ?? previous.get(stream)?.info, error, samples: next }];
+            }),
+          ),
+      );
+    },
+    1000,
+    [props.call, streams.join(",")],
+  );
   const selected = props.selected;
-  return h("div", { class: "event-store" },
-    h("div", { class: "toolbar" },
+  return h(
+    "div",
+    { class: "event-store" },
+    h(
+      "div",
+      { class: "toolbar" },
       h("h2", { class: "inline" }, "Streams"),
       h("button", { type: "button", onClick: () => setCreating(true) }, "Create stream…"),
-      h(OpenStreamForm, { onOpen: (name) => { remember(name); window.location.hash = `#events/${name}`; } })),
+      h(OpenStreamForm, {
+        onOpen: (name) => {
+          remember(name);
+          window.location.hash = `#events/${name}`;
+        },
+      }),
+    ),
     h(StreamsTable, { streams, states, selected }),
-    selected === undefined ? null : h(StreamDetail, {
-      key: selected, call: props.call, stream: selected,
-      info: states.get(selected)?.info, samples: states.get(selected)?.samples ?? [],
-    }),
-    creating ? h(CreateStreamDialog, {
-      call: props.call,
-      onCreated: (name) => { remember(name); window.location.hash = `#events/${name}`; },
-      onClose: () => setCreating(false),
-    }) : null);
+    selected === undefined
+      ? null
+      : h(StreamDetail, {
+          key: selected,
+          call: props.call,
+          stream: selected,
+          info: states.get(selected)?.info,
+          samples: states.get(selected)?.samples ?? [],
+        }),
+    creating
+      ? h(CreateStreamDialog, {
+          call: props.call,
+          onCreated: (name) => {
+            remember(name);
+            window.location.hash = `#events/${name}`;
+          },
+          onClose: () => setCreating(false),
+        })
+      : null,
+  );
 }
 
 function OpenStreamForm(props: { readonly onOpen: (name: string) => void }): ComponentChild {
@@ -82,12 +123,21 @@ function OpenStreamForm(props: { readonly onOpen: (name: string) => void }): Com
       setError(describeError(reason));
     }
   };
-  return h("form", { class: "open-stream", onSubmit: open },
+  return h(
+    "form",
+    { class: "open-stream", onSubmit: open },
     h("label", { for: "open-stream" }, "Open a stream "),
-    h("input", { id: "open-stream", value: name, placeholder: "name", autoComplete: "off",
-      onInput: (event: Event) => setName(event.currentTarget instanceof HTMLInputElement ? event.currentTarget.value : "") }),
+    h("input", {
+      id: "open-stream",
+      value: name,
+      placeholder: "name",
+      autoComplete: "off",
+      onInput: (event: Event) =>
+        setName(event.currentTarget instanceof HTMLInputElement ? event.currentTarget.value : ""),
+    }),
     h("button", { type: "submit" }, "Open"),
-    error === undefined ? null : h("span", { class: "error-text", role: "alert" }, error));
+    error === undefined ? null : h("span", { class: "error-text", role: "alert" }, error),
+  );
 }
 
 interface StreamsTableProps {
@@ -98,22 +148,67 @@ interface StreamsTableProps {
 
 function StreamsTable(props: StreamsTableProps): ComponentChild {
   if (props.streams.length === 0) {
-    return h("p", { class: "muted" }, "No stream known to this browser yet: create one, or open one by name.");
+    return h(
+      "p",
+      { class: "muted" },
+      "No stream known to this browser yet: create one, or open one by name.",
+    );
   }
-  return h("div", { class: "scroll" }, h("table", { class: "data", "aria-label": "streams" },
-    h("thead", null, h("tr", null, ["stream", "fields", "events", "time span (UTC)", "events/s"]
-      .map((title) => h("th", { scope: "col", key: title }, title)))),
-    h("tbody", null, props.streams.map((stream) => {
-      const state = props.states.get(stream);
-      const info = state?.info;
-      const span = info?.minTimestamp === undefined || info.maxTimestamp === undefined ? "—" :
-        `${formatMicros(info.minTimestamp)} … ${formatMicros(info.maxTimestamp)}`;
-      return h("tr", { key: stream, "data-stream": stream, "aria-current": stream === props.selected ? "true" : undefined },
-        h("th", { scope: "row" }, h("a", { href: `#events/${stream}` }, stream)),
-        h("td", null, info === undefined ? "—" : formatSchema(info.fields),
-          state?.error === undefined ? null : h("div", { class: "error-text" }, state.error)),
-        h("td", { class: "number", "data-testid": `count-${stream}` }, info === undefined ? "—" : String(info.eventCount)),
-        h("td", null, span),
-        h("td", { class: "number" }, (ratesOf(state?.samples ?? []).at(-1)?.eventsPerSecond ?? 0).toFixed(1)));
-    }))));
+  return h(
+    "div",
+    { class: "scroll" },
+    h(
+      "table",
+      { class: "data", "aria-label": "streams" },
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          ["stream", "fields", "events", "time span (UTC)", "events/s"].map((title) =>
+            h("th", { scope: "col", key: title }, title),
+          ),
+        ),
+      ),
+      h(
+        "tbody",
+        null,
+        props.streams.map((stream) => {
+          const state = props.states.get(stream);
+          const info = state?.info;
+          const span =
+            info?.minTimestamp === undefined || info.maxTimestamp === undefined
+              ? "—"
+              : `${formatMicros(info.minTimestamp)} … ${formatMicros(info.maxTimestamp)}`;
+          return h(
+            "tr",
+            {
+              key: stream,
+              "data-stream": stream,
+              "aria-current": stream === props.selected ? "true" : undefined,
+            },
+            h("th", { scope: "row" }, h("a", { href: `#events/${stream}` }, stream)),
+            h(
+              "td",
+              null,
+              info === undefined ? "—" : formatSchema(info.fields),
+              state?.error === undefined ? null : h("div", { class: "error-text" }, state.error),
+            ),
+            h(
+              "td",
+              { class: "number", "data-testid": `count-${stream}` },
+              info === undefined ? "—" : String(info.eventCount),
+            ),
+            h("td", null, span),
+            h(
+              "td",
+              { class: "number" },
+              (ratesOf(state?.samples ?? []).at(-1)?.eventsPerSecond ?? 0).toFixed(1),
+            ),
+          );
+        }),
+      ),
+    ),
+  );
 }

@@ -27,24 +27,45 @@ export interface StreamDetailProps {
 export function StreamDetail(props: StreamDetailProps): ComponentChild {
   const [latest, setLatest] = useState<EventTable>({ columns: [], rows: [] });
   const [error, setError] = useState<string | undefined>(undefined);
-  usePolling(async () => {
-    try {
-      const request = { stream: props.stream, descending: true, limit: latestEventsShown };
-      const response = await props.call(props.stream, (client) => client.eventStore.queryRange(request, { timeoutMs: 900 }));
-      setLatest(eventTableOf(response.events));
-      setError(undefined);
-    } catch (reason) {
-      setError(describeError(reason));
-    }
-  }, 1000, [props.call, props.stream]);
+  usePolling(
+    async () => {
+      try {
+        const request = { stream: props.stream, descending: true, limit: latestEventsShown };
+        const response = await props.call(props.stream, (client) =>
+          client.eventStore.queryRange(request, { timeoutMs: 900 }),
+        );
+        setLatest(eventTableOf(response.events));
+        setError(undefined);
+      } catch (reason) {
+        setError(describeError(reason));
+      }
+    },
+    1000,
+    [props.call, props.stream],
+  );
   const rates = ratesOf(props.samples);
   const current = rates.at(-1)?.eventsPerSecond ?? 0;
-  return h("section", { class: "stream-detail", "aria-label": `stream ${props.stream}` },
+  return h(
+    "section",
+    { class: "stream-detail", "aria-label": `stream ${props.stream}` },
     h("h2", null, `Stream ${props.stream}`),
-    h("h3", null, "Ingest rate ", h("span", { class: "muted", "data-testid": "ingest-rate" }, `${current.toFixed(1)} events/s now`)),
-    h(IngestChart, { points: rates, label: `events per second of ${props.stream} over the last minutes` }),
+    h(
+      "h3",
+      null,
+      "Ingest rate ",
+      h(
+        "span",
+        { class: "muted", "data-testid": "ingest-rate" },
+        `${current.toFixed(1)} events/s now`,
+      ),
+    ),
+    h(IngestChart, {
+      points: rates,
+      label: `events per second of ${props.stream} over the last minutes`,
+    }),
     h("h3", null, "Latest events"),
     error === undefined ? null : h("p", { class: "error-text", role: "alert" }, error),
     h(EventsTable, { table: latest, label: "latest events" }),
-    h(QueryPanel, { call: props.call, info: props.info, stream: props.stream }));
+    h(QueryPanel, { call: props.call, info: props.info, stream: props.stream }),
+  );
 }

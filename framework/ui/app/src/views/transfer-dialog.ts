@@ -12,7 +12,7 @@ export interface TransferDialogProps {
   readonly onClose: () => void;
 }
 
-/** Asks the partition's leader to hand leadership to another alive replica (NodeService.TransferLeadership). */
+/** Asks a partition's leader to hand leadership to an alive replica (TransferLeadership). */
 export function TransferDialog(props: TransferDialogProps): ComponentChild {
   const { partition } = props;
   const targets = partition.replicas
@@ -21,12 +21,18 @@ export function TransferDialog(props: TransferDialogProps): ComponentChild {
   const [target, setTarget] = useState(targets[0] ?? 0);
   const transfer = async (): Promise<string> => {
     const leader = props.clients.find((client) => client.nodeId === partition.leaderNodeId);
-    if (leader === undefined) throw new Error(`the leader n${partition.leaderNodeId} is not a node this page knows`);
+    if (leader === undefined)
+      throw new Error(`the leader n${partition.leaderNodeId} is not a node this page knows`);
     if (target === 0) throw new Error("no alive replica to hand leadership to");
-    await leader.node.transferLeadership({ groupId: BigInt(partition.groupId), toNodeId: BigInt(target) },
-      { timeoutMs: 5000 });
-    return `n${partition.leaderNodeId} was asked to hand partition ${partition.groupId} to n${target}; ` +
-      "the table shows the new leader once it is elected.";
+    await leader.node.transferLeadership(
+      { groupId: BigInt(partition.groupId), toNodeId: BigInt(target) },
+      { timeoutMs: 5000 },
+    );
+    return (
+      `n${partition.leaderNodeId} was asked to hand partition ${partition.groupId} ` +
+      `to n${target}; ` +
+      "the table shows the new leader once it is elected."
+    );
   };
   return h(ConfirmDialog, {
     title: `Transfer leadership of partition ${partition.groupId}`,
@@ -36,10 +42,20 @@ export function TransferDialog(props: TransferDialogProps): ComponentChild {
     children: [
       h("p", null, `The leader is n${partition.leaderNodeId} (term ${partition.term}).`),
       h("label", { for: "transfer-target" }, "New leader "),
-      h("select", {
-        id: "transfer-target", value: String(target),
-        onChange: (event: Event) => setTarget(Number(event.currentTarget instanceof HTMLSelectElement ? event.currentTarget.value : 0)),
-      }, targets.map((nodeId) => h("option", { key: nodeId, value: String(nodeId) }, `n${nodeId}`))),
+      h(
+        "select",
+        {
+          id: "transfer-target",
+          value: String(target),
+          onChange: (event: Event) =>
+            setTarget(
+              Number(
+                event.currentTarget instanceof HTMLSelectElement ? event.currentTarget.value : 0,
+              ),
+            ),
+        },
+        targets.map((nodeId) => h("option", { key: nodeId, value: String(nodeId) }, `n${nodeId}`)),
+      ),
     ],
   });
 }
