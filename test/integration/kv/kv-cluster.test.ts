@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterManager } from "../../../framework/cluster/index.js";
-import { createStaticClusterManager, createUniformStaticTable } from "../../../framework/cluster/index.js";
+import {
+  createStaticClusterManager,
+  createUniformStaticTable,
+} from "../../../framework/cluster/index.js";
 import type { RaftkitClient } from "../../../framework/client/index.js";
 import { createRaftkitClient } from "../../../framework/client/index.js";
 import { KvServiceClient } from "../../../examples/kv/gen/kv/v1/kv_raftkit_client.js";
@@ -74,7 +77,8 @@ describe("examples/kv on 3 node processes", () => {
       (await manager.partitionForKey(kvStateMachineName, key)).partitionId)));
     expect(used.size).toBeGreaterThan(1); // the keys really spread over partitions
     for (const key of keys) {
-      expect(await kv.getByKey({ key })).toEqual({ found: true, value: bytes(`v-${key}`), version: 1n });
+      expect(await kv.getByKey({ key }))
+        .toEqual({ found: true, value: bytes(`v-${key}`), version: 1n });
     }
     expect(await kv.compareAndSetByKey({ key: "key-0", expectedVersion: 7n, value: bytes("no") }))
       .toEqual({ swapped: false, version: 1n });
@@ -94,8 +98,10 @@ describe("examples/kv on 3 node processes", () => {
     expect(await kv.getByKey({ key: "from-curl" }))
       .toEqual({ found: true, value: bytes("hello"), version: 1n });
     await kv.putByKey({ key: "from-client", value: bytes("world") });
-    const clientPartition = (await manager.partitionForKey(kvStateMachineName, "from-client")).partitionId;
+    const clientPartition =
+      (await manager.partitionForKey(kvStateMachineName, "from-client")).partitionId;
     const got = await curlExecute(clientPartition, "kv.v1.KvService/Get", { key: "from-client" });
-    expect(got).toEqual({ found: true, value: Buffer.from("world").toString("base64"), version: "1" });
+    const world = Buffer.from("world").toString("base64");
+    expect(got).toEqual({ found: true, value: world, version: "1" });
   });
 });

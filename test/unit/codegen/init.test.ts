@@ -29,7 +29,10 @@ async function temporary(prefix: string): Promise<string> {
 async function raftkit(args: readonly string[]): Promise<{ output: string; error: unknown }> {
   let output = "";
   const program = new Command("raftkit").exitOverride()
-    .configureOutput({ writeOut: (text) => (output += text), writeErr: (text) => (output += text) });
+    .configureOutput({
+      writeOut: (text) => (output += text),
+      writeErr: (text) => (output += text),
+    });
   registerCodegenCommands(program);
   try {
     await program.parseAsync([...args], { from: "user" });
@@ -68,7 +71,8 @@ describe("raftkit init", () => {
   });
 
   it("refuses a bad name, naming what is allowed", async () => {
-    const { error } = await raftkit(["init", "Order_Book", "--dir", await temporary("raftkit-bad-")]);
+    const directory = await temporary("raftkit-bad-");
+    const { error } = await raftkit(["init", "Order_Book", "--dir", directory]);
     expect(isUsageError(error)).toBe(true);
     expect(String(error)).toMatch(/name "Order_Book": allowed lowercase letters and digits/);
     for (const name of ["order--book", "9lives", "x-", "a_b"]) {

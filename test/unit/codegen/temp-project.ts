@@ -34,7 +34,10 @@ export async function linkNodeModules(directory: string): Promise<void> {
 }
 
 /** Strict settings of the repository's tsconfig, for a project of generated code. */
-export async function writeStrictTsconfig(directory: string, include: readonly string[]): Promise<void> {
+export async function writeStrictTsconfig(
+  directory: string,
+  include: readonly string[],
+): Promise<void> {
   const compilerOptions = {
     target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2022"],
     types: ["node"], strict: true, noUncheckedIndexedAccess: true, noImplicitOverride: true,
@@ -42,7 +45,8 @@ export async function writeStrictTsconfig(directory: string, include: readonly s
     emitDecoratorMetadata: true, skipLibCheck: true, noEmit: true,
   };
   await writeFile(join(directory, "tsconfig.json"), JSON.stringify({ compilerOptions, include }));
-  await writeFile(join(directory, "package.json"), JSON.stringify({ name: "temp", type: "module" }));
+  const packageJson = JSON.stringify({ name: "temp", type: "module" });
+  await writeFile(join(directory, "package.json"), packageJson);
 }
 
 export interface Finished {
@@ -51,7 +55,11 @@ export interface Finished {
 }
 
 /** Runs a binary of node_modules/.bin in `directory`; resolves with its exit code and output. */
-export function runIn(directory: string, binary: string, args: readonly string[]): Promise<Finished> {
+export function runIn(
+  directory: string,
+  binary: string,
+  args: readonly string[],
+): Promise<Finished> {
   return new Promise((done) => {
     const child = spawn(join(directory, "node_modules", ".bin", binary), [...args], {
       cwd: directory,
