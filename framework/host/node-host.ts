@@ -616,7 +616,10 @@ export class NodeHost implements TransportHandler {
    * costs a whole randomized election timeout. Turns repeat for about two
    * election timeouts, since a campaign fails while another survivor has not
    * heard the hint yet (it is still in the dead leader's lease) or when the
-   * campaigner's log is behind; then only the usual timeouts remain.
+   * campaigner's log is behind; then only the usual timeouts remain. Later
+   * turns get a random delay of up to `gap` ticks: the survivors' plans start
+   * when each heard the hint, so their turns can meet, and with equal
+   * periods they would meet again every round.
    */
   private planCampaign(replica: Replica, deadLeader: number): PlannedCampaign {
     const survivors = replica.confState.voters.filter((id) => id !== deadLeader).sort((a, b) => a - b);
@@ -628,18 +631,23 @@ export class NodeHost implements TransportHandler {
     return {
       atTick: this.tickCount + 1 + turn * gap + this.deps.random.nextInt(2),
       everyTicks,
+      jitterTicks: gap,
       left: Math.max(1, Math.ceil((2 * this.config.electionTicks) / everyTicks)),
     };
   }
 
-  /** A planned campaign's turn: campaigns unless a leader appeared meanwhile; plans the next turn. */
+  /**
+   * A planned campaign's turn: campaigns unless a leader appeared meanwhile
+   * (also as a candidate: a split vote would otherwise wait out a whole
+   * randomized election timeout); plans the next turn.
+   */
   private campaignIfLeaderless(replica: Replica, planned: PlannedCampaign): void {
     const status = replica.raft.status();
     planned.left--;
-    planned.atTick = this.tickCount + planned.everyTicks;
+    planned.atTick = this.tickCount + planned.everyTicks + this.deps.random.nextInt(planned.jitterTicks);
     if (status.leader !== 0 || planned.left <= 0) replica.plannedCampaign = undefined;
-    if (status.leader !== 0) return;
-    if (status.role === Role.Follower || status.role === Role.PreCandidate) replica.raft.campaign();
+    if (status.leader !== 0 || status.role === Role.Leader) return;
+    replica.raft.campaign();
   }
 
   private maybeQuiesce(replica: Replica): void {

@@ -15,10 +15,11 @@ interface PendingProposal extends Waiter<unknown> {
   readonly term: number;
 }
 
-/** Campaign at `atTick` if still leaderless, then every `everyTicks`, `left` more times. */
+/** Campaign at `atTick` if still leaderless, then every `everyTicks` + 0..`jitterTicks`-1, `left` times in all. */
 export interface PlannedCampaign {
   atTick: number;
   readonly everyTicks: number;
+  readonly jitterTicks: number;
   left: number;
 }
 
