@@ -1,5 +1,5 @@
 /**
- * `raftkit init <name>` then `raftkit generate`: the scaffold type-checks
+ * `raftkit init <name>` then the scaffold's generate step (the raftkit bin): it type-checks
  * under strict TypeScript and its own test passes, in a directory outside
  * the repository that resolves raftkit as a package (node_modules linked to
  * this repository's). Also the commands' refusals (exit code 2 material).
@@ -57,11 +57,14 @@ describe("raftkit init", () => {
     const proto = await readFile(join(project, "proto/order_book/v1/order_book.proto"), "utf8");
     expect(proto).toContain('option (raftkit.v1.state_machine) = {name: "order-book"};');
     expect(proto).toContain("service OrderBookService {");
-    const generated = await raftkit(["generate", "--proto", join(project, "proto"),
-      "--out", join(project, "src/gen")]);
-    expect(generated.error).toBeUndefined();
-    expect(generated.output).toContain("order_book/v1/order_book_raftkit.ts");
     await linkNodeModules(project);
+    // What the scaffold's `npm run generate` runs: the raftkit bin of node_modules/.bin.
+    const generated = await runIn(project, "raftkit",
+      ["generate", "--proto", "proto", "--out", "src/gen"]);
+    expect(generated.output).toContain("order_book/v1/order_book_raftkit.ts");
+    expect(generated.code).toBe(0);
+    const packageJson = await readFile(join(project, "package.json"), "utf8");
+    expect(packageJson).toContain('"generate": "raftkit generate --proto proto --out src/gen"');
     const typecheck = await runIn(project, "tsc", ["--noEmit", "-p", "."]);
     expect(typecheck.output).toBe("");
     expect(typecheck.code).toBe(0);
