@@ -31,6 +31,8 @@ afterAll(async () => {
 class Writer {
   readonly acknowledged = new Map<string, { groupId: number; key: string; value: string }>();
   failures = 0;
+  /** Why the latest puts failed (for failure messages). */
+  readonly reasons: string[] = [];
 
   async put(groupId: number, key: string, deadlineMs = 20_000): Promise<boolean> {
     const value = `${key}@${groupId}`;
@@ -39,8 +41,9 @@ class Writer {
       expect(result.status).toBe("absent");
       this.acknowledged.set(`${groupId}/${key}`, { groupId, key, value });
       return true;
-    } catch {
+    } catch (error) {
       this.failures++;
+      this.reasons.push(`${groupId}/${key}: ${String(error)}`);
       return false;
     }
   }
@@ -67,7 +70,7 @@ describe("3 node processes, 100 groups", () => {
     const writer = new Writer();
     const firstWrites = groups.flatMap((groupId) => [0, 1].map((i) => ({ groupId, key: `before-${i}` })));
     await runPool(firstWrites, 32, async ({ groupId, key }) => {
-      expect(await writer.put(groupId, key)).toBe(true);
+      expect(await writer.put(groupId, key), writer.reasons.at(-1)).toBe(true);
     });
 
     phase("first writes");
