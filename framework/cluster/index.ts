@@ -67,3 +67,12 @@ export {
 export { protobufEsCodec } from "./protobuf-es-codec.js";
 export type { MetaChannel, MetaClusterManagerOptions } from "./meta-cluster-manager.js";
 export { createMetaClusterManager } from "./meta-cluster-manager.js";
+export type {
+  Controller,
+  ControllerEnvironment,
+  ControllerOptions,
+  RecordedMembership,
+  RoundReport,
+} from "./controller.js";
+export { createController } from "./controller.js";
+export { confChangeOf } from "./membership-change.js";

@@ -1,0 +1,121 @@
+/**
+ * The rebalancing controller, run on the meta group's leader (issue #9).
+ * One round: the failure detector's verdicts become node-state commands,
+ * the data groups' leaders are observed, the meta table is brought in line
+ * with what they report (replicas, learners, leader hint), the planner's
+ * actions are carried out — each one membership step of one group.
+ *
+ * The environment does the I/O (meta commands, observing groups, changing
+ * their membership); the controller decides. Time is passed in. An action
+ * that fails (leader moved, node unreachable) is reported and planned again
+ * next round from fresh observations; it is never retried blindly.
+ */
+import type { NodeInfo, NodeState } from "./cluster-manager.js";
+import type { FailureDetectorConfig, NodeTransition } from "./failure-detector.js";
+import { createFailureDetector } from "./failure-detector.js";
+import { planRebalance } from "./rebalance-planner.js";
+import type { GroupObservation, RebalanceAction, RebalanceLimits } from "./rebalance-types.js";
+
+/** A partition as the meta table records it, as far as the controller compares it. */
+export interface RecordedMembership {
+  readonly partitionId: number;
+  readonly epoch: number;
+  readonly replicas: readonly number[];
+  readonly learners: readonly number[];
+  readonly leaderHint?: number;
+}
+
+export interface ControllerEnvironment {
+  /** The node registry as the meta table holds it. */
+  nodes(): readonly NodeInfo[];
+  /** The partition table's membership records. */
+  partitions(): readonly RecordedMembership[];
+  setNodeState(nodeId: number, state: NodeState): Promise<void>;
+  /** One observation per partition whose leader answered. */
+  observe(): Promise<readonly GroupObservation[]>;
+  /** Records observed membership in the meta table (UpdatePartition at `expectedEpoch`). */
+  recordMembership(observation: GroupObservation, expectedEpoch: number): Promise<void>;
+  /** Carries out one membership step (or leadership transfer) on the group. */
+  execute(action: RebalanceAction): Promise<void>;
+}
+
+export interface ControllerOptions {
+  readonly environment: ControllerEnvironment;
+  readonly detector: FailureDetectorConfig;
+  readonly limits: RebalanceLimits;
+}
+
+export interface RoundReport {
+  readonly transitions: readonly NodeTransition[];
+  readonly recorded: readonly number[];
+  readonly actions: readonly RebalanceAction[];
+  readonly failures: readonly { readonly action: RebalanceAction | string; readonly error: unknown }[];
+}
+
+export interface Controller {
+  /** This node became the meta leader: every registered node's timer starts now. */
+  onLeadershipStart(nowMs: number): void;
+  onHeartbeat(nodeId: number, nowMs: number): void;
+  round(nowMs: number): Promise<RoundReport>;
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, index) => id === b[index]);
+}
+
+function differs(recorded: RecordedMembership, observed: GroupObservation): boolean {
+  return (
+    !sameMembers(recorded.replicas, observed.voters) ||
+    !sameMembers(recorded.learners, observed.learners) ||
+    recorded.leaderHint !== observed.leader
+  );
+}
+
+export function createController(options: ControllerOptions): Controller {
+  const { environment } = options;
+  const detector = createFailureDetector(options.detector);
+  const recordChanges = async (observations: readonly GroupObservation[], failures: RoundReport["failures"][number][]) => {
+    const recorded = new Map(environment.partitions().map((p) => [p.partitionId, p]));
+    const updated: number[] = [];
+    for (const observation of observations) {
+      const record = recorded.get(observation.partitionId);
+      if (record === undefined || !differs(record, observation)) continue;
+      try {
+        await environment.recordMembership(observation, record.epoch);
+        updated.push(observation.partitionId);
+      } catch (error) {
+        failures.push({ action: `record partition ${observation.partitionId}`, error });
+      }
+    }
+    return updated;
+  };
+  return {
+    onLeadershipStart(nowMs) {
+      detector.reset(environment.nodes().map((node) => node.nodeId), nowMs);
+    },
+    onHeartbeat: (nodeId, nowMs) => detector.onHeartbeat(nodeId, nowMs),
+    async round(nowMs) {
+      const failures: RoundReport["failures"][number][] = [];
+      const states = new Map(environment.nodes().map((node) => [node.nodeId, node.state]));
+      const transitions = detector.evaluate(states, nowMs);
+      for (const transition of transitions) {
+        try {
+          await environment.setNodeState(transition.nodeId, transition.to);
+        } catch (error) {
+          failures.push({ action: `node ${transition.nodeId} → ${transition.to}`, error });
+        }
+      }
+      const observations = await environment.observe();
+      const recorded = await recordChanges(observations, failures);
+      const actions = planRebalance({ nodes: environment.nodes(), groups: observations, limits: options.limits });
+      for (const action of actions) {
+        try {
+          await environment.execute(action);
+        } catch (error) {
+          failures.push({ action, error });
+        }
+      }
+      return { transitions, recorded, actions, failures };
+    },
+  };
+}
