@@ -221,6 +221,18 @@ describe("typed gateway from curl and buf curl", () => {
     expect(noPartition.code).toBe("not_found");
     expect(noPartition.message).toMatch(/group 77/);
     expect((await client.query(GetCounter, 2, { name: "curl" })).value).toBe(7);
+
+    const batchUrl = url.replace(/Execute$/, "ExecuteBatch");
+    const batch = JSON.parse((await curlJson("--http2-prior-knowledge", batchUrl, {
+      requests: [
+        { groupId: "2", type: "counter.v1.CounterService/Add", json: { name: "curl", delta: 1 } },
+        { groupId: "2", type: "counter.v1.CounterService/Nope" },
+        { groupId: "2", type: "counter.v1.CounterService/Get", json: { name: "curl" } },
+      ],
+    })).body);
+    expect(batch.outcomes[0]).toEqual({ response: { json: { value: "8" } } });
+    expect(batch.outcomes[1].failure).toMatchObject({ code: 3, executionError: { code: "EXECUTION_ERROR_CODE_UNKNOWN_TYPE" } });
+    expect(batch.outcomes[2].response.json.value).toMatch(/^[78]$/); // executed concurrently with the Add
   }, 60_000);
 
   it("buf curl with the gRPC protocol", async () => {
