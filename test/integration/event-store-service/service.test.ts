@@ -38,6 +38,7 @@ beforeAll(async () => {
   directory = temporaryDirectory();
   cluster = await startLocalCluster({ dataDirectory: directory, groups: "1-4" });
   store = await EventStore.connect(cluster.urls);
+  for (const groupId of [1, 2, 3, 4]) await leaderOf(cluster, groupId); // every partition has elected
 }, 90_000);
 
 afterAll(async () => {
