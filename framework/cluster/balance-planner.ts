@@ -97,7 +97,9 @@ export function planLeaderTransfers(
     if (to === undefined || (!leaving && count(to) + 1 > share)) continue;
     leaders.set(from, count(from) - 1);
     leaders.set(to, count(to) + 1);
-    const reason = leaving ? `leader's node is ${context.states.get(from)}` : `spreads leaders (share ${share})`;
+    const reason = leaving
+      ? `leader's node is ${context.states.get(from)}`
+      : `spreads leaders (share ${share})`;
     actions.push({ kind: "transfer_leadership", partitionId: group.partitionId, from, to, reason });
   }
   return actions;

@@ -45,11 +45,16 @@ export interface ControllerOptions {
   readonly limits: RebalanceLimits;
 }
 
+export interface RoundFailure {
+  readonly action: RebalanceAction | string;
+  readonly error: unknown;
+}
+
 export interface RoundReport {
   readonly transitions: readonly NodeTransition[];
   readonly recorded: readonly number[];
   readonly actions: readonly RebalanceAction[];
-  readonly failures: readonly { readonly action: RebalanceAction | string; readonly error: unknown }[];
+  readonly failures: readonly RoundFailure[];
 }
 
 export interface Controller {
@@ -74,7 +79,10 @@ function differs(recorded: RecordedMembership, observed: GroupObservation): bool
 export function createController(options: ControllerOptions): Controller {
   const { environment } = options;
   const detector = createFailureDetector(options.detector);
-  const recordChanges = async (observations: readonly GroupObservation[], failures: RoundReport["failures"][number][]) => {
+  const recordChanges = async (
+    observations: readonly GroupObservation[],
+    failures: RoundFailure[],
+  ): Promise<number[]> => {
     const recorded = new Map(environment.partitions().map((p) => [p.partitionId, p]));
     const updated: number[] = [];
     for (const observation of observations) {
@@ -95,7 +103,7 @@ export function createController(options: ControllerOptions): Controller {
     },
     onHeartbeat: (nodeId, nowMs) => detector.onHeartbeat(nodeId, nowMs),
     async round(nowMs) {
-      const failures: RoundReport["failures"][number][] = [];
+      const failures: RoundFailure[] = [];
       const states = new Map(environment.nodes().map((node) => [node.nodeId, node.state]));
       const transitions = detector.evaluate(states, nowMs);
       for (const transition of transitions) {
@@ -107,7 +115,8 @@ export function createController(options: ControllerOptions): Controller {
       }
       const observations = await environment.observe();
       const recorded = await recordChanges(observations, failures);
-      const actions = planRebalance({ nodes: environment.nodes(), groups: observations, limits: options.limits });
+      const nodes = environment.nodes();
+      const actions = planRebalance({ nodes, groups: observations, limits: options.limits });
       for (const action of actions) {
         try {
           await environment.execute(action);

@@ -29,8 +29,14 @@ import { partitionForKey } from "./meta-table.js";
 
 /** How the manager reaches the meta group (RaftkitClient's shape, partition fixed). */
 export interface MetaChannel {
-  command<Request, Response>(message: ExecutableMessage<Request, Response>, request: Request): Promise<Response>;
-  query<Request, Response>(message: ExecutableMessage<Request, Response>, request: Request): Promise<Response>;
+  command<Request, Response>(
+    message: ExecutableMessage<Request, Response>,
+    request: Request,
+  ): Promise<Response>;
+  query<Request, Response>(
+    message: ExecutableMessage<Request, Response>,
+    request: Request,
+  ): Promise<Response>;
 }
 
 export interface MetaClusterManagerOptions {
@@ -49,7 +55,7 @@ const errorCodes: ReadonlyMap<StateMachineErrorCode, ClusterErrorCode> = new Map
   [StateMachineErrorCode.FailedPrecondition, ClusterErrorCode.FailedPrecondition],
 ]);
 
-/** The meta group's refusals as ClusterErrors; anything else (unreachable, deadline) Unavailable. */
+/** The meta group's refusals as ClusterErrors; the rest Unavailable. */
 function clusterErrorFrom(error: unknown): ClusterError {
   if (isStateMachineError(error)) {
     const code = errorCodes.get(error.code) ?? ClusterErrorCode.FailedPrecondition;
@@ -73,7 +79,10 @@ export function createMetaClusterManager(options: MetaClusterManagerOptions): Cl
   };
   const install = (fresh: readonly MetaPartition[]): Cache => {
     const previous = cache?.partitions ?? new Map<number, MetaPartition>();
-    const next: Cache = { partitions: new Map(fresh.map((p) => [p.partitionId, p])), fetchedAtMs: options.now() };
+    const next: Cache = {
+      partitions: new Map(fresh.map((p) => [p.partitionId, p])),
+      fetchedAtMs: options.now(),
+    };
     cache = next;
     for (const partition of fresh) {
       if (previous.get(partition.partitionId)?.epoch !== partition.epoch) emit(partition);
@@ -97,14 +106,15 @@ export function createMetaClusterManager(options: MetaClusterManagerOptions): Cl
     return fetching;
   };
   const table = async (): Promise<Cache> => {
-    if (cache !== undefined && options.now() - cache.fetchedAtMs < options.refreshIntervalMs) return cache;
-    return fetch();
+    if (cache === undefined) return fetch();
+    return options.now() - cache.fetchedAtMs < options.refreshIntervalMs ? cache : fetch();
   };
   const lookup = async (partitionId: number): Promise<PartitionInfo> => {
     let found = (await table()).partitions.get(partitionId);
     if (found === undefined) found = (await fetch()).partitions.get(partitionId);
     if (found === undefined) {
-      throw new ClusterError(ClusterErrorCode.UnknownPartition, `partition ${partitionId} is unknown`);
+      const message = `partition ${partitionId} is unknown`;
+      throw new ClusterError(ClusterErrorCode.UnknownPartition, message);
     }
     return found;
   };
@@ -112,7 +122,8 @@ export function createMetaClusterManager(options: MetaClusterManagerOptions): Cl
     try {
       return partitionForKey([...(await table()).partitions.values()], type, key);
     } catch (error) {
-      if (!isStateMachineError(error, StateMachineErrorCode.NotFound)) throw clusterErrorFrom(error);
+      const notFound = isStateMachineError(error, StateMachineErrorCode.NotFound);
+      if (!notFound) throw clusterErrorFrom(error);
     }
     try {
       return partitionForKey([...(await fetch()).partitions.values()], type, key);
@@ -133,10 +144,12 @@ export function createMetaClusterManager(options: MetaClusterManagerOptions): Cl
       throw clusterErrorFrom(error);
     }
     if (response.partition === undefined) {
-      throw new ClusterError(ClusterErrorCode.Unavailable, "the meta group answered without a partition");
+      const message = "the meta group answered without a partition";
+      throw new ClusterError(ClusterErrorCode.Unavailable, message);
     }
     const partition = partitionFromWire(response.partition);
-    if (cache !== undefined && cache.partitions.get(partition.partitionId)?.epoch !== partition.epoch) {
+    const cachedEpoch = cache?.partitions.get(partition.partitionId)?.epoch;
+    if (cache !== undefined && cachedEpoch !== partition.epoch) {
       cache.partitions.set(partition.partitionId, partition);
       emit(partition);
     }
@@ -151,7 +164,8 @@ export function createMetaClusterManager(options: MetaClusterManagerOptions): Cl
     }
   };
   return {
-    partitions: async () => [...(await table()).partitions.values()].sort((a, b) => a.partitionId - b.partitionId),
+    partitions: async () =>
+      [...(await table()).partitions.values()].sort((a, b) => a.partitionId - b.partitionId),
     partition: lookup,
     partitionForKey: forKey,
     createPartition: createOne,

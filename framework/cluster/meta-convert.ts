@@ -25,7 +25,8 @@ export function nodeStateToWire(state: NodeState): ClusterNodeState {
 
 export function nodeStateFromWire(state: ClusterNodeState): NodeState {
   for (const name of nodeStates) if (toWireState[name] === state) return name;
-  throw new StateMachineError(StateMachineErrorCode.InvalidArgument, `node state ${state} is not a state`);
+  const message = `node state ${state} is not a state`;
+  throw new StateMachineError(StateMachineErrorCode.InvalidArgument, message);
 }
 
 /** A wire id (uint64) as a number; refuses 0 and ids beyond 2^53. */
@@ -82,5 +83,6 @@ export function partitionFromWire(partition: ClusterPartition): MetaPartition {
     epoch: Number(partition.epoch),
     key: partition.key,
   };
-  return partition.leaderHint === 0n ? base : { ...base, leaderHint: idFromWire("leader", partition.leaderHint) };
+  if (partition.leaderHint === 0n) return base;
+  return { ...base, leaderHint: idFromWire("leader", partition.leaderHint) };
 }

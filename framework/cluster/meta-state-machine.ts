@@ -119,7 +119,8 @@ export function createMetaStateMachine(options: MetaStateMachineOptions): MetaSt
   });
   registry.registerCommand(CreatePartition, (request) => {
     const { partition, created } = table.createPartition(request);
-    return create(CreatePartitionResponseSchema, { partition: partitionToWire(partition), created });
+    const wire = partitionToWire(partition);
+    return create(CreatePartitionResponseSchema, { partition: wire, created });
   });
   registry.registerCommand(DeletePartition, (request) => {
     const partition = table.deletePartition(idFromWire("partition id", request.partitionId));

@@ -33,7 +33,8 @@ const fail = (code: StateMachineErrorCode, message: string): StateMachineError =
 
 function positiveId(what: string, value: number): number {
   if (!(Number.isSafeInteger(value) && value > 0)) {
-    throw fail(StateMachineErrorCode.InvalidArgument, `${what} ${value}, allowed a positive integer`);
+    const message = `${what} ${value}, allowed a positive integer`;
+    throw fail(StateMachineErrorCode.InvalidArgument, message);
   }
   return value;
 }
@@ -82,13 +83,13 @@ export function createMetaTable(defaultReplicationFactor: number): MetaTable {
   let nextPartitionId = 1;
   const node = (nodeId: number): MetaNode => {
     const found = nodes.get(nodeId);
-    if (found === undefined) throw fail(StateMachineErrorCode.NotFound, `node ${nodeId} is not registered`);
-    return found;
+    if (found !== undefined) return found;
+    throw fail(StateMachineErrorCode.NotFound, `node ${nodeId} is not registered`);
   };
   const partition = (partitionId: number): MetaPartition => {
     const found = partitions.get(partitionId);
-    if (found === undefined) throw fail(StateMachineErrorCode.NotFound, `partition ${partitionId} is unknown`);
-    return found;
+    if (found !== undefined) return found;
+    throw fail(StateMachineErrorCode.NotFound, `partition ${partitionId} is unknown`);
   };
   const table: MetaTable = {
     data: () => ({ nodes, partitions, nextPartitionId }),
@@ -110,7 +111,8 @@ export function createMetaTable(defaultReplicationFactor: number): MetaTable {
     createPartition(request) {
       const existing = boundPartition(partitions, request);
       if (existing !== undefined) return { partition: existing, created: false };
-      const created = placePartition(nextPartitionId, request, defaultReplicationFactor, nodes, partitions);
+      const factor = defaultReplicationFactor;
+      const created = placePartition(nextPartitionId, request, factor, nodes, partitions);
       partitions.set(created.partitionId, created);
       nextPartitionId++;
       return { partition: created, created: true };
@@ -133,11 +135,18 @@ export function createMetaTable(defaultReplicationFactor: number): MetaTable {
   return table;
 }
 
-function registerNode(nodes: ReadonlyMap<number, MetaNode>, request: RegisterNode, nowMs: number): MetaNode {
+function registerNode(
+  nodes: ReadonlyMap<number, MetaNode>,
+  request: RegisterNode,
+  nowMs: number,
+): MetaNode {
   positiveId("node id", request.nodeId);
-  if (request.address === "") throw fail(StateMachineErrorCode.InvalidArgument, "address: allowed host:port");
+  if (request.address === "") {
+    throw fail(StateMachineErrorCode.InvalidArgument, "address: allowed host:port");
+  }
   if (!(Number.isFinite(request.capacity) && request.capacity >= 0)) {
-    throw fail(StateMachineErrorCode.InvalidArgument, `capacity ${request.capacity}, allowed ≥ 0 (0: 1)`);
+    const message = `capacity ${request.capacity}, allowed ≥ 0 (0: 1)`;
+    throw fail(StateMachineErrorCode.InvalidArgument, message);
   }
   const previous = nodes.get(request.nodeId);
   if (previous?.state === "removed") {
@@ -150,7 +159,7 @@ function registerNode(nodes: ReadonlyMap<number, MetaNode>, request: RegisterNod
     nodeId: request.nodeId,
     address: request.address,
     state,
-    stateSinceMs: previous !== undefined && previous.state === state ? previous.stateSinceMs : nowMs,
+    stateSinceMs: previous?.state === state ? previous.stateSinceMs : nowMs,
     ...(request.capacity > 0 ? { capacity: request.capacity } : {}),
   };
   return request.zone === "" ? base : { ...base, zone: request.zone };
@@ -164,7 +173,8 @@ function changeNodeState(
 ): MetaNode {
   if (previous.state === state) return previous;
   if (previous.state === "removed") {
-    throw fail(StateMachineErrorCode.FailedPrecondition, `node ${previous.nodeId} is removed for good`);
+    const message = `node ${previous.nodeId} is removed for good`;
+    throw fail(StateMachineErrorCode.FailedPrecondition, message);
   }
   if (state === "removed") {
     const holding = partitions.filter(
@@ -185,7 +195,8 @@ function boundPartition(
 ): MetaPartition | undefined {
   if (request.key === "") return undefined;
   for (const partition of partitions.values()) {
-    if (partition.stateMachineType !== request.stateMachineType || partition.key !== request.key) continue;
+    if (partition.stateMachineType !== request.stateMachineType) continue;
+    if (partition.key !== request.key) continue;
     const factor = request.replicationFactor;
     if (factor !== 0 && factor !== partition.replicationFactor) {
       const message =
@@ -206,9 +217,11 @@ function placePartition(
   partitions: ReadonlyMap<number, MetaPartition>,
 ): MetaPartition {
   if (request.stateMachineType === "") {
-    throw fail(StateMachineErrorCode.InvalidArgument, "state_machine_type: allowed a non-empty name");
+    const message = "state_machine_type: allowed a non-empty name";
+    throw fail(StateMachineErrorCode.InvalidArgument, message);
   }
-  const factor = request.replicationFactor === 0 ? defaultReplicationFactor : request.replicationFactor;
+  const asked = request.replicationFactor;
+  const factor = asked === 0 ? defaultReplicationFactor : asked;
   positiveId("replication_factor", factor);
   let replicas: number[];
   try {
@@ -229,13 +242,19 @@ function placePartition(
   };
 }
 
-function checkMembers(what: string, ids: readonly number[], nodes: ReadonlyMap<number, MetaNode>): number[] {
+function checkMembers(
+  what: string,
+  ids: readonly number[],
+  nodes: ReadonlyMap<number, MetaNode>,
+): number[] {
   for (const id of ids) {
     positiveId(what, id);
-    if (!nodes.has(id)) throw fail(StateMachineErrorCode.InvalidArgument, `${what}: node ${id} is not registered`);
+    if (nodes.has(id)) continue;
+    throw fail(StateMachineErrorCode.InvalidArgument, `${what}: node ${id} is not registered`);
   }
   if (new Set(ids).size !== ids.length) {
-    throw fail(StateMachineErrorCode.InvalidArgument, `${what}: [${ids.join(", ")}] lists a node twice`);
+    const message = `${what}: [${ids.join(", ")}] lists a node twice`;
+    throw fail(StateMachineErrorCode.InvalidArgument, message);
   }
   return [...ids].sort((a, b) => a - b);
 }
@@ -253,7 +272,9 @@ function updatedPartition(
   }
   const replicas = checkMembers("replicas", request.replicas, nodes);
   const learners = checkMembers("learners", request.learners, nodes);
-  if (replicas.length === 0) throw fail(StateMachineErrorCode.InvalidArgument, "replicas: allowed ≥ 1 node");
+  if (replicas.length === 0) {
+    throw fail(StateMachineErrorCode.InvalidArgument, "replicas: allowed ≥ 1 node");
+  }
   if (learners.some((id) => replicas.includes(id))) {
     throw fail(StateMachineErrorCode.InvalidArgument, "a node is both a replica and a learner");
   }

@@ -31,7 +31,8 @@ export function computeLoads(partitions: Iterable<PlacedPartition>): Map<number,
     return load;
   };
   for (const partition of partitions) {
-    for (const nodeId of [...partition.replicas, ...(partition.learners ?? [])]) entry(nodeId).replicas++;
+    const members = [...partition.replicas, ...(partition.learners ?? [])];
+    for (const nodeId of members) entry(nodeId).replicas++;
     if (partition.leaderHint !== undefined) entry(partition.leaderHint).leaders++;
   }
   return loads;
@@ -46,7 +47,11 @@ export function zoneOf(node: NodeInfo): string {
 }
 
 /** Negative when `a` should get a replica before `b`. */
-export function compareByLoad(a: NodeInfo, b: NodeInfo, loads: ReadonlyMap<number, NodeLoad>): number {
+export function compareByLoad(
+  a: NodeInfo,
+  b: NodeInfo,
+  loads: ReadonlyMap<number, NodeLoad>,
+): number {
   const loadA = loads.get(a.nodeId) ?? { replicas: 0, leaders: 0 };
   const loadB = loads.get(b.nodeId) ?? { replicas: 0, leaders: 0 };
   const capacityA = capacityOf(a);

@@ -15,8 +15,9 @@ import { planRepair } from "./repair-planner.js";
 
 function checkInput(input: RebalanceInput): void {
   const { limits } = input;
-  assert(limits.maxConcurrentMoves >= 1, `maxConcurrentMoves = ${limits.maxConcurrentMoves}, allowed ≥ 1`);
-  assert(limits.maxNewMovesPerRound >= 1, `maxNewMovesPerRound = ${limits.maxNewMovesPerRound}, allowed ≥ 1`);
+  const { maxConcurrentMoves, maxNewMovesPerRound } = limits;
+  assert(maxConcurrentMoves >= 1, `maxConcurrentMoves = ${maxConcurrentMoves}, allowed ≥ 1`);
+  assert(maxNewMovesPerRound >= 1, `maxNewMovesPerRound = ${maxNewMovesPerRound}, allowed ≥ 1`);
   assert(limits.catchUpLagMax >= 0, `catchUpLagMax = ${limits.catchUpLagMax}, allowed ≥ 0`);
   const ids = new Set<number>();
   for (const group of input.groups) {
@@ -32,7 +33,11 @@ export function planRebalance(input: RebalanceInput): RebalanceAction[] {
   const nodes = new Map<number, NodeInfo>(input.nodes.map((node) => [node.nodeId, node]));
   const states = statesOf(input.nodes);
   const loads = computeLoads(
-    groups.map((group) => ({ replicas: group.voters, learners: group.learners, leaderHint: group.leader })),
+    groups.map((group) => ({
+      replicas: group.voters,
+      learners: group.learners,
+      leaderHint: group.leader,
+    })),
   );
   let underWay = groups.filter((group) => group.learners.length > 0).length;
   let started = 0;

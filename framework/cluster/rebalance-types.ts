@@ -16,7 +16,7 @@ export interface GroupObservation {
   readonly learners: readonly number[];
   /** Per replica: the leader's last index minus the replica's match index. */
   readonly lag: ReadonlyMap<number, number>;
-  /** Replicas the leader heard from within an election timeout (raft's recentActive), the leader too. */
+  /** Replicas the leader heard from lately (raft's recentActive), the leader included. */
   readonly recentlyActive: ReadonlySet<number>;
   /** A membership change is proposed and not applied yet: plan nothing for this group. */
   readonly changing: boolean;
@@ -24,11 +24,21 @@ export interface GroupObservation {
 
 export type RebalanceAction =
   /** Start a replica on `nodeId` (join) and add it to the group as a learner. */
-  | { readonly kind: "add_learner"; readonly partitionId: number; readonly nodeId: number; readonly reason: string }
+  | {
+      readonly kind: "add_learner";
+      readonly partitionId: number;
+      readonly nodeId: number;
+      readonly reason: string;
+    }
   /** The learner caught up: make it a voter. */
   | { readonly kind: "promote"; readonly partitionId: number; readonly nodeId: number }
   /** Take `nodeId` out of the group (voter or learner). */
-  | { readonly kind: "remove"; readonly partitionId: number; readonly nodeId: number; readonly reason: string }
+  | {
+      readonly kind: "remove";
+      readonly partitionId: number;
+      readonly nodeId: number;
+      readonly reason: string;
+    }
   | {
       readonly kind: "transfer_leadership";
       readonly partitionId: number;
@@ -46,7 +56,7 @@ export interface RebalanceLimits {
   readonly catchUpLagMax: number;
   /** Leadership transfers per round. */
   readonly maxTransfersPerRound: number;
-  /** Replicas a node may hold above the least loaded before load moves start (per unit capacity). */
+  /** Replicas per capacity a node may hold above the least loaded before load moves start. */
   readonly replicaSlack: number;
   /** Leaders a node may hold above its fair share (ceil) before transfers start. */
   readonly leaderSlack: number;

@@ -54,14 +54,19 @@ export function bestLeaderTarget(
   return candidates[0];
 }
 
-function stepLearner(group: GroupObservation, learner: number, context: RepairContext): RebalanceAction | undefined {
+function stepLearner(
+  group: GroupObservation,
+  learner: number,
+  context: RepairContext,
+): RebalanceAction | undefined {
   const { partitionId } = group;
   if (isUnusable(context.states.get(learner))) {
     return { kind: "remove", partitionId, nodeId: learner, reason: "learner on an unusable node" };
   }
   const lag = group.lag.get(learner);
   if (lag === undefined || lag > context.limits.catchUpLagMax) return undefined;
-  if (!keepsQuorum([...group.voters, learner], context.states, group.recentlyActive)) return undefined;
+  const promoted = [...group.voters, learner];
+  if (!keepsQuorum(promoted, context.states, group.recentlyActive)) return undefined;
   return { kind: "promote", partitionId, nodeId: learner };
 }
 
@@ -74,7 +79,8 @@ function stepShrink(group: GroupObservation, context: RepairContext): RebalanceA
       // The leader leaves last: hand leadership to a live voter first.
       const to = bestLeaderTarget(remaining, candidate, context);
       if (to === undefined) continue;
-      return { kind: "transfer_leadership", partitionId, from: candidate, to, reason: "leader to be removed" };
+      const reason = "leader to be removed";
+      return { kind: "transfer_leadership", partitionId, from: candidate, to, reason };
     }
     return { kind: "remove", partitionId, nodeId: candidate, reason: "above replication factor" };
   }
@@ -90,7 +96,8 @@ function stepGrow(group: GroupObservation, context: RepairContext): RebalanceAct
     .filter((node): node is NodeInfo => node !== undefined);
   let target: number | undefined;
   try {
-    [target] = placeReplicas({ count: 1, nodes: [...context.nodes.values()], loads: context.loads, existing });
+    const nodes = [...context.nodes.values()];
+    [target] = placeReplicas({ count: 1, nodes, loads: context.loads, existing });
   } catch (error) {
     // No node fits (zones taken, too few alive): the group waits for the next round.
     if (isClusterError(error, ClusterErrorCode.NoCapacity)) return undefined;
@@ -105,7 +112,10 @@ function stepGrow(group: GroupObservation, context: RepairContext): RebalanceAct
  * One step for one group, or nothing. Learners first (a move under way),
  * then shrink (a replacement finished), then grow (a replica to replace).
  */
-export function planRepair(group: GroupObservation, context: RepairContext): RebalanceAction | undefined {
+export function planRepair(
+  group: GroupObservation,
+  context: RepairContext,
+): RebalanceAction | undefined {
   if (group.changing) return undefined;
   const learner = group.learners[0];
   if (learner !== undefined) return stepLearner(group, learner, context);
