@@ -1,0 +1,123 @@
+/**
+ * Event store service benchmark: 3 node processes on this box, producers of
+ * 64-byte events (timestamp + 7 doubles) sending sync, then async, inserts
+ * straight to the stream's leader; events/s and p50/p99 ack latency.
+ * Baseline in the same run: the engine alone in this process (applyBatch of
+ * the same batches to a store on disk, one fdatasync each).
+ *
+ *   npx tsx test/bench/event-store-service.ts            # 15 s per mode
+ *   SECONDS=5 PRODUCERS=4 BATCH=4096 npx tsx test/bench/event-store-service.ts
+ */
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createStaticClusterManager, createUniformStaticTable } from "../../framework/cluster/index.js";
+import { NodeService } from "../../gen/raftkit/v1/node_pb.js";
+import { EventStore } from "../../examples/event-store/client/index.js";
+import { createNodeFileSystem, openEventStore } from "../../examples/event-store/engine/index.js";
+import { EventStoreService, type Events } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { EventsSchema } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
+
+const SECONDS = Number(process.env["SECONDS"] ?? 15);
+const PRODUCERS = Number(process.env["PRODUCERS"] ?? 8);
+const BATCH = Number(process.env["BATCH"] ?? 4096);
+const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
+
+function batchOf(producer: number, sequence: number): { timestamps: number[]; columns: Record<string, number[]> } {
+  const base = Date.now() * 1000 + producer;
+  const timestamps = Array.from({ length: BATCH }, (_, row) => base + row * PRODUCERS);
+  const columns: Record<string, number[]> = {};
+  FIELDS.forEach((name, index) => { columns[name] = timestamps.map((_, row) => (sequence + row * (index + 1)) % 1000 / 8); });
+  return { timestamps, columns };
+}
+
+function wireEvents(batch: ReturnType<typeof batchOf>): Events {
+  return create(EventsSchema, {
+    timestamps: batch.timestamps,
+    columns: FIELDS.map((name) => ({ name, values: { case: "doubles", value: { values: batch.columns[name]! } } })),
+  });
+}
+
+const percentile = (sorted: number[], share: number): number => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? NaN;
+
+async function engineBaseline(): Promise<number> {
+  const directory = await mkdtemp(join(tmpdir(), "es-bench-engine-"));
+  const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory });
+  await store.applyBatch([{ kind: "createStream", stream: "b", schema: { fields: FIELDS.map((name, index) => ({ name, type: "double" as const, aggregated: index < 2 })) } }], 1);
+  const until = performance.now() + SECONDS * 1000;
+  let events = 0;
+  let index = 1;
+  const started = performance.now();
+  while (performance.now() < until) {
+    const batch = batchOf(0, index);
+    await store.applyBatch([{ kind: "insert", stream: "b", timestamps: batch.timestamps, columns: batch.columns }], ++index);
+    events += BATCH;
+  }
+  const rate = events / ((performance.now() - started) / 1000);
+  await store.close();
+  await rm(directory, { recursive: true, force: true });
+  return rate;
+}
+
+async function run(): Promise<void> {
+  const cpus = execFileSync("nproc").toString().trim();
+  const baseline = await engineBaseline();
+  console.log(`engine alone: ${Math.round(baseline)} events/s (batches of ${BATCH}, fdatasync each)`);
+  const directory = await mkdtemp(join(tmpdir(), "es-bench-"));
+  const cluster = await startLocalCluster({ dataDirectory: directory, groups: "1-4" });
+  try {
+    const store = await EventStore.connect(cluster.urls);
+    await store.createStream("bench", FIELDS.map((name, index) => ({ name, type: "double" as const, aggregated: index < 2 })));
+    const manager = createStaticClusterManager(createUniformStaticTable({ nodes: new Map(cluster.nodes.map((node) => [node.nodeId, `127.0.0.1:${node.port}`])), partitionIds: [1, 2, 3, 4], stateMachineType: "eventstore" }));
+    const groupId = (await manager.partitionForKey("eventstore", "bench")).partitionId;
+    let leaderUrl = "";
+    for (const node of cluster.nodes) {
+      const status = await createClient(NodeService, createConnectTransport({ baseUrl: node.url, httpVersion: "2" })).status({ groupIds: [BigInt(groupId)] });
+      if (status.groups[0]?.role === 4) leaderUrl = node.url;
+    }
+    const client = createClient(EventStoreService, createConnectTransport({ baseUrl: leaderUrl, httpVersion: "2", useBinaryFormat: true }));
+    const results: Record<string, { rate: number; p50: number; p99: number; errors: number }> = {};
+    for (const mode of ["sync", "async"] as const) {
+      const latencies: number[] = [];
+      let events = 0;
+      let errors = 0;
+      const until = performance.now() + SECONDS * 1000;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: PRODUCERS }, async (_, producer) => {
+        for (let sequence = 0; performance.now() < until; sequence++) {
+          const request = { stream: "bench", events: wireEvents(batchOf(producer, sequence)), async: mode === "async" };
+          const sent = performance.now();
+          try {
+            events += (await client.insert(request, { timeoutMs: 10_000 })).accepted;
+            latencies.push(performance.now() - sent);
+          } catch {
+            errors += 1;
+          }
+        }
+      }));
+      const seconds = (performance.now() - started) / 1000;
+      latencies.sort((a, b) => a - b);
+      results[mode] = { rate: events / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+      console.log(`${mode}: ${Math.round(events / seconds)} events/s, ack p50 ${results[mode]!.p50.toFixed(1)} ms, p99 ${results[mode]!.p99.toFixed(1)} ms, ${errors} errors, ratio to engine alone ${(events / seconds / baseline).toFixed(3)}`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    console.log(`\n| mode | events/s | p50 ack | p99 ack | errors | ÷ engine alone |\n| --- | ---: | ---: | ---: | ---: | ---: |`);
+    console.log(`| engine alone (1 process) | ${Math.round(baseline)} | | | | 1 |`);
+    for (const [mode, result] of Object.entries(results)) {
+      console.log(`| ${mode}, R3, ${PRODUCERS} producers × ${BATCH} events | ${Math.round(result.rate)} | ${result.p50.toFixed(1)} ms | ${result.p99.toFixed(1)} ms | ${result.errors} | ${(result.rate / baseline).toFixed(3)} |`);
+    }
+    console.log(`\n(${cpus} cores, ${SECONDS} s per mode, 64-byte events: timestamp + 7 doubles)`);
+    store.close();
+  } finally {
+    await cluster.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+await run();
+process.exit(0);
