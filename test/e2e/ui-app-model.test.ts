@@ -23,6 +23,7 @@ import { candlesOf } from "../../framework/ui/app/src/event-store/candles.js";
 import {
   eventTableOf,
   formatMicros,
+  formatValue,
   parseTimeInput,
 } from "../../framework/ui/app/src/event-store/event-rows.js";
 import {
@@ -243,6 +244,15 @@ describe("events and times", () => {
     expect(() => parseTimeInput("yesterday", "to")).toThrow(
       'to: "yesterday", allowed µs since the epoch or a UTC date-time',
     );
+  });
+});
+
+describe("aggregate values", () => {
+  it("prints integers as they are and fractions to at most six decimals", () => {
+    expect(formatValue(100)).toBe("100");
+    expect(formatValue(102.96666666666667)).toBe("102.966667");
+    expect(formatValue(44.5)).toBe("44.5");
+    expect(formatValue(-0.0000004)).toBe("0");
   });
 });
 

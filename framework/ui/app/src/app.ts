@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { h } from "preact";
 import type { ComponentChild } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { StreamCall } from "./event-store/leader-routing.js";
 import { createStreamCall } from "./event-store/leader-routing.js";
 import type { NodeClients } from "./node-clients.js";
@@ -9,6 +9,7 @@ import { createNodeClients, fetchTopology } from "./node-clients.js";
 import type { Route } from "./route.js";
 import { useRoute } from "./route.js";
 import { ClusterView } from "./views/cluster-view.js";
+import type { StreamState } from "./views/event-store-view.js";
 import { EventStoreView } from "./views/event-store-view.js";
 
 interface Loaded {
@@ -21,6 +22,7 @@ export function App(): ComponentChild {
   const [loaded, setLoaded] = useState<Loaded | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const route = useRoute();
+  const streamMemory = useRef<ReadonlyMap<string, StreamState>>(new Map());
   useEffect(() => {
     fetchTopology().then(
       (topology) => {
@@ -66,13 +68,21 @@ export function App(): ComponentChild {
         ? h("p", { class: "error-text", role: "alert" }, error)
         : loaded === undefined
           ? h("p", { class: "muted" }, "loading…")
-          : View(route, loaded),
+          : View(route, loaded, streamMemory),
     ),
   );
 }
 
-function View(route: Route, loaded: Loaded): ComponentChild {
+function View(
+  route: Route,
+  loaded: Loaded,
+  streamMemory: { current: ReadonlyMap<string, StreamState> },
+): ComponentChild {
   if (route.view === "cluster")
     return h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId });
-  return h(EventStoreView, { call: loaded.streamCall, selected: route.stream });
+  return h(EventStoreView, {
+    call: loaded.streamCall,
+    selected: route.stream,
+    memory: streamMemory,
+  });
 }

@@ -52,3 +52,8 @@ export function parseTimeInput(text: string, what: string): bigint | undefined {
   }
   return BigInt(millis) * 1000n;
 }
+
+/** An aggregate for reading: at most 6 decimals (102.96666666666667 → 102.966667). */
+export function formatValue(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(6)));
+}

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { h } from "preact";
 import type { ComponentChild } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { StreamInfoResponse } from "../../gen/eventstore/v1/eventstore_pb.js";
 import { describeError } from "../cluster-poller.js";
 import { formatMicros } from "../event-store/event-rows.js";
@@ -18,7 +18,7 @@ import { usePolling } from "../use-polling.js";
 import { CreateStreamDialog } from "./create-stream-dialog.js";
 import { StreamDetail } from "./stream-detail.js";
 
-interface StreamState {
+export interface StreamState {
   readonly info: StreamInfoResponse | undefined;
   readonly error: string | undefined;
   readonly samples: readonly CountSample[];
@@ -28,11 +28,16 @@ export interface EventStoreViewProps {
   /** Calls a stream's partition leader (following NotLeader hints). */
   readonly call: StreamCall;
   readonly selected: string | undefined;
+  /** Keeps the streams' last answers and count samples while another view is shown. */
+  readonly memory: { current: ReadonlyMap<string, StreamState> };
 }
 
 export function EventStoreView(props: EventStoreViewProps): ComponentChild {
   const [streams, setStreams] = useState<readonly string[]>(loadKnownStreams);
-  const [states, setStates] = useState<ReadonlyMap<string, StreamState>>(new Map());
+  const [states, setStates] = useState<ReadonlyMap<string, StreamState>>(props.memory.current);
+  useEffect(() => {
+    props.memory.current = states;
+  }, [states]);
   const [creating, setCreating] = useState(false);
   const remember = (name: string): void => {
     const next = streams.includes(name) ? streams : [...streams, name].sort();

@@ -10,7 +10,12 @@ import type {
 import { describeError } from "../cluster-poller.js";
 import { candlesOf } from "../event-store/candles.js";
 import type { EventTable } from "../event-store/event-rows.js";
-import { eventTableOf, formatMicros, parseTimeInput } from "../event-store/event-rows.js";
+import {
+  eventTableOf,
+  formatMicros,
+  formatValue,
+  parseTimeInput,
+} from "../event-store/event-rows.js";
 import type { StreamCall } from "../event-store/leader-routing.js";
 import { CandleChart } from "./charts.js";
 import { EventsTable } from "./event-table.js";
@@ -221,7 +226,11 @@ function QueryResult(result: Result): ComponentChild {
               h("td", null, formatMicros(window.start)),
               h("td", { class: "number" }, String(window.aggregate?.count ?? 0n)),
               [values?.first, values?.max, values?.min, values?.last].map((value, index) =>
-                h("td", { key: index, class: "number" }, value === undefined ? "—" : String(value)),
+                h(
+                  "td",
+                  { key: index, class: "number" },
+                  value === undefined ? "—" : formatValue(value),
+                ),
               ),
             );
           }),
@@ -263,7 +272,7 @@ function AggregateTable(aggregate: AggregateResponse): ComponentChild {
             { key: field.name },
             h("th", { scope: "row" }, field.name),
             [field.sum, field.min, field.max, field.average, field.first, field.last].map(
-              (value, index) => h("td", { key: index, class: "number" }, String(value)),
+              (value, index) => h("td", { key: index, class: "number" }, formatValue(value)),
             ),
           ),
         ),
