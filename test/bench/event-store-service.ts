@@ -39,7 +39,7 @@ function batchOf(producer: number, sequence: number): { timestamps: number[]; co
 function wireEvents(batch: ReturnType<typeof batchOf>): Events {
   return create(EventsSchema, {
     timestamps: batch.timestamps,
-    columns: FIELDS.map((name) => ({ name, values: { case: "doubles", value: { values: batch.columns[name]! } } })),
+    columns: FIELDS.map((name) => ({ name, values: { case: "doubles" as const, value: { values: batch.columns[name]! } } })),
   });
 }
 
