@@ -1,4 +1,4 @@
-/** CodegenError: closed codes, the shape-based guard, from(unknown); option and template refusals. */
+/** CodegenError: closed codes, guard, from(unknown); option and template refusals. */
 import { describe, expect, it } from "vitest";
 import {
   CodegenError,
