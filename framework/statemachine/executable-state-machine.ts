@@ -27,11 +27,12 @@ import type { ExecutableLimits } from "./session-limits.js";
 import { createSessionTable } from "./session-table.js";
 import type { SessionTable } from "./session-table.js";
 import {
+  createFrameworkStateEncoder,
   decodeFrameworkState,
-  encodeFrameworkState,
   readSnapshotHead,
   writeSnapshotHead,
 } from "./snapshot-format.js";
+import type { FrameworkStateEncoder } from "./snapshot-format.js";
 import type { CommittedCommand, StateMachine } from "./state-machine.js";
 
 export interface ExecutableStateMachineOptions {
@@ -94,7 +95,9 @@ export function createExecutableStateMachine(
     throw new RangeError(`partitionId = ${partitionId}, allowed safe integer >= 0`);
   }
   const limits = resolveExecutableLimits(options.limits);
-  const sessions = createSessionTable(limits);
+  // A durable state gets the framework's state after every batch, encoded incrementally.
+  const encoder = state.persist === undefined ? undefined : createFrameworkStateEncoder();
+  const sessions = createSessionTable(limits, encoder !== undefined);
   const machine: Machine = { partitionId, registry, limits, sessions, applied: 0, clock: 0 };
   return {
     partitionId,
@@ -108,7 +111,7 @@ export function createExecutableStateMachine(
     async apply(commands) {
       const results: Uint8Array[] = [];
       for (const command of commands) results.push(await applyCommand(machine, command));
-      await persistFrameworkState(machine, state);
+      await persistFrameworkState(machine, state, encoder);
       return results;
     },
     async query(request) {
@@ -128,7 +131,7 @@ export function createExecutableStateMachine(
       sessions.replace(head.sessions);
       machine.clock = head.clockMs;
       machine.applied = index;
-      await persistFrameworkState(machine, state);
+      await persistFrameworkState(machine, state, encoder);
     },
     close: () => state.close(),
   };
@@ -153,13 +156,13 @@ async function openMachine(machine: Machine, state: ExecutableState): Promise<nu
 }
 
 /** Hands a durable state the sessions and clock to store with its data and index. */
-async function persistFrameworkState(machine: Machine, state: ExecutableState): Promise<void> {
-  if (state.persist === undefined) return;
-  const bytes = await encodeFrameworkState({
-    clockMs: machine.clock,
-    sessions: machine.sessions.list(),
-  });
-  await state.persist(machine.applied, bytes);
+async function persistFrameworkState(
+  machine: Machine,
+  state: ExecutableState,
+  encoder: FrameworkStateEncoder | undefined,
+): Promise<void> {
+  if (state.persist === undefined || encoder === undefined) return;
+  await state.persist(machine.applied, encoder.encode(machine.clock, machine.sessions));
 }
 
 function prepareProposal(machine: Machine, data: Uint8Array, nowMs: number): Uint8Array {

@@ -45,15 +45,27 @@ export interface SessionTable {
   list(): SessionState[];
   /** Replaces the whole table (snapshot restore); `sessions` least recently active first. */
   replace(sessions: readonly SessionState[]): void;
+  /** The live sessions, least recently active first, without copying (do not change them). */
+  values(): IterableIterator<SessionState>;
+  /**
+   * Client ids whose session was opened, changed or dropped since the last
+   * call (for incremental encoders); resets the set.
+   */
+  takeChanged(): Set<bigint>;
 }
 
 const execute: SessionDecision = { action: "execute" };
 
-export function createSessionTable(limits: ExecutableLimits): SessionTable {
+/** `trackChanges`: keep the set takeChanged returns (only an incremental encoder needs it). */
+export function createSessionTable(limits: ExecutableLimits, trackChanges = false): SessionTable {
   // Map order is recency order: a touched session is deleted and re-inserted,
   // so the first entry is always the least recently active. The clock never
   // goes backwards, so lastActiveMs ascends along this order too.
   let sessions = new Map<bigint, SessionState>();
+  let changed = new Set<bigint>();
+  const noteChange = (clientId: bigint): void => {
+    if (trackChanges) changed.add(clientId);
+  };
   return {
     get size() {
       return sessions.size;
@@ -62,6 +74,7 @@ export function createSessionTable(limits: ExecutableLimits): SessionTable {
       for (const session of sessions.values()) {
         if (clockMs - session.lastActiveMs <= limits.sessionTimeoutMs) return;
         sessions.delete(session.clientId);
+        noteChange(session.clientId);
       }
     },
     begin(stamp, clockMs) {
@@ -69,8 +82,9 @@ export function createSessionTable(limits: ExecutableLimits): SessionTable {
       if (known === undefined && stamp.respondedTo > 0) return rejectExpired(stamp);
       const session =
         known === undefined
-          ? openSession(sessions, stamp.clientId, clockMs, limits.maxSessions)
+          ? openSession(sessions, stamp.clientId, clockMs, limits.maxSessions, noteChange)
           : touchSession(sessions, known, clockMs);
+      noteChange(stamp.clientId);
       acknowledge(session, stamp.respondedTo);
       return decide(session, stamp, limits.maxResultsPerSession);
     },
@@ -82,6 +96,7 @@ export function createSessionTable(limits: ExecutableLimits): SessionTable {
       );
       assert(stamp.sequence > session.respondedTo, () => `sequence ${stamp.sequence} acknowledged`);
       session.results.set(stamp.sequence, result);
+      noteChange(stamp.clientId);
     },
     list() {
       return [...sessions.values()].map((session) => ({
@@ -100,7 +115,16 @@ export function createSessionTable(limits: ExecutableLimits): SessionTable {
         previousActiveMs = session.lastActiveMs;
         next.set(session.clientId, session);
       }
+      for (const clientId of sessions.keys()) noteChange(clientId);
+      for (const clientId of next.keys()) noteChange(clientId);
       sessions = next;
+    },
+    values: () => sessions.values(),
+    takeChanged() {
+      assert(trackChanges, "takeChanged on a session table that does not track changes");
+      const taken = changed;
+      changed = new Set();
+      return taken;
     },
   };
 }
@@ -111,11 +135,13 @@ function openSession(
   clientId: bigint,
   clockMs: number,
   maxSessions: number,
+  noteChange: (clientId: bigint) => void,
 ): SessionState {
   while (sessions.size >= maxSessions) {
     const oldest = sessions.keys().next();
     assert(oldest.done !== true, "session table full but empty");
     sessions.delete(oldest.value);
+    noteChange(oldest.value);
   }
   const results = new Map<number, ExecutionResult>();
   const session: SessionState = { clientId, respondedTo: 0, lastActiveMs: clockMs, results };

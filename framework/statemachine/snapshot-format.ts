@@ -19,7 +19,7 @@ import { assert } from "./assert.js";
 import { createByteStreamReader } from "./byte-stream-reader.js";
 import type { ByteStreamReader } from "./byte-stream-reader.js";
 import { resultFromProto, resultToProto } from "./envelope-codec.js";
-import type { SessionState } from "./session-table.js";
+import type { SessionState, SessionTable } from "./session-table.js";
 
 const magic = new Uint8Array([0x52, 0x4b, 0x53, 0x4d]); // "RKSM"
 const formatVersion = 1;
@@ -86,7 +86,7 @@ function sessionToRecord(session: SessionState): SessionRecord {
     clientId: session.clientId,
     respondedTo: BigInt(session.respondedTo),
     lastActiveMs: BigInt(session.lastActiveMs),
-    results: [...session.results].map(([sequence, result]) => ({
+    results: [...session.results].sort(([left], [right]) => left - right).map(([sequence, result]) => ({
       sequence: BigInt(sequence),
       result: resultToProto(result),
     })),
@@ -128,16 +128,43 @@ function join(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * @internal The framework's state as one buffer, for durable states
- * (ExecutableState.persist): the snapshot head, alone.
+ * @internal Encodes the framework's state (the snapshot head, alone) for
+ * durable states after every applied batch. Incremental: a session's record
+ * is encoded again only when the table reports it changed (protobuf-es
+ * encodes ~100k records/s here; re-encoding 10,000 sessions per batch cost
+ * ~100 ms), the rest is copied from the cache.
  */
-export async function encodeFrameworkState(head: SnapshotHead): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of writeSnapshotHead(head)) parts.push(chunk);
-  return join(parts);
+export interface FrameworkStateEncoder {
+  /** `table` must track changes (createSessionTable(limits, true)). */
+  encode(clockMs: number, table: SessionTable): Uint8Array;
 }
 
-/** @internal Reads what encodeFrameworkState wrote; fails on anything else or trailing bytes. */
+export function createFrameworkStateEncoder(): FrameworkStateEncoder {
+  const records = new Map<bigint, Uint8Array>();
+  return {
+    encode(clockMs, table) {
+      for (const clientId of table.takeChanged()) records.delete(clientId);
+      const header = create(ExecutableSnapshotHeaderSchema, {
+        version: formatVersion,
+        clockMs: BigInt(clockMs),
+        sessionCount: table.size,
+      });
+      const parts = [magic, sizeDelimitedEncode(ExecutableSnapshotHeaderSchema, header)];
+      for (const session of table.values()) {
+        let record = records.get(session.clientId);
+        if (record === undefined) {
+          record = sizeDelimitedEncode(SessionRecordSchema, sessionToRecord(session));
+          records.set(session.clientId, record);
+        }
+        parts.push(record);
+      }
+      assert(records.size === table.size, () => `encoder cache holds ${records.size} sessions, table ${table.size}`);
+      return join(parts);
+    },
+  };
+}
+
+/** @internal Reads what a FrameworkStateEncoder wrote; fails on anything else or trailing bytes. */
 export async function decodeFrameworkState(bytes: Uint8Array): Promise<SnapshotHead> {
   const reader = createByteStreamReader(
     (async function* () {

@@ -135,6 +135,55 @@ describe("durable framework state", () => {
   });
 });
 
+describe("durable framework state: incremental encoding", () => {
+  it("equals a full encoding of the table after every batch (opens, acks, evictions, expiry, restore)", async () => {
+    const disk: Disk = { record: undefined, persists: 0 };
+    const registry = createExecutorRegistry();
+    let total = 0;
+    registry.registerCommand(Add, (request) => ({ value: (total += request.delta) }));
+    let userBytes = new Uint8Array(0);
+    const state: ExecutableState = {
+      open: async () => 0,
+      persist: async (appliedIndex, frameworkState) => {
+        disk.record = { appliedIndex, counters: [], framework: frameworkState.slice() };
+      },
+      saveSnapshot: () => chunked(userBytes, 4),
+      restoreSnapshot: async () => undefined,
+      close: async () => undefined,
+    };
+    const limits = { maxSessions: 6, sessionTimeoutMs: 5_000, maxResultsPerSession: 4 };
+    const machine = createExecutableStateMachine({ partitionId: 2, registry, state, limits });
+    await machine.open();
+    const random = createDeterministicRandom(17, 3, 0);
+    const sequences = new Map<bigint, { next: number; acked: number }>();
+    let index = 0;
+    let clock = 1_000;
+    let largest = 0;
+    for (let batch = 0; batch < 120; batch++) {
+      const entries = Array.from({ length: 1 + random.nextInt(4) }, () => {
+        clock += random.nextInt(3) === 0 ? 2_000 : 10;
+        // New client ids every 30 batches: expired clients (acks > 0) are never reopened.
+        const clientId = BigInt(1 + random.nextInt(9) + 100 * Math.floor(batch / 30));
+        const known = sequences.get(clientId) ?? { next: 1, acked: 0 };
+        sequences.set(clientId, known);
+        if (random.nextInt(3) === 0 && known.acked < known.next - 1) known.acked += 1;
+        const stamp = { clientId, sequence: known.next++, respondedTo: known.acked };
+        return commandEntry(Add, { name: "t", delta: 1 }, stamp, clock);
+      });
+      await machine.apply(entries.map((data) => ({ index: ++index, term: 1, data })));
+      userBytes = new TextEncoder().encode(`user state at ${index}`);
+      const snapshot = await collect(machine.saveSnapshot());
+      const persisted = disk.record!.framework;
+      expect(disk.record!.appliedIndex).toBe(index);
+      expect(snapshot.subarray(0, persisted.length)).toEqual(persisted);
+      expect(snapshot.subarray(persisted.length)).toEqual(userBytes);
+      if (batch === 60) await machine.restoreSnapshot(index, chunked(snapshot, 7));
+      largest = Math.max(largest, machine.sessionCount());
+    }
+    expect(largest).toBe(limits.maxSessions); // evictions happened
+  });
+});
+
 describe("defineExecutableMessage: stateMachine", () => {
   const base = {
     typeName: "counter.v1.CounterService/Add",
