@@ -69,8 +69,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   mkdirSync(dataDirectory, { recursive: true });
   const launch = (node: LocalNode): Promise<void> => {
     const peers = nodes.filter((other) => other !== node).map((other) => `n${other.nodeId}=127.0.0.1:${other.port}`).join(",");
+    // EVENTSTORE_NODE_ARGS: extra node options for the node processes (e.g. --cpu-prof).
+    const nodeArgs = (process.env["EVENTSTORE_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "");
     const child = spawn(process.execPath, [
-      "--import", "tsx", nodeMain, "--id", `n${node.nodeId}`, "--listen", `127.0.0.1:${node.port}`,
+      ...nodeArgs, "--import", "tsx", nodeMain, "--id", `n${node.nodeId}`, "--listen", `127.0.0.1:${node.port}`,
       "--peers", peers, "--data", join(dataDirectory, `n${node.nodeId}`), "--groups", options.groups ?? "1-4",
       ...(options.flags ?? []),
     ], { stdio: ["ignore", "pipe", "pipe"] });
