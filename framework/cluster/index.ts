@@ -76,3 +76,5 @@ export type {
 } from "./controller.js";
 export { createController } from "./controller.js";
 export { confChangeOf } from "./membership-change.js";
+export type { ClusterServiceOptions } from "./cluster-service.js";
+export { createClusterServiceImpl } from "./cluster-service.js";

@@ -1,6 +1,11 @@
 import type { Container } from "inversify";
 import type { ClusterManager } from "../cluster/index.js";
-import { createStaticClusterManager, createUniformStaticTable } from "../cluster/index.js";
+import {
+  createClusterServiceImpl,
+  createStaticClusterManager,
+  createUniformStaticTable,
+} from "../cluster/index.js";
+import { ClusterService } from "../../gen/raftkit/v1/cluster_pb.js";
 import type { NodeConfig, NodeExtras, RunningNode } from "../server/index.js";
 import { startNode } from "../server/index.js";
 import type { Logger } from "../transport/index.js";
@@ -104,7 +109,12 @@ export async function startNodeFromContainer(
   try {
     checkProvidersCover(config.nodeId, cache.all(), providers);
     const types = createStateMachineTypes(providers, cache);
-    node = await startNode({ ...config, groups: [] }, logger, types, extras);
+    const services: NodeExtras["services"] = (router, host) => {
+      // The management API (raftkit.v1.ClusterService) on the node's port.
+      router.service(ClusterService, createClusterServiceImpl({ manager, host }));
+      extras.services?.(router, host);
+    };
+    node = await startNode({ ...config, groups: [] }, logger, types, { ...extras, services });
     const started = await startHostedPartitions(node.host, cache.all(), types);
     const running = node;
     const stop = async (): Promise<void> => {

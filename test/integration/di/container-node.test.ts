@@ -6,6 +6,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { Container } from "inversify";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StaticClusterTable } from "../../../framework/cluster/index.js";
@@ -31,6 +33,7 @@ import { freePorts, waitUntil } from "../cluster/node-processes.js";
 import { Add, GetCounter } from "../../unit/statemachine/counter-kv-state-machine.js";
 import { bindCounterStateMachine } from "../../unit/di/counter-glue.js";
 import { MultiplierToken, UserCounterExecutor } from "../../unit/di/counter-executor.js";
+import { ClusterService } from "../../../gen/raftkit/v1/cluster_pb.js";
 
 const directories: string[] = [];
 const nodes = new Map<number, ContainerNode>();
@@ -88,6 +91,54 @@ async function leaderOf(groupId: number): Promise<ContainerNode> {
   return leader!;
 }
 
+const followerOf = (leader: ContainerNode): number | undefined => [1, 2, 3].find((id) => id !== leader.nodeId);
+
+function clusterClient(port: number) {
+  const transport = createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: "2" });
+  return createClient(ClusterService, transport);
+}
+
+async function connectCode(promise: Promise<unknown>): Promise<Code | undefined> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => ConnectError.from(error).code,
+  );
+}
+
+/** raftkit.v1.ClusterService as served by startNodeFromContainer over a static table. */
+async function checkClusterService(followerPort: number, leaderId: number, leaderPort: number) {
+  const follower = clusterClient(followerPort);
+  const nodes = await follower.listNodes({});
+  expect(nodes.nodes.map((node) => Number(node.nodeId))).toEqual([1, 2, 3]);
+  const listed = await follower.listPartitions({});
+  expect(listed.partitions.map((p) => [Number(p.partitionId), p.replicas.map(Number)])).toEqual([
+    [1, [1, 2, 3]],
+    [2, [1, 2, 3]],
+  ]);
+  // Lag per replica comes from the leader; a follower knows the leader only.
+  const fromLeader = await clusterClient(leaderPort).partitionStatus({ partitionIds: [1n] });
+  const entry = fromLeader.partitions[0]!;
+  expect(Number(entry.leaderNodeId)).toBe(leaderId);
+  expect(entry.replicas.map((replica) => Number(replica.nodeId))).toEqual([1, 2, 3]);
+  expect(entry.replicas.every((replica) => replica.lag >= 0n && !replica.learner)).toBe(true);
+  const fromFollower = await follower.partitionStatus({ partitionIds: [1n] });
+  expect(Number(fromFollower.partitions[0]!.leaderNodeId)).toBe(leaderId);
+  expect(fromFollower.partitions[0]!.replicas).toEqual([]);
+  // The follower's own static table still has partition 2 free (tables are per process).
+  const created = await follower.createPartition({ stateMachineType: "counter", key: "t" });
+  expect([Number(created.partition?.partitionId), created.created]).toEqual([2, true]);
+  const again = await follower.createPartition({ stateMachineType: "counter", key: "t" });
+  expect(again.created).toBe(false);
+  expect(await connectCode(follower.createPartition({ stateMachineType: "counter" }))).toBe(
+    Code.ResourceExhausted,
+  );
+  expect(await connectCode(follower.drainNode({ nodeId: 2n }))).toBe(Code.FailedPrecondition);
+  expect(await connectCode(follower.deletePartition({ partitionId: 1n }))).toBe(Code.FailedPrecondition);
+  expect(await connectCode(follower.transferLeadership({ partitionId: 1n, toNodeId: 3n }))).toBe(
+    Code.FailedPrecondition,
+  );
+}
+
 describe("startNodeFromContainer", () => {
   it("runs the table's partitions on three nodes, applies, restarts from disk", async () => {
     const ports = await freePorts(3);
@@ -115,6 +166,9 @@ describe("startNodeFromContainer", () => {
     const request = { stateMachineType: "counter", key: "s" };
     const created = await leader.clusterManager.createPartition(request);
     expect(created.partitionId).toBe(2);
+
+    // The management API on any node: partitions, leaders and lag, creation, refusals.
+    await checkClusterService(ports[followerOf(leader)! - 1]!, leader.nodeId, ports[leader.nodeId - 1]!);
 
     // A follower restarts from its data directory with a fresh container.
     const followerId = [1, 2, 3].find((id) => id !== leader.nodeId)!;
