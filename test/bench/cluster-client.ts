@@ -38,6 +38,8 @@ export interface ClientReport {
   /** Latency of each acknowledged put (its call's duration), ms. */
   readonly latenciesMs: number[];
   readonly calls: number;
+  /** Calls that failed as a whole (deadline, connection). */
+  readonly failedCalls: number;
 }
 
 type RequestInit = MessageInitShape<typeof ExecuteRequestSchema>;
@@ -63,6 +65,7 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
   let operations = 0;
   let failures = 0;
   let calls = 0;
+  let failedCalls = 0;
   const groupsLedBy = (nodeId: number): number[] =>
     [...leaders].filter(([, leader]) => leader === nodeId).map(([groupId]) => groupId);
   const lane = async (nodeId: number, laneId: number): Promise<void> => {
@@ -81,7 +84,14 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
         groupOf.push(groupId);
       }
       const began = Date.now();
-      const response = await client.executeBatch({ requests }, { timeoutMs: 10_000 });
+      let response;
+      try {
+        response = await client.executeBatch({ requests }, { timeoutMs: 30_000 });
+      } catch {
+        failedCalls++; // a timed-out or broken call: its puts count as failed outcomes
+        failures += requests.length;
+        continue;
+      }
       const ended = Date.now();
       calls++;
       const measured = began >= plan.startAt && ended <= plan.stopAt;
@@ -105,7 +115,7 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
     for (let laneId = 0; laneId < plan.lanesPerNode; laneId++) lanes.push(lane(nodeId, laneId));
   }
   await Promise.all(lanes);
-  return { clientId: plan.clientId, operations, failures, latenciesMs, calls };
+  return { clientId: plan.clientId, operations, failures, latenciesMs, calls, failedCalls };
 }
 
 async function readTimes(): Promise<{ startAt: number; stopAt: number }> {

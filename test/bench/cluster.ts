@@ -148,12 +148,13 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
   const operations = reports.reduce((sum, report) => sum + report.operations, 0);
   const failures = reports.reduce((sum, report) => sum + report.failures, 0);
   const calls = reports.reduce((sum, report) => sum + report.calls, 0);
+  const failedCalls = reports.reduce((sum, report) => sum + report.failedCalls, 0);
   const latencies = reports.flatMap((report) => report.latenciesMs).sort((a, b) => a - b);
   const cpu = after.map((ms, i) => ((ms - before[i]!) / (seconds * 10)).toFixed(0));
   return [
     `  replicated 64 B puts, ${groups} groups, ExecuteBatch: ${clients} client processes × ` +
       `${options.lanes} calls in flight per node × ${options.batch} puts per call: ` +
-      `${(operations / seconds).toFixed(0)} puts/s (${operations} in ${seconds} s, ${failures} failed outcomes, ${calls} calls), ` +
+      `${(operations / seconds).toFixed(0)} puts/s (${operations} in ${seconds} s, ${failures} failed outcomes, ${calls} calls, ${failedCalls} failed calls), ` +
       `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
     `  node CPU during batched puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}`,
   ];
