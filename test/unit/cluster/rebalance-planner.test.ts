@@ -8,9 +8,15 @@ import type {
 import { defaultRebalanceLimits, planRebalance } from "../../../framework/cluster/index.js";
 
 const node = (nodeId: number, state: NodeState = "alive", zone?: string): NodeInfo =>
-  zone === undefined ? { nodeId, address: `h:${nodeId}`, state } : { nodeId, address: `h:${nodeId}`, state, zone };
+  zone === undefined
+    ? { nodeId, address: `h:${nodeId}`, state }
+    : { nodeId, address: `h:${nodeId}`, state, zone };
 
-function group(partitionId: number, voters: number[], extra: Partial<GroupObservation> = {}): GroupObservation {
+function group(
+  partitionId: number,
+  voters: number[],
+  extra: Partial<GroupObservation> = {},
+): GroupObservation {
   return {
     partitionId,
     replicationFactor: 3,
@@ -24,13 +30,17 @@ function group(partitionId: number, voters: number[], extra: Partial<GroupObserv
   };
 }
 
-const limits = (extra: Partial<RebalanceLimits> = {}): RebalanceLimits => ({ ...defaultRebalanceLimits, ...extra });
+const limits = (extra: Partial<RebalanceLimits> = {}): RebalanceLimits => ({
+  ...defaultRebalanceLimits,
+  ...extra,
+});
 
 describe("rebalance planner: repair", () => {
   it("replaces a dead voter by adding a learner on the least loaded node first", () => {
     const nodes = [node(1), node(2), node(3, "dead"), node(4)];
     const actions = planRebalance({ nodes, groups: [group(1, [1, 2, 3])], limits: limits() });
-    expect(actions).toEqual([{ kind: "add_learner", partitionId: 1, nodeId: 4, reason: "replaces node 3" }]);
+    const reason = "replaces node 3";
+    expect(actions).toEqual([{ kind: "add_learner", partitionId: 1, nodeId: 4, reason }]);
   });
 
   it("promotes a caught-up learner, waits for a lagging one", () => {
@@ -46,7 +56,8 @@ describe("rebalance planner: repair", () => {
   it("then removes the dead voter, never the live ones", () => {
     const nodes = [node(1), node(2), node(3, "dead"), node(4)];
     const actions = planRebalance({ nodes, groups: [group(1, [1, 2, 3, 4])], limits: limits() });
-    expect(actions).toEqual([{ kind: "remove", partitionId: 1, nodeId: 3, reason: "above replication factor" }]);
+    const reason = "above replication factor";
+    expect(actions).toEqual([{ kind: "remove", partitionId: 1, nodeId: 3, reason }]);
   });
 
   it("does not promote when the new configuration would lack a live quorum", () => {
@@ -56,7 +67,7 @@ describe("rebalance planner: repair", () => {
     expect(planRebalance({ nodes, groups: [observed], limits: limits() })).toEqual([]);
   });
 
-  it("trusts the leader's recentlyActive over the registry: no promotion that needs a silent voter", () => {
+  it("trusts the leader's recentlyActive: no promotion that needs a silent voter", () => {
     // The registry still says 2 and 3 are alive, but the leader has not heard from 3.
     const nodes = [node(1), node(2), node(3), node(4)];
     const observed = group(1, [1, 2, 3], {
@@ -78,14 +89,27 @@ describe("rebalance planner: repair", () => {
     const nodes = [node(1, "draining"), node(2), node(3), node(4)];
     const actions = planRebalance({ nodes, groups: [group(1, [1, 2, 3, 4])], limits: limits() });
     expect(actions).toEqual([
-      { kind: "transfer_leadership", partitionId: 1, from: 1, to: 2, reason: "leader to be removed" },
+      {
+        kind: "transfer_leadership",
+        partitionId: 1,
+        from: 1,
+        to: 2,
+        reason: "leader to be removed",
+      },
     ]);
   });
 
   it("keeps zones apart when replacing", () => {
-    const nodes = [node(1, "alive", "a"), node(2, "alive", "b"), node(3, "dead", "c"), node(4, "alive", "a"), node(5, "alive", "c")];
+    const nodes = [
+      node(1, "alive", "a"),
+      node(2, "alive", "b"),
+      node(3, "dead", "c"),
+      node(4, "alive", "a"),
+      node(5, "alive", "c"),
+    ];
     const actions = planRebalance({ nodes, groups: [group(1, [1, 2, 3])], limits: limits() });
-    expect(actions).toEqual([{ kind: "add_learner", partitionId: 1, nodeId: 5, reason: "replaces node 3" }]);
+    const reason = "replaces node 3";
+    expect(actions).toEqual([{ kind: "add_learner", partitionId: 1, nodeId: 5, reason }]);
   });
 });
 
@@ -94,9 +118,12 @@ describe("rebalance planner: rate limits", () => {
     const nodes = [node(1), node(2), node(3, "dead"), node(4), node(5)];
     const groups = [1, 2, 3, 4, 5].map((id) => group(id, [1, 2, 3]));
     const first = planRebalance({ nodes, groups, limits: limits({ maxNewMovesPerRound: 2 }) });
-    expect(first.filter((action) => action.kind === "add_learner").map((a) => a.partitionId)).toEqual([1, 2]);
-    const busy = groups.map((g, index) => (index < 3 ? { ...g, learners: [4], lag: new Map([[4, 999]]) } : g));
-    const second = planRebalance({ nodes, groups: busy, limits: limits({ maxConcurrentMoves: 3 }) });
+    const started = first.filter((action) => action.kind === "add_learner");
+    expect(started.map((action) => action.partitionId)).toEqual([1, 2]);
+    const moving = { learners: [4], lag: new Map([[4, 999]]) };
+    const busy = groups.map((g, index) => (index < 3 ? { ...g, ...moving } : g));
+    const capped = limits({ maxConcurrentMoves: 3 });
+    const second = planRebalance({ nodes, groups: busy, limits: capped });
     expect(second.filter((action) => action.kind === "add_learner")).toEqual([]);
   });
 });
@@ -115,7 +142,7 @@ describe("rebalance planner: evening out", () => {
     const nodes = [node(1), node(2), node(3)];
     const groups = [1, 2, 3, 4, 5, 6].map((id) => group(id, [1, 2, 3]));
     const actions = planRebalance({ nodes, groups, limits: limits() });
-    expect(actions.map((action) => action.kind)).toEqual(["transfer_leadership", "transfer_leadership", "transfer_leadership", "transfer_leadership"]);
+    expect(actions.map((action) => action.kind)).toEqual(Array(4).fill("transfer_leadership"));
     const to = actions.map((action) => (action.kind === "transfer_leadership" ? action.to : 0));
     expect(to).toEqual([2, 3, 2, 3]);
   });
