@@ -100,7 +100,7 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   }
   const checked = checkBatch(state.streams, state.blockBytes, operations);
   const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
-  await guardWrite(state, () => appendWal(state.wal, record));
+  await guardWrite(state, () => appendWal(state.wal, record, state.walSync));
   applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state));
   state.appliedIndex = appliedIndex;
   if (annex !== undefined) state.annex = annex.slice();

@@ -18,6 +18,17 @@ export interface EventStoreOptions {
   readonly blockBytes?: number;
   /** WAL size that triggers a checkpoint after a batch; default 64 MiB. */
   readonly walCheckpointBytes?: number;
+  /**
+   * Default true: every batch is fdatasync'ed before applyBatch resolves.
+   * False: for a user that can replay batches from a durable log of its own
+   * (a raft state machine: the raft log holds every entry above the
+   * store's durable index, or the host restores a snapshot). Batches are
+   * then durable only at checkpoints; after a crash the store reopens at an
+   * earlier applied index, and open cuts the WAL at its first damaged record
+   * (unsynced appends may reach the disk out of order) instead of reporting
+   * corruption.
+   */
+  readonly walSync?: boolean;
 }
 
 /**
@@ -76,7 +87,8 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
       `walCheckpointBytes = ${walCheckpointBytes}, allowed a positive integer`);
   }
   const state = await openStoreState({ fileSystem: options.fileSystem,
-    directory: options.directory, blockBytes, walCheckpointBytes }).catch((error: unknown) => {
+    directory: options.directory, blockBytes, walCheckpointBytes,
+    walSync: options.walSync !== false }).catch((error: unknown) => {
     throw EventStoreError.from(error);
   });
   return createEventStore(state);

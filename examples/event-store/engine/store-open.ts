@@ -17,6 +17,7 @@ export interface StoreLocation {
   readonly directory: string;
   readonly blockBytes: number;
   readonly walCheckpointBytes: number;
+  readonly walSync: boolean;
 }
 
 /**
@@ -41,7 +42,7 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
   const blocksFile = await fileSystem.open(`${directory}/${BLOCKS_FILE}`, "readWrite");
   const state: StoreState = {
     fileSystem, directory, blockBytes: manifest.blockBytes,
-    walCheckpointBytes: location.walCheckpointBytes, streams: new Map(),
+    walCheckpointBytes: location.walCheckpointBytes, walSync: location.walSync, streams: new Map(),
     appliedIndex: manifest.appliedIndex, annex: manifest.annex, wal: { file: blocksFile, generation: 0, size: 0 },
     blocksFile, slotCount: manifest.slotCount,
     durableSlots: new Set(manifest.streams.flatMap((stream) => stream.slots)),
@@ -61,7 +62,7 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
       applyOperations(state.streams, state.blockBytes, record.operations, writeEpochs(state));
       state.appliedIndex = record.appliedIndex;
       if (record.annex !== undefined) state.annex = record.annex;
-    });
+    }, !location.walSync);
   await removeLeftovers(fileSystem, directory, manifest.generation);
   return state;
 }

@@ -14,6 +14,8 @@ export interface StoreState {
   readonly directory: string;
   readonly blockBytes: number;
   readonly walCheckpointBytes: number;
+  /** EventStoreOptions.walSync. */
+  readonly walSync: boolean;
   /** In creation order (iteration order is part of the snapshot bytes). */
   readonly streams: Map<string, Stream>;
   appliedIndex: number;

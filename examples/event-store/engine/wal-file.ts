@@ -33,23 +33,30 @@ export async function createWal(fileSystem: EngineFileSystem, directory: string,
   return { file, generation, size: 0 };
 }
 
-export async function appendWal(wal: WalFile, record: Uint8Array): Promise<void> {
+export async function appendWal(wal: WalFile, record: Uint8Array, sync: boolean): Promise<void> {
   await wal.file.write([record], wal.size);
-  await wal.file.datasync();
+  if (sync) await wal.file.datasync();
   wal.size += record.byteLength;
 }
 
 /** Opens the WAL, returns its records in order and cuts a torn tail. */
 export async function openWal(fileSystem: EngineFileSystem, directory: string, generation: number,
   blockBytes: number, layoutOf: (stream: string) => BlockLayout | undefined,
-  apply: (record: WalRecord) => void): Promise<WalFile> {
+  apply: (record: WalRecord) => void, cutAtDamage = false): Promise<WalFile> {
   const path = walPath(directory, generation);
   const file = await fileSystem.open(path, "readWrite");
   const bytes = await readExactly(file, 0, await file.size());
   let at = 0;
   let lastIndex = -Infinity;
   while (at < bytes.byteLength) {
-    const length = recordLength(bytes, at, path);
+    let length: number | undefined;
+    try {
+      length = recordLength(bytes, at, path);
+    } catch (error) {
+      // Unsynced WAL (walSync false): a damaged record ends what survived.
+      if (!cutAtDamage) throw error;
+      length = undefined;
+    }
     if (length === undefined) break;
     const reader = new ByteReader(bytes.subarray(at, at + length), path, at);
     const record = decodeWalRecord(reader, blockBytes, layoutOf);

@@ -51,3 +51,29 @@ describe("engine annex at the current index", () => {
     expect(store.annex()).toEqual(Uint8Array.of(5));
   });
 });
+
+describe("engine without WAL sync", () => {
+  it("reopens after a crash at some earlier batch, holding exactly the batches up to it", async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      let fileSystem = createMemoryFileSystem();
+      let store = await openEventStore({ fileSystem, directory: "/store", blockBytes: 1024,
+        walCheckpointBytes: 20_000, walSync: false });
+      await store.applyBatch([{ kind: "createStream", stream: "s", schema }], 1);
+      await store.checkpoint();
+      for (let index = 2; index <= 30; index++) {
+        await store.applyBatch([insert(10, index * 100)], index, Uint8Array.of(index));
+      }
+      let state = seed;
+      fileSystem = fileSystem.crash(() => {
+        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+        return state / 2 ** 32;
+      });
+      store = await openEventStore({ fileSystem, directory: "/store", walSync: false });
+      const applied = store.appliedIndex();
+      expect(applied).toBeGreaterThanOrEqual(1);
+      expect(applied).toBeLessThanOrEqual(30);
+      expect(store.aggregate("s").count).toBe(10 * (applied - 1));
+      if (applied > 1) expect(store.annex()).toEqual(Uint8Array.of(applied));
+    }
+  });
+});
