@@ -22,8 +22,13 @@ export function renderClient(context: RenderContext, service: ServiceModel): voi
       `"${service.stateMachine}".`,
   ));
   file.print(file.export("class", clientName(service)), " {");
-  file.print("  constructor(private readonly client: ",
-    context.framework("client", "RaftkitClient", true), ") {}");
+  // A plain field, not a parameter property: generated code stays erasable TypeScript.
+  const raftkitClient = context.framework("client", "RaftkitClient", true);
+  file.print("  private readonly client: ", raftkitClient, ";");
+  file.print();
+  file.print("  constructor(client: ", raftkitClient, ") {");
+  file.print("    this.client = client;");
+  file.print("  }");
   for (const method of service.methods) {
     file.print();
     renderCall(context, method);
