@@ -6,7 +6,6 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as http from "node:http";
 import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,11 +60,11 @@ describe("UI handler on the node's port", () => {
       });
     });
     await new Promise<void>((done) => peer.listen(0, "127.0.0.1", done));
-    const peerPort = (peer.address() as AddressInfo).port;
+    const peerPort = portOf(peer);
     // n3 is a peer nobody listens on (bound and closed right away).
     const closed = http.createServer();
     await new Promise<void>((done) => closed.listen(0, "127.0.0.1", done));
-    const closedPort = (closed.address() as AddressInfo).port;
+    const closedPort = portOf(closed);
     await new Promise((done) => closed.close(done));
     const peers = new Map([
       [2, `127.0.0.1:${peerPort}`],
@@ -211,7 +210,7 @@ describe("UI handler on the node's port", () => {
         headers: { "content-type": "application/json" },
         ...init,
       });
-      const body = (await response.json()) as { code: string; message: string };
+      const body = connectErrorBody(await response.json());
       expect({ path, status: response.status, code: body.code }).toEqual({ path, status, code });
       expect(body.message).toContain(names);
     }
@@ -247,4 +246,22 @@ function getOverH2(origin: string, path: string): Promise<{ status: number; body
     });
     stream.on("error", reject);
   });
+}
+
+function portOf(server: http.Server): number {
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("server has no TCP address");
+  return address.port;
+}
+
+/** A Connect error body: {"code": string, "message": string}. */
+function connectErrorBody(value: unknown): { code: string; message: string } {
+  if (typeof value !== "object" || value === null)
+    throw new Error(`not a Connect error: ${String(value)}`);
+  const code = "code" in value ? value.code : undefined;
+  const message = "message" in value ? value.message : undefined;
+  if (typeof code !== "string" || typeof message !== "string") {
+    throw new Error(`not a Connect error: ${JSON.stringify(value)}`);
+  }
+  return { code, message };
 }

@@ -9,7 +9,7 @@ import { createNodeClients, fetchTopology } from "./node-clients.js";
 import type { Route } from "./route.js";
 import { useRoute } from "./route.js";
 import { ClusterView } from "./views/cluster-view.js";
-import type { StreamState } from "./views/event-store-view.js";
+import type { StreamState } from "./event-store/use-stream-states.js";
 import { EventStoreView } from "./views/event-store-view.js";
 
 interface Loaded {

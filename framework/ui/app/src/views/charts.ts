@@ -9,6 +9,16 @@ import { CandlestickSeries, createChart, HistogramSeries } from "lightweight-cha
 import type { Candle } from "../event-store/candles.js";
 import type { RatePoint } from "../event-store/ingest-rate.js";
 
+/**
+ * UTCTimestamp is the library's branded number of whole seconds; its docs make
+ * one by a cast, which this one place does (after checking the value).
+ */
+function utcTimestamp(seconds: number): UTCTimestamp {
+  if (!Number.isSafeInteger(seconds))
+    throw new RangeError(`chart time ${seconds}: whole seconds only`);
+  return seconds as UTCTimestamp;
+}
+
 function chartColors(): { text: string; grid: string } {
   const dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
   return dark ? { text: "#9aa5b1", grid: "#2e3742" } : { text: "#5b6672", grid: "#e3e7ec" };
@@ -63,7 +73,7 @@ export function IngestChart(props: {
       bySecond.set(Math.floor(point.atMs / 1000), point.eventsPerSecond);
     // UTCTimestamp is the library's branded number of seconds: the cast is how its docs build one.
     series.current?.setData(
-      [...bySecond].map(([time, value]) => ({ time: time as UTCTimestamp, value })),
+      [...bySecond].map(([time, value]) => ({ time: utcTimestamp(time), value })),
     );
     chart.current?.timeScale().fitContent();
   }, [props.points]);
@@ -77,7 +87,7 @@ export function CandleChart(props: {
   const { container, series, chart } = useChart((made) => made.addSeries(CandlestickSeries));
   useEffect(() => {
     series.current?.setData(
-      props.candles.map((candle) => ({ ...candle, time: candle.time as UTCTimestamp })),
+      props.candles.map((candle) => ({ ...candle, time: utcTimestamp(candle.time) })),
     );
     chart.current?.timeScale().fitContent();
   }, [props.candles]);

@@ -1,12 +1,10 @@
 /// <reference lib="dom" />
 import { h } from "preact";
 import type { ComponentChild } from "preact";
-import { useEffect, useState } from "preact/hooks";
-import type { StreamInfoResponse } from "../../gen/eventstore/v1/eventstore_pb.js";
+import { useState } from "preact/hooks";
 import { describeError } from "../cluster-poller.js";
 import { formatMicros } from "../event-store/event-rows.js";
-import type { CountSample } from "../event-store/ingest-rate.js";
-import { addSample, ratesOf } from "../event-store/ingest-rate.js";
+import { ratesOf } from "../event-store/ingest-rate.js";
 import {
   checkStreamName,
   loadKnownStreams,
@@ -14,15 +12,10 @@ import {
 } from "../event-store/known-streams.js";
 import { formatSchema } from "../event-store/schema-text.js";
 import type { StreamCall } from "../event-store/leader-routing.js";
-import { usePolling } from "../use-polling.js";
+import type { StreamState } from "../event-store/use-stream-states.js";
+import { useStreamStates } from "../event-store/use-stream-states.js";
 import { CreateStreamDialog } from "./create-stream-dialog.js";
 import { StreamDetail } from "./stream-detail.js";
-
-export interface StreamState {
-  readonly info: StreamInfoResponse | undefined;
-  readonly error: string | undefined;
-  readonly samples: readonly CountSample[];
-}
 
 export interface EventStoreViewProps {
   /** Calls a stream's partition leader (following NotLeader hints). */
@@ -34,48 +27,13 @@ export interface EventStoreViewProps {
 
 export function EventStoreView(props: EventStoreViewProps): ComponentChild {
   const [streams, setStreams] = useState<readonly string[]>(loadKnownStreams);
-  const [states, setStates] = useState<ReadonlyMap<string, StreamState>>(props.memory.current);
-  useEffect(() => {
-    props.memory.current = states;
-  }, [states]);
   const [creating, setCreating] = useState(false);
   const remember = (name: string): void => {
     const next = streams.includes(name) ? streams : [...streams, name].sort();
     saveKnownStreams(next);
     setStreams(next);
   };
-  usePolling(
-    async () => {
-      const answers = await Promise.all(
-        streams.map(async (stream) => {
-          try {
-            const info = await props.call(stream, (client) =>
-              client.eventStore.streamInfo({ stream }, { timeoutMs: 900 }),
-            );
-            return { stream, info, error: undefined };
-          } catch (reason) {
-            return { stream, info: undefined, error: describeError(reason) };
-          }
-        }),
-      );
-      const atMs = Date.now();
-      setStates(
-        (previous) =>
-          new Map(
-            answers.map(({ stream, info, error }) => {
-              const samples = previous.get(stream)?.samples ?? [];
-              const next =
-                info === undefined
-                  ? samples
-                  : addSample(samples, { atMs, count: Number(info.eventCount) });
-              return [stream, { info: info ?? previous.get(stream)?.info, error, samples: next }];
-            }),
-          ),
-      );
-    },
-    1000,
-    [props.call, streams.join(",")],
-  );
+  const states = useStreamStates(props.call, streams, props.selected, props.memory);
   const selected = props.selected;
   return h(
     "div",
