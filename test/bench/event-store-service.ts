@@ -69,7 +69,9 @@ async function run(): Promise<void> {
   const baseline = await engineBaseline();
   console.log(`engine alone: ${Math.round(baseline)} events/s (batches of ${BATCH}, fdatasync each)`);
   const directory = await mkdtemp(join(tmpdir(), "es-bench-"));
-  const cluster = await startLocalCluster({ dataDirectory: directory, groups: "1-4" });
+  // FLAGS: further node flags, e.g. FLAGS="--tick-ms 20".
+  const flags = (process.env["FLAGS"] ?? "").split(" ").filter((flag) => flag !== "");
+  const cluster = await startLocalCluster({ dataDirectory: directory, groups: "1-4", flags });
   try {
     const store = await EventStore.connect(cluster.urls);
     await store.createStream("bench", FIELDS.map((name, index) => ({ name, type: "double" as const, aggregated: index < 2 })));
