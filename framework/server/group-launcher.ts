@@ -1,4 +1,4 @@
-import type { NodeHost } from "../host/index.js";
+import type { GroupMembers, NodeHost } from "../host/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import type { DataDirectory, GroupRecord } from "./data-directory.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
@@ -12,6 +12,12 @@ export interface GroupLauncher {
   startGroups(records: readonly GroupRecord[]): Promise<{ started: number[]; alreadyRunning: number[] }>;
   /** The state machine of a group started here. */
   machine(groupId: number): StateMachine | undefined;
+  /**
+   * Starts a group whose machine the caller made (its own partition table is
+   * the source of truth: nothing is recorded in the data directory); the
+   * gateway's typed form and Status digests see it like any other.
+   */
+  startAdopted(groupId: number, machine: StateMachine, members: GroupMembers, options: { join?: boolean }): Promise<void>;
 }
 
 /** Groups being created at once (each writes a bootstrap snapshot file and log record). */
@@ -40,6 +46,19 @@ export function createGroupLauncher(options: GroupLauncherOptions): GroupLaunche
   };
   return {
     machine: (groupId) => machines.get(groupId),
+    async startAdopted(groupId, machine, members, startOptions) {
+      if (claimed.has(groupId)) {
+        throw new ServerError(ServerErrorCode.InvalidConfig, `group ${groupId} already runs on node ${nodeId}`, { setting: "group_ids" });
+      }
+      claimed.add(groupId);
+      try {
+        await host.startGroup(groupId, machine, members, startOptions);
+      } catch (error) {
+        claimed.delete(groupId);
+        throw error;
+      }
+      machines.set(groupId, machine);
+    },
     async startGroups(records) {
       for (const record of records) checkRecord(nodeId, record, types);
       const fresh: GroupRecord[] = [];

@@ -3,6 +3,8 @@ import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { randomInt } from "node:crypto";
 import { createDurableStores, NodeHost } from "../host/index.js";
+import type { GroupMembers } from "../host/index.js";
+import type { StateMachine } from "../statemachine/index.js";
 import { createSeededRandom } from "../raft/index.js";
 import type { LogStore } from "../storage/index.js";
 import { openLogStore, openSnapshotStore } from "../storage/index.js";
@@ -42,6 +44,13 @@ export interface RunningNode {
    * and apply — finishes), close the transport, the connections and the stores.
    */
   stop(): Promise<void>;
+  /**
+   * Starts a group with a state machine the caller made (e.g. from a
+   * ClusterManager's table), like host.startGroup, but known to the node:
+   * the gateway's typed (JSON) form finds its executable messages. Not
+   * recorded in the data directory — the caller restarts it at boot.
+   */
+  startGroup(groupId: number, machine: StateMachine, members: GroupMembers, options?: { join?: boolean }): Promise<void>;
 }
 
 interface Parts {
@@ -102,7 +111,13 @@ export async function startNode(
     logger.info("node stopped", { nodeId: config.nodeId });
   };
   let stopping: Promise<void> | undefined;
-  return { nodeId: config.nodeId, port: listener.port, host, stop: () => (stopping ??= stop()) };
+  return {
+    nodeId: config.nodeId,
+    port: listener.port,
+    host,
+    stop: () => (stopping ??= stop()),
+    startGroup: (groupId, machine, members, options = {}) => parts.launcher.startAdopted(groupId, machine, members, options),
+  };
 }
 
 /** Reopens every group recorded in the data directory, then starts the configured ones not among them. */
