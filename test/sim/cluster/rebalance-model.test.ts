@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { defaultRebalanceLimits } from "../../../framework/cluster/index.js";
+import type { SeededRandom } from "../../../framework/raft/index.js";
 import { createSeededRandom } from "../../../framework/raft/index.js";
 import type { ModelOptions } from "./rebalance-model.js";
 import { RebalanceModel } from "./rebalance-model.js";
@@ -17,7 +18,12 @@ const options: ModelOptions = {
   zones: 0,
   partitions: 30,
   replicationFactor: 3,
-  limits: { ...defaultRebalanceLimits, maxConcurrentMoves: 4, maxNewMovesPerRound: 2, catchUpLagMax: 0 },
+  limits: {
+    ...defaultRebalanceLimits,
+    maxConcurrentMoves: 4,
+    maxNewMovesPerRound: 2,
+    catchUpLagMax: 0,
+  },
   roundMs: 1_000,
   suspectAfterMs: 3_000,
   deadAfterMs: 8_000,
@@ -32,9 +38,8 @@ function checkStep(model: RebalanceModel, seed: number): void {
     const where = `seed ${seed}, ${JSON.stringify(action)}\n${model.log.slice(-20).join("\n")}`;
     if (hadQuorum) expect(model.liveQuorum(group), `lost live quorum: ${where}`).toBe(true);
     if (action.kind === "remove" && votersBefore <= options.replicationFactor) {
-      expect(group.learners.length + group.voters.length, `dropped a voter below RF: ${where}`).toBeGreaterThanOrEqual(
-        votersBefore,
-      );
+      const members = group.learners.length + group.voters.length;
+      expect(members, `dropped a voter below RF: ${where}`).toBeGreaterThanOrEqual(votersBefore);
     }
     expect(model.zonesRepeated(group), `two replicas in one zone: ${where}`).toBe(false);
   }
@@ -49,14 +54,15 @@ function round(model: RebalanceModel, seed: number): void {
 }
 
 /** Faults for `faultRounds` rounds: at most `maxDown` nodes down or draining at once. */
-function injectFault(model: RebalanceModel, random: ReturnType<typeof createSeededRandom>, maxDown: number): void {
+function injectFault(model: RebalanceModel, random: SeededRandom, maxDown: number): void {
   const draw = random.nextInt(20);
   const nodeId = 1 + random.nextInt(options.nodeCount);
   const down = [...model.up.values()].filter((up) => !up).length;
   const draining = [...model.nodes.values()].filter((node) => node.state === "draining").length;
-  if (draw === 0 && down + draining < maxDown && model.up.get(nodeId) === true) model.up.set(nodeId, false);
+  const room = down + draining < maxDown;
+  if (draw === 0 && room && model.up.get(nodeId) === true) model.up.set(nodeId, false);
   if (draw === 1 && model.up.get(nodeId) === false) model.up.set(nodeId, true);
-  if (draw === 2 && down + draining < maxDown && model.nodes.get(nodeId)!.state === "alive") {
+  if (draw === 2 && room && model.nodes.get(nodeId)!.state === "alive") {
     model.setState(nodeId, "draining");
   }
 }
@@ -67,9 +73,13 @@ function converged(model: RebalanceModel): string | undefined {
     if (group.learners.length > 0) {
       return `partition ${group.partitionId} still has learners: ${JSON.stringify(group)}`;
     }
-    if (group.voters.length !== options.replicationFactor) return `partition ${group.partitionId}: ${group.voters}`;
+    if (group.voters.length !== options.replicationFactor) {
+      return `partition ${group.partitionId}: ${group.voters}`;
+    }
     const off = group.voters.find((id) => states.get(id) !== "alive");
-    if (off !== undefined) return `partition ${group.partitionId} on node ${off} (${states.get(off)})`;
+    if (off !== undefined) {
+      return `partition ${group.partitionId} on node ${off} (${states.get(off)})`;
+    }
   }
   const alive = [...model.nodes.values()].filter((node) => node.state === "alive");
   const share = model.groups.length / alive.length;
@@ -94,7 +104,9 @@ function runSeed(seed: number): void {
   const down = [...model.up].filter(([, up]) => !up).map(([nodeId]) => nodeId);
   for (const nodeId of down.slice(1)) model.up.set(nodeId, true);
   for (let index = 0; index < 400 && converged(model) !== undefined; index++) round(model, seed);
-  expect(converged(model), `seed ${seed} did not converge: ${converged(model)}\n${model.log.slice(-30).join("\n")}`).toBeUndefined();
+  const recent = model.log.slice(-30).join("\n");
+  const why = `seed ${seed} did not converge: ${converged(model)}\n${recent}`;
+  expect(converged(model), why).toBeUndefined();
 }
 
 describe("rebalancer model (planner decisions under seeded faults)", () => {
@@ -121,7 +133,8 @@ describe("rebalancer model (planner decisions under seeded faults)", () => {
     const model = new RebalanceModel(options, createSeededRandom(7));
     model.setState(3, "draining");
     for (let index = 0; index < 200; index++) round(model, 7);
-    expect(model.groups.filter((group) => group.voters.includes(3) || group.learners.includes(3))).toEqual([]);
+    const holding = model.groups.filter((g) => g.voters.includes(3) || g.learners.includes(3));
+    expect(holding).toEqual([]);
     expect(model.groups.filter((group) => group.leader === 3)).toEqual([]);
   });
 });

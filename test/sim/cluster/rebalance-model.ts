@@ -60,15 +60,20 @@ export class RebalanceModel {
       this.up.set(nodeId, true);
     }
     this.detector.reset([...this.nodes.keys()], 0);
-    for (let partitionId = 1; partitionId <= options.partitions; partitionId++) this.createGroup(partitionId);
+    for (let partitionId = 1; partitionId <= options.partitions; partitionId++) {
+      this.createGroup(partitionId);
+    }
   }
 
   private createGroup(partitionId: number): void {
     const loads = new Map<number, { replicas: number; leaders: number }>();
     for (const group of this.groups) {
-      for (const id of group.voters) loads.set(id, { replicas: (loads.get(id)?.replicas ?? 0) + 1, leaders: 0 });
+      for (const id of group.voters) {
+        loads.set(id, { replicas: (loads.get(id)?.replicas ?? 0) + 1, leaders: 0 });
+      }
     }
-    const voters = placeReplicas({ count: this.options.replicationFactor, nodes: [...this.nodes.values()], loads });
+    const count = this.options.replicationFactor;
+    const voters = placeReplicas({ count, nodes: [...this.nodes.values()], loads });
     this.groups.push({ partitionId, voters, learners: [], leader: voters[0]!, catchUp: new Map() });
   }
 
@@ -84,10 +89,12 @@ export class RebalanceModel {
   /** Heartbeats of running nodes, the detector's verdicts applied to the registry. */
   detect(): void {
     for (const [nodeId, up] of this.up) if (up) this.detector.onHeartbeat(nodeId, this.nowMs);
-    for (const change of this.detector.evaluate(this.states(), this.nowMs)) this.setState(change.nodeId, change.to);
+    for (const change of this.detector.evaluate(this.states(), this.nowMs)) {
+      this.setState(change.nodeId, change.to);
+    }
   }
 
-  /** Raft's view: a group whose leader's node is down elects a live voter if a live quorum remains. */
+  /** Raft's view: a group whose leader is down elects a live voter if a live quorum remains. */
   electLeaders(): void {
     for (const group of this.groups) {
       if (this.up.get(group.leader) === true && group.voters.includes(group.leader)) continue;
@@ -106,7 +113,9 @@ export class RebalanceModel {
         voters: [...group.voters].sort((a, b) => a - b),
         learners: [...group.learners].sort((a, b) => a - b),
         lag: new Map(group.learners.map((id) => [id, (group.catchUp.get(id) ?? 0) * 1000])),
-        recentlyActive: new Set([...group.voters, ...group.learners].filter((id) => this.up.get(id) === true)),
+        recentlyActive: new Set(
+          [...group.voters, ...group.learners].filter((id) => this.up.get(id) === true),
+        ),
         changing: false,
       }));
   }
@@ -115,13 +124,15 @@ export class RebalanceModel {
   progressLearners(): void {
     for (const group of this.groups) {
       for (const id of group.learners) {
-        if (this.up.get(id) === true) group.catchUp.set(id, Math.max(0, (group.catchUp.get(id) ?? 0) - 1));
+        if (this.up.get(id) !== true) continue;
+        group.catchUp.set(id, Math.max(0, (group.catchUp.get(id) ?? 0) - 1));
       }
     }
   }
 
   plan(): RebalanceAction[] {
-    return planRebalance({ nodes: [...this.nodes.values()], groups: this.observations(), limits: this.options.limits });
+    const nodes = [...this.nodes.values()];
+    return planRebalance({ nodes, groups: this.observations(), limits: this.options.limits });
   }
 
   /** Applies one action as its membership change would; returns the group. */
@@ -154,7 +165,8 @@ export class RebalanceModel {
    * replaces until that one is removed.
    */
   zonesRepeated(group: ModelGroup): boolean {
-    const staying = [...group.voters, ...group.learners].filter((id) => !isUnusable(this.nodes.get(id)!.state));
+    const members = [...group.voters, ...group.learners];
+    const staying = members.filter((id) => !isUnusable(this.nodes.get(id)!.state));
     const zones = staying.map((id) => zoneOf(this.nodes.get(id)!));
     return new Set(zones).size !== zones.length;
   }
