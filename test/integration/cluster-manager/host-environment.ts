@@ -46,7 +46,10 @@ export class HostEnvironment implements ControllerEnvironment {
     return meta.table;
   }
 
-  async metaCommand<Request, Response>(message: ExecutableMessage<Request, Response>, request: Request) {
+  async metaCommand<Request, Response>(
+    message: ExecutableMessage<Request, Response>,
+    request: Request,
+  ): Promise<Response> {
     const leader = this.metaLeader();
     const host = leader === undefined ? undefined : this.cluster.hosts.get(leader);
     if (host === undefined) throw new Error("no meta leader");

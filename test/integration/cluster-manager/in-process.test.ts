@@ -43,26 +43,31 @@ async function startMeta(hosts: HostCluster): Promise<Map<number, MetaStateMachi
 }
 
 describe("cluster manager in process", () => {
-  it("re-replicates every partition of a crashed node and keeps every acknowledged write", async () => {
+  it("re-replicates a crashed node's partitions, keeps acknowledged writes, drains", async () => {
     const hosts = (cluster = new HostCluster([1, 2, 3, 4, 5], { quiesceAfterTicks: 0 }));
     const environment = new HostEnvironment(hosts, await startMeta(hosts));
     for (const nodeId of [1, 2, 3, 4, 5]) {
-      const request = create(RegisterNodeRequestSchema, { nodeId: BigInt(nodeId), address: `n${nodeId}` });
+      const address = `n${nodeId}`;
+      const request = create(RegisterNodeRequestSchema, { nodeId: BigInt(nodeId), address });
       await environment.metaCommand(RegisterNode, request);
     }
     for (let index = 0; index < 12; index++) {
-      const request = create(CreatePartitionRequestSchema, { stateMachineType: "kv", key: `p${index}` });
+      const key = `p${index}`;
+      const request = create(CreatePartitionRequestSchema, { stateMachineType: "kv", key });
       const { partition } = await environment.metaCommand(CreatePartition, request);
       const voters = partition!.replicas.map(Number);
-      for (const nodeId of voters) await hosts.startReplica(nodeId, Number(partition!.partitionId), voters);
+      const partitionId = Number(partition!.partitionId);
+      for (const nodeId of voters) await hosts.startReplica(nodeId, partitionId, voters);
     }
     const partitions = environment.partitions();
     // Every node holds 12 × 3 / 5 ≈ 7 replicas.
-    const perNode = [1, 2, 3, 4, 5].map((id) => partitions.filter((p) => p.replicas.includes(id)).length);
+    const holding = (id: number) => partitions.filter((p) => p.replicas.includes(id)).length;
+    const perNode = [1, 2, 3, 4, 5].map(holding);
     expect(Math.max(...perNode) - Math.min(...perNode)).toBeLessThanOrEqual(1);
     for (const partition of partitions) {
       const leader = await hosts.waitForLeader(partition.partitionId);
-      await hosts.hosts.get(leader)!.propose(partition.partitionId, bytes(`set k${partition.partitionId} acked`));
+      const write = bytes(`set k${partition.partitionId} acked`);
+      await hosts.hosts.get(leader)!.propose(partition.partitionId, write);
     }
 
     const controller = createController({
@@ -79,7 +84,10 @@ describe("cluster manager in process", () => {
 
     const settledOn = (live: readonly number[]): boolean =>
       environment.partitions().every(
-        (p) => p.learners.length === 0 && p.replicas.length === 3 && p.replicas.every((id) => live.includes(id)),
+        (p) =>
+          p.learners.length === 0 &&
+          p.replicas.length === 3 &&
+          p.replicas.every((id) => live.includes(id)),
       );
     const settled = (): boolean =>
       environment.partitions().every(
@@ -90,7 +98,7 @@ describe("cluster manager in process", () => {
       nowMs += 250;
       for (const nodeId of hosts.hosts.keys()) controller.onHeartbeat(nodeId, nowMs);
       const report = await controller.round(nowMs);
-      for (const transition of report.transitions) states.push(`${transition.nodeId}:${transition.to}`);
+      for (const { nodeId, to } of report.transitions) states.push(`${nodeId}:${to}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(states).toEqual([`${victim}:suspect`, `${victim}:dead`]);
@@ -98,7 +106,8 @@ describe("cluster manager in process", () => {
 
     // Every write acknowledged before the crash is on every replica now.
     for (const partitionId of partitions.map((p) => p.partitionId)) {
-      const replicas = environment.partitions().find((p) => p.partitionId === partitionId)!.replicas;
+      const entry = environment.partitions().find((p) => p.partitionId === partitionId);
+      const replicas = entry!.replicas;
       for (const nodeId of replicas) {
         await eventually(
           () => hosts.machine(nodeId, partitionId)?.data.get(`k${partitionId}`) === "acked",
@@ -107,25 +116,29 @@ describe("cluster manager in process", () => {
         );
       }
       const leader = await hosts.waitForLeader(partitionId);
-      const answer = await hosts.hosts.get(leader)!.query(partitionId, bytes(`get k${partitionId}`));
+      const read = bytes(`get k${partitionId}`);
+      const answer = await hosts.hosts.get(leader)!.query(partitionId, read);
       expect(text(answer)).toBe("acked");
     }
     // The node returns (same disk, no groups started): alive again, load moves back gradually.
     hosts.startHost(victim);
     const loadGap = (): number => {
       const current = environment.partitions();
-      const counts = [1, 2, 3, 4, 5].map((id) => current.filter((p) => p.replicas.includes(id)).length);
+      const count = (id: number) => current.filter((p) => p.replicas.includes(id)).length;
+      const counts = [1, 2, 3, 4, 5].map(count);
       return Math.max(...counts) - Math.min(...counts);
     };
     let moves = 0;
-    const back = () => settledOn([1, 2, 3, 4, 5]) && loadGap() <= defaultRebalanceLimits.replicaSlack + 1;
+    const slack = defaultRebalanceLimits.replicaSlack;
+    const back = () => settledOn([1, 2, 3, 4, 5]) && loadGap() <= slack + 1;
     for (let round = 0; round < 1_500 && !back(); round++) {
       nowMs += 250;
       for (const nodeId of hosts.hosts.keys()) controller.onHeartbeat(nodeId, nowMs);
       const report = await controller.round(nowMs);
       moves += report.actions.filter((action) => action.kind === "add_learner").length;
       // Rate limit: load moves start one at a time.
-      expect(report.actions.filter((action) => action.kind === "add_learner").length).toBeLessThanOrEqual(1);
+      const started = report.actions.filter((action) => action.kind === "add_learner");
+      expect(started.length).toBeLessThanOrEqual(1);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(environment.nodes().find((node) => node.nodeId === victim)?.state).toBe("alive");
@@ -135,20 +148,22 @@ describe("cluster manager in process", () => {
     // Drain node 4: every replica and leadership moves away, no group ever without a live quorum.
     await environment.setNodeState(4, "draining");
     const drained = () =>
-      settledOn([1, 2, 3, 5]) && environment.partitions().every((p) => hosts.leaderOf(p.partitionId) !== 4);
+      settledOn([1, 2, 3, 5]) &&
+      environment.partitions().every((p) => hosts.leaderOf(p.partitionId) !== 4);
     for (let round = 0; round < 1_500 && !drained(); round++) {
       nowMs += 250;
       for (const nodeId of hosts.hosts.keys()) controller.onHeartbeat(nodeId, nowMs);
       await controller.round(nowMs);
       for (const partition of environment.partitions()) {
-        expect(hosts.leaderOf(partition.partitionId) ?? (await hosts.waitForLeader(partition.partitionId))).toBeDefined();
+        const id = partition.partitionId;
+        expect(hosts.leaderOf(id) ?? (await hosts.waitForLeader(id))).toBeDefined();
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(drained(), JSON.stringify(environment.partitions())).toBe(true);
     // Now node 4 can stop with no partition losing quorum.
     await hosts.crash(4);
-    for (const partition of environment.partitions()) await hosts.waitForLeader(partition.partitionId);
+    for (const { partitionId } of environment.partitions()) await hosts.waitForLeader(partitionId);
 
     // Leaders spread: no node leads more than twice its share of the 12 partitions.
     const leaders = new Map<number, number>();
