@@ -22,6 +22,7 @@ import { EventStoreService, type Events } from "../../examples/event-store/gen/e
 import { create } from "@bufbuild/protobuf";
 import { EventsSchema } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
+import { natsJetStreamBaseline } from "./nats-jetstream-baseline.js";
 
 const SECONDS = Number(process.env["SECONDS"] ?? 15);
 const PRODUCERS = Number(process.env["PRODUCERS"] ?? 8);
@@ -68,6 +69,9 @@ async function run(): Promise<void> {
   const cpus = execFileSync("nproc").toString().trim();
   const baseline = await engineBaseline();
   console.log(`engine alone: ${Math.round(baseline)} events/s (batches of ${BATCH}, fdatasync each)`);
+  const nats = await natsJetStreamBaseline(SECONDS, PRODUCERS, 256);
+  console.log(nats === undefined ? "NATS JetStream: nats-server not installed (apt-get install -y nats-server), skipped"
+    : `NATS JetStream R3, async publish: ${Math.round(nats.rate)} msgs/s, ack p50 ${nats.p50.toFixed(1)} ms, p99 ${nats.p99.toFixed(1)} ms`);
   const directory = await mkdtemp(join(tmpdir(), "es-bench-"));
   // FLAGS: further node flags, e.g. FLAGS="--tick-ms 20".
   const flags = (process.env["FLAGS"] ?? "").split(" ").filter((flag) => flag !== "");
@@ -110,6 +114,9 @@ async function run(): Promise<void> {
     }
     console.log(`\n| mode | events/s | p50 ack | p99 ack | errors | ÷ engine alone |\n| --- | ---: | ---: | ---: | ---: | ---: |`);
     console.log(`| engine alone (1 process) | ${Math.round(baseline)} | | | | 1 |`);
+    if (nats !== undefined) {
+      console.log(`| NATS JetStream R3, async publish, ${PRODUCERS} × 256 in flight | ${Math.round(nats.rate)} | ${nats.p50.toFixed(1)} ms | ${nats.p99.toFixed(1)} ms | | ${(nats.rate / baseline).toFixed(3)} |`);
+    }
     for (const [mode, result] of Object.entries(results)) {
       console.log(`| ${mode}, R3, ${PRODUCERS} producers × ${BATCH} events | ${Math.round(result.rate)} | ${result.p50.toFixed(1)} ms | ${result.p99.toFixed(1)} ms | ${result.errors} | ${(result.rate / baseline).toFixed(3)} |`);
     }
