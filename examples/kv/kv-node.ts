@@ -6,15 +6,7 @@
 import "reflect-metadata";
 import { Container } from "inversify";
 import { pino } from "pino";
-import type { PartitionInfo } from "../../framework/cluster/index.js";
-import {
-  createPartitionScopeFactory,
-  PartitionScopeFactoryToken,
-  resolveProviders,
-} from "../../framework/di/index.js";
-import type { NodeConfig } from "../../framework/server/index.js";
-import { startNode } from "../../framework/server/index.js";
-import type { StateMachineFactory } from "../../framework/statemachine/index.js";
+import { LoggerToken, startNodeFromContainer } from "../../framework/di/index.js";
 import type { Logger } from "../../framework/transport/index.js";
 import { bindKvService } from "./gen/kv/v1/kv_raftkit_di.js";
 import { KvExecutor } from "./kv-executor.js";
@@ -42,34 +34,13 @@ try {
   process.stderr.write(`kv-node: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(2);
 }
-/**
- * The container's StateMachineProviders as the node's state machine types.
- * Why not startNodeFromContainer: partitions it starts bypass the server's
- * group launcher, so the gateway's typed (JSON) form — the README's curl
- * calls — does not find them yet. Started through startNode's groups, they
- * are found. Every node hosts every partition (a static table).
- */
-function stateMachineTypes(
-  container: Container,
-  nodeConfig: NodeConfig,
-): Map<string, StateMachineFactory> {
-  const scopes = createPartitionScopeFactory(container);
-  container.bind(PartitionScopeFactoryToken).toConstantValue(scopes);
-  const replicas = [nodeConfig.nodeId, ...nodeConfig.peers.keys()].sort((a, b) => a - b);
-  const partitionOf = (partitionId: number, type: string): PartitionInfo => ({
-    partitionId, stateMachineType: type, replicationFactor: replicas.length, replicas, epoch: 1,
-  });
-  const types = new Map<string, StateMachineFactory>();
-  for (const [type, provider] of resolveProviders(container)) {
-    types.set(type, (groupId, replicaId) => provider.create(partitionOf(groupId, type), replicaId));
-  }
-  return types;
-}
-
+// The container makes everything: the generated glue binds the kv executor's
+// provider; with no ClusterManager bound, the node's --groups become a static
+// table in which every node hosts every partition.
 const container = new Container();
+container.bind(LoggerToken).toConstantValue(createJsonLogger(config.nodeId));
 bindKvService(container, KvExecutor);
-const types = stateMachineTypes(container, config);
-const node = await startNode(config, createJsonLogger(config.nodeId), types);
+const node = await startNodeFromContainer(container, config);
 const signal = await new Promise<string>((resolve) => {
   process.once("SIGTERM", () => resolve("SIGTERM"));
   process.once("SIGINT", () => resolve("SIGINT"));

@@ -115,6 +115,12 @@ export async function startHostedPartitions(
   host: NodeHost,
   partitions: readonly PartitionInfo[],
   types: ReadonlyMap<string, StateMachineFactory>,
+  /**
+   * How a group starts: host.startGroup, or a node process's startGroup so the
+   * gateway's typed (JSON) form knows the group's executable messages.
+   */
+  startGroup: (groupId: number, machine: StateMachine, members: { voters: readonly number[] }) => Promise<void> =
+    (groupId, machine, members) => host.startGroup(groupId, machine, members),
 ): Promise<number[]> {
   const running = new Set(host.groupIds());
   const pending = partitions.filter(
@@ -130,7 +136,7 @@ export async function startHostedPartitions(
       const type = partition.stateMachineType;
       assert(factory !== undefined, () => `no factory for "${type}" (checked at start)`);
       const machine = factory(partition.partitionId, host.nodeId);
-      await host.startGroup(partition.partitionId, machine, { voters: partition.replicas });
+      await startGroup(partition.partitionId, machine, { voters: partition.replicas });
       started.push(partition.partitionId);
     }
   };

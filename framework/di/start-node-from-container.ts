@@ -115,7 +115,7 @@ export async function startNodeFromContainer(
       extras.services?.(router, host);
     };
     node = await startNode({ ...config, groups: [] }, logger, types, { ...extras, services });
-    const started = await startHostedPartitions(node.host, cache.all(), types);
+    const started = await startHostedPartitions(node.host, cache.all(), types, node.startGroup);
     const running = node;
     const stop = async (): Promise<void> => {
       cache.close();
