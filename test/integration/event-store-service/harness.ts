@@ -40,8 +40,18 @@ export function residentBytes(pid: number): number {
   return match === null ? 0 : Number(match[1]) * 1024;
 }
 
+/**
+ * One curl call; retried (≤ 3 s) while the answer is NotLeader without a known
+ * leader (an election in progress): a curl user would retry the same way.
+ */
 export async function curlJson(url: string, body: unknown, http: "--http1.1" | "--http2-prior-knowledge"): Promise<unknown> {
-  const { stdout } = await run("curl", ["-s", http, "-H", "content-type: application/json",
-    "-d", JSON.stringify(body), url]);
-  return JSON.parse(stdout);
+  for (let attempt = 0; ; attempt++) {
+    const { stdout } = await run("curl", ["-s", http, "-H", "content-type: application/json",
+      "-d", JSON.stringify(body), url]);
+    const answer: unknown = JSON.parse(stdout);
+    const notLeader = typeof answer === "object" && answer !== null && "code" in answer &&
+      answer.code === "failed_precondition" && stdout.includes("not_leader");
+    if (!notLeader || attempt >= 30) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
