@@ -25,12 +25,15 @@ import {
 } from "../service/descriptors.js";
 import type { BufferedStream, InsertBuffer } from "../service/insert-buffer.js";
 import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
+import { createStreamListing } from "./stream-listing.js";
 
 export interface EventStoreNodeServiceOptions {
   readonly host: NodeHost;
   readonly buffer: InsertBuffer;
   readonly partitionOf: (stream: string) => Promise<number>;
   readonly addressOf: (nodeId: number) => string | undefined;
+  /** Every partition of the event store (ListStreams with partition_id 0 lists them all). */
+  readonly partitionIds: readonly number[];
 }
 
 /**
@@ -42,7 +45,7 @@ export interface EventStoreNodeServiceOptions {
 export function createEventStoreNodeService(
   options: EventStoreNodeServiceOptions,
 ): ServiceImpl<typeof EventStoreService> {
-  const { host, buffer, partitionOf, addressOf } = options;
+  const { host, buffer, partitionOf, addressOf, partitionIds } = options;
   const streams = new Map<string, BufferedStream>();
 
   const call = async <Result>(stream: string, work: (groupId: number) => Promise<Result>): Promise<Result> => {
@@ -112,6 +115,10 @@ export function createEventStoreNodeService(
       }
     };
 
+  const listStreams = createStreamListing({
+    host, partitionIds, addressOf, leaderClient, forwardedHeader: FORWARDED,
+  });
+
   return {
     createStream: forwarding((request) => command(CreateStream, request.stream, request),
       (client, request, headers) => client.createStream(request, { headers })),
@@ -124,6 +131,7 @@ export function createEventStoreNodeService(
       (client, request, headers) => client.aggregateWindows(request, { headers })),
     streamInfo: forwarding((request) => query(StreamInfo, request.stream, request),
       (client, request, headers) => client.streamInfo(request, { headers })),
+    listStreams: (request, context) => listStreams(request, context.requestHeader),
   };
 
   function insert(request: InsertRequest): Promise<InsertResponse> {

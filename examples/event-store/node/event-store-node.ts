@@ -67,7 +67,9 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
           },
         },
       });
-      router.service(EventStoreService, createEventStoreNodeService({ host, buffer, partitionOf, addressOf }),
+      router.service(EventStoreService, createEventStoreNodeService({
+        host, buffer, partitionOf, addressOf, partitionIds: config.groups,
+      }),
         { readMaxBytes: maxProposalBytes + ENVELOPE_ROOM_BYTES });
     },
   });

@@ -11,6 +11,8 @@ import {
   CreateStreamResponseSchema,
   InsertRequestSchema,
   InsertResponseSchema,
+  ListStreamsRequestSchema,
+  ListStreamsResponseSchema,
   QueryRangeRequestSchema,
   QueryRangeResponseSchema,
   StreamInfoRequestSchema,
@@ -72,5 +74,13 @@ export const StreamInfo = defineExecutableMessage({
   kind: ExecutableKind.Query,
   request: protobufEsCodec(StreamInfoRequestSchema),
   response: protobufEsCodec(StreamInfoResponseSchema),
+  stateMachine: eventStoreStateMachineType,
+});
+
+export const ListStreams = defineExecutableMessage({
+  typeName: `${service}/ListStreams`,
+  kind: ExecutableKind.Query,
+  request: protobufEsCodec(ListStreamsRequestSchema),
+  response: protobufEsCodec(ListStreamsResponseSchema),
   stateMachine: eventStoreStateMachineType,
 });

@@ -12,6 +12,8 @@ import type {
   CreateStreamResponse,
   InsertRequest,
   InsertResponse,
+  ListStreamsRequest,
+  ListStreamsResponse,
   QueryRangeRequest,
   QueryRangeResponse,
   StreamInfoRequest,
@@ -22,6 +24,7 @@ import {
   AggregateWindows,
   CreateStream,
   Insert,
+  ListStreams,
   QueryRange,
   StreamInfo,
 } from "./descriptors.js";
@@ -39,6 +42,7 @@ export interface EventStoreServiceExecutor {
     context: QueryContext,
   ): Reply<AggregateWindowsResponse>;
   streamInfo(request: StreamInfoRequest, context: QueryContext): Reply<StreamInfoResponse>;
+  listStreams(request: ListStreamsRequest, context: QueryContext): Reply<ListStreamsResponse>;
 }
 
 export function registerEventStoreService(
@@ -53,4 +57,5 @@ export function registerEventStoreService(
     executor.aggregateWindows(request, context),
   );
   registry.registerQuery(StreamInfo, (request, context) => executor.streamInfo(request, context));
+  registry.registerQuery(ListStreams, (request, context) => executor.listStreams(request, context));
 }

@@ -9,12 +9,13 @@ import {
   AggregateWindowsResponseSchema,
   BufferOptionsSchema,
   FieldAggregateSchema,
+  ListStreamsResponseSchema,
   QueryRangeResponseSchema,
   ScanCursorSchema,
   StreamInfoResponseSchema,
   WindowSchema,
 } from "../gen/eventstore/v1/eventstore_pb.js";
-import type { AggregateResponse } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { AggregateResponse, StreamInfoResponse } from "../gen/eventstore/v1/eventstore_pb.js";
 import { scanToEvents } from "./columnar-events.js";
 import { toFieldSpecs } from "./stream-schema.js";
 import { mapEngineErrors } from "./engine-errors.js";
@@ -22,7 +23,8 @@ import type { StateCore } from "./event-store-state.js";
 import { openStore } from "./event-store-state.js";
 import type { EventStoreServiceExecutor } from "./executor.js";
 
-type QueryExecutors = Pick<EventStoreServiceExecutor, "queryRange" | "aggregate" | "aggregateWindows" | "streamInfo">;
+type QueryExecutors = Pick<EventStoreServiceExecutor,
+  "queryRange" | "aggregate" | "aggregateWindows" | "streamInfo" | "listStreams">;
 
 function toNumber(name: string, value: bigint): number {
   const number = Number(value);
@@ -53,6 +55,40 @@ function toAggregateResponse(aggregate: RangeAggregate): AggregateResponse {
     ...(aggregate.lastTimestamp === undefined ? {} : { lastTimestamp: BigInt(aggregate.lastTimestamp) }),
     fields: Object.entries(aggregate.fields).map(([name, field]) =>
       create(FieldAggregateSchema, { name, ...field })),
+  });
+}
+
+/** Streams one ListStreams answer holds at most (the response stays small). */
+export const LIST_STREAMS_LIMIT_MAX = 10_000;
+const listStreamsLimitDefault = 1000;
+
+/** A ListStreams request's limit: 0 = the default; beyond the maximum: InvalidArgument. */
+export function listLimitOf(limit: number): number {
+  if (limit > LIST_STREAMS_LIMIT_MAX) {
+    throw new StateMachineError(StateMachineErrorCode.InvalidArgument,
+      `limit ${limit}: at most ${LIST_STREAMS_LIMIT_MAX}`);
+  }
+  return limit === 0 ? listStreamsLimitDefault : limit;
+}
+
+function streamInfoOf(core: StateCore, stream: string, appliedIndex: number): StreamInfoResponse {
+  const statistics = openStore(core).statistics(stream);
+  const settings = core.settings.get(stream);
+  if (settings === undefined) throw new Error(`stream '${stream}' has no settings row`);
+  return create(StreamInfoResponseSchema, {
+    stream,
+    fields: toFieldSpecs(statistics.schema),
+    buffer: create(BufferOptionsSchema, {
+      flushEvents: settings.flushEvents, flushDelayMs: settings.flushDelayMs,
+      maxPendingEvents: settings.maxPendingEvents,
+    }),
+    dedupWindowMs: settings.dedupWindowMs,
+    eventCount: BigInt(statistics.eventCount),
+    ...(statistics.minTimestamp === undefined ? {} : { minTimestamp: BigInt(statistics.minTimestamp) }),
+    ...(statistics.maxTimestamp === undefined ? {} : { maxTimestamp: BigInt(statistics.maxTimestamp) }),
+    blockCount: BigInt(statistics.blockCount),
+    lateEventCount: BigInt(statistics.lateEventCount),
+    appliedIndex: BigInt(appliedIndex),
   });
 }
 
@@ -98,22 +134,21 @@ export function createQueryExecutors(core: StateCore): QueryExecutors {
     },
     streamInfo(request, context) {
       requireStream(core, request.stream);
-      const statistics = openStore(core).statistics(request.stream);
-      const settings = core.settings.get(request.stream)!;
-      return create(StreamInfoResponseSchema, {
-        stream: request.stream,
-        fields: toFieldSpecs(statistics.schema),
-        buffer: create(BufferOptionsSchema, {
-          flushEvents: settings.flushEvents, flushDelayMs: settings.flushDelayMs,
-          maxPendingEvents: settings.maxPendingEvents,
-        }),
-        dedupWindowMs: settings.dedupWindowMs,
-        eventCount: BigInt(statistics.eventCount),
-        ...(statistics.minTimestamp === undefined ? {} : { minTimestamp: BigInt(statistics.minTimestamp) }),
-        ...(statistics.maxTimestamp === undefined ? {} : { maxTimestamp: BigInt(statistics.maxTimestamp) }),
-        blockCount: BigInt(statistics.blockCount),
-        lateEventCount: BigInt(statistics.lateEventCount),
-        appliedIndex: BigInt(context.appliedIndex),
+      return streamInfoOf(core, request.stream, context.appliedIndex);
+    },
+    listStreams(request, context) {
+      if (request.partitionId !== 0 && request.partitionId !== context.partitionId) {
+        throw new StateMachineError(StateMachineErrorCode.InvalidArgument,
+          `partition_id ${request.partitionId} asked of partition ${context.partitionId}`);
+      }
+      const limit = listLimitOf(request.limit);
+      const names = openStore(core).streamNames()
+        .filter((name) => !name.startsWith("_") && name > request.after)
+        .sort();
+      const page = names.slice(0, limit);
+      return create(ListStreamsResponseSchema, {
+        streams: page.map((name) => streamInfoOf(core, name, context.appliedIndex)),
+        nextAfter: names.length > limit ? page[page.length - 1]! : "",
       });
     },
   };

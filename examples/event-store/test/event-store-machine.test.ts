@@ -8,7 +8,7 @@ import {
   CreateStreamRequestSchema, FieldType, InsertRequestSchema, type Events,
 } from "../gen/eventstore/v1/eventstore_pb.js";
 import {
-  Aggregate, CreateStream, Insert, QueryRange, StreamInfo,
+  Aggregate, CreateStream, Insert, ListStreams, QueryRange, StreamInfo,
 } from "../service/descriptors.js";
 import { createEventStoreMachine } from "../service/event-store-machine.js";
 
@@ -99,5 +99,28 @@ describe("event store state machine", () => {
     await expect(node.command(CreateStream, { ...createTicks, stream: "_x" })).rejects.toThrow(/reserved/);
     const ok = await node.command(Insert, create(InsertRequestSchema, { stream: "ticks", events: events([5], [1]) }));
     expect(ok.accepted).toBe(1);
+  });
+
+  it("lists the partition's user streams by name, a page at a time, with what StreamInfo tells", async () => {
+    const node = await openMachine(createMemoryFileSystem());
+    const list = (request: { partitionId?: number; after?: string; limit?: number }) => node.query(ListStreams, {
+      $typeName: "eventstore.v1.ListStreamsRequest", partitionId: 0, after: "", limit: 0, ...request });
+    expect((await list({})).streams).toEqual([]);
+    for (const stream of ["c", "a", "b"]) await node.command(CreateStream, { ...createTicks, stream });
+    await node.command(Insert, create(InsertRequestSchema, { stream: "b", events: events([7, 9], [1, 2]) }));
+    const all = await list({});
+    // The hidden settings stream ('_…') is not listed.
+    expect(all.streams.map((info) => info.stream)).toEqual(["a", "b", "c"]);
+    expect(all.nextAfter).toBe("");
+    const b = all.streams[1]!;
+    expect([b.eventCount, b.minTimestamp, b.maxTimestamp, b.appliedIndex]).toEqual([2n, 7n, 9n, 4n]);
+    expect(b).toEqual(await node.query(StreamInfo, { $typeName: "eventstore.v1.StreamInfoRequest", stream: "b" }));
+    const first = await list({ limit: 2 });
+    expect([first.streams.map((info) => info.stream), first.nextAfter]).toEqual([["a", "b"], "b"]);
+    const rest = await list({ limit: 2, after: first.nextAfter });
+    expect([rest.streams.map((info) => info.stream), rest.nextAfter]).toEqual([["c"], ""]);
+    expect((await list({ partitionId: 1 })).streams).toHaveLength(3);
+    await expect(list({ partitionId: 2 })).rejects.toThrow(/partition_id 2 asked of partition 1/);
+    await expect(list({ limit: 10_001 })).rejects.toThrow(/limit 10001: at most 10000/);
   });
 });

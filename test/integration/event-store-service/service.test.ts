@@ -73,6 +73,15 @@ describe("event store service, 3 processes", () => {
       JSON.stringify({ stream: "curl", events: { timestamps: [4], columns: [{ name: "price", doubles: { values: [] } }] } }),
       `${one}/${service}/Insert`]);
     expect(JSON.parse(bad.stdout)).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("column 'price' has 0 values, expected 1") });
+    // ListStreams on any node: every partition's streams, each from its leader.
+    const curlPartition = await partitionOf("curl");
+    const listed = await curlJson(`${two}/${service}/ListStreams`, {}, "--http1.1") as { streams: { stream: string }[] };
+    expect(listed.streams.find((entry) => entry.stream === "curl")).toMatchObject({ eventCount: "3", fields: [{ name: "price" }] });
+    const elsewhere = [1, 2, 3, 4].find((partitionId) => partitionId !== curlPartition)!;
+    const other = await curlJson(`${three}/${service}/ListStreams`, { partitionId: elsewhere }, "--http1.1") as { streams?: { stream: string }[] };
+    expect((other.streams ?? []).map((entry) => entry.stream)).not.toContain("curl");
+    expect(await curlJson(`${one}/${service}/ListStreams`, { partitionId: 9 }, "--http1.1"))
+      .toMatchObject({ code: "invalid_argument", message: expect.stringContaining("partition_id 9") });
     // The CLI: an NDJSON file with a progress bar, then an aggregate.
     const file = join(directory, "events.ndjson");
     writeFileSync(file, [10, 11, 12].map((t) => JSON.stringify({ timestamp: t, price: t })).join("\n"));
