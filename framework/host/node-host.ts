@@ -43,6 +43,12 @@ export interface GroupStatus extends RaftStatus {
   readonly appliedByStateMachine: number;
   readonly snapshotIndex: number;
   readonly pendingProposals: number;
+  /**
+   * A conf change this leader proposed is not applied yet (a new one would be
+   * refused with ProposalDropped). Conservative after an election: the new
+   * leader's uncommitted tail may hold one. Always false on a follower.
+   */
+  readonly confChangePending: boolean;
 }
 
 interface ReadyOfReplica {
@@ -76,6 +82,8 @@ export class NodeHost implements TransportHandler {
   private wakeLoop: (() => void) | undefined;
   private workPending = false;
   private loopDone: Promise<void> = Promise.resolve();
+  /** Settles when the loop's current iteration ends (resolved between iterations). */
+  private iterationDone: Promise<void> = Promise.resolve();
   private tickTimer: TimerHandle | undefined;
   private snapshotSends = 0;
   private fatal: HostError | undefined;
@@ -202,6 +210,42 @@ export class NodeHost implements TransportHandler {
     this.schedule(replica);
   }
 
+  /**
+   * Stops this node's replica of a group: no more ticks, messages, applies or
+   * snapshots; its requests fail with Stopped, its state machine is closed.
+   * The log, hard state and snapshots stay: startGroup restarts it from them.
+   * Messages for the group that arrive later are dropped.
+   */
+  async stopGroup(groupId: number): Promise<void> {
+    this.requireRunning();
+    const replica = this.replica(groupId);
+    this.replicas.delete(groupId);
+    this.touched.delete(replica);
+    this.awake.delete(replica);
+    this.peersStale = true;
+    replica.stop(new HostError(HostErrorCode.Stopped, `group ${groupId} was stopped on node ${this.nodeId}`));
+    // The iteration under way may still hold the replica (persist, apply): let it finish.
+    await this.iterationDone;
+    await replica.snapshotTask;
+    await replica.exclusive(() => replica.stateMachine.close());
+  }
+
+  /**
+   * Stops the replica (stopGroup) and deletes its log, hard state and
+   * snapshots from this node's stores; startGroup then starts it afresh.
+   * The caller removes the node from the group's configuration first (or the
+   * whole group goes): a voter that forgets its log and vote breaks safety.
+   */
+  async removeGroup(groupId: number): Promise<void> {
+    if (this.replicas.has(groupId)) await this.stopGroup(groupId);
+    else this.requireRunning();
+    if (!this.deps.logStore.groupIds().includes(groupId)) {
+      throw new HostError(HostErrorCode.GroupNotFound, `group ${groupId} has no log on node ${this.nodeId}`);
+    }
+    await this.deps.logStore.removeGroup(groupId);
+    await this.deps.snapshotStore.removeGroup(groupId);
+  }
+
   // -------------------------------------------------------------- requests
 
   /** Proposes a command; resolves with the state machine's result once applied here. */
@@ -306,12 +350,14 @@ export class NodeHost implements TransportHandler {
 
   status(groupId: number): GroupStatus {
     const replica = this.replica(groupId);
+    const raft = replica.raft.status();
     return {
-      ...replica.raft.status(),
+      ...raft,
       groupId,
       appliedByStateMachine: replica.applied,
       snapshotIndex: replica.snapshotIndex,
       pendingProposals: replica.proposals.size,
+      confChangePending: raft.role === Role.Leader && raft.pendingConfIndex > raft.applied,
     };
   }
 
@@ -406,6 +452,7 @@ export class NodeHost implements TransportHandler {
       // Contents first, durably; only then may raft accept the snapshot.
       await this.deps.snapshotStore.save(groupId, snapshot.metadata, chunks);
     }
+    if (this.replicas.get(groupId) !== replica) return; // stopped meanwhile
     this.wake(replica);
     replica.raft.step({ ...message, snapshot: { metadata: snapshot.metadata, data: new Uint8Array(0) } });
     this.schedule(replica);
@@ -465,8 +512,13 @@ export class NodeHost implements TransportHandler {
         continue;
       }
       this.workPending = false;
+      const iteration = this.iteration();
+      this.iterationDone = iteration.then(
+        () => undefined,
+        () => undefined,
+      );
       try {
-        await this.iteration();
+        await iteration;
       } catch (error) {
         this.onFatal(error);
         return;
@@ -525,6 +577,7 @@ export class NodeHost implements TransportHandler {
     const worker = async (): Promise<void> => {
       while (next < readies.length) {
         const { replica, ready } = readies[next++]!;
+        if (replica.failure !== undefined) continue; // stopped while this iteration persisted
         try {
           await replica.applyReady(ready, (index) =>
             replica.stateMachine.restoreSnapshot(index, this.deps.snapshotStore.open(replica.groupId, index)),
@@ -562,7 +615,7 @@ export class NodeHost implements TransportHandler {
       await this.deps.logStore.recordSnapshot(replica.groupId, metadata, compactIndex);
       replica.snapshotIndex = index;
     };
-    take()
+    replica.snapshotTask = take()
       .catch((error: unknown) =>
         this.deps.logger.warn("snapshot failed", { group: replica.groupId, index, error: String(error) }),
       )

@@ -43,6 +43,8 @@ export class Replica {
   /** Index of the newest local snapshot (the log before it may be compacted). */
   snapshotIndex: number;
   snapshotting = false;
+  /** The local snapshot being taken, if any (settles, never rejects). */
+  snapshotTask: Promise<void> = Promise.resolve();
   /** Not ticking: the group is idle (see quiescence.ts). */
   quiesced = false;
   /** Consecutive ticks the group was idle. */
@@ -236,6 +238,12 @@ export class Replica {
       read.reject(new HostError(HostErrorCode.DeadlineExceeded, `group ${this.groupId}: read not confirmed in time`));
     }
     this.readsAwaitingApply = this.readsAwaitingApply.filter((read) => read.deadline > now);
+  }
+
+  /** Takes no more requests or applies; fails everything waiting with `reason`. */
+  stop(reason: HostError): void {
+    this.failure = reason;
+    this.failAll(reason);
   }
 
   /** Fails everything waiting (the host is stopping or the group is removed). */

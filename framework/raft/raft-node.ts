@@ -182,6 +182,7 @@ class RawNode implements RaftNode {
       lastIndex: raft.log.lastIndex(),
       confState: configurationToConfState(raft.tracker.config),
       leadTransferee: raft.leadTransferee,
+      pendingConfIndex: raft.role === Role.Leader ? raft.pendingConfIndex : 0,
       progress: raft.role === Role.Leader ? raft.tracker.statusOf() : new Map(),
     };
   }

@@ -187,6 +187,12 @@ export interface RaftStatus {
   readonly lastIndex: number;
   readonly confState: ConfState;
   readonly leadTransferee: NodeId;
+  /**
+   * Index of the newest conf change this replica proposed as leader (0 when
+   * none); it is pending while `applied` is below it. A new one is refused
+   * until then.
+   */
+  readonly pendingConfIndex: number;
   /** Per replica, known on the leader only. */
   readonly progress: ReadonlyMap<NodeId, ProgressStatus>;
 }

@@ -80,6 +80,7 @@ function status(
     applied: 0,
     lastIndex,
     leadTransferee: 0,
+    pendingConfIndex: 0,
     progress: new Map(),
     confState: {
       voters,
