@@ -223,7 +223,8 @@ export class NodeHost implements TransportHandler {
     this.touched.delete(replica);
     this.awake.delete(replica);
     this.peersStale = true;
-    replica.stop(new HostError(HostErrorCode.Stopped, `group ${groupId} was stopped on node ${this.nodeId}`));
+    const reason = `group ${groupId} was stopped on node ${this.nodeId}`;
+    replica.stop(new HostError(HostErrorCode.Stopped, reason));
     // The iteration under way may still hold the replica (persist, apply): let it finish.
     await this.iterationDone;
     await replica.snapshotTask;
@@ -240,7 +241,8 @@ export class NodeHost implements TransportHandler {
     if (this.replicas.has(groupId)) await this.stopGroup(groupId);
     else this.requireRunning();
     if (!this.deps.logStore.groupIds().includes(groupId)) {
-      throw new HostError(HostErrorCode.GroupNotFound, `group ${groupId} has no log on node ${this.nodeId}`);
+      const reason = `group ${groupId} has no log on node ${this.nodeId}`;
+      throw new HostError(HostErrorCode.GroupNotFound, reason);
     }
     await this.deps.logStore.removeGroup(groupId);
     await this.deps.snapshotStore.removeGroup(groupId);

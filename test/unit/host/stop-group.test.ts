@@ -19,7 +19,7 @@ function expectGroupNotFound(call: () => unknown): void {
 }
 
 describe("NodeHost.stopGroup / removeGroup", () => {
-  it("a stopped replica takes no messages or applies, keeps its log, and restarts from it", async () => {
+  it("a stopped replica takes no messages or applies, keeps its log, restarts from it", async () => {
     cluster = new HostCluster([1, 2, 3]);
     await cluster.startGroup(1);
     await cluster.startGroup(2);
@@ -28,7 +28,8 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     for (let i = 0; i < 5; i++) await leader.propose(1, bytes(`set k${i} v${i}`));
     const stoppedId = [1, 2, 3].find((id) => id !== leaderId)!;
     const stoppedHost = cluster.hosts.get(stoppedId)!;
-    await eventually(() => cluster!.machine(stoppedId, 1).data.size === 5, 5_000, "follower applied 5");
+    const stoppedMachine = cluster.machine(stoppedId, 1);
+    await eventually(() => stoppedMachine.data.size === 5, 5_000, "follower applied 5");
     await stoppedHost.stopGroup(1);
 
     const storage = cluster.disks.get(stoppedId)!.logStore.storage(1);
@@ -43,7 +44,8 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     // The host itself still runs: its other group applies (so messages do arrive here).
     const leader2 = cluster.hosts.get(await cluster.waitForLeader(2))!;
     await leader2.propose(2, bytes("set a 1"));
-    await eventually(() => cluster!.machine(stoppedId, 2).data.get("a") === "1", 5_000, "group 2 applied here");
+    const other = cluster.machine(stoppedId, 2);
+    await eventually(() => other.data.get("a") === "1", 5_000, "group 2 applied here");
     expect(storage.lastIndex()).toBe(lastIndexAtStop);
     expect(cluster.machine(stoppedId, 1).appliedIndex()).toBe(appliedAtStop);
     expect(cluster.machine(stoppedId, 1).data.size).toBe(5);
@@ -94,7 +96,8 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     await current.propose(1, bytes("set b 2"));
     await eventually(() => !current.status(1).confChangePending, 5_000, "conf change applied");
     for (const id of [1, 2, 3]) {
-      if (id !== cluster.leaderOf(1)) expect(cluster.hosts.get(id)!.status(1).confChangePending).toBe(false);
+      if (id === cluster.leaderOf(1)) continue;
+      expect(cluster.hosts.get(id)!.status(1).confChangePending).toBe(false);
     }
   });
 
@@ -102,7 +105,8 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     cluster = new HostCluster([1, 2, 3], { snapshotEntries: 4, compactionOverhead: 1 });
     await cluster.startGroup(1);
     const leaderId = await cluster.waitForLeader(1);
-    for (let i = 0; i < 10; i++) await cluster.hosts.get(leaderId)!.propose(1, bytes(`set k${i} v${i}`));
+    const leader = cluster.hosts.get(leaderId)!;
+    for (let i = 0; i < 10; i++) await leader.propose(1, bytes(`set k${i} v${i}`));
     for (const id of [1, 2, 3]) {
       await eventually(() => cluster!.machine(id, 1).data.size === 10, 5_000, `node ${id} applied`);
       const started = Date.now();
@@ -128,7 +132,8 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     // The old log reached index 12; the fresh one starts again at the bootstrap snapshot (1).
     expect(fresh.status(1).lastIndex).toBeLessThan(8);
     for (const id of [1, 2, 3]) {
-      await eventually(() => cluster!.machine(id, 1).data.get("new") === "1", 5_000, `node ${id} applied anew`);
+      const machine = cluster.machine(id, 1);
+      await eventually(() => machine.data.get("new") === "1", 5_000, `node ${id} applied anew`);
       expect(cluster.machine(id, 1).data.size).toBe(1);
     }
   });
