@@ -4,13 +4,15 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { CodegenError, CodegenErrorCode } from "./errors.js";
+import type { MessageModel } from "./message-model.js";
+import { defaultMessageModel, parseMessageModel } from "./message-model.js";
 import { defaultFrameworkImport } from "./plugin-options.js";
 import { createProtoWorkspace } from "./proto-workspace.js";
 import type { ProtoWorkspace } from "./proto-workspace.js";
 import { runRaftkitPlugin } from "./run-plugin.js";
 import type { GeneratedSource } from "./run-plugin.js";
 import { runTool } from "./run-tool.js";
-import { bufPath, raftkitRoot, tsProtoPluginPath } from "./tool-paths.js";
+import { bufPath, protocGenEsPath, raftkitRoot, tsProtoPluginPath } from "./tool-paths.js";
 import { tsProtoOptions } from "./ts-proto-options.js";
 
 export interface GenerateOptions {
@@ -23,6 +25,11 @@ export interface GenerateOptions {
   /** Typed clients (default true) and DI glue (default true). */
   readonly client?: boolean;
   readonly di?: boolean;
+  /**
+   * The messages' model: "ts-proto" (default) or "protobuf-es" (protoc-gen-es
+   * `<file>_pb.ts`, for a state machine also served as a Connect service).
+   */
+  readonly messages?: MessageModel;
 }
 
 export interface GenerateResult {
@@ -41,13 +48,17 @@ export const outputMarker = ".raftkit-generated";
  */
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const outDirectory = resolve(options.outDirectory);
+  // Checked first: the value may come straight from a command line.
+  const messages = parseMessageModel(options.messages ?? defaultMessageModel, "--messages ");
   await assertOwnedOutput(outDirectory);
   const scratch = await mkdtemp(join(tmpdir(), "raftkit-generate-"));
   try {
     const workspace = await createProtoWorkspace(resolve(options.protoDirectory), scratch);
     const image = await buildImage(workspace);
-    const raftkitFiles = renderExecutables(workspace, image, options, outDirectory);
-    await generateMessages(workspace, importsOtherMessages(image, workspace.userFiles));
+    const raftkitFiles = renderExecutables(workspace, image, { ...options, messages },
+      outDirectory);
+    if (messages === "protobuf-es") await generateProtobufEsMessages(workspace);
+    else await generateMessages(workspace, importsOtherMessages(image, workspace.userFiles));
     await rm(outDirectory, { recursive: true, force: true });
     await mkdir(outDirectory, { recursive: true });
     await cp(join(scratch, "out"), outDirectory, { recursive: true }).catch(noMessages);
@@ -84,6 +95,8 @@ function renderExecutables(
     `source_root=${options.protoDirectory}`,
     `client=${String(options.client ?? true)}`,
     `di=${String(options.di ?? true)}`,
+    // Only when not the default: ts-proto output (and its headers) stays as it was.
+    ...(options.messages === "protobuf-es" ? ["messages=protobuf-es"] : []),
   ].join(",");
   return runRaftkitPlugin(image, workspace.userFiles, parameter);
 }
@@ -104,6 +117,29 @@ async function generateMessages(workspace: ProtoWorkspace, includeImports: boole
     "    out: out",
     "    opt:",
     optionLines,
+    "",
+  ].join("\n");
+  await writeFile(join(workspace.directory, "buf.gen.yaml"), template);
+  await runTool(bufPath(), ["generate"], workspace.directory);
+}
+
+/**
+ * protoc-gen-es for the user's files and what they import (the annotations'
+ * options_pb.ts included: protobuf-es files reference their dependencies'
+ * descriptors); well-known types come from @bufbuild/protobuf/wkt.
+ */
+async function generateProtobufEsMessages(workspace: ProtoWorkspace): Promise<void> {
+  const template = [
+    "version: v2",
+    "inputs:",
+    "  - directory: user",
+    "plugins:",
+    `  - local: ${JSON.stringify(protocGenEsPath())}`,
+    "    out: out",
+    "    include_imports: true",
+    "    opt:",
+    "      - target=ts",
+    "      - import_extension=js",
     "",
   ].join("\n");
   await writeFile(join(workspace.directory, "buf.gen.yaml"), template);

@@ -2,6 +2,8 @@ export { CodegenError, CodegenErrorCode, isCodegenError } from "./errors.js";
 export type { AnnotationProblem } from "./errors.js";
 export type { GenerateOptions, GenerateResult } from "./generate.js";
 export { generate, outputMarker } from "./generate.js";
+export type { MessageModel } from "./message-model.js";
+export { defaultMessageModel, messageModels, parseMessageModel } from "./message-model.js";
 export type { RaftkitPluginOptions } from "./plugin-options.js";
 export { defaultFrameworkImport, parseRaftkitOptions } from "./plugin-options.js";
 export { raftkitPlugin } from "./plugin.js";

@@ -33,3 +33,32 @@ export function providerFactoryName(service: ServiceModel): string {
 export function bindName(service: ServiceModel): string {
   return `bind${service.desc.name}`;
 }
+
+/** The interface of a service's descriptor set: one member per rpc (`KvServiceDescriptors`). */
+export function descriptorSetTypeName(service: ServiceModel): string {
+  return `${service.desc.name}Descriptors`;
+}
+
+/** The generated descriptor set itself (`kvServiceDescriptors`). */
+export function descriptorSetName(service: ServiceModel): string {
+  return `${lowerFirst(service.desc.name)}Descriptors`;
+}
+
+/** The codec overrides a descriptor set factory takes (`KvServiceCodecOverrides`). */
+export function codecOverridesTypeName(service: ServiceModel): string {
+  return `${service.desc.name}CodecOverrides`;
+}
+
+/** The descriptor set factory with codec overrides (`createKvServiceDescriptors`). */
+export function createDescriptorSetName(service: ServiceModel): string {
+  return `create${service.desc.name}Descriptors`;
+}
+
+/** The state machine type constant (`kvServiceStateMachine`). */
+export function stateMachineConstantName(service: ServiceModel): string {
+  return `${lowerFirst(service.desc.name)}StateMachine`;
+}
+
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}

@@ -1,4 +1,6 @@
 import { CodegenError, CodegenErrorCode } from "./errors.js";
+import type { MessageModel } from "./message-model.js";
+import { defaultMessageModel, parseMessageModel } from "./message-model.js";
 
 /** Options of protoc-gen-raftkit (besides protoplugin's own: target, import_extension, ...). */
 export interface RaftkitPluginOptions {
@@ -14,11 +16,16 @@ export interface RaftkitPluginOptions {
   readonly client: boolean;
   /** Emit the DI registration glue (`<file>_raftkit_di.ts`). Default true. */
   readonly di: boolean;
+  /** The messages' generator run next to this plugin (`messages=`); default ts-proto. */
+  readonly messages: MessageModel;
 }
 
 export const defaultFrameworkImport = "raftkit/framework";
 
-/** Parses `framework=…,source_root=…,client=false,di=false`; unknown keys are refused. */
+/**
+ * Parses `framework=…,source_root=…,client=false,di=false,messages=protobuf-es`;
+ * unknown keys are refused.
+ */
 export function parseRaftkitOptions(
   raw: ReadonlyArray<{ key: string; value: string }>,
 ): RaftkitPluginOptions {
@@ -26,6 +33,7 @@ export function parseRaftkitOptions(
   let sourceRoot = "";
   let client = true;
   let di = true;
+  let messages = defaultMessageModel;
   for (const { key, value } of raw) {
     switch (key) {
       case "framework":
@@ -41,11 +49,14 @@ export function parseRaftkitOptions(
       case "di":
         di = parseBoolean(key, value);
         break;
+      case "messages":
+        messages = parseMessageModel(value, "protoc-gen-raftkit option messages=");
+        break;
       default:
-        throw optionError(key, value, "one of framework, source_root, client, di");
+        throw optionError(key, value, "one of framework, source_root, client, di, messages");
     }
   }
-  return { framework, sourceRoot, client, di };
+  return { framework, sourceRoot, client, di, messages };
 }
 
 function parseBoolean(key: string, value: string): boolean {

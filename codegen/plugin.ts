@@ -1,6 +1,10 @@
 import { createEcmaScriptPlugin } from "@bufbuild/protoplugin";
 import type { Plugin, Schema } from "@bufbuild/protoplugin";
 import { renderClient } from "../templates/codegen/client.js";
+import {
+  renderDescriptorSet,
+  renderStateMachineConstant,
+} from "../templates/codegen/descriptor-set.js";
 import { renderDescriptors } from "../templates/codegen/descriptors.js";
 import { renderDi } from "../templates/codegen/di.js";
 import { renderExecutorInterface } from "../templates/codegen/executor.js";
@@ -17,7 +21,8 @@ import { codegenVersion, pluginName } from "./version.js";
  * protoc-gen-raftkit: for every proto file with a (raftkit.v1.state_machine)
  * service, writes `<file>_raftkit.ts` (descriptors, executor interface,
  * register function), `<file>_raftkit_client.ts` (typed clients) and
- * `<file>_raftkit_di.ts` (DI glue). Message types come from ts-proto, run next to it.
+ * `<file>_raftkit_di.ts` (DI glue). Message types come from ts-proto (default) or
+ * protoc-gen-es (`messages=protobuf-es`), run next to it.
  * Run by buf (see docs/codegen.md); `run(request)` throws on bad annotations.
  */
 export const raftkitPlugin: Plugin = createEcmaScriptPlugin<RaftkitPluginOptions>({
@@ -40,9 +45,11 @@ function generateTs(schema: Schema<RaftkitPluginOptions>): void {
 function generateExecutables(schema: Schema<RaftkitPluginOptions>, model: FileModel): void {
   const file = schema.generateFile(generatedFileName(model.desc.name, "raftkit"));
   file.preamble(model.desc);
-  const context = createRenderContext(file, schema.options.framework);
+  const context = createRenderContext(file, schema.options.framework, schema.options.messages);
   for (const service of model.services) {
+    renderStateMachineConstant(context, service);
     renderDescriptors(context, service);
+    renderDescriptorSet(context, service);
     renderExecutorInterface(context, service);
     renderRegister(context, service);
   }
@@ -51,14 +58,16 @@ function generateExecutables(schema: Schema<RaftkitPluginOptions>, model: FileMo
 function generateClients(schema: Schema<RaftkitPluginOptions>, model: FileModel): void {
   const file = schema.generateFile(generatedFileName(model.desc.name, "raftkit_client"));
   file.preamble(model.desc);
-  const context = createRenderContext(file, schema.options.framework, executablesModule(model));
+  const context = createRenderContext(file, schema.options.framework, schema.options.messages,
+    executablesModule(model));
   for (const service of model.services) renderClient(context, service);
 }
 
 function generateDi(schema: Schema<RaftkitPluginOptions>, model: FileModel): void {
   const file = schema.generateFile(generatedFileName(model.desc.name, "raftkit_di"));
   file.preamble(model.desc);
-  const context = createRenderContext(file, schema.options.framework, executablesModule(model));
+  const context = createRenderContext(file, schema.options.framework, schema.options.messages,
+    executablesModule(model));
   for (const service of model.services) renderDi(context, service);
 }
 

@@ -24,3 +24,7 @@ export function bufPath(): string {
 export function tsProtoPluginPath(): string {
   return packageBinary("ts-proto", "protoc-gen-ts_proto");
 }
+
+export function protocGenEsPath(): string {
+  return packageBinary("@bufbuild/protoc-gen-es", "bin/protoc-gen-es");
+}

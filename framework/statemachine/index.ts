@@ -62,3 +62,6 @@ export type { ExecutableLimits } from "./session-limits.js";
 export { defaultExecutableLimits, resolveExecutableLimits } from "./session-limits.js";
 export type { TsProtoMessageFns } from "./ts-proto-codec.js";
 export { tsProtoCodec } from "./ts-proto-codec.js";
+export type { CodecOverride, CodecOverrides } from "./codec-override.js";
+export { withCodecs } from "./codec-override.js";
+export { protobufEsCodec } from "./protobuf-es-codec.js";

@@ -1,7 +1,7 @@
 import { ScalarType } from "@bufbuild/protobuf";
 import type { MethodModel, ServiceModel } from "../../codegen/model.js";
 import { methodMemberName } from "../../codegen/model.js";
-import { clientName, descriptorName } from "../../codegen/names.js";
+import { clientName, descriptorSetName, descriptorSetTypeName } from "../../codegen/names.js";
 import type { RenderContext } from "./render-context.js";
 
 /**
@@ -9,6 +9,7 @@ import type { RenderContext } from "./render-context.js";
  * deadline and consistency filled in unless the call gives its own.
  *
  *   export class KvServiceClient {
+ *     constructor(client: RaftkitClient, descriptors = kvServiceDescriptors) {...}
  *     put(partitionOrKey: number | string, request: PutRequest, options?: CallOptions) {...}
  *     putByKey(request: PutRequest, options?: CallOptions) {...} // rpcs with a partition key
  *   }
@@ -19,15 +20,24 @@ export function renderClient(context: RenderContext, service: ServiceModel): voi
     `Typed client of state machine "${service.stateMachine}" ` +
       `(service ${service.desc.typeName}).\n` +
       `A partition is a partition id (number) or a key (string) routed to a partition of ` +
-      `"${service.stateMachine}".`,
+      `"${service.stateMachine}".\n` +
+      `\`descriptors\`: the set whose codecs encode requests and decode results ` +
+      `(default the generated one).`,
   ));
   file.print(file.export("class", clientName(service)), " {");
   // A plain field, not a parameter property: generated code stays erasable TypeScript.
   const raftkitClient = context.framework("client", "RaftkitClient", true);
+  const descriptors = context.executable(descriptorSetTypeName(service), true);
   file.print("  private readonly client: ", raftkitClient, ";");
+  file.print("  private readonly descriptors: ", descriptors, ";");
   file.print();
-  file.print("  constructor(client: ", raftkitClient, ") {");
+  file.print("  constructor(");
+  file.print("    client: ", raftkitClient, ",");
+  file.print("    descriptors: ", descriptors, " = ",
+    context.executable(descriptorSetName(service)), ",");
+  file.print("  ) {");
   file.print("    this.client = client;");
+  file.print("    this.descriptors = descriptors;");
   file.print("  }");
   for (const method of service.methods) {
     file.print();
@@ -43,14 +53,14 @@ export function renderClient(context: RenderContext, service: ServiceModel): voi
 
 function renderCall(context: RenderContext, method: MethodModel): void {
   const { file } = context;
-  const request = context.message(method.desc.input, true);
-  const response = context.message(method.desc.output, true);
+  const request = context.messageType(method.desc.input);
+  const response = context.messageType(method.desc.output);
   const options = optionsType(context, method);
   file.print(file.jsDoc(method.desc, "  "));
   file.print("  ", methodMemberName(method.desc), "(partitionOrKey: number | string, request: ",
     request, ", options?: ", options, "): Promise<", response, "> {");
   const call = method.kind === "command" ? "command" : "query";
-  const descriptor = context.executable(descriptorName(method));
+  const descriptor = `this.descriptors.${methodMemberName(method.desc)}`;
   if (method.deadlineMs === undefined && method.consistency === undefined) {
     file.print("    return this.client.", call, "(", descriptor,
       ", partitionOrKey, request, options);");
@@ -75,8 +85,8 @@ function renderCallByKey(context: RenderContext, method: MethodModel): void {
   const { file } = context;
   const field = method.partitionKey;
   if (field === undefined) return;
-  const request = context.message(method.desc.input, true);
-  const response = context.message(method.desc.output, true);
+  const request = context.messageType(method.desc.input);
+  const response = context.messageType(method.desc.output);
   const member = methodMemberName(method.desc);
   const isString = field.fieldKind === "scalar" && field.scalar === ScalarType.STRING;
   const key = isString ? `request.${field.localName}` : `String(request.${field.localName})`;

@@ -19,8 +19,8 @@ function renderDescriptor(
   method: MethodModel,
 ): void {
   const { file } = context;
-  const request = context.message(method.desc.input);
-  const response = context.message(method.desc.output);
+  const request = context.messageType(method.desc.input);
+  const response = context.messageType(method.desc.output);
   const kind = method.kind === "command" ? "Command" : "Query";
   const defaults = [
     `${method.kind} of state machine "${service.stateMachine}"`,
@@ -35,9 +35,8 @@ function renderDescriptor(
   file.print("    typeName: ", file.string(method.typeName), ",");
   file.print("    kind: ", context.framework("statemachine", "ExecutableKind"), ".", kind, ",");
   file.print("    stateMachine: ", file.string(service.stateMachine), ",");
-  const codec = context.framework("statemachine", "tsProtoCodec");
-  file.print("    request: ", codec, "(", request, "),");
-  file.print("    response: ", codec, "(", response, "),");
+  file.print("    request: ", context.messageCodec(method.desc.input), ",");
+  file.print("    response: ", context.messageCodec(method.desc.output), ",");
   file.print("  });");
   file.print();
 }

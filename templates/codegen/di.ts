@@ -1,6 +1,8 @@
 import type { ServiceModel } from "../../codegen/model.js";
 import {
   bindName,
+  descriptorSetName,
+  descriptorSetTypeName,
   executorName,
   executorTokenName,
   providerFactoryName,
@@ -38,11 +40,13 @@ function renderProviderFactory(context: RenderContext, service: ServiceModel): v
   file.print(file.jsDoc(
     `The StateMachineProvider of "${service.stateMachine}": per partition replica, resolves ` +
       `${executorTokenName(service)}\nin a partition scope, registers it and builds the ` +
-      `executable state machine around it.`,
+      `executable state machine around it.\n\`descriptors\`: the set to register ` +
+      `(default the generated one).`,
   ));
   file.print(file.export("function", providerFactoryName(service)), "(");
   file.print("  scopes: ", context.framework("di", "PartitionScopeFactory", true), ",");
   file.print("  limits: Partial<", statemachine("ExecutableLimits", true), "> = {},");
+  printDescriptorsParameter(context, service);
   file.print("): ", context.framework("di", "StateMachineProvider", true), " {");
   file.print("  return {");
   file.print("    type: ", file.string(service.stateMachine), ",");
@@ -52,7 +56,8 @@ function renderProviderFactory(context: RenderContext, service: ServiceModel): v
     context.executable(executorName(service), true), " & ",
     statemachine("ExecutableState", true), ">(", executorTokenName(service), ");");
   file.print("      const registry = ", statemachine("createExecutorRegistry"), "();");
-  file.print("      ", context.executable(registerName(service)), "(registry, executor);");
+  file.print("      ", context.executable(registerName(service)),
+    "(registry, executor, descriptors);");
   file.print("      return ", statemachine("createExecutableStateMachine"),
     "({ partitionId: partition.partitionId, registry, state: executor, limits });");
   file.print("    },");
@@ -67,13 +72,15 @@ function renderBind(context: RenderContext, service: ServiceModel): void {
     context.framework("statemachine", "ExecutableState", true)];
   file.print(file.jsDoc(
     `Binds \`executor\` (transient: one per partition replica) to ${executorTokenName(service)} ` +
-      `and the\nStateMachineProvider of "${service.stateMachine}" to StateMachineProviderToken.`,
+      `and the\nStateMachineProvider of "${service.stateMachine}" to StateMachineProviderToken ` +
+      `(registering\n\`descriptors\`, default the generated ones).`,
   ));
   file.print(file.export("function", bindName(service)), "(");
   file.print("  container: ", file.import("Container", "inversify", true), ",");
   file.print("  executor: ", file.import("Newable", "inversify", true), "<", executorType, ">,");
   file.print("  limits: Partial<", context.framework("statemachine", "ExecutableLimits", true),
     "> = {},");
+  printDescriptorsParameter(context, service);
   file.print("): void {");
   file.print("  container.bind<", executorType, ">(", executorTokenName(service),
     ").to(executor);");
@@ -81,7 +88,12 @@ function renderBind(context: RenderContext, service: ServiceModel): void {
     ").toDynamicValue((resolution) =>");
   file.print("    ", providerFactoryName(service), "(resolution.get<",
     context.framework("di", "PartitionScopeFactory", true), ">(",
-    context.framework("di", "PartitionScopeFactoryToken"), "), limits));");
+    context.framework("di", "PartitionScopeFactoryToken"), "), limits, descriptors));");
   file.print("}");
   file.print();
+}
+
+function printDescriptorsParameter(context: RenderContext, service: ServiceModel): void {
+  context.file.print("  descriptors: ", context.executable(descriptorSetTypeName(service), true),
+    " = ", context.executable(descriptorSetName(service)), ",");
 }

@@ -21,8 +21,8 @@ export function renderExecutorInterface(context: RenderContext, service: Service
   ));
   file.print(file.export("interface", executorName(service)), " {");
   for (const method of service.methods) {
-    const request = context.message(method.desc.input, true);
-    const response = context.message(method.desc.output, true);
+    const request = context.messageType(method.desc.input);
+    const response = context.messageType(method.desc.output);
     const contextType = context.framework("statemachine",
       method.kind === "command" ? "ApplyContext" : "QueryContext", true);
     file.print(file.jsDoc(method.desc, "  "));

@@ -1,5 +1,6 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { GeneratedFile, ImportSymbol, Printable } from "@bufbuild/protoplugin";
+import type { MessageModel } from "../../codegen/message-model.js";
 import { tsProtoMessageName, tsProtoModulePath } from "../../codegen/model.js";
 
 /**
@@ -9,10 +10,12 @@ import { tsProtoMessageName, tsProtoModulePath } from "../../codegen/model.js";
  */
 export interface RenderContext {
   readonly file: GeneratedFile;
-  /** A symbol of a framework part: `framework("statemachine", "tsProtoCodec")`. */
+  /** A symbol of a framework part: `framework("statemachine", "ExecutableKind")`. */
   framework(part: FrameworkPart, name: string, typeOnly?: boolean): ImportSymbol;
-  /** The ts-proto model of a message: interface and MessageFns under one name. */
-  message(desc: DescMessage, typeOnly?: boolean): ImportSymbol;
+  /** The TypeScript type of a message in the chosen model (ts-proto interface, protobuf-es shape). */
+  messageType(desc: DescMessage): ImportSymbol;
+  /** An expression of the message's MessageCodec: `tsProtoCodec(X)` or `protobufEsCodec(XSchema)`. */
+  messageCodec(desc: DescMessage): Printable;
   /** A symbol of `<file>_raftkit.ts` (descriptors, executor, register); imported elsewhere. */
   executable(name: string, typeOnly?: boolean): Printable;
 }
@@ -28,16 +31,23 @@ export type FrameworkPart = "statemachine" | "client" | "di";
 export function createRenderContext(
   file: GeneratedFile,
   frameworkRoot: string,
+  messages: MessageModel,
   executablesModule?: string,
 ): RenderContext {
   const root = frameworkRoot.startsWith(".") && !frameworkRoot.startsWith("./") &&
     !frameworkRoot.startsWith("../") ? `./${frameworkRoot}` : frameworkRoot;
+  const framework = (part: FrameworkPart, name: string, typeOnly = false): ImportSymbol =>
+    file.import(name, `${root}/${part}/index.js`, typeOnly);
+  const tsProtoMessage = (desc: DescMessage, typeOnly: boolean): ImportSymbol =>
+    file.import(tsProtoMessageName(desc), tsProtoModulePath(desc.file), typeOnly);
   return {
     file,
-    framework: (part, name, typeOnly = false) =>
-      file.import(name, `${root}/${part}/index.js`, typeOnly),
-    message: (desc, typeOnly = false) =>
-      file.import(tsProtoMessageName(desc), tsProtoModulePath(desc.file), typeOnly),
+    framework,
+    messageType: (desc) =>
+      messages === "protobuf-es" ? file.importShape(desc) : tsProtoMessage(desc, true),
+    messageCodec: (desc) => messages === "protobuf-es"
+      ? [framework("statemachine", "protobufEsCodec"), "(", file.importSchema(desc), ")"]
+      : [framework("statemachine", "tsProtoCodec"), "(", tsProtoMessage(desc, false), ")"],
     executable: (name, typeOnly = false) =>
       executablesModule === undefined ? name : file.import(name, executablesModule, typeOnly),
   };
