@@ -17,8 +17,19 @@ import {
   NodeStatusSchema,
   StatusResponseSchema,
 } from "../../framework/ui/app/gen/raftkit/v1/node_pb.js";
+import {
+  ClusterNodeSchema,
+  ClusterNodeState,
+  ClusterPartitionSchema,
+} from "../../framework/ui/app/gen/raftkit/v1/cluster_pb.js";
 import type { NodeObservation } from "../../framework/ui/app/src/cluster-model.js";
 import { buildClusterModel, healthOf } from "../../framework/ui/app/src/cluster-model.js";
+import type { ManagerReading } from "../../framework/ui/app/src/manager-table.js";
+import {
+  managerTableOf,
+  stateSourceText,
+  tableInUse,
+} from "../../framework/ui/app/src/manager-table.js";
 import { candlesOf } from "../../framework/ui/app/src/event-store/candles.js";
 import {
   eventTableOf,
@@ -122,7 +133,7 @@ describe("cluster model", () => {
       [3, 6],
     ]);
     expect(model.partitions[1]!.replicas.map((replica) => replica.lag)).toEqual([2, 0, 0]);
-    expect(model.nodes.map((node) => [node.nodeId, node.health, node.leaderCount])).toEqual([
+    expect(model.nodes.map((node) => [node.nodeId, node.state, node.leaderCount])).toEqual([
       [1, "alive", 1],
       [2, "alive", 1],
       [3, "alive", 0],
@@ -146,14 +157,152 @@ describe("cluster model", () => {
     // Term 6 has no leader yet; n2 (term 6) names none: shown as no leader, n3 down.
     expect(model.partitions[0]!.leaderNodeId).toBe(0);
     expect(model.partitions[0]!.replicas.find((replica) => replica.nodeId === 3)).toMatchObject({
-      health: "dead",
+      state: "dead",
       role: undefined,
     });
+    expect(model.source).toEqual({ kind: "polls" });
     expect(model.nodes[2]).toMatchObject({
+      state: "dead",
       health: "dead",
       leaderCount: 0,
       error: "[unavailable] ECONNREFUSED",
     });
+  });
+});
+
+function managerTable(
+  states: ReadonlyArray<[number, ClusterNodeState]>,
+  partitions: ReadonlyArray<{ id: number; replicas: number[]; learners?: number[]; hint?: number }>,
+) {
+  return managerTableOf(
+    1,
+    states.map(([nodeId, state]) =>
+      create(ClusterNodeSchema, {
+        nodeId: BigInt(nodeId),
+        address: `10.0.0.${nodeId}:7000`,
+        state,
+      }),
+    ),
+    partitions.map((partition) =>
+      create(ClusterPartitionSchema, {
+        partitionId: BigInt(partition.id),
+        stateMachineType: "eventstore",
+        replicas: partition.replicas.map(BigInt),
+        learners: (partition.learners ?? []).map(BigInt),
+        leaderHint: BigInt(partition.hint ?? 0),
+      }),
+    ),
+  );
+}
+
+describe("cluster model with the cluster manager's table", () => {
+  const { ALIVE, DEAD, DRAINING, SUSPECT } = ClusterNodeState;
+
+  it("shows the meta group's node states, its membership and types, the reports' leaders", () => {
+    const table = managerTable(
+      [
+        [1, ALIVE],
+        [2, DRAINING],
+        [3, SUSPECT],
+        [4, ALIVE],
+      ],
+      [
+        { id: 1, replicas: [1, 3, 4], learners: [2] },
+        { id: 2, replicas: [1, 2, 3] },
+      ],
+    );
+    const model = buildClusterModel(
+      [
+        observed(1, [
+          group(1, GroupRole.LEADER, 4, { commit: 12 }),
+          group(2, GroupRole.FOLLOWER, 2, { leader: 2, applied: 9 }),
+          group(99, GroupRole.LEADER, 1), // the meta group: not in the table, kept as reported
+        ]),
+        observed(2, [group(1, GroupRole.FOLLOWER, 4, { leader: 1, applied: 5 })]),
+        observed(3, [], { error: "[unavailable] timeout" }),
+      ],
+      1500,
+      3000,
+      table,
+    );
+    expect(model.source).toEqual({ kind: "manager", viaNodeId: 1 });
+    expect(
+      model.nodes.map((node) => [node.nodeId, node.state, node.health, node.partitionCount]),
+    ).toEqual([
+      // Partition 99 (voters n1-n3 as reported) counts too.
+      [1, "alive", "alive", 3],
+      [2, "draining", "alive", 3],
+      [3, "suspect", "suspect", 3],
+      [4, "alive", "dead", 1], // not a peer of the page's node: its state is still the table's
+    ]);
+    expect(model.nodes[3]).toMatchObject({
+      address: "10.0.0.4:7000",
+      error: "not among this node's peers",
+    });
+    const [first, second, meta] = model.partitions;
+    expect(first).toMatchObject({ groupId: 1, stateMachineType: "eventstore", leaderNodeId: 1 });
+    expect(
+      first!.replicas.map((replica) => [replica.nodeId, replica.learner, replica.lag]),
+    ).toEqual([
+      [1, false, 2], // applied 10 of commit 12
+      [2, true, 7],
+      [3, false, 0],
+      [4, false, 0],
+    ]);
+    // n2 (draining) leads partition 2 by n1's report: a leadership it still has to hand over.
+    expect(second).toMatchObject({ groupId: 2, leaderNodeId: 2 });
+    expect(meta).toMatchObject({ groupId: 99, stateMachineType: undefined, leaderNodeId: 1 });
+    expect(model.nodes.map((node) => node.leaderCount)).toEqual([2, 1, 0, 0]);
+  });
+
+  it("takes a leader hint only when no node reports the partition and the hinted one is alive", () => {
+    const table = managerTable(
+      [
+        [1, ALIVE],
+        [2, DEAD],
+      ],
+      [
+        { id: 5, replicas: [1, 2], hint: 1 },
+        { id: 6, replicas: [1, 2], hint: 2 },
+      ],
+    );
+    const model = buildClusterModel([observed(1, [])], 1000, 3000, table);
+    expect(model.partitions.map((row) => [row.groupId, row.leaderNodeId])).toEqual([
+      [5, 1],
+      [6, 0],
+    ]);
+  });
+
+  it("uses the last answer while rounds fail for a while, then falls back to the polls", () => {
+    const table = managerTable([[1, ALIVE]], []);
+    const failing: ManagerReading = {
+      table,
+      answeredAtMs: 1000,
+      error: "n1: [unavailable] meta group has no leader",
+      notServed: false,
+    };
+    expect(tableInUse(undefined, 0, 3000)).toBeUndefined();
+    expect(tableInUse({ ...failing, error: undefined }, 99_000, 3000)).toBe(table);
+    expect(tableInUse(failing, 3999, 3000)).toBe(table);
+    expect(tableInUse(failing, 4000, 3000)).toBeUndefined();
+    expect(stateSourceText(failing, table)).toBe(
+      "node states: the cluster manager's meta group, ClusterService on n1 (its last answer; " +
+        "now failing: n1: [unavailable] meta group has no leader)",
+    );
+    expect(stateSourceText(failing, undefined)).toBe(
+      "node states: this page's own Status polls — the cluster manager's API failed: " +
+        "n1: [unavailable] meta group has no leader",
+    );
+    const notServed: ManagerReading = {
+      table: undefined,
+      answeredAtMs: undefined,
+      error: "n1: [unimplemented] HTTP 404",
+      notServed: true,
+    };
+    expect(stateSourceText(notServed, undefined)).toBe(
+      "node states: this page's own Status polls — the nodes do not serve the cluster " +
+        "manager's API (n1: [unimplemented] HTTP 404)",
+    );
   });
 });
 

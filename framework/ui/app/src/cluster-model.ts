@@ -1,12 +1,17 @@
 // What the cluster view shows, derived from the NodeService.Status answers of
-// every node (and their failures). Pure: no DOM, no clock — `nowMs` comes in.
+// every node (and their failures) and, where the nodes serve it, from the
+// cluster manager's table (ClusterService: node states, partitions'
+// replicas and state machine types). Pure: no DOM, no clock — `nowMs` comes in.
 import type { StatusResponse } from "../gen/raftkit/v1/node_pb.js";
-import { GroupRole } from "../gen/raftkit/v1/node_pb.js";
+import type { GroupRole } from "../gen/raftkit/v1/node_pb.js";
+import type { ManagerTable, NodeState } from "./manager-table.js";
+import { buildPartitions, mergeManagerPartitions } from "./partition-rows.js";
 
 /**
- * alive: its last Status call answered. suspect: calls fail, but it answered
- * within `deadAfterMs`. dead: no answer for `deadAfterMs` (or never).
- * (The cluster manager's failure detector will replace this guess.)
+ * The page's own reading of its Status polls. alive: its last Status call
+ * answered. suspect: calls fail, but it answered within `deadAfterMs`. dead:
+ * no answer for `deadAfterMs` (or never). Shown when the cluster manager's
+ * table is not available; always used to drop a silent node's stale reports.
  */
 export type NodeHealth = "alive" | "suspect" | "dead";
 
@@ -24,8 +29,12 @@ export interface NodeObservation {
 export interface NodeRow {
   readonly nodeId: number;
   readonly address: string;
+  /** What the page shows: the meta group's state when its table is used, else `health`. */
+  readonly state: NodeState;
+  /** The page's own reading of its polls. */
   readonly health: NodeHealth;
-  readonly groupCount: number;
+  /** Partitions with a replica here: from the manager's table, else the groups it reports. */
+  readonly partitionCount: number;
   readonly leaderCount: number;
   readonly quiescedCount: number;
   readonly rssBytes: number;
@@ -35,7 +44,9 @@ export interface NodeRow {
 
 export interface ReplicaRow {
   readonly nodeId: number;
-  readonly health: NodeHealth;
+  readonly state: NodeState;
+  /** A replica being added, not voting yet (from the manager's table). */
+  readonly learner: boolean;
   /** Undefined when the node did not report the group (down, or not started there). */
   readonly role: GroupRole | undefined;
   readonly appliedIndex: number;
@@ -47,6 +58,8 @@ export interface ReplicaRow {
 
 export interface PartitionRow {
   readonly groupId: number;
+  /** From the manager's table; undefined without it (or for a group it does not list). */
+  readonly stateMachineType: string | undefined;
   /** 0: no leader known among the nodes that answered. */
   readonly leaderNodeId: number;
   readonly term: number;
@@ -54,7 +67,13 @@ export interface PartitionRow {
   readonly replicas: readonly ReplicaRow[];
 }
 
+/** Where the node states come from. */
+export type StateSource =
+  | { readonly kind: "manager"; readonly viaNodeId: number }
+  | { readonly kind: "polls" };
+
 export interface ClusterModel {
+  readonly source: StateSource;
   readonly nodes: readonly NodeRow[];
   readonly partitions: readonly PartitionRow[];
 }
@@ -73,6 +92,7 @@ export function buildClusterModel(
   observations: readonly NodeObservation[],
   nowMs: number,
   deadAfterMs: number,
+  table: ManagerTable | undefined = undefined,
 ): ClusterModel {
   const health = new Map(
     observations.map((observation) => [
@@ -80,100 +100,45 @@ export function buildClusterModel(
       healthOf(observation, nowMs, deadAfterMs),
     ]),
   );
-  // A dead node's last known groups are history, not state: they do not vote here.
+  const managed = new Map(table?.nodes.map((node) => [node.nodeId, node]) ?? []);
+  const stateOf = (nodeId: number): NodeState =>
+    managed.get(nodeId)?.state ?? health.get(nodeId) ?? "unknown";
+  // A silent node's last known groups are history, not state: they do not vote here.
   const reporting = observations.filter((observation) => health.get(observation.nodeId) !== "dead");
-  const partitions = buildPartitions(reporting, health);
-  const leaderCount = new Map<number, number>();
-  for (const partition of partitions) {
-    leaderCount.set(partition.leaderNodeId, (leaderCount.get(partition.leaderNodeId) ?? 0) + 1);
-  }
-  const nodes = observations.map((observation): NodeRow => {
-    const node = observation.status?.node;
+  const fromStatus = buildPartitions(reporting, stateOf);
+  const partitions =
+    table === undefined ? fromStatus : mergeManagerPartitions(fromStatus, table, stateOf);
+  const leaderCount = countBy(partitions.map((partition) => partition.leaderNodeId));
+  const replicaCount = countBy(
+    partitions.flatMap((partition) => partition.replicas.map((replica) => replica.nodeId)),
+  );
+  const observed = new Map(observations.map((observation) => [observation.nodeId, observation]));
+  const nodeIds = [...new Set([...observed.keys(), ...managed.keys()])].sort((a, b) => a - b);
+  const nodes = nodeIds.map((nodeId): NodeRow => {
+    const observation = observed.get(nodeId);
+    const node = observation?.status?.node;
+    const nodeHealth = health.get(nodeId) ?? "dead";
     return {
-      nodeId: observation.nodeId,
-      address: observation.address,
-      health: health.get(observation.nodeId) ?? "dead",
-      groupCount: node?.groupCount ?? 0,
-      leaderCount: leaderCount.get(observation.nodeId) ?? 0,
+      nodeId,
+      address: managed.get(nodeId)?.address || (observation?.address ?? ""),
+      state: stateOf(nodeId),
+      health: nodeHealth,
+      partitionCount:
+        table === undefined ? (node?.groupCount ?? 0) : (replicaCount.get(nodeId) ?? 0),
+      leaderCount: leaderCount.get(nodeId) ?? 0,
       quiescedCount: node?.quiescedGroupCount ?? 0,
       rssBytes: Number(node?.rssBytes ?? 0n),
       uptimeMs: Number(node?.uptimeMs ?? 0n),
-      error: observation.error,
+      error: observation === undefined ? "not among this node's peers" : observation.error,
     };
   });
-  return { nodes, partitions };
+  const source: StateSource =
+    table === undefined ? { kind: "polls" } : { kind: "manager", viaNodeId: table.viaNodeId };
+  return { source, nodes, partitions };
 }
 
-interface Report {
-  readonly nodeId: number;
-  readonly role: GroupRole;
-  readonly leaderNodeId: number;
-  readonly term: number;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly snapshotIndex: number;
-  readonly voters: readonly number[];
-}
-
-function buildPartitions(
-  reporting: readonly NodeObservation[],
-  health: ReadonlyMap<number, NodeHealth>,
-): PartitionRow[] {
-  const reportsByGroup = new Map<number, Report[]>();
-  for (const observation of reporting) {
-    for (const group of observation.status?.groups ?? []) {
-      const groupId = Number(group.groupId);
-      const reports = reportsByGroup.get(groupId) ?? [];
-      reports.push({
-        nodeId: observation.nodeId,
-        role: group.role,
-        leaderNodeId: Number(group.leaderNodeId),
-        term: Number(group.term),
-        commitIndex: Number(group.commitIndex),
-        appliedIndex: Number(group.appliedIndex),
-        lastIndex: Number(group.lastIndex),
-        snapshotIndex: Number(group.snapshotIndex),
-        voters: group.voters.map(Number),
-      });
-      reportsByGroup.set(groupId, reports);
-    }
-  }
-  return [...reportsByGroup]
-    .sort(([a], [b]) => a - b)
-    .map(([groupId, reports]) => buildPartition(groupId, reports, health));
-}
-
-function buildPartition(
-  groupId: number,
-  reports: readonly Report[],
-  health: ReadonlyMap<number, NodeHealth>,
-): PartitionRow {
-  const term = Math.max(...reports.map((report) => report.term));
-  // Election safety (Raft §5.2): at most one leader per term, so the highest term's leader is it.
-  const leader = reports.find((report) => report.role === GroupRole.LEADER && report.term === term);
-  const newest = reports.find((report) => report.term === term);
-  const leaderNodeId = leader?.nodeId ?? newest?.leaderNodeId ?? 0;
-  const commitIndex =
-    leader?.commitIndex ?? Math.max(...reports.map((report) => report.commitIndex));
-  const voters = (leader ?? newest ?? reports[0])?.voters ?? [];
-  const members = [...new Set([...voters, ...reports.map((report) => report.nodeId)])].sort(
-    (a, b) => a - b,
-  );
-  const replicas = members.map((nodeId): ReplicaRow => {
-    const report = reports.find((candidate) => candidate.nodeId === nodeId);
-    return {
-      nodeId,
-      health: health.get(nodeId) ?? "dead",
-      role: report?.role,
-      appliedIndex: report?.appliedIndex ?? 0,
-      lastIndex: report?.lastIndex ?? 0,
-      snapshotIndex: report?.snapshotIndex ?? 0,
-      lag:
-        report === undefined || leader === undefined
-          ? 0
-          : Math.max(0, leader.commitIndex - report.appliedIndex),
-    };
-  });
-  return { groupId, leaderNodeId, term, commitIndex, replicas };
+function countBy(ids: readonly number[]): ReadonlyMap<number, number> {
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
 }

@@ -64,7 +64,7 @@ export function startClusterPoller(options: ClusterPollerOptions): ClusterPoller
   return { stop: () => window.clearInterval(timer) };
 }
 
-/** An error as the server (or the relay) said it: "[unavailable] n3 at …: connect ECONNREFUSED". */
+/** An error as the server (or the relay) said it: "[unavailable] n3 at …: ECONNREFUSED". */
 export function describeError(error: unknown): string {
   const connectError = ConnectError.from(error);
   return connectError.message;

@@ -6,6 +6,7 @@ import type { Client } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
+import { ClusterService } from "../gen/raftkit/v1/cluster_pb.js";
 import { NodeService } from "../gen/raftkit/v1/node_pb.js";
 
 /** What /ui/nodes.json answers (framework/ui/ui-handler.ts, UiTopology). */
@@ -19,6 +20,8 @@ export interface NodeClients {
   /** "host:port" as the page knows it (its own node: the page's host). */
   readonly address: string;
   readonly node: Client<typeof NodeService>;
+  /** The cluster manager's API, where the node serves it (else calls fail with unimplemented). */
+  readonly cluster: Client<typeof ClusterService>;
   /** The event store's service, where the node serves it (else calls fail with unimplemented). */
   readonly eventStore: Client<typeof EventStoreService>;
 }
@@ -60,6 +63,7 @@ export function createNodeClients(topology: Topology): NodeClients[] {
       nodeId,
       address: address ?? window.location.host,
       node: createClient(NodeService, transport),
+      cluster: createClient(ClusterService, transport),
       eventStore: createClient(EventStoreService, transport),
     };
   });

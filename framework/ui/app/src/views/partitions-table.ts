@@ -58,6 +58,7 @@ export function PartitionsTable(props: PartitionsTableProps): ComponentChild {
             null,
             [
               "partition",
+              "type",
               "leader",
               "term",
               "commit",
@@ -83,7 +84,7 @@ function PartitionTableRow(
   const canTransfer =
     partition.leaderNodeId !== 0 &&
     partition.replicas.some(
-      (replica) => replica.nodeId !== partition.leaderNodeId && replica.health === "alive",
+      (replica) => replica.nodeId !== partition.leaderNodeId && replica.state === "alive",
     );
   return h(
     "tr",
@@ -93,6 +94,7 @@ function PartitionTableRow(
       "data-leader": partition.leaderNodeId,
     },
     h("th", { scope: "row" }, partition.groupId),
+    h("td", null, partition.stateMachineType ?? "—"),
     h(
       "td",
       { "data-testid": `leader-${partition.groupId}` },
@@ -121,13 +123,14 @@ function PartitionTableRow(
 }
 
 function ReplicaItem(replica: ReplicaRow): ComponentChild {
-  const down = replica.health !== "alive";
+  const down = replica.state !== "alive";
   return h(
     "li",
-    { key: replica.nodeId, class: down ? `replica ${replica.health}` : "replica" },
+    { key: replica.nodeId, class: down ? `replica ${replica.state}` : "replica" },
     h("strong", null, `n${replica.nodeId}`),
     " ",
-    down && replica.role === undefined ? replica.health : roleName(replica.role),
+    replica.learner ? "learner " : null,
+    down && replica.role === undefined ? replica.state : roleName(replica.role),
     replica.role === undefined
       ? null
       : ` · ${replica.appliedIndex} / ${replica.lastIndex}` +

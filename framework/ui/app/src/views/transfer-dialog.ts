@@ -16,7 +16,7 @@ export interface TransferDialogProps {
 export function TransferDialog(props: TransferDialogProps): ComponentChild {
   const { partition } = props;
   const targets = partition.replicas
-    .filter((replica) => replica.nodeId !== partition.leaderNodeId && replica.health === "alive")
+    .filter((replica) => replica.nodeId !== partition.leaderNodeId && replica.state === "alive")
     .map((replica) => replica.nodeId);
   const [target, setTarget] = useState(targets[0] ?? 0);
   const transfer = async (): Promise<string> => {
