@@ -61,6 +61,8 @@ function buildProgram(io: ProgramIo): Command {
     .option("--data <dir>", "data directory (log, snapshots, groups.json)")
     .option("--groups <ranges>", "groups to start with every node as voter, e.g. 1-100 or 1,5-9")
     .option("--state-machine <name>", "state machine type of --groups (default kv)")
+    .option("--join <host:port>", "join a running cluster through any member (comma-separated list allowed)")
+    .option("--cluster-manager <on|off>", "run the meta group, agent and controller (default on with peers or --join)")
     .addOption(new Option("--log-level <level>", "log level (default info)").choices([...logLevels]));
   for (const setting of integerSettings) {
     start.option(`${setting.flag} <n>`, `${setting.description} (default ${setting.fallback})`);

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { defaultRebalanceLimits } from "../cluster/index.js";
 import { resolveNodeHostConfig } from "../host/index.js";
 import type { NodeConfig } from "../server/index.js";
 import { createTransportLimits } from "../transport/index.js";
@@ -35,14 +36,21 @@ export const integerSettings = [
   { key: "maxFrameBytes", flag: "--max-frame-bytes", fallback: 4 << 20, low: 1024, high: 1 << 30, description: "largest transport frame" },
   { key: "requestTimeoutMs", flag: "--request-timeout-ms", fallback: 5_000, low: 1, high: 3_600_000, description: "default request deadline" },
   { key: "shutdownGraceMs", flag: "--shutdown-grace-ms", fallback: 5_000, low: 0, high: 3_600_000, description: "wait for requests in flight on shutdown" },
+  { key: "metaVoters", flag: "--meta-voters", fallback: 3, low: 1, high: 5, description: "meta group voters: the lowest ids of the boot cluster (1, 3 or 5)" },
+  { key: "heartbeatMs", flag: "--heartbeat-ms", fallback: 500, low: 1, high: 3_600_000, description: "node agent heartbeat interval to the meta leader" },
+  { key: "suspectAfterMs", flag: "--suspect-after-ms", fallback: 3_000, low: 1, high: 3_600_000, description: "silence before a node is suspect" },
+  { key: "deadAfterMs", flag: "--dead-after-ms", fallback: 10_000, low: 1, high: 3_600_000, description: "silence before a node is dead (its replicas are replaced)" },
+  { key: "controllerRoundMs", flag: "--controller-round-ms", fallback: 500, low: 1, high: 3_600_000, description: "pause between rebalancing rounds on the meta leader" },
+  { key: "maxConcurrentMoves", flag: "--max-concurrent-moves", fallback: 4, low: 1, high: 10_000, description: "replica moves under way at once, cluster-wide" },
+  { key: "maxNewMovesPerRound", flag: "--max-new-moves-per-round", fallback: 2, low: 1, high: 10_000, description: "replica moves started per controller round" },
 ] as const satisfies readonly IntegerSetting[];
 
 type IntegerKey = (typeof integerSettings)[number]["key"];
-const stringKeys = ["id", "listen", "peers", "data", "groups", "stateMachine", "logLevel"] as const;
+const stringKeys = ["id", "listen", "peers", "data", "groups", "stateMachine", "logLevel", "join", "clusterManager"] as const;
 type StringKey = (typeof stringKeys)[number];
 const flagOf: Record<StringKey, string> = {
   id: "--id", listen: "--listen", peers: "--peers", data: "--data", groups: "--groups",
-  stateMachine: "--state-machine", logLevel: "--log-level",
+  stateMachine: "--state-machine", logLevel: "--log-level", join: "--join", clusterManager: "--cluster-manager",
 };
 
 /** Raw values by config key, from flags (strings) or a config file (JSON values). */
@@ -119,9 +127,47 @@ export function resolveStartSettings(flags: RawSettings, file: RawSettings): Sta
     },
     transport: { maxFrameBytes: integers.maxFrameBytes },
     shutdownGraceMs: integers.shutdownGraceMs,
+    cluster: resolveClusterFlags(integers, text("join", false), text("clusterManager", false)),
   };
   checkCombinations(node);
   return { node, logLevel };
+}
+
+/** The cluster manager's flags (issue #9); the node checks the combinations and names the setting. */
+function resolveClusterFlags(
+  integers: Record<IntegerKey, number>,
+  join: { value: string | undefined; where: string },
+  switchText: { value: string | undefined; where: string },
+): NonNullable<NodeConfig["cluster"]> {
+  const joinAddresses = join.value === undefined ? [] : join.value.split(",").map((part) => part.trim());
+  for (const address of joinAddresses) parseAddress(address, join.where, false);
+  const onOff = switchText.value;
+  if (onOff !== undefined && onOff !== "on" && onOff !== "off") {
+    throw new UsageError(`${switchText.where}: "${onOff}", allowed on, off`);
+  }
+  if (![1, 3, 5].includes(integers.metaVoters)) {
+    throw new UsageError(`--meta-voters: ${integers.metaVoters}, allowed 1, 3, 5`);
+  }
+  if (!(integers.heartbeatMs < integers.suspectAfterMs && integers.suspectAfterMs < integers.deadAfterMs)) {
+    throw new UsageError(
+      `--heartbeat-ms ${integers.heartbeatMs} < --suspect-after-ms ${integers.suspectAfterMs} ` +
+        `< --dead-after-ms ${integers.deadAfterMs} is required`,
+    );
+  }
+  return {
+    ...(onOff === undefined ? {} : { enabled: onOff === "on" }),
+    join: joinAddresses,
+    metaVoters: integers.metaVoters,
+    heartbeatIntervalMs: integers.heartbeatMs,
+    suspectAfterMs: integers.suspectAfterMs,
+    deadAfterMs: integers.deadAfterMs,
+    roundIntervalMs: integers.controllerRoundMs,
+    limits: {
+      ...defaultRebalanceLimits,
+      maxConcurrentMoves: integers.maxConcurrentMoves,
+      maxNewMovesPerRound: integers.maxNewMovesPerRound,
+    },
+  };
 }
 
 function isLogLevel(value: string): value is LogLevel {

@@ -29,7 +29,13 @@ import { Role } from "../raft/index.js";
 import type { ClusterManager, PartitionInfo } from "./cluster-manager.js";
 import { ClusterErrorCode, isClusterError } from "./errors.js";
 import type { MetaChannel } from "./meta-cluster-manager.js";
-import { idFromWire, nodeFromWire, nodeToWire, partitionToWire } from "./meta-convert.js";
+import {
+  idFromWire,
+  nodeFromWire,
+  nodeToWire,
+  partitionFromWire,
+  partitionToWire,
+} from "./meta-convert.js";
 import { DeletePartition, SetNodeState } from "./meta-messages.js";
 import type { MetaPartition } from "./meta-table.js";
 
@@ -38,7 +44,19 @@ export interface ClusterServiceOptions {
   readonly host: NodeHost;
   /** The meta group, when the cluster runs one; absent for a static table. */
   readonly meta?: MetaChannel;
+  /**
+   * Starts the replicas of a partition just placed (node processes with the
+   * meta group). Called when the partition is new, or still at its first
+   * epoch (a retry after a failed start); never for one whose membership
+   * changed since (a replica started fresh then would bootstrap a new log).
+   */
+  readonly startReplicas?: (partition: PartitionInfo) => Promise<void>;
+  /** Stops the replicas of a deleted partition (best effort; node processes). */
+  readonly stopReplicas?: (partition: PartitionInfo) => Promise<void>;
 }
+
+/** The epoch a partition has when placed; any membership record raises it. */
+const firstEpoch = 1;
 
 const clusterCodes: Record<ClusterErrorCode, Code> = {
   [ClusterErrorCode.InvalidConfig]: Code.FailedPrecondition,
@@ -150,12 +168,24 @@ export function createClusterServiceImpl(
         const partitions = all.filter((p) => wanted.size === 0 || wanted.has(p.partitionId));
         return { partitions: partitions.map((partition) => statusOf(host, partition)) };
       }),
-    createPartition: (request) => answer(() => createThrough(manager, request)),
+    createPartition: (request) =>
+      answer(async () => {
+        const result = await createThrough(manager, request);
+        const partition = partitionFromWire(result.partition);
+        if (options.startReplicas !== undefined && (result.created || partition.epoch === firstEpoch)) {
+          await options.startReplicas(partition);
+        }
+        return result;
+      }),
     deletePartition: (request) =>
       answer(async () => {
         const channel = requireMeta(meta, "deleting a partition");
         const wire = create(DeletePartitionRequestSchema, { partitionId: request.partitionId });
-        return await channel.command(DeletePartition, wire);
+        const response = await channel.command(DeletePartition, wire);
+        if (options.stopReplicas !== undefined && response.partition !== undefined) {
+          await options.stopReplicas(partitionFromWire(response.partition));
+        }
+        return response;
       }),
     drainNode: (request) =>
       answer(async () => {

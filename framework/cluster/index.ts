@@ -78,3 +78,4 @@ export { createController } from "./controller.js";
 export { confChangeOf } from "./membership-change.js";
 export type { ClusterServiceOptions } from "./cluster-service.js";
 export { createClusterServiceImpl } from "./cluster-service.js";
+export { metaGroupId, metaVoterCounts, metaVotersOf } from "./meta-group.js";

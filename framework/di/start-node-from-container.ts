@@ -114,7 +114,10 @@ export async function startNodeFromContainer(
       router.service(ClusterService, createClusterServiceImpl({ manager, host }));
       extras.services?.(router, host);
     };
-    node = await startNode({ ...config, groups: [] }, logger, types, { ...extras, services });
+    // The container's ClusterManager (or the static table) says where partitions live; the
+    // node's own meta group would be a second source of truth, so it stays off here.
+    const nodeConfig = { ...config, groups: [], cluster: { ...config.cluster, enabled: false } };
+    node = await startNode(nodeConfig, logger, types, { ...extras, services });
     const started = await startHostedPartitions(node.host, cache.all(), types, node.startGroup);
     const running = node;
     const stop = async (): Promise<void> => {

@@ -25,6 +25,8 @@ export interface DataDirectory {
   readonly groups: ReadonlyMap<number, GroupRecord>;
   /** Adds records durably (write, fsync, rename) before the groups start. */
   recordGroups(records: readonly GroupRecord[]): Promise<void>;
+  /** Drops records durably (a replica moved away): the group is not reopened at boot. */
+  forgetGroups(groupIds: readonly number[]): Promise<void>;
 }
 
 export async function openDataDirectory(root: string, nodeId: number, clusterId: number): Promise<DataDirectory> {
@@ -33,16 +35,23 @@ export async function openDataDirectory(root: string, nodeId: number, clusterId:
   const groups = new Map<number, GroupRecord>();
   for (const record of await readGroups(join(root, "groups.json"))) groups.set(record.groupId, record);
   let writes: Promise<void> = Promise.resolve();
+  const persist = (): Promise<void> => {
+    const snapshot = JSON.stringify({ groups: [...groups.values()] }, undefined, 1);
+    // Serialized: a later write never lands before an earlier one.
+    writes = writes.then(() => writeDurably(join(root, "groups.json"), snapshot));
+    return writes;
+  };
   return {
     logDirectory: join(root, "log"),
     snapshotDirectory: join(root, "snapshots"),
     groups,
     recordGroups(records) {
       for (const record of records) groups.set(record.groupId, record);
-      const snapshot = JSON.stringify({ groups: [...groups.values()] }, undefined, 1);
-      // Serialized: a later write never lands before an earlier one.
-      writes = writes.then(() => writeDurably(join(root, "groups.json"), snapshot));
-      return writes;
+      return persist();
+    },
+    forgetGroups(groupIds) {
+      for (const groupId of groupIds) groups.delete(groupId);
+      return persist();
     },
   };
 }

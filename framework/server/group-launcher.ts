@@ -1,4 +1,5 @@
 import type { GroupMembers, NodeHost } from "../host/index.js";
+import { HostErrorCode, isHostError } from "../host/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import type { DataDirectory, GroupRecord } from "./data-directory.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
@@ -18,6 +19,12 @@ export interface GroupLauncher {
    * gateway's typed form and Status digests see it like any other.
    */
   startAdopted(groupId: number, machine: StateMachine, members: GroupMembers, options: { join?: boolean }): Promise<void>;
+  /**
+   * Stops a group started here and forgets its record (it is not reopened at
+   * boot); `removeData` also deletes its log and snapshots. Only for a
+   * replica already out of the group's configuration. False when it did not run.
+   */
+  stopGroup(groupId: number, removeData: boolean): Promise<boolean>;
 }
 
 /** Groups being created at once (each writes a bootstrap snapshot file and log record). */
@@ -46,6 +53,21 @@ export function createGroupLauncher(options: GroupLauncherOptions): GroupLaunche
   };
   return {
     machine: (groupId) => machines.get(groupId),
+    async stopGroup(groupId, removeData) {
+      const running = host.groupIds().includes(groupId);
+      if (dataDirectory.groups.has(groupId)) await dataDirectory.forgetGroups([groupId]);
+      if (removeData) {
+        await host.removeGroup(groupId).catch((error: unknown) => {
+          // Nothing durable to remove (a join that never received its snapshot) is fine.
+          if (!isHostError(error, HostErrorCode.GroupNotFound)) throw error;
+        });
+      } else if (running) {
+        await host.stopGroup(groupId);
+      }
+      machines.delete(groupId);
+      claimed.delete(groupId);
+      return running;
+    },
     async startAdopted(groupId, machine, members, startOptions) {
       if (claimed.has(groupId)) {
         throw new ServerError(ServerErrorCode.InvalidConfig, `group ${groupId} already runs on node ${nodeId}`, { setting: "group_ids" });

@@ -1,5 +1,6 @@
 import type { NodeHostConfig } from "../host/index.js";
 import type { TransportLimits } from "../transport/index.js";
+import type { ClusterManagerSettings } from "./cluster-config.js";
 
 /** Everything a node process needs to start; the CLI builds it from flags or a config file. */
 export interface NodeConfig {
@@ -22,6 +23,12 @@ export interface NodeConfig {
   readonly transport: Partial<TransportLimits>;
   /** How long a graceful shutdown waits for requests in flight. */
   readonly shutdownGraceMs: number;
+  /**
+   * The cluster manager (meta group, agent, controller; issue #9). On by
+   * default when the node has peers or joins; `{ enabled: false }` keeps a
+   * static partition table only.
+   */
+  readonly cluster?: Partial<ClusterManagerSettings>;
 }
 
 export function addressToUrl(address: string): string {

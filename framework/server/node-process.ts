@@ -31,6 +31,12 @@ import { createNodeServiceImpl } from "./node-service.js";
 import { createRequestGate } from "./request-gate.js";
 import type { RequestGate } from "./request-gate.js";
 import type { StateMachineTypes } from "./state-machine-types.js";
+import type { ClusterManager } from "../cluster/index.js";
+import { metaGroupId, metaStateMachineType } from "../cluster/index.js";
+import type { ClusterManagerSettings } from "./cluster-config.js";
+import { resolveClusterManagerSettings } from "./cluster-config.js";
+import type { ClusterRuntime } from "./cluster-runtime.js";
+import { createClusterRuntime } from "./cluster-runtime.js";
 import { builtinStateMachineTypes } from "./state-machine-types.js";
 
 export interface RunningNode {
@@ -51,6 +57,8 @@ export interface RunningNode {
    * recorded in the data directory — the caller restarts it at boot.
    */
   startGroup(groupId: number, machine: StateMachine, members: GroupMembers, options?: { join?: boolean }): Promise<void>;
+  /** The meta group's ClusterManager when the cluster manager runs here (issue #9). */
+  readonly clusterManager?: ClusterManager;
 }
 
 interface Parts {
@@ -61,6 +69,8 @@ interface Parts {
   readonly gate: RequestGate;
   readonly launcher: GroupLauncher;
   readonly addressOf: (nodeId: number) => string | undefined;
+  /** Records a registered node's "host:port" (the transport resolves peers through addressOf). */
+  readonly learnAddress: (nodeId: number, address: string) => void;
 }
 
 /** Starts one node: stores, host, transport, one port serving transport, gateway and node services. */
@@ -85,21 +95,37 @@ export async function startNode(
   types: StateMachineTypes = builtinStateMachineTypes,
   extras: NodeExtras = {},
 ): Promise<RunningNode> {
-  const parts = await assemble(config, logger, types);
+  const settings = resolveClusterManagerSettings(config.cluster, config.peers.size > 0);
+  if (config.groups.includes(metaGroupId)) {
+    const message = `group ${metaGroupId} is reserved for the meta group`;
+    throw new ServerError(ServerErrorCode.InvalidConfig, message, { setting: "groups" });
+  }
+  let boundPort = config.listenPort;
+  const runtime = settings.enabled ? createClusterRuntimeOf(config, settings, logger, () => boundPort) : undefined;
+  const allTypes = runtime === undefined ? types : new Map([...types, [metaStateMachineType, runtime.value.metaFactory]]);
+  const parts = await assemble(config, logger, allTypes);
+  runtime?.bind(parts);
   const { host, transport, logStore, gate } = parts;
   const startedAt = performance.now();
   let listener: DualProtocolListener;
+  const services: NodeExtras["services"] = (router, servedHost) => {
+    runtime?.value.registerServices(router, servedHost, parts.launcher);
+    extras.services?.(router, servedHost);
+  };
   try {
-    listener = await listen(config, parts, logger, () => performance.now() - startedAt, extras);
+    listener = await listen(config, parts, logger, () => performance.now() - startedAt, { ...extras, services });
   } catch (error) {
     await logStore.close();
     throw error;
   }
+  boundPort = listener.port;
   await transport.start();
   host.start();
   const reopened = await startGroupsAtBoot(config, parts);
+  await runtime?.value.start(host, parts.launcher);
   logger.info("node started", { nodeId: config.nodeId, port: listener.port, groups: host.groupIds().length, reopened });
   const stop = async (): Promise<void> => {
+    await runtime?.value.stop();
     gate.close();
     listener.stopAccepting();
     const drained = await gate.drained(config.shutdownGraceMs);
@@ -117,7 +143,28 @@ export async function startNode(
     host,
     stop: () => (stopping ??= stop()),
     startGroup: (groupId, machine, members, options = {}) => parts.launcher.startAdopted(groupId, machine, members, options),
+    ...(runtime === undefined ? {} : { clusterManager: runtime.value.manager }),
   };
+}
+
+/** The cluster runtime, bound to the node's address book once the parts exist. */
+function createClusterRuntimeOf(
+  config: NodeConfig,
+  settings: ClusterManagerSettings,
+  logger: Logger,
+  port: () => number,
+): { value: ClusterRuntime; bind(parts: Parts): void } {
+  let bound: Parts | undefined;
+  const value = createClusterRuntime({
+    nodeId: config.nodeId,
+    address: () => `${config.listenHost}:${port()}`,
+    peers: config.peers,
+    settings,
+    learnAddress: (nodeId, address) => bound?.learnAddress(nodeId, address),
+    addressOf: (nodeId) => bound?.addressOf(nodeId),
+    logger,
+  });
+  return { value, bind: (parts) => (bound = parts) };
 }
 
 /** Reopens every group recorded in the data directory, then starts the configured ones not among them. */
@@ -139,6 +186,9 @@ async function assemble(config: NodeConfig, logger: Logger, types: StateMachineT
   const addresses = new Map<number, string>();
   for (const [peer, address] of config.peers) addresses.set(peer, addressToUrl(address));
   const addressOf = (nodeId: number): string | undefined => addresses.get(nodeId);
+  const learnAddress = (nodeId: number, address: string): void => {
+    if (nodeId !== config.nodeId) addresses.set(nodeId, addressToUrl(address));
+  };
   const clock = createSystemClock();
   let host: NodeHost | undefined;
   const transport = createConnectTransport({
@@ -166,7 +216,7 @@ async function assemble(config: NodeConfig, logger: Logger, types: StateMachineT
     },
   );
   const launcher = createGroupLauncher({ nodeId: config.nodeId, host, dataDirectory, types });
-  return { host, transport, logStore, dataDirectory, gate: createRequestGate(), launcher, addressOf };
+  return { host, transport, logStore, dataDirectory, gate: createRequestGate(), launcher, addressOf, learnAddress };
 }
 
 async function listen(

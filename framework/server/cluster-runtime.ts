@@ -1,0 +1,170 @@
+/**
+ * The cluster manager inside a node process (issue #9): the meta group on
+ * the boot cluster's lowest ids, ClusterService and ClusterAgentService on
+ * the node's one port, the node agent's heartbeats, and the controller
+ * loop that acts only while this node leads the meta group.
+ */
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ClusterAgentService } from "../../gen/raftkit/v1/cluster_agent_pb.js";
+import { ClusterService } from "../../gen/raftkit/v1/cluster_pb.js";
+import type { ClusterManager, MetaChannel, MetaStateMachine, PartitionInfo } from "../cluster/index.js";
+import {
+  ClusterError,
+  ClusterErrorCode,
+  createClusterServiceImpl,
+  createMetaClusterManager,
+  createMetaStateMachine,
+  metaGroupId,
+  metaStateMachineType,
+  metaVotersOf,
+} from "../cluster/index.js";
+import type { RaftkitClient } from "../client/index.js";
+import { createRaftkitClient } from "../client/index.js";
+import type { NodeHost } from "../host/index.js";
+import type { StateMachineFactory } from "../statemachine/index.js";
+import type { Logger } from "../transport/index.js";
+import { createClusterAgentServiceImpl } from "./cluster-agent-service.js";
+import type { ClusterManagerSettings } from "./cluster-config.js";
+import type { GroupLauncher } from "./group-launcher.js";
+import type { ControllerLoop } from "./meta-controller-loop.js";
+import { startControllerLoop } from "./meta-controller-loop.js";
+import { createMetaControllerEnvironment } from "./meta-controller-environment.js";
+import type { NodeAgent } from "./node-agent.js";
+import { startNodeAgent } from "./node-agent.js";
+import { addressToUrl } from "./node-config.js";
+import type { PeerClients } from "./peer-clients.js";
+import { createPeerClients } from "./peer-clients.js";
+
+export interface ClusterRuntimeOptions {
+  readonly nodeId: number;
+  /** This node's "host:port" as the others reach it (known once the port is bound). */
+  readonly address: () => string;
+  /** Boot peers: id → "host:port". */
+  readonly peers: ReadonlyMap<number, string>;
+  readonly settings: ClusterManagerSettings;
+  readonly learnAddress: (nodeId: number, address: string) => void;
+  readonly addressOf: (nodeId: number) => string | undefined;
+  readonly logger: Logger;
+}
+
+export interface ClusterRuntime {
+  /** The meta group's voters ([] on a node that joined later). */
+  readonly metaVoters: readonly number[];
+  readonly manager: ClusterManager;
+  /** The meta state machine type, to add to the node's StateMachineTypes. */
+  readonly metaFactory: StateMachineFactory;
+  registerServices(router: ConnectRouter, host: NodeHost, launcher: GroupLauncher): void;
+  /** After the host started: the meta group here (a voter), the agent, the controller loop. */
+  start(host: NodeHost, launcher: GroupLauncher): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The meta group through a RaftkitClient made at start (the seeds need this node's bound port). */
+function metaChannelOf(client: () => RaftkitClient): MetaChannel {
+  return {
+    command: (message, request) => client().command(message, metaGroupId, request),
+    query: (message, request) => client().query(message, metaGroupId, request),
+  };
+}
+
+export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRuntime {
+  const { settings, logger, nodeId } = options;
+  const joining = settings.join.length > 0;
+  const bootIds = [nodeId, ...options.peers.keys()];
+  const metaVoters = joining ? [] : metaVotersOf(bootIds, settings.metaVoters);
+  const seedsOf = (): string[] => [
+    ...metaVoters.map((id) => (id === nodeId ? options.address() : options.peers.get(id)!)),
+    ...settings.join,
+  ];
+  let client: RaftkitClient | undefined;
+  const channel = metaChannelOf(() => {
+    if (client === undefined) throw new ClusterError(ClusterErrorCode.Unavailable, "the node is starting");
+    return client;
+  });
+  const manager = createMetaClusterManager({ channel, now: () => performance.now(), refreshIntervalMs: 1_000 });
+  const peers: PeerClients = createPeerClients();
+  let meta: MetaStateMachine | undefined;
+  let agent: NodeAgent | undefined;
+  let loop: ControllerLoop | undefined;
+  const metaFactory: StateMachineFactory = (groupId) => {
+    meta = createMetaStateMachine({ partitionId: groupId, defaultReplicationFactor: settings.defaultReplicationFactor });
+    return meta.machine;
+  };
+  const addressesOf = async (partition: PartitionInfo): Promise<Map<number, string>> => {
+    const nodes = await manager.nodes();
+    return new Map(nodes.filter((node) => partition.replicas.includes(node.nodeId)).map((node) => [node.nodeId, node.address]));
+  };
+  const startReplicas = async (partition: PartitionInfo): Promise<void> => {
+    const addresses = await addressesOf(partition);
+    const request = {
+      partitionId: BigInt(partition.partitionId),
+      stateMachineType: partition.stateMachineType,
+      voters: partition.replicas.map(BigInt),
+      join: false,
+    };
+    const results = await Promise.allSettled(partition.replicas.map((replica) => {
+      const address = addresses.get(replica);
+      if (address === undefined) return Promise.reject(new RangeError(`node ${replica} has no address`));
+      return peers.of(address).agent.startReplica(request, { timeoutMs: settings.callTimeoutMs });
+    }));
+    const failed = partition.replicas.filter((_, index) => results[index]!.status === "rejected");
+    // A majority running is enough to serve; the rest is replaced once the node is found dead.
+    if (failed.length * 2 >= partition.replicas.length) {
+      const message = `partition ${partition.partitionId} is placed on [${partition.replicas.join(", ")}] ` +
+        `but its replicas on [${failed.join(", ")}] did not start; create it again to retry`;
+      throw new ClusterError(ClusterErrorCode.Unavailable, message);
+    }
+  };
+  const stopReplicas = async (partition: PartitionInfo): Promise<void> => {
+    const addresses = await addressesOf(partition);
+    await Promise.allSettled([...addresses.values()].map((address) =>
+      peers.of(address).agent.stopReplica(
+        { partitionId: BigInt(partition.partitionId), removeData: true },
+        { timeoutMs: settings.callTimeoutMs },
+      )));
+  };
+  return {
+    metaVoters,
+    manager,
+    metaFactory,
+    registerServices(router, host, launcher) {
+      router.service(ClusterService, createClusterServiceImpl({ manager, host, meta: channel, startReplicas, stopReplicas }));
+      router.service(ClusterAgentService, createClusterAgentServiceImpl({
+        host,
+        launcher,
+        addressOf: options.addressOf,
+        onHeartbeat: (beatingId, address) => {
+          if (beatingId !== nodeId) options.learnAddress(beatingId, address);
+          return loop?.onHeartbeat(beatingId, address) ?? { accepted: false };
+        },
+      }));
+    },
+    async start(host, launcher) {
+      const seeds = seedsOf();
+      client = createRaftkitClient({ nodes: seeds.map(addressToUrl), defaultDeadlineMs: settings.callTimeoutMs });
+      if (metaVoters.includes(nodeId)) {
+        const record = { groupId: metaGroupId, voters: metaVoters, stateMachine: metaStateMachineType, join: false };
+        await launcher.startGroups([record]);
+        if (meta === undefined) throw new RangeError("the meta group started without its state machine");
+        const environment = createMetaControllerEnvironment({ host, meta, peers, callTimeoutMs: settings.callTimeoutMs, logger });
+        loop = startControllerLoop({ host, meta, environment, settings, addressOf: options.addressOf, logger });
+      }
+      agent = startNodeAgent({
+        nodeId,
+        address: options.address(),
+        seeds,
+        peers,
+        intervalMs: settings.heartbeatIntervalMs,
+        callTimeoutMs: settings.callTimeoutMs,
+        learnAddress: options.learnAddress,
+        logger,
+      });
+    },
+    async stop() {
+      await agent?.stop();
+      await loop?.stop();
+      await client?.close();
+      peers.close();
+    },
+  };
+}

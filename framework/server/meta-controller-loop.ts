@@ -1,0 +1,116 @@
+/**
+ * The controller loop of a node process (issue #9): runs only while this
+ * node leads the meta group. A new leadership starts a fresh controller
+ * (the failure detector's timers start then: an election never kills a
+ * node). Heartbeats are taken here; a beat from a node the registry does
+ * not know (or knows at another address) registers it.
+ */
+import { create } from "@bufbuild/protobuf";
+import { RegisterNodeRequestSchema } from "../../gen/raftkit/v1/cluster_pb.js";
+import type { Controller, MetaStateMachine, RoundReport } from "../cluster/index.js";
+import { RegisterNode, createController, metaGroupId, nodeToWire } from "../cluster/index.js";
+import type { NodeHost } from "../host/index.js";
+import type { Logger } from "../transport/index.js";
+import type { HeartbeatAnswer } from "./cluster-agent-service.js";
+import type { ClusterManagerSettings } from "./cluster-config.js";
+import type { MetaControllerEnvironment } from "./meta-controller-environment.js";
+import { proposeMeta } from "./meta-controller-environment.js";
+
+export interface ControllerLoop {
+  onHeartbeat(nodeId: number, address: string): HeartbeatAnswer;
+  /** Rounds run so far as leader, and the last report (for tests and logs). */
+  rounds(): number;
+  stop(): Promise<void>;
+}
+
+export interface ControllerLoopOptions {
+  readonly host: NodeHost;
+  readonly meta: MetaStateMachine;
+  readonly environment: MetaControllerEnvironment;
+  readonly settings: ClusterManagerSettings;
+  readonly addressOf: (nodeId: number) => string | undefined;
+  readonly logger: Logger;
+}
+
+function logRound(logger: Logger, report: RoundReport): void {
+  for (const transition of report.transitions) {
+    logger.info("node state", { nodeId: transition.nodeId, from: transition.from, to: transition.to });
+  }
+  for (const action of report.actions) logger.info("rebalance step", { ...action });
+  for (const failure of report.failures) {
+    const action = typeof failure.action === "string" ? failure.action : JSON.stringify(failure.action);
+    logger.warn("rebalance step failed", { action, error: String(failure.error) });
+  }
+}
+
+export function startControllerLoop(options: ControllerLoopOptions): ControllerLoop {
+  const { host, meta, environment, settings, logger } = options;
+  const now = (): number => performance.now();
+  let controller: Controller | undefined;
+  let stopped = false;
+  let rounds = 0;
+  const registering = new Set<number>();
+  const leads = (): boolean => host.groupIds().includes(metaGroupId) && host.isLeader(metaGroupId);
+  const register = (nodeId: number, address: string): void => {
+    const known = meta.table.nodes().find((node) => node.nodeId === nodeId);
+    if ((known !== undefined && known.address === address) || registering.has(nodeId)) return;
+    registering.add(nodeId);
+    const request = create(RegisterNodeRequestSchema, { nodeId: BigInt(nodeId), address });
+    proposeMeta(host, RegisterNode, request)
+      .then(() => logger.info("node registered", { nodeId, address }))
+      .catch((error: unknown) => logger.warn("node registration failed", { nodeId, error: String(error) }))
+      .finally(() => registering.delete(nodeId));
+  };
+  const round = async (): Promise<void> => {
+    if (!leads()) {
+      controller = undefined;
+      return;
+    }
+    if (controller === undefined) {
+      controller = createController({
+        environment,
+        detector: { suspectAfterMs: settings.suspectAfterMs, deadAfterMs: settings.deadAfterMs },
+        limits: settings.limits,
+      });
+      controller.onLeadershipStart(now());
+      logger.info("meta leader: controller started", { nodeId: host.nodeId });
+    }
+    controller.onHeartbeat(host.nodeId, now());
+    logRound(logger, await controller.round(now()));
+    await environment.stopOrphans();
+    rounds++;
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, settings.roundIntervalMs));
+      if (stopped) break;
+      try {
+        await round();
+      } catch (error) {
+        // A round fails as a whole when the meta group lost its leader mid-way; the next one starts over.
+        logger.warn("controller round failed", { error: String(error) });
+      }
+    }
+  })();
+  return {
+    onHeartbeat(nodeId, address) {
+      if (controller === undefined || !leads()) {
+        const leader = host.groupIds().includes(metaGroupId) ? host.status(metaGroupId).leader : 0;
+        const leaderAddress = leader === host.nodeId ? "" : (options.addressOf(leader) ?? "");
+        return { accepted: false, metaLeaderNodeId: BigInt(leader), metaLeaderAddress: leaderAddress.replace(/^http:\/\//, "") };
+      }
+      controller.onHeartbeat(nodeId, now());
+      register(nodeId, address);
+      return {
+        accepted: true,
+        metaLeaderNodeId: BigInt(host.nodeId),
+        nodes: meta.table.nodes().map(nodeToWire),
+      };
+    },
+    rounds: () => rounds,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
