@@ -1,5 +1,14 @@
 import { createRaftNode, decodeConfChange, EntryType, MessageType, Role } from "../raft/index.js";
-import type { ConfChange, ConfState, Message, RaftNode, RaftStatus, RandomSource, Ready } from "../raft/index.js";
+import type {
+  ConfChange,
+  ConfState,
+  Message,
+  RaftConfig,
+  RaftNode,
+  RaftStatus,
+  RandomSource,
+  Ready,
+} from "../raft/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import type { Clock, GroupMessage, IncomingSnapshot, Logger, TimerHandle, Transport, TransportHandler } from "../transport/index.js";
 import { resolveNodeHostConfig } from "./config.js";
@@ -194,6 +203,7 @@ export class NodeHost implements TransportHandler {
     const raft = createRaftNode({
       electionTicks: this.config.electionTicks,
       heartbeatTicks: this.config.heartbeatTicks,
+      ...hostRaftDefaults,
       ...this.config.raft,
       id: this.nodeId,
       storage,
@@ -791,6 +801,17 @@ function replayConfChanges(
   }
   return confState;
 }
+
+/**
+ * Flow control per follower and group (etcd's MaxSizePerMsg and
+ * MaxInflightMsgs), tighter than the raft core's own defaults (1 MiB × 256):
+ * with many groups per node these bound what one peer can have queued
+ * behind it. A single larger entry still goes out alone.
+ */
+const hostRaftDefaults: Pick<RaftConfig, "maxSizePerMessage" | "maxInflightMessages"> = {
+  maxSizePerMessage: 256 * 1024,
+  maxInflightMessages: 64,
+};
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

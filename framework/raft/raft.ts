@@ -420,6 +420,14 @@ export class Raft {
   }
 
   private stepLeader(message: Message): void {
+    // Check-quorum (thesis §6.2) asks whether a quorum is still in touch. Any
+    // message from a member says so (older terms never get here; a forwarded
+    // ReadIndex carries term 0), not only the responses to heartbeats and
+    // appends: under load those may queue behind data.
+    if (message.from !== this.id) {
+      const sender = this.tracker.progress.get(message.from);
+      if (sender !== undefined) sender.recentActive = true;
+    }
     switch (message.type) {
       case MessageType.ReadIndex:
         this.onReadIndexRequest(message);

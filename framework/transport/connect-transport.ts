@@ -4,6 +4,8 @@ import { TransportError, TransportErrorCode } from "./errors.js";
 import type { GroupId, GroupMessage } from "./group-message.js";
 import type { TransportLimits } from "./limits.js";
 import { createTransportLimits } from "./limits.js";
+import type { Lane } from "./lane.js";
+import { lanes } from "./lane.js";
 import type { Logger } from "./logger.js";
 import { checkSnapshotMessage, encodeOutgoing } from "./outgoing.js";
 import { PeerChannel } from "./peer-channel.js";
@@ -40,21 +42,25 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
   );
   const reportUnreachable = (groupId: GroupId, peer: NodeId): void =>
     reports.addDeferred(groupId, peer);
-  const channels = new Map<NodeId, PeerChannel>();
+  /** Per peer, one channel per lane: control traffic never queues behind appends. */
+  const channels = new Map<NodeId, Record<Lane, PeerChannel>>();
   let state: "new" | "running" | "closed" = "new";
   const closing = new AbortController();
 
-  const channelFor = (peer: NodeId): PeerChannel | undefined => {
-    let channel = channels.get(peer);
-    if (channel !== undefined) return channel;
-    if (options.resolvePeer(peer) === undefined) return undefined;
-    channel = new PeerChannel({
-      nodeId, clusterId, peerNodeId: peer, limits, clock, random, logger,
-      resolveBaseUrl: () => options.resolvePeer(peer),
-      reportUnreachable: (groupId) => reportUnreachable(groupId, peer),
-    });
-    channels.set(peer, channel);
-    return channel;
+  const channelFor = (peer: NodeId, lane: Lane): PeerChannel | undefined => {
+    let pair = channels.get(peer);
+    if (pair === undefined) {
+      if (options.resolvePeer(peer) === undefined) return undefined;
+      const open = (laneOfChannel: Lane): PeerChannel =>
+        new PeerChannel({
+          nodeId, clusterId, peerNodeId: peer, lane: laneOfChannel, limits, clock, random, logger,
+          resolveBaseUrl: () => options.resolvePeer(peer),
+          reportUnreachable: (groupId) => reportUnreachable(groupId, peer),
+        });
+      pair = { control: open("control"), data: open("data") };
+      channels.set(peer, pair);
+    }
+    return pair[lane];
   };
   const checkRunning = (): void => {
     if (state !== "running") {
@@ -74,7 +80,7 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
     send(messages: readonly GroupMessage[]): void {
       checkRunning();
       for (const item of encodeOutgoing(nodeId, messages)) {
-        const channel = channelFor(item.to);
+        const channel = channelFor(item.to, item.lane);
         if (channel === undefined) reportUnreachable(item.groupId, item.to);
         else channel.enqueue(item);
       }
@@ -94,7 +100,8 @@ export function createConnectTransport(options: ConnectTransportOptions): Transp
       state = "closed";
       const text = `transport of node ${nodeId} closed`;
       closing.abort(new TransportError(TransportErrorCode.Closed, text));
-      await Promise.all([...channels.values()].map((channel) => channel.close()));
+      const all = [...channels.values()].flatMap((pair) => lanes.map((lane) => pair[lane]));
+      await Promise.all(all.map((channel) => channel.close()));
       channels.clear();
     },
   };

@@ -14,6 +14,13 @@ export interface TransportLimits {
   readonly maxFrameBytes: number;
   /** Batches written to a peer's stream and not yet acknowledged. */
   readonly maxInflightBatches: number;
+  /**
+   * Bytes written to a peer's stream and not yet acknowledged (one batch may
+   * exceed it when nothing else is in flight). Bounds how long a message can
+   * wait behind earlier ones at a busy receiver, and so the ack delay the
+   * watchdog sees.
+   */
+  readonly maxInflightBytes: number;
   /** A stream whose oldest unacknowledged batch is older than this is declared dead. */
   readonly ackTimeoutMs: number;
   /** First reconnect delay; doubles per failed attempt up to backoffMaxMs, with jitter. */
@@ -28,6 +35,7 @@ export const defaultTransportLimits: TransportLimits = {
   maxQueuedBytesPerPeer: 64 * 1024 * 1024,
   maxFrameBytes: 4 * 1024 * 1024,
   maxInflightBatches: 64,
+  maxInflightBytes: 8 * 1024 * 1024,
   ackTimeoutMs: 5000,
   backoffInitialMs: 100,
   backoffMaxMs: 5000,
@@ -42,6 +50,7 @@ export function createTransportLimits(overrides: Partial<TransportLimits> = {}):
     ["maxQueuedBytesPerPeer", 1024, 2 ** 40],
     ["maxFrameBytes", 1024, 1024 * 1024 * 1024],
     ["maxInflightBatches", 1, 100_000],
+    ["maxInflightBytes", 1024, 2 ** 40],
     ["ackTimeoutMs", 1, 3_600_000],
     ["backoffInitialMs", 1, 3_600_000],
     ["backoffMaxMs", 1, 3_600_000],

@@ -2,11 +2,14 @@ import type { Message, NodeId } from "../raft/index.js";
 import { MessageType } from "../raft/index.js";
 import { TransportError, TransportErrorCode } from "./errors.js";
 import type { GroupMessage } from "./group-message.js";
+import type { Lane } from "./lane.js";
+import { laneOf } from "./lane.js";
 import { encodeGroupMessage } from "./message-codec.js";
 import type { QueuedMessage } from "./peer-queue.js";
 
 export interface OutgoingMessage extends QueuedMessage {
   readonly to: NodeId;
+  readonly lane: Lane;
 }
 
 /**
@@ -35,7 +38,8 @@ export function encodeOutgoing(
           `allowed any node but 0 and this node ${nodeId}`,
       );
     }
-    outgoing.push({ to: message.to, groupId, bytes: encodeGroupMessage(groupMessage) });
+    const bytes = encodeGroupMessage(groupMessage);
+    outgoing.push({ to: message.to, groupId, bytes, lane: laneOf(message.type) });
   }
   return outgoing;
 }

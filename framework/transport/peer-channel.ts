@@ -7,6 +7,8 @@ import type { Clock, TimerHandle } from "./clock.js";
 import { TransportError, TransportErrorCode } from "./errors.js";
 import { batchHeaderOverheadBytes, perMessageOverheadBytes } from "./frame-limits.js";
 import type { GroupId } from "./group-message.js";
+import type { Lane } from "./lane.js";
+import { laneHeader } from "./lane.js";
 import type { TransportLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { PeerConnection } from "./peer-connection.js";
@@ -18,6 +20,8 @@ export interface PeerChannelOptions {
   readonly nodeId: NodeId;
   readonly clusterId: number;
   readonly peerNodeId: NodeId;
+  /** The stream this channel feeds (sent as a header; the receiver tells its streams apart). */
+  readonly lane: Lane;
   /** The peer's current address, asked again on every (re)connect; undefined if unknown. */
   readonly resolveBaseUrl: () => string | undefined;
   readonly limits: TransportLimits;
@@ -31,6 +35,7 @@ export interface PeerChannelOptions {
 interface InflightBatch {
   readonly sentAt: number;
   readonly groupIds: readonly GroupId[];
+  readonly bytes: number;
 }
 
 /**
@@ -55,6 +60,7 @@ export class PeerChannel {
   private connection: PeerConnection | undefined;
   private wakeWriter: (() => void) | undefined;
   private inflight: InflightBatch[] = [];
+  private inflightBytes = 0;
   private batchesSent = 0;
   private batchesAcknowledged = 0;
   /** Since when this channel has had work and seen no acknowledgement. */
@@ -114,11 +120,19 @@ export class PeerChannel {
     this.watchdog?.cancel();
     this.queue.clear();
     this.inflight = [];
+    this.inflightBytes = 0;
     const connection = this.connection;
     this.connection = undefined;
     connection?.close();
     this.wake();
     await this.streamDone;
+  }
+
+  /** The in-flight window is full: wait for acknowledgements (one batch always fits when empty). */
+  private windowFull(): boolean {
+    const { maxInflightBatches, maxInflightBytes } = this.options.limits;
+    if (this.inflight.length === 0) return false;
+    return this.inflight.length >= maxInflightBatches || this.inflightBytes >= maxInflightBytes;
   }
 
   private busy(): boolean {
@@ -138,6 +152,7 @@ export class PeerChannel {
     this.batchesSent = 0;
     this.batchesAcknowledged = 0;
     this.inflight = [];
+    this.inflightBytes = 0;
     const connection = openPeerConnection(baseUrl, this.options.limits.maxFrameBytes);
     this.connection = connection;
     this.streamDone = this.runStream(connection);
@@ -149,7 +164,7 @@ export class PeerChannel {
     try {
       const responses = connection.client.stream(this.batches(connection), {
         signal: connection.abort.signal,
-        headers: { "x-raftkit-node": String(this.options.nodeId) },
+        headers: { "x-raftkit-node": String(this.options.nodeId), [laneHeader]: this.options.lane },
       });
       for await (const response of responses) {
         this.onAcknowledged(connection, Number(response.batchesReceived));
@@ -166,14 +181,19 @@ export class PeerChannel {
   ): AsyncGenerator<MessageInitShape<typeof StreamRequestSchema>> {
     const { nodeId, clusterId, limits, clock } = this.options;
     while (this.connection === connection) {
-      if (this.queue.length === 0 || this.inflight.length >= limits.maxInflightBatches) {
+      if (this.queue.length === 0 || this.windowFull()) {
         await new Promise<void>((resolve) => {
           this.wakeWriter = resolve;
         });
         continue;
       }
-      const batch = this.queue.takeBatch(this.batchBudgetBytes, perMessageOverheadBytes);
-      this.inflight.push({ sentAt: clock.now(), groupIds: batch.map((item) => item.groupId) });
+      const room = limits.maxInflightBytes - this.inflightBytes;
+      const budget = Math.max(1, Math.min(this.batchBudgetBytes, room));
+      const batch = this.queue.takeBatch(budget, perMessageOverheadBytes);
+      let bytes = 0;
+      for (const item of batch) bytes += item.bytes.length;
+      this.inflight.push({ sentAt: clock.now(), groupIds: batch.map((item) => item.groupId), bytes });
+      this.inflightBytes += bytes;
       this.batchesSent++;
       yield {
         fromNodeId: BigInt(nodeId),
@@ -192,7 +212,9 @@ export class PeerChannel {
           `(${this.batchesAcknowledged}, ${this.batchesSent}]`,
       );
     }
-    this.inflight.splice(0, batchesReceived - this.batchesAcknowledged);
+    for (const batch of this.inflight.splice(0, batchesReceived - this.batchesAcknowledged)) {
+      this.inflightBytes -= batch.bytes;
+    }
     this.batchesAcknowledged = batchesReceived;
     this.attempt = 0;
     this.waitingSince = this.options.clock.now();
@@ -231,11 +253,13 @@ export class PeerChannel {
     for (const batch of this.inflight) for (const groupId of batch.groupIds) dropped.add(groupId);
     for (const item of this.queue.clear()) dropped.add(item.groupId);
     this.inflight = [];
+    this.inflightBytes = 0;
     for (const groupId of dropped) this.options.reportUnreachable(groupId);
     const { clock, limits, random, logger, peerNodeId } = this.options;
     const delay = reconnectDelayMs(this.attempt, limits, random);
     logger.warn("transport: stream to peer failed", {
       peer: peerNodeId,
+      lane: this.options.lane,
       reason: reason instanceof Error ? reason.message : String(reason),
       attempt: this.attempt,
       reconnectInMs: delay,

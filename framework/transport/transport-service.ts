@@ -10,6 +10,7 @@ import type { TransportLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { checkClusterId } from "./cluster-check.js";
 import { decodeGroupMessage } from "./message-codec.js";
+import { OpenStreams } from "./open-streams.js";
 import { receiveSnapshot } from "./snapshot-receiver.js";
 import type { TransportHandler } from "./transport.js";
 
@@ -38,8 +39,9 @@ export function registerTransportService(
 export function createTransportServiceImpl(
   options: TransportServiceOptions,
 ): ServiceImpl<typeof TransportService> {
+  const streams = new OpenStreams();
   return {
-    stream: (requests, context) => serveStream(options, requests, context),
+    stream: (requests, context) => serveStream(options, streams, requests, context),
     sendSnapshot: async (requests, context) => {
       try {
         return await receiveSnapshot(options, requests, context);
@@ -52,6 +54,7 @@ export function createTransportServiceImpl(
 
 async function* serveStream(
   options: TransportServiceOptions,
+  streams: OpenStreams,
   requests: AsyncIterable<StreamRequest>,
   context: HandlerContext,
 ): AsyncIterable<MessageInitShape<typeof StreamResponseSchema>> {
@@ -60,6 +63,7 @@ async function* serveStream(
   try {
     for await (const request of requests) {
       const from = checkBatchHeader(options, request, streamPeer);
+      if (streamPeer === undefined) streams.opened(from);
       streamPeer = from;
       const messages = request.messages.map((bytes) => checkedMessage(options.nodeId, from, bytes));
       options.handler.onMessages(from, messages);
@@ -70,7 +74,9 @@ async function* serveStream(
     throw rejectPeer(options.logger, `stream from node ${streamPeer ?? "?"}`, error, context);
   } finally {
     // Ended or broken: when a peer's process dies, this is how its followers hear it first.
-    if (streamPeer !== undefined) options.handler.onPeerDisconnected?.(streamPeer);
+    if (streamPeer !== undefined && streams.closed(streamPeer)) {
+      options.handler.onPeerDisconnected?.(streamPeer);
+    }
   }
 }
 

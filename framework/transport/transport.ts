@@ -36,9 +36,12 @@ export interface TransportHandler {
 }
 
 /**
- * Raft traffic between nodes. Every group's messages to one peer share one
- * ordered channel. Messages are fire-and-forget (raft tolerates loss): send()
- * never blocks and never waits for the network.
+ * Raft traffic between nodes. Every group's messages to one peer share two
+ * ordered channels (lanes, see lane.ts): appends on one, everything else on
+ * the other, so heartbeats and votes never wait behind entries; order holds
+ * within a lane only (raft tolerates reordering). Messages are
+ * fire-and-forget (raft tolerates loss): send() never blocks and never waits
+ * for the network.
  */
 export interface Transport {
   readonly nodeId: NodeId;

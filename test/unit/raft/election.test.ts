@@ -214,6 +214,19 @@ describe("thesis §6.2 check-quorum and §4.2.3 disruptive servers", () => {
     expect(cluster.get(1).node.status().role).toBe(Role.Leader);
   });
 
+  it("counts any message of the term from a member, not only heartbeat and append responses", () => {
+    const cluster = new Cluster({ voters: [1, 2, 3], config: { checkQuorum: true, preVote: true } });
+    cluster.elect(1);
+    // The responses are lost (say, queued behind data), but the followers' read requests arrive.
+    const responses = [MessageType.HeartbeatResponse, MessageType.AppendResponse];
+    cluster.drop = (m) => m.to === 1 && responses.includes(m.type);
+    for (let tick = 0; tick < 50; tick++) {
+      for (const id of [2, 3]) cluster.get(id).node.readIndex(new Uint8Array([id, tick]));
+      cluster.tickAll(1);
+    }
+    expect(cluster.get(1).node.status().role).toBe(Role.Leader);
+  });
+
   it("a follower that hears from its leader ignores a vote request of a higher term", () => {
     const driver = createDriver({ term: 1, config: { checkQuorum: true } });
     driver.node.step(message({ type: MessageType.Heartbeat, to: 1, from: 2, term: 1 }));
