@@ -1,70 +1,97 @@
 import { assert } from "./assert.js";
-import type { EntryLocation } from "./group-log.js";
 
 /**
- * Bounds the entry data held in memory: entries enter in write order and the
- * oldest lose their data first (they are then read from their segment). Data
- * of an entry whose commit is not durable yet is never dropped, so the queue
- * may exceed its budget by at most the commits in flight.
+ * Bounds the entry data held in memory: data enters in write order, one
+ * batch per save (or replayed operation), and the oldest loses it first (it
+ * is then read from its segment). Data of a commit that is not durable yet
+ * is never dropped, so the cache may exceed its budget by at most the
+ * commits in flight.
  *
- * Entries arrive in batches (one per save or replayed operation): the queue
- * holds one slot per batch, not per entry, so a save of 1,024 groups costs one
- * push here instead of 1,024 into an ever-growing array (a profile of that
- * case showed the per-entry queue at about a quarter of save()'s CPU, most of
- * it in the garbage collector's old-to-new remembered set).
+ * An entry finds its data by (batch number, slot), both kept in its row of
+ * EntryLocations. Eviction only touches the cache's own arrays: nothing in
+ * the groups' logs changes, and a save costs one push of one array here, not
+ * an object per entry (a profile of a 1,024-group save showed per-entry
+ * objects, and the garbage collector's work on them, at more than half of it).
  * @internal
  */
 export interface EntryCache {
-  /** Adds a batch of entries, oldest first; all of them cached (`data` set). */
-  add(locations: readonly EntryLocation[]): void;
-  /** Drops data of the oldest entries while over budget, if their commit is ≤ `durableCommit`. */
+  /** The number the next non-empty `add` returns. */
+  readonly nextBatchNumber: number;
+  /**
+   * Adds one batch of data, oldest first, written by commit `commitNumber`.
+   * Returns its batch number; slot i of the batch is `data[i]`. An empty
+   * batch is not added (and uses no number).
+   */
+  add(commitNumber: number, data: Uint8Array[]): number;
+  /** The cached data at (batch, slot), or undefined once evicted. */
+  get(batchNumber: number, slot: number): Uint8Array | undefined;
+  /** Drops data of the oldest batches while over budget, if their commit is ≤ `durableCommit`. */
   evict(durableCommit: number): void;
   readonly cachedBytes: number;
 }
 
 interface Batch {
-  readonly locations: readonly EntryLocation[];
-  /** Entries before this one have been evicted. */
+  readonly commitNumber: number;
+  /** Slots below `next` are evicted (undefined). */
+  readonly data: (Uint8Array | undefined)[];
   next: number;
 }
 
 export function createEntryCache(budgetBytes: number): EntryCache {
-  // A FIFO as an array plus a head index; compacted when the head passes half.
+  assert(budgetBytes >= 0, () => `cache budget ${budgetBytes}, allowed ≥ 0`);
+  // A FIFO as an array plus a head index; queue[i] is batch number base + i.
   let queue: Batch[] = [];
+  let base = 1;
   let head = 0;
   let cachedBytes = 0;
-  /** Evicts from the batch at the head; false if it stopped at a commit not yet durable. */
-  const evictFrom = (batch: Batch, durableCommit: number): boolean => {
-    while (cachedBytes > budgetBytes && batch.next < batch.locations.length) {
-      const oldest = batch.locations[batch.next]!;
-      if (oldest.commitNumber > durableCommit) return false;
-      cachedBytes -= oldest.data?.byteLength ?? 0;
-      oldest.data = undefined;
+  /** Evicts from the batch at the head while over budget; true if it emptied the batch. */
+  const evictFrom = (batch: Batch): boolean => {
+    const data = batch.data;
+    while (cachedBytes > budgetBytes && batch.next < data.length) {
+      cachedBytes -= data[batch.next]!.byteLength;
+      data[batch.next] = undefined;
       batch.next++;
     }
-    return true;
+    return batch.next === data.length;
   };
   return {
-    add(locations: readonly EntryLocation[]): void {
-      if (locations.length === 0) return;
+    get nextBatchNumber(): number {
+      return base + queue.length;
+    },
+    add(commitNumber: number, data: Uint8Array[]): number {
+      const number = base + queue.length;
+      if (data.length === 0) return number;
       let bytes = 0;
-      for (let i = 0; i < locations.length; i++) {
-        const data = locations[i]!.data;
-        assert(data !== undefined, () => `entry ${i} of a cached batch has no data`);
-        bytes += data.byteLength;
-      }
-      queue.push({ locations, next: 0 });
+      for (let i = 0; i < data.length; i++) bytes += data[i]!.byteLength;
+      const previous = queue[queue.length - 1];
+      assert(
+        previous === undefined || previous.commitNumber <= commitNumber,
+        () => `batch of commit ${commitNumber} after one of ${previous?.commitNumber}`,
+      );
+      queue.push({ commitNumber, data, next: 0 });
       cachedBytes += bytes;
+      return number;
+    },
+    get(batchNumber: number, slot: number): Uint8Array | undefined {
+      const index = batchNumber - base;
+      if (index < head) return undefined;
+      const batch = queue[index];
+      assert(batch !== undefined, () => `cache batch ${batchNumber} beyond ${base + queue.length}`);
+      if (slot < batch.next) return undefined;
+      const data = batch.data[slot];
+      assert(data !== undefined, () => `cache slot ${slot} of batch ${batchNumber} is empty`);
+      return data;
     },
     evict(durableCommit: number): void {
       while (cachedBytes > budgetBytes && head < queue.length) {
         const batch = queue[head]!;
-        if (!evictFrom(batch, durableCommit)) break;
-        if (batch.next < batch.locations.length) break; // under budget again
+        if (batch.commitNumber > durableCommit) break;
+        if (!evictFrom(batch)) break; // under budget again
         head++;
       }
       if (head > 1024 && head * 2 > queue.length) {
         queue = queue.slice(head);
+        base += head;
         head = 0;
       }
     },

@@ -1,27 +1,13 @@
-import type { Entry, EntryType, HardState, Snapshot } from "../raft/index.js";
+import type { Entry, HardState, Snapshot } from "../raft/index.js";
 import { emptyConfState, emptyHardState, RaftError, RaftErrorCode } from "../raft/index.js";
 import { assert } from "./assert.js";
+import { EntryLocations } from "./entry-locations.js";
 import { StorageError, StorageErrorCode } from "./errors.js";
-
-/** Where one entry's data lives: in a segment at a byte offset, and maybe in the cache. */
-export interface EntryLocation {
-  readonly term: number;
-  readonly type: EntryType;
-  /** Sequence number of the segment holding the entry's record. */
-  readonly segment: number;
-  /** File offset of the entry's data inside that segment. */
-  readonly position: number;
-  readonly length: number;
-  /** The commit that writes it; the data can be read back from disk once that commit is durable. */
-  readonly commitNumber: number;
-  /** Cached copy of the data; undefined once evicted (then read from the segment). */
-  data: Uint8Array | undefined;
-}
 
 /**
  * One raft group's log as the store knows it, in memory: the same shape as
  * MemoryStorage (a snapshot, an offset entry standing for it, then entries),
- * with entry data replaced by locations.
+ * with entries replaced by their locations (one row each).
  * @internal
  */
 export interface GroupLog {
@@ -31,8 +17,10 @@ export interface GroupLog {
   /** Index and term of the entry just before the first one (MemoryStorage's dummy entry). */
   offsetIndex: number;
   offsetTerm: number;
-  /** entries[i] has index offsetIndex + 1 + i. */
-  entries: EntryLocation[];
+  /** Row i is the entry at index offsetIndex + 1 + i. */
+  readonly entries: EntryLocations;
+  /** The save that last checked this group (finds a group named twice in one save). */
+  saveNumber: number;
 }
 
 export const emptySnapshot: Snapshot = {
@@ -47,7 +35,8 @@ export function createGroupLog(groupId: number): GroupLog {
     snapshot: emptySnapshot,
     offsetIndex: 0,
     offsetTerm: 0,
-    entries: [],
+    entries: new EntryLocations(),
+    saveNumber: 0,
   };
 }
 
@@ -105,17 +94,19 @@ export function applySnapshotToLog(log: GroupLog, snapshot: Snapshot): void {
   log.snapshot = snapshot;
   log.offsetIndex = snapshot.metadata.index;
   log.offsetTerm = snapshot.metadata.term;
-  log.entries = [];
+  log.entries.clear();
 }
 
-/** Truncates any suffix from `firstIndex` on, then appends `locations` (MemoryStorage.append). */
-export function appendToLog(log: GroupLog, firstIndex: number, locations: EntryLocation[]): void {
+/**
+ * Truncates any suffix from `firstIndex` on (MemoryStorage.append's overwrite),
+ * so the next row pushed is the entry at `firstIndex`.
+ */
+export function truncateLogFrom(log: GroupLog, firstIndex: number): void {
   const lastIndex = lastIndexOf(log);
   if (!(firstIndex > log.offsetIndex && firstIndex <= lastIndex + 1)) {
     assert(false, `append at ${firstIndex}, allowed (${log.offsetIndex}, ${lastIndex + 1}]`);
   }
-  if (firstIndex <= lastIndex) log.entries.length = firstIndex - log.offsetIndex - 1;
-  for (const location of locations) log.entries.push(location);
+  if (firstIndex <= lastIndex) log.entries.truncate(firstIndex - log.offsetIndex - 1);
 }
 
 /** Checks a compaction as MemoryStorage.compact would; returns the term at `index`. */
@@ -130,14 +121,14 @@ export function checkCompact(log: GroupLog, index: number): number {
   if (index > lastIndexOf(log)) {
     throw invalid(log, `compact to ${index} beyond last index ${lastIndexOf(log)}`);
   }
-  return log.entries[index - log.offsetIndex - 1]!.term;
+  return log.entries.term(index - log.offsetIndex - 1);
 }
 
 /** Discards entries up to and including `index`, which becomes the offset entry. */
 export function compactLog(log: GroupLog, index: number, term: number): void {
   assert(index > log.offsetIndex, () => `compact ${index} not after offset ${log.offsetIndex}`);
   const dropCount = Math.min(index - log.offsetIndex, log.entries.length);
-  log.entries.splice(0, dropCount);
+  log.entries.dropFront(dropCount);
   log.offsetIndex = index;
   log.offsetTerm = term;
 }

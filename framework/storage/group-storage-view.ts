@@ -1,6 +1,7 @@
 import type { Entry, InitialState, RaftStorage, Snapshot } from "../raft/index.js";
 import { RaftError, RaftErrorCode } from "../raft/index.js";
-import type { EntryLocation, GroupLog } from "./group-log.js";
+import type { EntryLocations } from "./entry-locations.js";
+import type { GroupLog } from "./group-log.js";
 import { createGroupLog, lastIndexOf } from "./group-log.js";
 
 /** Same overhead per entry as the raft core's size limits (raft/storage.ts entrySize). */
@@ -15,7 +16,7 @@ const entryOverheadBytes = 16;
 export function createGroupStorageView(
   groupId: number,
   lookup: (groupId: number) => GroupLog | undefined,
-  readData: (location: EntryLocation) => Uint8Array,
+  readData: (log: GroupLog, row: number) => Uint8Array,
 ): RaftStorage {
   const empty = createGroupLog(groupId);
   const log = (): GroupLog => lookup(groupId) ?? empty;
@@ -47,10 +48,10 @@ export function createGroupStorageView(
       const end =
         start + countWithin(current.entries, start, high - current.offsetIndex - 1, maxBytes);
       const result: Entry[] = [];
+      const rows = current.entries;
       for (let i = start; i < end; i++) {
-        const location = current.entries[i]!;
         const index = current.offsetIndex + 1 + i;
-        result.push({ index, term: location.term, type: location.type, data: readData(location) });
+        result.push({ index, term: rows.term(i), type: rows.type(i), data: readData(current, i) });
       }
       return result;
     },
@@ -69,7 +70,7 @@ export function createGroupStorageView(
         );
       }
       if (index === current.offsetIndex) return current.offsetTerm;
-      return current.entries[index - current.offsetIndex - 1]!.term;
+      return current.entries.term(index - current.offsetIndex - 1);
     },
     firstIndex,
     lastIndex,
@@ -81,16 +82,16 @@ export function createGroupStorageView(
 
 /** How many entries in [start, end) fit in `maxBytes` after the first (as limitSize counts). */
 function countWithin(
-  entries: readonly EntryLocation[],
+  entries: EntryLocations,
   start: number,
   end: number,
   maxBytes: number,
 ): number {
   if (end <= start) return 0;
-  let size = entries[start]!.length + entryOverheadBytes;
+  let size = entries.byteLength(start) + entryOverheadBytes;
   let count = 1;
   while (start + count < end) {
-    size += entries[start + count]!.length + entryOverheadBytes;
+    size += entries.byteLength(start + count) + entryOverheadBytes;
     if (size > maxBytes) break;
     count++;
   }

@@ -1,5 +1,5 @@
 import { assert } from "./assert.js";
-import { ByteWriter } from "./byte-writer.js";
+import { ByteWriter, ScratchPool } from "./byte-writer.js";
 import type { GroupLog } from "./group-log.js";
 import { lastIndexOf } from "./group-log.js";
 import type { PendingCommit, PendingRecord } from "./pending-commit.js";
@@ -7,6 +7,9 @@ import { createPendingCommit } from "./pending-commit.js";
 import type { GroupCheckpoint } from "./record-codec.js";
 import { encodeSegmentHeader, RecordType } from "./record-codec.js";
 import { recordHeaderBytes } from "./record-frame.js";
+
+/** Scratch buffers (256 KiB each) kept for reuse between records: 8 MiB. */
+const scratchBuffersKept = 32;
 
 export interface AppenderLimits {
   /** A segment is rolled once it reaches this size (it may exceed it by one record). */
@@ -41,6 +44,7 @@ export function createLogAppender(
   let segmentEnd = 0;
   let open: PendingRecord | undefined;
   let pending = createPendingCommit(firstCommitNumber);
+  const pool = new ScratchPool(scratchBuffersKept);
 
   const closeOpenRecord = (): void => {
     if (open === undefined) return;
@@ -70,7 +74,7 @@ export function createLogAppender(
       if (open !== undefined && open.writer.length + estimateBytes > limits.maxRecordBytes)
         closeOpenRecord();
       if (open === undefined) {
-        const writer = new ByteWriter(estimateBytes);
+        const writer = new ByteWriter(pool);
         writer.u8(RecordType.Commit);
         open = { segment: currentSegment, position: segmentEnd, writer, createsSegment: false };
         pending.records.push(open);
@@ -96,8 +100,9 @@ export function createLogAppender(
 function lowestLiveSegment(groups: ReadonlyMap<number, GroupLog>, current: number): number {
   let lowest = current;
   for (const log of groups.values()) {
-    const first = log.entries[0];
-    if (first !== undefined && first.segment < lowest) lowest = first.segment;
+    if (log.entries.length > 0 && log.entries.segment(0) < lowest) {
+      lowest = log.entries.segment(0);
+    }
   }
   assert(lowest >= 1, () => `lowest live segment ${lowest}`);
   return lowest;

@@ -16,14 +16,25 @@ export interface CommitterContext {
 }
 
 /**
- * Group commit: while one commit is being written and synced, every save
- * that arrives is encoded into the next one; when the write finishes, the
- * next commit takes all of them at once. One commit is one writev and one
- * fdatasync (plus a directory fsync when it created a segment).
+ * Pipelined group commit. Two loops run side by side:
  *
- * After a failed write nothing more is written: the failing commit's callers
- * get the Io error, everyone after gets Failed naming it (etcd treats a WAL
- * write error as fatal for the same reason: what reached the disk is unknown).
+ * - the write loop takes everything encoded so far as one commit and writes
+ *   it (one writev at the segment's end), then takes the next one at once,
+ *   without waiting for a sync: commit N+1 is written while N is synced;
+ * - the sync loop runs one fdatasync at a time; a sync covers every commit
+ *   whose write had finished when it started, and when it returns those
+ *   commits resolve, in order. Several commits may share one sync.
+ *
+ * Nothing resolves before a sync that started after its write finished.
+ * A commit that starts a segment is a barrier: it waits until everything
+ * before it is durable, then writes and syncs the old segment's part, creates
+ * the new file, writes and syncs it, and syncs the directory.
+ *
+ * After a failed write or sync nothing more is written: the failing commits'
+ * callers get the Io error, every later one gets Failed naming it (etcd
+ * treats a WAL write error as fatal for the same reason: what reached the
+ * disk is unknown). A sync already running when a write fails still resolves
+ * the commits it covers: they are durable.
  * @internal
  */
 export interface LogCommitter {
@@ -33,66 +44,159 @@ export interface LogCommitter {
   readonly failure: StorageError | undefined;
   /** The newest commit known durable; entries of older commits may be read back from disk. */
   readonly durableCommit: number;
-  /** Resolves when no commit is being written. */
+  /** Resolves when no commit is being written or synced. */
   idle(): Promise<void>;
 }
 
-export function createLogCommitter(context: CommitterContext): LogCommitter {
-  let failure: StorageError | undefined;
-  let durableCommit = context.appender.pending.commitNumber - 1;
-  let running: Promise<void> | undefined;
+interface CommitterState {
+  failure: StorageError | undefined;
+  /** Commits in [ioFrom, ioTo] failed themselves (Io); the rest after durableCommit get Failed. */
+  ioFrom: number;
+  ioTo: number;
+  durableCommit: number;
+  /** Newest commit whose write finished (commits are written in order). */
+  writtenCommit: number;
+  /** Taken commits not resolved or rejected yet, in order. */
+  readonly unsettled: PendingCommit[];
+  /** The segment the written, unsynced commits are in (a barrier drains them first). */
+  syncFile: StorageFile | undefined;
+  writing: Promise<void> | undefined;
+  syncing: Promise<void> | undefined;
+}
 
-  const fail = (error: StorageError, commit: PendingCommit): void => {
-    failure = error;
-    for (const waiter of commit.waiters) waiter.reject(error);
-    const next = context.appender.pending;
-    for (const waiter of next.waiters.splice(0)) waiter.reject(failedError(error));
+export function createLogCommitter(context: CommitterContext): LogCommitter {
+  const firstDurable = context.appender.pending.commitNumber - 1;
+  const state: CommitterState = {
+    failure: undefined,
+    ioFrom: 0,
+    ioTo: 0,
+    durableCommit: firstDurable,
+    writtenCommit: firstDurable,
+    unsettled: [],
+    syncFile: undefined,
+    writing: undefined,
+    syncing: undefined,
   };
-  const run = async (): Promise<void> => {
-    while (context.appender.pending.waiters.length > 0) {
-      const commit = context.appender.takeCommit();
-      try {
-        await writeCommit(context, commit);
-        await deleteDeadSegments(context, commit.deleteBelow);
-      } catch (error) {
-        fail(StorageError.from(error), commit);
-        return;
-      }
-      assert(
-        commit.commitNumber === durableCommit + 1,
-        () => `commit ${commit.commitNumber} after durable ${durableCommit}`,
-      );
-      durableCommit = commit.commitNumber;
-      context.cache.evict(durableCommit);
-      for (const waiter of commit.waiters) waiter.resolve();
-    }
+  const startSync = (): void => {
+    if (state.syncing !== undefined) return;
+    state.syncing = runSyncLoop(context, state).finally(() => {
+      state.syncing = undefined;
+      settleFailure(context, state);
+    });
   };
-  const start = (): void => {
-    if (running !== undefined) return;
-    running = run().finally(() => {
-      running = undefined;
-      if (failure === undefined && context.appender.pending.waiters.length > 0) start();
+  const startWrite = (): void => {
+    if (state.writing !== undefined) return;
+    state.writing = runWriteLoop(context, state, startSync).finally(() => {
+      state.writing = undefined;
+      if (state.failure === undefined && context.appender.pending.waiters.length > 0) startWrite();
+      settleFailure(context, state);
     });
   };
   return {
     commitPending(): Promise<void> {
-      if (failure !== undefined) return Promise.reject(failedError(failure));
+      if (state.failure !== undefined) return Promise.reject(failedError(state.failure));
       const done = new Promise<void>((resolve, reject) => {
         context.appender.pending.waiters.push({ resolve, reject });
       });
-      start();
+      startWrite();
       return done;
     },
     get failure(): StorageError | undefined {
-      return failure;
+      return state.failure;
     },
     get durableCommit(): number {
-      return durableCommit;
+      return state.durableCommit;
     },
     async idle(): Promise<void> {
-      while (running !== undefined) await running;
+      while (state.writing !== undefined || state.syncing !== undefined) {
+        await (state.writing ?? state.syncing);
+      }
     },
   };
+}
+
+/** Writes commits as they come, without waiting for their syncs (barriers excepted). */
+async function runWriteLoop(
+  context: CommitterContext,
+  state: CommitterState,
+  startSync: () => void,
+): Promise<void> {
+  while (state.failure === undefined && context.appender.pending.waiters.length > 0) {
+    const commit = context.appender.takeCommit();
+    state.unsettled.push(commit);
+    const barrier = commit.records.some((record) => record.createsSegment);
+    try {
+      if (barrier) {
+        while (state.syncing !== undefined) await state.syncing;
+        if (state.failure !== undefined) return;
+        await writeCommitThrough(context, commit);
+        await deleteDeadSegments(context, commit.deleteBelow);
+        state.writtenCommit = commit.commitNumber;
+        settleDurable(context, state, commit.commitNumber);
+      } else {
+        state.syncFile = (await writeCommitRecords(context, commit)) ?? state.syncFile;
+        state.writtenCommit = commit.commitNumber;
+        startSync();
+      }
+    } catch (error) {
+      failAt(state, StorageError.from(error), commit.commitNumber, commit.commitNumber);
+      return;
+    }
+  }
+}
+
+/** One fdatasync at a time, each covering every commit written before it started. */
+async function runSyncLoop(context: CommitterContext, state: CommitterState): Promise<void> {
+  while (state.failure === undefined && state.writtenCommit > state.durableCommit) {
+    const target = state.writtenCommit;
+    const file = state.syncFile;
+    assert(file !== undefined, () => `commits up to ${target} written to no segment`);
+    try {
+      await file.datasync();
+    } catch (error) {
+      failAt(state, StorageError.from(error, file.path), state.durableCommit + 1, target);
+      return;
+    }
+    settleDurable(context, state, target);
+  }
+}
+
+function failAt(state: CommitterState, error: StorageError, from: number, to: number): void {
+  if (state.failure !== undefined) return;
+  state.failure = error;
+  state.ioFrom = from;
+  state.ioTo = to;
+}
+
+/** Resolves the commits up to `commitNumber`, in order: they are durable. */
+function settleDurable(context: CommitterContext, state: CommitterState, commitNumber: number): void {
+  assert(
+    commitNumber >= state.durableCommit,
+    () => `durable ${commitNumber} before ${state.durableCommit}`,
+  );
+  while (state.unsettled.length > 0 && state.unsettled[0]!.commitNumber <= commitNumber) {
+    const commit = state.unsettled.shift()!;
+    assert(
+      commit.commitNumber === state.durableCommit + 1,
+      () => `commit ${commit.commitNumber} after durable ${state.durableCommit}`,
+    );
+    state.durableCommit = commit.commitNumber;
+    for (const waiter of commit.waiters) waiter.resolve();
+  }
+  context.cache.evict(state.durableCommit);
+}
+
+/** After a failure, once both loops stopped: rejects everything not durable, in order. */
+function settleFailure(context: CommitterContext, state: CommitterState): void {
+  const failure = state.failure;
+  if (failure === undefined || state.writing !== undefined || state.syncing !== undefined) return;
+  for (const commit of state.unsettled.splice(0)) {
+    const own = commit.commitNumber >= state.ioFrom && commit.commitNumber <= state.ioTo;
+    for (const waiter of commit.waiters) waiter.reject(own ? failure : failedError(failure));
+  }
+  for (const waiter of context.appender.pending.waiters.splice(0)) {
+    waiter.reject(failedError(failure));
+  }
 }
 
 export function failedError(cause: StorageError): StorageError {
@@ -103,9 +207,47 @@ export function failedError(cause: StorageError): StorageError {
   );
 }
 
-/** Writes the commit's records, one writev and one fdatasync per segment touched. */
-async function writeCommit(context: CommitterContext, commit: PendingCommit): Promise<void> {
-  let createdSegment = false;
+/**
+ * Writes a commit that stays in the current segment (no sync); returns its
+ * file, or undefined if the commit has no record.
+ */
+async function writeCommitRecords(
+  context: CommitterContext,
+  commit: PendingCommit,
+): Promise<StorageFile | undefined> {
+  const first = commit.records[0];
+  if (first === undefined) return undefined;
+  const file = context.segments.get(first.segment);
+  assert(file !== undefined, () => `segment ${first.segment} is not open`);
+  await writeRecords(file, commit.records, first.position);
+  return file;
+}
+
+/** Writes `records` (contiguous, one segment) with one writev, then frees their scratch. */
+async function writeRecords(
+  file: StorageFile,
+  records: readonly PendingRecord[],
+  position: number,
+): Promise<void> {
+  const buffers: Uint8Array[] = [];
+  for (const record of records) {
+    assert(record.segment === records[0]!.segment, () => `records of two segments in one write`);
+    const payload = record.writer.finish();
+    buffers.push(encodeRecordHeader(payload, record.writer.length), ...payload);
+  }
+  try {
+    await file.write(buffers, position);
+  } catch (error) {
+    throw StorageError.from(error, file.path);
+  }
+  for (const record of records) record.writer.release();
+}
+
+/**
+ * A commit that starts a segment, once everything before it is durable: per
+ * segment touched one writev and one fdatasync, then a directory fsync.
+ */
+async function writeCommitThrough(context: CommitterContext, commit: PendingCommit): Promise<void> {
   let index = 0;
   while (index < commit.records.length) {
     const first = commit.records[index]!;
@@ -115,20 +257,14 @@ async function writeCommit(context: CommitterContext, commit: PendingCommit): Pr
       index++;
     }
     const file = await segmentFile(context, first);
-    createdSegment ||= first.createsSegment;
-    const buffers: Uint8Array[] = [];
-    for (const record of run) {
-      const payload = record.writer.finish();
-      buffers.push(encodeRecordHeader(payload, record.writer.length), ...payload);
-    }
+    await writeRecords(file, run, first.position);
     try {
-      await file.write(buffers, first.position);
       await file.datasync();
     } catch (error) {
       throw StorageError.from(error, file.path);
     }
   }
-  if (createdSegment) await context.fileSystem.syncDirectory(context.directory);
+  await context.fileSystem.syncDirectory(context.directory);
 }
 
 async function segmentFile(context: CommitterContext, record: PendingRecord): Promise<StorageFile> {

@@ -4,14 +4,14 @@ import { createEntryCache } from "./entry-cache.js";
 import type { EntryCache } from "./entry-cache.js";
 import { StorageError, StorageErrorCode } from "./errors.js";
 import type { FileSystem, StorageFile } from "./file-system.js";
-import type { EntryLocation, GroupLog } from "./group-log.js";
+import type { GroupLog } from "./group-log.js";
 import {
-  appendToLog,
   applySnapshotToLog,
   checkCompact,
   checkUpdate,
   compactLog,
   createGroupLog,
+  truncateLogFrom,
 } from "./group-log.js";
 import { createGroupStorageView } from "./group-storage-view.js";
 import type { LogAppender } from "./log-appender.js";
@@ -35,6 +35,7 @@ import {
   encodeHardStateOperation,
   encodeRemoveGroupOperation,
   encodeSnapshotOperation,
+  entryFieldBytes,
 } from "./record-codec.js";
 import { recordHeaderBytes } from "./record-frame.js";
 import { recoverLog } from "./recovery.js";
@@ -114,6 +115,7 @@ export async function openLogStore(options: LogStoreOptions): Promise<LogStore> 
     appender,
     committer,
     maxRecordBytes: limits.maxRecordBytes,
+    saveCount: 0,
   });
 }
 
@@ -161,6 +163,8 @@ interface StoreParts {
   readonly appender: LogAppender;
   readonly committer: LogCommitter;
   readonly maxRecordBytes: number;
+  /** Numbers the saves, to find a group named twice in one (GroupLog.saveNumber). */
+  saveCount: number;
 }
 
 function createStore(parts: StoreParts): LogStore {
@@ -170,7 +174,7 @@ function createStore(parts: StoreParts): LogStore {
     if (closed) throw new StorageError(StorageErrorCode.Closed, "log store is closed");
     if (committer.failure !== undefined) throw failedError(committer.failure);
   };
-  const readData = (location: EntryLocation): Uint8Array => readEntryData(parts, location);
+  const readData = (log: GroupLog, row: number): Uint8Array => readEntryData(parts, log, row);
   const lookup = (groupId: number): GroupLog | undefined => groups.get(groupId);
   return {
     save(updates: readonly LogUpdate[]): Promise<void> {
@@ -225,20 +229,25 @@ function createStore(parts: StoreParts): LogStore {
 
 /** Checks every update first (nothing changes if one is bad), then encodes and applies them. */
 function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
-  const seen = new Set<number>();
-  const logs: (GroupLog | undefined)[] = new Array<GroupLog | undefined>(updates.length);
-  const kept: (readonly Entry[])[] = new Array<readonly Entry[]>(updates.length);
+  const saveNumber = ++parts.saveCount;
+  const logs = new Array<GroupLog>(updates.length);
+  const kept = new Array<readonly Entry[]>(updates.length);
+  let fresh: Map<number, GroupLog> | undefined; // groups without a log yet
   let estimate = 0;
   for (let i = 0; i < updates.length; i++) {
     const update = updates[i]!;
     checkUpdateShape(update);
-    if (seen.has(update.groupId))
+    let log = parts.groups.get(update.groupId) ?? fresh?.get(update.groupId);
+    if (log === undefined) {
+      log = createGroupLog(update.groupId);
+      (fresh ??= new Map()).set(update.groupId, log);
+    }
+    if (log.saveNumber === saveNumber) {
       throw invalidArgument(`group ${update.groupId} twice in one save`);
-    seen.add(update.groupId);
-    const log = parts.groups.get(update.groupId);
+    }
+    log.saveNumber = saveNumber;
     logs[i] = log;
-    const checkedLog = log ?? createGroupLog(update.groupId);
-    kept[i] = checkUpdate(checkedLog, update.snapshot, update.entries ?? []);
+    kept[i] = checkUpdate(log, update.snapshot, update.entries ?? []);
     estimate += estimateUpdateBytes(update);
   }
   if (estimate > parts.maxRecordBytes) {
@@ -248,35 +257,40 @@ function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
   }
   // One save goes into one record, so a crash keeps all of it or none of it.
   const record = parts.appender.recordFor(estimate);
-  const written: EntryLocation[] = [];
+  const cached: Uint8Array[] = [];
+  const batch = parts.cache.nextBatchNumber;
   for (let i = 0; i < updates.length; i++) {
     const update = updates[i]!;
     const entries = kept[i]!;
     if (update.snapshot === undefined && entries.length === 0 && update.hardState === undefined) {
       continue; // nothing to write; an unknown group stays unknown
     }
-    let log = logs[i];
-    if (log === undefined) {
-      log = createGroupLog(update.groupId);
-      parts.groups.set(update.groupId, log);
-    }
-    encodeUpdate(parts, record, log, update, entries, written);
+    const log = logs[i]!;
+    if (!parts.groups.has(update.groupId)) parts.groups.set(update.groupId, log);
+    encodeUpdate(parts, record, log, update, entries, { batch, data: cached });
   }
-  parts.cache.add(written);
+  const added = parts.cache.add(parts.appender.pending.commitNumber, cached);
+  assert(added === batch, () => `cache batch ${added}, expected ${batch}`);
   assert(
     record.writer.length <= parts.maxRecordBytes,
     () => `record of ${record.writer.length} bytes beyond ${parts.maxRecordBytes}`,
   );
 }
 
-/** Encodes one checked update into `record` and applies it to `log`; new locations go to `written`. */
+/** The save's cache batch: its number and the data added so far (slot = position). */
+interface CacheBatch {
+  readonly batch: number;
+  readonly data: Uint8Array[];
+}
+
+/** Encodes one checked update into `record` and applies it to `log`; new data goes to `cached`. */
 function encodeUpdate(
   parts: StoreParts,
   record: PendingRecord,
   log: GroupLog,
   update: LogUpdate,
   entries: readonly Entry[],
-  written: EntryLocation[],
+  cached: CacheBatch,
 ): void {
   const writer = record.writer;
   if (update.snapshot !== undefined) {
@@ -284,23 +298,21 @@ function encodeUpdate(
     applySnapshotToLog(log, update.snapshot);
   }
   if (entries.length > 0) {
-    const offsets = encodeEntriesOperation(writer, update.groupId, entries);
     const payloadStart = record.position + recordHeaderBytes;
+    const offset = encodeEntriesOperation(writer, update.groupId, entries);
     const commitNumber = parts.appender.pending.commitNumber;
-    appendToLog(log, entries[0]!.index, []); // cuts a conflicting suffix
+    truncateLogFrom(log, entries[0]!.index);
+    let dataOffset = offset;
     for (let j = 0; j < entries.length; j++) {
       const entry = entries[j]!;
-      const location: EntryLocation = {
-        term: entry.term,
-        type: entry.type,
-        segment: record.segment,
-        position: payloadStart + offsets[j]!,
-        length: entry.data.byteLength,
-        commitNumber,
-        data: entry.data,
-      };
-      log.entries.push(location);
-      written.push(location);
+      const length = entry.data.byteLength;
+      dataOffset += entryFieldBytes;
+      const position = payloadStart + dataOffset;
+      const slot = cached.data.length;
+      log.entries.push(entry.term, entry.type, record.segment, position, length, commitNumber,
+        cached.batch, slot);
+      cached.data.push(entry.data);
+      dataOffset += length;
     }
   }
   if (update.hardState !== undefined) {
@@ -318,27 +330,30 @@ function existingGroup(groups: Map<number, GroupLog>, groupId: number): GroupLog
 }
 
 /** An entry's data from the cache, or read back from its segment (rare: old entries only). */
-function readEntryData(parts: StoreParts, location: EntryLocation): Uint8Array {
-  if (location.data !== undefined) return location.data;
+function readEntryData(parts: StoreParts, log: GroupLog, row: number): Uint8Array {
+  const rows = log.entries;
+  const cached = parts.cache.get(rows.cacheBatch(row), rows.cacheSlot(row));
+  if (cached !== undefined) return cached;
+  const commitNumber = rows.commitNumber(row);
   assert(
-    location.commitNumber <= parts.committer.durableCommit,
-    () =>
-      `entry of commit ${location.commitNumber} evicted, ` +
-        `durable is ${parts.committer.durableCommit}`,
+    commitNumber <= parts.committer.durableCommit,
+    () => `entry of commit ${commitNumber} evicted, durable is ${parts.committer.durableCommit}`,
   );
-  const file = parts.segments.get(location.segment);
+  const segment = rows.segment(row);
+  const position = rows.position(row);
+  const file = parts.segments.get(segment);
   if (file === undefined) {
-    throw new StorageError(StorageErrorCode.Closed, `segment ${location.segment} is not open`);
+    throw new StorageError(StorageErrorCode.Closed, `segment ${segment} is not open`);
   }
-  const data = new Uint8Array(location.length);
+  const data = new Uint8Array(rows.byteLength(row));
   let done = 0;
   while (done < data.byteLength) {
-    const count = file.readSync(data.subarray(done), location.position + done);
+    const count = file.readSync(data.subarray(done), position + done);
     if (count === 0) {
       throw new StorageError(
         StorageErrorCode.Corrupt,
-        `entry data of ${location.length} bytes cut short`,
-        { file: file.path, offset: location.position },
+        `entry data of ${data.byteLength} bytes cut short`,
+        { file: file.path, offset: position },
       );
     }
     done += count;

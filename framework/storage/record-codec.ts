@@ -122,24 +122,32 @@ export function encodeHardStateOperation(
   writeHardState(writer, hardState);
 }
 
-/** Returns, per entry, the payload offset where its data starts. */
+/** Bytes before each entry's data: u64 term, u8 type, u32 data length. */
+export const entryFieldBytes = 13;
+
+/**
+ * Encodes an Entries operation. Returns the payload offset where the first
+ * entry's fields start: entry j's data starts after its `entryFieldBytes` of
+ * fields, and each entry's fields follow the data of the one before.
+ */
 export function encodeEntriesOperation(
   writer: ByteWriter,
   groupId: number,
   entries: readonly Entry[],
-): number[] {
+): number {
   writer.u8(OperationType.Entries);
   writer.u64(groupId);
   writer.u64(entries[0]?.index ?? 0);
   writer.u32(entries.length);
-  const offsets: number[] = [];
-  for (const entry of entries) {
+  const start = writer.length;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
     writer.u64(entry.term);
     writer.u8(entry.type);
     writer.u32(entry.data.byteLength);
-    offsets.push(writer.bytes(entry.data));
+    writer.bytes(entry.data);
   }
-  return offsets;
+  return start;
 }
 
 export function encodeSnapshotOperation(

@@ -7,7 +7,8 @@ import type { StorageLogger } from "./logger.js";
 import type { SegmentHeader } from "./record-codec.js";
 import { decodeSegmentHeader } from "./record-codec.js";
 import { corrupt, scanSegment } from "./record-frame.js";
-import { applyCheckpoint, replayCommitRecord, unknownEntry } from "./replay.js";
+import { unknownTerm } from "./entry-locations.js";
+import { applyCheckpoint, replayCommitRecord } from "./replay.js";
 import { joinPath, parseSegmentFileName, segmentFileName } from "./segment-name.js";
 
 export interface RecoveryContext {
@@ -203,7 +204,7 @@ function checkNoUnknownEntries(
   lowest: number,
 ): void {
   for (const log of groups.values()) {
-    if (log.entries[0] !== unknownEntry) continue;
+    if (log.entries.length === 0 || log.entries.term(0) !== unknownTerm) continue;
     throw new StorageError(
       StorageErrorCode.MissingSegment,
       `group ${log.groupId}: entries from ${log.offsetIndex + 1} are in a segment before ${lowest}`,

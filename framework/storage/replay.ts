@@ -1,33 +1,16 @@
-import { EntryType } from "../raft/index.js";
 import { ByteReader } from "./byte-reader.js";
 import type { EntryCache } from "./entry-cache.js";
-import type { EntryLocation, GroupLog } from "./group-log.js";
+import type { GroupLog } from "./group-log.js";
 import {
-  appendToLog,
   applySnapshotToLog,
   compactLog,
   createGroupLog,
   lastIndexOf,
+  truncateLogFrom,
 } from "./group-log.js";
 import type { DecodedOperation, GroupCheckpoint } from "./record-codec.js";
 import { decodeCommitOperations, OperationType, RecordType } from "./record-codec.js";
 import { recordHeaderBytes } from "./record-frame.js";
-
-/**
- * Stands for an entry that lives in a segment before the one replay started
- * from. Replay of a complete log compacts or overwrites every one of them; one
- * left at the end means a needed segment is gone.
- * @internal
- */
-export const unknownEntry: EntryLocation = {
-  term: -1,
-  type: EntryType.Normal,
-  segment: -1,
-  position: -1,
-  length: 0,
-  commitNumber: 0,
-  data: undefined,
-};
 
 /** Resets the model to a segment header's checkpoint (the state where replay starts). */
 export function applyCheckpoint(
@@ -41,7 +24,9 @@ export function applyCheckpoint(
     log.snapshot = group.snapshot;
     log.offsetIndex = group.offsetIndex;
     log.offsetTerm = group.offsetTerm;
-    log.entries = new Array<EntryLocation>(group.lastIndex - group.offsetIndex).fill(unknownEntry);
+    // Entries of segments before replay's first one: a complete log compacts or overwrites
+    // every one of them; one left at the end means a needed segment is gone.
+    log.entries.pushUnknown(group.lastIndex - group.offsetIndex);
     groups.set(group.groupId, log);
   }
 }
@@ -127,16 +112,15 @@ function replayEntries(
     );
   }
   const payloadStart = record.position + recordHeaderBytes;
-  const locations = entries.map(({ entry, payloadOffset }): EntryLocation => ({
-    term: entry.term,
-    type: entry.type,
-    segment: record.segment,
-    position: payloadStart + payloadOffset,
-    length: entry.data.byteLength,
-    commitNumber: 0,
-    data: entry.data.slice(),
-  }));
-  appendToLog(log, first, locations);
-  cache.add(locations);
+  truncateLogFrom(log, first);
+  const batch = cache.nextBatchNumber;
+  const data: Uint8Array[] = [];
+  for (const { entry, payloadOffset } of entries) {
+    const position = payloadStart + payloadOffset;
+    const length = entry.data.byteLength;
+    log.entries.push(entry.term, entry.type, record.segment, position, length, 0, batch, data.length);
+    data.push(entry.data.slice()); // a copy: the record buffer is reused
+  }
+  cache.add(0, data);
   cache.evict(0);
 }
