@@ -1,12 +1,17 @@
 // The management UI in headless chromium against three real node processes
 // (event store nodes, examples/event-store/node/node-main.ts, when that entry
 // is in the tree; else `raftkit start` with kv groups): nodes and leaders
-// shown; a leadership transfer by keyboard through the confirmation dialog; a
-// stream created through the form, inserted events arriving, an aggregate and
-// a one-minute OHLC query with its candlesticks; a SIGKILLed node marked dead
-// while leaders move and the stream still answers; a phone-sized viewport;
-// no console errors throughout. Screenshots: .vitest/e2e/management-ui/.
+// shown, with the source of the node states (the cluster manager's
+// ClusterService where the nodes serve it, else the page's own polls); every
+// action reached by Tab; a leadership transfer by keyboard through the
+// confirmation dialog; a drain by keyboard (Escape cancels, Enter confirms);
+// a stream created through the form and one created by a client listed by
+// ListStreams, inserted events arriving, an aggregate and a one-minute OHLC
+// query with its candlesticks; a SIGKILLed node marked dead while leaders
+// move and the stream still answers; a phone-sized viewport; no console
+// errors throughout. Screenshots: .vitest/e2e/management-ui/.
 import { create } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { existsSync } from "node:fs";
@@ -17,7 +22,10 @@ import {
   ColumnSchema,
   EventsSchema,
   EventStoreService,
+  FieldSpecSchema,
+  FieldType,
 } from "../../framework/ui/app/gen/eventstore/v1/eventstore_pb.js";
+import { ClusterService } from "../../framework/ui/app/gen/raftkit/v1/cluster_pb.js";
 import type { Events } from "../../framework/ui/app/gen/eventstore/v1/eventstore_pb.js";
 import { ProcessCluster, projectRoot } from "../integration/cluster/node-processes.js";
 import { collectConsoleErrors, launchChromium, screenshotFolder } from "./browser.js";
@@ -67,6 +75,9 @@ describe("management UI (chromium, 3 node processes)", () => {
     cluster = await ProcessCluster.create({
       nodes: 3,
       groups: "1-6",
+      // The cluster manager's failure detector, shorter than its defaults (3 s / 10 s) to keep
+      // the kill step short; heartbeats stay at 500 ms.
+      flags: ["--suspect-after-ms", "2000", "--dead-after-ms", "5000"],
       ...(withEventStore ? { entry: eventStoreEntry } : {}),
     });
     [browser, screenshots] = await Promise.all([
@@ -89,19 +100,43 @@ describe("management UI (chromium, 3 node processes)", () => {
       rows.map((row) => Number(row.getAttribute("data-leader"))),
     );
 
-  const waitForLeaders = async (allowed: readonly number[]): Promise<void> => {
+  /** Every partition of `groups` shown with a leader among `allowed` (other groups, e.g. the
+   * meta group, may be listed too). */
+  const waitForLeaders = async (allowed: readonly number[], timeout = waitMs): Promise<void> => {
     await page.waitForFunction(
-      ({ count, allowedLeaders }) => {
-        const rows = Array.from(document.querySelectorAll("tr[data-group]"));
-        return (
-          rows.length === count &&
-          rows.every((row) => allowedLeaders.includes(Number(row.getAttribute("data-leader"))))
-        );
-      },
-      { count: groups.length, allowedLeaders: [...allowed] },
-      { timeout: waitMs },
+      ({ groupIds, allowedLeaders }) =>
+        groupIds.every((groupId) => {
+          const row = document.querySelector(`tr[data-group="${groupId}"]`);
+          return (
+            row !== null && allowedLeaders.includes(Number(row.getAttribute("data-leader")))
+          );
+        }),
+      { groupIds: groups, allowedLeaders: [...allowed] },
+      { timeout },
     );
   };
+
+  const leaderOf = async (groupId: number): Promise<number> =>
+    Number(await page.locator(`tr[data-group="${groupId}"]`).getAttribute("data-leader"));
+
+  /**
+   * Whether the nodes serve the cluster manager's API, asked directly (not through the page):
+   * the page must then show the meta group's states, else its own polls.
+   */
+  const managerServed = async (): Promise<boolean> => {
+    const client = createClient(
+      ClusterService,
+      createConnectTransport({ baseUrl: cluster.node(1).url, httpVersion: "1.1" }),
+    );
+    try {
+      await client.listNodes({}, { timeoutMs: 5000 });
+      return true;
+    } catch (error) {
+      if (ConnectError.from(error).code === Code.Unimplemented) return false;
+      throw error;
+    }
+  };
+  let withManager = false;
 
   it("shows the three nodes alive and a leader for every partition", async () => {
     await page.goto(`${cluster.node(1).url}/`);
@@ -113,16 +148,71 @@ describe("management UI (chromium, 3 node processes)", () => {
         .waitFor({ timeout: waitMs });
     }
     await waitForLeaders([1, 2, 3]);
-    expect((await leadersShown()).sort()).toHaveLength(groups.length);
+    const leaders = await Promise.all(groups.map(leaderOf));
     const leaderships = await Promise.all(
       [1, 2, 3].map((nodeId) => page.getByTestId(`leaderships-n${nodeId}`).innerText()),
     );
-    expect(leaderships.map(Number).reduce((sum, count) => sum + count, 0)).toBe(groups.length);
-    await page.screenshot({ path: join(screenshots, "1-cluster.png"), fullPage: true });
+    // The shown leaderships count every listed group (the meta group too, where there is one).
+    const listed = await leadersShown();
+    expect(leaderships.map(Number).reduce((sum, count) => sum + count, 0)).toBe(
+      listed.filter((leader) => leader !== 0).length,
+    );
+    expect(leaders.every((leader) => [1, 2, 3].includes(leader))).toBe(true);
+    withManager = await managerServed();
+    const source = page.getByTestId("state-source");
+    await expect
+      .poll(() => source.getAttribute("data-source"), { timeout: waitMs })
+      .toBe(withManager ? "manager" : "polls");
+    const expectedSource = withManager
+      ? /^node states: the cluster manager's meta group, ClusterService on n1$/
+      : new RegExp(
+          "^node states: this page's own Status polls — the nodes do not serve the cluster " +
+            "manager's API \\(n1: \\[unimplemented\\]",
+        );
+    // The page's own node is asked first; another answers only while it fails (at start-up).
+    await expect.poll(() => source.innerText(), { timeout: waitMs }).toMatch(expectedSource);
+    await page.screenshot({ path: join(screenshots, "01-cluster.png"), fullPage: true });
+  });
+
+  it("reaches every action and link by Tab, in page order", async () => {
+    await page.locator("body").focus();
+    const reached: string[] = [];
+    // Bounded: the page has 2 links, 3 drain buttons, the filter and 6 transfer buttons.
+    for (let press = 0; press < 30; press += 1) {
+      await page.keyboard.press("Tab");
+      const name = await page.evaluate(() => {
+        const element = document.activeElement;
+        if (element === null || element === document.body) return "";
+        return (
+          element.getAttribute("aria-label") ??
+          (element.id === "" ? (element.textContent ?? "") : `#${element.id}`)
+        );
+      });
+      if (reached.includes(name)) break; // wrapped around to the start
+      reached.push(name);
+    }
+    const expected = [
+      "Cluster",
+      "Event store",
+      ...[1, 2, 3].map((nodeId) => `drain node n${nodeId}`),
+      "#partition-filter",
+      ...groups.map((groupId) => `transfer leadership of partition ${groupId}`),
+    ];
+    // In this order, with nothing of these skipped (other groups' buttons may sit between).
+    const positions = expected.map((name) => reached.indexOf(name));
+    expect(positions.every((position) => position >= 0), reached.join(" | ")).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    // Focus is visible: the focused element draws an outline.
+    const outline = await page.evaluate(() => {
+      const element = document.activeElement;
+      return element === null ? "none" : getComputedStyle(element).outlineStyle;
+    });
+    expect(outline).not.toBe("none");
+    await page.screenshot({ path: join(screenshots, "02-focus.png") });
   });
 
   it("transfers a partition's leadership to n3 by keyboard, through the dialog", async () => {
-    const leaders = await leadersShown();
+    const leaders = await Promise.all(groups.map(leaderOf));
     const index = leaders.findIndex((leader) => leader !== 3);
     expect(index).toBeGreaterThanOrEqual(0);
     const groupId = groups[index]!;
@@ -134,18 +224,95 @@ describe("management UI (chromium, 3 node processes)", () => {
     await dialog.getByRole("button", { name: "Transfer" }).focus();
     await page.keyboard.press("Enter");
     await dialog.getByRole("status").filter({ hasText: `to n3` }).waitFor({ timeout: waitMs });
-    await page.screenshot({ path: join(screenshots, "2-transfer-confirmed.png") });
+    await page.screenshot({ path: join(screenshots, "03-transfer-confirmed.png") });
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden", timeout: waitMs });
     await page
       .getByTestId(`leader-${groupId}`)
       .filter({ hasText: "n3" })
       .waitFor({ timeout: waitMs });
-    await page.screenshot({ path: join(screenshots, "3-transferred.png"), fullPage: true });
+    await page.screenshot({ path: join(screenshots, "04-transferred.png"), fullPage: true });
+  });
+
+  it("drains a node by keyboard: Escape cancels, Enter confirms; it shows draining", async () => {
+    const button = page.getByRole("button", { name: "drain node n2" });
+    await button.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor({ timeout: waitMs });
+    await expect(dialog.getByRole("heading").innerText()).resolves.toBe("Drain node n2");
+    // The modal takes focus, on Cancel first (the safe choice for Enter).
+    const focused = (): Promise<string> =>
+      page.evaluate(() => document.activeElement?.textContent ?? "");
+    await expect(focused()).resolves.toBe("Cancel");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden", timeout: waitMs });
+    // Escape asked nothing of the server: n2 keeps its state.
+    await expect(page.getByTestId("health-n2").innerText()).resolves.toBe("alive");
+    await button.focus();
+    await page.keyboard.press("Enter");
+    await dialog.waitFor({ timeout: waitMs });
+    await page.keyboard.press("Tab");
+    await expect(focused()).resolves.toBe("Drain");
+    await page.keyboard.press("Enter");
+    const outcome = dialog.getByRole("status");
+    if (withManager) {
+      await outcome.filter({ hasText: /^n2 is draining \(answered by n1\)/ }).waitFor({
+        timeout: waitMs,
+      });
+    } else {
+      // Nodes without the cluster manager's API: the server's error, as it said it.
+      await outcome.filter({ hasText: /^\[unimplemented\] / }).waitFor({ timeout: waitMs });
+      await expect(outcome.getAttribute("class")).resolves.toContain("error-text");
+    }
+    await page.screenshot({ path: join(screenshots, "05-drain-confirmed.png") });
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden", timeout: waitMs });
+    if (withManager) {
+      await page
+        .getByTestId("health-n2")
+        .filter({ hasText: "draining" })
+        .waitFor({ timeout: waitMs });
+      await expect(button.isDisabled()).resolves.toBe(true);
+    } else {
+      await expect(page.getByTestId("health-n2").innerText()).resolves.toBe("alive");
+    }
+    await page.screenshot({ path: join(screenshots, "06-draining.png"), fullPage: true });
+  });
+
+  it("shows the drained node's leaderships leaving", async (context) => {
+    if (!withManager) context.skip("the nodes do not serve ClusterService: nothing drains");
+    const client = createClient(
+      ClusterService,
+      createConnectTransport({ baseUrl: cluster.node(1).url, httpVersion: "1.1" }),
+    );
+    const listed = (await client.listPartitions({}, { timeoutMs: 5000 })).partitions
+      .map((partition) => Number(partition.partitionId))
+      .filter((partitionId) => groups.includes(partitionId));
+    // Static partitions (--groups) the meta table does not list are not the controller's to move.
+    if (listed.length === 0)
+      context.skip("the meta table lists none of the partitions 1-6: the controller moves nothing");
+    await page.waitForFunction(
+      (partitionIds) =>
+        partitionIds.every((groupId) => {
+          const leader = document
+            .querySelector(`tr[data-group="${groupId}"]`)
+            ?.getAttribute("data-leader");
+          return leader !== undefined && leader !== null && !["0", "2"].includes(leader);
+        }),
+      listed,
+      { timeout: 30_000 },
+    );
+    if (listed.length === groups.length)
+      await expect(page.getByTestId("leaderships-n2").innerText()).resolves.toBe("0");
+    await page.screenshot({ path: join(screenshots, "06-drained.png"), fullPage: true });
   });
 
   /** Inserts through the stream's partition leader (tries each node, waits out elections). */
-  const insert = async (events: Events): Promise<void> => {
+  const onLeader = async <Result>(
+    what: string,
+    work: (client: Client<typeof EventStoreService>) => Promise<Result>,
+  ): Promise<Result> => {
     for (let attempt = 0; attempt < 100; attempt += 1) {
       const node = cluster.nodes[attempt % cluster.nodes.length]!;
       const client = createClient(
@@ -153,16 +320,21 @@ describe("management UI (chromium, 3 node processes)", () => {
         createConnectTransport({ baseUrl: node.url, httpVersion: "1.1" }),
       );
       try {
-        const response = await client.insert({ stream, events }, { timeoutMs: 5000 });
-        expect(response.accepted).toBe(events.timestamps.length);
-        return;
+        return await work(client);
       } catch (error) {
         const code = ConnectError.from(error).code;
         if (code !== Code.FailedPrecondition && code !== Code.Unavailable) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-    throw new Error("no node accepted the insert");
+    throw new Error(`no node accepted ${what}`);
+  };
+
+  const insert = async (events: Events): Promise<void> => {
+    const response = await onLeader("the insert", (client) =>
+      client.insert({ stream, events }, { timeoutMs: 5000 }),
+    );
+    expect(response.accepted).toBe(events.timestamps.length);
   };
 
   it.skipIf(!withEventStore)(
@@ -178,7 +350,7 @@ describe("management UI (chromium, 3 node processes)", () => {
         .getByRole("status")
         .filter({ hasText: `stream ${stream} created` })
         .waitFor({ timeout: waitMs });
-      await page.screenshot({ path: join(screenshots, "4-stream-created.png") });
+      await page.screenshot({ path: join(screenshots, "07-stream-created.png") });
       await page.keyboard.press("Escape");
       await dialog.waitFor({ state: "hidden", timeout: waitMs });
       expect(new URL(page.url()).hash).toBe(`#events/${stream}`);
@@ -186,6 +358,33 @@ describe("management UI (chromium, 3 node processes)", () => {
         .locator(`tr[data-stream="${stream}"]`)
         .getByText("price:double:aggregated, volume:int64:aggregated")
         .waitFor({ timeout: waitMs });
+    },
+  );
+
+  it.skipIf(!withEventStore)(
+    "lists every stream from ListStreams, also one this browser never saw",
+    async () => {
+      const created = await onLeader("the stream", (client) =>
+        client.createStream(
+          {
+            stream: "quotes",
+            fields: [create(FieldSpecSchema, { name: "bid", type: FieldType.DOUBLE })],
+          },
+          { timeoutMs: 5000 },
+        ),
+      );
+      expect(created.created).toBe(true);
+      await page
+        .locator('tr[data-stream="quotes"]')
+        .getByText("bid:double")
+        .waitFor({ timeout: waitMs });
+      const source = page.getByTestId("stream-source");
+      await expect(source.getAttribute("data-source")).resolves.toBe("list-streams");
+      const names = await page.$$eval("tr[data-stream]", (rows) =>
+        rows.map((row) => row.getAttribute("data-stream")),
+      );
+      expect(names).toEqual(["quotes", stream]);
+      await page.screenshot({ path: join(screenshots, "08-streams-listed.png") });
     },
   );
 
@@ -208,7 +407,7 @@ describe("management UI (chromium, 3 node processes)", () => {
       await expect(newest.first().locator("td").first().innerText()).resolves.toBe(
         "2026-01-01 00:02:58.000000",
       );
-      await page.screenshot({ path: join(screenshots, "5-events-arrived.png"), fullPage: true });
+      await page.screenshot({ path: join(screenshots, "09-events-arrived.png"), fullPage: true });
     },
   );
 
@@ -233,22 +432,29 @@ describe("management UI (chromium, 3 node processes)", () => {
       const windows = page.getByRole("table", { name: "windows" }).locator("tbody tr");
       expect(await windows.count()).toBe(3);
       await expect(windows.first().locator("td").nth(1).innerText()).resolves.toBe("30");
-      await page.screenshot({ path: join(screenshots, "6-candles.png"), fullPage: true });
+      await page.screenshot({ path: join(screenshots, "10-candles.png"), fullPage: true });
     },
   );
 
   it("marks a SIGKILLed node dead and shows its leaderships moving to the others", async () => {
     await page.getByRole("link", { name: "Cluster" }).click();
     await waitForLeaders([1, 2, 3]);
-    expect(await leadersShown()).toContain(3);
+    expect(await Promise.all(groups.map(leaderOf))).toContain(3);
     await cluster.node(3).stop("SIGKILL");
-    await page.getByTestId("health-n3").filter({ hasText: "dead" }).waitFor({ timeout: waitMs });
+    const health = page.getByTestId("health-n3");
+    // The meta group's failure detector says suspect, then dead after its own timeout; the
+    // page's polls say suspect, then dead after 3 s.
+    await health.filter({ hasText: /^(suspect|dead)$/ }).waitFor({ timeout: waitMs });
+    await health.filter({ hasText: "dead" }).waitFor({ timeout: withManager ? 45_000 : waitMs });
+    await expect(page.getByTestId("state-source").getAttribute("data-source")).resolves.toBe(
+      withManager ? "manager" : "polls",
+    );
     await waitForLeaders([1, 2]);
     expect(await page.getByTestId("leaderships-n3").innerText()).toBe("0");
     await expect(page.locator('tr[data-node="3"] .error-text').innerText()).resolves.toMatch(
       /n3 at 127\.0\.0\.1/,
     );
-    await page.screenshot({ path: join(screenshots, "7-node-killed.png"), fullPage: true });
+    await page.screenshot({ path: join(screenshots, "11-node-killed.png"), fullPage: true });
   });
 
   it.skipIf(!withEventStore)("still answers the stream's queries after the kill", async () => {
@@ -263,7 +469,7 @@ describe("management UI (chromium, 3 node processes)", () => {
       .waitFor({
         timeout: waitMs,
       });
-    await page.screenshot({ path: join(screenshots, "8-stream-after-kill.png"), fullPage: true });
+    await page.screenshot({ path: join(screenshots, "12-stream-after-kill.png"), fullPage: true });
   });
 
   it("fits a phone: the page does not scroll sideways, wide tables scroll inside", async () => {
@@ -272,12 +478,12 @@ describe("management UI (chromium, 3 node processes)", () => {
       page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     if (withEventStore) {
       expect(await overflow()).toBeLessThanOrEqual(0);
-      await page.screenshot({ path: join(screenshots, "9-phone-events.png"), fullPage: true });
+      await page.screenshot({ path: join(screenshots, "13-phone-events.png"), fullPage: true });
     }
     await page.getByRole("link", { name: "Cluster" }).click();
     await page.getByTestId("health-n1").waitFor({ timeout: waitMs });
     expect(await overflow()).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(screenshots, "9-phone-cluster.png"), fullPage: true });
+    await page.screenshot({ path: join(screenshots, "14-phone-cluster.png"), fullPage: true });
   });
 
   it("wrote no error to the browser console", () => {

@@ -4,6 +4,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import {
+  StreamInfoResponseSchema,
   AggregateResponseSchema,
   ColumnSchema,
   EventsSchema,
@@ -47,6 +48,11 @@ import {
   parseSchemaText,
 } from "../../framework/ui/app/src/event-store/schema-text.js";
 import { routeOf } from "../../framework/ui/app/src/route.js";
+import type { StreamListing } from "../../framework/ui/app/src/event-store/stream-states.js";
+import {
+  mergeStreamAnswers,
+  streamsToAsk,
+} from "../../framework/ui/app/src/event-store/stream-states.js";
 
 function group(
   groupId: number,
@@ -255,7 +261,7 @@ describe("cluster model with the cluster manager's table", () => {
     expect(model.nodes.map((node) => node.leaderCount)).toEqual([2, 1, 0, 0]);
   });
 
-  it("takes a leader hint only when no node reports the partition and the hinted one is alive", () => {
+  it("takes a leader hint only when no node reports the partition and the hinted is alive", () => {
     const table = managerTable(
       [
         [1, ALIVE],
@@ -353,6 +359,48 @@ describe("ingest rate", () => {
     expect(addSample(samples, { atMs: rateWindowMs + 3000, count: 10 })).toEqual([
       { atMs: rateWindowMs + 3000, count: 10 },
     ]);
+  });
+});
+
+describe("stream list", () => {
+  const listing = (source: StreamListing["source"]): StreamListing => ({
+    source,
+    names: ["a", "b"],
+    truncated: false,
+    error: undefined,
+  });
+
+  it("asks StreamInfo only for what the list lacks: the selected stream, or the known ones", () => {
+    const listed = new Set(["a", "b"]);
+    expect(streamsToAsk(listing("list-streams"), listed, ["a", "old"], "new", 50)).toEqual([
+      "new",
+    ]);
+    expect(streamsToAsk(listing("list-streams"), listed, ["old"], "a", 50)).toEqual([]);
+    // Nodes without ListStreams: the browser's streams, the selected first, bounded.
+    expect(streamsToAsk(listing("browser"), new Set(), ["x", "y", "z"], "y", 2)).toEqual([
+      "y",
+      "x",
+    ]);
+  });
+
+  it("keeps the last info when a call fails and samples counts for the ingest rate", () => {
+    const info = (count: number) =>
+      create(StreamInfoResponseSchema, { stream: "a", eventCount: BigInt(count) });
+    const answer = (count: number | undefined, error: string | undefined) => ({
+      stream: "a",
+      info: count === undefined ? undefined : info(count),
+      error,
+    });
+    let states = mergeStreamAnswers(new Map(), [answer(5, undefined)], 0);
+    states = mergeStreamAnswers(states, [answer(undefined, "[unavailable] x")], 1000);
+    expect(states.get("a")).toMatchObject({
+      error: "[unavailable] x",
+      samples: [{ atMs: 0, count: 5 }],
+    });
+    expect(Number(states.get("a")!.info!.eventCount)).toBe(5);
+    states = mergeStreamAnswers(states, [answer(25, undefined)], 2000);
+    expect(ratesOf(states.get("a")!.samples)).toEqual([{ atMs: 2000, eventsPerSecond: 10 }]);
+    expect(states.get("a")!.error).toBeUndefined();
   });
 });
 

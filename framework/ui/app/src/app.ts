@@ -9,12 +9,14 @@ import { createNodeClients, fetchTopology } from "./node-clients.js";
 import type { Route } from "./route.js";
 import { useRoute } from "./route.js";
 import { ClusterView } from "./views/cluster-view.js";
-import type { StreamState } from "./event-store/use-stream-states.js";
+import type { StreamMemory } from "./event-store/use-stream-states.js";
+import { emptyStreamMemory } from "./event-store/use-stream-states.js";
 import { EventStoreView } from "./views/event-store-view.js";
 
 interface Loaded {
   readonly selfNodeId: number;
   readonly clients: readonly NodeClients[];
+  readonly self: NodeClients;
   readonly streamCall: StreamCall;
 }
 
@@ -22,14 +24,20 @@ export function App(): ComponentChild {
   const [loaded, setLoaded] = useState<Loaded | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const route = useRoute();
-  const streamMemory = useRef<ReadonlyMap<string, StreamState>>(new Map());
+  const streamMemory = useRef<StreamMemory>(emptyStreamMemory);
   useEffect(() => {
     fetchTopology().then(
       (topology) => {
         const clients = createNodeClients(topology);
+        const self = clients.find((client) => client.nodeId === topology.nodeId);
+        if (self === undefined) {
+          setError(`GET /ui/nodes.json: its own node n${topology.nodeId} is not in its list`);
+          return;
+        }
         setLoaded({
           selfNodeId: topology.nodeId,
           clients,
+          self,
           streamCall: createStreamCall(clients, topology.nodeId),
         });
       },
@@ -76,12 +84,13 @@ export function App(): ComponentChild {
 function View(
   route: Route,
   loaded: Loaded,
-  streamMemory: { current: ReadonlyMap<string, StreamState> },
+  streamMemory: { current: StreamMemory },
 ): ComponentChild {
   if (route.view === "cluster")
     return h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId });
   return h(EventStoreView, {
     call: loaded.streamCall,
+    self: loaded.self,
     selected: route.stream,
     memory: streamMemory,
   });

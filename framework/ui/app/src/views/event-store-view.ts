@@ -12,29 +12,44 @@ import {
 } from "../event-store/known-streams.js";
 import { formatSchema } from "../event-store/schema-text.js";
 import type { StreamCall } from "../event-store/leader-routing.js";
-import type { StreamState } from "../event-store/use-stream-states.js";
-import { useStreamStates } from "../event-store/use-stream-states.js";
+import type { StreamListing, StreamState } from "../event-store/stream-states.js";
+import type { StreamMemory } from "../event-store/use-stream-states.js";
+import { streamsListedMax, useStreamStates } from "../event-store/use-stream-states.js";
+import type { NodeClients } from "../node-clients.js";
 import { CreateStreamDialog } from "./create-stream-dialog.js";
 import { StreamDetail } from "./stream-detail.js";
 
 export interface EventStoreViewProps {
   /** Calls a stream's partition leader (following NotLeader hints). */
   readonly call: StreamCall;
+  /** The page's node: it answers ListStreams (walking every partition's leader). */
+  readonly self: NodeClients;
   readonly selected: string | undefined;
-  /** Keeps the streams' last answers and count samples while another view is shown. */
-  readonly memory: { current: ReadonlyMap<string, StreamState> };
+  /** Keeps the list, the streams' last answers and count samples while another view is shown. */
+  readonly memory: { current: StreamMemory };
 }
 
 export function EventStoreView(props: EventStoreViewProps): ComponentChild {
-  const [streams, setStreams] = useState<readonly string[]>(loadKnownStreams);
+  // Streams created or opened here: the list where the nodes have no ListStreams.
+  const [known, setKnown] = useState<readonly string[]>(loadKnownStreams);
   const [creating, setCreating] = useState(false);
   const remember = (name: string): void => {
-    const next = streams.includes(name) ? streams : [...streams, name].sort();
+    const next = known.includes(name) ? known : [...known, name].sort();
     saveKnownStreams(next);
-    setStreams(next);
+    setKnown(next);
   };
-  const states = useStreamStates(props.call, streams, props.selected, props.memory);
   const selected = props.selected;
+  const { states, listing } = useStreamStates(
+    props.call,
+    props.self,
+    known,
+    selected,
+    props.memory,
+  );
+  // A stream just created or opened shows before the next list answer holds it.
+  const streams = [
+    ...new Set([...listing.names, ...(selected === undefined ? [] : [selected])]),
+  ];
   return h(
     "div",
     { class: "event-store" },
@@ -50,7 +65,8 @@ export function EventStoreView(props: EventStoreViewProps): ComponentChild {
         },
       }),
     ),
-    h(StreamsTable, { streams, states, selected }),
+    h(ListingNote, { listing }),
+    h(StreamsTable, { streams, states, selected, listing }),
     selected === undefined
       ? null
       : h(StreamDetail, {
@@ -107,6 +123,26 @@ interface StreamsTableProps {
   readonly streams: readonly string[];
   readonly states: ReadonlyMap<string, StreamState>;
   readonly selected: string | undefined;
+  readonly listing: StreamListing;
+}
+
+function ListingNote(props: { readonly listing: StreamListing }): ComponentChild {
+  const { listing } = props;
+  const text =
+    listing.source === "list-streams"
+      ? `every stream, by name (ListStreams on this node)` +
+        (listing.truncated ? `: the first ${streamsListedMax}; open the others by name` : "")
+      : listing.source === "browser"
+        ? "the streams created or opened in this browser (the nodes do not serve ListStreams)"
+        : "asking for the streams…";
+  return h(
+    "p",
+    { class: "muted", "data-testid": "stream-source", "data-source": listing.source },
+    text,
+    listing.error === undefined
+      ? null
+      : h("span", { class: "error-text" }, ` · last list call: ${listing.error}`),
+  );
 }
 
 function StreamsTable(props: StreamsTableProps): ComponentChild {
@@ -114,7 +150,9 @@ function StreamsTable(props: StreamsTableProps): ComponentChild {
     return h(
       "p",
       { class: "muted" },
-      "No stream known to this browser yet: create one, or open one by name.",
+      props.listing.source === "list-streams"
+        ? "No stream yet: create one."
+        : "No stream known to this browser yet: create one, or open one by name.",
     );
   }
   return h(
