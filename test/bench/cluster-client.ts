@@ -38,6 +38,10 @@ export interface ClientReport {
   /** Latency of each acknowledged put (its call's duration), ms. */
   readonly latenciesMs: number[];
   readonly calls: number;
+  /** Failed outcomes that were NotLeader refusals (the leader moved). */
+  readonly notLeader: number;
+  /** Failed outcomes by code and message (first 90 characters). */
+  readonly failureKinds: Readonly<Record<string, number>>;
   /** Calls that failed as a whole (deadline, connection). */
   readonly failedCalls: number;
 }
@@ -66,6 +70,8 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
   let failures = 0;
   let calls = 0;
   let failedCalls = 0;
+  let notLeader = 0;
+  const failureKinds: Record<string, number> = {};
   const groupsLedBy = (nodeId: number): number[] =>
     [...leaders].filter(([, leader]) => leader === nodeId).map(([groupId]) => groupId);
   const lane = async (nodeId: number, laneId: number): Promise<void> => {
@@ -94,15 +100,21 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
       }
       const ended = Date.now();
       calls++;
-      const measured = began >= plan.startAt && ended <= plan.stopAt;
+      // Throughput counts the puts whose call completed inside the window (long calls that
+      // began in the warm-up count too); latency only calls wholly inside it.
+      const completedInWindow = ended >= plan.startAt && ended <= plan.stopAt;
+      const measured = began >= plan.startAt && completedInWindow;
       response.outcomes.forEach((outcome, i) => {
         if (outcome.outcome.case === "response") {
-          if (!measured) return;
+          if (!completedInWindow) return;
           operations++;
-          latenciesMs.push(ended - began);
+          if (measured) latenciesMs.push(ended - began);
           return;
         }
         failures++;
+        if (outcome.outcome.value?.notLeader !== undefined) notLeader++;
+        const why = `${outcome.outcome.value?.code ?? "?"} ${outcome.outcome.value?.message ?? ""}`.slice(0, 90);
+        failureKinds[why] = (failureKinds[why] ?? 0) + 1;
         const hint = outcome.outcome.value?.notLeader;
         if (hint !== undefined && hint.leaderNodeId !== 0n) {
           leaders.set(groupOf[i]!, Number(hint.leaderNodeId));
@@ -115,7 +127,7 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
     for (let laneId = 0; laneId < plan.lanesPerNode; laneId++) lanes.push(lane(nodeId, laneId));
   }
   await Promise.all(lanes);
-  return { clientId: plan.clientId, operations, failures, latenciesMs, calls, failedCalls };
+  return { clientId: plan.clientId, operations, failures, notLeader, failureKinds, latenciesMs, calls, failedCalls };
 }
 
 async function readTimes(): Promise<{ startAt: number; stopAt: number }> {

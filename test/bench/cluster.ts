@@ -151,12 +151,20 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
   const failedCalls = reports.reduce((sum, report) => sum + report.failedCalls, 0);
   const latencies = reports.flatMap((report) => report.latenciesMs).sort((a, b) => a - b);
   const cpu = after.map((ms, i) => ((ms - before[i]!) / (seconds * 10)).toFixed(0));
+  const cpuMs = after.reduce((sum, ms, i) => sum + ms - before[i]!, 0);
+  const notLeader = reports.reduce((sum, report) => sum + report.notLeader, 0);
+  const perPut = operations === 0 ? "n/a" : `${((cpuMs * 1000) / operations).toFixed(0)} µs`;
   return [
     `  replicated 64 B puts, ${groups} groups, ExecuteBatch: ${clients} client processes × ` +
       `${options.lanes} calls in flight per node × ${options.batch} puts per call: ` +
-      `${(operations / seconds).toFixed(0)} puts/s (${operations} in ${seconds} s, ${failures} failed outcomes, ${calls} calls, ${failedCalls} failed calls), ` +
+      `${(operations / seconds).toFixed(0)} puts/s (${operations} in ${seconds} s, ${failures} failed outcomes ` +
+      `(${notLeader} NotLeader), ${calls} calls, ${failedCalls} failed calls), ` +
       `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
-    `  node CPU during batched puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}`,
+    ...reports.flatMap((report) =>
+      Object.entries(report.failureKinds).map(([kind, count]) => `  client ${report.clientId}: ${count} × ${kind}`),
+    ),
+    `  node CPU during batched puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}; ` +
+      `CPU of the three nodes per put: ${perPut}`,
   ];
 }
 
