@@ -15,25 +15,57 @@ const stride = 8;
 /** Term of an entry replay knows exists but has not read yet (see replay.ts). */
 export const unknownTerm = -1;
 
-/**
- * A page as a plain array of doubles: V8 stores it unboxed (no pointers for the garbage
- * collector to trace) and on its own heap (no ArrayBuffer to track per page).
- */
-function newPage(): number[] {
-  return new Array<number>(pageRows * stride).fill(0.5);
-}
-
 /** Rows per page: a power of two (a row's page is a shift away). */
 const pageShift = 5;
 const pageRows = 1 << pageShift;
+const pageFields = pageRows * stride;
+/** Pages per slab: one ArrayBuffer of 512 KiB holds 256 pages. */
+const slabPages = 256;
+
+/**
+ * Hands out pages as views into large slabs, and takes them back when a
+ * group's log is truncated, compacted or cleared. Why slabs: a page per
+ * Float64Array of its own made one ArrayBuffer per 32 entries, and V8's
+ * tracking of that many buffers (external memory, sweeping) cost more than
+ * it saved; pages as plain arrays lived on the young heap and were copied by
+ * every scavenge. Slab memory is kept for reuse, never given back: a host's
+ * peak of live entries bounds it (64 bytes per entry).
+ * @internal
+ */
+export class PagePool {
+  private readonly free: Float64Array[] = [];
+
+  acquire(): Float64Array {
+    const page = this.free.pop();
+    if (page !== undefined) return page;
+    const slab = new Float64Array(slabPages * pageFields);
+    for (let i = slabPages - 1; i > 0; i--) {
+      this.free.push(slab.subarray(i * pageFields, (i + 1) * pageFields));
+    }
+    return slab.subarray(0, pageFields);
+  }
+
+  release(page: Float64Array): void {
+    assert(page.length === pageFields, () => `page of ${page.length} fields`);
+    this.free.push(page);
+  }
+
+  get freePages(): number {
+    return this.free.length;
+  }
+}
+
+/** The pool every EntryLocations uses (pages are interchangeable between stores). */
+export const sharedPagePool = new PagePool();
 
 /**
  * Where a group's live entries are, one row per entry, as columns in pages of
  * Float64Array instead of an object per entry: a save of 1,024 groups adds
  * 1,024 rows and no object the garbage collector has to trace, copy or
  * promote (a CPU profile of that save put the per-entry objects and the GC
- * they caused at more than half of its time). Pages of fixed size, not one
- * array that doubles: growing by copying cost more than the objects did.
+ * they caused at more than half of its time). Pages of fixed size from a
+ * PagePool, not one array that doubles: growing by copying cost more than the
+ * objects did.
  * Every field is an integer below 2^53, exact in a double.
  *
  * Row i is the entry at index offsetIndex + 1 + i of its GroupLog. The data
@@ -42,11 +74,13 @@ const pageRows = 1 << pageShift;
  * @internal
  */
 export class EntryLocations {
-  private pages: number[][] = [];
+  private pages: Float64Array[] = [];
   /** Row 0 is this row of the first page (a compaction moves it on). */
   private head = 0;
   /** Number of live rows. */
   length = 0;
+
+  constructor(private readonly pool: PagePool = sharedPagePool) {}
 
   term(row: number): number {
     return this.field(row, termField);
@@ -89,7 +123,7 @@ export class EntryLocations {
   ): void {
     const at = this.head + this.length;
     const pageIndex = at >> pageShift;
-    if (pageIndex === this.pages.length) this.pages.push(newPage());
+    if (pageIndex === this.pages.length) this.pages.push(this.pool.acquire());
     const page = this.pages[pageIndex]!;
     const base = (at & (pageRows - 1)) * stride;
     page[base + termField] = term;
@@ -112,9 +146,12 @@ export class EntryLocations {
   truncate(length: number): void {
     assert(length >= 0 && length <= this.length, () => `truncate to ${length} of ${this.length}`);
     this.length = length;
+    if (length === 0) {
+      this.clear();
+      return;
+    }
     const pagesUsed = (this.head + length + pageRows - 1) >> pageShift;
-    if (this.pages.length > pagesUsed) this.pages.length = pagesUsed;
-    if (length === 0) this.clear();
+    while (this.pages.length > pagesUsed) this.pool.release(this.pages.pop()!);
   }
 
   /** Drops the first `count` rows (a compaction). */
@@ -123,14 +160,18 @@ export class EntryLocations {
     this.head += count;
     this.length -= count;
     const pagesDropped = this.head >> pageShift;
+    if (this.length === 0) {
+      this.clear();
+      return;
+    }
     if (pagesDropped > 0) {
-      this.pages.splice(0, pagesDropped);
+      for (const page of this.pages.splice(0, pagesDropped)) this.pool.release(page);
       this.head -= pagesDropped * pageRows;
     }
-    if (this.length === 0) this.clear();
   }
 
   clear(): void {
+    for (const page of this.pages) this.pool.release(page);
     this.pages = [];
     this.head = 0;
     this.length = 0;
