@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { metaGroupId } from "../cluster/index.js";
 import type { FallbackHandler, UiRequest, UiResponse } from "./http-types.js";
 import { sendRpcError, sendText } from "./http-types.js";
 import { createPeerRelay } from "./peer-relay.js";
@@ -28,6 +29,8 @@ export interface UiHandlerOptions {
 export interface UiTopology {
   readonly nodeId: number;
   readonly nodes: ReadonlyArray<{ readonly nodeId: number; readonly address: string | null }>;
+  /** The cluster manager's meta group (a raft group the partition table does not list). */
+  readonly metaGroupId: number;
 }
 
 /**
@@ -107,7 +110,7 @@ function topologyOf(options: UiHandlerOptions): UiTopology {
     { nodeId: options.nodeId, address: null },
     ...[...options.peers].map(([nodeId, address]) => ({ nodeId, address })),
   ].sort((a, b) => a.nodeId - b.nodeId);
-  return { nodeId: options.nodeId, nodes };
+  return { nodeId: options.nodeId, nodes, metaGroupId };
 }
 
 /** The path of a request target, without query (a missing or odd target reads as "/"). */

@@ -128,6 +128,7 @@ describe("UI handler on the node's port", () => {
         { nodeId: 2, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
         { nodeId: 3, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
       ],
+      metaGroupId: 2_147_483_000,
     });
     const overH2 = await getOverH2(`${base}`, "/ui/nodes.json");
     expect(overH2.status).toBe(200);

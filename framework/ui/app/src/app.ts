@@ -15,6 +15,7 @@ import { EventStoreView } from "./views/event-store-view.js";
 
 interface Loaded {
   readonly selfNodeId: number;
+  readonly metaGroupId: number;
   readonly clients: readonly NodeClients[];
   readonly self: NodeClients;
   readonly streamCall: StreamCall;
@@ -36,6 +37,7 @@ export function App(): ComponentChild {
         }
         setLoaded({
           selfNodeId: topology.nodeId,
+          metaGroupId: topology.metaGroupId,
           clients,
           self,
           streamCall: createStreamCall(clients, topology.nodeId),
@@ -87,7 +89,11 @@ function View(
   streamMemory: { current: StreamMemory },
 ): ComponentChild {
   if (route.view === "cluster")
-    return h(ClusterView, { clients: loaded.clients, selfNodeId: loaded.selfNodeId });
+    return h(ClusterView, {
+      clients: loaded.clients,
+      selfNodeId: loaded.selfNodeId,
+      metaGroupId: loaded.metaGroupId,
+    });
   return h(EventStoreView, {
     call: loaded.streamCall,
     self: loaded.self,

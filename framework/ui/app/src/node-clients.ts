@@ -13,6 +13,8 @@ import { NodeService } from "../gen/raftkit/v1/node_pb.js";
 export interface Topology {
   readonly nodeId: number;
   readonly nodes: ReadonlyArray<{ readonly nodeId: number; readonly address: string | null }>;
+  /** The cluster manager's meta group: a raft group the partition table does not list. */
+  readonly metaGroupId: number;
 }
 
 export interface NodeClients {
@@ -39,6 +41,7 @@ export async function fetchTopology(): Promise<Topology> {
 function isTopology(value: unknown): value is Topology {
   if (typeof value !== "object" || value === null) return false;
   if (!("nodeId" in value) || typeof value.nodeId !== "number") return false;
+  if (!("metaGroupId" in value) || typeof value.metaGroupId !== "number") return false;
   return (
     "nodes" in value &&
     Array.isArray(value.nodes) &&

@@ -25,6 +25,7 @@ const notServedIntervalMs = 5000;
 export function ClusterView(props: {
   readonly clients: readonly NodeClients[];
   readonly selfNodeId: number;
+  readonly metaGroupId: number;
 }): ComponentChild {
   const [observations, setObservations] = useState<readonly NodeObservation[]>([]);
   const [reading, setReading] = useState<ManagerReading | undefined>(undefined);
@@ -80,7 +81,11 @@ export function ClusterView(props: {
       { class: "scroll" },
       h(NodesTable, { nodes: model.nodes, selfNodeId: props.selfNodeId, onDrain: setDraining }),
     ),
-    h(PartitionsTable, { partitions: model.partitions, onTransfer: setTransferring }),
+    h(PartitionsTable, {
+      partitions: model.partitions,
+      metaGroupId: props.metaGroupId,
+      onTransfer: setTransferring,
+    }),
     transferring === undefined
       ? null
       : h(TransferDialog, {

@@ -10,6 +10,7 @@ const rowsShownMax = 200;
 
 export interface PartitionsTableProps {
   readonly partitions: readonly PartitionRow[];
+  readonly metaGroupId: number;
   readonly onTransfer: (partition: PartitionRow) => void;
 }
 
@@ -70,7 +71,9 @@ export function PartitionsTable(props: PartitionsTableProps): ComponentChild {
         h(
           "tbody",
           null,
-          shown.map((partition) => PartitionTableRow(partition, props.onTransfer)),
+          shown.map((partition) =>
+            PartitionTableRow(partition, props.metaGroupId, props.onTransfer),
+          ),
         ),
       ),
     ),
@@ -79,6 +82,7 @@ export function PartitionsTable(props: PartitionsTableProps): ComponentChild {
 
 function PartitionTableRow(
   partition: PartitionRow,
+  metaGroupId: number,
   onTransfer: (partition: PartitionRow) => void,
 ): ComponentChild {
   const canTransfer =
@@ -94,7 +98,11 @@ function PartitionTableRow(
       "data-leader": partition.leaderNodeId,
     },
     h("th", { scope: "row" }, partition.groupId),
-    h("td", null, partition.stateMachineType ?? "—"),
+    h(
+      "td",
+      null,
+      partition.groupId === metaGroupId ? "meta group" : (partition.stateMachineType ?? "—"),
+    ),
     h(
       "td",
       { "data-testid": `leader-${partition.groupId}` },
