@@ -6,16 +6,21 @@ import {
 import type { FieldSpec as EngineField, ScanResult, StreamSchema } from "../engine/index.js";
 import { ColumnSchema, EventsSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { Column, Events } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { WireEvents, WireValues } from "./insert-wire.js";
+
+/** One field's values: numbers (int64 and double fields), booleans or strings. */
+export type ColumnValues = Float64Array | readonly number[] | readonly boolean[] | readonly string[];
 
 /**
  * Events as the service handles them: one timestamp array, one value array
  * per user field, one id per event ("" = none). The proto form (Events) is
- * what crosses the wire and the log; this form is what the engine takes.
+ * what crosses the network and the log; this form is what the engine takes.
+ * Columnar throughout: no object per event.
  */
 export interface ColumnarEvents {
-  readonly timestamps: number[];
-  readonly columns: Record<string, unknown[]>;
-  readonly ids: string[];
+  readonly timestamps: Float64Array | readonly number[];
+  readonly columns: Readonly<Record<string, ColumnValues>>;
+  readonly ids: readonly string[];
 }
 
 /** The hidden field holding each event's client id (names starting with '_' are reserved). */
@@ -26,15 +31,16 @@ function invalid(text: string): StateMachineError {
 }
 
 /** Values of a proto column as the engine takes them; throws naming a type mismatch. */
-function columnValues(stream: string, field: EngineField, column: Column): unknown[] {
+function columnValues(stream: string, field: EngineField, column: Column): ColumnValues {
   const where = `insert into '${stream}': column '${field.name}' (${field.type})`;
   const values = column.values;
+  const numeric = field.type === "double" || field.type === "int64";
   switch (values.case) {
     case "doubles":
-      if (field.type === "double" || field.type === "int64") return values.value.values;
+      if (numeric) return values.value.values;
       break;
     case "int64s":
-      if (field.type === "int64" || field.type === "double") {
+      if (numeric) {
         return values.value.values.map((value) => {
           const number = Number(value);
           if (!Number.isSafeInteger(number)) throw invalid(`${where}: ${value} is beyond ±(2^53 − 1)`);
@@ -57,7 +63,8 @@ function columnValues(stream: string, field: EngineField, column: Column): unkno
 /**
  * Checks the shape of proto events against the stream's user fields (every
  * field once, nothing else, equal lengths, ids empty or one per event) and
- * converts them. Values are checked by the engine's insert check.
+ * converts them (no copy of double columns). Values are checked by the
+ * engine's insert check.
  */
 export function toColumnar(stream: string, events: Events | undefined,
   fields: readonly EngineField[]): ColumnarEvents {
@@ -68,7 +75,7 @@ export function toColumnar(stream: string, events: Events | undefined,
     if (byName.has(column.name)) throw invalid(`insert into '${stream}': column '${column.name}' appears twice`);
     byName.set(column.name, column);
   }
-  const columns: Record<string, unknown[]> = {};
+  const columns: Record<string, ColumnValues> = {};
   for (const field of fields) {
     const column = byName.get(field.name);
     if (column === undefined) throw invalid(`insert into '${stream}': no column for field '${field.name}'`);
@@ -89,6 +96,28 @@ export function toColumnar(stream: string, events: Events | undefined,
   return { timestamps, columns, ids: ids.length === 0 ? new Array<string>(count).fill("") : ids };
 }
 
+function wireValues(field: EngineField, values: ColumnValues | undefined): WireValues {
+  // int64 fields travel as doubles inside the cluster: a plain copy, and the
+  // Insert executor takes doubles for int64 fields (the engine checks they are integers).
+  if (values instanceof Float64Array) return { case: "doubles", values };
+  const list: readonly unknown[] = values ?? [];
+  switch (field.type) {
+    case "bool": return { case: "bools", values: list.filter((value) => typeof value === "boolean") };
+    case "string": return { case: "strings", values: list.filter((value) => typeof value === "string") };
+    default: return { case: "doubles", values: Float64Array.from(list.filter((value) => typeof value === "number")) };
+  }
+}
+
+/** The wire form of checked columnar events (the merged batch the leader proposes). */
+export function columnarToWire(events: ColumnarEvents, fields: readonly EngineField[]): WireEvents {
+  const anyId = events.ids.some((id) => id !== "");
+  return {
+    timestamps: events.timestamps instanceof Float64Array ? events.timestamps : Float64Array.from(events.timestamps),
+    columns: fields.map((field) => ({ name: field.name, values: wireValues(field, events.columns[field.name]) })),
+    ids: anyId ? events.ids : [],
+  };
+}
+
 function toColumn(field: EngineField, values: ArrayLike<unknown>): Column {
   const list = Array.from(values);
   switch (field.type) {
@@ -106,13 +135,20 @@ function toColumn(field: EngineField, values: ArrayLike<unknown>): Column {
   }
 }
 
-/** The proto form of columnar events (the merged batch the leader proposes). */
-export function toEvents(events: ColumnarEvents, fields: readonly EngineField[]): Events {
+/** Events of a query answer, as the engine's scan returns them. */
+interface ScannedEvents {
+  readonly timestamps: ArrayLike<number>;
+  readonly columns: Readonly<Record<string, ArrayLike<unknown>>>;
+  readonly ids: readonly string[];
+}
+
+/** The proto form of scanned events (query answers). */
+function toEvents(events: ScannedEvents, fields: readonly EngineField[]): Events {
   const anyId = events.ids.some((id) => id !== "");
   return create(EventsSchema, {
-    timestamps: events.timestamps,
+    timestamps: Array.from(events.timestamps),
     columns: fields.map((field) => toColumn(field, events.columns[field.name] ?? [])),
-    ids: anyId ? events.ids : [],
+    ids: anyId ? [...events.ids] : [],
   });
 }
 
@@ -121,49 +157,109 @@ export function scanToEvents(result: ScanResult, schema: StreamSchema): Events {
   const userFields = schema.fields.filter((field) => field.name !== EVENT_ID_FIELD);
   const ids = result.columns[EVENT_ID_FIELD] as string[] | undefined;
   return toEvents({
-    timestamps: Array.from(result.timestamps),
-    columns: Object.fromEntries(userFields.map((field) => {
-      const values: ArrayLike<unknown> = result.columns[field.name] ?? [];
-      return [field.name, Array.from(values)];
-    })),
+    timestamps: result.timestamps,
+    columns: Object.fromEntries(userFields.map((field) => [field.name, result.columns[field.name] ?? []])),
     ids: ids ?? new Array<string>(result.count).fill(""),
   }, userFields);
 }
 
 /**
- * Concatenates batches and sorts the events by timestamp (stable: equal
- * timestamps keep their arrival order) — the leader's merge of buffered inserts.
+ * The stable sorting permutation of `keys` (a natural merge sort: the parts
+ * of a merged batch are sorted runs, so this costs O(n log runs)); undefined
+ * when `keys` is already in order.
  */
-export function mergeSorted(parts: readonly ColumnarEvents[], fieldNames: readonly string[]): {
+export function sortedOrder(keys: Float64Array): Uint32Array | undefined {
+  const count = keys.length;
+  const runStarts: number[] = [0];
+  for (let index = 1; index < count; index++) if (keys[index]! < keys[index - 1]!) runStarts.push(index);
+  if (runStarts.length === 1) return undefined;
+  let source = new Uint32Array(count);
+  for (let index = 0; index < count; index++) source[index] = index;
+  let target = new Uint32Array(count);
+  let starts = runStarts;
+  while (starts.length > 1) {
+    const merged: number[] = [];
+    for (let run = 0; run < starts.length; run += 2) {
+      const left = starts[run]!;
+      const middle = run + 1 < starts.length ? starts[run + 1]! : count;
+      const right = run + 2 < starts.length ? starts[run + 2]! : count;
+      merged.push(left);
+      let a = left;
+      let b = middle;
+      let at = left;
+      // Ties take the left run first: equal timestamps keep their arrival order.
+      while (a < middle && b < right) target[at++] = keys[source[b]!]! < keys[source[a]!]! ? source[b++]! : source[a++]!;
+      while (a < middle) target[at++] = source[a++]!;
+      while (b < right) target[at++] = source[b++]!;
+    }
+    [source, target] = [target, source];
+    starts = merged;
+  }
+  return source;
+}
+
+function concatNumbers(parts: readonly ArrayLike<number>[], total: number,
+  order: Uint32Array | undefined): Float64Array {
+  const flat = new Float64Array(total);
+  let at = 0;
+  for (const part of parts) { flat.set(part, at); at += part.length; }
+  if (order === undefined) return flat;
+  const out = new Float64Array(total);
+  for (let index = 0; index < total; index++) out[index] = flat[order[index]!]!;
+  return out;
+}
+
+function concatValues<Value>(parts: readonly (readonly Value[])[], order: Uint32Array | undefined): Value[] {
+  const flat = parts.length === 1 ? parts[0]! : parts.flat();
+  if (order === undefined) return parts.length === 1 ? [...flat] : flat as Value[];
+  const out = new Array<Value>(order.length);
+  for (let index = 0; index < order.length; index++) out[index] = flat[order[index]!]!;
+  return out;
+}
+
+const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
+const isString = (value: unknown): value is string => typeof value === "string";
+
+const isNumber = (value: unknown): value is number => typeof value === "number";
+
+/** The values of a column, all of one type (the buffer admits only checked inserts). */
+function valuesOf<Value>(values: ArrayLike<unknown>, is: (value: unknown) => value is Value): Value[] {
+  const typed: Value[] = [];
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
+    if (!is(value)) throw new Error(`column value ${row} is of type ${typeof value}: not checked?`);
+    typed.push(value);
+  }
+  return typed;
+}
+
+/**
+ * Concatenates batches and sorts the events by timestamp (stable: equal
+ * timestamps keep their arrival order) — the leader's merge of buffered
+ * inserts. Numeric columns stay Float64Arrays (one copy, one permutation).
+ */
+export function mergeSorted(parts: readonly ColumnarEvents[], fields: readonly EngineField[]): {
   readonly events: ColumnarEvents;
   /** order[k] = the position, in the concatenation of the parts, of merged event k. */
-  readonly order: Uint32Array;
+  readonly order: Uint32Array | undefined;
 } {
   let total = 0;
   for (const part of parts) total += part.timestamps.length;
-  const timestamps = new Float64Array(total);
-  let at = 0;
-  for (const part of parts) for (const timestamp of part.timestamps) timestamps[at++] = timestamp;
-  const order = new Uint32Array(total);
-  for (let index = 0; index < total; index++) order[index] = index;
-  let sorted = true;
-  for (let index = 1; index < total && sorted; index++) sorted = timestamps[index - 1]! <= timestamps[index]!;
-  // Stable: ties broken by arrival position.
-  if (!sorted) order.sort((a, b) => timestamps[a]! - timestamps[b]! || a - b);
-  const gather = (pick: (part: ColumnarEvents) => ArrayLike<unknown>): unknown[] => {
-    const flat: unknown[] = [];
-    for (const part of parts) { const values = pick(part); for (let i = 0; i < values.length; i++) flat.push(values[i]); }
-    if (sorted) return flat;
-    const out = new Array<unknown>(total);
-    for (let index = 0; index < total; index++) out[index] = flat[order[index]!];
-    return out;
-  };
-  const columns: Record<string, unknown[]> = {};
-  for (const name of fieldNames) columns[name] = gather((part) => part.columns[name] ?? []);
-  const events = {
-    timestamps: gather((part) => part.timestamps) as number[],
-    columns,
-    ids: gather((part) => part.ids) as string[],
-  };
-  return { events, order };
+  const flatTimestamps = concatNumbers(parts.map((part) => part.timestamps), total, undefined);
+  const order = sortedOrder(flatTimestamps);
+  const timestamps = order === undefined ? flatTimestamps : concatNumbers([flatTimestamps], total, order);
+  const columns: Record<string, ColumnValues> = {};
+  for (const field of fields) {
+    const values = parts.map((part) => part.columns[field.name] ?? []);
+    if (field.type === "bool") {
+      columns[field.name] = concatValues(values.map((part) => valuesOf(part, isBoolean)), order);
+    } else if (field.type === "string") {
+      columns[field.name] = concatValues(values.map((part) => valuesOf(part, isString)), order);
+    } else {
+      columns[field.name] = concatNumbers(values.map((part) =>
+        (part instanceof Float64Array ? part : valuesOf(part, isNumber))), total, order);
+    }
+  }
+  const ids = concatValues(parts.map((part) => part.ids), order);
+  return { events: { timestamps, columns, ids }, order };
 }

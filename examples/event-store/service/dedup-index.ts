@@ -11,8 +11,8 @@ import { EVENT_ID_FIELD } from "./columnar-events.js";
  * anyway), so memory is the ids of one window of event time.
  */
 export interface DedupIndex {
-  /** Marks which events of a batch (in order) are duplicates; records the others. */
-  filter(timestamps: readonly number[], ids: readonly string[]): boolean[];
+  /** The rows (ascending) of a batch's duplicate events; records the others' ids. */
+  filter(timestamps: ArrayLike<number>, ids: readonly string[]): number[];
 }
 
 export function createDedupIndex(windowMicros: number, newest: number | undefined): DedupIndex & {
@@ -37,7 +37,7 @@ export function createDedupIndex(windowMicros: number, newest: number | undefine
     },
     filter(timestamps, ids) {
       const horizon = newestBefore - windowMicros;
-      const duplicate = new Array<boolean>(timestamps.length).fill(false);
+      const duplicateRows: number[] = [];
       const inBatch = new Set<string>();
       let batchNewest = newestBefore;
       for (let row = 0; row < timestamps.length; row++) {
@@ -47,18 +47,15 @@ export function createDedupIndex(windowMicros: number, newest: number | undefine
         if (id === undefined || id === "") continue;
         const held = seen.get(id);
         if (inBatch.has(id) || (held !== undefined && held >= horizon)) {
-          duplicate[row] = true;
+          duplicateRows.push(row);
           continue;
         }
         inBatch.add(id);
-      }
-      for (let row = 0; row < timestamps.length; row++) {
-        const id = ids[row];
-        if (!duplicate[row] && id !== undefined && id !== "") remember(id, timestamps[row]!);
+        remember(id, timestamp);
       }
       newestBefore = batchNewest;
       prune();
-      return duplicate;
+      return duplicateRows;
     },
   };
 }

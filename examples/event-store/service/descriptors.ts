@@ -9,7 +9,6 @@ import {
   AggregateWindowsResponseSchema,
   CreateStreamRequestSchema,
   CreateStreamResponseSchema,
-  InsertRequestSchema,
   InsertResponseSchema,
   ListStreamsRequestSchema,
   ListStreamsResponseSchema,
@@ -18,6 +17,7 @@ import {
   StreamInfoRequestSchema,
   StreamInfoResponseSchema,
 } from "../gen/eventstore/v1/eventstore_pb.js";
+import { insertRequestCodec } from "./insert-codec.js";
 import { protobufEsCodec } from "./message-codec.js";
 
 /**
@@ -28,6 +28,20 @@ import { protobufEsCodec } from "./message-codec.js";
 export const eventStoreStateMachineType = "eventstore";
 
 const service = "eventstore.v1.EventStoreService";
+
+/**
+ * The codec overrides, all in one place: messages whose generic protobuf-es
+ * codec is too slow for the hot path get a hand codec that is wire-compatible
+ * with the .proto (tests compare it with protobuf-es both ways). When the
+ * generated descriptors replace the hand-written ones below, keep this map:
+ * `{ ...generated.Insert, request: codecOverrides.insertRequest }`.
+ *
+ * - insertRequest: InsertRequest, decoded without protobuf-es's reflection
+ *   (the apply on every replica; docs/event-store-service.md "Wire codec").
+ */
+export const codecOverrides = {
+  insertRequest: insertRequestCodec,
+} as const;
 
 export const CreateStream = defineExecutableMessage({
   typeName: `${service}/CreateStream`,
@@ -40,7 +54,7 @@ export const CreateStream = defineExecutableMessage({
 export const Insert = defineExecutableMessage({
   typeName: `${service}/Insert`,
   kind: ExecutableKind.Command,
-  request: protobufEsCodec(InsertRequestSchema),
+  request: codecOverrides.insertRequest,
   response: protobufEsCodec(InsertResponseSchema),
   stateMachine: eventStoreStateMachineType,
 });
@@ -84,3 +98,4 @@ export const ListStreams = defineExecutableMessage({
   response: protobufEsCodec(ListStreamsResponseSchema),
   stateMachine: eventStoreStateMachineType,
 });
+

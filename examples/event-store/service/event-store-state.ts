@@ -145,21 +145,21 @@ function insert(core: StateCore, request: InsertRequest): InsertResponse {
     columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids },
   };
   mapEngineErrors(() => checkerOf(core, stream, schema)(operation));
-  const duplicate = core.dedup.get(stream)!.filter(events.timestamps, events.ids);
-  const duplicates = duplicate.reduce((count, isDuplicate) => count + (isDuplicate ? 1 : 0), 0);
+  const duplicateRows = core.dedup.get(stream)!.filter(events.timestamps, events.ids);
+  const duplicates = duplicateRows.length;
   const accepted = events.timestamps.length - duplicates;
-  if (accepted > 0) core.staged.push(duplicates === 0 ? operation : withoutRows(operation, duplicate));
-  const duplicateRows: number[] = [];
-  duplicate.forEach((isDuplicate, row) => { if (isDuplicate) duplicateRows.push(row); });
+  if (accepted > 0) core.staged.push(duplicates === 0 ? operation : withoutRows(operation, duplicateRows));
   return create(InsertResponseSchema, { accepted, duplicates, duplicateRows });
 }
 
-function withoutRows(operation: InsertOperation, drop: readonly boolean[]): InsertOperation {
-  const keep = (values: ArrayLike<unknown>): unknown[] =>
-    Array.from(values).filter((_, row) => !drop[row]);
+/** The operation without the rows listed. */
+function withoutRows(operation: InsertOperation, drop: readonly number[]): InsertOperation {
+  const dropped = new Set(drop);
+  const kept: number[] = [];
+  for (let row = 0; row < operation.timestamps.length; row++) if (!dropped.has(row)) kept.push(row);
   const columns: Record<string, unknown[]> = {};
-  for (const [name, values] of Object.entries(operation.columns)) columns[name] = keep(values);
-  return { ...operation, timestamps: keep(operation.timestamps) as number[], columns };
+  for (const [name, values] of Object.entries(operation.columns)) columns[name] = kept.map((row) => values[row]);
+  return { ...operation, timestamps: Float64Array.from(kept, (row) => operation.timestamps[row]!), columns };
 }
 
 async function removeStoreFiles(fileSystem: EngineFileSystem, directory: string): Promise<void> {

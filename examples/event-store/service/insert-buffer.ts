@@ -3,11 +3,12 @@ import { HostError, HostErrorCode } from "../../../framework/host/index.js";
 import { buildCommand, readCommandResult } from "../../../framework/statemachine/index.js";
 import type { Clock, TimerHandle } from "../../../framework/transport/index.js";
 import type { FieldSpec as EngineField, InsertOperation } from "../engine/index.js";
-import { InsertRequestSchema, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
+import { InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { ColumnarEvents } from "./columnar-events.js";
-import { EVENT_ID_FIELD, mergeSorted, toEvents } from "./columnar-events.js";
-import { Insert } from "./descriptors.js";
+import { columnarToWire, EVENT_ID_FIELD, mergeSorted } from "./columnar-events.js";
+import { InsertColumnar } from "./insert-columnar.js";
+import type { InsertCommand } from "./insert-wire.js";
 import type { StreamSettings } from "./stream-settings.js";
 
 /**
@@ -92,11 +93,15 @@ interface StreamBuffer {
 
 /** Encoded size of an insert, from above: what the merged command may grow by. */
 export function estimateInsertBytes(events: ColumnarEvents): number {
-  let bytes = 64 + 10 * events.timestamps.length;
+  let bytes = 64 + 8 * events.timestamps.length;
   for (const values of Object.values(events.columns)) {
+    if (values instanceof Float64Array) {
+      bytes += 16 + 8 * values.length;
+      continue;
+    }
     for (let row = 0; row < values.length; row++) {
       const value = values[row];
-      bytes += typeof value === "string" ? 3 * value.length + 5 : 11;
+      bytes += typeof value === "string" ? 3 * value.length + 5 : 2;
     }
   }
   for (const id of events.ids) bytes += id.length === 0 ? 0 : 3 * id.length + 5;
@@ -230,13 +235,12 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
 
   const propose = async (buffer: StreamBuffer, batch: readonly Pending[]): Promise<void> => {
     const { groupId, stream, fields } = buffer.info;
-    const { events, order } = mergeSorted(batch.map((pending) => pending.events),
-      fields.map((field) => field.name));
-    const request = create(InsertRequestSchema, { stream, events: toEvents(events, fields) });
+    const { events, order } = mergeSorted(batch.map((pending) => pending.events), fields);
+    const request: InsertCommand = { stream, events: columnarToWire(events, fields), async: false };
     let response: InsertResponse;
     try {
-      const result = await target.propose(groupId, buildCommand(Insert, request, undefined));
-      response = readCommandResult(Insert, result);
+      const result = await target.propose(groupId, buildCommand(InsertColumnar, request, undefined));
+      response = readCommandResult(InsertColumnar, result);
     } catch (error) {
       for (const pending of batch) if (!pending.async) pending.reject(error);
       return;
@@ -306,7 +310,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
 }
 
 /** Hands each caller of a merged batch its share of the result (its own duplicate rows). */
-function answerBatch(batch: readonly Pending[], order: Uint32Array, response: InsertResponse): void {
+function answerBatch(batch: readonly Pending[], order: Uint32Array | undefined,
+  response: InsertResponse): void {
   const starts: number[] = [];
   let offset = 0;
   for (const pending of batch) {
@@ -315,7 +320,7 @@ function answerBatch(batch: readonly Pending[], order: Uint32Array, response: In
   }
   const duplicateRows: number[][] = batch.map(() => []);
   for (const mergedRow of response.duplicateRows) {
-    const flat = order[mergedRow]!;
+    const flat = order === undefined ? mergedRow : order[mergedRow]!;
     let caller = starts.length - 1;
     while (starts[caller]! > flat) caller -= 1;
     duplicateRows[caller]!.push(flat - starts[caller]!);

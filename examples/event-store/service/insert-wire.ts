@@ -14,8 +14,12 @@ import { WireReader, WireType } from "./wire-reader.js";
  */
 export type WireValues =
   | { readonly case: "doubles"; readonly values: Float64Array }
-  /** int64 values as numbers; `beyondSafe`: the first one outside ±(2^53 − 1), refused later. */
-  | { readonly case: "int64s"; readonly values: Float64Array; readonly beyondSafe?: bigint }
+  /**
+   * int64 values as numbers; `beyondSafe`: the first one outside ±(2^53 − 1)
+   * (the service refuses it), and then `exact`: every value as a bigint.
+   */
+  | { readonly case: "int64s"; readonly values: Float64Array; readonly beyondSafe?: bigint;
+    readonly exact?: readonly bigint[] }
   | { readonly case: "bools"; readonly values: readonly boolean[] }
   | { readonly case: "strings"; readonly values: readonly string[] }
   | { readonly case: undefined };
@@ -111,6 +115,7 @@ class ColumnParts {
   doubles = new DoubleParts();
   int64s: number[] = [];
   beyondSafe: bigint | undefined = undefined;
+  exact: bigint[] | undefined = undefined;
   bools: boolean[] = [];
   strings: string[] = [];
 
@@ -120,6 +125,7 @@ class ColumnParts {
     this.doubles = new DoubleParts();
     this.int64s = [];
     this.beyondSafe = undefined;
+    this.exact = undefined;
     this.bools = [];
     this.strings = [];
   }
@@ -128,11 +134,15 @@ class ColumnParts {
     const { low, high } = reader.varint64();
     const signedHigh = high | 0;
     const value = signedHigh * twoTo32 + low;
-    if (signedHigh >= -0x200000 && signedHigh < 0x200000 && Number.isSafeInteger(value)) {
+    const safe = signedHigh >= -0x200000 && signedHigh < 0x200000 && Number.isSafeInteger(value);
+    if (safe && this.exact === undefined) {
       this.int64s.push(value);
       return;
     }
-    this.beyondSafe ??= BigInt.asIntN(64, (BigInt(high) << 32n) | BigInt(low));
+    const exact = BigInt.asIntN(64, (BigInt(high) << 32n) | BigInt(low));
+    if (!safe) this.beyondSafe ??= exact;
+    this.exact ??= this.int64s.map((number) => BigInt(number));
+    this.exact.push(exact);
     this.int64s.push(value);
   }
 
@@ -140,7 +150,8 @@ class ColumnParts {
     switch (this.case) {
       case "doubles": return { name: this.name, values: { case: "doubles", values: this.doubles.finish() } };
       case "int64s": return { name: this.name, values: { case: "int64s", values: Float64Array.from(this.int64s),
-        ...(this.beyondSafe === undefined ? {} : { beyondSafe: this.beyondSafe }) } };
+        ...(this.beyondSafe === undefined ? {} : { beyondSafe: this.beyondSafe }),
+        ...(this.exact === undefined ? {} : { exact: this.exact }) } };
       case "bools": return { name: this.name, values: { case: "bools", values: this.bools } };
       case "strings": return { name: this.name, values: { case: "strings", values: this.strings } };
       case undefined: return { name: this.name, values: { case: undefined } };

@@ -7,7 +7,7 @@ import {
   EventsSchema, InsertRequestSchema,
 } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import type { Column, InsertRequest } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
-import { insertCommandCodec, toWireEvents } from "../../../examples/event-store/service/insert-codec.js";
+import { insertCommandCodec, insertRequestCodec, toWireEvents } from "../../../examples/event-store/service/insert-codec.js";
 import { decodeInsertCommand, decodeWireEvents } from "../../../examples/event-store/service/insert-wire.js";
 import type { InsertCommand, WireEvents } from "../../../examples/event-store/service/insert-wire.js";
 import {
@@ -35,7 +35,8 @@ const unknownField: fc.Arbitrary<UnknownField> = fc.oneof(
   fc.record({ no: fc.integer({ min: 6, max: 5000 }), value: fc.uint8Array({ maxLength: 20 }) })
     .map(({ no, value }) => ({ no, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(value).finish() })),
 );
-const unknowns = fc.array(unknownField, { maxLength: 2 });
+const unknowns: fc.Arbitrary<UnknownField[]> = fc.array(unknownField, { maxLength: 2 });
+const noUnknowns: fc.Arbitrary<UnknownField[]> = fc.constant([]);
 
 function columnOf(int64Values: fc.Arbitrary<bigint>): fc.Arbitrary<Column> {
   const values = fc.oneof(
@@ -59,8 +60,8 @@ function requestOf(int64Values: fc.Arbitrary<bigint>, withUnknown: boolean): fc.
     columns: fc.array(columnOf(int64Values), { maxLength: 4 }),
     ids: fc.array(text, { maxLength: 6 }),
     async: fc.boolean(),
-    unknown: withUnknown ? unknowns : fc.constant([]),
-    eventsUnknown: withUnknown ? unknowns : fc.constant([]),
+    unknown: withUnknown ? unknowns : noUnknowns,
+    eventsUnknown: withUnknown ? unknowns : noUnknowns,
   }).map(({ stream, timestamps, columns, ids, async, unknown, eventsUnknown }) => {
     const events = create(EventsSchema, { timestamps, columns, ids });
     if (eventsUnknown.length > 0) events.$unknown = eventsUnknown;
@@ -117,6 +118,8 @@ describe("InsertRequest hand codec", () => {
       expect(bytes).toEqual(toBinary(InsertRequestSchema, request));
       expectSameEvents(toWireEvents(fromBinary(InsertRequestSchema, bytes).events), command.events);
       expectSameEvents(decodeInsertCommand(bytes).events, command.events);
+      expect(insertRequestCodec.encode(request)).toEqual(bytes);
+      expect(insertRequestCodec.decode(bytes)).toEqual(fromBinary(InsertRequestSchema, bytes));
       const eventsBytes = encodeWireEvents(command.events);
       expect(eventsBytes).toEqual(toBinary(EventsSchema, request.events!));
       expectSameEvents(decodeWireEvents(eventsBytes), command.events);
