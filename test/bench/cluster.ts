@@ -131,7 +131,8 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
   const plans = Array.from({ length: clients }, (_, clientId) => ({
     clientId,
     urls: Object.fromEntries(cluster.nodes.map((node) => [String(node.nodeId), node.url])),
-    leaders: Object.fromEntries([...leaders].map(([groupId, leader]) => [String(groupId), leader])),
+    // Only the benchmark's groups: the node also hosts the cluster manager's meta group.
+    leaders: Object.fromEntries(groupIds.map((groupId) => [String(groupId), leaders.get(groupId)!])),
     lanesPerNode: Number(options.lanes),
     batch: Number(options.batch),
   }));
