@@ -484,6 +484,19 @@ describe("management UI (chromium, 3 node processes)", () => {
     await page.getByTestId("health-n1").waitFor({ timeout: waitMs });
     expect(await overflow()).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(screenshots, "14-phone-cluster.png"), fullPage: true });
+    // The confirmation fits the phone's width too (its buttons reachable without scrolling).
+    await page.getByRole("button", { name: "drain node n1" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor({ timeout: waitMs });
+    for (const element of [dialog, dialog.getByRole("button", { name: "Drain" })]) {
+      const box = await element.boundingBox();
+      expect(box).not.toBeNull();
+      expect(box!.x).toBeGreaterThanOrEqual(0);
+      expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    }
+    await page.screenshot({ path: join(screenshots, "15-phone-dialog.png") });
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden", timeout: waitMs });
   });
 
   it("wrote no error to the browser console", () => {
