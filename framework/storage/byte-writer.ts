@@ -6,7 +6,7 @@ const scratchBytes = 256 * 1024;
  * Data at most this long is copied next to its fields; longer data is referenced, not
  * copied. Copying small data costs less than a CRC call and an iovec per piece.
  */
-const copyLimitBytes = 32 * 1024;
+export const copyLimitBytes = 32 * 1024;
 
 /**
  * Scratch buffers for the writers, reused once a record has been written: a
@@ -91,6 +91,40 @@ export class ByteWriter {
     this.parts.push(data);
     this.length += data.byteLength;
     return start;
+  }
+
+  /**
+   * Makes room for `count` bytes in one piece, for the `put` methods below,
+   * which skip the per-field checks: a caller reserves once per operation
+   * (at most copyLimitBytes plus its fields) and writes only values it has
+   * checked to be in range.
+   */
+  reserveRun(count: number): void {
+    this.reserve(count);
+  }
+
+  putU8(value: number): void {
+    this.scratch[this.scratchUsed] = value;
+    this.advance(1);
+  }
+
+  putU32(value: number): void {
+    this.view.setUint32(this.scratchUsed, value, true);
+    this.advance(4);
+  }
+
+  /** A checked non-negative safe integer. */
+  putU64(value: number): void {
+    const low = value % 0x1_0000_0000;
+    this.view.setUint32(this.scratchUsed, low, true);
+    this.view.setUint32(this.scratchUsed + 4, (value - low) / 0x1_0000_0000, true);
+    this.advance(8);
+  }
+
+  /** Copies `data` (at most copyLimitBytes, room reserved). */
+  putBytes(data: Uint8Array): void {
+    this.scratch.set(data, this.scratchUsed);
+    this.advance(data.byteLength);
   }
 
   /** The payload as buffers, in order. The writer must not be used afterwards. */

@@ -12,7 +12,13 @@ import { StorageError, StorageErrorCode } from "./errors.js";
  */
 export interface GroupLog {
   readonly groupId: number;
-  hardState: HardState;
+  /**
+   * The hard state as numbers, copied from each save: keeping the caller's
+   * object would retain one per group per save (promoted by the GC) for nothing.
+   */
+  hardStateTerm: number;
+  hardStateVote: number;
+  hardStateCommit: number;
   snapshot: Snapshot;
   /** Index and term of the entry just before the first one (MemoryStorage's dummy entry). */
   offsetIndex: number;
@@ -31,13 +37,25 @@ export const emptySnapshot: Snapshot = {
 export function createGroupLog(groupId: number): GroupLog {
   return {
     groupId,
-    hardState: emptyHardState,
+    hardStateTerm: emptyHardState.term,
+    hardStateVote: emptyHardState.vote,
+    hardStateCommit: emptyHardState.commit,
     snapshot: emptySnapshot,
     offsetIndex: 0,
     offsetTerm: 0,
     entries: new EntryLocations(),
     saveNumber: 0,
   };
+}
+
+export function hardStateOf(log: GroupLog): HardState {
+  return { term: log.hardStateTerm, vote: log.hardStateVote, commit: log.hardStateCommit };
+}
+
+export function setHardState(log: GroupLog, hardState: HardState): void {
+  log.hardStateTerm = hardState.term;
+  log.hardStateVote = hardState.vote;
+  log.hardStateCommit = hardState.commit;
 }
 
 export function lastIndexOf(log: GroupLog): number {

@@ -2,7 +2,7 @@ import type { Entry, InitialState, RaftStorage, Snapshot } from "../raft/index.j
 import { RaftError, RaftErrorCode } from "../raft/index.js";
 import type { EntryLocations } from "./entry-locations.js";
 import type { GroupLog } from "./group-log.js";
-import { createGroupLog, lastIndexOf } from "./group-log.js";
+import { createGroupLog, hardStateOf, lastIndexOf } from "./group-log.js";
 
 /** Same overhead per entry as the raft core's size limits (raft/storage.ts entrySize). */
 const entryOverheadBytes = 16;
@@ -25,7 +25,7 @@ export function createGroupStorageView(
   return {
     initialState(): InitialState {
       const current = log();
-      return { hardState: current.hardState, confState: current.snapshot.metadata.confState };
+      return { hardState: hardStateOf(current), confState: current.snapshot.metadata.confState };
     },
     entries(low: number, high: number, maxBytes: number): Entry[] {
       const current = log();

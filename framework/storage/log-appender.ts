@@ -1,7 +1,7 @@
 import { assert } from "./assert.js";
 import { ByteWriter, ScratchPool } from "./byte-writer.js";
 import type { GroupLog } from "./group-log.js";
-import { lastIndexOf } from "./group-log.js";
+import { hardStateOf, lastIndexOf } from "./group-log.js";
 import type { PendingCommit, PendingRecord } from "./pending-commit.js";
 import { createPendingCommit } from "./pending-commit.js";
 import type { GroupCheckpoint } from "./record-codec.js";
@@ -113,7 +113,7 @@ function checkpointOf(groups: ReadonlyMap<number, GroupLog>): GroupCheckpoint[] 
   for (const log of groups.values()) {
     checkpoint.push({
       groupId: log.groupId,
-      hardState: log.hardState,
+      hardState: hardStateOf(log),
       snapshot: log.snapshot,
       offsetIndex: log.offsetIndex,
       offsetTerm: log.offsetTerm,

@@ -11,6 +11,7 @@ import {
   checkUpdate,
   compactLog,
   createGroupLog,
+  setHardState,
   truncateLogFrom,
 } from "./group-log.js";
 import { createGroupStorageView } from "./group-storage-view.js";
@@ -257,8 +258,11 @@ function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
   }
   // One save goes into one record, so a crash keeps all of it or none of it.
   const record = parts.appender.recordFor(estimate);
-  const cached: Uint8Array[] = [];
-  const batch = parts.cache.nextBatchNumber;
+  const cached: CacheBatch = {
+    batch: parts.cache.nextBatchNumber,
+    commitNumber: parts.appender.pending.commitNumber,
+    data: [],
+  };
   for (let i = 0; i < updates.length; i++) {
     const update = updates[i]!;
     const entries = kept[i]!;
@@ -267,25 +271,25 @@ function encodeSave(parts: StoreParts, updates: readonly LogUpdate[]): void {
     }
     const log = logs[i]!;
     if (!parts.groups.has(update.groupId)) parts.groups.set(update.groupId, log);
-    encodeUpdate(parts, record, log, update, entries, { batch, data: cached });
+    encodeUpdate(record, log, update, entries, cached);
   }
-  const added = parts.cache.add(parts.appender.pending.commitNumber, cached);
-  assert(added === batch, () => `cache batch ${added}, expected ${batch}`);
+  const added = parts.cache.add(cached.commitNumber, cached.data);
+  assert(added === cached.batch, () => `cache batch ${added}, expected ${cached.batch}`);
   assert(
     record.writer.length <= parts.maxRecordBytes,
     () => `record of ${record.writer.length} bytes beyond ${parts.maxRecordBytes}`,
   );
 }
 
-/** The save's cache batch: its number and the data added so far (slot = position). */
+/** The save's cache batch: its number, its commit, the data added so far (slot = position). */
 interface CacheBatch {
   readonly batch: number;
+  readonly commitNumber: number;
   readonly data: Uint8Array[];
 }
 
 /** Encodes one checked update into `record` and applies it to `log`; new data goes to `cached`. */
 function encodeUpdate(
-  parts: StoreParts,
   record: PendingRecord,
   log: GroupLog,
   update: LogUpdate,
@@ -300,7 +304,7 @@ function encodeUpdate(
   if (entries.length > 0) {
     const payloadStart = record.position + recordHeaderBytes;
     const offset = encodeEntriesOperation(writer, update.groupId, entries);
-    const commitNumber = parts.appender.pending.commitNumber;
+    const commitNumber = cached.commitNumber;
     truncateLogFrom(log, entries[0]!.index);
     let dataOffset = offset;
     for (let j = 0; j < entries.length; j++) {
@@ -317,7 +321,7 @@ function encodeUpdate(
   }
   if (update.hardState !== undefined) {
     encodeHardStateOperation(writer, update.groupId, update.hardState);
-    log.hardState = update.hardState;
+    setHardState(log, update.hardState);
   }
 }
 

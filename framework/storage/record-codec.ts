@@ -2,6 +2,7 @@ import type { ConfState, Entry, HardState, NodeId, Snapshot } from "../raft/inde
 import { EntryType } from "../raft/index.js";
 import type { ByteReader } from "./byte-reader.js";
 import type { ByteWriter } from "./byte-writer.js";
+import { copyLimitBytes } from "./byte-writer.js";
 
 /**
  * Payload layouts of the log's records (see docs/storage.md). Every payload
@@ -117,10 +118,16 @@ export function encodeHardStateOperation(
   groupId: number,
   hardState: HardState,
 ): void {
-  writer.u8(OperationType.HardState);
-  writer.u64(groupId);
-  writeHardState(writer, hardState);
+  // Fields checked by checkUpdateShape: one reservation, no per-field checks.
+  writer.reserveRun(hardStateOperationBytes);
+  writer.putU8(OperationType.HardState);
+  writer.putU64(groupId);
+  writer.putU64(hardState.term);
+  writer.putU64(hardState.vote);
+  writer.putU64(hardState.commit);
 }
+
+const hardStateOperationBytes = 1 + 4 * 8;
 
 /** Bytes before each entry's data: u64 term, u8 type, u32 data length. */
 export const entryFieldBytes = 13;
@@ -142,10 +149,21 @@ export function encodeEntriesOperation(
   const start = writer.length;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
-    writer.u64(entry.term);
-    writer.u8(entry.type);
-    writer.u32(entry.data.byteLength);
-    writer.bytes(entry.data);
+    const length = entry.data.byteLength;
+    if (length <= copyLimitBytes) {
+      // The common case in one piece: fields and data copied without per-field checks
+      // (term and type were checked by checkUpdateShape).
+      writer.reserveRun(entryFieldBytes + length);
+      writer.putU64(entry.term);
+      writer.putU8(entry.type);
+      writer.putU32(length);
+      writer.putBytes(entry.data);
+    } else {
+      writer.u64(entry.term);
+      writer.u8(entry.type);
+      writer.u32(length);
+      writer.bytes(entry.data);
+    }
   }
   return start;
 }

@@ -6,6 +6,7 @@ import {
   compactLog,
   createGroupLog,
   lastIndexOf,
+  setHardState,
   truncateLogFrom,
 } from "./group-log.js";
 import type { DecodedOperation, GroupCheckpoint } from "./record-codec.js";
@@ -20,7 +21,7 @@ export function applyCheckpoint(
   groups.clear();
   for (const group of checkpoint) {
     const log = createGroupLog(group.groupId);
-    log.hardState = group.hardState;
+    setHardState(log, group.hardState);
     log.snapshot = group.snapshot;
     log.offsetIndex = group.offsetIndex;
     log.offsetTerm = group.offsetTerm;
@@ -71,7 +72,7 @@ function replayOperation(
   const groupId = operation.groupId;
   switch (operation.type) {
     case OperationType.HardState:
-      log.hardState = operation.hardState;
+      setHardState(log, operation.hardState);
       return;
     case OperationType.Snapshot:
       if (operation.snapshot.metadata.index <= log.snapshot.metadata.index) {
