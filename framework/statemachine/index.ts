@@ -62,6 +62,11 @@ export type { ExecutableLimits } from "./session-limits.js";
 export { defaultExecutableLimits, resolveExecutableLimits } from "./session-limits.js";
 export type { TsProtoMessageFns } from "./ts-proto-codec.js";
 export { tsProtoCodec } from "./ts-proto-codec.js";
-export type { CodecOverride, CodecOverrides } from "./codec-override.js";
-export { withCodecs } from "./codec-override.js";
+export type {
+  CodecOverride,
+  CodecOverrides,
+  DescriptorsWithCodecs,
+  WithCodecs,
+} from "./codec-override.js";
+export { withCodecOverrides, withCodecs } from "./codec-override.js";
 export { protobufEsCodec } from "./protobuf-es-codec.js";

@@ -19,7 +19,8 @@ import type { RenderContext } from "./render-context.js";
  *   export interface KvServiceDescriptors { readonly put: ExecutableMessage<...>; ... }
  *   export type KvServiceCodecOverrides = CodecOverrides<KvServiceDescriptors>;
  *   export const kvServiceDescriptors: KvServiceDescriptors = { put: KvServicePut, ... };
- *   export function createKvServiceDescriptors(overrides = {}): KvServiceDescriptors {...}
+ *   export function createKvServiceDescriptors<Overrides extends KvServiceCodecOverrides>(
+ *     overrides?: Overrides): DescriptorsWithCodecs<KvServiceDescriptors, Overrides> {...}
  */
 export function renderStateMachineConstant(context: RenderContext, service: ServiceModel): void {
   const { file } = context;
@@ -68,21 +69,21 @@ function renderDefaultSet(context: RenderContext, service: ServiceModel): void {
 
 function renderSetFactory(context: RenderContext, service: ServiceModel): void {
   const { file } = context;
+  const statemachine = (name: string, typeOnly = false) =>
+    context.framework("statemachine", name, typeOnly);
   file.print(file.jsDoc(
     `The descriptors of ${service.desc.typeName} with some codecs replaced ` +
-      `(same type names,\nkinds and state machine). Give the result to ` +
-      `register, the client and the DI glue alike.`));
-  file.print(file.export("function", createDescriptorSetName(service)), "(");
-  file.print("  overrides: ", codecOverridesTypeName(service), " = {},");
-  file.print("): ", descriptorSetTypeName(service), " {");
-  file.print("  return {");
-  const withCodecs = context.framework("statemachine", "withCodecs");
-  for (const method of service.methods) {
-    const member = methodMemberName(method.desc);
-    file.print("    ", member, ": ", withCodecs, "(", descriptorName(method), ", overrides.",
-      member, "),");
-  }
-  file.print("  };");
+      `(same type names,\nkinds and state machine; each rpc typed by its codecs, see ` +
+      `withCodecs).\nRegister, the client and the DI glue take the result while its ` +
+      `types are the generated ones.`));
+  file.print(file.export("function", createDescriptorSetName(service)), "<");
+  file.print("  Overrides extends ", codecOverridesTypeName(service), " = Record<never, never>,");
+  file.print(">(");
+  file.print("  overrides?: Overrides,");
+  file.print("): ", statemachine("DescriptorsWithCodecs", true), "<",
+    descriptorSetTypeName(service), ", Overrides> {");
+  file.print("  return ", statemachine("withCodecOverrides"), "(", descriptorSetName(service),
+    ", overrides);");
   file.print("}");
   file.print();
 }

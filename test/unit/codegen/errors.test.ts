@@ -1,8 +1,10 @@
 /** CodegenError: closed codes, guard, from(unknown); option and template refusals. */
 import { describe, expect, it } from "vitest";
+import type { MessageModel } from "../../../codegen/index.js";
 import {
   CodegenError,
   CodegenErrorCode,
+  generate,
   isCodegenError,
   parseRaftkitOptions,
   scaffoldNames,
@@ -30,15 +32,49 @@ describe("CodegenError", () => {
   });
 });
 
+/** An unchecked value typed as a MessageModel, as JavaScript callers can pass. */
+function parseLoose(value: string): MessageModel {
+  return JSON.parse(JSON.stringify(value)) as MessageModel; // deliberate: the bad input under test
+}
+
 describe("plugin options", () => {
   it("defaults, and every option parsed", () => {
     expect(parseRaftkitOptions([])).toEqual({
-      framework: "raftkit/framework", sourceRoot: "", client: true, di: true,
+      framework: "raftkit/framework", sourceRoot: "", client: true, di: true, messages: "ts-proto",
     });
     expect(parseRaftkitOptions([
       { key: "framework", value: "../../framework/" }, { key: "source_root", value: "proto" },
       { key: "client", value: "false" }, { key: "di", value: "" },
-    ])).toEqual({ framework: "../../framework", sourceRoot: "proto", client: false, di: true });
+      { key: "messages", value: "protobuf-es" },
+    ])).toEqual({
+      framework: "../../framework", sourceRoot: "proto", client: false, di: true,
+      messages: "protobuf-es",
+    });
+  });
+
+  it("refuses an unknown message model, naming the option and the models", () => {
+    let thrown: unknown;
+    try {
+      parseRaftkitOptions([{ key: "messages", value: "protobuf-js" }]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isCodegenError(thrown, CodegenErrorCode.InvalidOption)).toBe(true);
+    expect(thrown instanceof Error ? thrown.message : "").toBe(
+      'protoc-gen-raftkit option messages="protobuf-js": allowed ts-proto or protobuf-es');
+  });
+
+  it("generate() refuses an unknown message model before touching anything", async () => {
+    const missing = "/nonexistent/raftkit-codegen-out";
+    const attempt = generate({
+      protoDirectory: "/nonexistent/proto",
+      outDirectory: missing,
+      // A value from a command line or plain JavaScript, not the MessageModel type.
+      messages: parseLoose("es"),
+    });
+    await expect(attempt).rejects.toThrow('--messages "es": allowed ts-proto or protobuf-es');
+    await expect(attempt).rejects.toSatisfy((error: unknown) =>
+      isCodegenError(error, CodegenErrorCode.InvalidOption));
   });
 
   it("refuses an empty framework with the option named", () => {

@@ -120,6 +120,7 @@ describe("generated event store descriptors (protobuf-es mode)", () => {
 function reversedInsertCodec(calls: { encode: number; decode: number }): MessageCodec<InsertRequest> {
   const generated = protobufEsCodec(InsertRequestSchema);
   return {
+    ...generated, // JSON as generated (the same in-memory form)
     encode(message) {
       calls.encode += 1;
       const writer = new BinaryWriter();
