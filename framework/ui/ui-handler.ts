@@ -25,6 +25,9 @@ export interface UiHandlerOptions {
   readonly onError?: (message: string, error: unknown) => void;
 }
 
+/** `/<package.Service>/<Method>`: the path of an RPC in Connect, gRPC and gRPC-Web. */
+const procedurePattern = /^\/[A-Za-z_][\w.]*\.[A-Za-z_]\w*\/[A-Za-z_]\w*$/;
+
 /** What `/ui/nodes.json` tells the page: the nodes it can show and reach through the relay. */
 export interface UiTopology {
   readonly nodeId: number;
@@ -57,6 +60,13 @@ export function createUiHandler(options: UiHandlerOptions): FallbackHandler {
     if (path.startsWith("/ui/relay/")) return relay.relay(path, request, response);
     const method = request.method ?? "GET";
     if (method !== "GET" && method !== "HEAD") {
+      // A procedure no service of this node matched: `unimplemented`, as gRPC and Connect
+      // answer an unknown method (clients such as the page tell "not served here" by it).
+      if (method === "POST" && procedurePattern.test(path)) {
+        const procedure = path.slice(1);
+        const message = `this node serves no ${procedure} (no such service or method here)`;
+        return sendRpcError(request, response, Code.Unimplemented, message);
+      }
       return sendRpcError(
         request,
         response,

@@ -112,6 +112,40 @@ describe("UI handler on the node's port", () => {
     }
   });
 
+  it("answers an RPC no service matched with unimplemented, other POSTs with not_found", async () => {
+    const post = async (path: string, contentType: string) => {
+      const response = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": contentType },
+        body: "{}",
+      });
+      return {
+        status: response.status,
+        grpcStatus: response.headers.get("grpc-status"),
+        grpcMessage: decodeURIComponent(response.headers.get("grpc-message") ?? ""),
+        body: await response.text(),
+      };
+    };
+    const connect = await post("/raftkit.v1.ClusterService/ListNodes", "application/json");
+    expect(connect.status).toBe(501);
+    expect(JSON.parse(connect.body)).toEqual({
+      code: "unimplemented",
+      message:
+        "this node serves no raftkit.v1.ClusterService/ListNodes " +
+        "(no such service or method here)",
+    });
+    // gRPC-Web (the page): trailers-only, HTTP 200, grpc-status 12 (UNIMPLEMENTED).
+    const grpcWeb = await post(
+      "/eventstore.v1.EventStoreService/ListStreams",
+      "application/grpc-web+proto",
+    );
+    expect(grpcWeb).toMatchObject({ status: 200, grpcStatus: "12", body: "" });
+    expect(grpcWeb.grpcMessage).toContain("eventstore.v1.EventStoreService/ListStreams");
+    const elsewhere = await post("/ui/other", "application/json");
+    expect(elsewhere.status).toBe(404);
+    expect(JSON.parse(elsewhere.body)).toMatchObject({ code: "not_found" });
+  });
+
   it("answers 503 naming the build command when the UI is not built", async () => {
     const response = await fetch(`http://127.0.0.1:${unbuiltUi.port}/ui/`);
     expect(response.status).toBe(503);
