@@ -11,9 +11,22 @@
  * `groups` groups, or of as many as fit in 16 MiB (rotating over all groups)
  * for large entries. The baseline writes as many bytes per commit as the
  * store did (payload plus framing), so "vs baseline" is the store's cost
- * beyond the I/O itself. Store and baseline alternate in rounds.
- * Saves run one after another, as in the host's loop; the last row keeps 8
- * saves in flight to show group commit (commits < saves).
+ * beyond the I/O itself.
+ *
+ * Every case runs twice against the same baseline: "serial", one save at a
+ * time (the host's loop waiting for each), and "pipelined", up to
+ * BENCH_IN_FLIGHT (default 4) saves in flight, as a host that issues the next
+ * Ready's save while the previous one syncs (the store writes save N+1 while
+ * N is fdatasync'd and several saves may share one sync). Serial store,
+ * pipelined store and baseline take turns in rounds.
+ *
+ * "CPU µs/save" is the process's CPU time (all threads) during the store's
+ * runs, minus the CPU spent building the updates (the host's work), per save:
+ * it depends less on how busy the machine is than wall time does. The
+ * baseline's CPU µs per commit (write + fdatasync syscalls, promise) is the
+ * part any durable commit costs; the difference is the store's own work.
+ *
+ *   BENCH_ONLY=1024x64,64x64 npm run bench:storage   (groups x entry bytes)
  */
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +38,7 @@ import type { LogUpdate } from "../../framework/storage/index.js";
 import { createNodeFileSystem, openLogStore } from "../../framework/storage/index.js";
 
 const secondsPerRun = Number(process.env["BENCH_SECONDS"] ?? 3);
+const pipelinedInFlight = Number(process.env["BENCH_IN_FLIGHT"] ?? 4);
 const commitBytesMax = 16 * 1024 * 1024;
 
 interface Measurement {
@@ -36,6 +50,8 @@ interface Measurement {
   readonly latencies: number[];
   /** Bytes handed to write(): data plus framing, operations, headers. */
   readonly diskBytes: number;
+  /** Process CPU time in the store (not building updates), microseconds. */
+  readonly cpuMicroseconds: number;
 }
 
 interface Case {
@@ -99,11 +115,16 @@ async function createStoreRunner(directory: string, testCase: Case): Promise<Run
     const latencies: number[] = [];
     let saves = 0;
     let savingMilliseconds = 0;
+    let makeCpu = 0;
+    const cpuBefore = process.cpuUsage();
     const start = performance.now();
     const deadline = start + milliseconds;
     const worker = async (): Promise<void> => {
       while (performance.now() < deadline) {
+        const makeBefore = process.cpuUsage();
         const updates = makeSave(); // the host's work, not the store's: outside the timing
+        const made = process.cpuUsage(makeBefore);
+        makeCpu += made.user + made.system;
         const began = performance.now();
         await store.save(updates);
         const took = performance.now() - began;
@@ -113,6 +134,7 @@ async function createStoreRunner(directory: string, testCase: Case): Promise<Run
       }
     };
     await Promise.all(Array.from({ length: testCase.inFlight }, worker));
+    const cpu = process.cpuUsage(cpuBefore);
     // One save at a time: time spent in save() only. Saves in flight: wall time.
     const seconds =
       (testCase.inFlight === 1 ? savingMilliseconds : performance.now() - start) / 1000;
@@ -124,6 +146,7 @@ async function createStoreRunner(directory: string, testCase: Case): Promise<Run
       seconds,
       latencies,
       diskBytes: bytesWritten - bytesBefore,
+      cpuMicroseconds: cpu.user + cpu.system - makeCpu,
     };
   };
   return { run, close: () => store.close() };
@@ -140,6 +163,7 @@ async function createBaselineRunner(directory: string, commitBytes: number): Pro
   const run = async (milliseconds: number): Promise<Measurement> => {
     const latencies: number[] = [];
     let commits = 0;
+    const cpuBefore = process.cpuUsage();
     const start = performance.now();
     const deadline = start + milliseconds;
     while (performance.now() < deadline) {
@@ -151,8 +175,18 @@ async function createBaselineRunner(directory: string, commitBytes: number): Pro
       commits++;
     }
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     const bytes = commits * commitBytes;
-    return { commits, saves: commits, entries: 0, bytes, seconds, latencies, diskBytes: bytes };
+    return {
+      commits,
+      saves: commits,
+      entries: 0,
+      bytes,
+      seconds,
+      latencies,
+      diskBytes: bytes,
+      cpuMicroseconds: cpu.user + cpu.system,
+    };
   };
   return { run, close: () => file.close() };
 }
@@ -167,39 +201,52 @@ function add(total: Measurement | undefined, part: Measurement): Measurement {
     seconds: total.seconds + part.seconds,
     latencies: total.latencies.concat(part.latencies),
     diskBytes: total.diskBytes + part.diskBytes,
+    cpuMicroseconds: total.cpuMicroseconds + part.cpuMicroseconds,
   };
 }
 
+interface CaseResult {
+  readonly serial: Measurement;
+  readonly pipelined: Measurement;
+  readonly baseline: Measurement;
+}
+
 /**
- * Store and baseline take turns in short rounds (alternating who goes first),
- * so load from other processes on this shared machine hits both alike.
+ * Serial store, pipelined store and baseline take turns in short rounds
+ * (rotating who goes first), so load from other processes on this shared
+ * machine hits all three alike.
  */
-async function benchCase(directory: string, testCase: Case): Promise<[Measurement, Measurement]> {
+async function benchCase(directory: string, groups: number, entryBytes: number): Promise<CaseResult> {
   const rounds = 3;
   const roundMilliseconds = (secondsPerRun * 1000) / rounds;
-  const store = await createStoreRunner(join(directory, "log"), testCase);
-  // The baseline writes as many bytes per commit as the store did (data plus its framing).
-  let storeTotal: Measurement | undefined = await store.run(roundMilliseconds);
-  const commitBytes = Math.round(storeTotal.diskBytes / Math.max(1, storeTotal.commits));
+  const serial = await createStoreRunner(join(directory, "serial"), {
+    groups,
+    entryBytes,
+    inFlight: 1,
+  });
+  const pipelined = await createStoreRunner(join(directory, "pipelined"), {
+    groups,
+    entryBytes,
+    inFlight: pipelinedInFlight,
+  });
+  // The baseline writes as many bytes per commit as the serial store did (data plus framing).
+  const totals: (Measurement | undefined)[] = [await serial.run(roundMilliseconds)];
+  const commitBytes = Math.round(totals[0]!.diskBytes / Math.max(1, totals[0]!.commits));
   const baseline = await createBaselineRunner(directory, commitBytes);
-  let baselineTotal: Measurement | undefined = await baseline.run(roundMilliseconds);
+  const runners = [serial, pipelined, baseline];
   try {
-    for (let round = 1; round < rounds; round++) {
-      if (round % 2 === 1)
-        baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
-      storeTotal = add(storeTotal, await store.run(roundMilliseconds));
-      if (round % 2 === 0)
-        baselineTotal = add(baselineTotal, await baseline.run(roundMilliseconds));
+    for (let turn = 1; turn < rounds * runners.length; turn++) {
+      const which = (turn + Math.floor(turn / runners.length)) % runners.length;
+      totals[which] = add(totals[which], await runners[which]!.run(roundMilliseconds));
     }
   } finally {
-    await store.close();
-    await baseline.close();
+    for (const runner of runners) await runner.close();
   }
-  const sorted = (m: Measurement): Measurement => ({
-    ...m,
-    latencies: m.latencies.sort((a, b) => a - b),
-  });
-  return [sorted(storeTotal!), sorted(baselineTotal!)];
+  const sorted = (m: Measurement | undefined): Measurement => {
+    if (m === undefined) throw new Error("a runner never ran");
+    return { ...m, latencies: m.latencies.sort((a, b) => a - b) };
+  };
+  return { serial: sorted(totals[0]), pipelined: sorted(totals[1]), baseline: sorted(totals[2]) };
 }
 
 function formatRow(testCase: Case, store: Measurement, baseline: Measurement): string {
@@ -217,10 +264,12 @@ function formatRow(testCase: Case, store: Measurement, baseline: Measurement): s
     (store.saves / store.seconds).toFixed(0),
     percentile(store.latencies, 0.5).toFixed(2),
     percentile(store.latencies, 0.99).toFixed(2),
+    (store.cpuMicroseconds / Math.max(1, store.saves)).toFixed(0),
     (baseline.diskBytes / Math.max(1, baseline.commits) / 1024).toFixed(1),
     mb(baseline).toFixed(1),
     commitRate(baseline).toFixed(0),
     percentile(baseline.latencies, 0.5).toFixed(2),
+    (baseline.cpuMicroseconds / Math.max(1, baseline.commits)).toFixed(0),
     `${((100 * diskMb(store)) / diskMb(baseline)).toFixed(0)} %`,
     `${((100 * (store.saves / store.seconds)) / commitRate(baseline)).toFixed(0)} %`,
   ];
@@ -232,32 +281,35 @@ function formatBytes(bytes: number): string {
 }
 
 async function main(): Promise<void> {
-  const cases: Case[] = [];
+  const cases: [number, number][] = [];
   for (const entryBytes of [64, 4096, 256 * 1024]) {
-    for (const groups of [1, 64, 1024]) cases.push({ groups, entryBytes, inFlight: 1 });
+    for (const groups of [1, 64, 1024]) cases.push([groups, entryBytes]);
   }
-  cases.push({ groups: 1024, entryBytes: 64, inFlight: 8 });
   const only = process.env["BENCH_ONLY"]; // e.g. "1x64,1024x4096": groups x entry bytes
   const selected =
     only === undefined
       ? cases
-      : cases.filter(
-          (c) => only.split(",").includes(`${c.groups}x${c.entryBytes}`) && c.inFlight === 1,
-        );
-  console.log(`LogStore durable appends, ${secondsPerRun} s per run, node ${process.version}`);
+      : cases.filter(([groups, entryBytes]) => only.split(",").includes(`${groups}x${entryBytes}`));
+  console.log(
+    `LogStore durable appends, ${secondsPerRun} s per run, pipelined = ` +
+      `${pipelinedInFlight} saves in flight, node ${process.version}`,
+  );
   console.log(
     "| groups | entry | saves in flight | entries/s | payload MB/s | disk MB/s | commits/s " +
-      "| saves/s | p50 ms | p99 ms " +
+      "| saves/s | p50 ms | p99 ms | CPU µs/save " +
       "| disk KiB per commit | baseline MB/s | baseline commits/s | baseline p50 ms " +
+      "| baseline CPU µs/commit " +
       "| disk MB/s vs baseline " +
       "| saves/s vs baseline commits/s |",
   );
-  console.log(`|${" --- |".repeat(16)}`);
-  for (const testCase of selected) {
+  console.log(`|${" --- |".repeat(18)}`);
+  for (const [groups, entryBytes] of selected) {
     const directory = await mkdtemp(join(tmpdir(), "raftkit-bench-storage-"));
     try {
-      const [store, baseline] = await benchCase(directory, testCase);
-      console.log(formatRow(testCase, store, baseline));
+      const result = await benchCase(directory, groups, entryBytes);
+      console.log(formatRow({ groups, entryBytes, inFlight: 1 }, result.serial, result.baseline));
+      const pipelinedCase = { groups, entryBytes, inFlight: pipelinedInFlight };
+      console.log(formatRow(pipelinedCase, result.pipelined, result.baseline));
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
