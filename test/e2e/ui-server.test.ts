@@ -112,7 +112,7 @@ describe("UI handler on the node's port", () => {
     }
   });
 
-  it("answers an RPC no service matched with unimplemented, other POSTs with not_found", async () => {
+  it("answers an RPC no service matched with unimplemented, other POSTs not_found", async () => {
     const post = async (path: string, contentType: string) => {
       const response = await fetch(`${base}${path}`, {
         method: "POST",
