@@ -43,6 +43,7 @@ export const integerSettings = [
   { key: "controllerRoundMs", flag: "--controller-round-ms", fallback: 500, low: 1, high: 3_600_000, description: "pause between rebalancing rounds on the meta leader" },
   { key: "maxConcurrentMoves", flag: "--max-concurrent-moves", fallback: 4, low: 1, high: 10_000, description: "replica moves under way at once, cluster-wide" },
   { key: "maxNewMovesPerRound", flag: "--max-new-moves-per-round", fallback: 2, low: 1, high: 10_000, description: "replica moves started per controller round" },
+  { key: "maxBalanceMoves", flag: "--max-balance-moves", fallback: 1, low: 1, high: 10_000, description: "load-evening moves under way at once (after repairs)" },
 ] as const satisfies readonly IntegerSetting[];
 
 type IntegerKey = (typeof integerSettings)[number]["key"];
@@ -166,6 +167,7 @@ function resolveClusterFlags(
       ...defaultRebalanceLimits,
       maxConcurrentMoves: integers.maxConcurrentMoves,
       maxNewMovesPerRound: integers.maxNewMovesPerRound,
+      maxBalanceMoves: integers.maxBalanceMoves,
     },
   };
 }

@@ -40,24 +40,43 @@ function movableGroup(
   });
 }
 
-/** At most one replica move: most loaded usable node → least loaded alive node. */
-export function planReplicaMove(
+/**
+ * Up to `count` replica moves, each from the most loaded alive node to the
+ * least loaded (loads counted as if the earlier moves were done), never two
+ * in one group, never one in a group of `skip`.
+ */
+export function planReplicaMoves(
   groups: readonly GroupObservation[],
   context: BalanceContext,
-): RebalanceAction | undefined {
-  const alive = context.nodes
-    .filter((node) => node.state === "alive")
-    .sort((a, b) => compareByLoad(a, b, context.loads));
-  const least = alive[0];
-  const most = alive[alive.length - 1];
-  if (least === undefined || most === undefined || least.nodeId === most.nodeId) return undefined;
-  const gap = replicasPerCapacity(most, context.loads) - replicasPerCapacity(least, context.loads);
-  if (gap <= context.limits.replicaSlack) return undefined;
+  count: number,
+  skip: ReadonlySet<number>,
+): RebalanceAction[] {
+  const loads = new Map(context.loads);
+  const busy = new Set(skip);
   const byId = new Map(context.nodes.map((node) => [node.nodeId, node]));
-  const group = movableGroup(groups, most, least, byId);
-  if (group === undefined) return undefined;
-  const reason = `evens load: node ${most.nodeId} → node ${least.nodeId}`;
-  return { kind: "add_learner", partitionId: group.partitionId, nodeId: least.nodeId, reason };
+  const alive = context.nodes.filter((node) => node.state === "alive");
+  const shift = (nodeId: number, delta: number): void => {
+    const load = loads.get(nodeId) ?? { replicas: 0, leaders: 0 };
+    loads.set(nodeId, { ...load, replicas: load.replicas + delta });
+  };
+  const actions: RebalanceAction[] = [];
+  while (actions.length < count) {
+    const sorted = [...alive].sort((a, b) => compareByLoad(a, b, loads));
+    const least = sorted[0];
+    const most = sorted[sorted.length - 1];
+    if (least === undefined || most === undefined || least.nodeId === most.nodeId) break;
+    const gap = replicasPerCapacity(most, loads) - replicasPerCapacity(least, loads);
+    if (gap <= context.limits.replicaSlack) break;
+    const free = groups.filter((group) => !busy.has(group.partitionId));
+    const group = movableGroup(free, most, least, byId);
+    if (group === undefined) break;
+    busy.add(group.partitionId);
+    shift(most.nodeId, -1);
+    shift(least.nodeId, +1);
+    const reason = `evens load: node ${most.nodeId} → node ${least.nodeId}`;
+    actions.push({ kind: "add_learner", partitionId: group.partitionId, nodeId: least.nodeId, reason });
+  }
+  return actions;
 }
 
 /** Leaders per node from the groups' reports. */

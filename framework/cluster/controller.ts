@@ -85,17 +85,18 @@ export function createController(options: ControllerOptions): Controller {
   ): Promise<number[]> => {
     const recorded = new Map(environment.partitions().map((p) => [p.partitionId, p]));
     const updated: number[] = [];
-    for (const observation of observations) {
+    // One record per partition, each at its own epoch: independent, so they go out together.
+    await Promise.all(observations.map(async (observation) => {
       const record = recorded.get(observation.partitionId);
-      if (record === undefined || !differs(record, observation)) continue;
+      if (record === undefined || !differs(record, observation)) return;
       try {
         await environment.recordMembership(observation, record.epoch);
         updated.push(observation.partitionId);
       } catch (error) {
         failures.push({ action: `record partition ${observation.partitionId}`, error });
       }
-    }
-    return updated;
+    }));
+    return updated.sort((a, b) => a - b);
   };
   return {
     onLeadershipStart(nowMs) {
@@ -117,13 +118,15 @@ export function createController(options: ControllerOptions): Controller {
       const recorded = await recordChanges(observations, failures);
       const nodes = environment.nodes();
       const actions = planRebalance({ nodes, groups: observations, limits: options.limits });
-      for (const action of actions) {
+      // The planner gives at most one action per group (and the rate limits bound
+      // their number), so the groups' steps run side by side.
+      await Promise.all(actions.map(async (action) => {
         try {
           await environment.execute(action);
         } catch (error) {
           failures.push({ action, error });
         }
-      }
+      }));
       return { transitions, recorded, actions, failures };
     },
   };

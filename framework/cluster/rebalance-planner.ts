@@ -7,8 +7,8 @@
  */
 import { assert } from "../raft/index.js";
 import type { NodeInfo } from "./cluster-manager.js";
-import { planLeaderTransfers, planReplicaMove } from "./balance-planner.js";
-import { statesOf } from "./membership-safety.js";
+import { planLeaderTransfers, planReplicaMoves } from "./balance-planner.js";
+import { isUnusable, statesOf } from "./membership-safety.js";
 import { computeLoads } from "./placement.js";
 import type { RebalanceAction, RebalanceInput } from "./rebalance-types.js";
 import { planRepair } from "./repair-planner.js";
@@ -53,11 +53,26 @@ export function planRebalance(input: RebalanceInput): RebalanceAction[] {
     actions.push(action);
   }
   const context = { nodes: input.nodes, states, loads, limits };
-  if (actions.length === 0 && underWay === 0) {
-    const move = planReplicaMove(groups, context);
-    if (move !== undefined) actions.push(move);
+  // Evening out waits for every repair: a group short of voters, or with one on an unusable node.
+  const needsRepair = groups.some((group) =>
+    group.voters.length < group.replicationFactor ||
+    group.voters.some((id) => isUnusable(states.get(id))) ||
+    group.learners.some((id) => isUnusable(states.get(id))));
+  const inFlight = groups.filter((group) =>
+    group.learners.length > 0 || group.voters.length > group.replicationFactor).length;
+  const balanceRoom = Math.min(
+    limits.maxBalanceMoves - inFlight,
+    limits.maxConcurrentMoves - underWay,
+    limits.maxNewMovesPerRound - started,
+  );
+  const acted = new Set(actions.map((action) => action.partitionId));
+  if (!needsRepair && !actions.some((action) => action.kind === "add_learner") && balanceRoom > 0) {
+    actions.push(...planReplicaMoves(groups, context, balanceRoom, acted));
   }
   const busy = new Set(actions.map((action) => action.partitionId));
   actions.push(...planLeaderTransfers(groups, context, limits.maxTransfersPerRound, busy));
+  // The controller runs a round's actions side by side: never two steps of one group.
+  const planned = new Set(actions.map((action) => action.partitionId));
+  assert(planned.size === actions.length, () => `${actions.length} actions for ${planned.size} groups`);
   return actions;
 }

@@ -60,6 +60,12 @@ export interface RebalanceLimits {
   readonly replicaSlack: number;
   /** Leaders a node may hold above its fair share (ceil) before transfers start. */
   readonly leaderSlack: number;
+  /**
+   * Load-evening moves under way at once (groups with a learner or a voter
+   * above the replication factor), planned only when nothing needs repair;
+   * also bounded by maxConcurrentMoves and maxNewMovesPerRound.
+   */
+  readonly maxBalanceMoves: number;
 }
 
 export const defaultRebalanceLimits: RebalanceLimits = {
@@ -69,6 +75,7 @@ export const defaultRebalanceLimits: RebalanceLimits = {
   maxTransfersPerRound: 4,
   replicaSlack: 1,
   leaderSlack: 0,
+  maxBalanceMoves: 1,
 };
 
 export interface RebalanceInput {

@@ -35,6 +35,9 @@ import { addressToUrl } from "./node-config.js";
 import type { PeerClients } from "./peer-clients.js";
 import { createPeerClients } from "./peer-clients.js";
 
+/** Tries of StartReplica per replica when a partition is created. */
+const startAttempts = 3;
+
 export interface ClusterRuntimeOptions {
   readonly nodeId: number;
   /** This node's "host:port" as the others reach it (known once the port is bound). */
@@ -102,16 +105,28 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
       voters: partition.replicas.map(BigInt),
       join: false,
     };
-    const results = await Promise.allSettled(partition.replicas.map((replica) => {
+    const startOn = async (replica: number): Promise<void> => {
       const address = addresses.get(replica);
-      if (address === undefined) return Promise.reject(new RangeError(`node ${replica} has no address`));
-      return peers.of(address).agent.startReplica(request, { timeoutMs: settings.callTimeoutMs });
-    }));
-    const failed = partition.replicas.filter((_, index) => results[index]!.status === "rejected");
+      if (address === undefined) throw new RangeError(`node ${replica} has no address`);
+      // Idempotent (a replica already running answers already_running): a timed-out try is retried.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await peers.of(address).agent.startReplica(request, { timeoutMs: settings.callTimeoutMs });
+          return;
+        } catch (error) {
+          if (attempt >= startAttempts) throw error;
+        }
+      }
+    };
+    const results = await Promise.allSettled(partition.replicas.map(startOn));
+    const failed = partition.replicas.flatMap((replica, index) => {
+      const result = results[index]!;
+      return result.status === "rejected" ? [`n${replica}: ${String(result.reason)}`] : [];
+    });
     // A majority running is enough to serve; the rest is replaced once the node is found dead.
     if (failed.length * 2 >= partition.replicas.length) {
       const message = `partition ${partition.partitionId} is placed on [${partition.replicas.join(", ")}] ` +
-        `but its replicas on [${failed.join(", ")}] did not start; create it again to retry`;
+        `but replicas did not start (${failed.join("; ")}); create it again to retry`;
       throw new ClusterError(ClusterErrorCode.Unavailable, message);
     }
   };

@@ -90,6 +90,8 @@ export function createMetaControllerEnvironment(
   const table = meta.table;
   let observed = new Map<number, GroupObservation>();
   let hosted = new Map<number, readonly number[]>();
+  /** "node/partition" of learners added since the last observation: not orphans. */
+  const acted = new Set<string>();
   const nodeOf = (nodeId: number): MetaNode => {
     const node = table.nodes().find((candidate) => candidate.nodeId === nodeId);
     if (node === undefined) throw new RangeError(`node ${nodeId} is not registered`);
@@ -143,6 +145,7 @@ export function createMetaControllerEnvironment(
         }
       });
       observed = new Map([...best].map(([id, entry]) => [id, entry.observation]));
+      acted.clear();
       hosted = hostedNow;
       return [...observed.values()].sort((a, b) => a.partitionId - b.partitionId);
     },
@@ -167,7 +170,14 @@ export function createMetaControllerEnvironment(
         return;
       }
       if (action.kind === "add_learner") {
+        acted.add(`${action.nodeId}/${action.partitionId}`);
         const partition = table.partition(action.partitionId);
+        if (hosted.get(action.nodeId)?.includes(action.partitionId) === true) {
+          // A stale replica from an earlier membership (the node was removed while down):
+          // outside the configuration, so wiped before the node joins afresh.
+          const stale = { partitionId: BigInt(action.partitionId), removeData: true };
+          await agentOf(action.nodeId).stopReplica(stale, { timeoutMs });
+        }
         const request = {
           partitionId: BigInt(action.partitionId),
           stateMachineType: partition.stateMachineType,
@@ -195,6 +205,7 @@ export function createMetaControllerEnvironment(
         for (const partitionId of partitionIds) {
           if (stopped >= maxOrphansPerRound) return stopped;
           const observation = observed.get(partitionId);
+          if (acted.has(`${nodeId}/${partitionId}`)) continue;
           const outside = observation !== undefined && !observation.changing &&
             !observation.voters.includes(nodeId) && !observation.learners.includes(nodeId);
           if (!outside) continue;

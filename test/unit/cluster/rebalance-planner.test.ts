@@ -147,3 +147,52 @@ describe("rebalance planner: evening out", () => {
     expect(to).toEqual([2, 3, 2, 3]);
   });
 });
+
+describe("rebalance planner: several load moves at once (maxBalanceMoves)", () => {
+  const nodes = [node(1), node(2), node(3), node(4), node(5)];
+  // Ten groups on nodes 1-4, node 5 empty (it just joined or returned).
+  const groups = Array.from({ length: 10 }, (_, index) =>
+    group(index + 1, [[1, 2, 3], [2, 3, 4], [1, 3, 4], [1, 2, 4]][index % 4]!, { leader: 0 }));
+  const moves = (actions: ReturnType<typeof planRebalance>) =>
+    actions.filter((action) => action.kind === "add_learner");
+
+  it("starts one move at a time by default", () => {
+    expect(moves(planRebalance({ nodes, groups, limits: limits() }))).toHaveLength(1);
+  });
+
+  it("starts up to the limit, each in its own group, all toward the least loaded node", () => {
+    const planned = moves(planRebalance({
+      nodes,
+      groups,
+      limits: limits({ maxBalanceMoves: 3, maxNewMovesPerRound: 3 }),
+    }));
+    expect(planned).toHaveLength(3);
+    expect(new Set(planned.map((action) => action.partitionId)).size).toBe(3);
+    expect(planned.every((action) => action.kind === "add_learner" && action.nodeId === 5)).toBe(true);
+  });
+
+  it("counts moves in flight (a learner or a voter above the factor) against the limit", () => {
+    const inFlight = [
+      ...groups.slice(2),
+      group(1, [1, 2, 3], { learners: [5], lag: new Map([[5, 500]]), leader: 0 }),
+      group(2, [2, 3, 4, 5], { leader: 0 }),
+    ];
+    const planned = moves(planRebalance({
+      nodes,
+      groups: inFlight,
+      limits: limits({ maxBalanceMoves: 3, maxNewMovesPerRound: 3 }),
+    }));
+    expect(planned).toHaveLength(1);
+  });
+
+  it("waits while any group needs repair", () => {
+    const withDead = [node(1), node(2), node(3), node(4), node(5), node(6, "dead")];
+    const broken = [...groups.slice(1), group(1, [1, 2, 6], { leader: 0 })];
+    const actions = planRebalance({
+      nodes: withDead,
+      groups: broken,
+      limits: limits({ maxBalanceMoves: 3, maxNewMovesPerRound: 3 }),
+    });
+    expect(moves(actions).map((action) => action.partitionId)).toEqual([1]);
+  });
+});
