@@ -18,9 +18,8 @@ import { createStaticClusterManager, createUniformStaticTable } from "../../fram
 import { NodeService } from "../../gen/raftkit/v1/node_pb.js";
 import { EventStore } from "../../examples/event-store/client/index.js";
 import { createNodeFileSystem, openEventStore } from "../../examples/event-store/engine/index.js";
-import { EventStoreService, type Events } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
-import { create } from "@bufbuild/protobuf";
-import { EventsSchema } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
+import { EventStoreService, type InsertRequest } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
 import { natsJetStreamBaseline } from "./nats-jetstream-baseline.js";
 
@@ -29,19 +28,23 @@ const PRODUCERS = Number(process.env["PRODUCERS"] ?? 8);
 const BATCH = Number(process.env["BATCH"] ?? 4096);
 const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
 
-function batchOf(producer: number, sequence: number): { timestamps: number[]; columns: Record<string, number[]> } {
+function batchOf(producer: number, sequence: number): { timestamps: Float64Array; columns: Record<string, Float64Array> } {
   const base = Date.now() * 1000 + producer;
-  const timestamps = Array.from({ length: BATCH }, (_, row) => base + row * PRODUCERS);
-  const columns: Record<string, number[]> = {};
-  FIELDS.forEach((name, index) => { columns[name] = timestamps.map((_, row) => (sequence + row * (index + 1)) % 1000 / 8); });
+  const timestamps = Float64Array.from({ length: BATCH }, (_, row) => base + row * PRODUCERS);
+  const columns: Record<string, Float64Array> = {};
+  FIELDS.forEach((name, index) => {
+    columns[name] = Float64Array.from({ length: BATCH }, (_, row) => (sequence + row * (index + 1)) % 1000 / 8);
+  });
   return { timestamps, columns };
 }
 
-function wireEvents(batch: ReturnType<typeof batchOf>): Events {
-  return create(EventsSchema, {
+/** The client's encoding (EventStore.insert's): the hand codec, carried as the request's field 2. */
+function insertRequest(batch: ReturnType<typeof batchOf>, async: boolean): InsertRequest {
+  return insertRequestOf("bench", {
     timestamps: batch.timestamps,
-    columns: FIELDS.map((name) => ({ name, values: { case: "doubles" as const, value: { values: batch.columns[name]! } } })),
-  });
+    columns: FIELDS.map((name) => ({ name, values: { case: "doubles" as const, values: batch.columns[name]! } })),
+    ids: [],
+  }, async);
 }
 
 const percentile = (sorted: number[], share: number): number => sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? NaN;
@@ -96,7 +99,7 @@ async function run(): Promise<void> {
       const started = performance.now();
       await Promise.all(Array.from({ length: PRODUCERS }, async (_, producer) => {
         for (let sequence = 0; performance.now() < until; sequence++) {
-          const request = { stream: "bench", events: wireEvents(batchOf(producer, sequence)), async: mode === "async" };
+          const request = insertRequest(batchOf(producer, sequence), mode === "async");
           const sent = performance.now();
           try {
             events += (await client.insert(request, { timeoutMs: 10_000 })).accepted;

@@ -1,6 +1,9 @@
 import { create } from "@bufbuild/protobuf";
-import { EventsSchema, FieldType } from "../gen/eventstore/v1/eventstore_pb.js";
-import type { Column, Events, FieldSpec } from "../gen/eventstore/v1/eventstore_pb.js";
+import { WireType } from "@bufbuild/protobuf/wire";
+import { FieldType, InsertRequestSchema } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { Events, FieldSpec, InsertRequest } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { WireColumn, WireEvents } from "../service/insert-wire.js";
+import { encodeEventsField } from "../service/insert-wire-encode.js";
 
 export type FieldValue = number | boolean | string;
 
@@ -22,41 +25,61 @@ export function isEventColumns(value: readonly EventRow[] | EventColumns): value
   return !Array.isArray(value);
 }
 
-function column(field: FieldSpec, values: ArrayLike<FieldValue>): Column {
+function numbers(values: ArrayLike<FieldValue>): Float64Array {
+  if (values instanceof Float64Array) return values;
+  // Non-numbers become NaN here; the server's check names the event and the field.
+  return Float64Array.from({ length: values.length }, (_, row) => {
+    const value = values[row];
+    return typeof value === "number" ? value : Number.NaN;
+  });
+}
+
+function column(field: FieldSpec, values: ArrayLike<FieldValue>): WireColumn {
   const list = Array.from(values);
   const name = field.name;
   switch (field.type) {
-    case FieldType.INT64:
-      return { $typeName: "eventstore.v1.Column", name,
-        values: { case: "int64s", value: { $typeName: "eventstore.v1.Int64Values", values: list.map((value) => BigInt(value as number)) } } };
     case FieldType.BOOL:
-      return { $typeName: "eventstore.v1.Column", name,
-        values: { case: "bools", value: { $typeName: "eventstore.v1.BoolValues", values: list as boolean[] } } };
+      return { name, values: { case: "bools", values: list.map((value) => value === true) } };
     case FieldType.STRING:
-      return { $typeName: "eventstore.v1.Column", name,
-        values: { case: "strings", value: { $typeName: "eventstore.v1.StringValues", values: list as string[] } } };
+      return { name, values: { case: "strings", values: list.map((value) => String(value)) } };
     default:
-      return { $typeName: "eventstore.v1.Column", name,
-        values: { case: "doubles", value: { $typeName: "eventstore.v1.DoubleValues", values: list as number[] } } };
+      // int64 fields too: the service takes doubles holding integers (one copy, no varints).
+      return { name, values: { case: "doubles", values: numbers(values) } };
   }
 }
 
-/** Rows or columns → the wire form, typed by the stream's fields. Missing values are left to the server's check. */
-export function toWireEvents(fields: readonly FieldSpec[], input: readonly EventRow[] | EventColumns,
-  ids: string[] | undefined): Events {
+/**
+ * Rows or columns → the columnar wire form, typed by the stream's fields
+ * (encoded by the hand codec, insert-wire-encode.ts). A value of the wrong
+ * type is sent as NaN, false or its text: the server's check refuses it.
+ */
+export function wireEventsOf(fields: readonly FieldSpec[], input: readonly EventRow[] | EventColumns,
+  ids: readonly string[] | undefined): WireEvents {
   if (isEventColumns(input)) {
-    return create(EventsSchema, {
-      timestamps: Array.from(input.timestamps),
+    return {
+      timestamps: numbers(input.timestamps),
       columns: fields.map((field) => column(field, input.columns[field.name] ?? [])),
       ids: ids ?? (input.ids === undefined ? [] : Array.from(input.ids)),
-    });
+    };
   }
   const given = input.some((row) => row.id !== undefined);
-  return create(EventsSchema, {
-    timestamps: input.map((row) => row.timestamp),
+  return {
+    timestamps: Float64Array.from(input, (row) => row.timestamp),
     columns: fields.map((field) => column(field, input.map((row) => row.values[field.name]!))),
     ids: ids ?? (given ? input.map((row) => row.id ?? "") : []),
-  });
+  };
+}
+
+/**
+ * An InsertRequest whose events are already encoded: they ride as the
+ * message's unknown field 2, which protobuf-es's serializer (Connect's, with
+ * the binary format) writes unchanged — the receiver sees a plain
+ * InsertRequest. Not for the JSON format (unknown fields have no JSON form).
+ */
+export function insertRequestOf(stream: string, events: WireEvents, async: boolean): InsertRequest {
+  const request = create(InsertRequestSchema, { stream, async });
+  request.$unknown = [{ no: 2, wireType: WireType.LengthDelimited, data: encodeEventsField(events) }];
+  return request;
 }
 
 /** The wire form → rows (query results). */

@@ -16,7 +16,7 @@ import type {
   StreamInfoResponse,
 } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { EventColumns, EventRow } from "./event-rows.js";
-import { countOf, toRows, toWireEvents } from "./event-rows.js";
+import { countOf, insertRequestOf, toRows, wireEventsOf } from "./event-rows.js";
 
 export interface ConnectOptions {
   /** Overall deadline of one call, retries included (default 15000 ms). */
@@ -149,9 +149,9 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
         const prefix = `${producer}.${(sequence++).toString(36)}.`;
         ids = Array.from({ length: count }, (_, row) => given[row] || prefix + row.toString(36));
       }
-      const events = toWireEvents(await fields(stream), input, ids);
-      const response = await send(stream, (client, signal) =>
-        client.insert({ stream, events, async: insertOptions.async === true }, { signal }));
+      const request = insertRequestOf(stream, wireEventsOf(await fields(stream), input, ids),
+        insertOptions.async === true);
+      const response = await send(stream, (client, signal) => client.insert(request, { signal }));
       return { accepted: response.accepted, duplicates: response.duplicates };
     },
     async query(stream, range = {}) {
