@@ -5,7 +5,12 @@ import type { NodeHost, RequestOptions } from "../host/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import type { Logger } from "../transport/index.js";
 import { ExecutionErrorSchema } from "../../gen/raftkit/v1/envelope_pb.js";
-import type { ExecuteFailureSchema, ExecuteOutcomeSchema, ExecuteRequest, ExecuteResponseSchema } from "../../gen/raftkit/v1/gateway_pb.js";
+import type {
+  ExecuteFailureSchema,
+  ExecuteOutcomeSchema,
+  ExecuteRequest,
+  ExecuteResponseSchema,
+} from "../../gen/raftkit/v1/gateway_pb.js";
 import {
   ExecuteKind,
   GatewayService,
@@ -47,22 +52,58 @@ export function createGatewayServiceImpl(options: GatewayServiceOptions): Servic
           throw new ConnectError(`batch of ${request.requests.length} requests, allowed at most ${maxBatch}`, Code.InvalidArgument);
         }
         const callTimeoutMs = context.timeoutMs();
+        const shared = { timeoutMs: callTimeoutMs } satisfies RequestOptions;
         const outcomes = await Promise.all(
-          request.requests.map((one) =>
-            executeOne(options, one, callTimeoutMs).then(
-              (response): OutcomeInit => ({ outcome: { case: "response", value: response } }),
-              (error: unknown): OutcomeInit => ({ outcome: { case: "failure", value: failureOf(ConnectError.from(error)) } }),
-            ),
-          ),
+          request.requests.map((one) => {
+            const answer = rawCommand(options, one, callTimeoutMs, shared) ?? executeOne(options, one, callTimeoutMs);
+            return answer.then(responseOutcome, failureOutcome);
+          }),
         );
         return { outcomes };
       }),
   };
 }
 
+const responseOutcome = (response: ResponseInit): OutcomeInit => ({ outcome: { case: "response", value: response } });
+const failureOutcome = (error: unknown): OutcomeInit => ({
+  outcome: { case: "failure", value: failureOf(ConnectError.from(error)) },
+});
+
+/**
+ * The common case of a batch, a raw command with no timeout of its own
+ * (a batch of puts): straight to the host, with the call's options shared by
+ * the whole batch and no async frame per request. Undefined for anything else,
+ * which takes executeOne's general path (same outcomes, same errors).
+ */
+function rawCommand(
+  options: GatewayServiceOptions,
+  request: ExecuteRequest,
+  callTimeoutMs: number | undefined,
+  shared: RequestOptions,
+): Promise<ResponseInit> | undefined {
+  if (request.type !== "" || request.kind !== ExecuteKind.COMMAND || request.timeoutMs > 0) return undefined;
+  if (callTimeoutMs === undefined || callTimeoutMs < 1) return undefined;
+  if (request.groupId <= 0n || request.groupId > maxGroupId) return undefined;
+  const groupId = Number(request.groupId);
+  let proposed: Promise<unknown>;
+  try {
+    proposed = options.host.propose(groupId, request.payload, shared);
+  } catch (error) {
+    return Promise.reject(connectErrorOf(options, error, groupId));
+  }
+  return proposed.then(
+    (result): ResponseInit => ({ result: result instanceof Uint8Array ? result : emptyResult }),
+    (error: unknown) => {
+      throw connectErrorOf(options, error, groupId);
+    },
+  );
+}
+
+const maxGroupId = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** One request, raw or typed; every failure leaves as a ConnectError. */
 async function executeOne(options: GatewayServiceOptions, request: ExecuteRequest, callTimeoutMs: number | undefined): Promise<ResponseInit> {
-  const { host, addressOf, logger } = options;
+  const { host } = options;
   let groupId = 0;
   try {
     groupId = checkGroupId(request.groupId);
@@ -75,12 +116,17 @@ async function executeOne(options: GatewayServiceOptions, request: ExecuteReques
     const result = await executeOn(host, groupId, typed.kind, typed.payload, request.consistency, requestOptions);
     return { json: typed.render(result) };
   } catch (error) {
-    const connectError = connectErrorFrom(error, groupId, addressOf);
-    if (connectError.code === Code.Internal) {
-      logger.error("gateway: request failed", { group: groupId, error: String(error) });
-    }
-    throw connectError;
+    throw connectErrorOf(options, error, groupId);
   }
+}
+
+/** A failed request as the ConnectError its caller gets; internal failures are logged. */
+function connectErrorOf(options: GatewayServiceOptions, error: unknown, groupId: number): ConnectError {
+  const connectError = connectErrorFrom(error, groupId, options.addressOf);
+  if (connectError.code === Code.Internal) {
+    options.logger.error("gateway: request failed", { group: groupId, error: String(error) });
+  }
+  return connectError;
 }
 
 async function executeOn(
