@@ -95,6 +95,7 @@ async function run(): Promise<void> {
       const latencies: number[] = [];
       let events = 0;
       let errors = 0;
+      const errorTexts = new Map<string, number>();
       const until = performance.now() + SECONDS * 1000;
       const started = performance.now();
       await Promise.all(Array.from({ length: PRODUCERS }, async (_, producer) => {
@@ -104,14 +105,17 @@ async function run(): Promise<void> {
           try {
             events += (await client.insert(request, { timeoutMs: 10_000 })).accepted;
             latencies.push(performance.now() - sent);
-          } catch {
+          } catch (error) {
             errors += 1;
+            const text = String(error).slice(0, 160);
+            errorTexts.set(text, (errorTexts.get(text) ?? 0) + 1);
           }
         }
       }));
       const seconds = (performance.now() - started) / 1000;
       latencies.sort((a, b) => a - b);
       results[mode] = { rate: events / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+      for (const [text, count] of errorTexts) console.log(`  ${count} × ${text}`);
       console.log(`${mode}: ${Math.round(events / seconds)} events/s, ack p50 ${results[mode]!.p50.toFixed(1)} ms, p99 ${results[mode]!.p99.toFixed(1)} ms, ${errors} errors, ratio to engine alone ${(events / seconds / baseline).toFixed(3)}`);
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }

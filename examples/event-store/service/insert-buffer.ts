@@ -101,7 +101,8 @@ export function estimateInsertBytes(events: ColumnarEvents): number {
     }
     for (let row = 0; row < values.length; row++) {
       const value = values[row];
-      bytes += typeof value === "string" ? 3 * value.length + 5 : 2;
+      // Numbers travel as 8-byte doubles, booleans as 1 byte, strings as ≤ 3 bytes per UTF-16 unit.
+      bytes += typeof value === "string" ? 3 * value.length + 5 : typeof value === "boolean" ? 2 : 9;
     }
   }
   for (const id of events.ids) bytes += id.length === 0 ? 0 : 3 * id.length + 5;
