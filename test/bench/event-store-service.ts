@@ -7,6 +7,7 @@
  *
  *   npx tsx test/bench/event-store-service.ts            # 15 s per mode
  *   SECONDS=5 PRODUCERS=4 BATCH=4096 npx tsx test/bench/event-store-service.ts
+ *   CODEC_ONLY=1 npx tsx test/bench/event-store-service.ts   # the Insert codec's CPU only
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -18,8 +19,12 @@ import { createStaticClusterManager, createUniformStaticTable } from "../../fram
 import { NodeService } from "../../gen/raftkit/v1/node_pb.js";
 import { EventStore } from "../../examples/event-store/client/index.js";
 import { createNodeFileSystem, openEventStore } from "../../examples/event-store/engine/index.js";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
-import { EventStoreService, type InsertRequest } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import { insertCommandCodec, insertRequestCodec } from "../../examples/event-store/service/insert-codec.js";
+import {
+  EventStoreService, InsertRequestSchema, type InsertRequest,
+} from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
 import { natsJetStreamBaseline } from "./nats-jetstream-baseline.js";
 
@@ -68,8 +73,41 @@ async function engineBaseline(): Promise<number> {
   return rate;
 }
 
+/** µs of this process's CPU per call of `work` (user + system), after a warm-up. */
+function cpuMicros(work: () => unknown, repetitions: number): number {
+  for (let index = 0; index < Math.max(5, repetitions / 10); index++) work();
+  const start = process.cpuUsage();
+  for (let index = 0; index < repetitions; index++) work();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / repetitions;
+}
+
+/**
+ * The Insert request's codec, per request of BATCH events: protobuf-es
+ * (reflection; what every hop used before) against the hand codec (what
+ * the client, the leader's proposal and every replica's apply use now).
+ * CPU time, so other load on the machine matters little.
+ */
+function codecCosts(): void {
+  const batch = batchOf(0, 1);
+  const request = insertRequest(batch, false);
+  const bytes = toBinary(InsertRequestSchema, request);
+  const plain = fromBinary(InsertRequestSchema, bytes);
+  const command = insertCommandCodec.decode(bytes);
+  const rows: [string, number, number][] = [
+    ["encode", cpuMicros(() => toBinary(InsertRequestSchema, plain), 40), cpuMicros(() => insertCommandCodec.encode(command), 2000)],
+    ["decode", cpuMicros(() => fromBinary(InsertRequestSchema, bytes), 40), cpuMicros(() => insertRequestCodec.decode(bytes), 2000)],
+  ];
+  console.log(`\nInsert codec, µs CPU per request of ${BATCH} events (${bytes.length} bytes):\n| | protobuf-es | hand codec | ratio |\n| --- | ---: | ---: | ---: |`);
+  for (const [what, generic, hand] of rows) {
+    console.log(`| ${what} | ${generic.toFixed(0)} | ${hand.toFixed(0)} | ${(generic / hand).toFixed(1)}× |`);
+  }
+}
+
 async function run(): Promise<void> {
   const cpus = execFileSync("nproc").toString().trim();
+  codecCosts();
+  if (process.env["CODEC_ONLY"] === "1") return;
   const baseline = await engineBaseline();
   console.log(`engine alone: ${Math.round(baseline)} events/s (batches of ${BATCH}, fdatasync each)`);
   const nats = await natsJetStreamBaseline(SECONDS, PRODUCERS, 256);

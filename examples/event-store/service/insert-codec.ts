@@ -36,10 +36,17 @@ export function toWireEvents(events: Events | undefined): WireEvents {
     ids: events.ids };
 }
 
+/** A plain number array of the doubles (an indexed loop: Array.from walks an iterator, ~10× slower). */
+function numberArray(values: Float64Array): number[] {
+  const numbers = new Array<number>(values.length);
+  for (let index = 0; index < values.length; index++) numbers[index] = values[index]!;
+  return numbers;
+}
+
 function toProtoValues(values: WireColumn["values"]): Column["values"] {
   switch (values.case) {
     case "doubles": return { case: "doubles",
-      value: { $typeName: "eventstore.v1.DoubleValues", values: Array.from(values.values) } };
+      value: { $typeName: "eventstore.v1.DoubleValues", values: numberArray(values.values) } };
     case "int64s": return { case: "int64s", value: { $typeName: "eventstore.v1.Int64Values",
       values: values.exact === undefined ? Array.from(values.values, (value) => BigInt(value)) : [...values.exact] } };
     case "bools": return { case: "bools",
@@ -54,7 +61,7 @@ function toProtoValues(values: WireColumn["values"]): Column["values"] {
 export function toProtoEvents(events: WireEvents): Events {
   return {
     $typeName: "eventstore.v1.Events",
-    timestamps: Array.from(events.timestamps),
+    timestamps: numberArray(events.timestamps),
     columns: events.columns.map((column) => ({ $typeName: "eventstore.v1.Column", name: column.name,
       values: toProtoValues(column.values) })),
     ids: [...events.ids],
