@@ -15,7 +15,7 @@ const roleNames: Record<GroupRole, string> = {
 /** Asks one node for its status (NodeService.Status, Connect protocol over HTTP/1.1). */
 export async function fetchNodeStatus(url: string, timeoutMs: number): Promise<StatusResponse> {
   if (!/^https?:\/\/[^/]+\/?$/.test(url)) {
-    throw new UsageError(`--node: "${url}", allowed a base URL such as http://127.0.0.1:7001`);
+    throw new UsageError(`--node: "${url}", allowed a base URL such as http://127.0.0.1:7001 or host:port`);
   }
   const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
   return createClient(NodeService, transport).status({}, { timeoutMs });

@@ -1,7 +1,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { isServerError, ServerErrorCode, startNode } from "../server/index.js";
 import { createUiHandler } from "../ui/index.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { fetchNodeStatus, formatStatus } from "./cluster-status.js";
+import { fetchClusterView, formatClusterView } from "./cluster-table.js";
 import { createPinoLogger } from "./pino-logger.js";
 import type { RawSettings } from "./start-settings.js";
 import { integerSettings, logLevels, readConfigFile, resolveStartSettings } from "./start-settings.js";
@@ -73,18 +75,32 @@ function buildProgram(io: ProgramIo): Command {
   const cluster = program.command("cluster").description("inspect a running cluster").exitOverride();
   cluster
     .command("status")
-    .description("print the groups of a node and their leaders")
+    .description("print nodes and partitions (ClusterService); a node without the meta group prints its groups")
     .exitOverride()
-    .requiredOption("--node <url>", "base URL of a node, e.g. http://127.0.0.1:7001")
+    .requiredOption("--node <address>", "a node: host:port or base URL, e.g. 127.0.0.1:7001")
     .option("--timeout-ms <n>", "deadline of the call", "5000")
     .action(async (options: { node: string; timeoutMs: string }) => {
       const timeoutMs = Number(options.timeoutMs);
       if (!(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
         throw new UsageError(`--timeout-ms: "${options.timeoutMs}", allowed an integer ≥ 1`);
       }
-      io.stdout(formatStatus(await fetchNodeStatus(options.node, timeoutMs)));
+      io.stdout(await clusterStatus(options.node, timeoutMs));
     });
   return program;
+}
+
+/** ClusterService's tables; NodeService's group table where the node serves no ClusterService. */
+async function clusterStatus(node: string, timeoutMs: number): Promise<string> {
+  const url = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/.test(node) ? `http://${node}` : node;
+  const status = await fetchNodeStatus(url, timeoutMs);
+  try {
+    return formatClusterView(await fetchClusterView(url, timeoutMs));
+  } catch (error) {
+    const missing = error instanceof ConnectError &&
+      (error.code === Code.Unimplemented || error.code === Code.NotFound);
+    if (!missing) throw error;
+    return formatStatus(status);
+  }
 }
 
 async function runStart(options: Record<string, unknown>, io: ProgramIo): Promise<void> {

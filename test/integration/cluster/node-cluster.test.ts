@@ -17,7 +17,12 @@ beforeAll(async () => {
   cluster = await ProcessCluster.create({
     nodes: 3,
     groups: "1-100",
-    flags: [...testTimingFlags, "--snapshot-entries", "25", "--compaction-overhead", "5", "--max-proposal-bytes", "65536"],
+    // Static groups only (100 on every node): the cluster manager's meta group is covered by
+    // test/integration/cluster-manager/process-cluster.test.ts.
+    flags: [
+      ...testTimingFlags, "--snapshot-entries", "25", "--compaction-overhead", "5", "--max-proposal-bytes", "65536",
+      "--cluster-manager", "off",
+    ],
   });
   await cluster.startAll();
   client = new GatewayClient(new Map(cluster.nodes.map((node) => [node.nodeId, node.url])));

@@ -76,10 +76,10 @@ describe("raftkit start: every bad flag exits 2 naming it", () => {
     });
   });
 
-  it("cluster status refuses a bad URL with exit 2", async () => {
-    expect(await run(["cluster", "status", "--node", "localhost:7001"])).toEqual({
+  it("cluster status refuses a bad address with exit 2", async () => {
+    expect(await run(["cluster", "status", "--node", "localhost/7001"])).toEqual({
       code: 2,
-      stderr: expect.stringMatching(/--node: "localhost:7001", allowed a base URL/),
+      stderr: expect.stringMatching(/--node: "localhost\/7001", allowed a base URL/),
     });
   });
 });
