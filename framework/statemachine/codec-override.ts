@@ -84,7 +84,9 @@ export function withCodecs(
  * A member `overrides` names that the set does not have is refused.
  */
 export function withCodecOverrides<
-  Descriptors extends { readonly [Member in keyof Descriptors]: ExecutableMessage<unknown, unknown> },
+  Descriptors extends {
+    readonly [Member in keyof Descriptors]: ExecutableMessage<unknown, unknown>;
+  },
   Overrides extends CodecOverrides<Descriptors>,
 >(
   descriptors: Descriptors,
@@ -104,19 +106,27 @@ export function withCodecOverrides<
     }
   }
   const result: Record<string, ExecutableMessage<unknown, unknown>> = {};
-  for (const [member, descriptor] of source) result[member] = withCodecs(descriptor, given.get(member));
+  for (const [member, descriptor] of source) {
+    result[member] = withCodecs(descriptor, given.get(member));
+  }
   // A mapped conditional type cannot be built by a loop; each member above is
   // made by withCodecs, whose overloads state the same rule as the type.
   return result as DescriptorsWithCodecs<Descriptors, Overrides>;
 }
 
 /** The own string keys of a descriptor set, typed as its members. */
-function memberNames<Descriptors extends object>(descriptors: Descriptors): (keyof Descriptors & string)[] {
+function memberNames<Descriptors extends object>(
+  descriptors: Descriptors,
+): (keyof Descriptors & string)[] {
   return Object.keys(descriptors).filter((key): key is keyof Descriptors & string =>
     Object.hasOwn(descriptors, key));
 }
 
-function checkCodec(typeName: string, side: string, codec: MessageCodec<unknown> | undefined): void {
+function checkCodec(
+  typeName: string,
+  side: string,
+  codec: MessageCodec<unknown> | undefined,
+): void {
   if (codec === undefined) return;
   // Checked at run time too: overrides often come from plain JavaScript or configuration.
   if (typeof codec.encode !== "function" || typeof codec.decode !== "function") {

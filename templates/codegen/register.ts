@@ -13,7 +13,8 @@ import type { RenderContext } from "./render-context.js";
  *
  *   export function registerKvService(registry: ExecutorRegistry, executor: KvServiceExecutor,
  *     descriptors: KvServiceDescriptors = kvServiceDescriptors) {
- *     registry.registerCommand(descriptors.put, (request, context) => executor.put(request, context));
+ *     registry.registerCommand(descriptors.put, (request, context) =>
+ *       executor.put(request, context));
  *   }
  */
 export function renderRegister(context: RenderContext, service: ServiceModel): void {

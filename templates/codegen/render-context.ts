@@ -12,9 +12,9 @@ export interface RenderContext {
   readonly file: GeneratedFile;
   /** A symbol of a framework part: `framework("statemachine", "ExecutableKind")`. */
   framework(part: FrameworkPart, name: string, typeOnly?: boolean): ImportSymbol;
-  /** The TypeScript type of a message in the chosen model (ts-proto interface, protobuf-es shape). */
+  /** The type of a message in the chosen model (ts-proto interface, protobuf-es shape). */
   messageType(desc: DescMessage): ImportSymbol;
-  /** An expression of the message's MessageCodec: `tsProtoCodec(X)` or `protobufEsCodec(XSchema)`. */
+  /** The message's MessageCodec: `tsProtoCodec(X)` or `protobufEsCodec(XSchema)`. */
   messageCodec(desc: DescMessage): Printable;
   /** A symbol of `<file>_raftkit.ts` (descriptors, executor, register); imported elsewhere. */
   executable(name: string, typeOnly?: boolean): Printable;

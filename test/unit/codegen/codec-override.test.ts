@@ -92,7 +92,8 @@ describe("withCodecs", () => {
       fromJson: (json) => Number(json),
       toJson: (value) => value,
     };
-    const replaced: ExecutableMessage<number, unknown> = withCodecs(descriptor, { request: seconds });
+    const replaced: ExecutableMessage<number, unknown> =
+      withCodecs(descriptor, { request: seconds });
     expect(replaced.request).toBe(seconds);
     expect(timestamps.decode(replaced.request.encode(42))).toEqual(
       create(TimestampSchema, { seconds: 42n }));
@@ -110,7 +111,10 @@ describe("withCodecs", () => {
 
 describe("withCodecOverrides", () => {
   const other = defineExecutableMessage({
-    typeName: "test.v1.Clock/Get", kind: ExecutableKind.Query, request: structs, response: timestamps,
+    typeName: "test.v1.Clock/Get",
+    kind: ExecutableKind.Query,
+    request: structs,
+    response: timestamps,
   });
   const set = { set: descriptor, get: other };
 

@@ -31,7 +31,9 @@ import {
   InsertRequestSchema,
   QueryRangeRequestSchema,
 } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
-import type { InsertRequest } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import type {
+  InsertRequest,
+} from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import {
   createEventStoreServiceDescriptors,
   eventStoreServiceDescriptors,
@@ -117,7 +119,9 @@ describe("generated event store descriptors (protobuf-es mode)", () => {
  * in reverse order, which protobuf decoders accept): proves the override is
  * what encodes, and that the generated decoder reads it.
  */
-function reversedInsertCodec(calls: { encode: number; decode: number }): MessageCodec<InsertRequest> {
+function reversedInsertCodec(
+  calls: { encode: number; decode: number },
+): MessageCodec<InsertRequest> {
   const generated = protobufEsCodec(InsertRequestSchema);
   return {
     ...generated, // JSON as generated (the same in-memory form)

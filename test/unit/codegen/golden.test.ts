@@ -185,7 +185,9 @@ export async function call(client: RaftkitClient): Promise<bigint> {
 /** The same against the protobuf-es tree, with a codec override and the descriptor set. */
 const usageProtobufEs = `
 import { create } from "@bufbuild/protobuf";
-import type { ApplyContext, MessageCodec, QueryContext } from "raftkit/framework/statemachine/index.js";
+import type {
+  ApplyContext, MessageCodec, QueryContext,
+} from "raftkit/framework/statemachine/index.js";
 import {
   createExecutorRegistry, ExecutableKind, protobufEsCodec,
 } from "raftkit/framework/statemachine/index.js";
