@@ -31,6 +31,7 @@ const partitionOf = (() => {
 })();
 const PRODUCERS = Number(process.env["OVERLOAD_PRODUCERS"] ?? 8);
 const BATCH = Number(process.env["OVERLOAD_BATCH"] ?? 2000);
+const IN_FLIGHT = Number(process.env["OVERLOAD_IN_FLIGHT"] ?? 12);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const columns = (timestamps: number[]) => ({ timestamps, columns: { price: timestamps.map((t) => (t % 1000) / 10), size: timestamps.map(() => 1) } });
 
@@ -45,6 +46,17 @@ afterAll(async () => {
   store?.close();
   await cluster?.stop();
 }, 30_000);
+
+/** `call`, again after DEADLINE_EXCEEDED (a node busy with a backlog), at most `attempts` times. */
+async function retryDeadline<Result>(call: () => Promise<Result>, attempts: number): Promise<Result> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= attempts || ConnectError.from(error).code !== Code.DeadlineExceeded) throw error;
+    }
+  }
+}
 
 /** Every id of a stream with its number of occurrences. */
 async function idCounts(stream: string): Promise<Map<string, number>> {
@@ -160,9 +172,11 @@ describe("event store service, 3 processes", () => {
     for (const [id, count] of counts) expect(count, id).toBe(1);
   }, 60_000);
 
-  // Fails today (docs/event-store-service.md "Known weak spots"): with 8 producers of 2000-event
-  // sync inserts the leader falls behind, elections happen and throughput drops to ~4,000/s.
-  // Run with EVENTSTORE_OVERLOAD=1 (OVERLOAD_PRODUCERS, OVERLOAD_BATCH tune the load).
+  // Opt-in (EVENTSTORE_OVERLOAD=1; OVERLOAD_PRODUCERS, OVERLOAD_BATCH, OVERLOAD_IN_FLIGHT tune
+  // the load). Each producer keeps OVERLOAD_IN_FLIGHT sync inserts in flight, so the offer
+  // (8 × 12 × 2000 = 192,000 events outstanding) exceeds what the stream may hold pending and
+  // waiting (2 × 65,536) whatever the cluster's speed: back-pressure must answer Overloaded.
+  // Closed-loop producers with one insert each never reached the limit (seen: 0 refusals).
   it.skipIf(process.env["EVENTSTORE_OVERLOAD"] !== "1")("overload: producers offering far more than the cluster sustains get back-pressure; no election, bounded memory, nothing acknowledged lost", async () => {
     const stream = "load";
     await store.createStream(stream, [...fields, { name: "symbol", type: "string" as const }],
@@ -203,10 +217,11 @@ describe("event store service, 3 processes", () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: PRODUCERS }, (_, seed) => producer(seed)));
+    await Promise.all(Array.from({ length: PRODUCERS * IN_FLIGHT }, (_, seed) => producer(seed)));
     clearInterval(memory);
     const termsAfter = await Promise.all(cluster.urls.map(groupLeaders));
-    const stored = Number((await store.aggregate(stream)).count);
+    // The leader still applies the backlog it accepted (up to 2 × 65,536 events): wait it out.
+    const stored = Number((await retryDeadline(() => store.aggregate(stream), 6)).count);
     console.log(`overload: ${acknowledged} acknowledged in 20 s (${Math.round(acknowledged / 20)}/s), ` +
       `${overloaded} Overloaded refusals, ${unknownOutcome} of unknown outcome, max RSS ${Math.round(rssMax / 2 ** 20)} MiB`, [...codes], JSON.stringify(termsBefore.map((m) => [...m])), JSON.stringify(termsAfter.map((m) => [...m])));
     expect(overloaded).toBeGreaterThan(0);
@@ -214,5 +229,5 @@ describe("event store service, 3 processes", () => {
     expect(stored).toBeGreaterThanOrEqual(acknowledged);
     expect(stored).toBeLessThanOrEqual(acknowledged + unknownOutcome);
     expect(rssMax).toBeLessThan(1536 * 2 ** 20);
-  }, 90_000);
+  }, 180_000);
 });
