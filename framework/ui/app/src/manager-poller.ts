@@ -40,7 +40,7 @@ export function startManagerPoller(options: ManagerPollerOptions): ManagerPoller
   let stopped = false;
   let timer: number | undefined;
   const round = async (): Promise<void> => {
-    reading = await askInTurn(ordered, options.timeoutMs, reading);
+    reading = await askManagerInTurn(ordered, options.timeoutMs, reading);
     if (stopped) return;
     options.onReading(reading);
     const delay = reading.notServed ? options.notServedIntervalMs : options.intervalMs;
@@ -55,8 +55,11 @@ export function startManagerPoller(options: ManagerPollerOptions): ManagerPoller
   };
 }
 
-/** One round: the first node that answers both calls wins; at most one call pair in flight. */
-async function askInTurn(
+/**
+ * One round: the first node (in `ordered`: the page's own first) that answers both calls wins;
+ * at most one call pair in flight. @internal (exported for tests)
+ */
+export async function askManagerInTurn(
   ordered: readonly NodeClients[],
   timeoutMs: number,
   previous: ManagerReading,
