@@ -1,3 +1,4 @@
+import { AssertionError } from "../raft/index.js";
 import { assert } from "./assert.js";
 import type { EntryCache } from "./entry-cache.js";
 import { StorageError, StorageErrorCode } from "./errors.js";
@@ -81,6 +82,8 @@ export function createLogCommitter(context: CommitterContext): LogCommitter {
     if (state.syncing !== undefined) return;
     state.syncing = runSyncLoop(context, state).finally(() => {
       state.syncing = undefined;
+      // A write that finished while the loop was ending found it still running: sync it now.
+      if (state.failure === undefined && state.writtenCommit > state.durableCommit) startSync();
       settleFailure(context, state);
     });
   };
@@ -127,8 +130,14 @@ async function runWriteLoop(
     const barrier = commit.records.some((record) => record.createsSegment);
     try {
       if (barrier) {
+        // Everything written before must be durable first: the new segment's checkpoint
+        // and the deletion of old segments rely on it.
         while (state.syncing !== undefined) await state.syncing;
         if (state.failure !== undefined) return;
+        assert(
+          state.durableCommit === commit.commitNumber - 1,
+          () => `barrier ${commit.commitNumber} after durable ${state.durableCommit}`,
+        );
         await writeCommitThrough(context, commit);
         await deleteDeadSegments(context, commit.deleteBelow);
         state.writtenCommit = commit.commitNumber;
@@ -139,6 +148,8 @@ async function runWriteLoop(
         startSync();
       }
     } catch (error) {
+      // A broken invariant is never carried on from.
+      if (error instanceof AssertionError) throw error;
       failAt(state, StorageError.from(error), commit.commitNumber, commit.commitNumber);
       return;
     }
@@ -169,7 +180,11 @@ function failAt(state: CommitterState, error: StorageError, from: number, to: nu
 }
 
 /** Resolves the commits up to `commitNumber`, in order: they are durable. */
-function settleDurable(context: CommitterContext, state: CommitterState, commitNumber: number): void {
+function settleDurable(
+  context: CommitterContext,
+  state: CommitterState,
+  commitNumber: number,
+): void {
   assert(
     commitNumber >= state.durableCommit,
     () => `durable ${commitNumber} before ${state.durableCommit}`,

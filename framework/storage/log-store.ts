@@ -313,8 +313,16 @@ function encodeUpdate(
       dataOffset += entryFieldBytes;
       const position = payloadStart + dataOffset;
       const slot = cached.data.length;
-      log.entries.push(entry.term, entry.type, record.segment, position, length, commitNumber,
-        cached.batch, slot);
+      log.entries.push(
+        entry.term,
+        entry.type,
+        record.segment,
+        position,
+        length,
+        commitNumber,
+        cached.batch,
+        slot,
+      );
       cached.data.push(entry.data);
       dataOffset += length;
     }

@@ -119,7 +119,8 @@ function replayEntries(
   for (const { entry, payloadOffset } of entries) {
     const position = payloadStart + payloadOffset;
     const length = entry.data.byteLength;
-    log.entries.push(entry.term, entry.type, record.segment, position, length, 0, batch, data.length);
+    const slot = data.length;
+    log.entries.push(entry.term, entry.type, record.segment, position, length, 0, batch, slot);
     data.push(entry.data.slice()); // a copy: the record buffer is reused
   }
   cache.add(0, data);

@@ -216,7 +216,11 @@ interface CaseResult {
  * (rotating who goes first), so load from other processes on this shared
  * machine hits all three alike.
  */
-async function benchCase(directory: string, groups: number, entryBytes: number): Promise<CaseResult> {
+async function benchCase(
+  directory: string,
+  groups: number,
+  entryBytes: number,
+): Promise<CaseResult> {
   const rounds = 3;
   const roundMilliseconds = (secondsPerRun * 1000) / rounds;
   const serial = await createStoreRunner(join(directory, "serial"), {
