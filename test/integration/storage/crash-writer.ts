@@ -1,7 +1,9 @@
 /**
  * Child process of crash.test.ts: appends to many groups in a loop with up to
- * four saves in flight, and prints one line per acknowledged (durable) save:
- *   ack <groupId>:<firstIndex>:<lastIndex>:<term> ...
+ * six saves in flight (pipelined: each is issued before the ones before it are
+ * durable), and prints one line per acknowledged (durable) save, numbered in
+ * the order the saves were issued:
+ *   ack <saveNumber> <groupId>:<firstIndex>:<lastIndex>:<term> ...
  * The parent SIGKILLs it at a random moment. Usage:
  *   node --import tsx crash-writer.ts <directory> <generation> <seed>
  */
@@ -11,7 +13,7 @@ import { openLogStore } from "../../../framework/storage/index.js";
 import { makeEntry } from "../../unit/storage/helpers.js";
 
 const groupCount = 40;
-const savesInFlightMax = 4;
+const savesInFlightMax = 6;
 
 async function main(): Promise<void> {
   const [directory, generationText, seedText] = process.argv.slice(2);
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
       acked.push(`${groupId}:${first}:${first + count - 1}:${generation}`);
     }
     const save = store.save(updates).then(() => {
-      process.stdout.write(`ack ${acked.join(" ")}\n`);
+      process.stdout.write(`ack ${round} ${acked.join(" ")}\n`);
     });
     inFlight.add(save);
     void save.finally(() => inFlight.delete(save));

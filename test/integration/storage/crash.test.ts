@@ -85,11 +85,15 @@ describe("LogStore under SIGKILL", () => {
       if (kills >= killsMin && performance.now() - started > budgetMilliseconds) break;
       kills++;
       const run = await runAndKill(directory.path, generation, 20 + random.nextInt(400));
+      let previousSave = -1;
       for (const line of run.acknowledged) {
-        for (const item of line
-          .slice(4)
-          .split(" ")
-          .filter((text) => text.length > 0)) {
+        const [, saveText, ...items] = line.split(" ");
+        // Saves resolve in the order they were issued, however many are in flight.
+        expect(Number(saveText), `save order in generation ${generation}`).toBeGreaterThan(
+          previousSave,
+        );
+        previousSave = Number(saveText);
+        for (const item of items.filter((text) => text.length > 0)) {
           const match = /^(\d+):(\d+):(\d+):(\d+)$/.exec(item);
           if (match === null) throw new Error(`writer printed a bad ack item: ${item}`);
           const [groupId, first, last, term] = match.slice(1).map(Number);
