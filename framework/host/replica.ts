@@ -82,6 +82,7 @@ export class Replica {
   wake(): void {
     this.quiesced = false;
     this.idleTicks = 0;
+    this.raft.resumeTicking();
   }
 
   /** Runs `task` after every state machine call queued before it. */

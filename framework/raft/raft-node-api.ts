@@ -50,6 +50,17 @@ export interface RaftNode {
    */
   forgetLeader(): void;
   /**
+   * The host calls it when it ticks this replica again after a pause
+   * (quiescence: no ticks while the group was idle). A leader's check-quorum
+   * window then starts now: frozen where it stopped, it could close one tick
+   * after waking, before the followers — woken by the same traffic — had
+   * time to answer, and a healthy leader would step down (seen as elections
+   * of the idle meta group under load). Followers keep their timers: one
+   * woken because its leader's node went silent must still campaign soon.
+   * Nothing changes for a leader serving lease reads (see ReadOnlyOption).
+   */
+  resumeTicking(): void;
+  /**
    * Applies a committed conf change entry to the tracker; the host calls it
    * when it applies that entry. Returns the resulting configuration.
    */

@@ -83,6 +83,10 @@ class RawNode implements RaftNode {
     this.raft.forgetLeader();
   }
 
+  resumeTicking(): void {
+    this.raft.resumeTicking();
+  }
+
   applyConfChange(change: ConfChange): ConfState {
     return this.raft.applyConfChange(change);
   }

@@ -282,6 +282,16 @@ export class Raft {
     this.lead = 0;
   }
 
+  /**
+   * RaftNode.resumeTicking: a leader's check-quorum window starts afresh.
+   * Not under lease reads: they rely on the leader stepping down within an
+   * election timeout of losing its quorum, counted without pauses (§6.4.1).
+   */
+  resumeTicking(): void {
+    if (this.role !== Role.Leader || this.config.readOnlyOption === ReadOnlyOption.LeaseBased) return;
+    this.electionElapsed = 0;
+  }
+
   /** Starts an election unless this replica may not (learner, leader, unapplied conf change). */
   hup(transfer: boolean): void {
     if (this.role === Role.Leader || !this.promotable()) return;

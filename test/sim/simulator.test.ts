@@ -109,6 +109,7 @@ function coreWithBrokenReady(mutate: (ready: Ready) => Ready): RaftCore {
         transferLeadership: (to) => node.transferLeadership(to),
         campaign: () => node.campaign(),
         forgetLeader: () => node.forgetLeader(),
+        resumeTicking: () => node.resumeTicking(),
         applyConfChange: (change) => node.applyConfChange(change),
         reportUnreachable: (id) => node.reportUnreachable(id),
         reportSnapshot: (id, status) => node.reportSnapshot(id, status),

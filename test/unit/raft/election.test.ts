@@ -3,7 +3,7 @@
  * (§9.6 pre-vote, §6.2 check-quorum, §4.2.3 disruptive servers) state it.
  */
 import { describe, expect, it } from "vitest";
-import { MessageType, Role } from "../../../framework/raft/index.js";
+import { MessageType, ReadOnlyOption, Role } from "../../../framework/raft/index.js";
 import { Cluster } from "./cluster-harness.js";
 import { createDriver, electLeader, entry, message } from "./node-driver.js";
 
@@ -225,6 +225,28 @@ describe("thesis §6.2 check-quorum and §4.2.3 disruptive servers", () => {
       cluster.tickAll(1);
     }
     expect(cluster.get(1).node.status().role).toBe(Role.Leader);
+  });
+
+  it("resumeTicking: a leader's check-quorum window starts afresh (not under lease reads)", () => {
+    for (const readOnlyOption of [ReadOnlyOption.Safe, ReadOnlyOption.LeaseBased]) {
+      const config = { checkQuorum: true, preVote: true, readOnlyOption };
+      const cluster = new Cluster({ voters: [1, 2, 3], config });
+      cluster.elect(1);
+      cluster.tick(1, 10); // one check-quorum round passes (electionTicks = 10): the followers answered
+      cluster.drop = (m) => m.to === 1; // from now on nothing reaches the leader
+      cluster.tick(1, 9); // the host pauses ticking here (quiescence), then resumes
+      cluster.get(1).node.resumeTicking();
+      cluster.tick(1, 1);
+      const afterOne = cluster.get(1).node.status().role;
+      cluster.tick(1, 9);
+      const afterTen = cluster.get(1).node.status().role;
+      if (readOnlyOption === ReadOnlyOption.Safe) {
+        expect(afterOne).toBe(Role.Leader); // a full window after resuming, not one tick
+        expect(afterTen).toBe(Role.Follower); // and then check-quorum still steps it down
+      } else {
+        expect(afterOne).toBe(Role.Follower); // the lease's clock does not pause
+      }
+    }
   });
 
   it("a follower that hears from its leader ignores a vote request of a higher term", () => {
