@@ -22,8 +22,10 @@ import type { StreamSettings } from "./stream-settings.js";
  * Bounded: a stream holds at most `maxPendingEvents` buffered or in flight;
  * more callers wait in a queue of the same size (back-pressure), beyond that
  * or after `admissionTimeoutMs` they get Overloaded — nothing is dropped
- * silently. When the node loses leadership, every buffered and waiting
- * insert fails with NotLeader (sync callers retry on the new leader; an
+ * silently. Once the stream's apply rate is measured, an insert that would
+ * wait longer than `admissionTimeoutMs` behind the work already queued is
+ * refused at once: the queue holds at most that much work. When the node
+ * loses leadership, every buffered and waiting insert fails with NotLeader (sync callers retry on the new leader; an
  * async insert buffered there is the documented loss window).
  */
 export interface BufferTarget {
@@ -50,8 +52,13 @@ export interface InsertBufferOptions {
   readonly maxProposalBytes: number;
   /** How often a stream with buffered inserts checks that this node still leads (default 20 ms). */
   readonly leadershipCheckMs?: number;
-  /** How long a caller waits for room before Overloaded (default 5000 ms). */
+  /**
+   * How long a caller waits for room before Overloaded (default 5000 ms); also
+   * the most work (at the measured apply rate) a stream queues.
+   */
   readonly admissionTimeoutMs?: number;
+  /** Window over which the apply rate is measured (default 1000 ms). */
+  readonly rateWindowMs?: number;
 }
 
 export interface BufferStatistics {
@@ -82,6 +89,11 @@ interface Waiter extends Pending {
 
 interface StreamBuffer {
   info: BufferedStream;
+  /** Applied-rate window: events whose proposals completed since windowStartMs. */
+  windowEvents: number;
+  windowStartMs: number;
+  /** Events applied per ms over the last full window; undefined before the first. */
+  appliedPerMs: number | undefined;
   buffered: Pending[];
   bufferedEvents: number;
   bufferedBytes: number;
@@ -122,6 +134,7 @@ function overloaded(stream: string, text: string): HostError {
 export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const { target, clock } = options;
   const leadershipCheckMs = options.leadershipCheckMs ?? 20;
+  const rateWindowMs = options.rateWindowMs ?? 1000;
   const admissionTimeoutMs = options.admissionTimeoutMs ?? 5000;
   const streams = new Map<string, StreamBuffer>();
   let flushes = 0;
@@ -172,6 +185,30 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const hasRoom = (buffer: StreamBuffer, count: number): boolean => {
     const pending = buffer.bufferedEvents + buffer.inFlightEvents;
     return pending === 0 || pending + count <= buffer.info.settings.maxPendingEvents;
+  };
+
+  /**
+   * How long an insert of `count` arriving now would wait, at the rate the
+   * stream's proposals applied lately (undefined before a rate is known).
+   * Admission by count alone let a slow cluster queue minutes of work that
+   * every caller's deadline then ran out on (overload test: 0 of 131,072
+   * accepted events acknowledged within 10 s); a queue holds at most
+   * admissionTimeoutMs of work instead.
+   */
+  const expectedWaitMs = (buffer: StreamBuffer, count: number): number | undefined => {
+    if (buffer.appliedPerMs === undefined) return undefined;
+    const ahead = buffer.bufferedEvents + buffer.inFlightEvents + buffer.waitingEvents;
+    return (ahead + count) / buffer.appliedPerMs;
+  };
+
+  const onApplied = (buffer: StreamBuffer, events: number): void => {
+    const now = clock.now();
+    buffer.windowEvents += events;
+    const elapsed = now - buffer.windowStartMs;
+    if (elapsed < rateWindowMs) return;
+    buffer.appliedPerMs = buffer.windowEvents / elapsed;
+    buffer.windowEvents = 0;
+    buffer.windowStartMs = now;
   };
 
   const admit = (buffer: StreamBuffer, pending: Pending): void => {
@@ -227,14 +264,16 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       buffer.bufferedBytes -= bytes;
       buffer.inFlightEvents += events;
       flushes += 1;
-      void propose(buffer, batch).finally(() => {
+      void propose(buffer, batch).then((applied) => {
         buffer.inFlightEvents -= events;
+        if (applied) onApplied(buffer, events);
         admitWaiters(buffer);
       });
     }
   };
 
-  const propose = async (buffer: StreamBuffer, batch: readonly Pending[]): Promise<void> => {
+  /** Proposes a batch and answers its callers; whether it applied. */
+  const propose = async (buffer: StreamBuffer, batch: readonly Pending[]): Promise<boolean> => {
     const { groupId, stream, fields } = buffer.info;
     const { events, order } = mergeSorted(batch.map((pending) => pending.events), fields);
     const request: InsertCommand = { stream, events: columnarToWire(events, fields), async: false };
@@ -244,9 +283,10 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       response = readCommandResult(InsertColumnar, result);
     } catch (error) {
       for (const pending of batch) if (!pending.async) pending.reject(error);
-      return;
+      return false;
     }
     answerBatch(batch, order, response);
+    return true;
   };
 
   return {
@@ -269,7 +309,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       const key = keyOf(stream.groupId, stream.stream);
       let buffer = streams.get(key);
       if (buffer === undefined) {
-        buffer = { info: stream, buffered: [], bufferedEvents: 0, bufferedBytes: 0, inFlightEvents: 0,
+        buffer = { info: stream, windowEvents: 0, windowStartMs: clock.now(), appliedPerMs: undefined,
+          buffered: [], bufferedEvents: 0, bufferedBytes: 0, inFlightEvents: 0,
           waiting: [], waitingEvents: 0, flushTimer: undefined };
         streams.set(key, buffer);
       }
@@ -277,8 +318,15 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       const streamBuffer = buffer;
       return new Promise<InsertResponse>((resolve, reject) => {
         const pending = { events, bytes, async, resolve, reject };
+        const waitMs = expectedWaitMs(streamBuffer, count);
+        const rate = streamBuffer.appliedPerMs;
+        const pendingNow = streamBuffer.bufferedEvents + streamBuffer.inFlightEvents;
         if (count === 0) {
           resolve(create(InsertResponseSchema, { accepted: 0 }));
+        } else if (pendingNow > 0 && waitMs !== undefined && rate !== undefined && waitMs > admissionTimeoutMs) {
+          reject(overloaded(stream.stream, `an insert now would wait ~${Math.round(waitMs)} ms ` +
+            `(${pendingNow + streamBuffer.waitingEvents} events ahead at ` +
+            `${Math.round(rate * 1000)} events/s), allowed ${admissionTimeoutMs} ms, back off`));
         } else if (streamBuffer.waiting.length === 0 && hasRoom(streamBuffer, count)) {
           admit(streamBuffer, pending);
         } else if (streamBuffer.waitingEvents + count <= streamBuffer.info.settings.maxPendingEvents) {

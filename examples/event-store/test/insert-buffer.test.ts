@@ -156,3 +156,25 @@ describe("leader insert buffer", () => {
     expect((await good).accepted).toBe(1);
   });
 });
+
+describe("leader insert buffer, admission by expected wait", () => {
+  it("refuses at once an insert that would wait beyond the admission timeout at the measured apply rate", async () => {
+    const t = await setup(100, 100_000);
+    // 100 events applied over the first 1000 ms window: 0.1 events/ms, so 5000 ms hold ~500 events.
+    const first = t.buffer.insert(t.stream, t.events(Array.from({ length: 100 }, (_, i) => i)), false);
+    t.clock.advance(1000);
+    expect((await first).accepted).toBe(100);
+    const release = t.holdProposals();
+    const queued = t.buffer.insert(t.stream, t.events(Array.from({ length: 300 }, (_, i) => 1000 + i)), false);
+    await settle();
+    const refused = t.buffer.insert(t.stream, t.events(Array.from({ length: 300 }, (_, i) => 2000 + i)), false);
+    await expect(refused).rejects.toSatisfy((error) => isHostError(error, HostErrorCode.Overloaded) &&
+      /would wait ~6000 ms \(300 events ahead at 100 events\/s\), allowed 5000 ms/.test(String(error)));
+    const fits = t.buffer.insert(t.stream, t.events(Array.from({ length: 100 }, (_, i) => 3000 + i)), false);
+    t.clock.advance(5);
+    release();
+    expect((await queued).accepted).toBe(300);
+    expect((await fits).accepted).toBe(100);
+    expect(t.count()).toBe(500);
+  });
+});
