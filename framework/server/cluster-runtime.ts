@@ -35,6 +35,9 @@ import { addressToUrl } from "./node-config.js";
 import type { PeerClients } from "./peer-clients.js";
 import { createPeerClients } from "./peer-clients.js";
 
+/** A meta group call's deadline in call timeouts (retries and redirects included). */
+const metaDeadlineCalls = 3;
+
 /** Tries of StartReplica per replica when a partition is created. */
 const startAttempts = 3;
 
@@ -156,7 +159,9 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
     },
     async start(host, launcher) {
       const seeds = seedsOf();
-      client = createRaftkitClient({ nodes: seeds.map(addressToUrl), defaultDeadlineMs: settings.callTimeoutMs });
+      // A meta command waits for an election when the meta leader died: three call timeouts.
+      const deadlineMs = settings.callTimeoutMs * metaDeadlineCalls;
+      client = createRaftkitClient({ nodes: seeds.map(addressToUrl), defaultDeadlineMs: deadlineMs });
       if (metaVoters.includes(nodeId)) {
         const record = { groupId: metaGroupId, voters: metaVoters, stateMachine: metaStateMachineType, join: false };
         await launcher.startGroups([record]);

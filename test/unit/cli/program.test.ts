@@ -85,6 +85,31 @@ describe("raftkit start: every bad flag exits 2 naming it", () => {
 });
 
 describe("start settings", () => {
+  it("reads the cluster manager's flags (join, switch, timings, move limits)", () => {
+    const base = { id: "n4", listen: "127.0.0.1:7004", data: "/tmp/x" };
+    const settings = resolveStartSettings({
+      ...base,
+      join: "127.0.0.1:7001,127.0.0.1:7002",
+      clusterManager: "on",
+      metaVoters: "5",
+      deadAfterMs: "4000",
+      maxBalanceMoves: "3",
+    }, {});
+    expect(settings.node.cluster).toMatchObject({
+      enabled: true,
+      join: ["127.0.0.1:7001", "127.0.0.1:7002"],
+      metaVoters: 5,
+      suspectAfterMs: 3_000,
+      deadAfterMs: 4_000,
+      limits: { maxBalanceMoves: 3, maxConcurrentMoves: 4 },
+    });
+    expect(resolveStartSettings(base, {}).node.cluster?.enabled).toBeUndefined();
+    expect(() => resolveStartSettings({ ...base, clusterManager: "yes" }, {})).toThrow(/--cluster-manager: "yes", allowed on, off/);
+    expect(() => resolveStartSettings({ ...base, join: "7001" }, {})).toThrow(/--join: address "7001"/);
+    expect(() => resolveStartSettings({ ...base, metaVoters: "2" }, {})).toThrow(/--meta-voters: 2, allowed 1, 3, 5/);
+    expect(() => resolveStartSettings({ ...base, deadAfterMs: "2000" }, {})).toThrow(/< --dead-after-ms 2000 is required/);
+  });
+
   it("reads flags, a config file, and lets flags win", () => {
     const settings = resolveStartSettings(
       { id: "n2", tickMs: "20", groups: "1-3,7" },
