@@ -34,13 +34,17 @@ export function createStreamListing(options: StreamListingOptions):
 
   const listPartition = async (partitionId: number, after: string, limit: number,
     requestHeader: Headers): Promise<ListStreamsResponse> => {
-    const request = { $typeName: "eventstore.v1.ListStreamsRequest" as const, partitionId, after, limit };
+    const request = {
+      $typeName: "eventstore.v1.ListStreamsRequest" as const, partitionId, after, limit,
+    };
     try {
-      return readQueryResult(ListStreams, await host.query(partitionId, buildQuery(ListStreams, request)));
+      const answer = await host.query(partitionId, buildQuery(ListStreams, request));
+      return readQueryResult(ListStreams, answer);
     } catch (error) {
       const connectError = connectErrorFrom(error, partitionId, addressOf);
       const [notLeader] = connectError.findDetails(NotLeaderSchema);
-      if (notLeader === undefined || notLeader.leaderAddress === "" || requestHeader.has(forwardedHeader)) {
+      const forwarded = requestHeader.has(forwardedHeader);
+      if (notLeader === undefined || notLeader.leaderAddress === "" || forwarded) {
         throw connectError;
       }
       const headers = new Headers({ [forwardedHeader]: String(host.nodeId) });
@@ -52,7 +56,8 @@ export function createStreamListing(options: StreamListingOptions):
     const limit = listLimitOf(request.limit);
     if (request.partitionId !== 0) {
       if (!partitionIds.includes(request.partitionId)) {
-        throw new ConnectError(`partition_id ${request.partitionId}: the event store's partitions are ` +
+        throw new ConnectError(`partition_id ${request.partitionId}: the event store's ` +
+          `partitions are ` +
           `${partitionIds.join(", ")} (0: all)`, Code.InvalidArgument);
       }
       return listPartition(request.partitionId, request.after, limit, requestHeader);

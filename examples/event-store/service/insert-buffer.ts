@@ -25,8 +25,9 @@ import type { StreamSettings } from "./stream-settings.js";
  * silently. Once the stream's apply rate is measured, an insert that would
  * wait longer than `admissionTimeoutMs` behind the work already queued is
  * refused at once: the queue holds at most that much work. When the node
- * loses leadership, every buffered and waiting insert fails with NotLeader (sync callers retry on the new leader; an
- * async insert buffered there is the documented loss window).
+ * loses leadership, every buffered and waiting insert fails with NotLeader
+ * (sync callers retry on the new leader; an async insert buffered there is
+ * the documented loss window).
  */
 export interface BufferTarget {
   /** Proposes one command to the group; resolves with its result bytes once applied here. */

@@ -24,7 +24,7 @@ function valuesLayout(values: WireValues): ValuesLayout {
     }
     case "int64s": {
       let packed = 0;
-      for (let row = 0; row < values.values.length; row++) packed += int64Bytes(values.values[row]!);
+      for (const value of values.values) packed += int64Bytes(value);
       return { payload: packed === 0 ? 0 : 1 + delimitedBytes(packed), packed, stringBytes: [] };
     }
     case "bools": {
@@ -82,7 +82,8 @@ function writeString(writer: WireWriter, fieldNo: number, text: string, bytes: n
 
 function writeValues(writer: WireWriter, values: WireValues, layout: ValuesLayout): void {
   if (values.case === "strings") {
-    values.values.forEach((text, index) => writeString(writer, 1, text, layout.stringBytes[index]!));
+    values.values.forEach((text, index) =>
+      writeString(writer, 1, text, layout.stringBytes[index]!));
     return;
   }
   if (values.case === undefined || layout.packed === 0) return;

@@ -43,7 +43,9 @@ export interface InsertCommand {
   readonly async: boolean;
 }
 
-export const emptyWireEvents: WireEvents = { timestamps: new Float64Array(0), columns: [], ids: [] };
+export const emptyWireEvents: WireEvents = {
+  timestamps: new Float64Array(0), columns: [], ids: [],
+};
 
 /** Doubles of a repeated double field as they arrive: packed ranges and single values. */
 class DoubleParts {
@@ -51,7 +53,9 @@ class DoubleParts {
   private count = 0;
 
   addPacked(bytes: Uint8Array, start: number, end: number): void {
-    if ((end - start) % 8 !== 0) throw new Error(`packed doubles of ${end - start} bytes (not a multiple of 8)`);
+    if ((end - start) % 8 !== 0) {
+      throw new Error(`packed doubles of ${end - start} bytes (not a multiple of 8)`);
+    }
     const values = new Float64Array(bytes.slice(start, end).buffer);
     this.parts.push(values);
     this.count += values.length;
@@ -87,17 +91,21 @@ function readDoubles(reader: WireReader, wireType: number, into: DoubleParts, wh
 }
 
 function expectWireType(wireType: number, expected: number, what: string): void {
-  if (wireType !== expected) throw new Error(`${what}: wire type ${wireType}, expected ${expected}`);
+  if (wireType !== expected) {
+    throw new Error(`${what}: wire type ${wireType}, expected ${expected}`);
+  }
 }
 
-/** Reads a message's fields in [reader.pos, end), calling `onField` for each; skips what it does not take. */
+/** Reads a message's fields in [reader.pos, end), calling `onField` for each; skips the rest. */
 function readFields(reader: WireReader, end: number,
   onField: (fieldNo: number, wireType: number) => boolean): void {
   while (reader.pos < end) {
     const { fieldNo, wireType } = reader.tag();
     if (!onField(fieldNo, wireType)) reader.skip(wireType, fieldNo);
   }
-  if (reader.pos !== end) throw new Error(`message overruns its length by ${reader.pos - end} bytes`);
+  if (reader.pos !== end) {
+    throw new Error(`message overruns its length by ${reader.pos - end} bytes`);
+  }
 }
 
 function nested(reader: WireReader, wireType: number, what: string): WireReader {
@@ -148,8 +156,10 @@ class ColumnParts {
 
   finish(): WireColumn {
     switch (this.case) {
-      case "doubles": return { name: this.name, values: { case: "doubles", values: this.doubles.finish() } };
-      case "int64s": return { name: this.name, values: { case: "int64s", values: Float64Array.from(this.int64s),
+      case "doubles":
+        return { name: this.name, values: { case: "doubles", values: this.doubles.finish() } };
+      case "int64s": return { name: this.name, values: { case: "int64s",
+        values: Float64Array.from(this.int64s),
         ...(this.beyondSafe === undefined ? {} : { beyondSafe: this.beyondSafe }),
         ...(this.exact === undefined ? {} : { exact: this.exact }) } };
       case "bools": return { name: this.name, values: { case: "bools", values: this.bools } };
@@ -223,7 +233,8 @@ class EventsParts {
   }
 
   finish(): WireEvents {
-    return { timestamps: this.timestamps.finish(), columns: this.columns.map((column) => column.finish()),
+    return { timestamps: this.timestamps.finish(),
+      columns: this.columns.map((column) => column.finish()),
       ids: this.ids };
   }
 }

@@ -44,7 +44,8 @@ export class WireReader {
     const fieldNo = tag >>> 3;
     const wireType = tag & 7;
     if (fieldNo <= 0 || wireType > 5) {
-      throw new Error(`illegal tag ${tag} (field ${fieldNo}, wire type ${wireType}) at byte ${this.pos}`);
+      throw new Error(`illegal tag ${tag} (field ${fieldNo}, wire type ${wireType}) ` +
+        `at byte ${this.pos}`);
     }
     return { fieldNo, wireType };
   }
@@ -89,7 +90,8 @@ export class WireReader {
     const length = this.uint32();
     const start = this.pos;
     if (length > this.end - start) {
-      throw new Error(`length ${length} at byte ${start} runs past the end (${this.end - start} bytes left)`);
+      throw new Error(`length ${length} at byte ${start} runs past the end ` +
+        `(${this.end - start} bytes left)`);
     }
     this.pos = start + length;
     return { start, end: this.pos };
@@ -131,7 +133,9 @@ export class WireReader {
         for (;;) {
           const inner = this.tag();
           if (inner.wireType === WireType.EndGroup) {
-            if (inner.fieldNo !== fieldNo) throw new Error(`invalid end group tag for field ${fieldNo}`);
+            if (inner.fieldNo !== fieldNo) {
+              throw new Error(`invalid end group tag for field ${fieldNo}`);
+            }
             return;
           }
           this.skip(inner.wireType, inner.fieldNo, depth + 1);

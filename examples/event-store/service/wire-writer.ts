@@ -5,7 +5,9 @@
  * @internal
  */
 const isLittleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
-if (!isLittleEndian) throw new Error("the event store's wire codec assumes a little-endian machine");
+if (!isLittleEndian) {
+  throw new Error("the event store's wire codec assumes a little-endian machine");
+}
 
 const twoTo32 = 4294967296;
 
@@ -45,12 +47,16 @@ export function utf8Bytes(text: string): number {
     if (code < 0x800) { bytes += 1; continue; }
     if (code >= 0xd800 && code <= 0xdbff) {
       const next = text.charCodeAt(index + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) throw new Error(`string with a lone surrogate at ${index}`);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) {
+        throw new Error(`string with a lone surrogate at ${index}`);
+      }
       bytes += 2;
       index++;
       continue;
     }
-    if (code >= 0xdc00 && code <= 0xdfff) throw new Error(`string with a lone surrogate at ${index}`);
+    if (code >= 0xdc00 && code <= 0xdfff) {
+      throw new Error(`string with a lone surrogate at ${index}`);
+    }
     bytes += 2;
   }
   return bytes;
@@ -95,7 +101,9 @@ export class WireWriter {
       return;
     }
     const { written } = encoder.encodeInto(text, this.bytes.subarray(this.at, this.at + length));
-    if (written !== length) throw new Error(`string encoded to ${written} bytes, expected ${length}`);
+    if (written !== length) {
+      throw new Error(`string encoded to ${written} bytes, expected ${length}`);
+    }
     this.at += length;
   }
 
