@@ -27,6 +27,10 @@
  * part any durable commit costs; the difference is the store's own work.
  *
  *   BENCH_ONLY=1024x64,64x64 npm run bench:storage   (groups x entry bytes)
+ *
+ * BENCH_CPU=1 instead measures the store's CPU alone: serial saves of the
+ * selected cases into a file system whose writes and syncs do nothing, in
+ * three rounds, CPU µs per save (process CPU minus building the updates).
  */
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,7 +38,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Entry } from "../../framework/raft/index.js";
 import { EntryType } from "../../framework/raft/index.js";
-import type { LogUpdate } from "../../framework/storage/index.js";
+import type { FileSystem, LogUpdate, StorageFile } from "../../framework/storage/index.js";
 import { createNodeFileSystem, openLogStore } from "../../framework/storage/index.js";
 
 const secondsPerRun = Number(process.env["BENCH_SECONDS"] ?? 3);
@@ -70,10 +74,35 @@ interface Runner {
   close(): Promise<void>;
 }
 
-async function createStoreRunner(directory: string, testCase: Case): Promise<Runner> {
+/** Files that take every write and sync and keep nothing: the store's CPU alone. */
+function createNullFileSystem(): FileSystem {
+  const file = (path: string): StorageFile => ({
+    path,
+    write: async () => {},
+    datasync: async () => {},
+    read: async () => 0,
+    readSync: () => 0,
+    size: async () => 0,
+    truncate: async () => {},
+    close: async () => {},
+  });
+  return {
+    open: async (path) => file(path),
+    readdir: async () => [],
+    mkdir: async () => {},
+    rename: async () => {},
+    unlink: async () => {},
+    syncDirectory: async () => {},
+  };
+}
+
+async function createStoreRunner(
+  directory: string,
+  testCase: Case,
+  real: FileSystem = createNodeFileSystem(),
+): Promise<Runner> {
   let datasyncs = 0;
   let bytesWritten = 0;
-  const real = createNodeFileSystem();
   const fileSystem = {
     ...real,
     open: async (path: string, mode: Parameters<typeof real.open>[1]) => {
@@ -284,6 +313,31 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
 }
 
+/** BENCH_CPU=1: CPU µs per serial save with a file system that does nothing. */
+async function mainCpu(selected: readonly [number, number][]): Promise<void> {
+  console.log(
+    `LogStore CPU per save, no I/O, ${secondsPerRun} s per round, node ${process.version}`,
+  );
+  console.log("| groups | entry | round 1 CPU µs/save | round 2 | round 3 | saves |");
+  console.log(`|${" --- |".repeat(6)}`);
+  for (const [groups, entryBytes] of selected) {
+    const runner = await createStoreRunner(
+      "/null",
+      { groups, entryBytes, inFlight: 1 },
+      createNullFileSystem(),
+    );
+    const cells: string[] = [];
+    let saves = 0;
+    for (let round = 0; round < 3; round++) {
+      const measured = await runner.run(secondsPerRun * 1000);
+      cells.push((measured.cpuMicroseconds / Math.max(1, measured.saves)).toFixed(0));
+      saves += measured.saves;
+    }
+    await runner.close();
+    console.log(`| ${groups} | ${formatBytes(entryBytes)} | ${cells.join(" | ")} | ${saves} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const cases: [number, number][] = [];
   for (const entryBytes of [64, 4096, 256 * 1024]) {
@@ -294,6 +348,10 @@ async function main(): Promise<void> {
     only === undefined
       ? cases
       : cases.filter(([groups, entryBytes]) => only.split(",").includes(`${groups}x${entryBytes}`));
+  if (process.env["BENCH_CPU"] === "1") {
+    await mainCpu(selected);
+    return;
+  }
   console.log(
     `LogStore durable appends, ${secondsPerRun} s per run, pipelined = ` +
       `${pipelinedInFlight} saves in flight, node ${process.version}`,
