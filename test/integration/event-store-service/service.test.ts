@@ -225,7 +225,15 @@ describe("event store service, 3 processes", () => {
     console.log(`overload: ${acknowledged} acknowledged in 20 s (${Math.round(acknowledged / 20)}/s), ` +
       `${overloaded} Overloaded refusals, ${unknownOutcome} of unknown outcome, max RSS ${Math.round(rssMax / 2 ** 20)} MiB`, [...codes], JSON.stringify(termsBefore.map((m) => [...m])), JSON.stringify(termsAfter.map((m) => [...m])));
     expect(overloaded).toBeGreaterThan(0);
-    expect(termsAfter).toEqual(termsBefore);
+    // No re-election: every group that had a leader before the load keeps it, in the same term.
+    // A group still in its first election then (leader 0 — seen: the cluster's meta group, which
+    // the nodes start alongside) is not one the load displaced.
+    const settledBefore = termsBefore.map((groups) =>
+      new Map([...groups].filter(([, group]) => group.leader !== 0)));
+    const sameGroupsAfter = termsAfter.map((groups, node) =>
+      new Map([...groups].filter(([groupId]) => settledBefore[node]!.has(groupId))));
+    expect(sameGroupsAfter).toEqual(settledBefore);
+    expect(settledBefore[0]!.size).toBeGreaterThanOrEqual(4);
     expect(stored).toBeGreaterThanOrEqual(acknowledged);
     expect(stored).toBeLessThanOrEqual(acknowledged + unknownOutcome);
     expect(rssMax).toBeLessThan(1536 * 2 ** 20);
