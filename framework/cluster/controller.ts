@@ -117,7 +117,13 @@ export function createController(options: ControllerOptions): Controller {
       const observations = await environment.observe();
       const recorded = await recordChanges(observations, failures);
       const nodes = environment.nodes();
-      const actions = planRebalance({ nodes, groups: observations, limits: options.limits });
+      // Load counts from a partial view (a group with no leader yet, a node that did not
+      // answer) would move replicas toward whoever looks empty: evening out waits for a
+      // full view. Repairs and leader transfers go on.
+      const observed = new Set(observations.map((observation) => observation.partitionId));
+      const complete = environment.partitions().every((p) => observed.has(p.partitionId));
+      const limits = complete ? options.limits : { ...options.limits, maxBalanceMoves: 0 };
+      const actions = planRebalance({ nodes, groups: observations, limits });
       // The planner gives at most one action per group (and the rate limits bound
       // their number), so the groups' steps run side by side.
       await Promise.all(actions.map(async (action) => {
