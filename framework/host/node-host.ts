@@ -406,14 +406,17 @@ export class NodeHost implements TransportHandler {
   onMessages(from: number, batch: readonly GroupMessage[]): void {
     if (!this.running || this.stopping) return;
     this.liveness.heard(from);
+    const heartbeats: GroupMessage[] = [];
     for (const { groupId, message } of batch) {
       if (groupId === livenessGroupId) continue;
       const replica = this.replicas.get(groupId);
       if (replica === undefined || replica.failure !== undefined || message.to !== this.nodeId) continue;
       if (replica.quiesced && wakesGroup(message)) this.wake(replica);
       replica.raft.step(message);
+      if (message.type === MessageType.Heartbeat) this.takeHeartbeats(replica, heartbeats);
       this.touched.add(replica);
     }
+    if (heartbeats.length > 0) this.deps.transport.send(heartbeats);
     this.schedule();
   }
 
@@ -507,6 +510,16 @@ export class NodeHost implements TransportHandler {
   }
 
   // ------------------------------------------------------------------ loop
+
+  /**
+   * Heartbeats and their answers leave at once, not with the next Ready: an
+   * iteration can take seconds on a starved node (a long apply, a slow
+   * fsync), and a leader silent for an election timeout is replaced even
+   * though it is alive (issue #8, overload). They depend on nothing durable.
+   */
+  private takeHeartbeats(replica: Replica, out: GroupMessage[]): void {
+    for (const message of replica.raft.takeHeartbeats()) out.push({ groupId: replica.groupId, message });
+  }
 
   /** Wakes the loop; `replica`, if given, is among those it must look at. */
   private schedule(replica?: Replica): void {
@@ -657,15 +670,18 @@ export class NodeHost implements TransportHandler {
     if (this.stopping || this.fatal !== undefined) return;
     this.tickCount++;
     const now = this.deps.clock.now();
+    const heartbeats: GroupMessage[] = [];
     for (const replica of this.awake) {
       if (replica.failure !== undefined) continue;
       replica.raft.tick();
+      this.takeHeartbeats(replica, heartbeats);
       const planned = replica.plannedCampaign;
       if (planned !== undefined && this.tickCount >= planned.atTick) this.campaignIfLeaderless(replica, planned);
       replica.expire(now);
       this.touched.add(replica);
       this.maybeQuiesce(replica);
     }
+    if (heartbeats.length > 0) this.deps.transport.send(heartbeats);
     this.tickLiveness();
     this.schedule();
     this.scheduleTick();

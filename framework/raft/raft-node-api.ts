@@ -67,6 +67,15 @@ export interface RaftNode {
   applyConfChange(change: ConfChange): ConfState;
   reportUnreachable(id: NodeId): void;
   reportSnapshot(id: NodeId, status: SnapshotStatus): void;
+  /**
+   * Removes and returns the queued Heartbeat and HeartbeatResponse messages,
+   * also while a Ready is outstanding; the next Ready no longer holds them.
+   * They depend on nothing durable, so a host whose loop is busy (a long
+   * apply, a slow disk) sends them at once instead of after its iteration:
+   * otherwise a leader starved that way stops heartbeating and its followers
+   * elect another (issue #8, overload).
+   */
+  takeHeartbeats(): readonly Message[];
   hasReady(): boolean;
   ready(): Ready;
   /** Acknowledges that the host has done everything `ready` asked (see Ready). */

@@ -15,7 +15,7 @@ import type {
   SnapshotStatus,
   SoftState,
 } from "./types.js";
-import { Role } from "./types.js";
+import { MessageType, Role } from "./types.js";
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
@@ -97,6 +97,17 @@ class RawNode implements RaftNode {
 
   reportSnapshot(id: NodeId, status: SnapshotStatus): void {
     this.raft.reportSnapshot(id, status === "finish");
+  }
+
+  takeHeartbeats(): readonly Message[] {
+    const raft = this.raft;
+    let heartbeats: Message[] | undefined;
+    for (const message of raft.messages) {
+      if (isHeartbeat(message.type)) (heartbeats ??= []).push(message);
+    }
+    if (heartbeats === undefined) return noMessages;
+    raft.messages = raft.messages.filter((message) => !isHeartbeat(message.type));
+    return heartbeats;
   }
 
   hasReady(): boolean {
@@ -190,6 +201,13 @@ class RawNode implements RaftNode {
       progress: raft.role === Role.Leader ? raft.tracker.statusOf() : new Map(),
     };
   }
+}
+
+const noMessages: readonly Message[] = [];
+
+/** Heartbeats and their answers need nothing durable first (etcd sends them in Ready.Messages too). */
+function isHeartbeat(type: MessageType): boolean {
+  return type === MessageType.Heartbeat || type === MessageType.HeartbeatResponse;
 }
 
 /** Creates one replica of a raft group over `config.storage` (restarting from what it holds). */

@@ -110,6 +110,7 @@ function coreWithBrokenReady(mutate: (ready: Ready) => Ready): RaftCore {
         campaign: () => node.campaign(),
         forgetLeader: () => node.forgetLeader(),
         resumeTicking: () => node.resumeTicking(),
+        takeHeartbeats: () => node.takeHeartbeats(),
         applyConfChange: (change) => node.applyConfChange(change),
         reportUnreachable: (id) => node.reportUnreachable(id),
         reportSnapshot: (id, status) => node.reportSnapshot(id, status),
