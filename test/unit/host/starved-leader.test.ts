@@ -36,7 +36,7 @@ describe("a leader whose loop is stuck in a long apply (issue #8, overload)", ()
   it("keeps heartbeating: no election while its iteration waits 40 election timeouts", async () => {
     cluster = new HostCluster([1, 2, 3]); // tick 5 ms, election timeout 10 ticks
     const machines = new Map([1, 2, 3].map((id) => [id, holdableMachine()]));
-    for (const id of [1, 2, 3]) await cluster.startCustomReplica(id, 1, [1, 2, 3], machines.get(id)!.machine);
+    for (const [id, held] of machines) await cluster.startCustomReplica(id, 1, [1, 2, 3], held.machine);
     const leaderId = await cluster.waitForLeader(1);
     const leader = cluster.hosts.get(leaderId)!;
     await leader.propose(1, bytes("set a 1"));
@@ -56,6 +56,7 @@ describe("a leader whose loop is stuck in a long apply (issue #8, overload)", ()
       held.release();
     }
     await stuck;
-    await eventually(() => leader.status(1).appliedByStateMachine >= leader.status(1).commit, 5_000, "applied");
+    const caughtUp = () => leader.status(1).appliedByStateMachine >= leader.status(1).commit;
+    await eventually(caughtUp, 5_000, "applied");
   });
 });
