@@ -57,10 +57,12 @@ export interface LogStoreOptions {
 
 /**
  * The durable raft log of every group on a host (see docs/storage.md). Writes
- * are asynchronous and batched: all saves, compactions and removals that
- * arrive while a commit is being written go into the next one, made durable
- * by one fdatasync. Reads (`storage(groupId)`) are synchronous and see every
- * call made so far, durable or not yet.
+ * are asynchronous, batched and pipelined: a call may be made while earlier
+ * ones are still in flight; everything that arrives while a commit is being
+ * written goes into the next one, which is written while the previous one is
+ * fdatasync'd; promises resolve in call order, each only once durable. Reads
+ * (`storage(groupId)`) are synchronous and see every call made so far,
+ * durable or not yet.
  */
 export interface LogStore {
   /** Persists the updates (distinct groups); resolves once they are durable. */
