@@ -20,6 +20,11 @@ export interface ClusterView {
   readonly partitions: readonly PartitionStatusEntry[];
 }
 
+/** The partition's leader as the answering node knows it, else the table's hint (0: none). */
+function leaderOf(entry: PartitionStatusEntry): bigint {
+  return entry.leaderNodeId !== 0n ? entry.leaderNodeId : (entry.partition?.leaderHint ?? 0n);
+}
+
 const stateNames: Record<ClusterNodeState, string> = {
   [ClusterNodeState.UNSPECIFIED]: "?",
   [ClusterNodeState.ALIVE]: "alive",
@@ -40,7 +45,7 @@ export async function fetchClusterView(url: string, timeoutMs: number): Promise<
   const { partitions } = await client.partitionStatus({}, { timeoutMs });
   const byLeader = new Map<bigint, bigint[]>();
   for (const entry of partitions) {
-    const leader = entry.leaderNodeId !== 0n ? entry.leaderNodeId : (entry.partition?.leaderHint ?? 0n);
+    const leader = leaderOf(entry);
     if (entry.replicas.length > 0 || leader === 0n) continue;
     byLeader.set(leader, [...(byLeader.get(leader) ?? []), entry.partition?.partitionId ?? 0n]);
   }
@@ -49,7 +54,8 @@ export async function fetchClusterView(url: string, timeoutMs: number): Promise<
     const address = nodes.find((node) => node.nodeId === leader)?.address;
     if (address === undefined) return;
     try {
-      const answer = await clusterClient(`http://${address}`).partitionStatus({ partitionIds: ids }, { timeoutMs });
+      const leaderClient = clusterClient(`http://${address}`);
+      const answer = await leaderClient.partitionStatus({ partitionIds: ids }, { timeoutMs });
       for (const entry of answer.partitions) {
         if (entry.replicas.length > 0) fromLeaders.set(entry.partition?.partitionId ?? 0n, entry);
       }
@@ -57,34 +63,39 @@ export async function fetchClusterView(url: string, timeoutMs: number): Promise<
       // The leader did not answer: its partitions show without lag.
     }
   }));
-  const merged = partitions.map((entry) => fromLeaders.get(entry.partition?.partitionId ?? 0n) ?? entry);
+  const merged = partitions.map((entry) =>
+    fromLeaders.get(entry.partition?.partitionId ?? 0n) ?? entry);
   return { nodes, partitions: merged };
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]): string =>
     cells.map((cell, index) => cell.padEnd(widths[index]!)).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-const ids = (values: readonly bigint[]): string => (values.length === 0 ? "-" : values.map((id) => `n${id}`).join(","));
+const ids = (values: readonly bigint[]): string =>
+  values.length === 0 ? "-" : values.map((id) => `n${id}`).join(",");
 
 export function formatClusterView(view: ClusterView): string {
-  const leaderOf = (entry: PartitionStatusEntry): bigint =>
-    entry.leaderNodeId !== 0n ? entry.leaderNodeId : (entry.partition?.leaderHint ?? 0n);
   const nodeRows = view.nodes.map((node) => {
-    const holds = view.partitions.filter((entry) => entry.partition?.replicas.includes(node.nodeId) === true);
-    const learns = view.partitions.filter((entry) => entry.partition?.learners.includes(node.nodeId) === true);
+    const id = node.nodeId;
+    const holds = view.partitions.filter((entry) => entry.partition?.replicas.includes(id) === true);
+    const learns = view.partitions.filter((entry) => entry.partition?.learners.includes(id) === true);
     const leads = view.partitions.filter((entry) => leaderOf(entry) === node.nodeId);
-    return [`n${node.nodeId}`, node.address, stateNames[node.state], String(holds.length), String(learns.length), String(leads.length)];
+    const counts = [holds, learns, leads].map((list) => String(list.length));
+    return [`n${node.nodeId}`, node.address, stateNames[node.state], ...counts];
   });
   const partitionRows = view.partitions.map((entry) => {
     const partition = entry.partition;
     const leader = leaderOf(entry);
     const lag = entry.replicas.length === 0
       ? "?"
-      : entry.replicas.map((replica) => `n${replica.nodeId}${replica.learner ? "(l)" : ""}:${replica.lag}`).join(" ");
+      : entry.replicas
+        .map((replica) => `n${replica.nodeId}${replica.learner ? "(l)" : ""}:${replica.lag}`)
+        .join(" ");
     return [
       String(partition?.partitionId ?? "?"),
       partition?.stateMachineType ?? "?",
@@ -99,7 +110,10 @@ export function formatClusterView(view: ClusterView): string {
   return [
     table(["node", "address", "state", "replicas", "learners", "leads"], nodeRows),
     "",
-    table(["partition", "type", "key", "replicas", "learners", "leader", "epoch", "lag"], partitionRows),
+    table(
+      ["partition", "type", "key", "replicas", "learners", "leader", "epoch", "lag"],
+      partitionRows,
+    ),
     "",
   ].join("\n");
 }

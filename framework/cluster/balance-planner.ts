@@ -74,7 +74,8 @@ export function planReplicaMoves(
     shift(most.nodeId, -1);
     shift(least.nodeId, +1);
     const reason = `evens load: node ${most.nodeId} → node ${least.nodeId}`;
-    actions.push({ kind: "add_learner", partitionId: group.partitionId, nodeId: least.nodeId, reason });
+    const { partitionId } = group;
+    actions.push({ kind: "add_learner", partitionId, nodeId: least.nodeId, reason });
   }
   return actions;
 }

@@ -172,7 +172,8 @@ export function createClusterServiceImpl(
       answer(async () => {
         const result = await createThrough(manager, request);
         const partition = partitionFromWire(result.partition);
-        if (options.startReplicas !== undefined && (result.created || partition.epoch === firstEpoch)) {
+        const fresh = result.created || partition.epoch === firstEpoch;
+        if (options.startReplicas !== undefined && fresh) {
           await options.startReplicas(partition);
         }
         return result;

@@ -73,6 +73,7 @@ export function planRebalance(input: RebalanceInput): RebalanceAction[] {
   actions.push(...planLeaderTransfers(groups, context, limits.maxTransfersPerRound, busy));
   // The controller runs a round's actions side by side: never two steps of one group.
   const planned = new Set(actions.map((action) => action.partitionId));
-  assert(planned.size === actions.length, () => `${actions.length} actions for ${planned.size} groups`);
+  const count = actions.length;
+  assert(planned.size === count, () => `${count} actions for ${planned.size} groups`);
   return actions;
 }

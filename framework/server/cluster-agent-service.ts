@@ -117,11 +117,14 @@ export function createClusterAgentServiceImpl(
       const partitionId = checkedId("partition_id", request.partitionId);
       const nodeId = checkedId("node_id", request.nodeId);
       if (request.kind === MembershipChangeKind.UNSPECIFIED) {
-        throw new ConnectError("kind: unspecified, allowed add_learner, promote, remove", Code.InvalidArgument);
+        const message = "kind: unspecified, allowed add_learner, promote, remove";
+        throw new ConnectError(message, Code.InvalidArgument);
       }
       const kind = changeKinds[request.kind];
       const change = confChangeOf({ kind, partitionId, nodeId, reason: "controller" });
-      if (change === undefined) throw new ConnectError(`kind ${kind}: no conf change`, Code.Internal);
+      if (change === undefined) {
+        throw new ConnectError(`kind ${kind}: no conf change`, Code.Internal);
+      }
       try {
         await host.proposeConfChange(partitionId, change);
       } catch (error) {

@@ -58,23 +58,32 @@ export function resolveClusterManagerSettings(
   if (!(metaVoterCounts as readonly number[]).includes(settings.metaVoters)) {
     throw invalid("meta_voters", `${settings.metaVoters}, allowed ${metaVoterCounts.join(", ")}`);
   }
-  for (const key of ["heartbeatIntervalMs", "suspectAfterMs", "deadAfterMs", "roundIntervalMs", "callTimeoutMs"] as const) {
+  const timings = [
+    "heartbeatIntervalMs", "suspectAfterMs", "deadAfterMs", "roundIntervalMs", "callTimeoutMs",
+  ] as const;
+  for (const key of timings) {
     const value = settings[key];
-    if (!(Number.isSafeInteger(value) && value > 0)) throw invalid(key, `${value}, allowed an integer ≥ 1`);
+    if (!(Number.isSafeInteger(value) && value > 0)) {
+      throw invalid(key, `${value}, allowed an integer ≥ 1`);
+    }
   }
   if (settings.suspectAfterMs <= settings.heartbeatIntervalMs) {
-    const message = `${settings.suspectAfterMs}, allowed > heartbeatIntervalMs ${settings.heartbeatIntervalMs}`;
+    const message =
+      `${settings.suspectAfterMs}, allowed > heartbeatIntervalMs ${settings.heartbeatIntervalMs}`;
     throw invalid("suspectAfterMs", message);
   }
   if (settings.deadAfterMs <= settings.suspectAfterMs) {
     const message = `${settings.deadAfterMs}, allowed > suspectAfterMs ${settings.suspectAfterMs}`;
     throw invalid("deadAfterMs", message);
   }
-  if (!(Number.isSafeInteger(settings.defaultReplicationFactor) && settings.defaultReplicationFactor > 0)) {
-    throw invalid("defaultReplicationFactor", `${settings.defaultReplicationFactor}, allowed an integer ≥ 1`);
+  const factor = settings.defaultReplicationFactor;
+  if (!(Number.isSafeInteger(factor) && factor > 0)) {
+    throw invalid("defaultReplicationFactor", `${factor}, allowed an integer ≥ 1`);
   }
   for (const address of join) {
-    if (!/^[^\s:/]+:[0-9]{1,5}$/.test(address)) throw invalid("join", `"${address}", allowed host:port`);
+    if (!/^[^\s:/]+:[0-9]{1,5}$/.test(address)) {
+      throw invalid("join", `"${address}", allowed host:port`);
+    }
   }
   return settings;
 }

@@ -7,7 +7,12 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ClusterAgentService } from "../../gen/raftkit/v1/cluster_agent_pb.js";
 import { ClusterService } from "../../gen/raftkit/v1/cluster_pb.js";
-import type { ClusterManager, MetaChannel, MetaStateMachine, PartitionInfo } from "../cluster/index.js";
+import type {
+  ClusterManager,
+  MetaChannel,
+  MetaStateMachine,
+  PartitionInfo,
+} from "../cluster/index.js";
 import {
   ClusterError,
   ClusterErrorCode,
@@ -84,21 +89,26 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
   ];
   let client: RaftkitClient | undefined;
   const channel = metaChannelOf(() => {
-    if (client === undefined) throw new ClusterError(ClusterErrorCode.Unavailable, "the node is starting");
+    if (client === undefined) {
+      throw new ClusterError(ClusterErrorCode.Unavailable, "the node is starting");
+    }
     return client;
   });
-  const manager = createMetaClusterManager({ channel, now: () => performance.now(), refreshIntervalMs: 1_000 });
+  const now = (): number => performance.now();
+  const manager = createMetaClusterManager({ channel, now, refreshIntervalMs: 1_000 });
   const peers: PeerClients = createPeerClients();
   let meta: MetaStateMachine | undefined;
   let agent: NodeAgent | undefined;
   let loop: ControllerLoop | undefined;
   const metaFactory: StateMachineFactory = (groupId) => {
-    meta = createMetaStateMachine({ partitionId: groupId, defaultReplicationFactor: settings.defaultReplicationFactor });
+    const defaultReplicationFactor = settings.defaultReplicationFactor;
+    meta = createMetaStateMachine({ partitionId: groupId, defaultReplicationFactor });
     return meta.machine;
   };
   const addressesOf = async (partition: PartitionInfo): Promise<Map<number, string>> => {
     const nodes = await manager.nodes();
-    return new Map(nodes.filter((node) => partition.replicas.includes(node.nodeId)).map((node) => [node.nodeId, node.address]));
+    const placed = nodes.filter((node) => partition.replicas.includes(node.nodeId));
+    return new Map(placed.map((node) => [node.nodeId, node.address]));
   };
   const startReplicas = async (partition: PartitionInfo): Promise<void> => {
     const addresses = await addressesOf(partition);
@@ -114,7 +124,8 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
       // Idempotent (a replica already running answers already_running): a timed-out try is retried.
       for (let attempt = 1; ; attempt++) {
         try {
-          await peers.of(address).agent.startReplica(request, { timeoutMs: settings.callTimeoutMs });
+          const timeoutMs = settings.callTimeoutMs;
+          await peers.of(address).agent.startReplica(request, { timeoutMs });
           return;
         } catch (error) {
           if (attempt >= startAttempts) throw error;
@@ -128,7 +139,8 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
     });
     // A majority running is enough to serve; the rest is replaced once the node is found dead.
     if (failed.length * 2 >= partition.replicas.length) {
-      const message = `partition ${partition.partitionId} is placed on [${partition.replicas.join(", ")}] ` +
+      const placed = partition.replicas.join(", ");
+      const message = `partition ${partition.partitionId} is placed on [${placed}] ` +
         `but replicas did not start (${failed.join("; ")}); create it again to retry`;
       throw new ClusterError(ClusterErrorCode.Unavailable, message);
     }
@@ -146,7 +158,8 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
     manager,
     metaFactory,
     registerServices(router, host, launcher) {
-      router.service(ClusterService, createClusterServiceImpl({ manager, host, meta: channel, startReplicas, stopReplicas }));
+      const service = { manager, host, meta: channel, startReplicas, stopReplicas };
+      router.service(ClusterService, createClusterServiceImpl(service));
       router.service(ClusterAgentService, createClusterAgentServiceImpl({
         host,
         launcher,
@@ -161,13 +174,20 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
       const seeds = seedsOf();
       // A meta command waits for an election when the meta leader died: three call timeouts.
       const deadlineMs = settings.callTimeoutMs * metaDeadlineCalls;
-      client = createRaftkitClient({ nodes: seeds.map(addressToUrl), defaultDeadlineMs: deadlineMs });
+      const nodes = seeds.map(addressToUrl);
+      client = createRaftkitClient({ nodes, defaultDeadlineMs: deadlineMs });
       if (metaVoters.includes(nodeId)) {
-        const record = { groupId: metaGroupId, voters: metaVoters, stateMachine: metaStateMachineType, join: false };
+        const stateMachine = metaStateMachineType;
+        const record = { groupId: metaGroupId, voters: metaVoters, stateMachine, join: false };
         await launcher.startGroups([record]);
-        if (meta === undefined) throw new RangeError("the meta group started without its state machine");
-        const environment = createMetaControllerEnvironment({ host, meta, peers, callTimeoutMs: settings.callTimeoutMs, logger });
-        loop = startControllerLoop({ host, meta, environment, settings, addressOf: options.addressOf, logger });
+        if (meta === undefined) {
+          throw new RangeError("the meta group started without its state machine");
+        }
+        const callTimeoutMs = settings.callTimeoutMs;
+        const environmentOptions = { host, meta, peers, callTimeoutMs, logger };
+        const environment = createMetaControllerEnvironment(environmentOptions);
+        const addressOf = options.addressOf;
+        loop = startControllerLoop({ host, meta, environment, settings, addressOf, logger });
       }
       agent = startNodeAgent({
         nodeId,

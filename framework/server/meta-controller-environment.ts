@@ -6,7 +6,10 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { ObserveResponse } from "../../gen/raftkit/v1/cluster_agent_pb.js";
-import { MembershipChangeKind, ObserveResponseSchema } from "../../gen/raftkit/v1/cluster_agent_pb.js";
+import {
+  MembershipChangeKind,
+  ObserveResponseSchema,
+} from "../../gen/raftkit/v1/cluster_agent_pb.js";
 import {
   SetNodeStateRequestSchema,
   UpdatePartitionRequestSchema,
@@ -125,7 +128,8 @@ export function createMetaControllerEnvironment(
     },
     async observe() {
       const factors = new Map(table.partitions().map((p) => [p.partitionId, p.replicationFactor]));
-      const reachable = table.nodes().filter((node) => node.state !== "removed" && node.state !== "dead");
+      const reachable = table.nodes()
+        .filter((node) => node.state !== "removed" && node.state !== "dead");
       const answers = await Promise.all(reachable.map(observeNode));
       const best = new Map<number, { observation: GroupObservation; term: bigint }>();
       const hostedNow = new Map<number, readonly number[]>();
@@ -161,7 +165,9 @@ export function createMetaControllerEnvironment(
     },
     async execute(action: RebalanceAction) {
       const observation = observed.get(action.partitionId);
-      if (observation === undefined) throw new RangeError(`partition ${action.partitionId}: no leader observed`);
+      if (observation === undefined) {
+        throw new RangeError(`partition ${action.partitionId}: no leader observed`);
+      }
       const timeoutMs = callTimeoutMs;
       const leaderNode = peers.of(nodeOf(observation.leader).address);
       if (action.kind === "transfer_leadership") {
@@ -195,7 +201,9 @@ export function createMetaControllerEnvironment(
         const request = { partitionId: BigInt(action.partitionId), removeData: true };
         // A node that misses this is cleaned up later by stopOrphans.
         await agentOf(action.nodeId).stopReplica(request, { timeoutMs }).catch((error: unknown) => {
-          logger.warn("stop of a removed replica failed", { partition: action.partitionId, nodeId: action.nodeId, error: String(error) });
+          const { partitionId, nodeId } = action;
+          const fields = { partition: partitionId, nodeId, error: String(error) };
+          logger.warn("stop of a removed replica failed", fields);
         });
       }
     },
@@ -215,7 +223,8 @@ export function createMetaControllerEnvironment(
             stopped++;
             logger.info("stopped a replica outside its group", { partition: partitionId, nodeId });
           } catch (error) {
-            logger.warn("stop of an orphan replica failed", { partition: partitionId, nodeId, error: String(error) });
+            const fields = { partition: partitionId, nodeId, error: String(error) };
+            logger.warn("stop of an orphan replica failed", fields);
           }
         }
       }

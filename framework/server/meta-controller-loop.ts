@@ -34,11 +34,13 @@ export interface ControllerLoopOptions {
 
 function logRound(logger: Logger, report: RoundReport): void {
   for (const transition of report.transitions) {
-    logger.info("node state", { nodeId: transition.nodeId, from: transition.from, to: transition.to });
+    const { nodeId, from, to } = transition;
+    logger.info("node state", { nodeId, from, to });
   }
   for (const action of report.actions) logger.info("rebalance step", { ...action });
   for (const failure of report.failures) {
-    const action = typeof failure.action === "string" ? failure.action : JSON.stringify(failure.action);
+    const action =
+      typeof failure.action === "string" ? failure.action : JSON.stringify(failure.action);
     logger.warn("rebalance step failed", { action, error: String(failure.error) });
   }
 }
@@ -58,7 +60,9 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     const request = create(RegisterNodeRequestSchema, { nodeId: BigInt(nodeId), address });
     proposeMeta(host, RegisterNode, request)
       .then(() => logger.info("node registered", { nodeId, address }))
-      .catch((error: unknown) => logger.warn("node registration failed", { nodeId, error: String(error) }))
+      .catch((error: unknown) => {
+        logger.warn("node registration failed", { nodeId, error: String(error) });
+      })
       .finally(() => registering.delete(nodeId));
   };
   const round = async (): Promise<void> => {
@@ -87,7 +91,8 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
       try {
         await round();
       } catch (error) {
-        // A round fails as a whole when the meta group lost its leader mid-way; the next one starts over.
+        // A round fails as a whole when the meta group lost its leader mid-way;
+        // the next one starts over.
         logger.warn("controller round failed", { error: String(error) });
       }
     }
@@ -97,7 +102,8 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
       if (controller === undefined || !leads()) {
         const leader = host.groupIds().includes(metaGroupId) ? host.status(metaGroupId).leader : 0;
         const leaderAddress = leader === host.nodeId ? "" : (options.addressOf(leader) ?? "");
-        return { accepted: false, metaLeaderNodeId: BigInt(leader), metaLeaderAddress: leaderAddress.replace(/^http:\/\//, "") };
+        const metaLeaderAddress = leaderAddress.replace(/^http:\/\//, "");
+        return { accepted: false, metaLeaderNodeId: BigInt(leader), metaLeaderAddress };
       }
       controller.onHeartbeat(nodeId, now());
       register(nodeId, address);

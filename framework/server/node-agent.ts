@@ -41,7 +41,8 @@ export function startNodeAgent(options: NodeAgentOptions): NodeAgent {
       const timeoutMs = Math.min(options.callTimeoutMs, options.intervalMs * 2);
       const answer = await peers.of(address).agent.heartbeat(request, { timeoutMs });
       for (const node of answer.nodes) {
-        if (Number(node.nodeId) !== options.nodeId) options.learnAddress(Number(node.nodeId), node.address);
+        const nodeId = Number(node.nodeId);
+        if (nodeId !== options.nodeId) options.learnAddress(nodeId, node.address);
       }
       if (answer.accepted) {
         if (accepted === 0) logger.info("registered with the meta group", { metaLeader: address });
@@ -51,7 +52,9 @@ export function startNodeAgent(options: NodeAgentOptions): NodeAgent {
         target = answer.metaLeaderAddress === "" ? undefined : answer.metaLeaderAddress;
       }
     } catch (error) {
-      if (target !== undefined) logger.debug("heartbeat failed", { to: address, error: String(error) });
+      if (target !== undefined) {
+        logger.debug("heartbeat failed", { to: address, error: String(error) });
+      }
       target = undefined;
     }
   };

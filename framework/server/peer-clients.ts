@@ -37,7 +37,11 @@ export function createPeerClients(): PeerClients {
       }
       const baseUrl = addressToUrl(address);
       const sessions = new Http2SessionManager(baseUrl);
-      const transport = createConnectTransport({ baseUrl, httpVersion: "2", sessionManager: sessions });
+      const transport = createConnectTransport({
+        baseUrl,
+        httpVersion: "2",
+        sessionManager: sessions,
+      });
       peer = {
         agent: createClient(ClusterAgentService, transport),
         node: createClient(NodeService, transport),
