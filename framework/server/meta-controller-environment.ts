@@ -86,73 +86,173 @@ function observationOf(
   };
 }
 
+/** What the environment's steps share: the table, clients, and the last observation. */
+interface EnvironmentState {
+  readonly options: MetaEnvironmentOptions;
+  observed: Map<number, GroupObservation>;
+  /** Partitions hosted per node at the last observation. */
+  hosted: Map<number, readonly number[]>;
+  /** "node/partition" of learners added since the last observation: not orphans. */
+  readonly acted: Set<string>;
+}
+
+function nodeOf(state: EnvironmentState, nodeId: number): MetaNode {
+  const node = state.options.meta.table.nodes().find((candidate) => candidate.nodeId === nodeId);
+  if (node === undefined) throw new RangeError(`node ${nodeId} is not registered`);
+  return node;
+}
+
+function agentOf(state: EnvironmentState, nodeId: number) {
+  return state.options.peers.of(nodeOf(state, nodeId).address).agent;
+}
+
+/** One node's led and hosted groups; this node answers locally; undefined if unreachable. */
+async function observeNode(
+  options: MetaEnvironmentOptions,
+  node: MetaNode,
+): Promise<ObserveResponse | undefined> {
+  const { host } = options;
+  if (node.nodeId === host.nodeId) {
+    const ids = host.groupIds().filter((id) => id !== metaGroupId).sort((a, b) => a - b);
+    const groups = ids.flatMap((id) => {
+      const led = ledGroupOf(host, id);
+      return led === undefined ? [] : [led];
+    });
+    return create(ObserveResponseSchema, { groups, hostedPartitionIds: ids.map(BigInt) });
+  }
+  try {
+    const timeoutMs = options.callTimeoutMs;
+    return await options.peers.of(node.address).agent.observe({}, { timeoutMs });
+  } catch {
+    return undefined; // unreachable: the detector judges it; nothing it leads is planned
+  }
+}
+
+/** Observes every node not dead or removed; per partition of the table, the highest term leads. */
+async function observeAll(state: EnvironmentState): Promise<GroupObservation[]> {
+  const { table } = state.options.meta;
+  const factors = new Map(table.partitions().map((p) => [p.partitionId, p.replicationFactor]));
+  const reachable = table.nodes()
+    .filter((node) => node.state !== "removed" && node.state !== "dead");
+  const answers = await Promise.all(reachable.map((node) => observeNode(state.options, node)));
+  const best = new Map<number, { observation: GroupObservation; term: bigint }>();
+  const hosted = new Map<number, readonly number[]>();
+  reachable.forEach((node, index) => {
+    const answer = answers[index];
+    if (answer === undefined) return;
+    hosted.set(node.nodeId, answer.hostedPartitionIds.map(Number));
+    for (const group of answer.groups) {
+      const partitionId = Number(group.partitionId);
+      const factor = factors.get(partitionId);
+      if (factor === undefined) continue;
+      const seen = best.get(partitionId);
+      if (seen !== undefined && seen.term >= group.term) continue;
+      const observation = observationOf(group, node.nodeId, factor);
+      best.set(partitionId, { observation, term: group.term });
+    }
+  });
+  state.observed = new Map([...best].map(([id, entry]) => [id, entry.observation]));
+  state.hosted = hosted;
+  state.acted.clear();
+  return [...state.observed.values()].sort((a, b) => a.partitionId - b.partitionId);
+}
+
+/** Starts the replica in join mode on the target (wiping a stale one first). */
+async function startLearner(state: EnvironmentState, partitionId: number, nodeId: number) {
+  const timeoutMs = state.options.callTimeoutMs;
+  state.acted.add(`${nodeId}/${partitionId}`);
+  const partition = state.options.meta.table.partition(partitionId);
+  if (state.hosted.get(nodeId)?.includes(partitionId) === true) {
+    // A stale replica from an earlier membership (the node was removed while down):
+    // outside the configuration, so wiped before the node joins afresh.
+    const stale = { partitionId: BigInt(partitionId), removeData: true };
+    await agentOf(state, nodeId).stopReplica(stale, { timeoutMs });
+  }
+  const request = {
+    partitionId: BigInt(partitionId),
+    stateMachineType: partition.stateMachineType,
+    join: true,
+  };
+  await agentOf(state, nodeId).startReplica(request, { timeoutMs });
+}
+
+async function executeAction(state: EnvironmentState, action: RebalanceAction): Promise<void> {
+  const { callTimeoutMs: timeoutMs, logger, peers } = state.options;
+  const observation = state.observed.get(action.partitionId);
+  if (observation === undefined) {
+    throw new RangeError(`partition ${action.partitionId}: no leader observed`);
+  }
+  const leaderNode = peers.of(nodeOf(state, observation.leader).address);
+  if (action.kind === "transfer_leadership") {
+    const request = { groupId: BigInt(action.partitionId), toNodeId: BigInt(action.to) };
+    await leaderNode.node.transferLeadership(request, { timeoutMs });
+    return;
+  }
+  if (action.kind === "add_learner") await startLearner(state, action.partitionId, action.nodeId);
+  const change = {
+    partitionId: BigInt(action.partitionId),
+    kind: changeKinds[action.kind],
+    nodeId: BigInt(action.nodeId),
+  };
+  await leaderNode.agent.changeMembership(change, { timeoutMs });
+  if (action.kind === "remove" && nodeOf(state, action.nodeId).state !== "dead") {
+    const request = { partitionId: BigInt(action.partitionId), removeData: true };
+    // A node that misses this is cleaned up later by stopOrphans.
+    const { partitionId, nodeId } = action;
+    await agentOf(state, nodeId).stopReplica(request, { timeoutMs }).catch((error: unknown) => {
+      const fields = { partition: partitionId, nodeId, error: String(error) };
+      logger.warn("stop of a removed replica failed", fields);
+    });
+  }
+}
+
+async function stopOrphans(state: EnvironmentState): Promise<number> {
+  const { callTimeoutMs: timeoutMs, logger } = state.options;
+  let stopped = 0;
+  for (const [nodeId, partitionIds] of state.hosted) {
+    for (const partitionId of partitionIds) {
+      if (stopped >= maxOrphansPerRound) return stopped;
+      if (state.acted.has(`${nodeId}/${partitionId}`)) continue;
+      const observation = state.observed.get(partitionId);
+      const outside = observation !== undefined && !observation.changing &&
+        !observation.voters.includes(nodeId) && !observation.learners.includes(nodeId);
+      if (!outside) continue;
+      const request = { partitionId: BigInt(partitionId), removeData: true };
+      try {
+        await agentOf(state, nodeId).stopReplica(request, { timeoutMs });
+        stopped++;
+        logger.info("stopped a replica outside its group", { partition: partitionId, nodeId });
+      } catch (error) {
+        const fields = { partition: partitionId, nodeId, error: String(error) };
+        logger.warn("stop of an orphan replica failed", fields);
+      }
+    }
+  }
+  return stopped;
+}
+
 export function createMetaControllerEnvironment(
   options: MetaEnvironmentOptions,
 ): MetaControllerEnvironment {
-  const { host, meta, peers, callTimeoutMs, logger } = options;
+  const { host, meta } = options;
   const table = meta.table;
-  let observed = new Map<number, GroupObservation>();
-  let hosted = new Map<number, readonly number[]>();
-  /** "node/partition" of learners added since the last observation: not orphans. */
-  const acted = new Set<string>();
-  const nodeOf = (nodeId: number): MetaNode => {
-    const node = table.nodes().find((candidate) => candidate.nodeId === nodeId);
-    if (node === undefined) throw new RangeError(`node ${nodeId} is not registered`);
-    return node;
+  const state: EnvironmentState = {
+    options,
+    observed: new Map(),
+    hosted: new Map(),
+    acted: new Set(),
   };
-  const agentOf = (nodeId: number) => peers.of(nodeOf(nodeId).address).agent;
-  const observeNode = async (node: MetaNode): Promise<ObserveResponse | undefined> => {
-    if (node.nodeId === host.nodeId) {
-      const ids = host.groupIds().filter((id) => id !== metaGroupId).sort((a, b) => a - b);
-      const groups = ids.flatMap((id) => {
-        const led = ledGroupOf(host, id);
-        return led === undefined ? [] : [led];
-      });
-      return create(ObserveResponseSchema, { groups, hostedPartitionIds: ids.map(BigInt) });
-    }
-    try {
-      return await peers.of(node.address).agent.observe({}, { timeoutMs: callTimeoutMs });
-    } catch {
-      return undefined; // unreachable: the detector judges it; nothing it leads is planned
-    }
-  };
-  const environment: MetaControllerEnvironment = {
+  return {
     nodes: () => table.nodes(),
     partitions: () => table.partitions(),
-    async setNodeState(nodeId: number, state: NodeState) {
+    async setNodeState(nodeId: number, nodeState: NodeState) {
       const request = create(SetNodeStateRequestSchema, {
         nodeId: BigInt(nodeId),
-        state: nodeStateToWire(state),
+        state: nodeStateToWire(nodeState),
       });
       await proposeMeta(host, SetNodeState, request);
     },
-    async observe() {
-      const factors = new Map(table.partitions().map((p) => [p.partitionId, p.replicationFactor]));
-      const reachable = table.nodes()
-        .filter((node) => node.state !== "removed" && node.state !== "dead");
-      const answers = await Promise.all(reachable.map(observeNode));
-      const best = new Map<number, { observation: GroupObservation; term: bigint }>();
-      const hostedNow = new Map<number, readonly number[]>();
-      reachable.forEach((node, index) => {
-        const answer = answers[index];
-        if (answer === undefined) return;
-        hostedNow.set(node.nodeId, answer.hostedPartitionIds.map(Number));
-        for (const group of answer.groups) {
-          const factor = factors.get(Number(group.partitionId));
-          if (factor === undefined) continue;
-          const seen = best.get(Number(group.partitionId));
-          if (seen !== undefined && seen.term >= group.term) continue;
-          best.set(Number(group.partitionId), {
-            observation: observationOf(group, node.nodeId, factor),
-            term: group.term,
-          });
-        }
-      });
-      observed = new Map([...best].map(([id, entry]) => [id, entry.observation]));
-      acted.clear();
-      hosted = hostedNow;
-      return [...observed.values()].sort((a, b) => a.partitionId - b.partitionId);
-    },
+    observe: () => observeAll(state),
     async recordMembership(observation, expectedEpoch) {
       const request = create(UpdatePartitionRequestSchema, {
         partitionId: BigInt(observation.partitionId),
@@ -163,73 +263,7 @@ export function createMetaControllerEnvironment(
       });
       await proposeMeta(host, UpdatePartition, request);
     },
-    async execute(action: RebalanceAction) {
-      const observation = observed.get(action.partitionId);
-      if (observation === undefined) {
-        throw new RangeError(`partition ${action.partitionId}: no leader observed`);
-      }
-      const timeoutMs = callTimeoutMs;
-      const leaderNode = peers.of(nodeOf(observation.leader).address);
-      if (action.kind === "transfer_leadership") {
-        const request = { groupId: BigInt(action.partitionId), toNodeId: BigInt(action.to) };
-        await leaderNode.node.transferLeadership(request, { timeoutMs });
-        return;
-      }
-      if (action.kind === "add_learner") {
-        acted.add(`${action.nodeId}/${action.partitionId}`);
-        const partition = table.partition(action.partitionId);
-        if (hosted.get(action.nodeId)?.includes(action.partitionId) === true) {
-          // A stale replica from an earlier membership (the node was removed while down):
-          // outside the configuration, so wiped before the node joins afresh.
-          const stale = { partitionId: BigInt(action.partitionId), removeData: true };
-          await agentOf(action.nodeId).stopReplica(stale, { timeoutMs });
-        }
-        const request = {
-          partitionId: BigInt(action.partitionId),
-          stateMachineType: partition.stateMachineType,
-          join: true,
-        };
-        await agentOf(action.nodeId).startReplica(request, { timeoutMs });
-      }
-      const change = {
-        partitionId: BigInt(action.partitionId),
-        kind: changeKinds[action.kind],
-        nodeId: BigInt(action.nodeId),
-      };
-      await leaderNode.agent.changeMembership(change, { timeoutMs });
-      if (action.kind === "remove" && nodeOf(action.nodeId).state !== "dead") {
-        const request = { partitionId: BigInt(action.partitionId), removeData: true };
-        // A node that misses this is cleaned up later by stopOrphans.
-        await agentOf(action.nodeId).stopReplica(request, { timeoutMs }).catch((error: unknown) => {
-          const { partitionId, nodeId } = action;
-          const fields = { partition: partitionId, nodeId, error: String(error) };
-          logger.warn("stop of a removed replica failed", fields);
-        });
-      }
-    },
-    async stopOrphans() {
-      let stopped = 0;
-      for (const [nodeId, partitionIds] of hosted) {
-        for (const partitionId of partitionIds) {
-          if (stopped >= maxOrphansPerRound) return stopped;
-          const observation = observed.get(partitionId);
-          if (acted.has(`${nodeId}/${partitionId}`)) continue;
-          const outside = observation !== undefined && !observation.changing &&
-            !observation.voters.includes(nodeId) && !observation.learners.includes(nodeId);
-          if (!outside) continue;
-          const request = { partitionId: BigInt(partitionId), removeData: true };
-          try {
-            await agentOf(nodeId).stopReplica(request, { timeoutMs: callTimeoutMs });
-            stopped++;
-            logger.info("stopped a replica outside its group", { partition: partitionId, nodeId });
-          } catch (error) {
-            const fields = { partition: partitionId, nodeId, error: String(error) };
-            logger.warn("stop of an orphan replica failed", fields);
-          }
-        }
-      }
-      return stopped;
-    },
+    execute: (action) => executeAction(state, action),
+    stopOrphans: () => stopOrphans(state),
   };
-  return environment;
 }
