@@ -26,6 +26,7 @@ import {
 import type { NodeHost } from "../host/index.js";
 import { HostErrorCode, isHostError } from "../host/index.js";
 import { Role } from "../raft/index.js";
+import { StateMachineErrorCode, isStateMachineError } from "../statemachine/index.js";
 import type { ClusterManager, PartitionInfo } from "./cluster-manager.js";
 import { ClusterErrorCode, isClusterError } from "./errors.js";
 import type { MetaChannel } from "./meta-cluster-manager.js";
@@ -70,10 +71,23 @@ const clusterCodes: Record<ClusterErrorCode, Code> = {
   [ClusterErrorCode.Unavailable]: Code.Unavailable,
 };
 
+/** The meta state machine's refusals (through the meta channel) as Connect codes. */
+const refusalCodes: ReadonlyMap<StateMachineErrorCode, Code> = new Map([
+  [StateMachineErrorCode.InvalidArgument, Code.InvalidArgument],
+  [StateMachineErrorCode.NotFound, Code.NotFound],
+  [StateMachineErrorCode.AlreadyExists, Code.AlreadyExists],
+  [StateMachineErrorCode.FailedPrecondition, Code.FailedPrecondition],
+  [StateMachineErrorCode.ResourceExhausted, Code.ResourceExhausted],
+]);
+
 function connectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
   if (isClusterError(error)) {
     return new ConnectError(error.message, clusterCodes[error.code], undefined, undefined, error);
+  }
+  if (isStateMachineError(error)) {
+    const code = refusalCodes.get(error.code) ?? Code.FailedPrecondition;
+    return new ConnectError(error.rawMessage, code, undefined, undefined, error);
   }
   if (isHostError(error, HostErrorCode.NotLeader)) {
     return new ConnectError(error.message, Code.FailedPrecondition);
@@ -194,6 +208,16 @@ export function createClusterServiceImpl(
         const wire = create(SetNodeStateRequestSchema, {
           nodeId: request.nodeId,
           state: ClusterNodeState.DRAINING,
+        });
+        const response = await channel.command(SetNodeState, wire);
+        return response.node === undefined ? {} : { node: nodeToWire(nodeFromWire(response.node)) };
+      }),
+    removeNode: (request) =>
+      answer(async () => {
+        const channel = requireMeta(meta, "removing a node");
+        const wire = create(SetNodeStateRequestSchema, {
+          nodeId: request.nodeId,
+          state: ClusterNodeState.REMOVED,
         });
         const response = await channel.command(SetNodeState, wire);
         return response.node === undefined ? {} : { node: nodeToWire(nodeFromWire(response.node)) };

@@ -8,7 +8,7 @@ import type { NodeInfo, NodeState } from "./cluster-manager.js";
 import { ClusterErrorCode, isClusterError } from "./errors.js";
 import { isUnusable, keepsQuorum } from "./membership-safety.js";
 import type { NodeLoad } from "./placement.js";
-import { compareByLoad, placeReplicas } from "./placement.js";
+import { capacityOf, placeReplicas } from "./placement.js";
 import type { GroupObservation, RebalanceAction, RebalanceLimits } from "./rebalance-types.js";
 
 export interface RepairContext {
@@ -27,14 +27,18 @@ function removalOrder(group: GroupObservation, context: RepairContext): number[]
     if (state === "draining") return 2;
     return 3;
   };
+  const replicaLoad = (nodeId: number): number => {
+    const node = context.nodes.get(nodeId);
+    const replicas = context.loads.get(nodeId)?.replicas ?? 0;
+    return node === undefined ? replicas : replicas / capacityOf(node);
+  };
   return [...group.voters].sort((a, b) => {
     if (rank(a) !== rank(b)) return rank(a) - rank(b);
-    const nodeA = context.nodes.get(a);
-    const nodeB = context.nodes.get(b);
-    if (nodeA !== undefined && nodeB !== undefined) {
-      const byLoad = compareByLoad(nodeB, nodeA, context.loads);
-      if (byLoad !== 0) return byLoad;
-    }
+    // Replicas per capacity only: leader counts change with the transfer that precedes
+    // removing a leader, and ranking by them made two voters trade the leadership back
+    // and forth forever (seen in the process test: "leader to be removed" 4 → 2 → 4 …).
+    const byReplicas = replicaLoad(b) - replicaLoad(a);
+    if (byReplicas !== 0) return byReplicas;
     return b - a;
   });
 }

@@ -24,9 +24,10 @@ import {
   metaVotersOf,
 } from "../cluster/index.js";
 import type { RaftkitClient } from "../client/index.js";
-import { createRaftkitClient } from "../client/index.js";
+import { ClientErrorCode, createRaftkitClient, isClientError } from "../client/index.js";
 import type { NodeHost } from "../host/index.js";
 import type { StateMachineFactory } from "../statemachine/index.js";
+import { StateMachineError } from "../statemachine/index.js";
 import type { Logger } from "../transport/index.js";
 import { createClusterAgentServiceImpl } from "./cluster-agent-service.js";
 import type { ClusterManagerSettings } from "./cluster-config.js";
@@ -70,11 +71,21 @@ export interface ClusterRuntime {
   stop(): Promise<void>;
 }
 
+/** The meta state machine's refusals as StateMachineErrors (what the cluster layer maps). */
+function refusalOf(error: unknown): unknown {
+  if (!isClientError(error) || error.code !== ClientErrorCode.StateMachine) return error;
+  const code = error.context.executionCode;
+  return code === undefined ? error : new StateMachineError(code, error.message, { cause: error });
+}
+
 /** The meta group through a RaftkitClient made at start (the seeds need this node's bound port). */
 function metaChannelOf(client: () => RaftkitClient): MetaChannel {
+  const rethrow = (error: unknown): never => {
+    throw refusalOf(error);
+  };
   return {
-    command: (message, request) => client().command(message, metaGroupId, request),
-    query: (message, request) => client().query(message, metaGroupId, request),
+    command: (message, request) => client().command(message, metaGroupId, request).catch(rethrow),
+    query: (message, request) => client().query(message, metaGroupId, request).catch(rethrow),
   };
 }
 

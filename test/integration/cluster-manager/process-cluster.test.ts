@@ -186,6 +186,11 @@ describe("cluster manager in node processes", () => {
       const result = await gateway.put(partitionId, "after-drain", "ok", { deadlineMs: 30_000 });
       expect(result.status).toBe("absent");
     });
+    // Holding nothing, it can be removed for good; a node with replicas cannot.
+    const refused = await management.removeNode({ nodeId: 1n }, { timeoutMs: 20_000 }).catch((e) => e);
+    expect(String(refused)).toMatch(/failed_precondition/);
+    const removed = await management.removeNode({ nodeId: 4n }, { timeoutMs: 20_000 });
+    expect(removed.node?.state).toBe(ClusterNodeState.REMOVED);
   }, 150_000);
 
   it("a new node joins through the address of any member and receives partitions", async () => {
@@ -208,7 +213,7 @@ describe("cluster manager in node processes", () => {
     const { code, stdout } = await runCli(["cluster", "status", "--node", `127.0.0.1:${port}`]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^n6 +127\.0\.0\.1:[0-9]+ +alive/m);
-    expect(stdout).toMatch(/^n4 +127\.0\.0\.1:[0-9]+ +draining +0 +0 +0$/m);
+    expect(stdout).toMatch(/^n4 +127\.0\.0\.1:[0-9]+ +removed +0 +0 +0$/m);
     expect(stdout.split("\n").filter((line) => / kv +p[0-9]+ /.test(line))).toHaveLength(partitionCount);
   }, 120_000);
 });

@@ -196,3 +196,23 @@ describe("rebalance planner: several load moves at once (maxBalanceMoves)", () =
     expect(moves(actions).map((action) => action.partitionId)).toEqual([1]);
   });
 });
+
+describe("rebalance planner: shrinking a group above its factor", () => {
+  it("picks the same voter whoever leads (no leadership ping-pong)", () => {
+    const nodes = [node(1), node(2), node(3), node(4), node(5)];
+    // Nodes 2 and 4 hold as many replicas; only group 1's leadership tells them apart.
+    const others = [group(2, [2, 3, 4], { leader: 3 }), group(3, [2, 4, 5], { leader: 5 })];
+    const removalFor = (leader: number) => {
+      const groups = [group(1, [1, 2, 4, 5], { leader }), ...others];
+      return planRebalance({ nodes, groups, limits: limits() }).find((a) => a.partitionId === 1);
+    };
+    // Led by node 4: leadership moves away from it first; led by node 2: node 4 is removed.
+    expect(removalFor(4)).toMatchObject({ kind: "transfer_leadership", from: 4 });
+    expect(removalFor(2)).toEqual({
+      kind: "remove",
+      partitionId: 1,
+      nodeId: 4,
+      reason: "above replication factor",
+    });
+  });
+});
