@@ -89,6 +89,71 @@ function metaChannelOf(client: () => RaftkitClient): MetaChannel {
   };
 }
 
+/** What starting and stopping a partition's replicas needs. */
+interface ReplicaCalls {
+  readonly manager: ClusterManager;
+  readonly peers: PeerClients;
+  readonly settings: ClusterManagerSettings;
+}
+
+async function addressesOf(
+  calls: ReplicaCalls,
+  partition: PartitionInfo,
+): Promise<Map<number, string>> {
+  const nodes = await calls.manager.nodes();
+  const placed = nodes.filter((node) => partition.replicas.includes(node.nodeId));
+  return new Map(placed.map((node) => [node.nodeId, node.address]));
+}
+
+/** Starts a new partition's replicas on their nodes (CreatePartition). */
+async function startReplicas(calls: ReplicaCalls, partition: PartitionInfo): Promise<void> {
+  const { peers, settings } = calls;
+  const addresses = await addressesOf(calls, partition);
+  const request = {
+    partitionId: BigInt(partition.partitionId),
+    stateMachineType: partition.stateMachineType,
+    voters: partition.replicas.map(BigInt),
+    join: false,
+  };
+  const startOn = async (replica: number): Promise<void> => {
+    const address = addresses.get(replica);
+    if (address === undefined) throw new RangeError(`node ${replica} has no address`);
+    // Idempotent (a replica already running answers already_running): a timed-out try is retried.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const timeoutMs = settings.callTimeoutMs;
+        await peers.of(address).agent.startReplica(request, { timeoutMs });
+        return;
+      } catch (error) {
+        if (attempt >= startAttempts) throw error;
+      }
+    }
+  };
+  const results = await Promise.allSettled(partition.replicas.map(startOn));
+  const failed = partition.replicas.flatMap((replica, index) => {
+    const result = results[index]!;
+    return result.status === "rejected" ? [`n${replica}: ${String(result.reason)}`] : [];
+  });
+  // A majority running is enough to serve; the rest is replaced once the node is found dead.
+  if (failed.length * 2 >= partition.replicas.length) {
+    const placed = partition.replicas.join(", ");
+    const message = `partition ${partition.partitionId} is placed on [${placed}] ` +
+      `but replicas did not start (${failed.join("; ")}); create it again to retry`;
+    throw new ClusterError(ClusterErrorCode.Unavailable, message);
+  }
+}
+
+/** Stops a deleted partition's replicas and deletes their data (best effort). */
+async function stopReplicas(calls: ReplicaCalls, partition: PartitionInfo): Promise<void> {
+  const { peers, settings } = calls;
+  const addresses = await addressesOf(calls, partition);
+  await Promise.allSettled([...addresses.values()].map((address) =>
+    peers.of(address).agent.stopReplica(
+      { partitionId: BigInt(partition.partitionId), removeData: true },
+      { timeoutMs: settings.callTimeoutMs },
+    )));
+}
+
 export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRuntime {
   const { settings, logger, nodeId } = options;
   const joining = settings.join.length > 0;
@@ -116,60 +181,19 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
     meta = createMetaStateMachine({ partitionId: groupId, defaultReplicationFactor });
     return meta.machine;
   };
-  const addressesOf = async (partition: PartitionInfo): Promise<Map<number, string>> => {
-    const nodes = await manager.nodes();
-    const placed = nodes.filter((node) => partition.replicas.includes(node.nodeId));
-    return new Map(placed.map((node) => [node.nodeId, node.address]));
-  };
-  const startReplicas = async (partition: PartitionInfo): Promise<void> => {
-    const addresses = await addressesOf(partition);
-    const request = {
-      partitionId: BigInt(partition.partitionId),
-      stateMachineType: partition.stateMachineType,
-      voters: partition.replicas.map(BigInt),
-      join: false,
-    };
-    const startOn = async (replica: number): Promise<void> => {
-      const address = addresses.get(replica);
-      if (address === undefined) throw new RangeError(`node ${replica} has no address`);
-      // Idempotent (a replica already running answers already_running): a timed-out try is retried.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const timeoutMs = settings.callTimeoutMs;
-          await peers.of(address).agent.startReplica(request, { timeoutMs });
-          return;
-        } catch (error) {
-          if (attempt >= startAttempts) throw error;
-        }
-      }
-    };
-    const results = await Promise.allSettled(partition.replicas.map(startOn));
-    const failed = partition.replicas.flatMap((replica, index) => {
-      const result = results[index]!;
-      return result.status === "rejected" ? [`n${replica}: ${String(result.reason)}`] : [];
-    });
-    // A majority running is enough to serve; the rest is replaced once the node is found dead.
-    if (failed.length * 2 >= partition.replicas.length) {
-      const placed = partition.replicas.join(", ");
-      const message = `partition ${partition.partitionId} is placed on [${placed}] ` +
-        `but replicas did not start (${failed.join("; ")}); create it again to retry`;
-      throw new ClusterError(ClusterErrorCode.Unavailable, message);
-    }
-  };
-  const stopReplicas = async (partition: PartitionInfo): Promise<void> => {
-    const addresses = await addressesOf(partition);
-    await Promise.allSettled([...addresses.values()].map((address) =>
-      peers.of(address).agent.stopReplica(
-        { partitionId: BigInt(partition.partitionId), removeData: true },
-        { timeoutMs: settings.callTimeoutMs },
-      )));
-  };
+  const calls: ReplicaCalls = { manager, peers, settings };
   return {
     metaVoters,
     manager,
     metaFactory,
     registerServices(router, host, launcher) {
-      const service = { manager, host, meta: channel, startReplicas, stopReplicas };
+      const service = {
+        manager,
+        host,
+        meta: channel,
+        startReplicas: (partition: PartitionInfo) => startReplicas(calls, partition),
+        stopReplicas: (partition: PartitionInfo) => stopReplicas(calls, partition),
+      };
       router.service(ClusterService, createClusterServiceImpl(service));
       router.service(ClusterAgentService, createClusterAgentServiceImpl({
         host,
