@@ -1,5 +1,10 @@
 import type { Command } from "commander";
-import { CodegenErrorCode, generate, isCodegenError } from "../../codegen/index.js";
+import {
+  CodegenErrorCode,
+  generate,
+  isCodegenError,
+  parseMessageModel,
+} from "../../codegen/index.js";
 import { registerInitCommand } from "./init-command.js";
 import { UsageError } from "./usage-error.js";
 
@@ -16,7 +21,7 @@ export function registerCodegenCommands(program: Command): void {
   };
   program
     .command("generate")
-    .description("annotated .proto → messages (ts-proto), executors, clients, DI glue")
+    .description("annotated .proto → messages, executors, clients, DI glue")
     .exitOverride()
     .option("--proto <dir>", "directory of the annotated .proto files", "proto")
     .option("--out <dir>", "output directory (owned by the generator, replaced)", "gen")
@@ -24,6 +29,7 @@ export function registerCodegenCommands(program: Command): void {
       "framework import root (default raftkit/framework; relative inside raftkit)")
     .option("--no-client", "skip the typed clients")
     .option("--no-di", "skip the DI glue")
+    .option("--messages <model>", "message model: ts-proto or protobuf-es", "ts-proto")
     .action(async (options: GenerateFlags) => {
       const result = await runGenerate(options);
       write(`generated ${result.length} file(s) in ${options.out}:\n`);
@@ -38,6 +44,7 @@ interface GenerateFlags {
   readonly framework?: string;
   readonly client: boolean;
   readonly di: boolean;
+  readonly messages: string;
 }
 
 async function runGenerate(flags: GenerateFlags): Promise<readonly string[]> {
@@ -47,6 +54,8 @@ async function runGenerate(flags: GenerateFlags): Promise<readonly string[]> {
       outDirectory: flags.out,
       client: flags.client,
       di: flags.di,
+      // An unknown model is InvalidOption: a usage error naming the flag and the models.
+      messages: parseMessageModel(flags.messages, "--messages "),
       ...(flags.framework === undefined ? {} : { framework: flags.framework }),
     });
     return result.files;

@@ -116,6 +116,33 @@ describe("raftkit generate refusals", () => {
     expect(await readdir(join(directory, "src"))).toEqual(["main.ts"]);
   });
 
+  it("an unknown message model names the flag and the models", async () => {
+    const directory = await temporary("raftkit-badmodel-");
+    const { error } = await raftkit(["generate", "--proto", "proto", "--out", join(directory, "gen"),
+      "--messages", "es"]);
+    expect(isUsageError(error)).toBe(true);
+    expect(String(error)).toMatch(/--messages "es".*ts-proto.*protobuf-es/);
+  });
+
+  it("--messages protobuf-es writes the raftkit pieces over protobuf-es messages", async () => {
+    const directory = await temporary("raftkit-esmodel-");
+    await mkdir(join(directory, "proto"));
+    await writeFile(join(directory, "proto/counter.proto"), [
+      'syntax = "proto3";', "package counter.v1;", 'import "raftkit/v1/options.proto";',
+      'service CounterService { option (raftkit.v1.state_machine) = {name: "counter"};',
+      "  rpc Add(AddRequest) returns (AddResponse) { option (raftkit.v1.executable) = {kind: EXECUTABLE_KIND_COMMAND}; } }",
+      "message AddRequest { int64 delta = 1; }", "message AddResponse { int64 total = 1; }", "",
+    ].join("\n"));
+    const { error, output } = await raftkit(["generate", "--proto", join(directory, "proto"),
+      "--out", join(directory, "gen"), "--messages", "protobuf-es"]);
+    expect(error).toBeUndefined();
+    expect(output).toContain("counter_pb.ts");
+    const raftkitFile = output.split("\n").map((line) => line.trim()).find((line) => line.endsWith("counter_raftkit.ts"));
+    expect(raftkitFile).toBeDefined();
+    const text = await readFile(join(directory, "gen", raftkitFile ?? ""), "utf8");
+    expect(text).toContain("protobufEsCodec(AddRequestSchema)");
+  });
+
   it("bad annotations: every problem with file:line", async () => {
     const directory = await temporary("raftkit-badproto-");
     await mkdir(join(directory, "proto"));
