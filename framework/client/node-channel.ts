@@ -45,7 +45,15 @@ interface Pending {
 
 export function openNodeChannel(url: string, limits: BatchingLimits, now: () => number): NodeChannel {
   const sessions = new Http2SessionManager(url);
-  const transport = createConnectTransport({ baseUrl: url, httpVersion: "2", sessionManager: sessions });
+  // No response compression (gRPC's own default): connect-node asks for gzip
+  // unless told otherwise, and gzip of every batch answer over 1 KiB cost the
+  // nodes 3–9 % of their CPU on a LAN/loopback (docs/benchmarks.md, host part).
+  const transport = createConnectTransport({
+    baseUrl: url,
+    httpVersion: "2",
+    sessionManager: sessions,
+    acceptCompression: [],
+  });
   const gateway = createClient(GatewayService, transport);
   let queue: Pending[] = [];
   let inFlight = 0;

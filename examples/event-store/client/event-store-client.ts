@@ -88,7 +88,13 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
   const clientOf = (url: string): Service => {
     let client = clients.get(url);
     if (client === undefined) {
-      client = createClient(EventStoreService, createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }));
+      client = createClient(EventStoreService, createConnectTransport({
+        baseUrl: url,
+        httpVersion: "2",
+        useBinaryFormat: true,
+        // Like framework/client: no gzip of answers on the cluster's own network.
+        acceptCompression: [],
+      }));
       clients.set(url, client);
     }
     return client;
