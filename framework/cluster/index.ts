@@ -42,7 +42,9 @@ export type {
   UpdatePartition as MetaUpdatePartition,
 } from "./meta-table.js";
 export { createMetaTable } from "./meta-table.js";
+export type { AdoptPartition as MetaAdoptPartition, Adoption } from "./meta-adoption.js";
 export {
+  AdoptPartition,
   CreatePartition,
   DeletePartition,
   ListNodes,

@@ -5,6 +5,8 @@
  * wire type.
  */
 import {
+  AdoptPartitionRequestSchema,
+  AdoptPartitionResponseSchema,
   CreatePartitionRequestSchema,
   CreatePartitionResponseSchema,
   DeletePartitionRequestSchema,
@@ -51,6 +53,15 @@ export const CreatePartition = defineExecutableMessage({
   kind: ExecutableKind.Command,
   request: protobufEsCodec(CreatePartitionRequestSchema),
   response: protobufEsCodec(CreatePartitionResponseSchema),
+  stateMachine: metaStateMachineType,
+});
+
+/** Registers a running (static) partition under its own id; see meta-adoption.ts. */
+export const AdoptPartition = defineExecutableMessage({
+  typeName: `${service}/AdoptPartition`,
+  kind: ExecutableKind.Command,
+  request: protobufEsCodec(AdoptPartitionRequestSchema),
+  response: protobufEsCodec(AdoptPartitionResponseSchema),
   stateMachine: metaStateMachineType,
 });
 

@@ -5,6 +5,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
+  AdoptPartitionResponseSchema,
   ClusterTableSnapshotSchema,
   CreatePartitionResponseSchema,
   DeletePartitionResponseSchema,
@@ -30,6 +31,7 @@ import {
   partitionToWire,
 } from "./meta-convert.js";
 import {
+  AdoptPartition,
   CreatePartition,
   DeletePartition,
   ListNodes,
@@ -121,6 +123,15 @@ export function createMetaStateMachine(options: MetaStateMachineOptions): MetaSt
     const { partition, created } = table.createPartition(request);
     const wire = partitionToWire(partition);
     return create(CreatePartitionResponseSchema, { partition: wire, created });
+  });
+  registry.registerCommand(AdoptPartition, (request) => {
+    const { partition, adopted } = table.adoptPartition({
+      partitionId: idFromWire("partition id", request.partitionId),
+      stateMachineType: request.stateMachineType,
+      replicationFactor: request.replicationFactor,
+      replicas: request.replicas.map((id) => idFromWire("replica", id)),
+    });
+    return create(AdoptPartitionResponseSchema, { partition: partitionToWire(partition), adopted });
   });
   registry.registerCommand(DeletePartition, (request) => {
     const partition = table.deletePartition(idFromWire("partition id", request.partitionId));

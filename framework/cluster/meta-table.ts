@@ -7,7 +7,10 @@
  */
 import { StateMachineError, StateMachineErrorCode } from "../statemachine/index.js";
 import type { NodeInfo, NodeState, PartitionInfo } from "./cluster-manager.js";
+import { assert } from "../raft/index.js";
 import { isClusterError } from "./errors.js";
+import type { AdoptPartition, Adoption } from "./meta-adoption.js";
+import { adoptPartition } from "./meta-adoption.js";
 import { computeLoads, placeReplicas } from "./placement.js";
 import { bucketForKey } from "./stable-hash.js";
 
@@ -25,6 +28,7 @@ export interface MetaNode extends NodeInfo {
 export interface MetaTableData {
   readonly nodes: ReadonlyMap<number, MetaNode>;
   readonly partitions: ReadonlyMap<number, MetaPartition>;
+  /** Above every id in `partitions` and every id ever handed out or adopted: never reused. */
   readonly nextPartitionId: number;
 }
 
@@ -68,6 +72,8 @@ export interface MetaTable {
   registerNode(request: RegisterNode, nowMs: number): MetaNode;
   setNodeState(nodeId: number, state: NodeState, nowMs: number): MetaNode;
   createPartition(request: CreatePartition): { partition: MetaPartition; created: boolean };
+  /** Registers a running partition (static --groups) under its own id (meta-adoption.ts). */
+  adoptPartition(request: AdoptPartition): Adoption;
   deletePartition(partitionId: number): MetaPartition;
   updatePartition(request: UpdatePartition): MetaPartition;
   nodes(): MetaNode[];
@@ -94,6 +100,12 @@ export function createMetaTable(defaultReplicationFactor: number): MetaTable {
   const table: MetaTable = {
     data: () => ({ nodes, partitions, nextPartitionId }),
     replace(data) {
+      for (const partitionId of data.partitions.keys()) {
+        assert(
+          partitionId < data.nextPartitionId,
+          `partition ${partitionId}, allowed < nextPartitionId = ${data.nextPartitionId}`,
+        );
+      }
       nodes = new Map(data.nodes);
       partitions = new Map(data.partitions);
       nextPartitionId = data.nextPartitionId;
@@ -112,10 +124,22 @@ export function createMetaTable(defaultReplicationFactor: number): MetaTable {
       const existing = boundPartition(partitions, request);
       if (existing !== undefined) return { partition: existing, created: false };
       const factor = defaultReplicationFactor;
+      // The counter stays above every adopted id: a collision is a broken table.
+      assert(
+        !partitions.has(nextPartitionId),
+        `nextPartitionId = ${nextPartitionId} is taken, allowed an id no partition holds`,
+      );
       const created = placePartition(nextPartitionId, request, factor, nodes, partitions);
       partitions.set(created.partitionId, created);
       nextPartitionId++;
       return { partition: created, created: true };
+    },
+    adoptPartition(request) {
+      const adoption = adoptPartition(partitions.get(request.partitionId), request, nodes);
+      if (!adoption.adopted) return adoption;
+      partitions.set(request.partitionId, adoption.partition);
+      nextPartitionId = Math.max(nextPartitionId, request.partitionId + 1);
+      return adoption;
     },
     deletePartition(partitionId) {
       const deleted = partition(partitionId);

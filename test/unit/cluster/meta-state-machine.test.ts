@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { MetaStateMachine } from "../../../framework/cluster/index.js";
 import {
+  AdoptPartition,
   CreatePartition,
   DeletePartition,
   ListNodes,
@@ -23,6 +24,7 @@ import {
   readQueryResult,
 } from "../../../framework/statemachine/index.js";
 import {
+  AdoptPartitionRequestSchema,
   CreatePartitionRequestSchema,
   DeletePartitionRequestSchema,
   ListNodesRequestSchema,
@@ -65,6 +67,24 @@ const register = (nodeId: number, zone = "", capacity = 0) =>
 
 const createPartition = (key = "", replicationFactor = 0, stateMachineType = "events") =>
   command(CreatePartition, create(CreatePartitionRequestSchema, { stateMachineType, key, replicationFactor }));
+
+const adopt = (partitionId: number, replicas = [1, 2, 3], replicationFactor = 3, stateMachineType = "events") =>
+  command(AdoptPartition, create(AdoptPartitionRequestSchema, {
+    partitionId: BigInt(partitionId),
+    stateMachineType,
+    replicationFactor,
+    replicas: replicas.map(BigInt),
+  }));
+
+async function snapshotRestored(): Promise<void> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of meta.machine.saveSnapshot()) chunks.push(chunk);
+  meta = createMetaStateMachine({ partitionId: 1_000_000, defaultReplicationFactor: 3 });
+  await meta.machine.open();
+  await meta.machine.restoreSnapshot(index, (async function* () {
+    yield* chunks;
+  })());
+}
 
 beforeEach(async () => {
   meta = createMetaStateMachine({ partitionId: 1_000_000, defaultReplicationFactor: 3 });
@@ -210,5 +230,109 @@ describe("meta state machine: partitions", () => {
     expect(await query(ListNodes, create(ListNodesRequestSchema))).toEqual(nodesBefore);
     // The id counter survived: the next partition gets id 3.
     expect((await createPartition()).partition?.partitionId).toBe(3n);
+  });
+});
+
+describe("meta state machine: adopting static partitions", () => {
+  it("adopts running groups under their own ids; CreatePartition hands out the next id above", async () => {
+    for (const id of [1, 2, 3]) await register(id);
+    for (const partitionId of [1, 2, 3, 4, 5, 6]) {
+      const answer = await adopt(partitionId, [3, 1, 2]);
+      expect(answer.adopted).toBe(true);
+      expect(answer.partition?.replicas).toEqual([1n, 2n, 3n]);
+      expect(answer.partition?.epoch).toBe(1n);
+      expect(answer.partition?.key).toBe("");
+    }
+    const listed = await query(ListPartitions, create(ListPartitionsRequestSchema));
+    expect(listed.partitions.map((p) => Number(p.partitionId))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await createPartition("", 0, "kv")).partition?.partitionId).toBe(7n);
+  });
+
+  it("is idempotent: the same facts again change nothing, recorded voters included", async () => {
+    for (const id of [1, 2, 3, 4]) await register(id);
+    const first = (await adopt(2)).partition!;
+    const update = create(UpdatePartitionRequestSchema, {
+      partitionId: 2n, expectedEpoch: 1n, replicas: [1n, 2n, 4n], learners: [],
+    });
+    await command(UpdatePartition, update);
+    // A node restarting re-adopts with its boot voters: the controller's record stays.
+    const again = await adopt(2, [1, 2, 3]);
+    expect(again.adopted).toBe(false);
+    expect(again.partition?.replicas).toEqual([1n, 2n, 4n]);
+    expect(again.partition?.epoch).toBe(first.epoch + 1n);
+    expect((await createPartition()).partition?.partitionId).toBe(3n);
+  });
+
+  it("refuses conflicting facts, a created partition's id, bad ids and unregistered voters", async () => {
+    for (const id of [1, 2, 3]) await register(id);
+    await adopt(1);
+    await refusal(adopt(1, [1, 2, 3], 3, "kv"), StateMachineErrorCode.AlreadyExists, 'type "events", not "kv"');
+    await refusal(adopt(1, [1, 2], 2), StateMachineErrorCode.AlreadyExists, "replication factor 3, not 2");
+    await createPartition("orders");
+    await refusal(adopt(2), StateMachineErrorCode.AlreadyExists, 'created for key "orders"');
+    await refusal(adopt(3, [1, 9]), StateMachineErrorCode.FailedPrecondition, "node 9 not registered yet");
+    await refusal(adopt(3, []), StateMachineErrorCode.InvalidArgument, "allowed ≥ 1 node");
+    await refusal(adopt(3, [1, 1]), StateMachineErrorCode.InvalidArgument, "distinct");
+    await refusal(adopt(3, [1], 0), StateMachineErrorCode.InvalidArgument, "replication_factor 0");
+    await refusal(adopt(3, [1], 1, ""), StateMachineErrorCode.InvalidArgument, "state_machine_type");
+    await refusal(adopt(2_147_483_000), StateMachineErrorCode.InvalidArgument, "meta group");
+    await refusal(adopt(0), StateMachineErrorCode.InvalidArgument, "partition id 0");
+    // Nothing refused changed the table.
+    const listed = await query(ListPartitions, create(ListPartitionsRequestSchema));
+    expect(listed.partitions.map((p) => [Number(p.partitionId), p.stateMachineType])).toEqual([
+      [1, "events"],
+      [2, "events"],
+    ]);
+    expect((await createPartition()).partition?.partitionId).toBe(3n);
+  });
+
+  it("never hands out an id twice over adoptions, creations and deletions (seeded runs)", async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      meta = createMetaStateMachine({ partitionId: 1_000_000, defaultReplicationFactor: 3 });
+      await meta.machine.open();
+      for (const id of [1, 2, 3]) await register(id);
+      let state = seed;
+      const next = (bound: number): number => {
+        state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+        return state % bound;
+      };
+      const handedOut = new Set<number>();
+      const live = new Set<number>();
+      for (let step = 0; step < 40; step++) {
+        const choice = next(4);
+        if (choice === 0) {
+          const id = (await createPartition()).partition!.partitionId;
+          expect(handedOut.has(Number(id)), `seed ${seed}: id ${id} handed out twice`).toBe(false);
+          handedOut.add(Number(id));
+          live.add(Number(id));
+        } else if (choice === 1) {
+          const id = 1 + next(30);
+          if (live.has(id)) continue;
+          await adopt(id);
+          handedOut.add(id);
+          live.add(id);
+        } else if (choice === 2 && live.size > 0) {
+          const id = [...live][next(live.size)]!;
+          await command(DeletePartition, create(DeletePartitionRequestSchema, { partitionId: BigInt(id) }));
+          live.delete(id);
+        } else {
+          await snapshotRestored();
+        }
+      }
+      const listed = await query(ListPartitions, create(ListPartitionsRequestSchema));
+      expect(listed.partitions.map((p) => Number(p.partitionId)).sort((a, b) => a - b))
+        .toEqual([...live].sort((a, b) => a - b));
+    }
+  });
+
+  it("keeps adopted partitions and the counter above them through a snapshot", async () => {
+    for (const id of [1, 2, 3]) await register(id);
+    await adopt(4);
+    await adopt(9, [2], 1, "kv");
+    const before = await query(ListPartitions, create(ListPartitionsRequestSchema));
+    await snapshotRestored();
+    expect(await query(ListPartitions, create(ListPartitionsRequestSchema))).toEqual(before);
+    expect((await adopt(9, [2], 1, "kv")).adopted).toBe(false);
+    expect((await createPartition()).partition?.partitionId).toBe(10n);
   });
 });
