@@ -40,6 +40,8 @@ import { startNodeAgent } from "./node-agent.js";
 import { addressToUrl } from "./node-config.js";
 import type { PeerClients } from "./peer-clients.js";
 import { createPeerClients } from "./peer-clients.js";
+import type { StaticAdoption, StaticPartition } from "./static-adoption.js";
+import { startStaticAdoption } from "./static-adoption.js";
 
 /** A meta group call's deadline in call timeouts (retries and redirects included). */
 const metaDeadlineCalls = 3;
@@ -66,8 +68,11 @@ export interface ClusterRuntime {
   /** The meta state machine type, to add to the node's StateMachineTypes. */
   readonly metaFactory: StateMachineFactory;
   registerServices(router: ConnectRouter, host: NodeHost, launcher: GroupLauncher): void;
-  /** After the host started: the meta group here (a voter), the agent, the controller loop. */
-  start(host: NodeHost, launcher: GroupLauncher): Promise<void>;
+  /**
+   * After the host started: the meta group here (a voter), the agent, the
+   * controller loop, and the adoption of this node's static partitions.
+   */
+  start(host: NodeHost, launcher: GroupLauncher, statics?: readonly StaticPartition[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -154,6 +159,40 @@ async function stopReplicas(calls: ReplicaCalls, partition: PartitionInfo): Prom
     )));
 }
 
+/**
+ * The manager ClusterService uses: a partition is created only once this
+ * node's static partitions are in the meta table, so a new id can never be
+ * one of theirs (the table's counter moves above every adopted id).
+ */
+function afterAdoption(
+  manager: ClusterManager,
+  adoption: () => StaticAdoption | undefined,
+  waitMs: number,
+): ClusterManager {
+  const settled = async (): Promise<void> => {
+    const current = adoption();
+    if (current === undefined || current.isSettled()) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    await Promise.race([current.settled(), late]).finally(() => clearTimeout(timer));
+    if (current.isSettled()) return;
+    const message = "this node's static partitions (--groups) are not in the meta table yet: " +
+      "a new partition could take one of their ids; retry once the meta group has a leader";
+    throw new ClusterError(ClusterErrorCode.Unavailable, message);
+  };
+  return {
+    partitions: () => manager.partitions(),
+    partition: (partitionId) => manager.partition(partitionId),
+    partitionForKey: (type, key) => manager.partitionForKey(type, key),
+    createPartition: async (request) => {
+      await settled();
+      return manager.createPartition(request);
+    },
+    nodes: () => manager.nodes(),
+    watch: (listener) => manager.watch(listener),
+  };
+}
+
 export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRuntime {
   const { settings, logger, nodeId } = options;
   const joining = settings.join.length > 0;
@@ -176,19 +215,22 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
   let meta: MetaStateMachine | undefined;
   let agent: NodeAgent | undefined;
   let loop: ControllerLoop | undefined;
+  let adoption: StaticAdoption | undefined;
   const metaFactory: StateMachineFactory = (groupId) => {
     const defaultReplicationFactor = settings.defaultReplicationFactor;
     meta = createMetaStateMachine({ partitionId: groupId, defaultReplicationFactor });
     return meta.machine;
   };
   const calls: ReplicaCalls = { manager, peers, settings };
+  const deadlineMs = settings.callTimeoutMs * metaDeadlineCalls;
+  const serviceManager = afterAdoption(manager, () => adoption, deadlineMs);
   return {
     metaVoters,
     manager,
     metaFactory,
     registerServices(router, host, launcher) {
       const service = {
-        manager,
+        manager: serviceManager,
         host,
         meta: channel,
         startReplicas: (partition: PartitionInfo) => startReplicas(calls, partition),
@@ -205,10 +247,9 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
         },
       }));
     },
-    async start(host, launcher) {
+    async start(host, launcher, statics = []) {
       const seeds = seedsOf();
       // A meta command waits for an election when the meta leader died: three call timeouts.
-      const deadlineMs = settings.callTimeoutMs * metaDeadlineCalls;
       const nodes = seeds.map(addressToUrl);
       client = createRaftkitClient({ nodes, defaultDeadlineMs: deadlineMs });
       if (metaVoters.includes(nodeId)) {
@@ -234,8 +275,13 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
         learnAddress: options.learnAddress,
         logger,
       });
+      if (statics.length > 0) {
+        const retryIntervalMs = settings.heartbeatIntervalMs;
+        adoption = startStaticAdoption({ partitions: statics, channel, host, retryIntervalMs, logger });
+      }
     },
     async stop() {
+      await adoption?.stop();
       await agent?.stop();
       await loop?.stop();
       await client?.close();

@@ -38,6 +38,7 @@ import { resolveClusterManagerSettings } from "./cluster-config.js";
 import type { ClusterRuntime } from "./cluster-runtime.js";
 import { createClusterRuntime } from "./cluster-runtime.js";
 import { builtinStateMachineTypes } from "./state-machine-types.js";
+import type { StaticPartition } from "./static-adoption.js";
 
 export interface RunningNode {
   readonly nodeId: number;
@@ -122,7 +123,7 @@ export async function startNode(
   await transport.start();
   host.start();
   const reopened = await startGroupsAtBoot(config, parts);
-  await runtime?.value.start(host, parts.launcher);
+  await runtime?.value.start(host, parts.launcher, staticPartitionsOf(config, parts, settings));
   logger.info("node started", { nodeId: config.nodeId, port: listener.port, groups: host.groupIds().length, reopened });
   const stop = async (): Promise<void> => {
     await runtime?.value.stop();
@@ -165,6 +166,26 @@ function createClusterRuntimeOf(
     logger,
   });
   return { value, bind: (parts) => (bound = parts) };
+}
+
+/**
+ * The configured (--groups) partitions the meta table is to adopt, with the
+ * type they run here and the boot cluster's size as their factor. A node
+ * that joined later adopts none: its groups are the controller's to place.
+ */
+function staticPartitionsOf(
+  config: NodeConfig,
+  parts: Parts,
+  settings: ClusterManagerSettings,
+): StaticPartition[] {
+  if (settings.join.length > 0) return [];
+  const bootVoters = [config.nodeId, ...config.peers.keys()].sort((a, b) => a - b);
+  return config.groups.map((partitionId) => ({
+    partitionId,
+    stateMachineType: parts.dataDirectory.groups.get(partitionId)?.stateMachine ?? config.stateMachine,
+    replicationFactor: bootVoters.length,
+    bootVoters,
+  }));
 }
 
 /** Reopens every group recorded in the data directory, then starts the configured ones not among them. */

@@ -1,0 +1,108 @@
+/**
+ * Static partitions (`--groups`) under the cluster manager (issues #9, #10):
+ * three `raftkit start` processes with `--groups 1-6` adopt those groups
+ * into the meta table — ListPartitions lists 1-6, CreatePartition hands out
+ * 7 (never an id a static group runs under). A fourth node joins; draining
+ * n3 moves the static partitions' replicas and leaderships to it, like
+ * those of a created partition, and every write acknowledged before is read
+ * after.
+ */
+import { createClient } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ClusterPartition } from "../../../gen/raftkit/v1/cluster_pb.js";
+import { ClusterNodeState, ClusterService } from "../../../gen/raftkit/v1/cluster_pb.js";
+import { leadersOf, testTimingFlags } from "../cluster/cluster-checks.js";
+import { GatewayClient } from "../cluster/gateway-client.js";
+import { NodeProcess, ProcessCluster, freePorts, waitUntil } from "../cluster/node-processes.js";
+
+const staticIds = [1, 2, 3, 4, 5, 6];
+const clusterFlags = [
+  ...testTimingFlags,
+  "--heartbeat-ms", "250",
+  "--suspect-after-ms", "1000",
+  "--dead-after-ms", "2000",
+  "--controller-round-ms", "200",
+  "--max-concurrent-moves", "8",
+  "--max-new-moves-per-round", "8",
+];
+
+let cluster: ProcessCluster;
+let joiner: NodeProcess | undefined;
+let management: Client<typeof ClusterService>;
+
+async function partitions(): Promise<ClusterPartition[]> {
+  return (await management.listPartitions({}, { timeoutMs: 20_000 })).partitions;
+}
+
+const ids = (values: readonly bigint[]): number[] => values.map(Number);
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.create({ nodes: 3, groups: "1-6", flags: clusterFlags });
+  await cluster.startAll(60_000);
+  management = createClient(
+    ClusterService,
+    createConnectTransport({ baseUrl: cluster.node(1).url, httpVersion: "1.1" }),
+  );
+}, 90_000);
+
+afterAll(async () => {
+  await joiner?.stop("SIGKILL");
+  await cluster?.close();
+});
+
+describe("static partitions in the meta table", () => {
+  it("lists the --groups partitions 1-6; CreatePartition hands out 7", async () => {
+    await waitUntil("partitions 1-6 in the meta table", async () => {
+      const table = await partitions();
+      return staticIds.every((id) => table.some((p) => Number(p.partitionId) === id));
+    }, 30_000);
+    const table = await partitions();
+    expect(table.map((p) => Number(p.partitionId))).toEqual(staticIds);
+    for (const partition of table) {
+      expect(partition.stateMachineType).toBe("kv");
+      expect(partition.replicationFactor).toBe(3);
+      expect(ids(partition.replicas)).toEqual([1, 2, 3]);
+    }
+    const request = { stateMachineType: "kv", key: "after-static", replicationFactor: 3 };
+    const { partition, created } = await management.createPartition(request, { timeoutMs: 30_000 });
+    expect(created).toBe(true);
+    expect(Number(partition?.partitionId)).toBe(7);
+    const gateway = new GatewayClient(new Map(cluster.nodes.map((node) => [node.nodeId, node.url])));
+    for (const id of [...staticIds, 7]) {
+      const result = await gateway.put(id, "before-drain", `v${id}`, { deadlineMs: 30_000 });
+      expect(result.status).toBe("absent");
+    }
+  }, 90_000);
+
+  it("draining n3 moves the static partitions' replicas and leaderships to a joined n4", async () => {
+    const [port] = await freePorts(1);
+    const args = [
+      "--id", "n4",
+      "--listen", `127.0.0.1:${port}`,
+      "--join", `127.0.0.1:${cluster.node(2).port}`,
+      "--data", join(cluster.directory, "n4"),
+      ...clusterFlags,
+    ];
+    joiner = new NodeProcess(4, port!, args);
+    await joiner.start(60_000);
+    await waitUntil("n4 alive", async () => {
+      const { nodes } = await management.listNodes({}, { timeoutMs: 5_000 });
+      return nodes.some((node) => Number(node.nodeId) === 4 && node.state === ClusterNodeState.ALIVE);
+    }, 30_000);
+    await management.drainNode({ nodeId: 3n }, { timeoutMs: 10_000 });
+    const urls = new Map([...cluster.nodes, joiner].map((node) => [node.nodeId, node.url]));
+    const gateway = new GatewayClient(urls);
+    await waitUntil("n3 holds no replica and no leadership", async () => {
+      const table = await partitions();
+      const settled = table.length === 7 && table.every((p) =>
+        p.learners.length === 0 && ids(p.replicas).join() === "1,2,4");
+      return settled && (await leadersOf(gateway, [3])).size === 0;
+    }, 90_000);
+    for (const id of [...staticIds, 7]) {
+      expect(await gateway.get(id, "before-drain", { deadlineMs: 30_000 })).toBe(`v${id}`);
+    }
+  }, 150_000);
+});
