@@ -8,7 +8,8 @@ import { ServerError, ServerErrorCode } from "./errors.js";
  *   node.json    which node and cluster the directory belongs to, written
  *                once; a node started with another id refuses it.
  *   groups.json  every group started here, its voters and state machine
- *                type, so a restart reopens them all from disk.
+ *                type, so a restart reopens them all from disk; and the
+ *                ids of groups whose replica left this node ("departed").
  *   log/         framework/storage LogStore segments.
  *   snapshots/   framework/storage SnapshotStore, one folder per group.
  */
@@ -25,18 +26,31 @@ export interface DataDirectory {
   readonly groups: ReadonlyMap<number, GroupRecord>;
   /** Adds records durably (write, fsync, rename) before the groups start. */
   recordGroups(records: readonly GroupRecord[]): Promise<void>;
-  /** Drops records durably (a replica moved away): the group is not reopened at boot. */
+  /**
+   * Drops records durably (a replica moved away): the group is not reopened
+   * at boot, and its id is kept in `departed`.
+   */
   forgetGroups(groupIds: readonly number[]): Promise<void>;
+  /**
+   * Groups whose replica left this node (forgotten, not recorded again since):
+   * a static `--groups` list does not start them afresh at boot — a fresh
+   * bootstrap with the boot voters would be a second, conflicting history of
+   * a group that lives on elsewhere.
+   */
+  readonly departed: ReadonlySet<number>;
 }
 
 export async function openDataDirectory(root: string, nodeId: number, clusterId: number): Promise<DataDirectory> {
   await mkdir(root, { recursive: true });
   await checkIdentity(root, nodeId, clusterId);
   const groups = new Map<number, GroupRecord>();
-  for (const record of await readGroups(join(root, "groups.json"))) groups.set(record.groupId, record);
+  const manifest = await readManifest(join(root, "groups.json"));
+  for (const record of manifest.groups) groups.set(record.groupId, record);
+  const departed = new Set(manifest.departed);
   let writes: Promise<void> = Promise.resolve();
   const persist = (): Promise<void> => {
-    const snapshot = JSON.stringify({ groups: [...groups.values()] }, undefined, 1);
+    const content = { groups: [...groups.values()], departed: [...departed].sort((a, b) => a - b) };
+    const snapshot = JSON.stringify(content, undefined, 1);
     // Serialized: a later write never lands before an earlier one.
     writes = writes.then(() => writeDurably(join(root, "groups.json"), snapshot));
     return writes;
@@ -45,12 +59,19 @@ export async function openDataDirectory(root: string, nodeId: number, clusterId:
     logDirectory: join(root, "log"),
     snapshotDirectory: join(root, "snapshots"),
     groups,
+    departed,
     recordGroups(records) {
-      for (const record of records) groups.set(record.groupId, record);
+      for (const record of records) {
+        groups.set(record.groupId, record);
+        departed.delete(record.groupId);
+      }
       return persist();
     },
     forgetGroups(groupIds) {
-      for (const groupId of groupIds) groups.delete(groupId);
+      for (const groupId of groupIds) {
+        groups.delete(groupId);
+        departed.add(groupId);
+      }
       return persist();
     },
   };
@@ -74,11 +95,19 @@ async function checkIdentity(root: string, nodeId: number, clusterId: number): P
   }
 }
 
-async function readGroups(path: string): Promise<GroupRecord[]> {
+async function readManifest(path: string): Promise<{ groups: GroupRecord[]; departed: number[] }> {
   const parsed = await readJson(path);
-  if (parsed === undefined) return [];
-  const groups = (parsed as { groups?: unknown }).groups;
+  if (parsed === undefined) return { groups: [], departed: [] };
+  const { groups, departed = [] } = parsed as { groups?: unknown; departed?: unknown };
   if (!Array.isArray(groups)) throw damaged(path, "no groups array");
+  // Written before "departed" existed: none.
+  if (!Array.isArray(departed) || !departed.every((id) => Number.isSafeInteger(id) && id > 0)) {
+    throw damaged(path, `bad departed list ${JSON.stringify(departed)}, allowed group ids`);
+  }
+  return { groups: readGroups(path, groups), departed: departed as number[] };
+}
+
+function readGroups(path: string, groups: readonly unknown[]): GroupRecord[] {
   return groups.map((value: unknown) => {
     const record = value as Partial<GroupRecord>;
     const valid =
