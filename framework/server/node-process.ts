@@ -179,8 +179,10 @@ function staticPartitionsOf(
   settings: ClusterManagerSettings,
 ): StaticPartition[] {
   if (settings.join.length > 0) return [];
+  // Only groups running here: a departed one is adopted by the nodes that hold it.
   const bootVoters = [config.nodeId, ...config.peers.keys()].sort((a, b) => a - b);
-  return config.groups.map((partitionId) => ({
+  const running = config.groups.filter((groupId) => parts.dataDirectory.groups.has(groupId));
+  return running.map((partitionId) => ({
     partitionId,
     stateMachineType: parts.dataDirectory.groups.get(partitionId)?.stateMachine ?? config.stateMachine,
     replicationFactor: bootVoters.length,
@@ -192,8 +194,10 @@ function staticPartitionsOf(
 async function startGroupsAtBoot(config: NodeConfig, parts: Parts): Promise<number> {
   const recorded = [...parts.dataDirectory.groups.values()];
   const voters = [config.nodeId, ...config.peers.keys()].sort((a, b) => a - b);
+  // A configured group whose replica moved away from here stays away (the controller placed it).
   const configured = config.groups
     .filter((groupId) => !parts.dataDirectory.groups.has(groupId))
+    .filter((groupId) => !parts.dataDirectory.departed.has(groupId))
     .map((groupId) => ({ groupId, voters, stateMachine: config.stateMachine, join: false }));
   await parts.launcher.startGroups([...recorded, ...configured]);
   return recorded.length;
