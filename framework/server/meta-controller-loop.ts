@@ -45,12 +45,35 @@ function logRound(logger: Logger, report: RoundReport): void {
   }
 }
 
+/** Pause between two hand-offs of the meta leadership (one election's worth). */
+const handOffIntervalMs = 2_000;
+
+/**
+ * The meta group is no partition of its own table, so the planner never
+ * moves its leadership: a meta leader on a draining node hands it to an
+ * alive meta voter the leader hears from (lowest id). Returns whether it did.
+ */
+function maybeHandOffMetaLeadership(host: NodeHost, meta: MetaStateMachine, logger: Logger): boolean {
+  const nodes = new Map(meta.table.nodes().map((node) => [node.nodeId, node]));
+  if (nodes.get(host.nodeId)?.state !== "draining") return false;
+  const status = host.status(metaGroupId);
+  const to = [...status.confState.voters]
+    .filter((id) => id !== host.nodeId && nodes.get(id)?.state === "alive")
+    .filter((id) => status.progress.get(id)?.recentActive === true)
+    .sort((a, b) => a - b)[0];
+  if (to === undefined) return false;
+  host.transferLeadership(metaGroupId, to);
+  logger.info("meta leadership handed off: this node is draining", { from: host.nodeId, to });
+  return true;
+}
+
 export function startControllerLoop(options: ControllerLoopOptions): ControllerLoop {
   const { host, meta, environment, settings, logger } = options;
   const now = (): number => performance.now();
   let controller: Controller | undefined;
   let stopped = false;
   let rounds = 0;
+  let handedOffAt = Number.NEGATIVE_INFINITY;
   const registering = new Set<number>();
   const leads = (): boolean => host.groupIds().includes(metaGroupId) && host.isLeader(metaGroupId);
   const register = (nodeId: number, address: string): void => {
@@ -83,6 +106,9 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     logRound(logger, await controller.round(now()));
     await environment.stopOrphans();
     rounds++;
+    if (now() - handedOffAt >= handOffIntervalMs && maybeHandOffMetaLeadership(host, meta, logger)) {
+      handedOffAt = now();
+    }
   };
   const loop = (async () => {
     while (!stopped) {

@@ -5,7 +5,8 @@
  * 7 (never an id a static group runs under). A fourth node joins; draining
  * n3 moves the static partitions' replicas and leaderships to it, like
  * those of a created partition, and every write acknowledged before is read
- * after; n3 restarted with the same `--groups` does not start them afresh.
+ * after; n3, leading the meta group when drained, hands that leadership off
+ * too. n3 restarted with the same `--groups` does not start them afresh.
  */
 import { createClient } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
@@ -40,13 +41,14 @@ async function partitions(): Promise<ClusterPartition[]> {
 
 const ids = (values: readonly bigint[]): number[] => values.map(Number);
 
+function managementOf(url: string): Client<typeof ClusterService> {
+  return createClient(ClusterService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+}
+
 beforeAll(async () => {
   cluster = await ProcessCluster.create({ nodes: 3, groups: "1-6", flags: clusterFlags });
   await cluster.startAll(60_000);
-  management = createClient(
-    ClusterService,
-    createConnectTransport({ baseUrl: cluster.node(1).url, httpVersion: "1.1" }),
-  );
+  management = managementOf(cluster.node(1).url);
 }, 90_000);
 
 afterAll(async () => {
@@ -78,7 +80,7 @@ describe("static partitions in the meta table", () => {
     }
   }, 90_000);
 
-  it("draining n3 moves the static partitions' replicas and leaderships to a joined n4", async () => {
+  it("draining n3 moves the static partitions' replicas and all its leaderships away", async () => {
     const [port] = await freePorts(1);
     const args = [
       "--id", "n4",
@@ -93,15 +95,23 @@ describe("static partitions in the meta table", () => {
       const { nodes } = await management.listNodes({}, { timeoutMs: 5_000 });
       return nodes.some((node) => Number(node.nodeId) === 4 && node.state === ClusterNodeState.ALIVE);
     }, 30_000);
-    await management.drainNode({ nodeId: 3n }, { timeoutMs: 10_000 });
     const urls = new Map([...cluster.nodes, joiner].map((node) => [node.nodeId, node.url]));
     const gateway = new GatewayClient(urls);
+    // n3 leads the meta group when drained, so its hand-off is exercised.
+    await waitUntil("n3 leads the meta group", async () => {
+      const metaLeader = (await leadersOf(gateway, [1, 2, 3])).get(metaGroupId);
+      if (metaLeader === 3) return true;
+      if (metaLeader === undefined) return false;
+      const request = { partitionId: BigInt(metaGroupId), toNodeId: 3n };
+      await managementOf(cluster.node(metaLeader).url).transferLeadership(request, { timeoutMs: 5_000 });
+      return false;
+    }, 30_000);
+    await management.drainNode({ nodeId: 3n }, { timeoutMs: 10_000 });
     let seen = "";
     await waitUntil("n3 holds no replica and no leadership", async () => {
       const table = await partitions();
-      // The meta group's own leadership is not the controller's to move (docs/cluster.md).
-      const leaders = new Map([...(await leadersOf(gateway, [3]))]
-        .filter(([groupId]) => groupId !== metaGroupId));
+      // The meta group's leadership included: a draining meta leader hands it off.
+      const leaders = await leadersOf(gateway, [3]);
       seen = table.map((p) => `${p.partitionId}:[${p.replicas}]/[${p.learners}]`).join(" ") +
         ` n3 leads [${[...leaders.keys()]}]`;
       const settled = table.length === 7 && table.every((p) =>
