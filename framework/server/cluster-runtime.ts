@@ -72,7 +72,11 @@ export interface ClusterRuntime {
    * After the host started: the meta group here (a voter), the agent, the
    * controller loop, and the adoption of this node's static partitions.
    */
-  start(host: NodeHost, launcher: GroupLauncher, statics?: readonly StaticPartition[]): Promise<void>;
+  start(
+    host: NodeHost,
+    launcher: GroupLauncher,
+    statics?: readonly StaticPartition[],
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -277,7 +281,8 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
       });
       if (statics.length > 0) {
         const retryIntervalMs = settings.heartbeatIntervalMs;
-        adoption = startStaticAdoption({ partitions: statics, channel, host, retryIntervalMs, logger });
+        const partitions = statics;
+        adoption = startStaticAdoption({ partitions, channel, host, retryIntervalMs, logger });
       }
     },
     async stop() {

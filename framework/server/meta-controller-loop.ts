@@ -53,7 +53,11 @@ const handOffIntervalMs = 2_000;
  * moves its leadership: a meta leader on a draining node hands it to an
  * alive meta voter the leader hears from (lowest id). Returns whether it did.
  */
-function maybeHandOffMetaLeadership(host: NodeHost, meta: MetaStateMachine, logger: Logger): boolean {
+function maybeHandOffMetaLeadership(
+  host: NodeHost,
+  meta: MetaStateMachine,
+  logger: Logger,
+): boolean {
   const nodes = new Map(meta.table.nodes().map((node) => [node.nodeId, node]));
   if (nodes.get(host.nodeId)?.state !== "draining") return false;
   const status = host.status(metaGroupId);
@@ -106,9 +110,8 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     logRound(logger, await controller.round(now()));
     await environment.stopOrphans();
     rounds++;
-    if (now() - handedOffAt >= handOffIntervalMs && maybeHandOffMetaLeadership(host, meta, logger)) {
-      handedOffAt = now();
-    }
+    const handOffDue = now() - handedOffAt >= handOffIntervalMs;
+    if (handOffDue && maybeHandOffMetaLeadership(host, meta, logger)) handedOffAt = now();
   };
   const loop = (async () => {
     while (!stopped) {

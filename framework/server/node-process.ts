@@ -181,10 +181,11 @@ function staticPartitionsOf(
   if (settings.join.length > 0) return [];
   // Only groups running here: a departed one is adopted by the nodes that hold it.
   const bootVoters = [config.nodeId, ...config.peers.keys()].sort((a, b) => a - b);
-  const running = config.groups.filter((groupId) => parts.dataDirectory.groups.has(groupId));
+  const records = parts.dataDirectory.groups;
+  const running = config.groups.filter((groupId) => records.has(groupId));
   return running.map((partitionId) => ({
     partitionId,
-    stateMachineType: parts.dataDirectory.groups.get(partitionId)?.stateMachine ?? config.stateMachine,
+    stateMachineType: records.get(partitionId)?.stateMachine ?? config.stateMachine,
     replicationFactor: bootVoters.length,
     bootVoters,
   }));
