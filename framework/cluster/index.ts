@@ -66,7 +66,6 @@ export {
   partitionFromWire,
   partitionToWire,
 } from "./meta-convert.js";
-export { protobufEsCodec } from "./protobuf-es-codec.js";
 export type { MetaChannel, MetaClusterManagerOptions } from "./meta-cluster-manager.js";
 export { createMetaClusterManager } from "./meta-cluster-manager.js";
 export type {

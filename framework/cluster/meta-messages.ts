@@ -25,7 +25,7 @@ import {
   UpdatePartitionResponseSchema,
 } from "../../gen/raftkit/v1/cluster_pb.js";
 import { ExecutableKind, defineExecutableMessage } from "../statemachine/index.js";
-import { protobufEsCodec } from "./protobuf-es-codec.js";
+import { protobufEsCodec } from "../statemachine/index.js";
 
 /** The meta group's state machine type name. */
 export const metaStateMachineType = "raftkit.meta";
