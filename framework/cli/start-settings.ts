@@ -44,6 +44,7 @@ export const integerSettings = [
   { key: "maxConcurrentMoves", flag: "--max-concurrent-moves", fallback: 4, low: 1, high: 10_000, description: "replica moves under way at once, cluster-wide" },
   { key: "maxNewMovesPerRound", flag: "--max-new-moves-per-round", fallback: 2, low: 1, high: 10_000, description: "replica moves started per controller round" },
   { key: "maxBalanceMoves", flag: "--max-balance-moves", fallback: 1, low: 1, high: 10_000, description: "load-evening moves under way at once (after repairs)" },
+  { key: "leaderSlack", flag: "--leader-slack", fallback: 0, low: 0, high: 1_000_000, description: "leaderships a node may hold above its fair share before the controller moves one away" },
 ] as const satisfies readonly IntegerSetting[];
 
 type IntegerKey = (typeof integerSettings)[number]["key"];
@@ -168,6 +169,7 @@ function resolveClusterFlags(
       maxConcurrentMoves: integers.maxConcurrentMoves,
       maxNewMovesPerRound: integers.maxNewMovesPerRound,
       maxBalanceMoves: integers.maxBalanceMoves,
+      leaderSlack: integers.leaderSlack,
     },
   };
 }

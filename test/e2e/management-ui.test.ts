@@ -76,8 +76,12 @@ describe("management UI (chromium, 3 node processes)", () => {
       nodes: 3,
       groups: "1-6",
       // The cluster manager's failure detector, shorter than its defaults (3 s / 10 s) to keep
-      // the kill step short; heartbeats stay at 500 ms.
-      flags: ["--suspect-after-ms", "2000", "--dead-after-ms", "5000"],
+      // the kill step short; heartbeats stay at 500 ms. Leader spreading off (slack 6 of 6
+      // partitions): the controller would otherwise move leaders right after boot (the transfer
+      // step read a leader that changed before its dialog opened) and undo the step's own
+      // transfer in its next round (n3 above its share of 2). Drain and dead nodes still move
+      // leaderships away.
+      flags: ["--suspect-after-ms", "2000", "--dead-after-ms", "5000", "--leader-slack", "6"],
       ...(withEventStore ? { entry: eventStoreEntry } : {}),
     });
     [browser, screenshots] = await Promise.all([
@@ -212,7 +216,21 @@ describe("management UI (chromium, 3 node processes)", () => {
   });
 
   it("transfers a partition's leadership by keyboard, through the dialog", async () => {
-    const leaders = await Promise.all(groups.map(leaderOf));
+    // Leaders as the page shows them once settled: every partition led, the same over 1 s
+    // (a group still electing, or a leader moving, would make the chosen transfer stale).
+    const settledLeaders = async (): Promise<number[]> => {
+      const deadline = Date.now() + waitMs;
+      let previous = "";
+      for (;;) {
+        const leaders = await Promise.all(groups.map(leaderOf));
+        const reading = leaders.join(",");
+        if (leaders.every((leader) => leader > 0) && reading === previous) return leaders;
+        if (Date.now() > deadline) throw new Error(`leaders did not settle: ${reading}`);
+        previous = reading;
+        await page.waitForTimeout(1000);
+      }
+    };
+    const leaders = await settledLeaders();
     // To n3 (the node the kill step stops later), unless n3 already leads every partition.
     const target = leaders.some((leader) => leader !== 3) ? 3 : 1;
     const groupId = groups[leaders.findIndex((leader) => leader !== target)]!;

@@ -94,6 +94,7 @@ describe("start settings", () => {
       metaVoters: "5",
       deadAfterMs: "4000",
       maxBalanceMoves: "3",
+      leaderSlack: "2",
     }, {});
     expect(settings.node.cluster).toMatchObject({
       enabled: true,
@@ -101,8 +102,10 @@ describe("start settings", () => {
       metaVoters: 5,
       suspectAfterMs: 3_000,
       deadAfterMs: 4_000,
-      limits: { maxBalanceMoves: 3, maxConcurrentMoves: 4 },
+      limits: { maxBalanceMoves: 3, maxConcurrentMoves: 4, leaderSlack: 2 },
     });
+    expect(resolveStartSettings(base, {}).node.cluster?.limits?.leaderSlack ?? 0).toBe(0);
+    expect(() => resolveStartSettings({ ...base, leaderSlack: "-1" }, {})).toThrow(/--leader-slack/);
     expect(resolveStartSettings(base, {}).node.cluster?.enabled).toBeUndefined();
     expect(() => resolveStartSettings({ ...base, clusterManager: "yes" }, {})).toThrow(/--cluster-manager: "yes", allowed on, off/);
     expect(() => resolveStartSettings({ ...base, join: "7001" }, {})).toThrow(/--join: address "7001"/);
