@@ -235,7 +235,11 @@ describe("management UI (chromium, 3 node processes)", () => {
     const target = leaders.some((leader) => leader !== 3) ? 3 : 1;
     const groupId = groups[leaders.findIndex((leader) => leader !== target)]!;
     expect(groupId).toBeDefined();
-    await page.getByRole("button", { name: `transfer leadership of partition ${groupId}` }).focus();
+    // exact: a name is matched as a substring otherwise, and "… partition 2" is also the
+    // start of the meta group's "… partition 2147483000".
+    await page
+      .getByRole("button", { name: `transfer leadership of partition ${groupId}`, exact: true })
+      .focus();
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog");
     await dialog.waitFor({ timeout: waitMs });
