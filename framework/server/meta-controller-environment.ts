@@ -28,7 +28,7 @@ import type { ExecutableMessage } from "../statemachine/index.js";
 import { buildCommand, readCommandResult } from "../statemachine/index.js";
 import type { Logger } from "../transport/index.js";
 import { ledGroupOf } from "./cluster-agent-service.js";
-import type { PeerClients } from "./peer-clients.js";
+import type { PeerCalls } from "./peer-clients.js";
 
 export interface MetaControllerEnvironment extends ControllerEnvironment {
   /**
@@ -42,7 +42,7 @@ export interface MetaControllerEnvironment extends ControllerEnvironment {
 export interface MetaEnvironmentOptions {
   readonly host: NodeHost;
   readonly meta: MetaStateMachine;
-  readonly peers: PeerClients;
+  readonly peers: PeerCalls;
   readonly callTimeoutMs: number;
   readonly logger: Logger;
 }

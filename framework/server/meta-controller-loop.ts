@@ -15,6 +15,8 @@ import type { HeartbeatAnswer } from "./cluster-agent-service.js";
 import type { ClusterManagerSettings } from "./cluster-config.js";
 import type { MetaControllerEnvironment } from "./meta-controller-environment.js";
 import { proposeMeta } from "./meta-controller-environment.js";
+import type { LoopTimers } from "./loop-timers.js";
+import { realLoopTimers } from "./loop-timers.js";
 
 export interface ControllerLoop {
   onHeartbeat(nodeId: number, address: string): HeartbeatAnswer;
@@ -30,6 +32,8 @@ export interface ControllerLoopOptions {
   readonly settings: ClusterManagerSettings;
   readonly addressOf: (nodeId: number) => string | undefined;
   readonly logger: Logger;
+  /** Real time unless given (the cluster simulator's virtual time). */
+  readonly timers?: LoopTimers;
 }
 
 function logRound(logger: Logger, report: RoundReport): void {
@@ -73,7 +77,8 @@ function maybeHandOffMetaLeadership(
 
 export function startControllerLoop(options: ControllerLoopOptions): ControllerLoop {
   const { host, meta, environment, settings, logger } = options;
-  const now = (): number => performance.now();
+  const timers = options.timers ?? realLoopTimers;
+  const now = (): number => timers.now();
   let controller: Controller | undefined;
   let stopped = false;
   let rounds = 0;
@@ -115,7 +120,7 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
   };
   const loop = (async () => {
     while (!stopped) {
-      await new Promise((resolve) => setTimeout(resolve, settings.roundIntervalMs));
+      await timers.sleep(settings.roundIntervalMs);
       if (stopped) break;
       try {
         await round();

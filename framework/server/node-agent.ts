@@ -6,7 +6,9 @@
  * started with `--join host:port` of any member joins by beating.
  */
 import type { Logger } from "../transport/index.js";
-import type { PeerClients } from "./peer-clients.js";
+import type { LoopTimers } from "./loop-timers.js";
+import { realLoopTimers } from "./loop-timers.js";
+import type { PeerCalls } from "./peer-clients.js";
 
 export interface NodeAgentOptions {
   readonly nodeId: number;
@@ -14,12 +16,14 @@ export interface NodeAgentOptions {
   readonly address: string;
   /** "host:port" of nodes to ask first (meta voters, --join addresses). */
   readonly seeds: readonly string[];
-  readonly peers: PeerClients;
+  readonly peers: PeerCalls;
   readonly intervalMs: number;
   readonly callTimeoutMs: number;
   /** A registered node's address (the transport resolves peers with it). */
   readonly learnAddress: (nodeId: number, address: string) => void;
   readonly logger: Logger;
+  /** Real time unless given (the cluster simulator's virtual time). */
+  readonly timers?: LoopTimers;
 }
 
 export interface NodeAgent {
@@ -30,6 +34,7 @@ export interface NodeAgent {
 
 export function startNodeAgent(options: NodeAgentOptions): NodeAgent {
   const { peers, logger } = options;
+  const timers = options.timers ?? realLoopTimers;
   let stopped = false;
   let accepted = 0;
   let target: string | undefined;
@@ -61,7 +66,7 @@ export function startNodeAgent(options: NodeAgentOptions): NodeAgent {
   const loop = (async () => {
     while (!stopped) {
       await beat();
-      await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+      await timers.sleep(options.intervalMs);
     }
   })();
   return {

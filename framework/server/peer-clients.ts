@@ -15,7 +15,25 @@ export interface PeerClient {
   readonly node: Client<typeof NodeService>;
 }
 
-export interface PeerClients {
+/**
+ * The calls the cluster manager's loops make to other nodes: what the
+ * controller environment and the node agent need of a PeerClient. The
+ * cluster simulator implements these over its simulated network.
+ */
+export interface PeerCallClient {
+  readonly agent: Pick<
+    Client<typeof ClusterAgentService>,
+    "heartbeat" | "observe" | "startReplica" | "changeMembership" | "stopReplica"
+  >;
+  readonly node: Pick<Client<typeof NodeService>, "transferLeadership">;
+}
+
+export interface PeerCalls {
+  /** Calls to the node at "host:port". */
+  of(address: string): PeerCallClient;
+}
+
+export interface PeerClients extends PeerCalls {
   /** Clients of the node at "host:port". */
   of(address: string): PeerClient;
   close(): void;
