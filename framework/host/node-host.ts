@@ -81,7 +81,7 @@ export class NodeHost implements TransportHandler {
    * report since the loop last looked. The loop visits only these, so a node
    * with thousands of idle groups does not walk them all on every pass.
    */
-  private readonly touched = new Set<Replica>();
+  private touched = new Set<Replica>();
   /** Replicas that tick (not quiesced). */
   private readonly awake = new Set<Replica>();
   /** Group membership changed somewhere: recompute the liveness peers. */
@@ -555,8 +555,8 @@ export class NodeHost implements TransportHandler {
   /** One pass of the Ready loop over every group that has work. */
   private async iteration(): Promise<void> {
     const readies: ReadyOfReplica[] = [];
-    const candidates = [...this.touched];
-    this.touched.clear();
+    const candidates = this.touched;
+    this.touched = new Set();
     for (const replica of candidates) {
       if (replica.failure === undefined && this.replicas.get(replica.groupId) === replica && replica.raft.hasReady()) {
         readies.push({ replica, ready: replica.raft.ready() });
@@ -584,12 +584,13 @@ export class NodeHost implements TransportHandler {
     for (const { replica, ready } of readies) this.sendMessages(replica, ready.messagesAfterPersist, late);
     if (late.length > 0) this.deps.transport.send(late);
 
+    // A conf change applied or a snapshot restored gives the replica a new confState object.
+    const confStates = readies.map(({ replica }) => replica.confState);
     await this.applyAll(readies);
-    for (const { replica, ready } of readies) {
+    for (let i = 0; i < readies.length; i++) {
+      const { replica, ready } = readies[i]!;
       replica.raft.advance(ready);
-      if (ready.snapshot !== undefined || ready.committedEntries.some((e) => e.type === EntryType.ConfChange)) {
-        this.peersStale = true;
-      }
+      if (ready.snapshot !== undefined || replica.confState !== confStates[i]) this.peersStale = true;
     }
     for (const { replica } of readies) this.maybeSnapshot(replica);
     // advance may have produced more (commits, auto-leave): look at them again.

@@ -1,4 +1,4 @@
-import { MessageType, Role } from "../raft/index.js";
+import { MessageType } from "../raft/index.js";
 import type { Message } from "../raft/index.js";
 import type { Replica } from "./replica.js";
 
@@ -12,12 +12,7 @@ import type { Replica } from "./replica.js";
  */
 export function isIdle(replica: Replica): boolean {
   if (replica.proposals.size > 0 || replica.reads.size > 0 || replica.failure !== undefined) return false;
-  const status = replica.raft.status();
-  if (status.leader === 0 || status.commit !== status.lastIndex || replica.applied < status.commit) return false;
-  if (status.role !== Role.Leader) return status.role === Role.Follower;
-  if (status.leadTransferee !== 0) return false;
-  for (const progress of status.progress.values()) if (progress.match !== status.lastIndex) return false;
-  return true;
+  return replica.raft.settled(replica.applied);
 }
 
 /** Messages that mean the group is busy again; a heartbeat round (without a read) does not. */

@@ -37,6 +37,16 @@ export interface RaftNode {
   readIndex(context: Uint8Array): void;
   /** Leader only: hands leadership to `to` once it is caught up (Raft thesis §3.10). */
   transferLeadership(to: NodeId): void;
+  /**
+   * Nothing left to replicate or commit, as far as this replica knows: a
+   * leader is known, every entry of its log is committed, and (on a leader)
+   * every member's log matches it and no transfer is under way, and the
+   * caller's state machine has applied up to `applied` ≥ the last index; a
+   * candidate or pre-candidate never is settled. What `status()` would say,
+   * without building it (the host asks on every tick of every awake group,
+   * for quiescence).
+   */
+  settled(applied: number): boolean;
   /** Starts an election now (pre-vote first, when enabled). */
   campaign(): void;
   /**

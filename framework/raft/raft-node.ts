@@ -184,6 +184,16 @@ class RawNode implements RaftNode {
     raft.maybeAutoLeave();
   }
 
+  settled(applied: number): boolean {
+    const raft = this.raft;
+    const lastIndex = raft.log.lastIndex();
+    if (raft.lead === 0 || raft.log.committed !== lastIndex || applied < lastIndex) return false;
+    if (raft.role !== Role.Leader) return raft.role === Role.Follower;
+    if (raft.leadTransferee !== 0) return false;
+    for (const progress of raft.tracker.progress.values()) if (progress.match !== lastIndex) return false;
+    return true;
+  }
+
   status(): RaftStatus {
     const raft = this.raft;
     return {

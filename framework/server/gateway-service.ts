@@ -54,10 +54,11 @@ export function createGatewayServiceImpl(options: GatewayServiceOptions): Servic
         const callTimeoutMs = context.timeoutMs();
         const shared = { timeoutMs: callTimeoutMs } satisfies RequestOptions;
         const outcomes = await Promise.all(
-          request.requests.map((one) => {
-            const answer = rawCommand(options, one, callTimeoutMs, shared) ?? executeOne(options, one, callTimeoutMs);
-            return answer.then(responseOutcome, failureOutcome);
-          }),
+          request.requests.map(
+            (one) =>
+              rawCommand(options, one, callTimeoutMs, shared) ??
+              executeOne(options, one, callTimeoutMs).then(responseOutcome, failureOutcome),
+          ),
         );
         return { outcomes };
       }),
@@ -72,30 +73,32 @@ const failureOutcome = (error: unknown): OutcomeInit => ({
 /**
  * The common case of a batch, a raw command with no timeout of its own
  * (a batch of puts): straight to the host, with the call's options shared by
- * the whole batch and no async frame per request. Undefined for anything else,
- * which takes executeOne's general path (same outcomes, same errors).
+ * the whole batch, no async frame and one promise per request (the outcome).
+ * Undefined for anything else, which takes executeOne's general path (same
+ * outcomes, same errors).
  */
 function rawCommand(
   options: GatewayServiceOptions,
   request: ExecuteRequest,
   callTimeoutMs: number | undefined,
   shared: RequestOptions,
-): Promise<ResponseInit> | undefined {
+): Promise<OutcomeInit> | undefined {
   if (request.type !== "" || request.kind !== ExecuteKind.COMMAND || request.timeoutMs > 0) return undefined;
   if (callTimeoutMs === undefined || callTimeoutMs < 1) return undefined;
   if (request.groupId <= 0n || request.groupId > maxGroupId) return undefined;
   const groupId = Number(request.groupId);
+  const failed = (error: unknown): OutcomeInit => failureOutcome(connectErrorOf(options, error, groupId));
   let proposed: Promise<unknown>;
   try {
     proposed = options.host.propose(groupId, request.payload, shared);
   } catch (error) {
-    return Promise.reject(connectErrorOf(options, error, groupId));
+    return Promise.resolve(failed(error));
   }
   return proposed.then(
-    (result): ResponseInit => ({ result: result instanceof Uint8Array ? result : emptyResult }),
-    (error: unknown) => {
-      throw connectErrorOf(options, error, groupId);
-    },
+    (result): OutcomeInit => ({
+      outcome: { case: "response", value: { result: result instanceof Uint8Array ? result : emptyResult } },
+    }),
+    failed,
   );
 }
 

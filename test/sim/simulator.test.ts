@@ -117,6 +117,7 @@ function coreWithBrokenReady(mutate: (ready: Ready) => Ready): RaftCore {
         hasReady: () => node.hasReady(),
         ready: () => mutate(node.ready()),
         advance: (ready) => node.advance(ready),
+        settled: (applied) => node.settled(applied),
         status: () => node.status(),
       };
     },

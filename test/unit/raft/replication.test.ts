@@ -204,3 +204,44 @@ describe("flow control", () => {
     }
   });
 });
+
+describe("settled (the host's quiescence check)", () => {
+  it("agrees with status(): leader known, all committed, every member matched, all applied", () => {
+    const cluster = new Cluster({ voters: [1, 2, 3] });
+    cluster.elect(1);
+    cluster.stabilize();
+    const settledBy = (id: number, applied: number): boolean => cluster.get(id).node.settled(applied);
+    const last = (id: number): number => cluster.get(id).node.status().lastIndex;
+    for (const id of [1, 2, 3]) expect(settledBy(id, last(id))).toBe(true);
+    // Applied behind the log: not settled.
+    expect(settledBy(1, last(1) - 1)).toBe(false);
+    // A proposal not yet replicated or committed: the leader is not settled.
+    cluster.drop = () => true;
+    cluster.get(1).node.propose(bytes("x"));
+    expect(settledBy(1, last(1))).toBe(false);
+    cluster.drop = () => false;
+    cluster.stabilize();
+    for (const id of [1, 2, 3]) expect(settledBy(id, last(id))).toBe(true);
+    // Follower 3 falls behind: the leader is not settled until its log matches again.
+    cluster.drop = (m) => m.to === 3;
+    cluster.get(1).node.propose(bytes("y"));
+    cluster.stabilize();
+    expect(cluster.get(1).node.status().commit).toBe(last(1));
+    expect(settledBy(1, last(1))).toBe(false);
+    expect(settledBy(2, last(2))).toBe(true);
+    cluster.drop = () => false;
+    cluster.tickAll(2);
+    cluster.stabilize();
+    expect(settledBy(1, last(1))).toBe(true);
+  });
+
+  it("a candidate is never settled", () => {
+    const cluster = new Cluster({ voters: [1, 2, 3] });
+    cluster.elect(1);
+    cluster.stabilize();
+    cluster.drop = () => true;
+    cluster.get(2).node.campaign();
+    expect(cluster.get(2).node.status().role).not.toBe(Role.Follower);
+    expect(cluster.get(2).node.settled(cluster.get(2).node.status().lastIndex)).toBe(false);
+  });
+});
