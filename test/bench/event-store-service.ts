@@ -12,6 +12,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +33,24 @@ const SECONDS = Number(process.env["SECONDS"] ?? 15);
 const PRODUCERS = Number(process.env["PRODUCERS"] ?? 8);
 const BATCH = Number(process.env["BATCH"] ?? 4096);
 const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
+// MODES=sync (or async): only those phases (profiling one mode).
+const MODES = (process.env["MODES"] ?? "sync,async").split(",").filter((mode): mode is "sync" | "async" =>
+  mode === "sync" || mode === "async");
+
+/** CPU time (user + system) of a process so far, in µs, from /proc (Linux); undefined elsewhere. */
+function processCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command; clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The monotonic clock in µs: the clock of --cpu-prof's sample times, to cut a phase out of a profile. */
+const monotonicMicros = (): string => (process.hrtime.bigint() / 1000n).toString();
 
 function batchOf(producer: number, sequence: number): { timestamps: Float64Array; columns: Record<string, Float64Array> } {
   const base = Date.now() * 1000 + producer;
@@ -110,7 +129,8 @@ async function run(): Promise<void> {
   if (process.env["CODEC_ONLY"] === "1") return;
   const baseline = await engineBaseline();
   console.log(`engine alone: ${Math.round(baseline)} events/s (batches of ${BATCH}, fdatasync each)`);
-  const nats = await natsJetStreamBaseline(SECONDS, PRODUCERS, 256);
+  // NATS=0: skip the NATS JetStream baseline (profiling runs).
+  const nats = process.env["NATS"] === "0" ? undefined : await natsJetStreamBaseline(SECONDS, PRODUCERS, 256);
   console.log(nats === undefined ? "NATS JetStream: nats-server not installed (apt-get install -y nats-server), skipped"
     : `NATS JetStream R3, async publish: ${Math.round(nats.rate)} msgs/s, ack p50 ${nats.p50.toFixed(1)} ms, p99 ${nats.p99.toFixed(1)} ms`);
   const directory = await mkdtemp(join(tmpdir(), "es-bench-"));
@@ -129,8 +149,10 @@ async function run(): Promise<void> {
     }
     const client = createClient(EventStoreService, createConnectTransport({ baseUrl: leaderUrl, httpVersion: "2", useBinaryFormat: true }));
     const results: Record<string, { rate: number; p50: number; p99: number; errors: number }> = {};
-    for (const mode of ["sync", "async"] as const) {
+    for (const mode of MODES) {
       const latencies: number[] = [];
+      const cpuBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
+      const windowStart = monotonicMicros();
       let events = 0;
       let errors = 0;
       const errorTexts = new Map<string, number>();
@@ -151,6 +173,15 @@ async function run(): Promise<void> {
         }
       }));
       const seconds = (performance.now() - started) / 1000;
+      const cpuPerEvent = cluster.nodes.map((node, index) => {
+        const before = cpuBefore[index];
+        const after = processCpuMicros(node.process?.pid);
+        const role = node.url === leaderUrl ? "leader" : "follower";
+        return before === undefined || after === undefined ? `n${node.nodeId} ?`
+          : `n${node.nodeId} (${role}) ${((after - before) / Math.max(1, events)).toFixed(2)}`;
+      });
+      console.log(`${mode}: phase window (monotonic µs) ${windowStart} ${monotonicMicros()}; ` +
+        `node CPU µs per event: ${cpuPerEvent.join(", ")}`);
       latencies.sort((a, b) => a - b);
       results[mode] = { rate: events / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
       for (const [text, count] of errorTexts) console.log(`  ${count} × ${text}`);

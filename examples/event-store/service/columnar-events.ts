@@ -68,10 +68,61 @@ function columnValues(stream: string, field: EngineField, column: Column): Colum
  */
 export function toColumnar(stream: string, events: Events | undefined,
   fields: readonly EngineField[]): ColumnarEvents {
-  const timestamps = events?.timestamps ?? [];
+  const columns = (events?.columns ?? []).map((column) => ({ name: column.name,
+    values: (field: EngineField) => columnValues(stream, field, column) }));
+  return checkedColumnar(stream, events?.timestamps ?? [], columns, events?.ids ?? [], fields);
+}
+
+/** Values of a wire column as the engine takes them (Float64Arrays stay); throws naming a mismatch. */
+function wireColumnValues(stream: string, field: EngineField, values: WireValues): ColumnValues {
+  const where = `insert into '${stream}': column '${field.name}' (${field.type})`;
+  const numeric = field.type === "double" || field.type === "int64";
+  switch (values.case) {
+    case "doubles":
+      if (numeric) return values.values;
+      break;
+    case "int64s":
+      if (numeric && values.beyondSafe !== undefined) {
+        throw invalid(`${where}: ${values.beyondSafe} is beyond ±(2^53 − 1)`);
+      }
+      if (numeric) return values.values;
+      break;
+    case "bools":
+      if (field.type === "bool") return values.values;
+      break;
+    case "strings":
+      if (field.type === "string") return values.values;
+      break;
+    case undefined:
+      throw invalid(`${where} has no values`);
+  }
+  throw invalid(`${where} holds ${values.case}`);
+}
+
+/**
+ * `toColumnar` for events decoded by the hand codec (the apply on every
+ * replica): the same checks and errors, and the Float64Arrays go to the
+ * engine as they are (copied into its blocks by `set`, no number per value).
+ */
+export function wireToColumnar(stream: string, events: WireEvents,
+  fields: readonly EngineField[]): ColumnarEvents {
+  const columns = events.columns.map((column) => ({ name: column.name,
+    values: (field: EngineField) => wireColumnValues(stream, field, column.values) }));
+  return checkedColumnar(stream, events.timestamps, columns, events.ids, fields);
+}
+
+/** A column of an insert before its check: its values as the field's type wants them. */
+interface UncheckedColumn {
+  readonly name: string;
+  readonly values: (field: EngineField) => ColumnValues;
+}
+
+function checkedColumnar(stream: string, timestamps: Float64Array | readonly number[],
+  given: readonly UncheckedColumn[], ids: readonly string[],
+  fields: readonly EngineField[]): ColumnarEvents {
   const count = timestamps.length;
-  const byName = new Map<string, Column>();
-  for (const column of events?.columns ?? []) {
+  const byName = new Map<string, UncheckedColumn>();
+  for (const column of given) {
     if (byName.has(column.name)) throw invalid(`insert into '${stream}': column '${column.name}' appears twice`);
     byName.set(column.name, column);
   }
@@ -80,7 +131,7 @@ export function toColumnar(stream: string, events: Events | undefined,
     const column = byName.get(field.name);
     if (column === undefined) throw invalid(`insert into '${stream}': no column for field '${field.name}'`);
     byName.delete(field.name);
-    const values = columnValues(stream, field, column);
+    const values = column.values(field);
     if (values.length !== count) {
       throw invalid(`insert into '${stream}': column '${field.name}' has ${values.length} values, ` +
         `expected ${count} (one per timestamp)`);
@@ -89,7 +140,6 @@ export function toColumnar(stream: string, events: Events | undefined,
   }
   const unknown = [...byName.keys()];
   if (unknown.length > 0) throw invalid(`insert into '${stream}': unknown field '${unknown[0]}'`);
-  const ids = events?.ids ?? [];
   if (ids.length !== 0 && ids.length !== count) {
     throw invalid(`insert into '${stream}': ${ids.length} ids for ${count} events (give none or one per event)`);
   }

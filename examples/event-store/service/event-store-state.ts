@@ -25,9 +25,10 @@ import type {
 } from "../gen/eventstore/v1/eventstore_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { CreateStreamResponseSchema, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
-import { EVENT_ID_FIELD, toColumnar } from "./columnar-events.js";
+import { EVENT_ID_FIELD, toColumnar, wireToColumnar } from "./columnar-events.js";
 import type { DedupIndex } from "./dedup-index.js";
 import { createDedupIndex, loadDedupIndex } from "./dedup-index.js";
+import { columnarFormOf } from "./insert-codec.js";
 import { mapEngineErrors } from "./engine-errors.js";
 import type { EventStoreServiceExecutor } from "./executor.js";
 import { createQueryExecutors } from "./query-executors.js";
@@ -139,7 +140,10 @@ function insert(core: StateCore, request: InsertRequest): InsertResponse {
   const stream = request.stream;
   const schema = stream.startsWith("_") ? undefined : schemaOf(core, stream);
   if (schema === undefined) throw new StateMachineError(StateMachineErrorCode.NotFound, `no stream '${stream}'`);
-  const events = toColumnar(stream, request.events, userFieldsOf(schema));
+  // Decoded from a log entry by the hand codec: its Float64Arrays, no number per value.
+  const columnar = columnarFormOf(request);
+  const events = columnar === undefined ? toColumnar(stream, request.events, userFieldsOf(schema))
+    : wireToColumnar(stream, columnar.events, userFieldsOf(schema));
   const operation: InsertOperation = {
     kind: "insert", stream, timestamps: events.timestamps,
     columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids },

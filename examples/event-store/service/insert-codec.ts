@@ -71,6 +71,45 @@ export function toProtoEvents(events: WireEvents): Events {
   };
 }
 
+/** The columnar form of each request `insertRequestCodec` decoded (the executor reads this). */
+const decodedForms = new WeakMap<InsertRequest, InsertCommand>();
+
+/**
+ * The columnar form of a request decoded by `insertRequestCodec.decode` —
+ * Float64Arrays straight from the log entry — or undefined for a request
+ * made any other way (JSON, protobuf-es).
+ */
+export function columnarFormOf(request: InsertRequest): InsertCommand | undefined {
+  return decodedForms.get(request);
+}
+
+/**
+ * A decoded InsertRequest whose `events` (protobuf-es's number arrays) are
+ * built only when read: the apply on every replica reads the columnar form
+ * (`columnarFormOf`) and never pays for one number per value.
+ */
+function lazyRequest(command: InsertCommand): InsertRequest {
+  let events: Events | undefined;
+  let built = false;
+  const request: InsertRequest = {
+    $typeName: "eventstore.v1.InsertRequest", stream: command.stream, async: command.async,
+    get events(): Events | undefined {
+      if (!built) {
+        events = toProtoEvents(command.events);
+        built = true;
+      }
+      return events;
+    },
+    set events(value: Events | undefined) {
+      events = value;
+      built = true;
+      decodedForms.delete(request);
+    },
+  };
+  decodedForms.set(request, command);
+  return request;
+}
+
 /**
  * InsertRequest through the hand codec (insert-wire*.ts) instead of
  * protobuf-es's reflection: the same bytes, a fraction of the work (no
@@ -79,13 +118,8 @@ export function toProtoEvents(events: WireEvents): Events {
  */
 export const insertRequestCodec: MessageCodec<InsertRequest> = {
   encode: (request) => encodeInsertCommand({ stream: request.stream,
-    events: toWireEvents(request.events),
-    async: request.async }),
-  decode: (bytes) => {
-    const command = decodeInsertCommand(bytes);
-    return { $typeName: "eventstore.v1.InsertRequest", stream: command.stream,
-      events: toProtoEvents(command.events), async: command.async };
-  },
+    events: toWireEvents(request.events), async: request.async }),
+  decode: (bytes) => lazyRequest(decodeInsertCommand(bytes)),
   // The gateway hands parsed JSON; fromJson checks its shape and throws naming the field.
   fromJson: (json) => fromJson(InsertRequestSchema, json as JsonValue),
   toJson: (request) => toJson(InsertRequestSchema, request),
