@@ -131,7 +131,7 @@ async function run(): Promise<void> {
   console.log(`engine alone: ${Math.round(baseline)} events/s (batches of ${BATCH}, fdatasync each)`);
   // NATS=0: skip the NATS JetStream baseline (profiling runs).
   const nats = process.env["NATS"] === "0" ? undefined : await natsJetStreamBaseline(SECONDS, PRODUCERS, 256);
-  console.log(nats === undefined ? "NATS JetStream: nats-server not installed (apt-get install -y nats-server), skipped"
+  console.log(process.env["NATS"] === "0" ? "NATS JetStream: skipped (NATS=0)" : nats === undefined ? "NATS JetStream: nats-server not installed (apt-get install -y nats-server), skipped"
     : `NATS JetStream R3, async publish: ${Math.round(nats.rate)} msgs/s, ack p50 ${nats.p50.toFixed(1)} ms, p99 ${nats.p99.toFixed(1)} ms`);
   const directory = await mkdtemp(join(tmpdir(), "es-bench-"));
   // FLAGS: further node flags, e.g. FLAGS="--tick-ms 20".
@@ -185,6 +185,9 @@ async function run(): Promise<void> {
       latencies.sort((a, b) => a - b);
       results[mode] = { rate: events / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
       for (const [text, count] of errorTexts) console.log(`  ${count} × ${text}`);
+      const info = await store.info("bench");
+      console.log(`  stream after ${mode}: ${info.eventCount} events, ${info.lateEventCount} of them late, ` +
+        `${info.blockCount} blocks`);
       console.log(`${mode}: ${Math.round(events / seconds)} events/s, ack p50 ${results[mode]!.p50.toFixed(1)} ms, p99 ${results[mode]!.p99.toFixed(1)} ms, ${errors} errors, ratio to engine alone ${(events / seconds / baseline).toFixed(3)}`);
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }

@@ -177,4 +177,50 @@ describe("leader insert buffer, admission by expected wait", () => {
     expect((await fits).accepted).toBe(100);
     expect(t.count()).toBe(500);
   });
+
+  it("slows async callers (they wait) once a second of work is queued, instead of queuing until refused", async () => {
+    const t = await setup(50, 100_000);
+    // 100 events applied over the first 1000 ms window: 0.1 events/ms, so one second of work is 100 events.
+    const first = t.buffer.insert(t.stream, t.events(Array.from({ length: 100 }, (_, i) => i)), false);
+    t.clock.advance(1000);
+    expect((await first).accepted).toBe(100);
+    const release = t.holdProposals();
+    expect((await t.buffer.insert(t.stream, t.events(Array.from({ length: 60 }, (_, i) => 1000 + i)), true))
+      .accepted).toBe(60);
+    let answered = false;
+    const second = t.buffer.insert(t.stream, t.events(Array.from({ length: 60 }, (_, i) => 2000 + i)), true);
+    void second.then(() => { answered = true; });
+    await settle();
+    // 60 in flight + 60 would be 1200 ms of work: the second waits, neither refused nor answered.
+    expect(answered).toBe(false);
+    expect(t.buffer.statistics()).toMatchObject({ inFlightEvents: 60, waitingEvents: 60 });
+    release();
+    expect((await second).accepted).toBe(60);
+    t.clock.advance(5);
+    await settle();
+    expect(t.count()).toBe(220);
+  });
+
+  it("measures the apply rate over busy time only: an idle stream is not refused at its next burst", async () => {
+    const t = await setup(100, 100_000);
+    const applyHundred = async (from: number) => {
+      const insert = t.buffer.insert(t.stream, t.events(Array.from({ length: 100 }, (_, i) => from + i)), false);
+      t.clock.advance(500);
+      expect((await insert).accepted).toBe(100);
+    };
+    // Two proposals of 100 events, 500 ms each, 10 s idle between: 200 events in 1000 ms busy.
+    await applyHundred(0);
+    t.clock.advance(10_000);
+    await applyHundred(1000);
+    const release = t.holdProposals();
+    const queued = t.buffer.insert(t.stream, t.events(Array.from({ length: 600 }, (_, i) => 2000 + i)), false);
+    await settle();
+    // At 0.2 events/ms, 900 events are 4500 ms of work: admitted (over wall time, 200 / 11 s, it was refused).
+    const next = t.buffer.insert(t.stream, t.events(Array.from({ length: 300 }, (_, i) => 3000 + i)), false);
+    t.clock.advance(5);
+    release();
+    expect((await queued).accepted).toBe(600);
+    expect((await next).accepted).toBe(300);
+    expect(t.count()).toBe(1100);
+  });
 });
