@@ -12,8 +12,16 @@
  * the same seed gives the same trace hash.
  */
 import { create } from "@bufbuild/protobuf";
-import { CreatePartitionRequestSchema } from "../../../gen/raftkit/v1/cluster_pb.js";
-import { CreatePartition, defaultRebalanceLimits } from "../../../framework/cluster/index.js";
+import {
+  CreatePartitionRequestSchema,
+  SetNodeStateRequestSchema,
+} from "../../../gen/raftkit/v1/cluster_pb.js";
+import {
+  CreatePartition,
+  defaultRebalanceLimits,
+  nodeStateToWire,
+  SetNodeState,
+} from "../../../framework/cluster/index.js";
 import type { NodeId, RandomSource } from "../../../framework/raft/index.js";
 import { createSeededRandom } from "../../../framework/raft/index.js";
 import type { ClusterManagerSettings } from "../../../framework/server/cluster-config.js";
@@ -288,6 +296,31 @@ class ClusterRun {
     }
   }
 
+  /**
+   * The operator's RemoveNode for the node gone: the meta group accepts it
+   * only once its table records no replica there (a stale record is refused).
+   */
+  private async removeGone(): Promise<void> {
+    const request = create(SetNodeStateRequestSchema, {
+      nodeId: BigInt(this.gone), state: nodeStateToWire("removed"),
+    });
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const leader = this.world.metaLeader();
+      try {
+        if (leader !== undefined) {
+          await proposeMeta(leader.host, SetNodeState, request);
+          this.record(`node ${this.gone} removed from the meta table`);
+          return;
+        }
+      } catch (error) {
+        lastError = error;
+      }
+      await new Promise<void>((resolve) => this.scheduler.after(100, resolve));
+    }
+    this.violation(`RemoveNode ${this.gone} refused after convergence: ${String(lastError)}`);
+  }
+
   private quiet(now: number): void {
     if (now % 500 !== 0 && now < this.faultsEndAt + this.quietMs) return;
     const problems = convergenceProblems({
@@ -297,9 +330,11 @@ class ClusterRun {
       this.convergedAt = now;
       this.phase = "reads";
       this.record(`converged ${now - this.faultsEndAt} ms after the faults`);
-      void this.clients.verifyAll().then(() => {
-        this.phase = "done";
-      });
+      void this.removeGone()
+        .then(() => this.clients.verifyAll())
+        .then(() => {
+          this.phase = "done";
+        });
       return;
     }
     if (now >= this.faultsEndAt + this.quietMs) {
