@@ -13,6 +13,7 @@
 import type { NodeInfo, NodeState } from "./cluster-manager.js";
 import type { FailureDetectorConfig, NodeTransition } from "./failure-detector.js";
 import { createFailureDetector } from "./failure-detector.js";
+import { createLearnerWatch } from "./learner-watch.js";
 import { planRebalance } from "./rebalance-planner.js";
 import type { GroupObservation, RebalanceAction, RebalanceLimits } from "./rebalance-types.js";
 
@@ -43,7 +44,12 @@ export interface ControllerOptions {
   readonly environment: ControllerEnvironment;
   readonly detector: FailureDetectorConfig;
   readonly limits: RebalanceLimits;
+  /** A learner whose lag falls no further for this long is replaced (default 60 s). */
+  readonly learnerStallMs?: number;
 }
+
+/** Default of ControllerOptions.learnerStallMs. */
+export const defaultLearnerStallMs = 60_000;
 
 export interface RoundFailure {
   readonly action: RebalanceAction | string;
@@ -79,6 +85,10 @@ function differs(recorded: RecordedMembership, observed: GroupObservation): bool
 export function createController(options: ControllerOptions): Controller {
   const { environment } = options;
   const detector = createFailureDetector(options.detector);
+  const learners = createLearnerWatch(
+    options.learnerStallMs ?? defaultLearnerStallMs,
+    options.limits.catchUpLagMax,
+  );
   const recordChanges = async (
     observations: readonly GroupObservation[],
     failures: RoundFailure[],
@@ -114,7 +124,7 @@ export function createController(options: ControllerOptions): Controller {
           failures.push({ action: `node ${transition.nodeId} → ${transition.to}`, error });
         }
       }
-      const observations = await environment.observe();
+      const observations = learners.observe(await environment.observe(), nowMs);
       const recorded = await recordChanges(observations, failures);
       const nodes = environment.nodes();
       // Load counts from a partial view (a group with no leader yet, a node that did not

@@ -75,7 +75,9 @@ export type {
   RecordedMembership,
   RoundReport,
 } from "./controller.js";
-export { createController } from "./controller.js";
+export { createController, defaultLearnerStallMs } from "./controller.js";
+export type { LearnerWatch } from "./learner-watch.js";
+export { createLearnerWatch } from "./learner-watch.js";
 export { confChangeOf } from "./membership-change.js";
 export type { ClusterServiceOptions } from "./cluster-service.js";
 export { createClusterServiceImpl } from "./cluster-service.js";

@@ -20,6 +20,11 @@ export interface GroupObservation {
   readonly recentlyActive: ReadonlySet<number>;
   /** A membership change is proposed and not applied yet: plan nothing for this group. */
   readonly changing: boolean;
+  /**
+   * Learners whose lag fell no further for the controller's learner stall
+   * time (learner-watch.ts): removed, so the group's repair adds a fresh one.
+   */
+  readonly stalledLearners?: ReadonlySet<number>;
 }
 
 export type RebalanceAction =

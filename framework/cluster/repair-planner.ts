@@ -67,6 +67,9 @@ function stepLearner(
   if (isUnusable(context.states.get(learner))) {
     return { kind: "remove", partitionId, nodeId: learner, reason: "learner on an unusable node" };
   }
+  if (group.stalledLearners?.has(learner) === true) {
+    return { kind: "remove", partitionId, nodeId: learner, reason: "learner never caught up" };
+  }
   const lag = group.lag.get(learner);
   if (lag === undefined || lag > context.limits.catchUpLagMax) return undefined;
   const promoted = [...group.voters, learner];

@@ -5,7 +5,7 @@
  * timings of heartbeats, failure detection and controller rounds.
  */
 import type { RebalanceLimits } from "../cluster/index.js";
-import { defaultRebalanceLimits, metaVoterCounts } from "../cluster/index.js";
+import { defaultLearnerStallMs, defaultRebalanceLimits, metaVoterCounts } from "../cluster/index.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
 
 export interface ClusterManagerSettings {
@@ -27,6 +27,8 @@ export interface ClusterManagerSettings {
   /** Replication factor of partitions created without one. */
   readonly defaultReplicationFactor: number;
   readonly limits: RebalanceLimits;
+  /** A learner whose lag falls no further for this long is removed and replaced. */
+  readonly learnerStallMs: number;
 }
 
 export const defaultClusterManagerSettings: Omit<ClusterManagerSettings, "enabled"> = {
@@ -39,6 +41,7 @@ export const defaultClusterManagerSettings: Omit<ClusterManagerSettings, "enable
   callTimeoutMs: 5_000,
   defaultReplicationFactor: 3,
   limits: defaultRebalanceLimits,
+  learnerStallMs: defaultLearnerStallMs,
 };
 
 /** The settings with defaults filled in; every bad value names its setting. */
@@ -60,6 +63,7 @@ export function resolveClusterManagerSettings(
   }
   const timings = [
     "heartbeatIntervalMs", "suspectAfterMs", "deadAfterMs", "roundIntervalMs", "callTimeoutMs",
+    "learnerStallMs",
   ] as const;
   for (const key of timings) {
     const value = settings[key];

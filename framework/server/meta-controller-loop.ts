@@ -107,6 +107,7 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
         environment,
         detector: { suspectAfterMs: settings.suspectAfterMs, deadAfterMs: settings.deadAfterMs },
         limits: settings.limits,
+        learnerStallMs: settings.learnerStallMs,
       });
       controller.onLeadershipStart(now());
       logger.info("meta leader: controller started", { nodeId: host.nodeId });

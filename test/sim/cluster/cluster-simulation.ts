@@ -85,6 +85,7 @@ export const simulatedClusterSettings: ClusterManagerSettings = {
   callTimeoutMs: 300,
   defaultReplicationFactor: replicationFactor,
   limits: { ...defaultRebalanceLimits, maxBalanceMoves: 2 },
+  learnerStallMs: 5_000,
 };
 
 type Phase = "setup" | "faults" | "quiet" | "reads" | "done";
