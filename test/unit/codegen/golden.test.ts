@@ -26,6 +26,8 @@ const goldenDirectories: Readonly<Record<MessageModel, string>> = {
 const modes: readonly MessageModel[] = ["ts-proto", "protobuf-es"];
 const update = process.env["RAFTKIT_UPDATE_GOLDEN"] === "1";
 const scratch: string[] = [];
+/** Bound on a test that runs a child program (buf, tsc) on a loaded 2-core CI box. */
+const childProgramLimitMs = 180_000;
 
 afterAll(async () => {
   for (const directory of scratch) await rm(directory, { recursive: true, force: true });
@@ -135,7 +137,9 @@ describe("codegen golden files", () => {
         expect(actual, `${mode} ${file}`).toBe(await readFile(goldenFile(mode, file), "utf8"));
       }
     }
-  });
+    // buf starts two node plugin processes: 11 s at load 13 on 2 cores; the limit catches a
+    // hung child, it is not a timing check (the default 60 s is too close under CI load).
+  }, childProgramLimitMs);
 
   it("the generated trees type-check under strict TypeScript", async () => {
     const project = await createTempProject("raftkit-typecheck-");
@@ -149,7 +153,9 @@ describe("codegen golden files", () => {
     const result = await runIn(project, "tsc", ["--noEmit", "-p", "."]);
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
-  });
+    // One tsc run took 23 s at load 13 on 2 cores (init.test.ts saw its children take 60 s at
+    // load 20): the limit catches a hung tsc, it is not a timing check.
+  }, childProgramLimitMs);
 });
 
 /** Code a user writes against the generated API: a wrong type anywhere fails the type-check. */
