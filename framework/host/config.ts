@@ -23,6 +23,13 @@ export interface NodeHostConfig {
   /** Groups whose Ready is applied concurrently. */
   readonly applyConcurrency?: number;
   /**
+   * Loop iterations whose save may be in flight at once (pipelined saves:
+   * the next iteration's groups are collected, sent and written while an
+   * earlier save syncs; one save in flight per group always). 1: every
+   * iteration waits for its own save, apply and advance before the next.
+   */
+  readonly maxSavesInFlight?: number;
+  /**
    * Ticks a group must be idle (nothing pending, everything replicated and
    * applied) before it quiesces: no ticks, no heartbeats, until a request or
    * a message wakes it or a member's node goes silent. 0: never quiesce.
@@ -47,6 +54,7 @@ export function resolveNodeHostConfig(config: NodeHostConfig): ResolvedNodeHostC
     requestTimeoutMs: 5_000,
     maxSnapshotSends: 4,
     applyConcurrency: 16,
+    maxSavesInFlight: 4,
     quiesceAfterTicks: 0,
     raft: {},
     ...config,
@@ -62,6 +70,7 @@ export function resolveNodeHostConfig(config: NodeHostConfig): ResolvedNodeHostC
     "requestTimeoutMs",
     "maxSnapshotSends",
     "applyConcurrency",
+    "maxSavesInFlight",
   ];
   for (const key of positive) {
     const value = resolved[key];

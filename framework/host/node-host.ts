@@ -93,6 +93,8 @@ export class NodeHost implements TransportHandler {
   private loopDone: Promise<void> = Promise.resolve();
   /** Settles when the loop's current iteration ends (resolved between iterations). */
   private iterationDone: Promise<void> = Promise.resolve();
+  /** Saves the loop started whose groups are not yet acknowledged, applied and advanced (pipelined saves). */
+  private readonly savesInFlight = new Set<Promise<void>>();
   private tickTimer: TimerHandle | undefined;
   private snapshotSends = 0;
   private fatal: HostError | undefined;
@@ -235,8 +237,10 @@ export class NodeHost implements TransportHandler {
     this.peersStale = true;
     const reason = `group ${groupId} was stopped on node ${this.nodeId}`;
     replica.stop(new HostError(HostErrorCode.Stopped, reason));
-    // The iteration under way may still hold the replica (persist, apply): let it finish.
+    // The iteration under way or a save in flight may still hold the replica (persist, apply): let them finish.
     await this.iterationDone;
+    // Only the saves started so far can hold it (it is in no later one); more may start meanwhile.
+    await Promise.all([...this.savesInFlight].map((save) => save.catch(() => undefined)));
     await replica.snapshotTask;
     await replica.exclusive(() => replica.stateMachine.close());
   }
@@ -531,7 +535,7 @@ export class NodeHost implements TransportHandler {
   }
 
   private async runLoop(): Promise<void> {
-    while (!this.stopping) {
+    while (!this.stopping && this.fatal === undefined) {
       if (!this.workPending) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         continue;
@@ -546,13 +550,25 @@ export class NodeHost implements TransportHandler {
         await iteration;
       } catch (error) {
         this.onFatal(error);
-        return;
+        break;
       }
       await this.deps.yieldToEventLoop();
     }
+    // Stopping (or failed): what is being persisted and applied finishes first.
+    await this.savesSettled();
   }
 
-  /** One pass of the Ready loop over every group that has work. */
+  /**
+   * One pass of the Ready loop over every group that has work: collects their
+   * Readies, sends the leaders' messages at once and starts ONE save for all
+   * of them, without waiting for it (pipelined saves, docs/storage.md): the
+   * rest — acknowledgements, apply, advance — runs when that save is durable
+   * (`completeSaved`). A group whose Ready is still being persisted or
+   * applied has no Ready (RaftNode: one outstanding per group), so each
+   * group has at most one save in flight and its saves become durable in the
+   * order raft produced them (the store resolves saves in call order). Waits
+   * only when `maxSavesInFlight` saves are in flight.
+   */
   private async iteration(): Promise<void> {
     const readies: ReadyOfReplica[] = [];
     const candidates = this.touched;
@@ -578,8 +594,25 @@ export class NodeHost implements TransportHandler {
         });
       }
     }
-    if (updates.length > 0) await this.deps.logStore.save(updates);
+    const saved = updates.length > 0 ? this.deps.logStore.save(updates) : Promise.resolve();
+    const completed = saved.then(() => this.completeSaved(readies));
+    this.savesInFlight.add(completed);
+    completed.then(
+      () => this.savesInFlight.delete(completed),
+      (error: unknown) => {
+        this.savesInFlight.delete(completed);
+        this.onFatal(error);
+        this.schedule(); // the loop sees the failure and ends
+      },
+    );
+    while (this.savesInFlight.size >= this.config.maxSavesInFlight) {
+      await Promise.race([...this.savesInFlight].map((save) => save.catch(() => undefined)));
+    }
+  }
 
+  /** After a save is durable: acknowledgements, apply, advance, snapshots; the groups may then have more. */
+  private async completeSaved(readies: readonly ReadyOfReplica[]): Promise<void> {
+    if (this.fatal !== undefined) return; // an earlier save failed: this node does nothing more
     const late: GroupMessage[] = [];
     for (const { replica, ready } of readies) this.sendMessages(replica, ready.messagesAfterPersist, late);
     if (late.length > 0) this.deps.transport.send(late);
@@ -593,9 +626,17 @@ export class NodeHost implements TransportHandler {
       if (ready.snapshot !== undefined || replica.confState !== confStates[i]) this.peersStale = true;
     }
     for (const { replica } of readies) this.maybeSnapshot(replica);
-    // advance may have produced more (commits, auto-leave): look at them again.
+    // advance may have produced more (commits, auto-leave), and what arrived
+    // for these groups meanwhile waited for it: look at them again.
     for (const { replica } of readies) this.touched.add(replica);
-    this.workPending = true;
+    this.schedule();
+  }
+
+  /** Resolves once no save started by the loop is still being persisted, applied or advanced (the loop no longer starts any). */
+  private async savesSettled(): Promise<void> {
+    while (this.savesInFlight.size > 0) {
+      await Promise.all([...this.savesInFlight].map((save) => save.catch(() => undefined)));
+    }
   }
 
   private async applyAll(readies: readonly ReadyOfReplica[]): Promise<void> {
@@ -651,6 +692,7 @@ export class NodeHost implements TransportHandler {
   }
 
   private onFatal(error: unknown): void {
+    if (this.fatal !== undefined) return; // a later save failing after the first one
     this.fatal = new HostError(
       HostErrorCode.StorageFailed,
       `node ${this.nodeId} stopped accepting writes: ${String(error)}`,

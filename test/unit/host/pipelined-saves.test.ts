@@ -1,0 +1,167 @@
+/**
+ * Pipelined saves in the host loop (docs/architecture.md, "The node host"):
+ * the next iteration's groups are written while an earlier save is in
+ * flight, a group never has two saves in flight, and nothing a save carries
+ * is acknowledged or applied before it is durable.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createMemoryLogStore, createMemorySnapshotStore, NodeHost } from "../../../framework/host/index.js";
+import type { GroupUpdate, HostLogStore } from "../../../framework/host/index.js";
+import { createSeededRandom } from "../../../framework/raft/index.js";
+import { createSilentLogger, createSystemClock } from "../../../framework/transport/index.js";
+import { bytes, eventually } from "./host-cluster.js";
+import { createKvStateMachine } from "./kv-state-machine.js";
+import { MemoryNetwork } from "./memory-network.js";
+
+interface HeldSave {
+  readonly groups: readonly number[];
+  readonly release: () => void;
+  released: boolean;
+}
+
+/** A memory log store whose saves (reads see them at once) resolve only when the test releases them, in call order. */
+function gatedLogStore(): { store: HostLogStore; saves: HeldSave[]; hold: (on: boolean) => void } {
+  const inner = createMemoryLogStore();
+  const saves: HeldSave[] = [];
+  let holding = false;
+  let previous: Promise<void> = Promise.resolve();
+  const store: HostLogStore = {
+    ...inner,
+    storage: (groupId) => inner.storage(groupId),
+    groupIds: () => inner.groupIds(),
+    save(updates: readonly GroupUpdate[]): Promise<void> {
+      const written = inner.save(updates);
+      if (!holding) return written;
+      let open: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const held: HeldSave = {
+        groups: updates.map((u) => u.groupId),
+        released: false,
+        release: () => {
+          held.released = true;
+          open();
+        },
+      };
+      saves.push(held);
+      // In call order, as LogStore resolves them.
+      const done = Promise.all([previous, written, gate]).then(() => undefined);
+      previous = done;
+      return done;
+    },
+  };
+  return { store, saves, hold: (on) => (holding = on) };
+}
+
+let host: NodeHost | undefined;
+let held: HeldSave[] = [];
+afterEach(async () => {
+  // A failed test may leave saves held: stop() waits for every save in flight.
+  const releaseAll = setInterval(() => held.forEach((save) => save.released || save.release()), 5);
+  try {
+    await host?.stop();
+  } finally {
+    clearInterval(releaseAll);
+  }
+  host = undefined;
+});
+
+async function startHost(maxSavesInFlight: number): Promise<ReturnType<typeof gatedLogStore>> {
+  const gated = gatedLogStore();
+  held = gated.saves;
+  const network = new MemoryNetwork();
+  host = new NodeHost(
+    { nodeId: 1, tickIntervalMs: 5, electionTicks: 10, heartbeatTicks: 2, maxSavesInFlight },
+    {
+      logStore: gated.store,
+      snapshotStore: createMemorySnapshotStore(),
+      transport: network.transportFor(1),
+      clock: createSystemClock(),
+      random: createSeededRandom(7),
+      logger: createSilentLogger(),
+      yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+    },
+  );
+  network.attach(1, host);
+  host.start();
+  for (const groupId of [1, 2]) await host.startGroup(groupId, createKvStateMachine(), { voters: [1] });
+  await eventually(() => host!.isLeader(1) && host!.isLeader(2), 30_000, "single-member groups to elect themselves");
+  // Let the leaders' first entries commit and apply, so the next saves carry only the proposals below.
+  await eventually(
+    () => [1, 2].every((g) => host!.status(g).appliedByStateMachine === host!.status(g).lastIndex),
+    30_000,
+    "the leaders' empty entries to apply",
+  );
+  gated.hold(true);
+  return gated;
+}
+
+const put = (key: string): Uint8Array => bytes(`set ${key} ${key}`);
+
+describe("pipelined saves", () => {
+  it("writes another group's save while one is in flight; one save per group; acknowledges only what is durable", async () => {
+    const { saves } = await startHost(4);
+    let firstDone = false;
+    const first = host!.propose(1, put("a")).then((result) => {
+      firstDone = true;
+      return result;
+    });
+    await eventually(() => saves.some((save) => save.groups.includes(1)), 30_000, "group 1's save");
+    const again = host!.propose(1, put("b"));
+    const other = host!.propose(2, put("c"));
+    // Group 2's save starts while group 1's is still in flight.
+    await eventually(() => saves.some((save) => save.groups.includes(2)), 30_000, "group 2's save beside group 1's");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(saves.filter((save) => save.groups.includes(1))).toHaveLength(1);
+    expect(firstDone).toBe(false);
+    expect(host!.status(1).appliedByStateMachine).toBeLessThan(host!.status(1).lastIndex);
+    // Durable: group 1 goes on (its next Ready: the commit index and "b"); its entry is applied
+    // only once the save carrying that commit is durable too.
+    saves.find((save) => save.groups.includes(1))!.release();
+    await eventually(() => saves.filter((save) => save.groups.includes(1)).length === 2, 30_000, "group 1's next save");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(firstDone).toBe(false);
+    // From here every save is released as it comes.
+    const releaseAll = setInterval(() => saves.forEach((save) => save.released || save.release()), 5);
+    try {
+      await Promise.all([first, again, other]);
+    } finally {
+      clearInterval(releaseAll);
+    }
+    expect(firstDone).toBe(true);
+  });
+
+  it("maxSavesInFlight 1: no iteration starts a save while one is in flight", async () => {
+    const { saves } = await startHost(1);
+    const first = host!.propose(1, put("a"));
+    await eventually(() => saves.length === 1, 30_000, "group 1's save");
+    const other = host!.propose(2, put("c"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(saves).toHaveLength(1);
+    const releaseAll = setInterval(() => saves.forEach((save) => save.released || save.release()), 5);
+    try {
+      await Promise.all([first, other]);
+    } finally {
+      clearInterval(releaseAll);
+    }
+    expect(saves.length).toBeGreaterThan(1);
+  });
+
+  it("refuses maxSavesInFlight 0, naming it", () => {
+    const network = new MemoryNetwork();
+    expect(
+      () =>
+        new NodeHost(
+          { nodeId: 1, maxSavesInFlight: 0 },
+          {
+            logStore: createMemoryLogStore(),
+            snapshotStore: createMemorySnapshotStore(),
+            transport: network.transportFor(1),
+            clock: createSystemClock(),
+            random: createSeededRandom(7),
+            logger: createSilentLogger(),
+            yieldToEventLoop: () => Promise.resolve(),
+          },
+        ),
+    ).toThrow(/maxSavesInFlight = 0, allowed a positive integer/);
+  });
+});
