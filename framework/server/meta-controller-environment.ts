@@ -37,6 +37,13 @@ export interface MetaControllerEnvironment extends ControllerEnvironment {
    * looked at: groups started otherwise (a static --groups list) are not its business.
    */
   stopOrphans(): Promise<number>;
+  /**
+   * Starts replicas the meta table places on a node that answers but does not
+   * run them (StartReplica failed when the partition was created, the node
+   * being down): in join mode, an empty replica the group's leader fills —
+   * safe for a voter that never held any of the group's state.
+   */
+  startMissingReplicas(nowMs: number): Promise<number>;
 }
 
 export interface MetaEnvironmentOptions {
@@ -94,6 +101,8 @@ interface EnvironmentState {
   hosted: Map<number, readonly number[]>;
   /** "node/partition" of learners added since the last observation: not orphans. */
   readonly acted: Set<string>;
+  /** "node/partition" of replicas the table places where they do not run: since when. */
+  missingSince: Map<string, number>;
 }
 
 function nodeOf(state: EnvironmentState, nodeId: number): MetaNode {
@@ -231,6 +240,61 @@ async function stopOrphans(state: EnvironmentState): Promise<number> {
   return stopped;
 }
 
+/** Missing replicas are started this many call timeouts after first seen (CreatePartition's tries are over). */
+const missingGraceCalls = 4;
+
+/**
+ * Replicas the table places on an answering node that does not run them.
+ * Started at once when the group has a leader (its quorum bootstrapped; the
+ * empty replica is caught up). Without one, only after the creator's tries
+ * are over and only if some replica runs: a partition none of whose
+ * replicas started waits for CreatePartition again, which bootstraps it.
+ */
+function missingReplicas(state: EnvironmentState, nowMs: number) {
+  const { callTimeoutMs, meta } = state.options;
+  const missing: { partitionId: number; nodeId: number; stateMachineType: string }[] = [];
+  const seen = new Map<string, number>();
+  const hostedAnywhere = new Set([...state.hosted.values()].flat());
+  for (const partition of meta.table.partitions()) {
+    const { partitionId, stateMachineType } = partition;
+    // The leader's configuration where there is one (the table lags it by a round).
+    const voters = state.observed.get(partitionId)?.voters ?? partition.replicas;
+    for (const nodeId of voters) {
+      const hosted = state.hosted.get(nodeId);
+      const key = `${nodeId}/${partitionId}`;
+      if (hosted === undefined || hosted.includes(partitionId) || state.acted.has(key)) continue;
+      const since = state.missingSince.get(key) ?? nowMs;
+      seen.set(key, since);
+      const late = nowMs - since >= missingGraceCalls * callTimeoutMs;
+      if (state.observed.has(partitionId) || (late && hostedAnywhere.has(partitionId))) {
+        missing.push({ partitionId, nodeId, stateMachineType });
+      }
+    }
+  }
+  state.missingSince = seen;
+  return missing;
+}
+
+async function startMissingReplicas(state: EnvironmentState, nowMs: number): Promise<number> {
+  const { callTimeoutMs: timeoutMs, logger } = state.options;
+  const missing = missingReplicas(state, nowMs);
+  const chosen = missing.slice(0, maxOrphansPerRound);
+  const results = await Promise.all(chosen.map(async ({ partitionId, nodeId, stateMachineType }) => {
+    state.acted.add(`${nodeId}/${partitionId}`);
+    const request = { partitionId: BigInt(partitionId), stateMachineType, join: true };
+    try {
+      await agentOf(state, nodeId).startReplica(request, { timeoutMs });
+      logger.info("started a replica missing on its node", { partition: partitionId, nodeId });
+      return 1;
+    } catch (error) {
+      const fields = { partition: partitionId, nodeId, error: String(error) };
+      logger.warn("start of a missing replica failed", fields);
+      return 0;
+    }
+  }));
+  return results.reduce((sum: number, one) => sum + one, 0);
+}
+
 export function createMetaControllerEnvironment(
   options: MetaEnvironmentOptions,
 ): MetaControllerEnvironment {
@@ -241,6 +305,7 @@ export function createMetaControllerEnvironment(
     observed: new Map(),
     hosted: new Map(),
     acted: new Set(),
+    missingSince: new Map(),
   };
   return {
     nodes: () => table.nodes(),
@@ -265,5 +330,6 @@ export function createMetaControllerEnvironment(
     },
     execute: (action) => executeAction(state, action),
     stopOrphans: () => stopOrphans(state),
+    startMissingReplicas: (nowMs) => startMissingReplicas(state, nowMs),
   };
 }

@@ -115,6 +115,7 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     controller.onHeartbeat(host.nodeId, now());
     logRound(logger, await controller.round(now()));
     await environment.stopOrphans();
+    await environment.startMissingReplicas(now());
     rounds++;
     const handOffDue = now() - handedOffAt >= handOffIntervalMs;
     if (handOffDue && maybeHandOffMetaLeadership(host, meta, logger)) handedOffAt = now();

@@ -44,6 +44,16 @@ function partitionProblems(
   }
   const down = voters.filter((id) => !world.isUp(id));
   if (down.length > 0) problems.push(`${where}: voters not running: ${down.join(",")}`);
+  const missing = voters.filter((id) => world.isUp(id) && world.host(id)?.groupIds().includes(partitionId) !== true);
+  if (missing.length > 0) problems.push(`${where}: voters hosting no replica: ${missing.join(",")}`);
+  const following = (id: NodeId): boolean => {
+    const host = world.host(id);
+    if (host?.groupIds().includes(partitionId) !== true) return false;
+    const follower = host.status(partitionId);
+    return follower.leader === leader.nodeId && follower.term === status.term;
+  };
+  const astray = voters.filter((id) => world.isUp(id) && !following(id));
+  if (astray.length > 0) problems.push(`${where}: voters not following the leader: ${astray.join(",")}`);
   if (voters.includes(target.gone)) problems.push(`${where}: a replica on removed node ${target.gone}`);
   if (recorded === undefined) problems.push(`${where}: not in the meta table`);
   else if (!same([...recorded.replicas].sort((a, b) => a - b), voters)) {

@@ -118,6 +118,7 @@ class ClusterRun {
   private phase: Phase = "setup";
   private partitionIds: number[] = [];
   private creating = false;
+  private absentDone = false;
   private faultsEndAt = Infinity;
   private goneAt = Infinity;
   private convergedAt: number | undefined;
@@ -237,6 +238,17 @@ class ClusterRun {
     const alive = leader.meta.table.nodes().filter((node) => node.state === "alive");
     if (alive.length < nodeIds.length) return;
     this.creating = true;
+    // Half the seeds create the partitions while a node is down (its crash not yet
+    // suspected): its replicas fail to start, and it comes back a second later.
+    const absent = this.random.nextInt(2) === 0 ? [4, 5].find((id) => id !== this.gone) : undefined;
+    if (absent !== undefined && !this.absentDone) {
+      this.absentDone = true;
+      this.record(`node ${absent} is down while the partitions are created`);
+      this.world.crash(absent);
+      this.scheduler.after(1_000, () => {
+        if (!this.world.isUp(absent)) this.world.start(absent);
+      }, "restart after creation");
+    }
     void this.createPartitions(leader.nodeId).then(
       (ids) => {
         this.partitionIds = ids;
@@ -265,10 +277,16 @@ class ClusterRun {
       const { partition } = await proposeMeta(host, CreatePartition, request);
       if (partition === undefined) throw new Error("CreatePartition answered no partition");
       const voters = partition.replicas;
-      await Promise.all(voters.map((voter) => calls.of(simAddress(Number(voter))).agent.startReplica(
-        { partitionId: partition.partitionId, stateMachineType: registerType, voters, join: false },
-        { timeoutMs: simulatedClusterSettings.callTimeoutMs },
-      )));
+      // As ClusterService: a majority started is enough; a replica that did not start is the
+      // cluster manager's to repair.
+      const started = await Promise.allSettled(voters.map((voter) => calls.of(simAddress(Number(voter)))
+        .agent.startReplica(
+          { partitionId: partition.partitionId, stateMachineType: registerType, voters, join: false },
+          { timeoutMs: simulatedClusterSettings.callTimeoutMs },
+        )));
+      const failed = started.filter((result) => result.status === "rejected").length;
+      if (failed * 2 >= voters.length) throw new Error(`p${partition.partitionId}: ${failed} replicas did not start`);
+      if (failed > 0) this.record(`p${partition.partitionId}: ${failed} replica(s) did not start`);
       ids.push(Number(partition.partitionId));
     }
     return ids;
@@ -338,6 +356,7 @@ class ClusterRun {
         });
       return;
     }
+    if ((now - this.faultsEndAt) % 5_000 === 0) this.record(`not converged yet: ${problems.slice(0, 4).join("; ")}`);
     if (now >= this.faultsEndAt + this.quietMs) {
       this.violation(`not converged ${this.quietMs} ms after the faults: ${problems.slice(0, 12).join("; ")}`);
     }
