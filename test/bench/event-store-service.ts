@@ -149,6 +149,14 @@ async function run(): Promise<void> {
     }
     const client = createClient(EventStoreService, createConnectTransport({ baseUrl: leaderUrl, httpVersion: "2", useBinaryFormat: true }));
     const results: Record<string, { rate: number; p50: number; p99: number; errors: number }> = {};
+    // The nodes' fixed cost: CPU over 3 s without inserts (ticks, heartbeats, the cluster manager).
+    const idleBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // µs of CPU per second without load, per node (NaN when /proc is not there).
+    const idlePerSecond = cluster.nodes.map((node, index) =>
+      ((processCpuMicros(node.process?.pid) ?? NaN) - (idleBefore[index] ?? NaN)) / 3);
+    console.log(`idle: node CPU ${cluster.nodes.map((node, index) =>
+      `n${node.nodeId} ${(idlePerSecond[index]! / 10_000).toFixed(1)} %`).join(", ")} of a core`);
     for (const mode of MODES) {
       const latencies: number[] = [];
       const cpuBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
@@ -177,8 +185,10 @@ async function run(): Promise<void> {
         const before = cpuBefore[index];
         const after = processCpuMicros(node.process?.pid);
         const role = node.url === leaderUrl ? "leader" : "follower";
-        return before === undefined || after === undefined ? `n${node.nodeId} ?`
-          : `n${node.nodeId} (${role}) ${((after - before) / Math.max(1, events)).toFixed(2)}`;
+        if (before === undefined || after === undefined) return `n${node.nodeId} ?`;
+        const marginal = (after - before - idlePerSecond[index]! * seconds) / Math.max(1, events);
+        return `n${node.nodeId} (${role}) ${((after - before) / Math.max(1, events)).toFixed(2)} ` +
+          `(${marginal.toFixed(2)} above idle)`;
       });
       console.log(`${mode}: phase window (monotonic µs) ${windowStart} ${monotonicMicros()}; ` +
         `node CPU µs per event: ${cpuPerEvent.join(", ")}`);

@@ -1,0 +1,127 @@
+/**
+ * The replicated event store's per-event CPU outside the network: the
+ * leader's merge and proposal encode of buffered inserts, and the apply of
+ * that log entry on a replica (decode, checks, dedup, the engine's write and
+ * WAL) — µs of this process's CPU per event, the same batches as the
+ * service bench (PRODUCERS interleaved producers × BATCH events of
+ * timestamp + 7 doubles, FLUSH inserts merged per entry). Baseline in the
+ * same run: the engine alone applying the same merged batches.
+ *
+ *   npx tsx test/bench/event-store-apply.ts
+ *   ENTRIES=200 PRODUCERS=4 BATCH=4096 FLUSH=2 npx tsx test/bench/event-store-apply.ts
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildCommand, readCommandResult, stampEnvelopeBatch } from "../../framework/statemachine/index.js";
+import { createInsertChecker, createNodeFileSystem, openEventStore } from "../../examples/event-store/engine/index.js";
+import {
+  CreateStreamRequestSchema, FieldType, InsertRequestSchema,
+} from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
+import { estimateInsertBytes } from "../../examples/event-store/service/insert-buffer.js";
+import type { ColumnarEvents } from "../../examples/event-store/service/columnar-events.js";
+import { columnarToWire, EVENT_ID_FIELD, mergeSorted, toColumnar } from "../../examples/event-store/service/columnar-events.js";
+import { CreateStream } from "../../examples/event-store/service/descriptors.js";
+import { createEventStoreMachine } from "../../examples/event-store/service/event-store-machine.js";
+import { InsertColumnar } from "../../examples/event-store/service/insert-columnar.js";
+import { storedSchemaOf, userFieldsOf } from "../../examples/event-store/service/stream-schema.js";
+
+const ENTRIES = Number(process.env["ENTRIES"] ?? 200);
+const PRODUCERS = Number(process.env["PRODUCERS"] ?? 4);
+const BATCH = Number(process.env["BATCH"] ?? 4096);
+const FLUSH = Number(process.env["FLUSH"] ?? 2);
+const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
+
+/** The service bench's batches: producer p's events at base + p + row × PRODUCERS µs. */
+interface Batch {
+  readonly timestamps: Float64Array;
+  readonly columns: Readonly<Record<string, Float64Array>>;
+  readonly ids: readonly string[];
+}
+
+function batchOf(producer: number, sequence: number, base: number): Batch {
+  const timestamps = Float64Array.from({ length: BATCH }, (_, row) => base + producer + row * PRODUCERS);
+  const columns: Record<string, Float64Array> = {};
+  FIELDS.forEach((name, index) => {
+    columns[name] = Float64Array.from({ length: BATCH }, (_, row) => (sequence + row * (index + 1)) % 1000 / 8);
+  });
+  return { timestamps, columns, ids: new Array<string>(BATCH).fill("") };
+}
+
+const cpu = (): number => { const used = process.cpuUsage(); return used.user + used.system; };
+
+async function run(): Promise<void> {
+  const directory = await mkdtemp(join(tmpdir(), "es-apply-"));
+  const request = create(CreateStreamRequestSchema, { stream: "bench",
+    fields: FIELDS.map((name, index) => ({ name, type: FieldType.DOUBLE, aggregated: index < 2 })) });
+  const fields = userFieldsOf(storedSchemaOf("bench", request.fields));
+  const check = createInsertChecker("bench", storedSchemaOf("bench", request.fields), 32 * 1024);
+  // The entries: FLUSH producers' batches per entry, producers in turn, each batch 16 ms of µs after the last.
+  const parts: Batch[][] = [];
+  let base = 1_700_000_000_000_000;
+  for (let entry = 0; entry < ENTRIES; entry++) {
+    parts.push(Array.from({ length: FLUSH }, (_, k) => batchOf((entry * FLUSH + k) % PRODUCERS, entry, base)));
+    if ((entry * FLUSH + FLUSH) % PRODUCERS === 0) base += BATCH * PRODUCERS;
+  }
+  const events = ENTRIES * FLUSH * BATCH;
+  // The leader: each insert as the client sends it (the hand codec's bytes), decoded by Connect
+  // (protobuf-es), shape-checked, value-checked, sized; then merged and encoded as one proposal.
+  const requests = parts.map((entry) => entry.map((part) => toBinary(InsertRequestSchema, insertRequestOf("bench", {
+    timestamps: part.timestamps,
+    columns: FIELDS.map((name) => ({ name, values: { case: "doubles" as const, values: part.columns[name]! } })),
+    ids: [],
+  }, false))));
+  let started = cpu();
+  const received = requests.map((entry) => entry.map((bytes) => {
+    const request = fromBinary(InsertRequestSchema, bytes);
+    const events = toColumnar("bench", request.events, fields);
+    check({ kind: "insert", stream: "bench", timestamps: events.timestamps, columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids } });
+    estimateInsertBytes(events);
+    return events;
+  }));
+  const receiveMicros = cpu() - started;
+  started = cpu();
+  const commands = received.map((entry) => {
+    const { events: merged } = mergeSorted(entry, fields);
+    return buildCommand(InsertColumnar, { stream: "bench", events: columnarToWire(merged, fields), async: false }, undefined);
+  });
+  const proposeMicros = cpu() - started;
+  const { machine } = createEventStoreMachine({ partitionId: 1, fileSystem: createNodeFileSystem(), directory: join(directory, "replica") });
+  await machine.open();
+  const created = await machine.apply([{ index: 1, term: 1, data: stampEnvelopeBatch(buildCommand(CreateStream, request, undefined), 1) }]);
+  readCommandResult(CreateStream, created[0]!);
+  started = cpu();
+  let index = 1;
+  for (const command of commands) {
+    index += 1;
+    const [result] = await machine.apply([{ index, term: 1, data: stampEnvelopeBatch(command, 1) }]);
+    if (readCommandResult(InsertColumnar, result!).accepted !== FLUSH * BATCH) throw new Error("events refused");
+  }
+  const applyMicros = cpu() - started;
+  await machine.close();
+  // The engine alone, the same merged batches (no _id column, no decode, no dedup).
+  const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory: join(directory, "engine"), walSync: false });
+  await store.applyBatch([{ kind: "createStream", stream: "b", schema: { fields: FIELDS.map((name, i) => ({ name, type: "double" as const, aggregated: i < 2 })) } }], 1);
+  const merged = parts.map((entry) => mergeSorted(entry, fields).events);
+  started = cpu();
+  index = 1;
+  for (const entry of merged) {
+    await store.applyBatch([{ kind: "insert", stream: "b", timestamps: entry.timestamps, columns: entry.columns }], ++index);
+  }
+  const engineMicros = cpu() - started;
+  const late = store.statistics("b").lateEventCount;
+  await store.close();
+  await rm(directory, { recursive: true, force: true });
+  const per = (micros: number): string => (micros / events).toFixed(3);
+  console.log(`${ENTRIES} entries of ${FLUSH} × ${BATCH} events (${PRODUCERS} interleaved producers), ${late} late in the engine run`);
+  console.log(`| part | µs CPU per event |\n| --- | ---: |`);
+  console.log(`| leader: Connect's decode (protobuf-es), shape and value checks | ${per(receiveMicros)} |`);
+  console.log(`| leader: merge + proposal encode | ${per(proposeMicros)} |`);
+  console.log(`| replica: apply (decode, check, dedup, engine, WAL without fsync) | ${per(applyMicros)} |`);
+  console.log(`| engine alone, same batches (WAL without fsync) | ${per(engineMicros)} |`);
+  console.log(`apply ÷ engine alone: ${(applyMicros / engineMicros).toFixed(2)}`);
+}
+
+await run();
