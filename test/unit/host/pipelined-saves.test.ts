@@ -16,6 +16,8 @@ import { MemoryNetwork } from "./memory-network.js";
 interface HeldSave {
   readonly groups: readonly number[];
   readonly release: () => void;
+  /** The disk failed this save (later ones then fail too: saves resolve in call order). */
+  readonly fail: (error: Error) => void;
   released: boolean;
 }
 
@@ -33,7 +35,11 @@ function gatedLogStore(): { store: HostLogStore; saves: HeldSave[]; hold: (on: b
       const written = inner.save(updates);
       if (!holding) return written;
       let open: () => void = () => {};
-      const gate = new Promise<void>((resolve) => (open = resolve));
+      let broken: (error: Error) => void = () => {};
+      const gate = new Promise<void>((resolve, reject) => {
+        open = resolve;
+        broken = reject;
+      });
       const held: HeldSave = {
         groups: updates.map((u) => u.groupId),
         released: false,
@@ -41,10 +47,14 @@ function gatedLogStore(): { store: HostLogStore; saves: HeldSave[]; hold: (on: b
           held.released = true;
           open();
         },
+        fail: (error) => {
+          held.released = true;
+          broken(error);
+        },
       };
       saves.push(held);
       // In call order, as LogStore resolves them.
-      const done = Promise.all([previous, written, gate]).then(() => undefined);
+      const done = previous.then(() => Promise.all([written, gate])).then(() => undefined);
       previous = done;
       return done;
     },
@@ -144,6 +154,18 @@ describe("pipelined saves", () => {
       clearInterval(releaseAll);
     }
     expect(saves.length).toBeGreaterThan(1);
+  });
+
+  it("a failed save stops the node: every waiting proposal and every later one fails with storage_failed", async () => {
+    const { saves } = await startHost(4);
+    const first = host!.propose(1, put("a"));
+    await eventually(() => saves.some((save) => save.groups.includes(1)), 30_000, "group 1's save");
+    const other = host!.propose(2, put("c"));
+    await eventually(() => saves.some((save) => save.groups.includes(2)), 30_000, "group 2's save beside group 1's");
+    saves[0]!.fail(new Error("ENOSPC: no space left on device"));
+    await expect(first).rejects.toMatchObject({ code: "storage_failed" });
+    await expect(other).rejects.toMatchObject({ code: "storage_failed" });
+    expect(() => host!.propose(1, put("b"))).toThrow(/stopped accepting writes: .*ENOSPC/);
   });
 
   it("refuses maxSavesInFlight 0, naming it", () => {
