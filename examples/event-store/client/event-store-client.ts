@@ -111,7 +111,10 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
     for (let attempt = 0; ; attempt++) {
       const left = deadline - performance.now();
       try {
-        const result = await call(clientOf(url), AbortSignal.timeout(Math.max(1, Math.min(left, 5_000))));
+        // AbortSignal.timeout takes whole ms only: a fractional one threw a RangeError that ended
+        // the call (every call whose last 5 s had begun: a sync insert retrying through a failover).
+        const attemptMs = Math.max(1, Math.ceil(Math.min(left, 5_000)));
+        const result = await call(clientOf(url), AbortSignal.timeout(attemptMs));
         leaders.set(stream, url);
         return result;
       } catch (error) {
