@@ -16,6 +16,8 @@ export interface ConvergenceTarget {
   readonly nodeIds: readonly NodeId[];
   /** The node removed for good (crashed, never restarted). */
   readonly gone: NodeId;
+  /** A node the operator drains after the faults: it must end with no replica and no leadership. */
+  readonly drained: NodeId | undefined;
   readonly partitionIds: readonly number[];
   readonly replicationFactor: number;
 }
@@ -55,6 +57,9 @@ function partitionProblems(
   const astray = voters.filter((id) => world.isUp(id) && !following(id));
   if (astray.length > 0) problems.push(`${where}: voters not following the leader: ${astray.join(",")}`);
   if (voters.includes(target.gone)) problems.push(`${where}: a replica on removed node ${target.gone}`);
+  if (target.drained !== undefined && voters.includes(target.drained)) {
+    problems.push(`${where}: a replica on drained node ${target.drained}`);
+  }
   if (recorded === undefined) problems.push(`${where}: not in the meta table`);
   else if (!same([...recorded.replicas].sort((a, b) => a - b), voters)) {
     problems.push(`${where}: the meta table records [${recorded.replicas.join(",")}]`);
@@ -81,12 +86,20 @@ export function convergenceProblems(target: ConvergenceTarget): string[] {
     if (leader !== undefined) configured.set(partitionId, [...leader.host.status(partitionId).confState.voters]);
   }
   const live = target.nodeIds.filter((id) => world.isUp(id));
+  if (target.drained !== undefined) {
+    const drainedState = table.nodes().find((node) => node.nodeId === target.drained)?.state;
+    if (drainedState !== "draining") problems.push(`n${target.drained} is ${drainedState ?? "unknown"}, not draining`);
+  }
   for (const nodeId of live) {
     const hosted = world.host(nodeId)?.groupIds().filter((id) => id !== metaGroupId) ?? [];
     const outside = hosted.filter((id) => configured.get(id)?.includes(nodeId) === false);
     if (outside.length > 0) problems.push(`n${nodeId} still hosts ${outside.join(",")} outside their groups`);
   }
-  const share = Math.ceil(target.partitionIds.length / live.length);
+  const leading = live.filter((id) => id !== target.drained);
+  const share = Math.ceil(target.partitionIds.length / leading.length);
+  if (target.drained !== undefined && leads.has(target.drained)) {
+    problems.push(`drained n${target.drained} leads ${leads.get(target.drained)} partitions`);
+  }
   for (const [nodeId, count] of leads) {
     if (count > 2 * share) problems.push(`n${nodeId} leads ${count} partitions, share ${share}`);
   }

@@ -115,6 +115,8 @@ class ClusterRun {
   private readonly faultMs: number;
   private readonly quietMs: number;
   private readonly gone: NodeId;
+  /** Odd seeds: the other one of nodes 4 and 5, drained by the operator after the faults. */
+  private readonly drained: NodeId | undefined;
   private phase: Phase = "setup";
   private partitionIds: number[] = [];
   private creating = false;
@@ -131,6 +133,7 @@ class ClusterRun {
     this.faultMs = options.faultMs ?? 8_000;
     this.quietMs = options.quietMs ?? 60_000;
     this.gone = 4 + this.random.nextInt(2);
+    this.drained = options.seed % 2 === 1 ? 9 - this.gone : undefined;
     const random = this.random;
     this.world = createClusterWorld({
       scheduler: this.scheduler,
@@ -185,7 +188,8 @@ class ClusterRun {
   }
 
   async run(): Promise<ClusterSimulationResult> {
-    this.record(`seed ${this.options.seed} partitions ${this.partitions} gone ${this.gone}`);
+    this.record(`seed ${this.options.seed} partitions ${this.partitions} gone ${this.gone} ` +
+      `drained ${this.drained ?? "none"}`);
     for (const nodeId of nodeIds) this.world.start(nodeId);
     this.scheduler.after(driverIntervalMs, () => this.onDriverTick(), "driver");
     const limit = setupDeadlineMs + this.faultMs + this.quietMs + 30_000;
@@ -313,6 +317,7 @@ class ClusterRun {
     for (const nodeId of nodeIds) {
       if (nodeId !== this.gone && !this.world.isUp(nodeId)) this.world.start(nodeId);
     }
+    if (this.drained !== undefined) void this.setState(this.drained, "draining");
   }
 
   /**
@@ -320,8 +325,14 @@ class ClusterRun {
    * only once its table records no replica there (a stale record is refused).
    */
   private async removeGone(): Promise<void> {
+    await this.setState(this.gone, "removed");
+    if (this.drained !== undefined) await this.setState(this.drained, "removed");
+  }
+
+  /** An operator's SetNodeState (DrainNode, RemoveNode) on the meta leader, retried across elections. */
+  private async setState(nodeId: NodeId, state: "draining" | "removed"): Promise<void> {
     const request = create(SetNodeStateRequestSchema, {
-      nodeId: BigInt(this.gone), state: nodeStateToWire("removed"),
+      nodeId: BigInt(nodeId), state: nodeStateToWire(state),
     });
     let lastError: unknown;
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -329,7 +340,7 @@ class ClusterRun {
       try {
         if (leader !== undefined) {
           await proposeMeta(leader.host, SetNodeState, request);
-          this.record(`node ${this.gone} removed from the meta table`);
+          this.record(`node ${nodeId} ${state} in the meta table`);
           return;
         }
       } catch (error) {
@@ -337,13 +348,14 @@ class ClusterRun {
       }
       await new Promise<void>((resolve) => this.scheduler.after(100, resolve));
     }
-    this.violation(`RemoveNode ${this.gone} refused after convergence: ${String(lastError)}`);
+    this.violation(`SetNodeState ${nodeId} ${state} refused: ${String(lastError)}`);
   }
 
   private quiet(now: number): void {
     if (now % 500 !== 0 && now < this.faultsEndAt + this.quietMs) return;
     const problems = convergenceProblems({
-      world: this.world, nodeIds, gone: this.gone, partitionIds: this.partitionIds, replicationFactor,
+      world: this.world, nodeIds, gone: this.gone, drained: this.drained,
+      partitionIds: this.partitionIds, replicationFactor,
     });
     if (problems.length === 0) {
       this.convergedAt = now;
