@@ -35,7 +35,7 @@ describe("NodeHost on durable stores", () => {
     }
     await eventually(
       () => [1, 2, 3].every((n) => [1, 2, 3, 4].every((g) => cluster!.machine(n, g).data.size === 50)),
-      5_000,
+      30_000,
       "all applied",
     );
     for (const id of [1, 2, 3]) {
@@ -55,7 +55,7 @@ describe("NodeHost on durable stores", () => {
     }
     await eventually(
       () => [1, 2, 3].every((n) => [1, 2, 3, 4].every((g) => cluster!.machine(n, g).data.size === 51)),
-      5_000,
+      30_000,
       "all replicas recovered and applied the new command",
     );
     for (const id of [1, 2, 3]) expect(cluster.hosts.get(id)!.status(1).snapshotIndex).toBeGreaterThan(1);

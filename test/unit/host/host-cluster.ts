@@ -48,7 +48,8 @@ export class HostCluster {
   startHost(id: number): NodeHost {
     const disk = this.disks.get(id)!;
     const host = new NodeHost(
-      { tickIntervalMs: 5, electionTicks: 10, heartbeatTicks: 2, ...this.config, nodeId: id },
+      // Requests wait up to 30 s: a loaded CI box can stall the hosts for seconds; no test here measures time.
+      { tickIntervalMs: 5, electionTicks: 10, heartbeatTicks: 2, requestTimeoutMs: 30_000, ...this.config, nodeId: id },
       {
         logStore: disk.logStore,
         snapshotStore: disk.snapshotStore,
@@ -99,7 +100,7 @@ export class HostCluster {
     return undefined;
   }
 
-  async waitForLeader(groupId: number, timeoutMs = 5_000): Promise<number> {
+  async waitForLeader(groupId: number, timeoutMs = 30_000): Promise<number> {
     let leader: number | undefined;
     await eventually(() => (leader = this.leaderOf(groupId)) !== undefined, timeoutMs, `leader of group ${groupId}`);
     return leader!;

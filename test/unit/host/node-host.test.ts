@@ -34,7 +34,7 @@ describe("NodeHost", () => {
     await Promise.all(acknowledged);
     await eventually(
       () => groups.every((g) => [1, 2, 3].every((n) => cluster!.machine(n, g).data.size === 10)),
-      5_000,
+      30_000,
       "all replicas applied",
     );
     for (const groupId of groups) {
@@ -59,7 +59,7 @@ describe("NodeHost", () => {
     await cluster.startGroup(1);
     const leaderId = await cluster.waitForLeader(1);
     const followerId = [1, 2, 3].find((id) => id !== leaderId)!;
-    await eventually(() => cluster!.hosts.get(followerId)!.status(1).leader === leaderId, 2_000, "follower knows leader");
+    await eventually(() => cluster!.hosts.get(followerId)!.status(1).leader === leaderId, 30_000, "follower knows leader");
     try {
       await cluster.hosts.get(followerId)!.propose(1, bytes("set x 1"));
       expect.fail("a follower must refuse");
@@ -81,12 +81,12 @@ describe("NodeHost", () => {
     await eventually(() => {
       second = [1, 2, 3].find((id) => id !== first && cluster!.hosts.get(id)!.isLeader(1));
       return second !== undefined;
-    }, 5_000, "new leader");
+    }, 30_000, "new leader");
     await cluster.hosts.get(second!)!.propose(1, bytes("set after yes"));
     const survivor = cluster.machine(second!, 1);
     for (let i = 0; i < 5; i++) expect(survivor.data.get(`k${i}`)).toBe(`v${i}`);
     cluster.network.heal();
-    await eventually(() => cluster!.machine(first, 1).data.get("after") === "yes", 5_000, "old leader catches up");
+    await eventually(() => cluster!.machine(first, 1).data.get("after") === "yes", 30_000, "old leader catches up");
   });
 
   it("catches a lagging follower up by snapshot after the leader compacted its log", async () => {
@@ -97,9 +97,9 @@ describe("NodeHost", () => {
     cluster.network.isolate(lagging);
     const leader = cluster.hosts.get(leaderId)!;
     for (let i = 0; i < 60; i++) await leader.propose(1, bytes(`set k${i} v${i}`));
-    await eventually(() => leader.status(1).snapshotIndex >= 40, 5_000, "leader snapshot");
+    await eventually(() => leader.status(1).snapshotIndex >= 40, 30_000, "leader snapshot");
     cluster.network.heal();
-    await eventually(() => cluster!.machine(lagging, 1).data.get("k59") === "v59", 5_000, "lagging caught up");
+    await eventually(() => cluster!.machine(lagging, 1).data.get("k59") === "v59", 30_000, "lagging caught up");
     expect(cluster.network.snapshotsSent).toBeGreaterThan(0);
     expect([...cluster.machine(lagging, 1).data]).toEqual([...cluster.machine(leaderId, 1).data]);
   });
@@ -110,12 +110,12 @@ describe("NodeHost", () => {
     const leaderId = await cluster.waitForLeader(1);
     const victim = [1, 2, 3].find((id) => id !== leaderId)!;
     for (let i = 0; i < 40; i++) await cluster.hosts.get(leaderId)!.propose(1, bytes(`set k${i} v${i}`));
-    await eventually(() => cluster!.machine(victim, 1).data.size === 40, 5_000, "victim applied");
+    await eventually(() => cluster!.machine(victim, 1).data.size === 40, 30_000, "victim applied");
     await cluster.crash(victim);
     for (let i = 40; i < 50; i++) await cluster.hosts.get(leaderId)!.propose(1, bytes(`set k${i} v${i}`));
     cluster.startHost(victim);
     const machine = await cluster.startReplica(victim, 1, [1, 2, 3]);
-    await eventually(() => machine.data.size === 50, 5_000, "restarted node caught up");
+    await eventually(() => machine.data.size === 50, 30_000, "restarted node caught up");
     expect([...machine.data]).toEqual([...cluster.machine(leaderId, 1).data]);
   });
 
@@ -130,7 +130,7 @@ describe("NodeHost", () => {
       changes: [{ type: 0, nodeId: 4 }],
       context: new Uint8Array(0),
     });
-    await eventually(() => machine.data.size === 30, 5_000, "new replica caught up");
+    await eventually(() => machine.data.size === 30, 30_000, "new replica caught up");
     expect(cluster.hosts.get(4)!.status(1).confState.voters).toEqual([1, 2, 3, 4]);
   });
 });

@@ -27,7 +27,7 @@ describe("quiescence", () => {
       }
       await eventually(
         () => [1, 2, 3].every((id) => quiet.hosts.get(id)!.quiescedGroupCount() === groups.length),
-        5_000,
+        30_000,
         "every group quiesced on every node",
       );
       const quietBefore = quiet.network.groupMessagesDelivered;
@@ -46,9 +46,9 @@ describe("quiescence", () => {
     cluster = new HostCluster([1, 2, 3], { quiesceAfterTicks: 5 });
     await cluster.startGroup(1);
     const leader = cluster.hosts.get(await cluster.waitForLeader(1))!;
-    await eventually(() => leader.quiescedGroupCount() === 1, 5_000, "quiesced");
+    await eventually(() => leader.quiescedGroupCount() === 1, 30_000, "quiesced");
     await leader.propose(1, bytes("set a 1"));
-    await eventually(() => [1, 2, 3].every((id) => cluster!.machine(id, 1).data.get("a") === "1"), 5_000, "applied");
+    await eventually(() => [1, 2, 3].every((id) => cluster!.machine(id, 1).data.get("a") === "1"), 30_000, "applied");
   });
 
   it("when a quiesced group's leader node dies, liveness wakes the others and they elect", async () => {
@@ -59,7 +59,7 @@ describe("quiescence", () => {
     for (const groupId of groups) leaders.set(groupId, await cluster.waitForLeader(groupId));
     await eventually(
       () => [1, 2, 3].every((id) => cluster!.hosts.get(id)!.quiescedGroupCount() === groups.length),
-      5_000,
+      30_000,
       "quiesced",
     );
     const victim = leaders.get(1)!;

@@ -29,7 +29,7 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     const stoppedId = [1, 2, 3].find((id) => id !== leaderId)!;
     const stoppedHost = cluster.hosts.get(stoppedId)!;
     const stoppedMachine = cluster.machine(stoppedId, 1);
-    await eventually(() => stoppedMachine.data.size === 5, 5_000, "follower applied 5");
+    await eventually(() => stoppedMachine.data.size === 5, 30_000, "follower applied 5");
     await stoppedHost.stopGroup(1);
 
     const storage = cluster.disks.get(stoppedId)!.logStore.storage(1);
@@ -45,14 +45,14 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     const leader2 = cluster.hosts.get(await cluster.waitForLeader(2))!;
     await leader2.propose(2, bytes("set a 1"));
     const other = cluster.machine(stoppedId, 2);
-    await eventually(() => other.data.get("a") === "1", 5_000, "group 2 applied here");
+    await eventually(() => other.data.get("a") === "1", 30_000, "group 2 applied here");
     expect(storage.lastIndex()).toBe(lastIndexAtStop);
     expect(cluster.machine(stoppedId, 1).appliedIndex()).toBe(appliedAtStop);
     expect(cluster.machine(stoppedId, 1).data.size).toBe(5);
 
     // Its log stayed: it restarts from it and catches up.
     const restarted = await cluster.startReplica(stoppedId, 1, [1, 2, 3]);
-    await eventually(() => restarted.data.size === 15, 5_000, "restarted replica caught up");
+    await eventually(() => restarted.data.size === 15, 30_000, "restarted replica caught up");
     expect(restarted.data.get("k14")).toBe("v14");
   });
 
@@ -91,10 +91,10 @@ describe("NodeHost.stopGroup / removeGroup", () => {
     expect(leader.status(1).confChangePending).toBe(true);
     cluster.network.heal();
     await settled;
-    await eventually(() => cluster!.leaderOf(1) !== undefined, 5_000, "a leader after healing");
+    await eventually(() => cluster!.leaderOf(1) !== undefined, 30_000, "a leader after healing");
     const current = cluster.hosts.get(cluster.leaderOf(1)!)!;
     await current.propose(1, bytes("set b 2"));
-    await eventually(() => !current.status(1).confChangePending, 5_000, "conf change applied");
+    await eventually(() => !current.status(1).confChangePending, 30_000, "conf change applied");
     for (const id of [1, 2, 3]) {
       if (id === cluster.leaderOf(1)) continue;
       expect(cluster.hosts.get(id)!.status(1).confChangePending).toBe(false);
