@@ -337,7 +337,7 @@ export class NodeHost implements TransportHandler {
     }
     const deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
     return new Promise((resolve, reject) => {
-      replica.addRead(contextKeyOf(context), { index: undefined, resolve, reject, deadline });
+      replica.addRead(contextKeyOf(context), { context, index: undefined, ticksSinceAsked: 0, resolve, reject, deadline });
       this.schedule(replica);
     });
   }
@@ -721,6 +721,8 @@ export class NodeHost implements TransportHandler {
       const planned = replica.plannedCampaign;
       if (planned !== undefined && this.tickCount >= planned.atTick) this.campaignIfLeaderless(replica, planned);
       replica.expire(now);
+      replica.tickReads();
+      replica.askAgainForUnconfirmedReads(this.config.electionTicks);
       this.touched.add(replica);
       this.maybeQuiesce(replica);
     }

@@ -23,9 +23,13 @@ export interface PlannedCampaign {
   left: number;
 }
 
-interface PendingRead extends Waiter<void> {
+export interface PendingRead extends Waiter<void> {
+  /** The ReadIndex context, as sent (asked again with the same bytes). */
+  readonly context: Uint8Array;
   /** Set once the leader confirmed the read index. */
   index: number | undefined;
+  /** Host ticks since the read index was last asked for (unconfirmed reads). */
+  ticksSinceAsked: number;
 }
 
 /**
@@ -110,11 +114,41 @@ export class Replica {
     this.reads.set(key, read);
   }
 
+  /**
+   * Asks again for the read index of every read the leader has not confirmed
+   * and that waited `afterTicks` ticks (0: all of them). A ReadIndex is lost
+   * without an answer when it reaches a former leader, when the leader steps
+   * down with the read pending, or when the request or its heartbeat round is
+   * dropped on the way; the read would otherwise wait for its deadline (as
+   * etcd's read loop, we ask again). The leader treats a repeated context as
+   * the same read, and the first answer settles it.
+   */
+  askAgainForUnconfirmedReads(afterTicks: number): void {
+    for (const read of this.reads.values()) {
+      if (read.index !== undefined || read.ticksSinceAsked < afterTicks) continue;
+      read.ticksSinceAsked = 0;
+      try {
+        this.raft.readIndex(read.context);
+      } catch (error) {
+        // No leader known yet: the next leader change or interval asks again.
+        if (isRaftError(error) && error.code === RaftErrorCode.NotLeader) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Counts a tick for every unconfirmed read. */
+  tickReads(): void {
+    for (const read of this.reads.values()) if (read.index === undefined) read.ticksSinceAsked++;
+  }
+
   /** Applies a Ready's snapshot and committed entries; resolves the requests they answer. */
   async applyReady(ready: Ready, restore: (index: number) => Promise<void>): Promise<void> {
     if (ready.softState !== undefined) {
+      const leaderChanged = ready.softState.leader !== this.leader;
       this.role = ready.softState.role;
       this.leader = ready.softState.leader;
+      if (leaderChanged && this.leader !== 0) this.askAgainForUnconfirmedReads(0);
     }
     if (ready.snapshot !== undefined) {
       const { index, confState } = ready.snapshot.metadata;
@@ -206,7 +240,8 @@ export class Replica {
   private onReadState(readState: ReadState): void {
     const key = contextKeyOf(readState.context);
     const read = this.reads.get(key);
-    if (read === undefined) return; // timed out meanwhile
+    // Timed out meanwhile, or confirmed already (a read asked again gets two answers).
+    if (read === undefined || read.index !== undefined) return;
     read.index = readState.index;
     this.readsAwaitingApply.push(read);
   }
@@ -215,8 +250,12 @@ export class Replica {
     if (this.readsAwaitingApply.length === 0) return;
     const waiting: PendingRead[] = [];
     for (const read of this.readsAwaitingApply) {
-      if (read.index! <= this.applied) read.resolve();
-      else waiting.push(read);
+      if (read.index! <= this.applied) {
+        this.reads.delete(contextKeyOf(read.context));
+        read.resolve();
+      } else {
+        waiting.push(read);
+      }
     }
     this.readsAwaitingApply = waiting;
   }

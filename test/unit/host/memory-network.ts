@@ -37,6 +37,11 @@ export class MemoryNetwork {
     }
   }
 
+  /** Drops every message from `from` to `to` (one direction only) until heal(). */
+  cutLink(from: number, to: number): void {
+    this.cut.add(`${from}->${to}`);
+  }
+
   heal(): void {
     this.cut.clear();
   }
