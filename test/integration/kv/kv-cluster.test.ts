@@ -41,7 +41,9 @@ beforeAll(async () => {
   }));
   raftkit = createRaftkitClient({ nodes: cluster.nodes.map((node) => node.url), cluster: manager });
   kv = new KvServiceClient(raftkit);
-});
+  // Three tsx processes booting took 12 s at load 15 on 2 cores; each node's own start bound is
+  // 60 s, so the hook's bound is above it (a hung start names the node, not the hook).
+}, 120_000);
 
 afterAll(async () => {
   await raftkit?.close();
@@ -88,7 +90,8 @@ describe("examples/kv on 3 node processes", () => {
       .toEqual({ found: true, value: bytes("yes"), version: 2n });
     expect(await kv.deleteByKey({ key: "key-1" })).toEqual({ existed: true });
     expect((await kv.getByKey({ key: "key-1" })).found).toBe(false);
-  });
+    // The first put waits up to 30 s for elections: the test's bound is above that.
+  }, 90_000);
 
   it("curl JSON against the gateway reads and writes the same data", async () => {
     const partition = (await manager.partitionForKey(kvStateMachineName, "from-curl")).partitionId;

@@ -20,6 +20,11 @@ const killCount = 10;
 /** On a loaded machine fewer kills run (at least 5), keeping the test well under 40 s. */
 const killsMin = 5;
 const budgetMilliseconds = 24_000;
+/**
+ * Bound on the whole test, a hang detector: each generation starts a tsx child (seconds of CPU
+ * each); at load 28 on 2 cores the 5 kills always run took over 60 s (vitest's default).
+ */
+const testLimitMs = 180_000;
 const seed = Number(process.env["RAFTKIT_CRASH_SEED"] ?? 20261123);
 
 interface ChildRun {
@@ -119,7 +124,7 @@ describe("LogStore under SIGKILL", () => {
       `crash test: ${kills} kills, ${ackCount} acknowledged group saves, ` +
         `${tornTails} torn tails cut`,
     );
-  });
+  }, testLimitMs);
 });
 
 function checkRecovered(
