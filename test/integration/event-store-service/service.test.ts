@@ -49,7 +49,9 @@ beforeAll(async () => {
   // No leader spreading by the cluster manager's controller: its transfers right after start
   // dropped in-flight proposals (a curl Insert answered `aborted` in one run at load 20).
   cluster = await startLocalCluster({ dataDirectory: directory, groups: "1-4", flags: ["--leader-slack", "1000"] });
-  store = await EventStore.connect(cluster.urls);
+  // Generous call deadline (retries included): a query after the failover took longer than the
+  // default 15 s once at load 20-30 (canceled by the client's deadline).
+  store = await EventStore.connect(cluster.urls, { deadlineMs: 60_000 });
   for (const groupId of [1, 2, 3, 4]) await leaderOf(cluster, groupId); // every partition has elected
 }, 90_000);
 
