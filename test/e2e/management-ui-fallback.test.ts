@@ -81,7 +81,9 @@ describe("management UI without the cluster manager (chromium, 1 node process)",
     await page.screenshot({ path: join(screenshots, "02-drain-refused.png") });
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden", timeout: waitMs });
-    await expect(page.getByTestId("health-n1").innerText()).resolves.toBe("alive");
+    // The refused drain changed nothing: n1 is alive, or suspect for a moment (the page's
+    // Status poll has a 900 ms bound, which a loaded CI box misses now and then).
+    await expect(page.getByTestId("health-n1").innerText()).resolves.toMatch(/^(alive|suspect)$/);
   });
 
   it("lists this browser's streams where the node has no ListStreams", async () => {
