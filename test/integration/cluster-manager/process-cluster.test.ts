@@ -12,14 +12,14 @@
 import { createClient } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterPartition } from "../../../gen/raftkit/v1/cluster_pb.js";
 import { ClusterNodeState, ClusterService } from "../../../gen/raftkit/v1/cluster_pb.js";
 import { ReadConsistency } from "../../../gen/raftkit/v1/gateway_pb.js";
-import { leadersOf, runPool, testTimingFlags } from "../cluster/cluster-checks.js";
+import { freshPutProblem, leadersOf, runPool, testTimingFlags } from "../cluster/cluster-checks.js";
 import { GatewayClient } from "../cluster/gateway-client.js";
-import { NodeProcess, ProcessCluster, freePorts, runCli, waitUntil } from "../cluster/node-processes.js";
+import { joinerProcess } from "../cluster/joiner.js";
+import { NodeProcess, ProcessCluster, runCli, waitUntil } from "../cluster/node-processes.js";
 
 const partitionCount = 50;
 const maxConcurrentMoves = 10;
@@ -121,7 +121,7 @@ describe("cluster manager in node processes", () => {
     }, 60_000);
     await runPool(table.map((p) => Number(p.partitionId)), 16, async (partitionId) => {
       const result = await gateway.put(partitionId, "before-kill", `acked-${partitionId}`, { deadlineMs: 30_000 });
-      expect(result.status).toBe("absent");
+      expect(freshPutProblem(result, `acked-${partitionId}`)).toBeUndefined();
       acknowledged.set(partitionId, `acked-${partitionId}`);
     });
     expect(acknowledged.size).toBe(partitionCount);
@@ -184,7 +184,7 @@ describe("cluster manager in node processes", () => {
     const ids = (await partitions()).map((p) => Number(p.partitionId));
     await runPool(ids, 16, async (partitionId) => {
       const result = await gateway.put(partitionId, "after-drain", "ok", { deadlineMs: 30_000 });
-      expect(result.status).toBe("absent");
+      expect(freshPutProblem(result, "ok")).toBeUndefined();
     });
     // Holding nothing, it can be removed for good; a node with replicas cannot.
     const refused = await management.removeNode({ nodeId: 1n }, { timeoutMs: 20_000 }).catch((e) => e);
@@ -194,16 +194,11 @@ describe("cluster manager in node processes", () => {
   }, 150_000);
 
   it("a new node joins through the address of any member and receives partitions", async () => {
-    const [port] = await freePorts(1);
-    const args = [
-      "--id", "n6",
-      "--listen", `127.0.0.1:${port}`,
-      "--join", `127.0.0.1:${cluster.node(3).port}`,
-      "--data", join(cluster.directory, "n6"),
-      ...clusterFlags,
-    ];
-    joiner = new NodeProcess(6, port!, args);
-    await joiner.start(60_000);
+    const memberPort = cluster.node(3).port;
+    const node6 = await joinerProcess({ nodeId: 6, memberPort, directory: cluster.directory, flags: clusterFlags });
+    joiner = node6;
+    await node6.start(60_000);
+    const port = node6.port;
     await waitOrExplain("n6 alive with replicas", async () => {
       const table = await partitions();
       const held = table.filter((p) => p.replicas.some((r) => Number(r) === 6)).length;

@@ -1,4 +1,5 @@
 import { GroupRole } from "../../../gen/raftkit/v1/node_pb.js";
+import type { KvResult } from "../../../framework/statemachine/index.js";
 import type { GatewayClient } from "./gateway-client.js";
 import { waitUntil } from "./node-processes.js";
 
@@ -68,4 +69,18 @@ export async function runPool<T>(items: readonly T[], concurrency: number, task:
     while (next < items.length) await task(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/**
+ * What is wrong with the answer to the first put of a fresh key, if anything.
+ * GatewayClient.put is idempotent: after an attempt whose outcome is unknown
+ * (a deadline passed on a loaded machine) it sends the put again, which then
+ * finds the first attempt applied — "present" with the very value written.
+ * Any other previous value, or an error, is a fault.
+ */
+export function freshPutProblem(result: KvResult, value: string): string | undefined {
+  if (result.status === "absent") return undefined;
+  if (result.status === "error") return `put failed: ${result.message}`;
+  const found = new TextDecoder().decode(result.value);
+  return found === value ? undefined : `the fresh key already held "${found}" (wrote "${value}")`;
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeKvResult, encodeKvRequest, KvOp } from "../../../framework/statemachine/index.js";
 import { ExecuteKind, GatewayService, NotLeaderSchema, ReadConsistency } from "../../../gen/raftkit/v1/gateway_pb.js";
 import { NodeService } from "../../../gen/raftkit/v1/node_pb.js";
-import { leadersOf, runPool, testTimingFlags, waitForConvergence, waitForLeaders } from "./cluster-checks.js";
+import { freshPutProblem, leadersOf, runPool, testTimingFlags, waitForConvergence, waitForLeaders } from "./cluster-checks.js";
 import { GatewayClient, utf8 } from "./gateway-client.js";
 import { ProcessCluster, waitUntil } from "./node-processes.js";
 import { curlJson, rawPost } from "./wire-checks.js";
@@ -43,7 +43,7 @@ class Writer {
     const value = `${key}@${groupId}`;
     try {
       const result = await client.put(groupId, key, value, { deadlineMs });
-      expect(result.status).toBe("absent");
+      expect(freshPutProblem(result, value)).toBeUndefined();
       this.acknowledged.set(`${groupId}/${key}`, { groupId, key, value });
       return true;
     } catch (error) {
