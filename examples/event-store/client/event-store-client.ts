@@ -111,8 +111,9 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
     for (let attempt = 0; ; attempt++) {
       const left = deadline - performance.now();
       try {
-        // AbortSignal.timeout takes whole ms only: a fractional one threw a RangeError that ended
-        // the call (every call whose last 5 s had begun: a sync insert retrying through a failover).
+        // AbortSignal.timeout takes whole ms only: a fractional one threw a RangeError that
+        // ended the call (every call whose last 5 s had begun: a sync insert retrying through
+        // a failover).
         const attemptMs = Math.max(1, Math.ceil(Math.min(left, 5_000)));
         const result = await call(clientOf(url), AbortSignal.timeout(attemptMs));
         leaders.set(stream, url);

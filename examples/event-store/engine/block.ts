@@ -228,7 +228,8 @@ function writeSourceRows(block: Block, at: number, source: RowSource, from: numb
 
 function copyInto(target: Float64Array, at: number, values: ArrayLike<number>, from: number,
   to: number): void {
-  // A few rows (a late event is one): the loop; a subarray view per column costs more than the copy.
+  // A few rows (a late event is one): the loop; a subarray view per column costs more than
+  // the copy.
   if (values instanceof Float64Array && to - from > 32) {
     target.set(values.subarray(from, to), at);
     return;

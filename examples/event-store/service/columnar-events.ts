@@ -73,7 +73,7 @@ export function toColumnar(stream: string, events: Events | undefined,
   return checkedColumnar(stream, events?.timestamps ?? [], columns, events?.ids ?? [], fields);
 }
 
-/** Values of a wire column as the engine takes them (Float64Arrays stay); throws naming a mismatch. */
+/** Values of a wire column as the engine takes them (Float64Arrays stay); throws on a mismatch. */
 function wireColumnValues(stream: string, field: EngineField, values: WireValues): ColumnValues {
   const where = `insert into '${stream}': column '${field.name}' (${field.type})`;
   const numeric = field.type === "double" || field.type === "int64";
@@ -270,10 +270,12 @@ function concatValues<Value>(parts: readonly (readonly Value[])[], order: Uint32
 const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
 const isString = (value: unknown): value is string => typeof value === "string";
 
-/** Whether every value is a number: the check without a copy (number arrays join the merge as they are). */
+/** Whether every value is a number: the check without a copy (the merge takes them as they are). */
 function numbersOnly(values: ArrayLike<unknown>): values is ArrayLike<number> {
   for (let row = 0; row < values.length; row++) {
-    if (typeof values[row] !== "number") throw new Error(`column value ${row} is of type ${typeof values[row]}: not checked?`);
+    if (typeof values[row] !== "number") {
+      throw new Error(`column value ${row} is of type ${typeof values[row]}: not checked?`);
+    }
   }
   return true;
 }

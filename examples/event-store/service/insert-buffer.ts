@@ -335,7 +335,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       const key = keyOf(stream.groupId, stream.stream);
       let buffer = streams.get(key);
       if (buffer === undefined) {
-        buffer = { info: stream, windowEvents: 0, windowBusyMs: 0, busySinceMs: undefined, appliedPerMs: undefined,
+        buffer = { info: stream, windowEvents: 0, windowBusyMs: 0, busySinceMs: undefined,
+          appliedPerMs: undefined,
           buffered: [], bufferedEvents: 0, bufferedBytes: 0, inFlightEvents: 0,
           waiting: [], waitingEvents: 0, flushTimer: undefined };
         streams.set(key, buffer);
