@@ -75,7 +75,7 @@ describe("deterministic cluster simulator", () => {
     }
     // Most elections happen under faults: far more than one per run.
     expect(total("elections")).toBeGreaterThan(results.length);
-  });
+  }, 300_000);
 
   it("replays a seed to the same trace hash, history and counters", () => {
     const first = runSimulation({ seed: 4242, nodes: 5 });

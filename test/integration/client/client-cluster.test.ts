@@ -82,7 +82,8 @@ describe("RaftkitClient on 3 node processes", () => {
   it("commands and linearizable reads: every acknowledged write is seen by the next read, from any entry node", async () => {
     // A client whose first guess is a follower: reads are redirected to the leader.
     const follower = (await leaderOf(1)) % 3;
-    const other = createRaftkitClient({ nodes: [cluster.nodes[follower]!.url] });
+    // The default 10 s deadline is for callers; a loaded CI box gets more.
+    const other = createRaftkitClient({ nodes: [cluster.nodes[follower]!.url], defaultDeadlineMs: 30_000 });
     try {
       for (let i = 1; i <= 20; i++) {
         const written = await client.command(Add, 1, { name: "lin", delta: 1 });

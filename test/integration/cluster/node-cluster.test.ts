@@ -97,7 +97,7 @@ describe("3 node processes, 100 groups", () => {
     const newLeaders = await waitForLeaders(client, survivors, groups);
     expect([...newLeaders.values()].every((leader) => leader !== victimId)).toBe(true);
     await runPool(groups, 32, async (groupId) => {
-      expect(await writer.put(groupId, "after-kill")).toBe(true);
+      expect(await writer.put(groupId, "after-kill"), writer.reasons.at(-1)).toBe(true);
     });
     phase("after-kill writes");
     writing = false;
@@ -114,7 +114,7 @@ describe("3 node processes, 100 groups", () => {
     await cluster.node(victimId).start();
     phase("restarted");
     await runPool(groups, 32, async (groupId) => {
-      expect(await writer.put(groupId, "after-restart")).toBe(true);
+      expect(await writer.put(groupId, "after-restart"), writer.reasons.at(-1)).toBe(true);
     });
     phase("after-restart writes");
     await waitForConvergence(client, [1, 2, 3], groups, 90_000);

@@ -212,7 +212,7 @@ describe("InsertRequest hand codec", () => {
         expect(viaWire).toEqual(viaProto);
         // The lazily built protobuf-es events are protobuf-es's own.
         expect(decoded.events).toEqual(fromBinary(InsertRequestSchema, bytes).events);
-      }), { numRuns: 500 });
+      }), { numRuns: 500, seed: 20261124 });
     // Both outcomes were seen: conversions (counted twice each) and refusals.
     expect(converted).toBeGreaterThan(20);
     expect(converted).toBeLessThan(1000);
