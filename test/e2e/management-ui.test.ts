@@ -386,8 +386,12 @@ describe("management UI (chromium, 3 node processes)", () => {
     // Static partitions (--groups) are adopted into the meta table at boot: the controller
     // moves their leaderships like those of created partitions.
     expect(listed).toEqual(groups);
+    // Waited for together: the rows and n2's leadership count come from polls that land
+    // apart, and the count also holds the meta group, whose leadership the drain hands
+    // off on its own schedule (CI once sampled the count at 1 while the rows were done).
     await page.waitForFunction(
       (partitionIds) =>
+        document.querySelector('[data-testid="leaderships-n2"]')?.textContent?.trim() === "0" &&
         partitionIds.every((groupId) => {
           const leader = document
             .querySelector(`tr[data-group="${groupId}"]`)
