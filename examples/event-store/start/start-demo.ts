@@ -59,9 +59,12 @@ const feedLoop = (async () => {
   }
 })();
 
+// `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by
+// tsx's wrapper), and a second signal without a handler would end it mid-stop, leaving
+// the nodes running. Later signals are ignored; cluster.stop() SIGKILLs after 15 s.
 await new Promise<void>((resolve) => {
-  process.once("SIGINT", () => resolve());
-  process.once("SIGTERM", () => resolve());
+  process.on("SIGINT", () => resolve());
+  process.on("SIGTERM", () => resolve());
 });
 stopping = true;
 write("\nstopping the feed and the nodes …");
