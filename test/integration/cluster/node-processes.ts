@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -89,8 +90,15 @@ export class NodeProcess {
     });
     this.child = child;
     const startedBefore = this.startedCount();
-    child.stdout!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr!.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
+    // RAFTKIT_TEST_LOG_DIR keeps every node's output on disk (the rest of the time it lives
+    // in memory only), to read after a failed run: n<id>.log per node, appended across restarts.
+    const logDir = process.env.RAFTKIT_TEST_LOG_DIR;
+    const keep = (chunk: Buffer): void => {
+      this.output += chunk.toString();
+      if (logDir !== undefined) appendFileSync(join(logDir, `n${this.nodeId}.log`), chunk);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
     this.exited = new Promise((done) => child.on("exit", (code) => {
       if (this.child === child) this.child = undefined;
       done(code);
