@@ -250,6 +250,10 @@ export class NodeHost implements TransportHandler {
    * snapshots from this node's stores; startGroup then starts it afresh.
    * The caller removes the node from the group's configuration first (or the
    * whole group goes): a voter that forgets its log and vote breaks safety.
+   * Messages of the removed replicas still in flight reach a replica started
+   * afresh under the same group id as if its log had been lost (raft stops on
+   * a commit beyond its last index): reuse a group id only once they are gone
+   * (the cluster manager never reuses partition ids).
    */
   async removeGroup(groupId: number): Promise<void> {
     if (this.replicas.has(groupId)) await this.stopGroup(groupId);

@@ -14,6 +14,8 @@ export class MemoryNetwork {
   /** Raft messages delivered, without the node-level liveness pings (group 0). */
   groupMessagesDelivered = 0;
   snapshotsSent = 0;
+  /** Raft messages (not liveness pings) sent and not yet delivered or dropped: each waits for a later macrotask. */
+  groupMessagesInFlight = 0;
 
   transportFor(nodeId: number): Transport {
     return {
@@ -66,10 +68,13 @@ export class MemoryNetwork {
         for (const item of items) this.handlers.get(from)?.onUnreachable(item.groupId, to);
         continue;
       }
+      const groupMessages = items.filter((item) => item.groupId !== 0).length;
+      this.groupMessagesInFlight += groupMessages;
       setImmediate(() => {
+        this.groupMessagesInFlight -= groupMessages;
         if (!this.reachable(from, to)) return;
         this.delivered += items.length;
-        this.groupMessagesDelivered += items.filter((item) => item.groupId !== 0).length;
+        this.groupMessagesDelivered += groupMessages;
         this.handlers.get(to)?.onMessages(from, items);
       });
     }

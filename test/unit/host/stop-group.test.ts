@@ -126,6 +126,11 @@ describe("NodeHost.stopGroup / removeGroup", () => {
       isHostError(e, HostErrorCode.GroupNotFound),
     );
 
+    // A group id is reused only once its old replicas' messages are gone: a
+    // heartbeat of the old leader (commit 12) reaching the fresh replica
+    // (last index 1) is a lost log to raft, and it stops. Every removal above
+    // may finish without a macrotask, so those messages may still be queued.
+    await eventually(() => cluster!.network.groupMessagesInFlight === 0, 5_000, "old messages delivered");
     await cluster.startGroup(1);
     const fresh = cluster.hosts.get(await cluster.waitForLeader(1))!;
     await fresh.propose(1, bytes("set new 1"));
