@@ -579,7 +579,9 @@ export class NodeHost implements TransportHandler {
     this.touched = new Set();
     for (const replica of candidates) {
       if (replica.failure === undefined && this.replicas.get(replica.groupId) === replica && replica.raft.hasReady()) {
-        readies.push({ replica, ready: replica.raft.ready() });
+        const ready = replica.raft.ready();
+        if (ready.softState !== undefined) this.logRoleChange(replica, ready);
+        readies.push({ replica, ready });
       }
     }
     if (readies.length === 0) return;
@@ -612,6 +614,27 @@ export class NodeHost implements TransportHandler {
     while (this.savesInFlight.size >= this.config.maxSavesInFlight) {
       await Promise.race([...this.savesInFlight].map((save) => save.catch(() => undefined)));
     }
+  }
+
+  /**
+   * Elections as they happen on this node: a campaign that raises the term
+   * (candidate), a won election, a leader stepping down. Counting a group's
+   * elections and who started them needs nothing else (pre-votes that
+   * fail change no term and are not logged).
+   */
+  private logRoleChange(replica: Replica, ready: Ready): void {
+    const softState = ready.softState!;
+    const campaign = softState.role === Role.Candidate;
+    const won = softState.role === Role.Leader && replica.role !== Role.Leader;
+    const steppedDown = replica.role === Role.Leader && softState.role !== Role.Leader;
+    if (!(campaign || won || steppedDown)) return;
+    this.deps.logger.info(campaign ? "campaign" : won ? "became leader" : "stepped down", {
+      group: replica.groupId,
+      term: ready.hardState?.term ?? replica.raft.status().term,
+      leader: softState.leader,
+      previousLeader: replica.leader,
+      tick: this.tickCount,
+    });
   }
 
   /** After a save is durable: acknowledgements, apply, advance, snapshots; the groups may then have more. */
@@ -872,10 +895,20 @@ function replayConfChanges(
  * MaxInflightMsgs), tighter than the raft core's own defaults (1 MiB × 256):
  * with many groups per node these bound what one peer can have queued
  * behind it. A single larger entry still goes out alone.
+ *
+ * Committed entries per Ready (etcd's MaxCommittedSizePerReady), 1 MiB
+ * instead of the core's 8 MiB: a state machine applies a Ready's entries in
+ * one go, and the event loop runs no timer and reads no socket meanwhile.
+ * 8 MiB of event-store inserts kept a node's loop busy for seconds on a
+ * loaded box, longer than an election timeout: its followers campaigned and
+ * its other groups lost their leader (issue #8, overload;
+ * test/unit/host/starved-apply.test.ts). A larger backlog is applied over
+ * several loop iterations, with ticks, heartbeats and messages in between.
  */
-const hostRaftDefaults: Pick<RaftConfig, "maxSizePerMessage" | "maxInflightMessages"> = {
+const hostRaftDefaults: Pick<RaftConfig, "maxSizePerMessage" | "maxInflightMessages" | "maxCommittedSizePerReady"> = {
   maxSizePerMessage: 256 * 1024,
   maxInflightMessages: 64,
+  maxCommittedSizePerReady: 1 << 20,
 };
 
 function errorMessage(error: unknown): string {

@@ -2,6 +2,7 @@ import { createPinoLogger } from "../../../framework/cli/pino-logger.js";
 import { resolveStartSettings } from "../../../framework/cli/start-settings.js";
 import { createUiHandler } from "../../../framework/ui/index.js";
 import { startEventStoreNode } from "./event-store-node.js";
+import { startLoopStallMonitor } from "./loop-stall-monitor.js";
 
 /**
  * Process entry of an event store node: `raftkit start`'s flags (same
@@ -37,12 +38,14 @@ const fallback = createUiHandler({
   onError: (message, error) => logger.warn(message, { error: String(error) }),
 });
 const running = await startEventStoreNode(settings.node, logger, { fallback });
+const stalls = startLoopStallMonitor(logger);
 process.stdout.write(`${JSON.stringify({ event: "ready", nodeId: settings.node.nodeId, port: running.node.port })}\n`);
 const signal = await new Promise<string>((resolve) => {
   process.once("SIGTERM", () => resolve("SIGTERM"));
   process.once("SIGINT", () => resolve("SIGINT"));
 });
 logger.info("shutting down", { signal });
+stalls.stop();
 await running.stop();
 logger.flush();
 await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
