@@ -44,6 +44,9 @@ export const integerSettings = [
   { key: "maxConcurrentMoves", flag: "--max-concurrent-moves", fallback: 4, low: 1, high: 10_000, description: "replica moves under way at once, cluster-wide" },
   { key: "maxNewMovesPerRound", flag: "--max-new-moves-per-round", fallback: 2, low: 1, high: 10_000, description: "replica moves started per controller round" },
   { key: "maxBalanceMoves", flag: "--max-balance-moves", fallback: 1, low: 1, high: 10_000, description: "load-evening moves under way at once (after repairs)" },
+  { key: "leaderSettleMs", flag: "--leader-settle-ms", fallback: 10_000, low: 0, high: 3_600_000, description: "quiet time (no node state change, no replica move) before the controller spreads leaders" },
+  { key: "rejoinAfterMs", flag: "--rejoin-after-ms", fallback: 30_000, low: 0, high: 3_600_000, description: "a node that left a partition gets no fresh replica of it for this long" },
+  { key: "learnerStallMs", flag: "--learner-stall-ms", fallback: 60_000, low: 1, high: 3_600_000, description: "a learner whose lag falls no further for this long is replaced" },
   { key: "leaderSlack", flag: "--leader-slack", fallback: 0, low: 0, high: 1_000_000, description: "leaderships a node may hold above its fair share before the controller moves one away" },
 ] as const satisfies readonly IntegerSetting[];
 
@@ -164,6 +167,9 @@ function resolveClusterFlags(
     suspectAfterMs: integers.suspectAfterMs,
     deadAfterMs: integers.deadAfterMs,
     roundIntervalMs: integers.controllerRoundMs,
+    leaderSettleMs: integers.leaderSettleMs,
+    rejoinAfterMs: integers.rejoinAfterMs,
+    learnerStallMs: integers.learnerStallMs,
     limits: {
       ...defaultRebalanceLimits,
       maxConcurrentMoves: integers.maxConcurrentMoves,

@@ -30,6 +30,7 @@ function movableGroup(
 ): GroupObservation | undefined {
   return groups.find((group) => {
     if (group.changing || group.learners.length > 0) return false;
+    if (group.barredNodes?.has(to.nodeId) === true) return false;
     if (!group.voters.includes(from.nodeId) || group.voters.includes(to.nodeId)) return false;
     const zones = group.voters
       .filter((id) => id !== from.nodeId)
@@ -90,7 +91,8 @@ function leadersPerNode(groups: readonly GroupObservation[]): Map<number, number
 /**
  * Transfers from nodes leading more than their share (ceil of groups per
  * usable node, plus slack) — or from an unusable (draining) node at all —
- * to a live voter of the same group below its share. Groups in `skip`
+ * to a live voter of the same group below its share; while `spread` is
+ * false (the cluster is settling) only the unusable node's. Groups in `skip`
  * (already acted on this round) are counted but not moved.
  */
 export function planLeaderTransfers(
@@ -98,6 +100,8 @@ export function planLeaderTransfers(
   context: BalanceContext,
   budget: number,
   skip: ReadonlySet<number>,
+  /** False: only leaderships on unusable (draining) nodes move. */
+  spread = true,
 ): RebalanceAction[] {
   const usable = context.nodes.filter((node) => !isUnusable(node.state));
   if (usable.length === 0 || budget <= 0) return [];
@@ -110,7 +114,7 @@ export function planLeaderTransfers(
     if (group.changing || skip.has(group.partitionId)) continue;
     const from = group.leader;
     const leaving = isUnusable(context.states.get(from));
-    if (!leaving && count(from) <= share + context.limits.leaderSlack) continue;
+    if (!leaving && (!spread || count(from) <= share + context.limits.leaderSlack)) continue;
     const to = group.voters
       .filter((id) => id !== from && context.states.get(id) === "alive")
       .sort((a, b) => count(a) - count(b) || a - b)[0];

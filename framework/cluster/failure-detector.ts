@@ -30,6 +30,14 @@ export interface FailureDetector {
   reset(nodeIds: readonly number[], nowMs: number): void;
   onHeartbeat(nodeId: number, nowMs: number): void;
   /**
+   * This process itself stood still for `pauseMs` (its event loop blocked):
+   * no beat could be taken meanwhile, so that time counts as nobody's
+   * silence — every node's timer moves forward by it. Without this, a meta
+   * leader that stalls for the dead timeout declares every node dead at its
+   * next round, before the beats queued during the stall are read.
+   */
+  onPause(pauseMs: number): void;
+  /**
    * The state each watched node should be in at `nowMs`, for nodes whose
    * `current` state differs. Only alive/suspect/dead are decided here;
    * draining and removed nodes are left alone (an operator's decision).
@@ -63,6 +71,10 @@ export function createFailureDetector(config: FailureDetectorConfig): FailureDet
     onHeartbeat(nodeId, nowMs) {
       const previous = heard.get(nodeId);
       if (previous === undefined || previous < nowMs) heard.set(nodeId, nowMs);
+    },
+    onPause(pauseMs) {
+      assert(Number.isFinite(pauseMs) && pauseMs >= 0, `pauseMs = ${pauseMs}, allowed ≥ 0`);
+      for (const [nodeId, last] of heard) heard.set(nodeId, last + pauseMs);
     },
     evaluate(current, nowMs) {
       const transitions: NodeTransition[] = [];

@@ -75,7 +75,17 @@ export type {
   RecordedMembership,
   RoundReport,
 } from "./controller.js";
-export { createController, defaultLearnerStallMs } from "./controller.js";
+export {
+  createController,
+  defaultLeaderSettleMs,
+  defaultLearnerStallMs,
+  defaultRejoinAfterMs,
+  defaultTransferTimeoutMs,
+} from "./controller.js";
+export type { LeaderSettle, LeaderSettleConfig } from "./leader-settle.js";
+export { createLeaderSettle } from "./leader-settle.js";
+export type { RejoinGuard } from "./rejoin-guard.js";
+export { createRejoinGuard } from "./rejoin-guard.js";
 export type { LearnerWatch } from "./learner-watch.js";
 export { createLearnerWatch } from "./learner-watch.js";
 export { confChangeOf } from "./membership-change.js";

@@ -29,7 +29,15 @@ function checkInput(input: RebalanceInput): void {
 export function planRebalance(input: RebalanceInput): RebalanceAction[] {
   checkInput(input);
   const { limits } = input;
-  const groups = [...input.groups].sort((a, b) => a.partitionId - b.partitionId);
+  const transferring = input.transferring ?? new Map<number, number>();
+  // A group with a transfer under way gets no step (raft would drop it) and is counted as
+  // led by the transfer's target (otherwise other groups' leaderships would move as well).
+  const groups = [...input.groups]
+    .map((group) => {
+      const to = transferring.get(group.partitionId);
+      return to === undefined ? group : { ...group, leader: to, changing: true };
+    })
+    .sort((a, b) => a.partitionId - b.partitionId);
   const nodes = new Map<number, NodeInfo>(input.nodes.map((node) => [node.nodeId, node]));
   const states = statesOf(input.nodes);
   const loads = computeLoads(
@@ -70,7 +78,8 @@ export function planRebalance(input: RebalanceInput): RebalanceAction[] {
     actions.push(...planReplicaMoves(groups, context, balanceRoom, acted));
   }
   const busy = new Set(actions.map((action) => action.partitionId));
-  actions.push(...planLeaderTransfers(groups, context, limits.maxTransfersPerRound, busy));
+  const spread = input.spreadLeaders ?? true;
+  actions.push(...planLeaderTransfers(groups, context, limits.maxTransfersPerRound, busy, spread));
   // The controller runs a round's actions side by side: never two steps of one group.
   const planned = new Set(actions.map((action) => action.partitionId));
   const count = actions.length;

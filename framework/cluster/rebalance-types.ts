@@ -25,6 +25,11 @@ export interface GroupObservation {
    * time (learner-watch.ts): removed, so the group's repair adds a fresh one.
    */
   readonly stalledLearners?: ReadonlySet<number>;
+  /**
+   * Nodes that left this group too recently to receive a fresh replica of it
+   * (rejoin-guard.ts): placement and load moves pass them over.
+   */
+  readonly barredNodes?: ReadonlySet<number>;
 }
 
 export type RebalanceAction =
@@ -88,4 +93,15 @@ export interface RebalanceInput {
   /** One per partition whose leader reported; a partition without one is left alone. */
   readonly groups: readonly GroupObservation[];
   readonly limits: RebalanceLimits;
+  /**
+   * Spread leaders over nodes above their share (default true); false while
+   * the cluster settles (leader-settle.ts). Transfers a repair or a draining
+   * node needs are planned either way.
+   */
+  readonly spreadLeaders?: boolean;
+  /**
+   * Groups with a leadership transfer under way → the node it goes to: planned
+   * nothing (raft drops their proposals), their leadership counted at the target.
+   */
+  readonly transferring?: ReadonlyMap<number, number>;
 }

@@ -103,7 +103,9 @@ function stepGrow(group: GroupObservation, context: RepairContext): RebalanceAct
     .filter((node): node is NodeInfo => node !== undefined);
   let target: number | undefined;
   try {
-    const nodes = [...context.nodes.values()];
+    // A node that left this group a moment ago may still get the old replica's messages.
+    const nodes = [...context.nodes.values()]
+      .filter((node) => group.barredNodes?.has(node.nodeId) !== true);
     [target] = placeReplicas({ count: 1, nodes, loads: context.loads, existing });
   } catch (error) {
     // No node fits (zones taken, too few alive): the group waits for the next round.

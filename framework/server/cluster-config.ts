@@ -5,7 +5,14 @@
  * timings of heartbeats, failure detection and controller rounds.
  */
 import type { RebalanceLimits } from "../cluster/index.js";
-import { defaultLearnerStallMs, defaultRebalanceLimits, metaVoterCounts } from "../cluster/index.js";
+import {
+  defaultLeaderSettleMs,
+  defaultLearnerStallMs,
+  defaultRebalanceLimits,
+  defaultRejoinAfterMs,
+  defaultTransferTimeoutMs,
+  metaVoterCounts,
+} from "../cluster/index.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
 
 export interface ClusterManagerSettings {
@@ -29,6 +36,16 @@ export interface ClusterManagerSettings {
   readonly limits: RebalanceLimits;
   /** A learner whose lag falls no further for this long is removed and replaced. */
   readonly learnerStallMs: number;
+  /**
+   * Quiet time (no node state change, no membership step) before the
+   * controller spreads leaders: a transfer drops the group's proposals in
+   * flight, so right after a start or a move leaders stay where they are.
+   */
+  readonly leaderSettleMs: number;
+  /** A leadership transfer asked for counts as under way this long unless the leader changes. */
+  readonly transferTimeoutMs: number;
+  /** A node that left a group gets no fresh replica of it for this long (stale messages). */
+  readonly rejoinAfterMs: number;
 }
 
 export const defaultClusterManagerSettings: Omit<ClusterManagerSettings, "enabled"> = {
@@ -42,6 +59,9 @@ export const defaultClusterManagerSettings: Omit<ClusterManagerSettings, "enable
   defaultReplicationFactor: 3,
   limits: defaultRebalanceLimits,
   learnerStallMs: defaultLearnerStallMs,
+  leaderSettleMs: defaultLeaderSettleMs,
+  transferTimeoutMs: defaultTransferTimeoutMs,
+  rejoinAfterMs: defaultRejoinAfterMs,
 };
 
 /** The settings with defaults filled in; every bad value names its setting. */
@@ -63,12 +83,18 @@ export function resolveClusterManagerSettings(
   }
   const timings = [
     "heartbeatIntervalMs", "suspectAfterMs", "deadAfterMs", "roundIntervalMs", "callTimeoutMs",
-    "learnerStallMs",
+    "learnerStallMs", "transferTimeoutMs",
   ] as const;
   for (const key of timings) {
     const value = settings[key];
     if (!(Number.isSafeInteger(value) && value > 0)) {
       throw invalid(key, `${value}, allowed an integer ≥ 1`);
+    }
+  }
+  for (const key of ["leaderSettleMs", "rejoinAfterMs"] as const) {
+    const value = settings[key];
+    if (!(Number.isSafeInteger(value) && value >= 0)) {
+      throw invalid(key, `${value}, allowed an integer ≥ 0`);
     }
   }
   if (settings.suspectAfterMs <= settings.heartbeatIntervalMs) {

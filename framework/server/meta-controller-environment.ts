@@ -43,7 +43,10 @@ export interface MetaControllerEnvironment extends ControllerEnvironment {
    * being down): in join mode, an empty replica the group's leader fills —
    * safe for a voter that never held any of the group's state.
    */
-  startMissingReplicas(nowMs: number): Promise<number>;
+  startMissingReplicas(
+    nowMs: number,
+    mayJoin?: (partitionId: number, nodeId: number) => boolean,
+  ): Promise<number>;
 }
 
 export interface MetaEnvironmentOptions {
@@ -215,6 +218,23 @@ async function executeAction(state: EnvironmentState, action: RebalanceAction): 
   }
 }
 
+/** A replica `nodeId` hosts outside its group's configuration as the group's leader reports it. */
+function isOutside(state: EnvironmentState, nodeId: number, partitionId: number): boolean {
+  const observation = state.observed.get(partitionId);
+  return observation !== undefined && !observation.changing &&
+    !observation.voters.includes(nodeId) && !observation.learners.includes(nodeId);
+}
+
+/** Node → partitions it hosts outside their configuration, at the last observation. */
+function strayReplicas(state: EnvironmentState): Map<number, number[]> {
+  const strays = new Map<number, number[]>();
+  for (const [nodeId, partitionIds] of state.hosted) {
+    const outside = partitionIds.filter((partitionId) => isOutside(state, nodeId, partitionId));
+    if (outside.length > 0) strays.set(nodeId, outside);
+  }
+  return strays;
+}
+
 async function stopOrphans(state: EnvironmentState): Promise<number> {
   const { callTimeoutMs: timeoutMs, logger } = state.options;
   let stopped = 0;
@@ -222,10 +242,7 @@ async function stopOrphans(state: EnvironmentState): Promise<number> {
     for (const partitionId of partitionIds) {
       if (stopped >= maxOrphansPerRound) return stopped;
       if (state.acted.has(`${nodeId}/${partitionId}`)) continue;
-      const observation = state.observed.get(partitionId);
-      const outside = observation !== undefined && !observation.changing &&
-        !observation.voters.includes(nodeId) && !observation.learners.includes(nodeId);
-      if (!outside) continue;
+      if (!isOutside(state, nodeId, partitionId)) continue;
       const request = { partitionId: BigInt(partitionId), removeData: true };
       try {
         await agentOf(state, nodeId).stopReplica(request, { timeoutMs });
@@ -250,7 +267,11 @@ const missingGraceCalls = 4;
  * are over and only if some replica runs: a partition none of whose
  * replicas started waits for CreatePartition again, which bootstraps it.
  */
-function missingReplicas(state: EnvironmentState, nowMs: number) {
+function missingReplicas(
+  state: EnvironmentState,
+  nowMs: number,
+  mayJoin: (partitionId: number, nodeId: number) => boolean,
+) {
   const { callTimeoutMs, meta } = state.options;
   const missing: { partitionId: number; nodeId: number; stateMachineType: string }[] = [];
   const seen = new Map<string, number>();
@@ -263,6 +284,8 @@ function missingReplicas(state: EnvironmentState, nowMs: number) {
       const hosted = state.hosted.get(nodeId);
       const key = `${nodeId}/${partitionId}`;
       if (hosted === undefined || hosted.includes(partitionId) || state.acted.has(key)) continue;
+      // A fresh replica where one was removed a moment ago could get the old one's messages.
+      if (!mayJoin(partitionId, nodeId)) continue;
       const since = state.missingSince.get(key) ?? nowMs;
       seen.set(key, since);
       const late = nowMs - since >= missingGraceCalls * callTimeoutMs;
@@ -275,9 +298,13 @@ function missingReplicas(state: EnvironmentState, nowMs: number) {
   return missing;
 }
 
-async function startMissingReplicas(state: EnvironmentState, nowMs: number): Promise<number> {
+async function startMissingReplicas(
+  state: EnvironmentState,
+  nowMs: number,
+  mayJoin: (partitionId: number, nodeId: number) => boolean,
+): Promise<number> {
   const { callTimeoutMs: timeoutMs, logger } = state.options;
-  const missing = missingReplicas(state, nowMs);
+  const missing = missingReplicas(state, nowMs, mayJoin);
   const chosen = missing.slice(0, maxOrphansPerRound);
   const results = await Promise.all(chosen.map(async ({ partitionId, nodeId, stateMachineType }) => {
     state.acted.add(`${nodeId}/${partitionId}`);
@@ -330,6 +357,8 @@ export function createMetaControllerEnvironment(
     },
     execute: (action) => executeAction(state, action),
     stopOrphans: () => stopOrphans(state),
-    startMissingReplicas: (nowMs) => startMissingReplicas(state, nowMs),
+    strayReplicas: () => strayReplicas(state),
+    startMissingReplicas: (nowMs, mayJoin = () => true) =>
+      startMissingReplicas(state, nowMs, mayJoin),
   };
 }

@@ -17,6 +17,7 @@ import type { MetaControllerEnvironment } from "./meta-controller-environment.js
 import { proposeMeta } from "./meta-controller-environment.js";
 import type { LoopTimers } from "./loop-timers.js";
 import { realLoopTimers } from "./loop-timers.js";
+import { startPauseMonitor } from "./pause-monitor.js";
 
 export interface ControllerLoop {
   onHeartbeat(nodeId: number, address: string): HeartbeatAnswer;
@@ -48,6 +49,10 @@ function logRound(logger: Logger, report: RoundReport): void {
     logger.warn("rebalance step failed", { action, error: String(failure.error) });
   }
 }
+
+/** How often the pause monitor checks that this process runs, and the lateness it forgives. */
+const pausePulseMs = 100;
+const pauseToleranceMs = 400;
 
 /** Pause between two hand-offs of the meta leadership (one election's worth). */
 const handOffIntervalMs = 2_000;
@@ -84,6 +89,10 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
   let rounds = 0;
   let handedOffAt = Number.NEGATIVE_INFINITY;
   const registering = new Set<number>();
+  // A stall of this process is nobody's silence: the detector is told before it judges.
+  const pauses = startPauseMonitor({
+    timers, pulseMs: pausePulseMs, toleranceMs: pauseToleranceMs,
+  });
   const leads = (): boolean => host.groupIds().includes(metaGroupId) && host.isLeader(metaGroupId);
   const register = (nodeId: number, address: string): void => {
     const known = meta.table.nodes().find((node) => node.nodeId === nodeId);
@@ -98,6 +107,8 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
       .finally(() => registering.delete(nodeId));
   };
   const round = async (): Promise<void> => {
+    // Taken every round: a stall while not leading is no business of a later controller.
+    const pauseMs = pauses.takePause(now());
     if (!leads()) {
       controller = undefined;
       return;
@@ -108,14 +119,24 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
         detector: { suspectAfterMs: settings.suspectAfterMs, deadAfterMs: settings.deadAfterMs },
         limits: settings.limits,
         learnerStallMs: settings.learnerStallMs,
+        leaderSettleMs: settings.leaderSettleMs,
+        transferTimeoutMs: settings.transferTimeoutMs,
+        rejoinAfterMs: settings.rejoinAfterMs,
       });
       controller.onLeadershipStart(now());
       logger.info("meta leader: controller started", { nodeId: host.nodeId });
+    } else if (pauseMs > 0) {
+      controller.onPause(pauseMs);
+      logger.warn("controller: this process stood still; not counted as silence", { pauseMs });
     }
     controller.onHeartbeat(host.nodeId, now());
     logRound(logger, await controller.round(now()));
     await environment.stopOrphans();
-    await environment.startMissingReplicas(now());
+    const current = controller;
+    const at = now();
+    const mayJoin = (partition: number, nodeId: number): boolean =>
+      current.mayJoin(partition, nodeId, at);
+    await environment.startMissingReplicas(at, mayJoin);
     rounds++;
     const handOffDue = now() - handedOffAt >= handOffIntervalMs;
     if (handOffDue && maybeHandOffMetaLeadership(host, meta, logger)) handedOffAt = now();
@@ -152,7 +173,7 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     rounds: () => rounds,
     async stop() {
       stopped = true;
-      await loop;
+      await Promise.all([loop, pauses.stop()]);
     },
   };
 }

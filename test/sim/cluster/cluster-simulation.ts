@@ -86,6 +86,10 @@ export const simulatedClusterSettings: ClusterManagerSettings = {
   defaultReplicationFactor: replicationFactor,
   limits: { ...defaultRebalanceLimits, maxBalanceMoves: 2 },
   learnerStallMs: 5_000,
+  leaderSettleMs: 1_000,
+  // Raft abandons a transfer after an election timeout (10 ticks of 10 ms).
+  transferTimeoutMs: 300,
+  rejoinAfterMs: 2_000,
 };
 
 type Phase = "setup" | "faults" | "quiet" | "reads" | "done";
