@@ -22,3 +22,43 @@ export function applyOperations(streams: Map<string, Stream>, blockBytes: number
     }
   }
 }
+
+/** EventStoreOptions.applySlices. */
+export interface ApplySlices {
+  /** Rows inserted between two yields. */
+  readonly rows: number;
+  /** Lets the process's event loop run (timers, sockets) before the next slice. */
+  readonly yieldNow: () => Promise<void>;
+}
+
+/**
+ * applyOperations, with `slices.yieldNow()` awaited after every
+ * `slices.rows` inserted rows, so a large batch does not hold the event
+ * loop for its whole duration (issue #8, overload: a node busy for an
+ * election timeout loses its leaderships). The blocks come out the same as
+ * in one pass: an insert's rows are applied in order either way, and a run
+ * cut at a slice boundary continues in the same rightmost block.
+ */
+export async function applyOperationsInSlices(streams: Map<string, Stream>, blockBytes: number,
+  operations: readonly CheckedOperation[], epochs: WriteEpochs, slices: ApplySlices): Promise<void> {
+  let rowsSinceYield = 0;
+  for (const operation of operations) {
+    if (operation.kind === "createStream") {
+      applyOperations(streams, blockBytes, [operation], epochs);
+      continue;
+    }
+    const stream = streams.get(operation.stream);
+    assert(stream !== undefined, () => `insert into missing stream '${operation.stream}'`);
+    const count = operation.source.count;
+    for (let start = 0; start < count;) {
+      if (rowsSinceYield >= slices.rows) {
+        await slices.yieldNow();
+        rowsSinceYield = 0;
+      }
+      const end = Math.min(count, start + slices.rows - rowsSinceYield);
+      insertRows(stream, operation.source, epochs, start, end);
+      rowsSinceYield += end - start;
+      start = end;
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { applyOperations } from "./apply-operations.js";
+import { applyOperations, applyOperationsInSlices, type ApplySlices } from "./apply-operations.js";
 import { checkBatch } from "./batch-check.js";
 import { checkpoint } from "./checkpoint.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
@@ -17,7 +17,7 @@ import { appendWal } from "./wal-file.js";
 import { aggregateWindows } from "./window-aggregate.js";
 
 /** The EventStore over an opened state. @internal */
-export function createEventStore(state: StoreState): EventStore {
+export function createEventStore(state: StoreState, slices?: ApplySlices): EventStore {
   let tail: Promise<void> = Promise.resolve();
   const serialize = (work: () => Promise<void>): Promise<void> => {
     const run = tail.then(work);
@@ -35,7 +35,7 @@ export function createEventStore(state: StoreState): EventStore {
   return {
     appliedIndex: () => state.appliedIndex,
     applyBatch: (operations, appliedIndex, annex) =>
-      serialize(() => applyBatchNow(state, operations, appliedIndex, annex)),
+      serialize(() => applyBatchNow(state, operations, appliedIndex, annex, slices)),
     annex: () => state.annex,
     checkBatch: (operations) => {
       checkBatch(state.streams, state.blockBytes, operations);
@@ -89,7 +89,7 @@ async function guardWrite(state: StoreState, write: () => Promise<void>): Promis
 }
 
 async function applyBatchNow(state: StoreState, operations: readonly Operation[],
-  appliedIndex: number, annex: Uint8Array | undefined): Promise<void> {
+  appliedIndex: number, annex: Uint8Array | undefined, slices: ApplySlices | undefined): Promise<void> {
   checkWritable(state, true);
   // An annex alone may be written at the current index (after a snapshot import).
   const annexOnly = operations.length === 0 && annex !== undefined &&
@@ -101,7 +101,8 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   const checked = checkBatch(state.streams, state.blockBytes, operations);
   const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
   await guardWrite(state, () => appendWal(state.wal, record, state.walSync));
-  applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state));
+  if (slices === undefined) applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state));
+  else await applyOperationsInSlices(state.streams, state.blockBytes, checked, writeEpochs(state), slices);
   state.appliedIndex = appliedIndex;
   if (annex !== undefined) state.annex = annex.slice();
   if (state.wal.size >= state.walCheckpointBytes) {

@@ -1,3 +1,4 @@
+import type { ApplySlices } from "./apply-operations.js";
 import { BLOCK_BYTES_MAX, BLOCK_BYTES_MIN } from "./block-layout.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import { createEventStore } from "./event-store-object.js";
@@ -29,6 +30,15 @@ export interface EventStoreOptions {
    * corruption.
    */
   readonly walSync?: boolean;
+  /**
+   * Inserts of a batch are applied `rows` at a time, awaiting `yieldNow`
+   * between slices (a node process passes a macrotask yield: its timers and
+   * sockets run meanwhile). Default: a batch is applied in one synchronous
+   * pass. With slices, a query made while applyBatch is pending may see part
+   * of that batch — the replicated state machine never does (the host runs
+   * applies and queries one at a time).
+   */
+  readonly applySlices?: ApplySlices;
 }
 
 /**
@@ -86,12 +96,17 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     throw new EventStoreError(EventStoreErrorCode.InvalidArgument,
       `walCheckpointBytes = ${walCheckpointBytes}, allowed a positive integer`);
   }
+  const slices = options.applySlices;
+  if (slices !== undefined && !(Number.isSafeInteger(slices.rows) && slices.rows >= 1)) {
+    throw new EventStoreError(EventStoreErrorCode.InvalidArgument,
+      `applySlices.rows = ${slices.rows}, allowed a positive integer`);
+  }
   const state = await openStoreState({ fileSystem: options.fileSystem,
     directory: options.directory, blockBytes, walCheckpointBytes,
     walSync: options.walSync !== false }).catch((error: unknown) => {
     throw EventStoreError.from(error);
   });
-  return createEventStore(state);
+  return createEventStore(state, slices);
 }
 
 /** Builds a new store in `options.directory` (empty) from a snapshot stream, then opens it. */

@@ -27,16 +27,20 @@ export interface WriteEpochs {
  * using the spare room, and splits that block when it overflows.
  * Cost: O(rows + log n) per in-order run; O(block + log n) per late event.
  */
-export function insertRows(stream: Stream, source: RowSource, epochs: WriteEpochs): void {
+export function insertRows(stream: Stream, source: RowSource, epochs: WriteEpochs,
+  start = 0, end = source.count): void {
+  assert(Number.isSafeInteger(start) && start >= 0 && start <= end,
+    () => `rows from ${start}, allowed 0 … ${end}`);
+  assert(end <= source.count, () => `rows to ${end}, allowed ≤ ${source.count}`);
   const timestamps = source.timestamps;
-  let row = 0;
-  while (row < source.count) {
+  let row = start;
+  while (row < end) {
     const timestamp = timestamps[row]!;
     if (timestamp >= stream.tree.last.summary.maxTimestamp) {
-      let end = row + 1;
-      while (end < source.count && timestamps[end]! >= timestamps[end - 1]!) end++;
-      appendRun(stream, source, row, end, epochs);
-      row = end;
+      let runEnd = row + 1;
+      while (runEnd < end && timestamps[runEnd]! >= timestamps[runEnd - 1]!) runEnd++;
+      appendRun(stream, source, row, runEnd, epochs);
+      row = runEnd;
     } else {
       insertLate(stream, source, row, epochs);
       row++;

@@ -13,6 +13,16 @@ import type { InsertBuffer } from "../service/insert-buffer.js";
 import { createEventStoreNodeService } from "./event-store-node-service.js";
 import { createStreamPartitions } from "./stream-directory.js";
 
+/**
+ * A flush of ~16k events took 0.5-1 s of wall time to apply in one pass on a
+ * loaded 2-core box (issue #8, overload): the node's timers and sockets
+ * waited, and its groups were re-elected. 2048 rows are a few ms of CPU.
+ */
+const applySlices = {
+  rows: 2048,
+  yieldNow: () => new Promise<void>((resolve) => setImmediate(resolve)),
+};
+
 /** Room kept in a proposal for the envelope around the merged Insert. */
 const ENVELOPE_ROOM_BYTES = 64 * 1024;
 
@@ -37,6 +47,7 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
     [eventStoreStateMachineType, (groupId: number) => createEventStoreMachine({
       partitionId: groupId, fileSystem,
       directory: join(config.dataDirectory, "eventstore", `p${groupId}`),
+      applySlices,
     }).machine],
   ]);
   const nodes = new Map<number, string>([[config.nodeId, `${config.listenHost}:${config.listenPort}`], ...config.peers]);

@@ -3,7 +3,7 @@ import {
   createExecutorRegistry,
 } from "../../../framework/statemachine/index.js";
 import type { ExecutableStateMachine } from "../../../framework/statemachine/index.js";
-import type { EngineFileSystem } from "../engine/index.js";
+import type { ApplySlices, EngineFileSystem } from "../engine/index.js";
 import { createEventStoreState } from "./event-store-state.js";
 import type { EventStoreState } from "./event-store-state.js";
 import { registerEventStoreService } from "./executor.js";
@@ -14,6 +14,8 @@ export interface EventStoreMachineOptions {
   /** This replica's store directory (one per partition). */
   readonly directory: string;
   readonly blockBytes?: number;
+  /** See EventStoreOptions.applySlices (a node process passes setImmediate). */
+  readonly applySlices?: ApplySlices;
 }
 
 /** The replicated event store of one partition replica: executors over the engine-backed state. */
@@ -25,6 +27,7 @@ export function createEventStoreMachine(options: EventStoreMachineOptions): {
     fileSystem: options.fileSystem,
     directory: options.directory,
     ...(options.blockBytes === undefined ? {} : { blockBytes: options.blockBytes }),
+    ...(options.applySlices === undefined ? {} : { applySlices: options.applySlices }),
   });
   const registry = createExecutorRegistry();
   registerEventStoreService(registry, state.executor);

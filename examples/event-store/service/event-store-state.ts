@@ -11,6 +11,7 @@ import {
   openEventStore,
 } from "../engine/index.js";
 import type {
+  ApplySlices,
   EngineFileSystem,
   EventStore,
   InsertOperation,
@@ -47,6 +48,8 @@ export interface EventStoreStateOptions {
   /** The partition replica's own directory. */
   readonly directory: string;
   readonly blockBytes?: number;
+  /** The engine applies inserts in slices, yielding between them (EventStoreOptions.applySlices). */
+  readonly applySlices?: ApplySlices;
 }
 
 /** The engine-backed state of one partition replica and the executors working on it. */
@@ -188,7 +191,8 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
   // so a batch need not be fdatasync'ed again here (one fsync per apply saved on every replica).
   // The store stays atomic per batch (data, index and sessions in one WAL record).
   const location = { fileSystem: options.fileSystem, directory: options.directory,
-    blockBytes: options.blockBytes ?? BLOCK_BYTES_DEFAULT, walSync: false };
+    blockBytes: options.blockBytes ?? BLOCK_BYTES_DEFAULT, walSync: false,
+    ...(options.applySlices === undefined ? {} : { applySlices: options.applySlices }) };
   const core: StateCore = {
     store: undefined, settings: new Map(), dedup: new Map(), checkers: new Map(),
     staged: [], stagedSchemas: new Map(), blockBytes: location.blockBytes,
