@@ -76,6 +76,8 @@ export interface RoundFailure {
 }
 
 export interface RoundReport {
+  /** The round's time (its `nowMs`): what its decisions were based on. */
+  readonly atMs: number;
   readonly transitions: readonly NodeTransition[];
   readonly recorded: readonly number[];
   readonly actions: readonly RebalanceAction[];
@@ -199,7 +201,7 @@ export function createController(options: ControllerOptions): Controller {
       const groups = observations;
       const actions = planRebalance({ nodes, groups, limits, spreadLeaders, transferring });
       await execute(actions, nowMs, failures);
-      return { transitions, recorded, actions, failures };
+      return { atMs: nowMs, transitions, recorded, actions, failures };
     },
   };
 }

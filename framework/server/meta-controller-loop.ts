@@ -38,11 +38,13 @@ export interface ControllerLoopOptions {
 }
 
 function logRound(logger: Logger, report: RoundReport): void {
+  // roundAtMs: the time the round's decisions were based on (the loop's clock).
+  const roundAtMs = Math.round(report.atMs);
   for (const transition of report.transitions) {
     const { nodeId, from, to } = transition;
-    logger.info("node state", { nodeId, from, to });
+    logger.info("node state", { nodeId, from, to, roundAtMs });
   }
-  for (const action of report.actions) logger.info("rebalance step", { ...action });
+  for (const action of report.actions) logger.info("rebalance step", { ...action, roundAtMs });
   for (const failure of report.failures) {
     const action =
       typeof failure.action === "string" ? failure.action : JSON.stringify(failure.action);

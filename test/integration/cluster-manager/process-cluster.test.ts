@@ -34,6 +34,10 @@ const clusterFlags = [
   "--max-concurrent-moves", String(maxConcurrentMoves),
   "--max-new-moves-per-round", "5",
   "--max-balance-moves", "8",
+  // Shorter than the defaults (10 s, 30 s) for this cluster's fast timings: leaders spread
+  // 2 s after the last change; a node gets a group it left back after 10 s (200 ticks).
+  "--leader-settle-ms", "2000",
+  "--rejoin-after-ms", "10000",
 ];
 
 let cluster: ProcessCluster;

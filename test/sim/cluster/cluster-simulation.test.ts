@@ -9,12 +9,15 @@
  * controller starting replicas missing on their nodes
  * (meta-controller-environment.ts startMissingReplicas), seeds 1, 2, 3, 4
  * and 6 never converge (a voter that never ran; a group left without a
- * quorum once another of its nodes is gone). More seeds:
+ * quorum once another of its nodes is gone). Leader settling
+ * (leader-settle-checks.ts): spreading transfers only after leaderSettleMs
+ * of quiet, a transfer under way never asked again. More seeds:
  * `npm run sim:cluster -- --seeds 100`.
  */
 import { describe, expect, it } from "vitest";
 import type { ClusterSimulationResult } from "./cluster-simulation.js";
-import { runClusterSimulation } from "./cluster-simulation.js";
+import { runClusterSimulation, simulatedClusterSettings } from "./cluster-simulation.js";
+import { checkLeaderSettling } from "./leader-settle-checks.js";
 
 /** Virtual time only: a loaded machine makes these slower, never different. */
 const runTimeoutMs = 120_000;
@@ -49,6 +52,35 @@ describe("cluster simulation (meta group, controller and data groups on simulate
     const result = await runClusterSimulation({ seed: 1, quietMs: 100 });
     expect(result.convergedAfterMs).toBeUndefined();
     expect(result.violations.join("\n")).toMatch(/not converged 100 ms after the faults/);
+  }, runTimeoutMs);
+
+  it("spreads leaders only once the cluster settled, never asking a transfer under way again", async () => {
+    const { leaderSettleMs, transferTimeoutMs } = simulatedClusterSettings;
+    let spreading = 0;
+    for (const seed of [2, 8]) {
+      const lines: string[] = [];
+      const result = await runClusterSimulation({
+        seed, faultMs: 3_000, holdMs: 5_000, traceSink: (line) => lines.push(line),
+      });
+      expect(result.violations, failure(result)).toEqual([]);
+      const report = checkLeaderSettling(lines, leaderSettleMs, transferTimeoutMs);
+      expect(report.violations, `seed ${seed}`).toEqual([]);
+      spreading += report.spreading;
+    }
+    // The check looked at real spreading transfers (made once the converged cluster settled).
+    expect(spreading).toBeGreaterThan(0);
+  }, 2 * runTimeoutMs);
+
+  it("the settling check fails when the controller spreads at once and repeats transfers", async () => {
+    const { leaderSettleMs, transferTimeoutMs } = simulatedClusterSettings;
+    const lines: string[] = [];
+    const result = await runClusterSimulation({
+      seed: 2, faultMs: 3_000, holdMs: 5_000, traceSink: (line) => lines.push(line),
+      settings: { leaderSettleMs: 0, transferTimeoutMs: 1 },
+    });
+    expect(result.violations, failure(result)).toEqual([]);
+    const report = checkLeaderSettling(lines, leaderSettleMs, transferTimeoutMs);
+    expect(report.violations.join("\n")).toMatch(/ms after: /);
   }, runTimeoutMs);
 
   it("refuses bad options, naming them", async () => {

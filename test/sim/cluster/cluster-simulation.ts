@@ -49,6 +49,14 @@ export interface ClusterSimulationOptions {
   /** Virtual milliseconds the cluster gets to converge after the faults (default 60,000). */
   readonly quietMs?: number;
   readonly traceSink?: (line: string) => void;
+  /**
+   * Virtual milliseconds the converged cluster keeps running (clients
+   * writing, controller rounds) before the reads (default 0): time for the
+   * leader spreading that waits for a settled cluster.
+   */
+  readonly holdMs?: number;
+  /** Cluster manager settings over simulatedClusterSettings (e.g. a guard switched off). */
+  readonly settings?: Partial<ClusterManagerSettings>;
 }
 
 export interface ClusterSimulationResult {
@@ -92,7 +100,7 @@ export const simulatedClusterSettings: ClusterManagerSettings = {
   rejoinAfterMs: 2_000,
 };
 
-type Phase = "setup" | "faults" | "quiet" | "reads" | "done";
+type Phase = "setup" | "faults" | "quiet" | "hold" | "reads" | "done";
 
 export async function runClusterSimulation(
   options: ClusterSimulationOptions,
@@ -156,7 +164,7 @@ class ClusterRun {
         quiesceAfterTicks: 0,
         raft: { preVote: random.nextInt(4) !== 0, checkQuorum: true },
       },
-      settings: simulatedClusterSettings,
+      settings: { ...simulatedClusterSettings, ...options.settings },
       metaVoters,
       fsyncLatency: () => this.fsyncLatency(),
       violation: (message) => this.violation(message),
@@ -196,7 +204,8 @@ class ClusterRun {
       `drained ${this.drained ?? "none"}`);
     for (const nodeId of nodeIds) this.world.start(nodeId);
     this.scheduler.after(driverIntervalMs, () => this.onDriverTick(), "driver");
-    const limit = setupDeadlineMs + this.faultMs + this.quietMs + 30_000;
+    const holdMs = this.options.holdMs ?? 0;
+    const limit = setupDeadlineMs + this.faultMs + this.quietMs + holdMs + 30_000;
     try {
       while (this.phase !== "done") {
         if (!this.scheduler.runNext()) {
@@ -232,7 +241,10 @@ class ClusterRun {
     if (this.phase === "setup") this.setup(now);
     else if (this.phase === "faults") this.faults(now);
     else if (this.phase === "quiet") this.quiet(now);
-    if (this.phase === "faults" || this.phase === "quiet") this.clients.tick(this.partitionIds, driverIntervalMs);
+    else if (this.phase === "hold") this.hold(now);
+    if (this.phase === "faults" || this.phase === "quiet" || this.phase === "hold") {
+      this.clients.tick(this.partitionIds, driverIntervalMs);
+    }
     if (this.phase !== "done") this.scheduler.after(driverIntervalMs, () => this.onDriverTick(), "driver");
   }
 
@@ -355,6 +367,17 @@ class ClusterRun {
     this.violation(`SetNodeState ${nodeId} ${state} refused: ${String(lastError)}`);
   }
 
+  /** The converged cluster runs on for holdMs; then the reads. */
+  private hold(now: number): void {
+    if (this.convergedAt === undefined || now < this.convergedAt + (this.options.holdMs ?? 0)) return;
+    this.phase = "reads";
+    void this.removeGone()
+      .then(() => this.clients.verifyAll())
+      .then(() => {
+        this.phase = "done";
+      });
+  }
+
   private quiet(now: number): void {
     if (now % 500 !== 0 && now < this.faultsEndAt + this.quietMs) return;
     const problems = convergenceProblems({
@@ -363,13 +386,9 @@ class ClusterRun {
     });
     if (problems.length === 0) {
       this.convergedAt = now;
-      this.phase = "reads";
       this.record(`converged ${now - this.faultsEndAt} ms after the faults`);
-      void this.removeGone()
-        .then(() => this.clients.verifyAll())
-        .then(() => {
-          this.phase = "done";
-        });
+      this.phase = "hold";
+      this.hold(now);
       return;
     }
     if ((now - this.faultsEndAt) % 5_000 === 0) this.record(`not converged yet: ${problems.slice(0, 4).join("; ")}`);
