@@ -38,7 +38,9 @@ describe("management UI without the cluster manager (chromium, 1 node process)",
     ]);
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     consoleErrors = collectConsoleErrors(page);
-  });
+    // The node's start is bounded by 60 s (a tsx process booting beside chromium on a loaded
+    // box): the hook's bound is above it, so a hung start names the node.
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
