@@ -23,6 +23,7 @@ import { testTimingFlags, waitForLeaders } from "../cluster/cluster-checks.js";
 import { GatewayClient } from "../cluster/gateway-client.js";
 import { ProcessCluster, projectRoot, waitUntil } from "../cluster/node-processes.js";
 import { curlJson } from "../cluster/wire-checks.js";
+import { isNotLeaderAnswer, isNotLeaderOutcome, isNotLeaderOutput } from "./not-leader.js";
 import { NameRequest } from "../../unit/statemachine/counter-kv-messages.js";
 import { Add, Effects, GetCounter, GetValue, Put, counterKvType } from "../../unit/statemachine/counter-kv-state-machine.js";
 
@@ -67,6 +68,31 @@ async function leaderOf(groupId: number): Promise<number> {
 
 async function effects(groupId: number): Promise<number> {
   return (await client.query(Effects, groupId, { name: "" })).value;
+}
+
+/** Bound on reaching a partition's leader by hand (a hang detector, not a timing check). */
+const leaderBoundMs = 30_000;
+
+/**
+ * Sends a request by hand to the leader of `groupId` as the nodes report it; when that node
+ * refuses with NotLeader (`refused`: nothing was applied) the leader moved in between — a
+ * starved leader misses its heartbeats on a loaded box (1 s election timeout) — and it goes
+ * again to the leader reported then, within a bound. Any other answer is the caller's.
+ */
+async function onLeader<Answer>(
+  groupId: number,
+  send: (url: string) => Promise<Answer>,
+  refused: (answer: Answer) => boolean,
+): Promise<Answer> {
+  const deadline = Date.now() + leaderBoundMs;
+  for (;;) {
+    const answer = await send(cluster.node(await leaderOf(groupId)).url);
+    if (!refused(answer)) return answer;
+    if (Date.now() > deadline) {
+      throw new Error(`group ${groupId}: refused as NotLeader until the ${leaderBoundMs} ms bound`);
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
 }
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {
@@ -200,54 +226,60 @@ describe("bad input: a clear error to the caller, the node unaffected", () => {
 
 describe("typed gateway from curl and buf curl", () => {
   const path = "/raftkit.v1.GatewayService/Execute";
+  type Protocol = Parameters<typeof curlJson>[0];
+  /** curl (Connect JSON) to group 2's leader, again to the new one after a NotLeader. */
+  const curlLeader = (protocol: Protocol, body: unknown) =>
+    onLeader(2, (node) => curlJson(protocol, node + path, body), (answer) => isNotLeaderAnswer(answer.body));
 
   it("Connect JSON over HTTP/2 (prior knowledge) and HTTP/1.1: commands, queries, JSON errors", async () => {
-    const url = cluster.node(await leaderOf(2)).url + path;
     const add = { groupId: "2", type: "counter.v1.CounterService/Add", json: { name: "curl", delta: 3 } };
-    const h2 = await curlJson("--http2-prior-knowledge", url, add);
+    const h2 = await curlLeader("--http2-prior-knowledge", add);
     expect(h2.httpVersion).toBe("2");
     expect(JSON.parse(h2.body)).toEqual({ json: { value: "3" } });
-    const h1 = await curlJson("--http1.1", url, { ...add, json: { name: "curl", delta: 4 } });
+    const h1 = await curlLeader("--http1.1", { ...add, json: { name: "curl", delta: 4 } });
     expect(h1.httpVersion).toBe("1.1");
     expect(JSON.parse(h1.body)).toEqual({ json: { value: "7" } });
-    const read = await curlJson("--http1.1", url, { groupId: "2", type: "counter.v1.CounterService/Get", json: { name: "curl" } });
+    const read = await curlLeader("--http1.1", { groupId: "2", type: "counter.v1.CounterService/Get", json: { name: "curl" } });
     expect(JSON.parse(read.body)).toEqual({ json: { value: "7" } });
 
-    const badJson = JSON.parse((await curlJson("--http2-prior-knowledge", url, { ...add, json: { name: 5 } })).body);
+    const badJson = JSON.parse((await curlLeader("--http2-prior-knowledge", { ...add, json: { name: 5 } })).body);
     expect(badJson.code).toBe("invalid_argument");
     expect(badJson.message).toMatch(/JSON request of counter\.v1\.CounterService\/Add does not convert: field "name"/);
     expect(JSON.stringify(badJson.details)).toMatch(/raftkit\.v1\.ExecutionError/);
-    const unknown = JSON.parse((await curlJson("--http1.1", url, { groupId: "2", type: "x.v1.Y/Z" })).body);
+    const unknown = JSON.parse((await curlLeader("--http1.1", { groupId: "2", type: "x.v1.Y/Z" })).body);
     expect(unknown).toMatchObject({ code: "invalid_argument" });
     expect(unknown.message).toMatch(/no executor for message type "x\.v1\.Y\/Z" on group 2 \(registered: .*counter\.v1\.CounterService\/Add/);
-    const executorError = JSON.parse((await curlJson("--http1.1", url, { ...add, json: { name: "curl", delta: 0 } })).body);
+    const executorError = JSON.parse((await curlLeader("--http1.1", { ...add, json: { name: "curl", delta: 0 } })).body);
     expect(executorError).toMatchObject({ code: "invalid_argument", message: "delta must not be 0" });
-    const noPartition = JSON.parse((await curlJson("--http1.1", url, { ...add, groupId: "77" })).body);
+    const noPartition = JSON.parse((await curlLeader("--http1.1", { ...add, groupId: "77" })).body);
     expect(noPartition.code).toBe("not_found");
     expect(noPartition.message).toMatch(/group 77/);
     expect((await client.query(GetCounter, 2, { name: "curl" })).value).toBe(7);
 
-    const batchUrl = url.replace(/Execute$/, "ExecuteBatch");
-    const batch = JSON.parse((await curlJson("--http2-prior-knowledge", batchUrl, {
+    // Sent again only when its Add was refused as NotLeader (then nothing of it applied).
+    const batchAnswer = await onLeader(2, (node) => curlJson("--http2-prior-knowledge", `${node}${path}Batch`, {
       requests: [
         { groupId: "2", type: "counter.v1.CounterService/Add", json: { name: "curl", delta: 1 } },
         { groupId: "2", type: "counter.v1.CounterService/Nope" },
         { groupId: "2", type: "counter.v1.CounterService/Get", json: { name: "curl" } },
       ],
-    })).body);
+    }), (answer) => isNotLeaderOutcome(JSON.parse(answer.body).outcomes?.[0]));
+    const batch = JSON.parse(batchAnswer.body);
     expect(batch.outcomes[0]).toEqual({ response: { json: { value: "8" } } });
     expect(batch.outcomes[1].failure).toMatchObject({ code: 3, executionError: { code: "EXECUTION_ERROR_CODE_UNKNOWN_TYPE" } });
     expect(batch.outcomes[2].response.json.value).toMatch(/^[78]$/); // executed concurrently with the Add
-  }, 60_000);
+    // Eleven calls, each of which may wait for a new leader (30 s at most): a hang detector.
+  }, 120_000);
 
   it("buf curl with the gRPC protocol", async () => {
-    const url = cluster.node(await leaderOf(2)).url + path;
-    const output = await bufCurl(url, { groupId: "2", type: "counter.v1.CounterService/Add", json: { name: "grpc", delta: 11 } });
+    const bufLeader = (body: unknown) =>
+      onLeader(2, (node) => bufCurl(node + path, body).catch(String), isNotLeaderOutput);
+    const output = await bufLeader({ groupId: "2", type: "counter.v1.CounterService/Add", json: { name: "grpc", delta: 11 } });
     expect(JSON.parse(output)).toEqual({ json: { value: "11" } });
-    const failed = await bufCurl(url, { groupId: "2", type: "counter.v1.CounterService/Add", json: { name: "grpc" } }).catch(String);
+    const failed = await bufLeader({ groupId: "2", type: "counter.v1.CounterService/Add", json: { name: "grpc" } });
     expect(failed).toMatch(/invalid_argument/);
     expect(failed).toMatch(/delta must not be 0/);
-  }, 60_000);
+  }, 90_000);
 });
 
 function bufCurl(url: string, body: unknown): Promise<string> {
