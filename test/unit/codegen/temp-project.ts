@@ -69,6 +69,8 @@ export function runIn(
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    // A child that cannot start (a missing binary) answers here, not as an uncaught 'error'.
+    child.on("error", (error) => done({ code: null, output: `${output}${String(error)}` }));
     child.on("close", (code) => done({ code, output }));
   });
 }
