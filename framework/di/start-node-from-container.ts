@@ -4,7 +4,9 @@ import {
   createClusterServiceImpl,
   createStaticClusterManager,
   createUniformStaticTable,
+  metaGroupId,
 } from "../cluster/index.js";
+import { runsClusterManager, startClusterMember } from "./cluster-member.js";
 import { ClusterService } from "../../gen/raftkit/v1/cluster_pb.js";
 import type { NodeConfig, NodeExtras, RunningNode } from "../server/index.js";
 import { startNode } from "../server/index.js";
@@ -86,8 +88,11 @@ function clusterManagerOf(container: Container, config: NodeConfig): ClusterMana
 
 /**
  * Starts a node process from a container: its StateMachineProviders make
- * the state machines, its ClusterManager (or a static table built from
- * config.groups) says which partitions run here, its LoggerToken logs.
+ * the state machines, its LoggerToken logs. Where partitions live: a bound
+ * ClusterManager (static, the cluster manager off); with none bound and the
+ * cluster manager on (peers or join, as `raftkit start`), the node is a
+ * full member of the meta group's cluster (cluster-member.ts); otherwise a
+ * static table of config.groups.
  * Everything is resolved before the port opens, so a missing binding fails
  * here with a DiError naming the token.
  */
@@ -103,6 +108,16 @@ export async function startNodeFromContainer(
     container.bind(PartitionScopeFactoryToken).toConstantValue(factory);
   }
   const providers = resolveProviders(container);
+  if (!container.isBound(ClusterManagerToken) && runsClusterManager(config)) {
+    const { node, manager, cache } = await startClusterMember(config, logger, providers, extras);
+    container.bind(ClusterManagerToken).toConstantValue(manager);
+    const started = node.host.groupIds().filter((id) => id !== metaGroupId).sort((a, b) => a - b);
+    const stop = async (): Promise<void> => {
+      cache.close();
+      await node.stop();
+    };
+    return { ...node, stop, clusterManager: manager, startedPartitions: started };
+  }
   const manager = clusterManagerOf(container, config);
   const cache: PartitionCache = await openPartitionCache(manager);
   let node: RunningNode | undefined;

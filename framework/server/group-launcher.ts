@@ -35,6 +35,12 @@ export interface GroupLauncherOptions {
   readonly host: NodeHost;
   readonly dataDirectory: DataDirectory;
   readonly types: StateMachineTypes;
+  /**
+   * Told each group's record (recorded type and voters, or the request's)
+   * just before its state machine is made: what a factory may want to know
+   * of a partition it has no other word of (startNodeFromContainer).
+   */
+  readonly onLaunch?: (record: GroupRecord) => void;
 }
 
 export function createGroupLauncher(options: GroupLauncherOptions): GroupLauncher {
@@ -47,6 +53,7 @@ export function createGroupLauncher(options: GroupLauncherOptions): GroupLaunche
     const known = dataDirectory.groups.get(record.groupId) ?? record;
     const factory = types.get(known.stateMachine);
     if (factory === undefined) throw unknownType(known.stateMachine, types);
+    options.onLaunch?.(known);
     const machine = factory(record.groupId, nodeId);
     await host.startGroup(record.groupId, machine, { voters: known.voters }, { join: known.join });
     machines.set(record.groupId, machine);

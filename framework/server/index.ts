@@ -9,3 +9,5 @@ export { connectCodeOf, connectCodeOfExecution, connectErrorFrom, connectErrorFr
 export type { DualProtocolListener, RequestHandler } from "./dual-protocol-listener.js";
 export { listenDualProtocol } from "./dual-protocol-listener.js";
 export type { GroupRecord } from "./data-directory.js";
+export type { ClusterManagerSettings } from "./cluster-config.js";
+export { resolveClusterManagerSettings } from "./cluster-config.js";

@@ -17,7 +17,7 @@ import {
 } from "../transport/index.js";
 import { GatewayService } from "../../gen/raftkit/v1/gateway_pb.js";
 import { NodeService } from "../../gen/raftkit/v1/node_pb.js";
-import type { DataDirectory } from "./data-directory.js";
+import type { DataDirectory, GroupRecord } from "./data-directory.js";
 import { openDataDirectory } from "./data-directory.js";
 import type { DualProtocolListener } from "./dual-protocol-listener.js";
 import { listenDualProtocol } from "./dual-protocol-listener.js";
@@ -88,6 +88,8 @@ export interface NodeExtras {
    * Called once, with the node's host, before the port opens.
    */
   readonly services?: (router: ConnectRouter, host: NodeHost) => void;
+  /** Told each group's launch record before its machine is made (GroupLauncherOptions.onLaunch). */
+  readonly onGroupLaunch?: (record: GroupRecord) => void;
 }
 
 export async function startNode(
@@ -104,7 +106,7 @@ export async function startNode(
   let boundPort = config.listenPort;
   const runtime = settings.enabled ? createClusterRuntimeOf(config, settings, logger, () => boundPort) : undefined;
   const allTypes = runtime === undefined ? types : new Map([...types, [metaStateMachineType, runtime.value.metaFactory]]);
-  const parts = await assemble(config, logger, allTypes);
+  const parts = await assemble(config, logger, allTypes, extras.onGroupLaunch);
   runtime?.bind(parts);
   const { host, transport, logStore, gate } = parts;
   const startedAt = performance.now();
@@ -204,7 +206,12 @@ async function startGroupsAtBoot(config: NodeConfig, parts: Parts): Promise<numb
   return recorded.length;
 }
 
-async function assemble(config: NodeConfig, logger: Logger, types: StateMachineTypes): Promise<Parts> {
+async function assemble(
+  config: NodeConfig,
+  logger: Logger,
+  types: StateMachineTypes,
+  onLaunch?: (record: GroupRecord) => void,
+): Promise<Parts> {
   const dataDirectory = await openDataDirectory(config.dataDirectory, config.nodeId, config.clusterId);
   const logStore = await openLogStore({ directory: dataDirectory.logDirectory });
   const snapshotStore = await openSnapshotStore({ directory: dataDirectory.snapshotDirectory });
@@ -241,7 +248,9 @@ async function assemble(config: NodeConfig, logger: Logger, types: StateMachineT
       yieldToEventLoop: () => new Promise<void>((resolve) => setImmediate(resolve)),
     },
   );
-  const launcher = createGroupLauncher({ nodeId: config.nodeId, host, dataDirectory, types });
+  const launcher = createGroupLauncher({
+    nodeId: config.nodeId, host, dataDirectory, types, ...(onLaunch === undefined ? {} : { onLaunch }),
+  });
   return { host, transport, logStore, dataDirectory, gate: createRequestGate(), launcher, addressOf, learnAddress };
 }
 

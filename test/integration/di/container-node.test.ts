@@ -33,7 +33,8 @@ import { freePorts, waitUntil } from "../cluster/node-processes.js";
 import { Add, GetCounter } from "../../unit/statemachine/counter-kv-state-machine.js";
 import { bindCounterStateMachine } from "../../unit/di/counter-glue.js";
 import { MultiplierToken, UserCounterExecutor } from "../../unit/di/counter-executor.js";
-import { ClusterService } from "../../../gen/raftkit/v1/cluster_pb.js";
+import { ClusterNodeState, ClusterService } from "../../../gen/raftkit/v1/cluster_pb.js";
+import { metaGroupId } from "../../../framework/cluster/index.js";
 
 const directories: string[] = [];
 const nodes = new Map<number, ContainerNode>();
@@ -204,6 +205,66 @@ describe("startNodeFromContainer", () => {
     );
     expect(isDiError(error, DiErrorCode.UnsupportedBinding) && error.subject).toBe("ClockToken");
   });
+
+  it("without a bound ClusterManager and with peers, is a full cluster member (meta group, agent, controller)", async () => {
+    const ports = await freePorts(3);
+    const members = new Map<number, ContainerNode>();
+    const containers = new Map<number, Container>();
+    try {
+      for (const nodeId of [1, 2, 3]) {
+        const directory = await mkdtemp(join(tmpdir(), `raftkit-di-member-${nodeId}-`));
+        directories.push(directory);
+        const container = new Container();
+        container.bind(LoggerToken).toConstantValue(createSilentLogger());
+        container.bind(MultiplierToken).toConstantValue(2);
+        bindCounterStateMachine(container, UserCounterExecutor);
+        containers.set(nodeId, container);
+        const config: NodeConfig = {
+          ...nodeConfig(nodeId, ports, directory),
+          groups: [1],
+          cluster: { heartbeatIntervalMs: 100, suspectAfterMs: 3_000, deadAfterMs: 10_000, roundIntervalMs: 100 },
+        };
+        members.set(nodeId, await startNodeFromContainer(container, config));
+      }
+      for (const [nodeId, member] of members) {
+        expect(member.startedPartitions).toEqual([1]);
+        // The meta group runs on the three boot nodes, as under `raftkit start`.
+        expect(member.host.groupIds()).toContain(metaGroupId);
+        expect(containers.get(nodeId)!.get(ClusterManagerToken)).toBe(member.clusterManager);
+      }
+      const management = clusterClient(ports[1]!);
+      // Registered by the agents' heartbeats, which only the meta leader's controller loop takes.
+      await waitUntil("3 alive nodes in the meta table", async () => {
+        const { nodes: listed } = await management.listNodes({}, { timeoutMs: 5_000 });
+        return listed.filter((node) => node.state === ClusterNodeState.ALIVE).length === 3;
+      }, 30_000);
+      await waitUntil("partition 1 adopted", async () => {
+        const { partitions } = await management.listPartitions({}, { timeoutMs: 5_000 });
+        return partitions.some((p) => Number(p.partitionId) === 1 && p.stateMachineType === "counter");
+      }, 30_000);
+      // A partition created at run time through the meta group starts on its nodes, made by the
+      // container's provider with the meta table's entry.
+      const { partition } = await management.createPartition(
+        { stateMachineType: "counter", key: "run-time", replicationFactor: 3 }, { timeoutMs: 20_000 });
+      const created = Number(partition!.partitionId);
+      expect(created).toBeGreaterThan(1);
+      await waitUntil(`partition ${created} on every node`, () =>
+        [...members.values()].every((member) => member.host.groupIds().includes(created)), 30_000);
+      let leader: ContainerNode | undefined;
+      await waitUntil(`a leader of partition ${created}`, () => {
+        leader = [...members.values()].find((member) => member.host.isLeader(created));
+        return leader !== undefined;
+      }, 30_000);
+      const result = await leader!.host.propose(created, buildCommand(Add, { name: "c", delta: 4 }, undefined));
+      if (!(result instanceof Uint8Array)) throw new Error("command result is not bytes");
+      expect(readCommandResult(Add, result).value).toBe(8);
+      // The node's ClusterManager (bound in its container) reads the same table.
+      const entry = await members.get(3)!.clusterManager.partition(created);
+      expect([entry.stateMachineType, entry.replicas]).toEqual(["counter", [1, 2, 3]]);
+    } finally {
+      for (const member of members.values()) await member.stop();
+    }
+  }, 120_000);
 
   it("without a bound ClusterManager serves config.groups on every node (one here)", async () => {
     const [port] = await freePorts(1);
