@@ -18,10 +18,8 @@ import { createStreamPartitions } from "./stream-directory.js";
  * loaded 2-core box (issue #8, overload): the node's timers and sockets
  * waited, and its groups were re-elected. 2048 rows are a few ms of CPU.
  */
-const applySlices = {
-  rows: 2048,
-  yieldNow: () => new Promise<void>((resolve) => setImmediate(resolve)),
-};
+const yieldNow = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+const applySlices = { rows: 2048, yieldNow };
 
 /** Room kept in a proposal for the envelope around the merged Insert. */
 const ENVELOPE_ROOM_BYTES = 64 * 1024;
@@ -79,7 +77,7 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
         },
       });
       router.service(EventStoreService, createEventStoreNodeService({
-        host, buffer, partitionOf, addressOf, partitionIds: config.groups,
+        host, buffer, partitionOf, addressOf, partitionIds: config.groups, yieldNow,
       }),
         { readMaxBytes: maxProposalBytes + ENVELOPE_ROOM_BYTES });
     },
