@@ -73,6 +73,24 @@ export function ledGroupOf(
   };
 }
 
+/**
+ * A led group whose leader lists a voter as not recently active is asked for
+ * a read barrier (not awaited; its outcome does not matter): the heartbeats
+ * it sends refresh raft's recentActive flags, and it wakes a quiesced group.
+ * A quiesced leader ticks no more, so flags cleared by its last quorum check
+ * (checkQuorum clears them every election timeout) stay cleared while it is
+ * idle: the controller then saw no live quorum for any membership step and
+ * planned none, for minutes (a group stuck at 4 voters in the process test).
+ */
+export function refreshActivity(
+  host: NodeHost,
+  group: MessageInitShape<typeof LedGroupSchema>,
+): void {
+  const active = new Set((group.recentlyActive ?? []).map(Number));
+  if ((group.voters ?? []).every((id) => active.has(Number(id)))) return;
+  host.readBarrier(Number(group.partitionId)).catch(() => undefined);
+}
+
 export function createClusterAgentServiceImpl(
   options: ClusterAgentServiceOptions,
 ): ServiceImpl<typeof ClusterAgentService> {
@@ -88,9 +106,11 @@ export function createClusterAgentServiceImpl(
       const wanted = request.partitionIds.length === 0
         ? hosted
         : request.partitionIds.map((id) => checkedId("partition_ids", id));
-      const groups = wanted.flatMap((id) => (hosted.includes(id) ? [ledGroupOf(host, id)] : []));
+      const groups = wanted.flatMap((id) => (hosted.includes(id) ? [ledGroupOf(host, id)] : []))
+        .filter((group) => group !== undefined);
+      for (const group of groups) refreshActivity(host, group);
       return {
-        groups: groups.filter((group) => group !== undefined),
+        groups,
         hostedPartitionIds: hosted.map(BigInt),
       };
     },

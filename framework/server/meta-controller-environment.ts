@@ -27,7 +27,7 @@ import type { NodeHost } from "../host/index.js";
 import type { ExecutableMessage } from "../statemachine/index.js";
 import { buildCommand, readCommandResult } from "../statemachine/index.js";
 import type { Logger } from "../transport/index.js";
-import { ledGroupOf } from "./cluster-agent-service.js";
+import { ledGroupOf, refreshActivity } from "./cluster-agent-service.js";
 import type { PeerCalls } from "./peer-clients.js";
 
 export interface MetaControllerEnvironment extends ControllerEnvironment {
@@ -130,6 +130,7 @@ async function observeNode(
       const led = ledGroupOf(host, id);
       return led === undefined ? [] : [led];
     });
+    for (const group of groups) refreshActivity(host, group);
     return create(ObserveResponseSchema, { groups, hostedPartitionIds: ids.map(BigInt) });
   }
   try {

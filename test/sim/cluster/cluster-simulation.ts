@@ -55,6 +55,8 @@ export interface ClusterSimulationOptions {
    * leader spreading that waits for a settled cluster.
    */
   readonly holdMs?: number;
+  /** Idle ticks before a group quiesces (default 0: never). */
+  readonly quiesceAfterTicks?: number;
   /** Cluster manager settings over simulatedClusterSettings (e.g. a guard switched off). */
   readonly settings?: Partial<ClusterManagerSettings>;
 }
@@ -161,7 +163,7 @@ class ClusterRun {
         requestTimeoutMs: 300,
         maxSnapshotSends: 1 + random.nextInt(3),
         applyConcurrency: 1 + random.nextInt(3),
-        quiesceAfterTicks: 0,
+        quiesceAfterTicks: options.quiesceAfterTicks ?? 0,
         raft: { preVote: random.nextInt(4) !== 0, checkQuorum: true },
       },
       settings: { ...simulatedClusterSettings, ...options.settings },
