@@ -2,7 +2,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { randomInt } from "node:crypto";
-import { createDurableStores, NodeHost } from "../host/index.js";
+import { createDurableStores, NodeHost, resolveNodeHostConfig } from "../host/index.js";
 import type { GroupMembers } from "../host/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import { createSeededRandom } from "../raft/index.js";
@@ -98,7 +98,10 @@ export async function startNode(
   types: StateMachineTypes = builtinStateMachineTypes,
   extras: NodeExtras = {},
 ): Promise<RunningNode> {
-  const settings = resolveClusterManagerSettings(config.cluster, config.peers.size > 0);
+  const settings = resolveClusterManagerSettings(
+    { transferTimeoutMs: transferTimeoutOf(config), ...config.cluster },
+    config.peers.size > 0,
+  );
   if (config.groups.includes(metaGroupId)) {
     const message = `group ${metaGroupId} is reserved for the meta group`;
     throw new ServerError(ServerErrorCode.InvalidConfig, message, { setting: "groups" });
@@ -194,6 +197,15 @@ function staticPartitionsOf(
 }
 
 /** Reopens every group recorded in the data directory, then starts the configured ones not among them. */
+/**
+ * How long the controller counts a leadership transfer as under way: two of
+ * the node's election timeouts (raft abandons a transfer after one).
+ */
+function transferTimeoutOf(config: NodeConfig): number {
+  const host = resolveNodeHostConfig({ ...config.host, nodeId: config.nodeId });
+  return 2 * host.electionTicks * host.tickIntervalMs;
+}
+
 async function startGroupsAtBoot(config: NodeConfig, parts: Parts): Promise<number> {
   const recorded = [...parts.dataDirectory.groups.values()];
   const voters = [config.nodeId, ...config.peers.keys()].sort((a, b) => a - b);
