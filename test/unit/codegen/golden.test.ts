@@ -108,7 +108,9 @@ describe("codegen golden files", () => {
         const actual = await readFile(join(generated, file), "utf8");
         expect(actual, file).toBe(await readFile(goldenFile(mode, file), "utf8"));
       }
-    });
+      // generate() runs buf and the message plugin as child programs: 23-33 s each at load 25-28
+      // in session 5's loops (under 1 s quiet), against vitest's default 60 s before.
+    }, childProgramLimitMs);
 
   it("run by buf as a plain plugin (own buf.gen.yaml), writes the same raftkit files", async () => {
     const workspace = await temporary("raftkit-bufplugin-");
