@@ -413,7 +413,7 @@ export class NodeHost implements TransportHandler {
 
   onMessages(from: number, batch: readonly GroupMessage[]): void {
     if (!this.running || this.stopping) return;
-    this.liveness.heard(from);
+    if (this.liveness.heard(from)) this.requiesceFollowersOf(from);
     const heartbeats: GroupMessage[] = [];
     for (const { groupId, message } of batch) {
       if (groupId === livenessGroupId) continue;
@@ -816,6 +816,25 @@ export class NodeHost implements TransportHandler {
     // them; the leader stops an election timeout later.
     const threshold = replica.role === Role.Leader ? after + this.config.electionTicks : after;
     if (replica.idleTicks >= threshold) {
+      replica.quiesced = true;
+      this.awake.delete(replica);
+    }
+  }
+
+  /**
+   * `leader`'s node was silent and is heard again: the idle groups it leads,
+   * woken here when it went silent, go back to sleep. Their leader's replica
+   * is still quiesced and sends no heartbeats, so awake they would campaign
+   * once their election timeout ran out, although the leader is alive —
+   * issue #8's overload re-elected idle groups so after a loaded leader's
+   * node stood still ~2 s. A leader that really is gone stays silent, and
+   * its followers stay awake and elect.
+   */
+  private requiesceFollowersOf(leader: number): void {
+    if (this.config.quiesceAfterTicks === 0) return;
+    for (const replica of this.awake) {
+      if (replica.role !== Role.Follower || replica.leader !== leader) continue;
+      if (replica.plannedCampaign !== undefined || !isIdle(replica)) continue;
       replica.quiesced = true;
       this.awake.delete(replica);
     }

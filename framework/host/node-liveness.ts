@@ -21,9 +21,10 @@ export class NodeLiveness {
     private readonly silenceTicks: number,
   ) {}
 
-  heard(nodeId: number): void {
+  /** Notes a message from `nodeId`; true when it counted as down until now (it came back). */
+  heard(nodeId: number): boolean {
     this.lastHeardTick.set(nodeId, this.tickCount);
-    this.down.delete(nodeId);
+    return this.down.delete(nodeId);
   }
 
   /** Advances one tick; returns the peers that have just gone silent. */
