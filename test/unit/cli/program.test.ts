@@ -105,6 +105,16 @@ describe("start settings", () => {
       limits: { maxBalanceMoves: 3, maxConcurrentMoves: 4, leaderSlack: 2 },
     });
     expect(resolveStartSettings(base, {}).node.cluster?.limits?.leaderSlack ?? 0).toBe(0);
+    // The controller's guards (leader settling, rejoin gap) and the learner stall time.
+    const guards = resolveStartSettings({
+      ...base, leaderSettleMs: "0", rejoinAfterMs: "5000", learnerStallMs: "20000",
+    }, {});
+    expect(guards.node.cluster).toMatchObject({ leaderSettleMs: 0, rejoinAfterMs: 5_000, learnerStallMs: 20_000 });
+    expect(resolveStartSettings(base, {}).node.cluster).toMatchObject({
+      leaderSettleMs: 10_000, rejoinAfterMs: 30_000, learnerStallMs: 60_000,
+    });
+    expect(() => resolveStartSettings({ ...base, leaderSettleMs: "-5" }, {})).toThrow(/--leader-settle-ms: "-5"/);
+    expect(() => resolveStartSettings({ ...base, learnerStallMs: "0" }, {})).toThrow(/--learner-stall-ms: "0"/);
     expect(() => resolveStartSettings({ ...base, leaderSlack: "-1" }, {})).toThrow(/--leader-slack/);
     expect(resolveStartSettings(base, {}).node.cluster?.enabled).toBeUndefined();
     expect(() => resolveStartSettings({ ...base, clusterManager: "yes" }, {})).toThrow(/--cluster-manager: "yes", allowed on, off/);
