@@ -22,7 +22,9 @@ function bigAppend(from: NodeId, to: NodeId, index: number, bytes: number): Mess
 
 describe("control lane (issue #8, overload)", () => {
   it("a heartbeat sent behind 25 MB of queued appends arrives before most of them", async () => {
-    const { nodes } = await startCluster([1, 2], { maxInflightBytes: 1024 * 1024 });
+    // ackTimeoutMs: every append is waited for; a starved peer acknowledging late must not get
+    // the stream declared dead and the appends dropped (seen at load 30).
+    const { nodes } = await startCluster([1, 2], { maxInflightBytes: 1024 * 1024, ackTimeoutMs: 120_000 });
     running.push(...nodes);
     const [one, two] = nodes as [TestNode, TestNode];
     const appends = 100;
