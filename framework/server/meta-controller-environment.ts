@@ -176,8 +176,14 @@ async function startLearner(state: EnvironmentState, partitionId: number, nodeId
   state.acted.add(`${nodeId}/${partitionId}`);
   const partition = state.options.meta.table.partition(partitionId);
   if (state.hosted.get(nodeId)?.includes(partitionId) === true) {
-    // A stale replica from an earlier membership (the node was removed while down):
-    // outside the configuration, so wiped before the node joins afresh.
+    // A stale replica from an earlier membership (the node was removed while down) is
+    // wiped before the node joins afresh — but only once the leader's configuration
+    // shows it outside: a voter that loses its log and vote breaks safety, and a plan
+    // made on an older view may name a node the group already holds.
+    if (!isOutside(state, nodeId, partitionId)) {
+      throw new RangeError(`partition ${partitionId}: node ${nodeId} hosts a replica its configuration ` +
+        "may still count (a member, or a change under way): not wiped, planned again next round");
+    }
     const stale = { partitionId: BigInt(partitionId), removeData: true };
     await agentOf(state, nodeId).stopReplica(stale, { timeoutMs });
   }

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -93,6 +93,8 @@ export class NodeProcess {
     // RAFTKIT_TEST_LOG_DIR keeps every node's output on disk (the rest of the time it lives
     // in memory only), to read after a failed run: n<id>.log per node, appended across restarts.
     const logDir = process.env.RAFTKIT_TEST_LOG_DIR;
+    // Made here: a missing directory would fail every append inside a stream handler.
+    if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
     const keep = (chunk: Buffer): void => {
       this.output += chunk.toString();
       if (logDir !== undefined) appendFileSync(join(logDir, `n${this.nodeId}.log`), chunk);
