@@ -69,7 +69,21 @@ export async function natsJetStreamBaseline(seconds: number, producers: number, 
     const at = (share: number) => latencies[Math.min(latencies.length - 1, Math.floor(share * latencies.length))] ?? NaN;
     return { rate: published / elapsed, p50: at(0.5), p99: at(0.99) };
   } finally {
-    for (const server of servers) server.kill("SIGTERM");
+    // The servers write their stores until they exit: remove the directory after that.
+    await Promise.all(servers.map((server) => stopProcess(server)));
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM, then resolves once the process has exited (SIGKILL after 10 s). */
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      done();
+    });
+    child.kill("SIGTERM");
+  });
 }
