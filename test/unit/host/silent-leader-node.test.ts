@@ -18,27 +18,32 @@ afterEach(async () => {
  * the woken followers ran out their election timeout and elected anew.
  * Virtual time (virtual-turns.ts): deterministic.
  */
+/** Group 1 on three hosts in virtual time (idle groups quiesce after 30 ticks), once it has a leader. */
+async function threeHostsWithALeader() {
+  const cpu: VirtualCpu = { clock: createManualClock(1_000_000), tickMs: 100, debtMs: 0, longestTurnMs: 0 };
+  const config = { tickIntervalMs: 100, electionTicks: 10, heartbeatTicks: 1, quiesceAfterTicks: 30,
+    requestTimeoutMs: 3_600_000 };
+  const hostCluster = new HostCluster([1, 2, 3], config, undefined, cpu.clock);
+  cluster = hostCluster;
+  for (const id of [1, 2, 3]) await drive(cpu, hostCluster.startReplica(id, 1, [1, 2, 3]), "start");
+  await turnsUntil(cpu, () => hostCluster.leaderOf(1) !== undefined, "a leader");
+  return { cpu, group: hostCluster, leaderId: hostCluster.leaderOf(1)!, hosts: [...hostCluster.hosts.values()] };
+}
+
 describe("an idle group whose leader's node goes silent for a moment", () => {
   it("goes back to sleep when the node is heard again: no election", async () => {
-    const cpu: VirtualCpu = { clock: createManualClock(1_000_000), tickMs: 100, debtMs: 0, longestTurnMs: 0 };
-    const config = { tickIntervalMs: 100, electionTicks: 10, heartbeatTicks: 1, quiesceAfterTicks: 30,
-      requestTimeoutMs: 3_600_000 };
-    cluster = new HostCluster([1, 2, 3], config, undefined, cpu.clock);
-    for (const id of [1, 2, 3]) await drive(cpu, cluster.startReplica(id, 1, [1, 2, 3]), "start");
-    await turnsUntil(cpu, () => cluster!.leaderOf(1) !== undefined, "a leader");
-    const leaderId = cluster.leaderOf(1)!;
-    const hosts = [...cluster.hosts.values()];
-    await drive(cpu, cluster.hosts.get(leaderId)!.propose(1, bytes("set a 1")), "a write");
+    const { cpu, group, leaderId, hosts } = await threeHostsWithALeader();
+    await drive(cpu, group.hosts.get(leaderId)!.propose(1, bytes("set a 1")), "a write");
     const asleep = () => hosts.every((host) => host.quiescedGroupCount() === 1);
     await turnsUntil(cpu, asleep, "the group quiesced on every node");
-    const term = cluster.hosts.get(leaderId)!.status(1).term;
+    const term = group.hosts.get(leaderId)!.status(1).term;
     const followers = hosts.filter((host) => host.nodeId !== leaderId);
 
     // The leader's node falls silent (its messages are lost) until its peers wake the group.
-    for (const follower of followers) cluster.network.cutLink(leaderId, follower.nodeId);
+    for (const follower of followers) group.network.cutLink(leaderId, follower.nodeId);
     await turnsUntil(cpu, () => followers.every((host) => host.quiescedGroupCount() === 0),
       "the followers woke the group (leader's node silent)");
-    cluster.network.heal();
+    group.network.heal();
     // Three randomized election timeouts at most (each < 20 ticks); idle groups quiesce after
     // 30 (the node's default), later than a woken follower's election timeout runs out.
     const campaigns: string[] = [];
@@ -57,22 +62,15 @@ describe("an idle group whose leader's node goes silent for a moment", () => {
     }
     expect(asleep()).toBe(true);
     // Still writable through the same leader, which wakes every replica.
-    await drive(cpu, cluster.hosts.get(leaderId)!.propose(1, bytes("set a 2")), "a second write");
-    expect(cluster.hosts.get(leaderId)!.status(1).term).toBe(term);
+    await drive(cpu, group.hosts.get(leaderId)!.propose(1, bytes("set a 2")), "a second write");
+    expect(group.hosts.get(leaderId)!.status(1).term).toBe(term);
   });
 
   it("elects a new leader when the node stays silent", async () => {
-    const cpu: VirtualCpu = { clock: createManualClock(1_000_000), tickMs: 100, debtMs: 0, longestTurnMs: 0 };
-    const config = { tickIntervalMs: 100, electionTicks: 10, heartbeatTicks: 1, quiesceAfterTicks: 30,
-      requestTimeoutMs: 3_600_000 };
-    cluster = new HostCluster([1, 2, 3], config, undefined, cpu.clock);
-    for (const id of [1, 2, 3]) await drive(cpu, cluster.startReplica(id, 1, [1, 2, 3]), "start");
-    await turnsUntil(cpu, () => cluster!.leaderOf(1) !== undefined, "a leader");
-    const leaderId = cluster.leaderOf(1)!;
-    const hosts = [...cluster.hosts.values()];
+    const { cpu, group, leaderId, hosts } = await threeHostsWithALeader();
     await turnsUntil(cpu, () => hosts.every((host) => host.quiescedGroupCount() === 1), "quiesced");
     const followers = hosts.filter((host) => host.nodeId !== leaderId);
-    cluster.network.isolate(leaderId);
+    group.network.isolate(leaderId);
     await turnsUntil(cpu, () => followers.some((host) => host.isLeader(1)), "a new leader among the followers");
     expect(followers.every((host) => host.status(1).term > 2)).toBe(true);
   });
