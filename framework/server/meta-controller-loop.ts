@@ -96,6 +96,15 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     timers, pulseMs: pausePulseMs, toleranceMs: pauseToleranceMs,
   });
   const leads = (): boolean => host.groupIds().includes(metaGroupId) && host.isLeader(metaGroupId);
+  // A round plans on observations that take a while to gather; the meta leadership may
+  // move meanwhile (a drain hands it off) and the new leader's controller starts acting.
+  // Each step is taken only while this node still leads: two controllers executing the
+  // same plan once added the same learner twice (and a second add_learner wiped the first).
+  const fenced: MetaControllerEnvironment = {
+    ...environment,
+    execute: (action) => leads() ? environment.execute(action)
+      : Promise.reject(new RangeError(`${action.kind} of partition ${action.partitionId}: no longer the meta leader, not taken`)),
+  };
   const register = (nodeId: number, address: string): void => {
     const known = meta.table.nodes().find((node) => node.nodeId === nodeId);
     if ((known !== undefined && known.address === address) || registering.has(nodeId)) return;
@@ -117,7 +126,7 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     }
     if (controller === undefined) {
       controller = createController({
-        environment,
+        environment: fenced,
         detector: { suspectAfterMs: settings.suspectAfterMs, deadAfterMs: settings.deadAfterMs },
         limits: settings.limits,
         learnerStallMs: settings.learnerStallMs,
@@ -133,11 +142,13 @@ export function startControllerLoop(options: ControllerLoopOptions): ControllerL
     }
     controller.onHeartbeat(host.nodeId, now());
     logRound(logger, await controller.round(now()));
+    if (!leads()) return;
     await environment.stopOrphans();
     const current = controller;
     const at = now();
     const mayJoin = (partition: number, nodeId: number): boolean =>
       current.mayJoin(partition, nodeId, at);
+    if (!leads()) return;
     await environment.startMissingReplicas(at, mayJoin);
     rounds++;
     const handOffDue = now() - handedOffAt >= handOffIntervalMs;
