@@ -16,6 +16,17 @@ export interface NodeHostConfig {
   readonly maxPendingReads?: number;
   /** Largest proposal payload in bytes. */
   readonly maxProposalBytes?: number;
+  /**
+   * Most commands in one log entry, for groups whose state machine declares
+   * `packedCommands` (the proposals of a group that arrive within one loop
+   * iteration travel as one entry, command-pack.ts). 1: one command per entry.
+   */
+  readonly maxCommandsPerEntry?: number;
+  /**
+   * Largest pack of several commands, in bytes (also at most
+   * maxProposalBytes); a single larger command travels alone.
+   */
+  readonly maxPackBytes?: number;
   /** Default deadline of a request, in milliseconds. */
   readonly requestTimeoutMs?: number;
   /** Snapshot streams to followers in flight at once, for the whole node. */
@@ -51,6 +62,8 @@ export function resolveNodeHostConfig(config: NodeHostConfig): ResolvedNodeHostC
     maxPendingProposals: 50_000,
     maxPendingReads: 50_000,
     maxProposalBytes: 8 << 20,
+    maxCommandsPerEntry: 256,
+    maxPackBytes: 64 * 1024,
     requestTimeoutMs: 5_000,
     maxSnapshotSends: 4,
     applyConcurrency: 16,
@@ -67,6 +80,8 @@ export function resolveNodeHostConfig(config: NodeHostConfig): ResolvedNodeHostC
     "maxPendingProposals",
     "maxPendingReads",
     "maxProposalBytes",
+    "maxCommandsPerEntry",
+    "maxPackBytes",
     "requestTimeoutMs",
     "maxSnapshotSends",
     "applyConcurrency",

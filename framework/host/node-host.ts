@@ -11,6 +11,7 @@ import type {
 } from "../raft/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import type { Clock, GroupMessage, IncomingSnapshot, Logger, TimerHandle, Transport, TransportHandler } from "../transport/index.js";
+import { packedSize, packHeaderBytes } from "./command-pack.js";
 import { resolveNodeHostConfig } from "./config.js";
 import type { NodeHostConfig, ResolvedNodeHostConfig } from "./config.js";
 import { HostError, HostErrorCode } from "./errors.js";
@@ -215,7 +216,8 @@ export class NodeHost implements TransportHandler {
     const confState = replayConfChanges(raft, storage, snapshot.index, applied);
     const nonceBound = 0x1_0000_0000;
     const readNonce = [this.deps.random.nextInt(nonceBound), this.deps.random.nextInt(nonceBound)] as const;
-    const replica = new Replica(groupId, raft, stateMachine, confState, applied, snapshot.index, readNonce);
+    const packing = stateMachine.packedCommands === true && this.config.maxCommandsPerEntry > 1;
+    const replica = new Replica(groupId, raft, stateMachine, confState, applied, snapshot.index, readNonce, packing);
     this.replicas.set(groupId, replica);
     this.awake.add(replica);
     this.peersStale = true;
@@ -279,10 +281,9 @@ export class NodeHost implements TransportHandler {
         ),
       );
     }
-    if (replica.proposals.size >= this.config.maxPendingProposals) {
-      return Promise.reject(
-        new HostError(HostErrorCode.Overloaded, `group ${groupId}: ${replica.proposals.size} proposals pending`),
-      );
+    const pending = replica.pendingProposals();
+    if (pending >= this.config.maxPendingProposals) {
+      return Promise.reject(new HostError(HostErrorCode.Overloaded, `group ${groupId}: ${pending} proposals pending`));
     }
     let prepared = data;
     const prepare = replica.stateMachine.prepareProposal;
@@ -297,7 +298,28 @@ export class NodeHost implements TransportHandler {
         );
       }
     }
+    if (replica.packing) return this.proposePacked(replica, prepared, options);
     return this.proposeWith(replica, options, () => replica.raft.propose(prepared));
+  }
+
+  /**
+   * Adds the command to the group's pack; the loop proposes the pack as one
+   * entry at its next iteration, or at once when this command would take it
+   * past maxCommandsPerEntry or the pack size (min of maxPackBytes and
+   * maxProposalBytes; a larger command then goes alone, a pack of one).
+   */
+  private proposePacked(replica: Replica, command: Uint8Array, options: RequestOptions): Promise<unknown> {
+    const size = packedSize(command.byteLength);
+    const limit = Math.min(this.config.maxPackBytes, this.config.maxProposalBytes);
+    const count = replica.packedCount();
+    if (count > 0 && (count >= this.config.maxCommandsPerEntry || packHeaderBytes + replica.packBytes + size > limit)) {
+      replica.proposePack();
+    }
+    const deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
+    return new Promise((resolve, reject) => {
+      replica.addToPack(command, size, { resolve, reject, deadline });
+      this.schedule(replica);
+    });
   }
 
   proposeConfChange(groupId: number, change: ConfChange, options: RequestOptions = {}): Promise<unknown> {
@@ -318,7 +340,7 @@ export class NodeHost implements TransportHandler {
     }
     const deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
     return new Promise((resolve, reject) => {
-      replica.addProposal(position.index, { term: position.term, resolve, reject, deadline });
+      replica.addProposal(position, { resolve, reject, deadline });
       this.schedule(replica);
     });
   }
@@ -376,7 +398,7 @@ export class NodeHost implements TransportHandler {
       groupId,
       appliedByStateMachine: replica.applied,
       snapshotIndex: replica.snapshotIndex,
-      pendingProposals: replica.proposals.size,
+      pendingProposals: replica.pendingProposals(),
       confChangePending: raft.role === Role.Leader && raft.pendingConfIndex > raft.applied,
     };
   }
@@ -578,7 +600,9 @@ export class NodeHost implements TransportHandler {
     const candidates = this.touched;
     this.touched = new Set();
     for (const replica of candidates) {
-      if (replica.failure === undefined && this.replicas.get(replica.groupId) === replica && replica.raft.hasReady()) {
+      if (replica.failure !== undefined || this.replicas.get(replica.groupId) !== replica) continue;
+      replica.proposePack(); // what arrived since the last iteration: one entry
+      if (replica.raft.hasReady()) {
         const ready = replica.raft.ready();
         if (ready.softState !== undefined) this.logRoleChange(replica, ready);
         readies.push({ replica, ready });

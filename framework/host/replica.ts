@@ -1,19 +1,10 @@
 import { decodeConfChange, EntryType, isRaftError, RaftErrorCode, Role } from "../raft/index.js";
 import type { ConfState, Entry, RaftNode, ReadState, Ready } from "../raft/index.js";
 import type { CommittedCommand, StateMachine } from "../statemachine/index.js";
+import { decodePack, encodePack, packedSize } from "./command-pack.js";
 import { HostError, HostErrorCode } from "./errors.js";
-
-interface Waiter<T> {
-  readonly resolve: (value: T) => void;
-  readonly reject: (error: unknown) => void;
-  /** Milliseconds on the host clock after which the request fails with DeadlineExceeded. */
-  readonly deadline: number;
-}
-
-interface PendingProposal extends Waiter<unknown> {
-  /** The proposal took effect iff the entry applied at its index has this term. */
-  readonly term: number;
-}
+import { PendingProposals } from "./pending-proposals.js";
+import type { Waiter } from "./pending-proposals.js";
 
 /** Campaign at `atTick` if still leaderless, then every `everyTicks` + 0..`jitterTicks`-1, `left` times in all. */
 export interface PlannedCampaign {
@@ -39,7 +30,7 @@ export interface PendingRead extends Waiter<void> {
  * @internal
  */
 export class Replica {
-  readonly proposals = new Map<number, PendingProposal>();
+  readonly proposals: PendingProposals;
   readonly reads = new Map<string, PendingRead>();
   /** Reads whose index is known, waiting for `applied` to reach it. */
   private readsAwaitingApply: PendingRead[] = [];
@@ -64,6 +55,11 @@ export class Replica {
   /** Serializes every call into the state machine (apply, query, snapshot). */
   private stateMachineQueue: Promise<unknown> = Promise.resolve();
   private readCounter = 0;
+  /** Commands proposed since the last pack left (packing groups), and their waiters. */
+  private packCommands: Uint8Array[] = [];
+  private packWaiters: Waiter<unknown>[] = [];
+  /** Sum of the buffered commands' sizes in a pack (command-pack.ts packedSize). */
+  packBytes = 0;
 
   constructor(
     readonly groupId: number,
@@ -78,7 +74,10 @@ export class Replica {
      * restarted at 1) must not answer a new read with its older index.
      */
     private readonly readNonce: readonly [number, number],
+    /** Commands travel in packs (the state machine declares packedCommands and the host packs). */
+    readonly packing: boolean,
   ) {
+    this.proposals = new PendingProposals(groupId);
     this.applied = applied;
     this.snapshotIndex = snapshotIndex;
   }
@@ -106,8 +105,49 @@ export class Replica {
     return context;
   }
 
-  addProposal(index: number, proposal: PendingProposal): void {
-    this.proposals.set(index, proposal);
+  addProposal(position: { index: number; term: number }, waiter: Waiter<unknown>): void {
+    this.proposals.add(position.index, position.term, [waiter]);
+  }
+
+  /** Proposals waiting for their result, those in the pack being gathered too. */
+  pendingProposals(): number {
+    return this.proposals.size + this.packWaiters.length;
+  }
+
+  /** Commands in the pack being gathered. */
+  packedCount(): number {
+    return this.packCommands.length;
+  }
+
+  /** Adds a command to the pack being gathered (`packedBytes`: its size in the pack). */
+  addToPack(command: Uint8Array, packedBytes: number, waiter: Waiter<unknown>): void {
+    if (!this.packing) throw new Error(`group ${this.groupId}: a pack in a group that does not pack`);
+    this.packCommands.push(command);
+    this.packWaiters.push(waiter);
+    this.packBytes += packedBytes;
+  }
+
+  /**
+   * Proposes the pack gathered so far as one entry. A refusal (not the
+   * leader, a transfer under way) fails every command of the pack, as it
+   * would have failed each of them alone; none of them is in the log.
+   */
+  proposePack(): void {
+    const commands = this.packCommands;
+    const waiters = this.packWaiters;
+    if (commands.length === 0) return;
+    this.packCommands = [];
+    this.packWaiters = [];
+    this.packBytes = 0;
+    let position: { index: number; term: number };
+    try {
+      position = this.raft.propose(encodePack(commands));
+    } catch (error) {
+      const failure = hostErrorFromRaft(error, this.groupId);
+      for (const waiter of waiters) waiter.reject(failure);
+      return;
+    }
+    this.proposals.add(position.index, position.term, waiters);
   }
 
   addRead(key: string, read: PendingRead): void {
@@ -174,12 +214,36 @@ export class Replica {
         this.settle(entry, this.confState);
       } else if (entry.data.byteLength === 0) {
         this.settle(entry, undefined); // a new leader's empty entry: nothing to apply
+      } else if (this.packing) {
+        this.unpack(entry, batch);
       } else {
         batch.push({ index: entry.index, term: entry.term, data: entry.data });
       }
     }
     await this.applyCommands(batch);
     this.applied = entries[entries.length - 1]!.index;
+  }
+
+  /** A packed entry's commands, in position order, onto `batch`. */
+  private unpack(entry: Entry, batch: CommittedCommand[]): void {
+    let commands: Uint8Array[];
+    try {
+      commands = decodePack(entry.data, { groupId: this.groupId, index: entry.index });
+    } catch (error) {
+      this.failure = error instanceof HostError ? error : new HostError(HostErrorCode.StateMachineFailed, String(error));
+      throw this.failure;
+    }
+    const proposed = this.proposals.commandsAt(entry.index, entry.term);
+    if (proposed !== undefined && proposed !== commands.length) {
+      this.failure = new HostError(
+        HostErrorCode.StateMachineFailed,
+        `group ${this.groupId}: entry ${entry.index} holds ${commands.length} commands, ${proposed} were proposed in it`,
+      );
+      throw this.failure;
+    }
+    for (let position = 0; position < commands.length; position++) {
+      batch.push({ index: entry.index, term: entry.term, data: commands[position]!, position });
+    }
   }
 
   private async applyCommands(commands: CommittedCommand[]): Promise<void> {
@@ -203,38 +267,21 @@ export class Replica {
       );
       throw this.failure;
     }
-    commands.forEach((command, i) => this.settle(command, results[i]));
+    // An entry's commands are consecutive from position 0: settle each entry once, at its first.
+    for (let i = 0; i < commands.length; i++) {
+      const command = commands[i]!;
+      if ((command.position ?? 0) !== 0) continue;
+      this.proposals.settle(command.index, command.term, (position) => results[i + position], this.leader);
+    }
   }
 
-  /** Resolves or rejects the proposal waiting at this entry's index, if any. */
+  /** Resolves or rejects the proposals waiting at this entry's index, if any. */
   private settle(entry: { index: number; term: number }, result: unknown): void {
-    const proposal = this.proposals.get(entry.index);
-    if (proposal === undefined) return;
-    this.proposals.delete(entry.index);
-    if (proposal.term === entry.term) {
-      proposal.resolve(result);
-    } else {
-      proposal.reject(
-        new HostError(
-          HostErrorCode.ProposalDropped,
-          `group ${this.groupId}: entry ${entry.index} of term ${proposal.term} was replaced by term ${entry.term}`,
-          { leaderHint: this.leader },
-        ),
-      );
-    }
+    this.proposals.settle(entry.index, entry.term, () => result, this.leader);
   }
 
   private failProposalsUpTo(index: number): void {
-    for (const [proposalIndex, proposal] of this.proposals) {
-      if (proposalIndex > index) continue;
-      this.proposals.delete(proposalIndex);
-      proposal.reject(
-        new HostError(
-          HostErrorCode.DeadlineExceeded,
-          `group ${this.groupId}: replaced by a snapshot at ${index}; outcome of entry ${proposalIndex} unknown`,
-        ),
-      );
-    }
+    this.proposals.failUpTo(index);
   }
 
   private onReadState(readState: ReadState): void {
@@ -262,22 +309,33 @@ export class Replica {
 
   /** Fails every request whose deadline has passed. */
   expire(now: number): void {
-    for (const [index, proposal] of this.proposals) {
-      if (proposal.deadline > now) continue;
-      this.proposals.delete(index);
-      proposal.reject(
-        new HostError(
-          HostErrorCode.DeadlineExceeded,
-          `group ${this.groupId}: entry ${index} not applied before the deadline; it may still be`,
-        ),
-      );
-    }
+    this.proposals.expire(now);
+    this.expirePack(now);
     for (const [key, read] of this.reads) {
       if (read.deadline > now) continue;
       this.reads.delete(key);
       read.reject(new HostError(HostErrorCode.DeadlineExceeded, `group ${this.groupId}: read not confirmed in time`));
     }
     this.readsAwaitingApply = this.readsAwaitingApply.filter((read) => read.deadline > now);
+  }
+
+  /** Commands of the pack being gathered whose deadline passed leave it (never proposed). */
+  private expirePack(now: number): void {
+    if (!this.packWaiters.some((waiter) => waiter.deadline <= now)) return;
+    const commands: Uint8Array[] = [];
+    const waiters: Waiter<unknown>[] = [];
+    for (let i = 0; i < this.packWaiters.length; i++) {
+      const waiter = this.packWaiters[i]!;
+      if (waiter.deadline > now) {
+        commands.push(this.packCommands[i]!);
+        waiters.push(waiter);
+        continue;
+      }
+      this.packBytes -= packedSize(this.packCommands[i]!.byteLength);
+      waiter.reject(new HostError(HostErrorCode.DeadlineExceeded, `group ${this.groupId}: command not proposed before the deadline`));
+    }
+    this.packCommands = commands;
+    this.packWaiters = waiters;
   }
 
   /** Takes no more requests or applies; fails everything waiting with `reason`. */
@@ -288,9 +346,13 @@ export class Replica {
 
   /** Fails everything waiting (the host is stopping or the group is removed). */
   failAll(error: HostError): void {
-    for (const proposal of this.proposals.values()) proposal.reject(error);
+    const packWaiters = this.packWaiters;
+    this.packCommands = [];
+    this.packWaiters = [];
+    this.packBytes = 0;
+    for (const waiter of packWaiters) waiter.reject(error);
+    this.proposals.failAll(error);
     for (const read of this.reads.values()) read.reject(error);
-    this.proposals.clear();
     this.reads.clear();
     this.readsAwaitingApply = [];
   }

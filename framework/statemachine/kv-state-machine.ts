@@ -113,12 +113,20 @@ function previous(value: Uint8Array | undefined): KvResult {
 export function createKvStateMachine(): KvStateMachine {
   let data = new Map<string, Uint8Array>();
   let applied = 0;
+  let appliedPosition = 0;
 
   const applyOne = (command: CommittedCommand): Uint8Array => {
-    if (!(command.index > applied)) {
+    const position = command.position ?? 0;
+    if (position === 0 && !(command.index > applied)) {
       throw new RangeError(`kv command index ${command.index}, allowed > applied index ${applied}`);
     }
+    if (!(command.index > applied || (command.index === applied && position > appliedPosition))) {
+      throw new RangeError(
+        `kv command at index ${command.index} position ${position}, allowed after index ${applied} position ${appliedPosition}`,
+      );
+    }
     applied = command.index;
+    appliedPosition = position;
     const request = decodeKvRequest(command.data);
     if (typeof request === "string") return encodeKvResult({ status: "error", message: request });
     const key = keyOf(request.key);
@@ -133,6 +141,7 @@ export function createKvStateMachine(): KvStateMachine {
     size: () => data.size,
     appliedIndex: () => applied,
     digest: () => digestOf(data),
+    packedCommands: true,
     async open() {
       return 0; // in memory: rebuilt from the newest snapshot and the log
     },
@@ -154,6 +163,7 @@ export function createKvStateMachine(): KvStateMachine {
     async restoreSnapshot(index, chunks) {
       data = await decodeSnapshot(chunks);
       applied = index;
+      appliedPosition = Number.POSITIVE_INFINITY; // every command of the entry at `index` is in the snapshot
     },
     async close() {
       data = new Map();

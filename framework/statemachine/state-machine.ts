@@ -9,10 +9,20 @@
  * randomness arrives inside the command (see ApplyContext).
  */
 export interface CommittedCommand {
-  /** Raft log index of the command; strictly increasing across calls. */
+  /**
+   * Raft log index of the entry that carries the command. Strictly
+   * increasing across calls for a machine without `packedCommands`; with it,
+   * the commands of one entry share its index (see `position`).
+   */
   readonly index: number;
   readonly term: number;
   readonly data: Uint8Array;
+  /**
+   * Position of the command in its entry, from 0 (absent: 0, the entry's only
+   * command). Only a machine with `packedCommands` sees values above 0; for
+   * it (index, position) is strictly increasing across calls.
+   */
+  readonly position?: number;
 }
 
 export interface StateMachine {
@@ -24,6 +34,19 @@ export interface StateMachine {
    * together, so a crash never applies a command twice or skips one.
    */
   open(): Promise<number>;
+  /**
+   * Optional opt-in. True: the host may carry several commands in one log
+   * entry (it packs the proposals of a group that arrive within one loop
+   * iteration) — they share the entry's index and term, have positions 0, 1, …
+   * and always arrive together, in position order, in ONE apply call (which
+   * may hold further entries). A durable machine then makes an entry's
+   * commands durable together, and `open` answers an entry index: all of that
+   * entry's commands took effect. Each command still gets its own result.
+   * Absent or false: one command per entry, indices strictly increasing.
+   * A group's machine must not change this over its log's life (a packed
+   * entry is read back as a pack).
+   */
+  readonly packedCommands?: boolean;
   /**
    * Optional. Called on the leader, before a command enters the log: checks
    * it (throwing refuses the proposal, the caller gets the error's message)

@@ -76,8 +76,11 @@ export class HostCluster {
     await this.hosts.get(id)!.startGroup(groupId, machine, { voters });
   }
 
+  /** The KV machines of startReplica declare packedCommands (several commands per entry). */
+  packed = true;
+
   async startReplica(id: number, groupId: number, voters: number[], join = false): Promise<KvStateMachine> {
-    const machine = createKvStateMachine();
+    const machine = createKvStateMachine({ packed: this.packed });
     this.machines.set(`${id}/${groupId}`, machine);
     await this.hosts.get(id)!.startGroup(groupId, machine, { voters }, { join });
     return machine;

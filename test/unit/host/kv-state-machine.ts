@@ -13,10 +13,13 @@ export interface KvStateMachine extends StateMachine {
   readonly appliedIndex: () => number;
 }
 
-export function createKvStateMachine(): KvStateMachine {
+/** `packed`: declares packedCommands (the host may put several commands in one entry). */
+export function createKvStateMachine(options: { packed?: boolean } = {}): KvStateMachine {
   let data = new Map<string, string>();
   let applied = 0;
+  let appliedPosition = 0;
   return {
+    packedCommands: options.packed ?? true,
     get data() {
       return data;
     },
@@ -26,8 +29,12 @@ export function createKvStateMachine(): KvStateMachine {
     },
     async apply(commands: readonly CommittedCommand[]) {
       return commands.map((command) => {
-        if (command.index <= applied) throw new Error(`command ${command.index} applied twice (applied ${applied})`);
+        const position = command.position ?? 0;
+        if (command.index < applied || (command.index === applied && position <= appliedPosition)) {
+          throw new Error(`command ${command.index}/${position} applied twice (applied ${applied}/${appliedPosition})`);
+        }
         applied = command.index;
+        appliedPosition = position;
         const [verb, key = "", ...rest] = text.decode(command.data).split(" ");
         const previous = data.get(key) ?? "";
         if (verb === "set") data.set(key, rest.join(" "));
@@ -62,6 +69,7 @@ export function createKvStateMachine(): KvStateMachine {
       const parsed = JSON.parse(text.decode(joined)) as { applied: number; entries: [string, string][] };
       data = new Map(parsed.entries);
       applied = index;
+      appliedPosition = Number.POSITIVE_INFINITY;
     },
     async close() {},
   };
