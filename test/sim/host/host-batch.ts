@@ -83,6 +83,8 @@ export function formatHostSummary(summary: HostBatchSummary): string {
     "quiescedGroupTicks",
     "writesOk",
     "readsOk",
+    "commandsApplied",
+    "packedCommands",
   ]
     .map((name) => `${name}=${t[name] ?? 0}`)
     .join(",");

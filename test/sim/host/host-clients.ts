@@ -49,6 +49,8 @@ export interface AckedWrite {
   readonly requestId: string;
   readonly index: number;
   readonly term: number;
+  /** Place of the command in its entry (packs). */
+  readonly position: number;
 }
 
 export interface ClientStats {
@@ -277,6 +279,7 @@ function onWriteResult(
     requestId: pending.requestId,
     index: applied.index,
     term: applied.term,
+    position: applied.position,
   });
   ops.stats.writesOk++;
   client.writesSince++;

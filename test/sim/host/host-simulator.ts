@@ -20,7 +20,7 @@ import { describeLiveness, groupsConverged } from "./liveness.js";
 import { createScheduler, settle } from "./scheduler.js";
 import type { Scheduler } from "./scheduler.js";
 import type { World, WorldCounter } from "./host-world.js";
-import { createWorld } from "./host-world.js";
+import { commandAt, createWorld } from "./host-world.js";
 
 /**
  * NodeHosts inside the deterministic simulator: 3–5 nodes, each a NodeHost
@@ -437,11 +437,11 @@ class HostRun {
   private checkAcknowledged(): string[] {
     const found: string[] = [];
     for (const write of this.clients.acked()) {
-      const applied = this.world.groups.get(write.groupId)?.appliedRequests.get(write.index);
+      const applied = this.world.groups.get(write.groupId)?.appliedRequests.get(commandAt(write.index, write.position));
       if (applied !== write.requestId) {
         found.push(
           `acknowledged write ${write.requestId} of group ${write.groupId} ` +
-            `at ${write.index}/${write.term}: ` +
+            `at ${write.index}.${write.position}/${write.term}: ` +
             `the log holds ${applied ?? "nothing applied"} there`,
         );
       }

@@ -59,6 +59,8 @@ export type WorldCounter =
   | "unsyncedWritesLost"
   | "entriesPersisted"
   | "commandsApplied"
+  /** Commands applied at a position > 0 of their entry (they shared it with an earlier command). */
+  | "packedCommands"
   | "snapshotFiles"
   | "snapshotsRestored"
   | "groupStarts"
@@ -72,7 +74,8 @@ export interface SimGroup {
   readonly removed: Set<NodeId>;
   changing: boolean;
   /** Request id of the command applied at each index (first replica to apply it). */
-  readonly appliedRequests: Map<number, string>;
+  /** Request id applied at each command's place, keyed by commandAt(index, position). */
+  readonly appliedRequests: Map<string, string>;
 }
 
 interface Running {
@@ -374,6 +377,7 @@ function queueStart(
     const machine = createRegisterMachine(
       applyObserver(env, group, node.id),
       durableState(env, node, groupId),
+      { packed: true }, // the hosts pack the proposals of one loop iteration (command-pack.ts)
     );
     try {
       await host.startGroup(groupId, machine, { voters: group.initialVoters }, { join });
@@ -495,12 +499,18 @@ function diskObserver(
   };
 }
 
+/** Key of a command's place in the log: its entry's index and its position in that entry. */
+export function commandAt(index: number, position: number): string {
+  return `${index}.${position}`;
+}
+
 function applyObserver(env: WorldEnvironment, group: SimGroup, nodeId: NodeId): ApplyObserver {
   return {
-    onApplied(entry, digestAfter, write) {
+    onApplied(entry, digestAfter, write, position) {
       group.safety.observeApplied(nodeId, entry, digestAfter);
-      if (!group.appliedRequests.has(entry.index))
-        group.appliedRequests.set(entry.index, write.requestId);
+      const at = commandAt(entry.index, position);
+      if (!group.appliedRequests.has(at)) group.appliedRequests.set(at, write.requestId);
+      if (position > 0) env.count("packedCommands");
       env.count("commandsApplied");
     },
     onRestored(index, lastCommandIndex, lastCommandTerm, digest) {

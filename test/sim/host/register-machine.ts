@@ -1,5 +1,6 @@
 import type { Entry } from "../../../framework/raft/index.js";
 import { EntryType } from "../../../framework/raft/index.js";
+import { encodePack } from "../../../framework/host/command-pack.js";
 import type { CommittedCommand, StateMachine } from "../../../framework/statemachine/index.js";
 import { chainDigest, decodeWrite, encodeWrite } from "../kv-state-machine.js";
 import type { WriteCommand } from "../kv-state-machine.js";
@@ -21,7 +22,13 @@ export interface RegisterMachine extends StateMachine {
 
 /** What replicas report as they apply, for the per-group safety checks. */
 export interface ApplyObserver {
-  onApplied(entry: Entry, digestAfter: number, write: WriteCommand): void;
+  /**
+   * A command applied. `entry` is the whole entry that carried it (a packed
+   * machine's entry holds several commands: it is observed once per command,
+   * each time with the digest after the whole entry); `position` is the
+   * command's place in it.
+   */
+  onApplied(entry: Entry, digestAfter: number, write: WriteCommand, position: number): void;
   onRestored(
     index: number,
     lastCommandIndex: number,
@@ -43,21 +50,22 @@ interface SnapshotBody {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The result of a write: which request the applied entry carried, and where. */
-export function encodeWriteResult(requestId: string, index: number, term: number): Uint8Array {
-  return encoder.encode(`${requestId}@${index}/${term}`);
+/** The result of a write: which request the applied entry carried, and where (position > 0 only in packs). */
+export function encodeWriteResult(requestId: string, index: number, term: number, position = 0): Uint8Array {
+  return encoder.encode(`${requestId}@${index}${position === 0 ? "" : `.${position}`}/${term}`);
 }
 
 export function decodeWriteResult(result: unknown): {
   requestId: string;
   index: number;
   term: number;
+  position: number;
 } {
   if (!(result instanceof Uint8Array))
     throw new Error(`write result ${String(result)} is not bytes`);
-  const match = /^(.*)@(\d+)\/(\d+)$/.exec(decoder.decode(result));
+  const match = /^(.*)@(\d+)(?:\.(\d+))?\/(\d+)$/.exec(decoder.decode(result));
   if (match === null) throw new Error(`write result ${decoder.decode(result)} is malformed`);
-  return { requestId: match[1]!, index: Number(match[2]), term: Number(match[3]) };
+  return { requestId: match[1]!, index: Number(match[2]), term: Number(match[4]), position: Number(match[3] ?? 0) };
 }
 
 export const encodeRead = (key: string): Uint8Array => encoder.encode(key);
@@ -94,22 +102,46 @@ export function emptyRegisterState(): RegisterState {
 export function createRegisterMachine(
   observer: ApplyObserver,
   durable?: RegisterState,
+  options: { readonly packed?: boolean } = {},
 ): RegisterMachine {
   const state = durable ?? emptyRegisterState();
-  const applyOne = (command: CommittedCommand): Uint8Array => {
-    if (command.index <= state.lastCommandIndex) {
-      const message = `command ${command.index} applied after ${state.lastCommandIndex}`;
+  const packed = options.packed === true;
+  /** Applies the commands of one entry (one, or a pack's), observed once each after the whole entry. */
+  const applyEntry = (commands: readonly CommittedCommand[]): Uint8Array[] => {
+    const { index, term } = commands[0]!;
+    if (index <= state.lastCommandIndex) {
+      const message = `command ${index} applied after ${state.lastCommandIndex}`;
       observer.violation(message);
       throw new Error(message);
     }
-    const write = decodeWrite(command.data);
-    const entry: Entry = { ...command, type: EntryType.Normal };
-    state.values.set(write.key, write.value);
-    state.lastCommandIndex = command.index;
-    state.lastCommandTerm = command.term;
+    const writes = commands.map((command, position) => {
+      if ((command.position ?? 0) !== position || command.index !== index || command.term !== term) {
+        const message = `entry ${index}: command ${position} arrived as ${command.index}/${command.term} position ${String(command.position)}`;
+        observer.violation(message);
+        throw new Error(message);
+      }
+      return decodeWrite(command.data);
+    });
+    const data = packed ? encodePack(commands.map((command) => command.data)) : commands[0]!.data;
+    const entry: Entry = { index, term, data, type: EntryType.Normal };
+    for (const write of writes) state.values.set(write.key, write.value);
+    state.lastCommandIndex = index;
+    state.lastCommandTerm = term;
     state.digest = chainDigest(state.digest, entry);
-    observer.onApplied(entry, state.digest, write);
-    return encodeWriteResult(write.requestId, command.index, command.term);
+    writes.forEach((write, position) => observer.onApplied(entry, state.digest, write, position));
+    return writes.map((write, position) => encodeWriteResult(write.requestId, index, term, position));
+  };
+  const applyAll = (commands: readonly CommittedCommand[]): Uint8Array[] => {
+    if (!packed) return commands.flatMap((command) => applyEntry([command]));
+    const results: Uint8Array[] = [];
+    let start = 0;
+    while (start < commands.length) {
+      let end = start + 1;
+      while (end < commands.length && commands[end]!.index === commands[start]!.index) end++;
+      results.push(...applyEntry(commands.slice(start, end)));
+      start = end;
+    }
+    return results;
   };
   return {
     lastCommandIndex: () => state.lastCommandIndex,
@@ -118,8 +150,9 @@ export function createRegisterMachine(
     async open() {
       return state.lastCommandIndex;
     },
+    packedCommands: packed,
     async apply(commands) {
-      return commands.map(applyOne);
+      return applyAll(commands);
     },
     async query(request) {
       const value = state.values.get(decoder.decode(request));
