@@ -99,7 +99,36 @@ export function decodeKvResult(bytes: Uint8Array): KvResult {
 
 /** Map keys: each byte as one latin1 code unit, so distinct byte strings stay distinct. */
 function keyOf(bytes: Uint8Array): string {
+  // Short keys (the common case) without a Buffer object per key.
+  if (bytes.byteLength <= 32) {
+    let key = "";
+    for (let i = 0; i < bytes.byteLength; i++) key += String.fromCharCode(bytes[i]!);
+    return key;
+  }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+/** Result of a command that found no previous value (shared: results are read-only). */
+const absentResult = Uint8Array.of(0);
+
+/**
+ * Applies a well-formed put or delete straight from the command's bytes (no
+ * request object, no copy of the key); undefined for anything else, which
+ * takes the general path with its error results.
+ */
+function applyMutation(data: Map<string, Uint8Array>, bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.byteLength < 5) return undefined;
+  const op = bytes[0];
+  const keyLength = ((bytes[1]! << 24) >>> 0) + (bytes[2]! << 16) + (bytes[3]! << 8) + bytes[4]!;
+  const valueStart = 5 + keyLength;
+  if (keyLength > kvMaxKeyBytes || valueStart > bytes.byteLength) return undefined;
+  if (op !== KvOp.Put && !(op === KvOp.Delete && valueStart === bytes.byteLength)) return undefined;
+  const key = keyOf(bytes.subarray(5, valueStart));
+  const before = data.get(key);
+  // A copy: the command's bytes may be a view into a whole entry or frame.
+  if (op === KvOp.Put) data.set(key, bytes.slice(valueStart));
+  else data.delete(key);
+  return before === undefined ? absentResult : encodeKvResult({ status: "present", value: before });
 }
 
 function bytesOfKey(key: string): Uint8Array {
@@ -127,6 +156,8 @@ export function createKvStateMachine(): KvStateMachine {
     }
     applied = command.index;
     appliedPosition = position;
+    const fast = applyMutation(data, command.data);
+    if (fast !== undefined) return fast;
     const request = decodeKvRequest(command.data);
     if (typeof request === "string") return encodeKvResult({ status: "error", message: request });
     const key = keyOf(request.key);
