@@ -22,6 +22,14 @@ export interface ApplyContext {
   readonly random: DeterministicRandom;
   /** The client's session, or undefined for a command without one. */
   readonly session: { readonly clientId: bigint; readonly sequence: number } | undefined;
+  /**
+   * Lets the process's event loop run before the executor goes on (the
+   * machine's `applyTurns.yieldNow`; resolves at once without applyTurns).
+   * An executor with a long command (thousands of rows) may await it
+   * between slices of its work. Nothing may depend on it: the state it
+   * leaves and the result it returns are the same with or without yields.
+   */
+  yieldTurn(): Promise<void>;
 }
 
 /** What a query's executor may know beyond its request. */

@@ -4,6 +4,8 @@
  * and executors see only decoded requests and a deterministic context.
  */
 import type { ApplyContext, QueryContext } from "./apply-context.js";
+import { createTurnKeeper } from "./apply-turns.js";
+import type { ApplyTurns, TurnKeeper } from "./apply-turns.js";
 import { assert } from "./assert.js";
 import { createByteStreamReader } from "./byte-stream-reader.js";
 import { createDeterministicRandom } from "./deterministic-random.js";
@@ -42,6 +44,11 @@ export interface ExecutableStateMachineOptions {
   readonly state: ExecutableState;
   /** Equal on every replica of the partition; checked here. */
   readonly limits?: Partial<ExecutableLimits>;
+  /**
+   * Yields of the apply to the event loop (a node process passes
+   * a macrotask yield); without it an entry's envelopes run in one pass.
+   */
+  readonly applyTurns?: ApplyTurns;
 }
 
 /** A StateMachine plus the proposer's check, and read-only views for tests and status pages. */
@@ -81,6 +88,7 @@ interface Machine {
   readonly registry: ExecutorRegistry;
   readonly limits: ExecutableLimits;
   readonly sessions: SessionTable;
+  readonly turns: TurnKeeper;
   /** Index of the last applied command. */
   applied: number;
   /** The largest proposer timestamp applied; never goes backwards. */
@@ -98,7 +106,8 @@ export function createExecutableStateMachine(
   // A durable state gets the framework's state after every batch, encoded incrementally.
   const encoder = state.persist === undefined ? undefined : createFrameworkStateEncoder();
   const sessions = createSessionTable(limits, encoder !== undefined);
-  const machine: Machine = { partitionId, registry, limits, sessions, applied: 0, clock: 0 };
+  const turns = createTurnKeeper(options.applyTurns);
+  const machine: Machine = { partitionId, registry, limits, sessions, turns, applied: 0, clock: 0 };
   return {
     partitionId,
     appliedIndex: () => machine.applied,
@@ -111,6 +120,8 @@ export function createExecutableStateMachine(
     async apply(commands) {
       const results: Uint8Array[] = [];
       for (const command of commands) results.push(await applyCommand(machine, command));
+      // The state's persist (an engine batch) starts in a turn of its own once the budget is spent.
+      await turns.beforeEnvelope(0);
       await persistFrameworkState(machine, state, encoder);
       return results;
     },
@@ -196,6 +207,7 @@ async function applyCommand(machine: Machine, command: CommittedCommand): Promis
   }
   const results: ExecutionResult[] = [];
   for (const [position, envelope] of envelopes.entries()) {
+    await machine.turns.beforeEnvelope(envelope.payload.length);
     results.push(await applyEnvelope(machine, envelope, command, position));
   }
   machine.applied = command.index;
@@ -299,7 +311,7 @@ function createApplyContext(
   position: number,
   envelope: EnvelopeRecord,
 ): ApplyContext {
-  const { partitionId, clock: timestampMs } = machine;
+  const { partitionId, clock: timestampMs, turns } = machine;
   let random: DeterministicRandom | undefined;
   const session =
     envelope.session === undefined
@@ -316,6 +328,7 @@ function createApplyContext(
       random ??= createDeterministicRandom(partitionId, command.index, position);
       return random;
     },
+    yieldTurn: () => turns.yieldTurn(),
   };
 }
 

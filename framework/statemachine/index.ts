@@ -10,6 +10,7 @@ export {
   kvMaxKeyBytes,
 } from "./kv-state-machine.js";
 export type { ApplyContext, QueryContext } from "./apply-context.js";
+export type { ApplyTurns } from "./apply-turns.js";
 export type { ClientSession, SessionRandomSource } from "./client-session.js";
 export { createClientSession } from "./client-session.js";
 export type { BuildOptions } from "./client-envelopes.js";

@@ -1,5 +1,6 @@
 import { applyOperations, applyOperationsInSlices, type ApplySlices } from "./apply-operations.js";
 import { checkBatch } from "./batch-check.js";
+import type { CheckedOperation } from "./checked-operation.js";
 import { checkpoint } from "./checkpoint.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import type { EventStore } from "./event-store.js";
@@ -99,7 +100,11 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
       `expected an integer above ${state.appliedIndex}`);
   }
   const checked = checkBatch(state.streams, state.blockBytes, operations);
+  // A large batch: its check, its WAL record's encoding and its inserts run in turns of their own.
+  const yieldBetween = slices !== undefined && insertedRows(checked) > slices.rows;
+  if (yieldBetween) await slices.yieldNow();
   const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
+  if (yieldBetween) await slices.yieldNow();
   await guardWrite(state, () => appendWal(state.wal, record, state.walSync));
   if (slices === undefined) applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state));
   else await applyOperationsInSlices(state.streams, state.blockBytes, checked, writeEpochs(state), slices);
@@ -108,4 +113,10 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   if (state.wal.size >= state.walCheckpointBytes) {
     await guardWrite(state, () => checkpoint(state));
   }
+}
+
+function insertedRows(operations: readonly CheckedOperation[]): number {
+  let rows = 0;
+  for (const operation of operations) if (operation.kind === "insert") rows += operation.source.count;
+  return rows;
 }

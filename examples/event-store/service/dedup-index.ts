@@ -13,6 +13,20 @@ import { EVENT_ID_FIELD } from "./columnar-events.js";
 export interface DedupIndex {
   /** The rows (ascending) of a batch's duplicate events; records the others' ids. */
   filter(timestamps: ArrayLike<number>, ids: readonly string[]): number[];
+  /**
+   * `filter`, with `yieldNow()` awaited after every `rows` rows: the same
+   * rows come out and the same ids are recorded (the batch's rows are taken
+   * in order either way). Nothing else may use the index until it resolves.
+   */
+  filterInSlices(timestamps: ArrayLike<number>, ids: readonly string[], rows: number,
+    yieldNow: () => Promise<void>): Promise<number[]>;
+}
+
+/** One batch's pass over the index: rows [from, to) at a time, in order. */
+interface BatchFilter {
+  take(from: number, to: number): void;
+  /** Ends the batch: the duplicate rows; the index's newest timestamp moves on. */
+  finish(): number[];
 }
 
 export function createDedupIndex(windowMicros: number, newest: number | undefined): DedupIndex & {
@@ -31,31 +45,51 @@ export function createDedupIndex(windowMicros: number, newest: number | undefine
     for (const [id, timestamp] of seen) if (timestamp < horizon) seen.delete(id);
     pruneAt = Math.max(1024, 2 * seen.size);
   };
+  const begin = (timestamps: ArrayLike<number>, ids: readonly string[]): BatchFilter => {
+    const horizon = newestBefore - windowMicros;
+    const duplicateRows: number[] = [];
+    const inBatch = new Set<string>();
+    let batchNewest = newestBefore;
+    return {
+      take(from, to) {
+        for (let row = from; row < to; row++) {
+          const timestamp = timestamps[row]!;
+          if (timestamp > batchNewest) batchNewest = timestamp;
+          const id = ids[row];
+          if (id === undefined || id === "") continue;
+          const held = seen.get(id);
+          if (inBatch.has(id) || (held !== undefined && held >= horizon)) {
+            duplicateRows.push(row);
+            continue;
+          }
+          inBatch.add(id);
+          remember(id, timestamp);
+        }
+      },
+      finish() {
+        newestBefore = batchNewest;
+        prune();
+        return duplicateRows;
+      },
+    };
+  };
   return {
     load(timestamps, ids) {
       for (let row = 0; row < ids.length; row++) if (ids[row] !== "") remember(ids[row]!, timestamps[row]!);
     },
     filter(timestamps, ids) {
-      const horizon = newestBefore - windowMicros;
-      const duplicateRows: number[] = [];
-      const inBatch = new Set<string>();
-      let batchNewest = newestBefore;
-      for (let row = 0; row < timestamps.length; row++) {
-        const timestamp = timestamps[row]!;
-        if (timestamp > batchNewest) batchNewest = timestamp;
-        const id = ids[row];
-        if (id === undefined || id === "") continue;
-        const held = seen.get(id);
-        if (inBatch.has(id) || (held !== undefined && held >= horizon)) {
-          duplicateRows.push(row);
-          continue;
-        }
-        inBatch.add(id);
-        remember(id, timestamp);
+      const batch = begin(timestamps, ids);
+      batch.take(0, timestamps.length);
+      return batch.finish();
+    },
+    async filterInSlices(timestamps, ids, rows, yieldNow) {
+      if (!(Number.isSafeInteger(rows) && rows > 0)) throw new RangeError(`rows = ${rows}, allowed a positive integer`);
+      const batch = begin(timestamps, ids);
+      for (let from = 0; from < timestamps.length; from += rows) {
+        if (from > 0) await yieldNow();
+        batch.take(from, Math.min(timestamps.length, from + rows));
       }
-      newestBefore = batchNewest;
-      prune();
-      return duplicateRows;
+      return batch.finish();
     },
   };
 }

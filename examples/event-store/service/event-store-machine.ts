@@ -8,13 +8,20 @@ import { createEventStoreState } from "./event-store-state.js";
 import type { EventStoreState } from "./event-store-state.js";
 import { registerEventStoreService } from "./executor.js";
 
+/** An event of a timestamp and 7 doubles: the machine's yield budget is counted in payload bytes. */
+const BYTES_PER_EVENT_GUESS = 64;
+
 export interface EventStoreMachineOptions {
   readonly partitionId: number;
   readonly fileSystem: EngineFileSystem;
   /** This replica's store directory (one per partition). */
   readonly directory: string;
   readonly blockBytes?: number;
-  /** See EventStoreOptions.applySlices (a node process passes setImmediate). */
+  /**
+   * See EventStoreOptions.applySlices (a node process passes setImmediate).
+   * The same rows and yield serve the executors (an insert's dedup pass)
+   * and the executable machine (between commands: ApplyTurns).
+   */
   readonly applySlices?: ApplySlices;
 }
 
@@ -31,5 +38,11 @@ export function createEventStoreMachine(options: EventStoreMachineOptions): {
   });
   const registry = createExecutorRegistry();
   registerEventStoreService(registry, state.executor);
-  return { machine: createExecutableStateMachine({ partitionId: options.partitionId, registry, state }), state };
+  const slices = options.applySlices;
+  // The machine yields between commands too, after about `rows` events of 64 bytes.
+  const applyTurns = slices === undefined ? undefined
+    : { payloadBytes: slices.rows * BYTES_PER_EVENT_GUESS, yieldNow: slices.yieldNow };
+  const machine = createExecutableStateMachine({ partitionId: options.partitionId, registry, state,
+    ...(applyTurns === undefined ? {} : { applyTurns }) });
+  return { machine, state };
 }

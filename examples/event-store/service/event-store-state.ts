@@ -139,7 +139,14 @@ function checkerOf(core: StateCore, stream: string, schema: StreamSchema): (oper
   return checker;
 }
 
-function insert(core: StateCore, request: InsertRequest): InsertResponse {
+/**
+ * Checks an insert and stages it without its duplicates. A large insert
+ * (more than `yieldRows` rows) lets the event loop run between its check
+ * and each `yieldRows` rows of its dedup pass (context.yieldTurn): the
+ * response and what is staged are the same either way.
+ */
+async function insert(core: StateCore, request: InsertRequest, context: ApplyContext,
+  yieldRows: number | undefined): Promise<InsertResponse> {
   const stream = request.stream;
   const schema = stream.startsWith("_") ? undefined : schemaOf(core, stream);
   if (schema === undefined) throw new StateMachineError(StateMachineErrorCode.NotFound, `no stream '${stream}'`);
@@ -152,7 +159,12 @@ function insert(core: StateCore, request: InsertRequest): InsertResponse {
     columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids },
   };
   mapEngineErrors(() => checkerOf(core, stream, schema)(operation));
-  const duplicateRows = core.dedup.get(stream)!.filter(events.timestamps, events.ids);
+  const dedup = core.dedup.get(stream)!;
+  const sliced = yieldRows !== undefined && events.timestamps.length > yieldRows;
+  if (sliced) await context.yieldTurn();
+  const duplicateRows = sliced
+    ? await dedup.filterInSlices(events.timestamps, events.ids, yieldRows, () => context.yieldTurn())
+    : dedup.filter(events.timestamps, events.ids);
   const duplicates = duplicateRows.length;
   const accepted = events.timestamps.length - duplicates;
   if (accepted > 0) core.staged.push(duplicates === 0 ? operation : withoutRows(operation, duplicateRows));
@@ -201,7 +213,7 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
   return {
     executor: {
       createStream: (request, context) => createStream(core, request, context),
-      insert: (request) => insert(core, request),
+      insert: (request, context) => insert(core, request, context, options.applySlices?.rows),
       ...queries,
     },
     store: () => openStore(core),

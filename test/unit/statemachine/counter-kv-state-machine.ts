@@ -13,6 +13,7 @@ import {
   tsProtoCodec,
 } from "../../../framework/statemachine/index.js";
 import type {
+  ApplyTurns,
   ExecutableLimits,
   ExecutableState,
   ExecutableStateMachine,
@@ -179,6 +180,7 @@ export interface CounterKvMachine {
 export function createCounterKvMachine(
   partitionId = 7,
   limits: Partial<ExecutableLimits> = {},
+  applyTurns?: ApplyTurns,
 ): CounterKvMachine {
   const state = createCounterKvState();
   const registry = createExecutorRegistry();
@@ -208,15 +210,19 @@ export function createCounterKvMachine(
     const value = state.values.get(request.name);
     return { found: value !== undefined, value: value ?? "" };
   });
-  registry.registerCommand(Stamp, (request, context) => ({
-    timestampMs: context.timestampMs,
-    index: context.index,
-    position: context.position,
-    randoms: Array.from({ length: request.draws }, () => context.random.nextUint32()),
-  }));
+  registry.registerCommand(Stamp, async (request, context) => {
+    const randoms: number[] = [];
+    // A yield between draws (a long executor's slices): the draws are the same without it.
+    for (let draw = 0; draw < request.draws; draw++) {
+      if (draw > 0) await context.yieldTurn();
+      randoms.push(context.random.nextUint32());
+    }
+    return { timestampMs: context.timestampMs, index: context.index, position: context.position, randoms };
+  });
   registry.registerCommand(Crash, (request) => {
     throw new Error(`bug while handling ${request.name}`);
   });
-  const machine = createExecutableStateMachine({ partitionId, registry, state, limits });
+  const machine = createExecutableStateMachine({ partitionId, registry, state, limits,
+    ...(applyTurns === undefined ? {} : { applyTurns }) });
   return { machine, state };
 }
