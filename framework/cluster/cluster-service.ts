@@ -69,6 +69,7 @@ const clusterCodes: Record<ClusterErrorCode, Code> = {
   [ClusterErrorCode.AlreadyExists]: Code.AlreadyExists,
   [ClusterErrorCode.FailedPrecondition]: Code.FailedPrecondition,
   [ClusterErrorCode.Unavailable]: Code.Unavailable,
+  [ClusterErrorCode.StaleController]: Code.FailedPrecondition,
 };
 
 /** The meta state machine's refusals (through the meta channel) as Connect codes. */

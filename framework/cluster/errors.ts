@@ -22,6 +22,11 @@ export enum ClusterErrorCode {
   FailedPrecondition = "failed_precondition",
   /** The meta group cannot answer now (no leader, not reachable); retry later. */
   Unavailable = "unavailable",
+  /**
+   * A controller's call carried a meta term older than the newest this node
+   * has seen: its controller was deposed, a newer one may already have acted.
+   */
+  StaleController = "stale_controller",
 }
 
 const codeValues: ReadonlySet<string> = new Set(Object.values(ClusterErrorCode));

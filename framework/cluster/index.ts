@@ -9,6 +9,8 @@ export type {
 } from "./cluster-manager.js";
 export { nodeStates } from "./cluster-manager.js";
 export { ClusterError, ClusterErrorCode, isClusterError, isClusterErrorCode } from "./errors.js";
+export type { ControllerFence, FenceKeeper } from "./controller-fence.js";
+export { checkFence, createFenceKeeper } from "./controller-fence.js";
 export { bucketForKey, fnv1a64, jumpConsistentHash } from "./stable-hash.js";
 export type {
   StaticClusterTable,

@@ -15,10 +15,12 @@ import {
   MembershipChangeKind,
 } from "../../gen/raftkit/v1/cluster_agent_pb.js";
 import type { AgentHeartbeatResponseSchema } from "../../gen/raftkit/v1/cluster_agent_pb.js";
-import { confChangeOf, metaGroupId } from "../cluster/index.js";
+import { confChangeOf, createFenceKeeper, metaGroupId } from "../cluster/index.js";
 import type { NodeHost } from "../host/index.js";
 import { Role } from "../raft/index.js";
+import type { Logger } from "../transport/index.js";
 import { isServerError } from "./errors.js";
+import { fenceAgentService } from "./fenced-agent-service.js";
 import type { GroupLauncher } from "./group-launcher.js";
 import { connectErrorFrom } from "./host-error-mapping.js";
 
@@ -30,6 +32,8 @@ export interface ClusterAgentServiceOptions {
   readonly addressOf: (nodeId: number) => string | undefined;
   /** A beat from `nodeId` at `address`; the meta leader takes it, others name the leader. */
   readonly onHeartbeat: (nodeId: number, address: string) => HeartbeatAnswer;
+  /** Refusals of a deposed controller's calls are logged here. */
+  readonly logger?: Logger;
 }
 
 const changeKinds = {
@@ -91,9 +95,22 @@ export function refreshActivity(
   host.readBarrier(Number(group.partitionId)).catch(() => undefined);
 }
 
+/**
+ * The agent as served: its replica calls fenced by the calling controller's
+ * meta term (fenced-agent-service.ts), this node's own meta replica's term
+ * counting as seen.
+ */
 export function createClusterAgentServiceImpl(
   options: ClusterAgentServiceOptions,
 ): ServiceImpl<typeof ClusterAgentService> {
+  const { host, logger } = options;
+  const localMetaTerm = (): number =>
+    host.groupIds().includes(metaGroupId) ? host.status(metaGroupId).term : 0;
+  const keeper = createFenceKeeper();
+  return fenceAgentService(agentCalls(options), { keeper, localMetaTerm, logger });
+}
+
+function agentCalls(options: ClusterAgentServiceOptions): ServiceImpl<typeof ClusterAgentService> {
   const { host, launcher, addressOf } = options;
   return {
     heartbeat: (request) => {

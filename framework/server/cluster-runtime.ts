@@ -245,6 +245,7 @@ export function createClusterRuntime(options: ClusterRuntimeOptions): ClusterRun
         host,
         launcher,
         addressOf: options.addressOf,
+        logger,
         onHeartbeat: (beatingId, address) => {
           if (beatingId !== nodeId) options.learnAddress(beatingId, address);
           return loop?.onHeartbeat(beatingId, address) ?? { accepted: false };

@@ -16,6 +16,7 @@ import {
 } from "../../gen/raftkit/v1/cluster_pb.js";
 import type {
   ControllerEnvironment,
+  ControllerFence,
   GroupObservation,
   MetaNode,
   MetaStateMachine,
@@ -24,10 +25,12 @@ import type {
 } from "../cluster/index.js";
 import { SetNodeState, UpdatePartition, metaGroupId, nodeStateToWire } from "../cluster/index.js";
 import type { NodeHost } from "../host/index.js";
+import { Role } from "../raft/index.js";
 import type { ExecutableMessage } from "../statemachine/index.js";
 import { buildCommand, readCommandResult } from "../statemachine/index.js";
 import type { Logger } from "../transport/index.js";
 import { ledGroupOf, refreshActivity } from "./cluster-agent-service.js";
+import { fenceHeaders, isStaleControllerRefusal } from "./fence-headers.js";
 import type { PeerCalls } from "./peer-clients.js";
 
 export interface MetaControllerEnvironment extends ControllerEnvironment {
@@ -106,6 +109,24 @@ interface EnvironmentState {
   readonly acted: Set<string>;
   /** "node/partition" of replicas the table places where they do not run: since when. */
   missingSince: Map<string, number>;
+  /** The meta term and leader this round was planned under; every agent call carries it. */
+  fence: ControllerFence | undefined;
+}
+
+/** The fence of a round starting now: this node must lead the meta group. */
+function roundFence(host: NodeHost): ControllerFence {
+  const status = host.groupIds().includes(metaGroupId) ? host.status(metaGroupId) : undefined;
+  if (status === undefined || status.role !== Role.Leader || !host.isLeader(metaGroupId)) {
+    throw new RangeError(`node ${host.nodeId} does not lead the meta group: no round planned`);
+  }
+  return { metaTerm: status.term, leaderNodeId: host.nodeId };
+}
+
+/** Options of an agent call of this round: its deadline and the round's fence. */
+function callOptions(state: EnvironmentState): { timeoutMs: number; headers: HeadersInit } {
+  const fence = state.fence;
+  if (fence === undefined) throw new RangeError("an agent call before the round's observation");
+  return { timeoutMs: state.options.callTimeoutMs, headers: fenceHeaders(fence) };
 }
 
 function nodeOf(state: EnvironmentState, nodeId: number): MetaNode {
@@ -120,9 +141,10 @@ function agentOf(state: EnvironmentState, nodeId: number) {
 
 /** One node's led and hosted groups; this node answers locally; undefined if unreachable. */
 async function observeNode(
-  options: MetaEnvironmentOptions,
+  state: EnvironmentState,
   node: MetaNode,
 ): Promise<ObserveResponse | undefined> {
+  const { options } = state;
   const { host } = options;
   if (node.nodeId === host.nodeId) {
     const ids = host.groupIds().filter((id) => id !== metaGroupId).sort((a, b) => a - b);
@@ -134,9 +156,13 @@ async function observeNode(
     return create(ObserveResponseSchema, { groups, hostedPartitionIds: ids.map(BigInt) });
   }
   try {
-    const timeoutMs = options.callTimeoutMs;
-    return await options.peers.of(node.address).agent.observe({}, { timeoutMs });
-  } catch {
+    return await options.peers.of(node.address).agent.observe({}, callOptions(state));
+  } catch (error) {
+    if (isStaleControllerRefusal(error)) {
+      options.logger.warn("observe refused: a newer meta controller reached the node", {
+        nodeId: node.nodeId, error: String(error),
+      });
+    }
     return undefined; // unreachable: the detector judges it; nothing it leads is planned
   }
 }
@@ -144,10 +170,11 @@ async function observeNode(
 /** Observes every node not dead or removed; per partition of the table, the highest term leads. */
 async function observeAll(state: EnvironmentState): Promise<GroupObservation[]> {
   const { table } = state.options.meta;
+  state.fence = roundFence(state.options.host);
   const factors = new Map(table.partitions().map((p) => [p.partitionId, p.replicationFactor]));
   const reachable = table.nodes()
     .filter((node) => node.state !== "removed" && node.state !== "dead");
-  const answers = await Promise.all(reachable.map((node) => observeNode(state.options, node)));
+  const answers = await Promise.all(reachable.map((node) => observeNode(state, node)));
   const best = new Map<number, { observation: GroupObservation; term: bigint }>();
   const hosted = new Map<number, readonly number[]>();
   reachable.forEach((node, index) => {
@@ -172,7 +199,7 @@ async function observeAll(state: EnvironmentState): Promise<GroupObservation[]> 
 
 /** Starts the replica in join mode on the target (wiping a stale one first). */
 async function startLearner(state: EnvironmentState, partitionId: number, nodeId: number) {
-  const timeoutMs = state.options.callTimeoutMs;
+  const call = callOptions(state);
   state.acted.add(`${nodeId}/${partitionId}`);
   const partition = state.options.meta.table.partition(partitionId);
   if (state.hosted.get(nodeId)?.includes(partitionId) === true) {
@@ -185,18 +212,19 @@ async function startLearner(state: EnvironmentState, partitionId: number, nodeId
         "may still count (a member, or a change under way): not wiped, planned again next round");
     }
     const stale = { partitionId: BigInt(partitionId), removeData: true };
-    await agentOf(state, nodeId).stopReplica(stale, { timeoutMs });
+    await agentOf(state, nodeId).stopReplica(stale, call);
   }
   const request = {
     partitionId: BigInt(partitionId),
     stateMachineType: partition.stateMachineType,
     join: true,
   };
-  await agentOf(state, nodeId).startReplica(request, { timeoutMs });
+  await agentOf(state, nodeId).startReplica(request, call);
 }
 
 async function executeAction(state: EnvironmentState, action: RebalanceAction): Promise<void> {
-  const { callTimeoutMs: timeoutMs, logger, peers } = state.options;
+  const { logger, peers } = state.options;
+  const call = callOptions(state);
   const observation = state.observed.get(action.partitionId);
   if (observation === undefined) {
     throw new RangeError(`partition ${action.partitionId}: no leader observed`);
@@ -204,7 +232,7 @@ async function executeAction(state: EnvironmentState, action: RebalanceAction): 
   const leaderNode = peers.of(nodeOf(state, observation.leader).address);
   if (action.kind === "transfer_leadership") {
     const request = { groupId: BigInt(action.partitionId), toNodeId: BigInt(action.to) };
-    await leaderNode.node.transferLeadership(request, { timeoutMs });
+    await leaderNode.node.transferLeadership(request, call);
     return;
   }
   if (action.kind === "add_learner") await startLearner(state, action.partitionId, action.nodeId);
@@ -213,12 +241,12 @@ async function executeAction(state: EnvironmentState, action: RebalanceAction): 
     kind: changeKinds[action.kind],
     nodeId: BigInt(action.nodeId),
   };
-  await leaderNode.agent.changeMembership(change, { timeoutMs });
+  await leaderNode.agent.changeMembership(change, call);
   if (action.kind === "remove" && nodeOf(state, action.nodeId).state !== "dead") {
     const request = { partitionId: BigInt(action.partitionId), removeData: true };
     // A node that misses this is cleaned up later by stopOrphans.
     const { partitionId, nodeId } = action;
-    await agentOf(state, nodeId).stopReplica(request, { timeoutMs }).catch((error: unknown) => {
+    await agentOf(state, nodeId).stopReplica(request, call).catch((error: unknown) => {
       const fields = { partition: partitionId, nodeId, error: String(error) };
       logger.warn("stop of a removed replica failed", fields);
     });
@@ -243,7 +271,8 @@ function strayReplicas(state: EnvironmentState): Map<number, number[]> {
 }
 
 async function stopOrphans(state: EnvironmentState): Promise<number> {
-  const { callTimeoutMs: timeoutMs, logger } = state.options;
+  const { logger } = state.options;
+  const call = callOptions(state);
   let stopped = 0;
   for (const [nodeId, partitionIds] of state.hosted) {
     for (const partitionId of partitionIds) {
@@ -252,7 +281,7 @@ async function stopOrphans(state: EnvironmentState): Promise<number> {
       if (!isOutside(state, nodeId, partitionId)) continue;
       const request = { partitionId: BigInt(partitionId), removeData: true };
       try {
-        await agentOf(state, nodeId).stopReplica(request, { timeoutMs });
+        await agentOf(state, nodeId).stopReplica(request, call);
         stopped++;
         logger.info("stopped a replica outside its group", { partition: partitionId, nodeId });
       } catch (error) {
@@ -310,14 +339,15 @@ async function startMissingReplicas(
   nowMs: number,
   mayJoin: (partitionId: number, nodeId: number) => boolean,
 ): Promise<number> {
-  const { callTimeoutMs: timeoutMs, logger } = state.options;
+  const { logger } = state.options;
+  const call = callOptions(state);
   const missing = missingReplicas(state, nowMs, mayJoin);
   const chosen = missing.slice(0, maxOrphansPerRound);
   const results = await Promise.all(chosen.map(async ({ partitionId, nodeId, stateMachineType }) => {
     state.acted.add(`${nodeId}/${partitionId}`);
     const request = { partitionId: BigInt(partitionId), stateMachineType, join: true };
     try {
-      await agentOf(state, nodeId).startReplica(request, { timeoutMs });
+      await agentOf(state, nodeId).startReplica(request, call);
       logger.info("started a replica missing on its node", { partition: partitionId, nodeId });
       return 1;
     } catch (error) {
@@ -340,6 +370,7 @@ export function createMetaControllerEnvironment(
     hosted: new Map(),
     acted: new Set(),
     missingSince: new Map(),
+    fence: undefined,
   };
   return {
     nodes: () => table.nodes(),

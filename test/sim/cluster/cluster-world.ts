@@ -296,7 +296,7 @@ function startNode(parts: NodeParts, node: ClusterSimNode): void {
   const launcher = createGroupLauncher({ nodeId: node.id, host, dataDirectory: simDataDirectory(node), types });
   const addressOf = (id: number): string => simAddress(id);
   const agent: ServiceImpl<typeof ClusterAgentService> = createClusterAgentServiceImpl({
-    host, launcher, addressOf,
+    host, launcher, addressOf, logger,
     onHeartbeat: (id, address) => running?.loop?.onHeartbeat(id, address) ?? { accepted: false },
   });
   const nodeService = createNodeServiceImpl({

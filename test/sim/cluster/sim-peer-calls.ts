@@ -66,13 +66,20 @@ export function nodeIdOfAddress(address: string): NodeId {
 /** Default deadline when a caller passes none (every call here passes one). */
 const defaultTimeoutMs = 5_000;
 
-function handlerContext(service: DescService, method: DescMethod, to: NodeId): HandlerContext {
+/** The handler's context; the call's headers (the controller's fence) reach it as over HTTP. */
+function handlerContext(
+  service: DescService,
+  method: DescMethod,
+  to: NodeId,
+  options: CallOptions | undefined,
+): HandlerContext {
   return createHandlerContext({
     service,
     method,
     protocolName: "sim",
     requestMethod: "POST",
     url: `sim://${simAddress(to)}/${service.typeName}/${method.name}`,
+    requestHeader: options?.headers,
   });
 }
 
@@ -113,8 +120,11 @@ export function createSimPeerCalls(
       });
     });
   const agent = ClusterAgentService.method;
-  const context = (method: DescMethod, to: NodeId): HandlerContext =>
-    handlerContext(ClusterAgentService, method, to);
+  const context = (
+    method: DescMethod,
+    to: NodeId,
+    options: CallOptions | undefined,
+  ): HandlerContext => handlerContext(ClusterAgentService, method, to, options);
   const of = (address: string): PeerCallClient => {
     const to = nodeIdOfAddress(address);
     return {
@@ -122,26 +132,28 @@ export function createSimPeerCalls(
         heartbeat: (init, options) => call(to, options, async (s) => create(
           AgentHeartbeatResponseSchema,
           await s.agent.heartbeat(
-            create(AgentHeartbeatRequestSchema, init), context(agent.heartbeat, to)),
+            create(AgentHeartbeatRequestSchema, init), context(agent.heartbeat, to, options)),
         )),
         observe: (init, options) => call(to, options, async (s) => create(
           ObserveResponseSchema,
-          await s.agent.observe(create(ObserveRequestSchema, init), context(agent.observe, to)),
+          await s.agent.observe(
+            create(ObserveRequestSchema, init), context(agent.observe, to, options)),
         )),
         startReplica: (init, options) => call(to, options, async (s) => create(
           StartReplicaResponseSchema,
           await s.agent.startReplica(
-            create(StartReplicaRequestSchema, init), context(agent.startReplica, to)),
+            create(StartReplicaRequestSchema, init), context(agent.startReplica, to, options)),
         )),
         changeMembership: (init, options) => call(to, options, async (s) => create(
           ChangeMembershipResponseSchema,
           await s.agent.changeMembership(
-            create(ChangeMembershipRequestSchema, init), context(agent.changeMembership, to)),
+            create(ChangeMembershipRequestSchema, init),
+            context(agent.changeMembership, to, options)),
         )),
         stopReplica: (init, options) => call(to, options, async (s) => create(
           StopReplicaResponseSchema,
           await s.agent.stopReplica(
-            create(StopReplicaRequestSchema, init), context(agent.stopReplica, to)),
+            create(StopReplicaRequestSchema, init), context(agent.stopReplica, to, options)),
         )),
       },
       node: {
@@ -150,7 +162,7 @@ export function createSimPeerCalls(
           TransferLeadershipResponseSchema,
           await s.node.transferLeadership(
             create(TransferLeadershipRequestSchema, init),
-            handlerContext(NodeService, NodeService.method.transferLeadership, to)),
+            handlerContext(NodeService, NodeService.method.transferLeadership, to, options)),
         )),
       },
     };
