@@ -13,7 +13,9 @@
  *      in flight per node and client (default 4), --batch N puts per call
  *      (default 256);
  * Options: --seconds N (per throughput run, default 8), --idle-groups N
- * (default 10000), --skip-idle, --skip-failover, --skip-unary, --skip-batched.
+ * (default 10000), --skip-idle, --skip-failover, --skip-unary, --skip-batched,
+ * --node-flags "..." (extra `raftkit start` flags for the throughput cluster's
+ * nodes, e.g. to turn a host setting off for an A/B).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -39,6 +41,7 @@ const { values: options } = parseArgs({
     clients: { type: "string", default: "3" },
     lanes: { type: "string", default: "4" },
     batch: { type: "string", default: "256" },
+    "node-flags": { type: "string", default: "" },
   },
 });
 const seconds = Number(options.seconds);
@@ -144,8 +147,11 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
   for (const child of children) child.go(startAt, stopAt);
   const cpuAt = new Promise<number[]>((done) => setTimeout(() => done(cpuMsOf(cluster)), startAt - Date.now()));
   const cpuEnd = new Promise<number[]>((done) => setTimeout(() => done(cpuMsOf(cluster)), stopAt - Date.now()));
+  const entriesAt = new Promise<number>((done) => setTimeout(() => done(committedEntries(client, leaders)), startAt - Date.now()));
+  const entriesEnd = new Promise<number>((done) => setTimeout(() => done(committedEntries(client, leaders)), stopAt - Date.now()));
   const reports = await Promise.all(children.map((child) => child.report));
   const [before, after] = await Promise.all([cpuAt, cpuEnd]);
+  const entries = (await entriesEnd) - (await entriesAt);
   const operations = reports.reduce((sum, report) => sum + report.operations, 0);
   const failures = reports.reduce((sum, report) => sum + report.failures, 0);
   const calls = reports.reduce((sum, report) => sum + report.calls, 0);
@@ -166,7 +172,22 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
     ),
     `  node CPU during batched puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}; ` +
       `CPU of the three nodes per put: ${perPut}`,
+    // Commit indexes asked at the window's start and end (each ask takes a moment: approximate).
+    `  raft entries committed in the window: ${entries} for ${operations} puts (` +
+      `${operations === 0 ? "n/a" : (entries / operations).toFixed(3)} entries per put; < 1: several puts per entry)`,
   ];
+}
+
+/** Sum of the commit indexes of the groups, each asked of its leader. */
+async function committedEntries(client: GatewayClient, leaders: ReadonlyMap<number, number>): Promise<number> {
+  const byNode = new Map<number, number[]>();
+  for (const [groupId, nodeId] of leaders) byNode.set(nodeId, [...(byNode.get(nodeId) ?? []), groupId]);
+  let sum = 0;
+  for (const [nodeId, groupIds] of byNode) {
+    const status = await client.status(nodeId, groupIds);
+    for (const group of status.groups) sum += Number(group.commitIndex);
+  }
+  return sum;
 }
 
 interface ClientProcess {
@@ -326,7 +347,14 @@ async function main(): Promise<void> {
   const cluster = await ProcessCluster.create({
     nodes: 3,
     groups: "1-64",
-    flags: [...timing, "--quiesce-after-ticks", "30", "--cluster-manager", "off"],
+    flags: [
+      ...timing,
+      "--quiesce-after-ticks",
+      "30",
+      "--cluster-manager",
+      "off",
+      ...options["node-flags"].split(" ").filter((flag) => flag !== ""),
+    ],
   });
   try {
     await cluster.startAll();
