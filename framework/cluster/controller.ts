@@ -140,8 +140,12 @@ export function createController(options: ControllerOptions): Controller {
   };
   const applyVerdicts = async (nowMs: number, failures: RoundFailure[]) => {
     const states = new Map(environment.nodes().map((node) => [node.nodeId, node.state]));
-    const transitions = detector.evaluate(states, nowMs);
-    for (const transition of transitions) {
+    const transitions: NodeTransition[] = [];
+    for (const transition of detector.evaluate(states, nowMs)) {
+      // Proposals go one by one: an operator may have changed the node meanwhile (a drain).
+      const current = environment.nodes().find((node) => node.nodeId === transition.nodeId);
+      if (current?.state !== transition.from) continue;
+      transitions.push(transition);
       try {
         await environment.setNodeState(transition.nodeId, transition.to);
       } catch (error) {

@@ -200,6 +200,14 @@ function changeNodeState(
     const message = `node ${previous.nodeId} is removed for good`;
     throw fail(StateMachineErrorCode.FailedPrecondition, message);
   }
+  if (previous.state === "draining" && state !== "removed") {
+    // Draining is an operator's decision, left only by removal. The failure detector's
+    // verdicts are planned on the registry at a round's start: a verdict proposed after an
+    // operator's drain committed (a cluster simulation seed: suspect → alive, 380 ms later)
+    // would otherwise undo the drain, and the node keep its replicas.
+    const message = `node ${previous.nodeId} is draining: only removal ends that, not ${state}`;
+    throw fail(StateMachineErrorCode.FailedPrecondition, message);
+  }
   if (state === "removed") {
     const holding = partitions.filter(
       (p) => p.replicas.includes(previous.nodeId) || p.learners.includes(previous.nodeId),

@@ -250,3 +250,33 @@ describe("failure detector and a stall of its own process", () => {
     ]);
   });
 });
+
+describe("failure detector verdicts and an operator's drain", () => {
+  it("a verdict is not proposed once the node's state changed after the round began (a drain)", async () => {
+    // Nodes 1 and 2 never beat: both turn dead in one round. While the first verdict is
+    // proposed, the operator drains node 2 (committed before the second proposal).
+    const states: Record<number, NodeInfo["state"]> = {};
+    const proposed: string[] = [];
+    const environment: ControllerEnvironment = {
+      nodes: () => aliveNodes([1, 2, 3], states),
+      partitions: () => [],
+      async setNodeState(nodeId, state) {
+        proposed.push(`${nodeId}:${state}`);
+        states[nodeId] = state;
+        if (nodeId === 1) states[2] = "draining";
+      },
+      observe: async () => [],
+      recordMembership: async () => {},
+      execute: async () => {},
+    };
+    const controller = createController({
+      environment, limits, detector: { suspectAfterMs: 1_000, deadAfterMs: 2_000 },
+    });
+    controller.onLeadershipStart(0);
+    controller.onHeartbeat(3, 2_500);
+    const report = await controller.round(3_000);
+    expect(proposed).toEqual(["1:dead"]);
+    expect(report.transitions).toEqual([{ nodeId: 1, from: "alive", to: "dead" }]);
+    expect(states[2]).toBe("draining");
+  });
+});

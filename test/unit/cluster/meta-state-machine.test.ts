@@ -119,6 +119,19 @@ describe("meta state machine: nodes", () => {
     await refusal(register(free), StateMachineErrorCode.FailedPrecondition, "never reused");
   });
 
+  it("a draining node stays draining until removed: the detector's verdicts cannot undo a drain", async () => {
+    await register(1);
+    const setState = (state: Parameters<typeof nodeStateToWire>[0]) =>
+      command(SetNodeState, create(SetNodeStateRequestSchema, { nodeId: 1n, state: nodeStateToWire(state) }));
+    await setState("draining");
+    for (const state of ["alive", "suspect", "dead"] as const) {
+      await refusal(setState(state), StateMachineErrorCode.FailedPrecondition,
+        `node 1 is draining: only removal ends that, not ${state}`);
+    }
+    expect((await setState("draining")).node?.state).toBe(nodeStateToWire("draining"));
+    expect((await setState("removed")).node?.state).toBe(nodeStateToWire("removed"));
+  });
+
   it("refuses unknown nodes and bad ids", async () => {
     await refusal(
       command(SetNodeState, create(SetNodeStateRequestSchema, { nodeId: 9n, state: nodeStateToWire("dead") })),
