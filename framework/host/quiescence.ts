@@ -11,7 +11,7 @@ import type { Replica } from "./replica.js";
  * @internal
  */
 export function isIdle(replica: Replica): boolean {
-  if (replica.proposals.size > 0 || replica.reads.size > 0 || replica.failure !== undefined) return false;
+  if (replica.pendingProposals() > 0 || replica.reads.size > 0 || replica.failure !== undefined) return false;
   return replica.raft.settled(replica.applied);
 }
 
