@@ -10,6 +10,8 @@ afterEach(async () => {
 });
 
 const where = { groupId: 7, index: 42 };
+/** Above the inner waits (30 s each): a loaded CI box stalls the hosts for seconds; nothing here measures time. */
+const testBoundMs = 120_000;
 
 /** How each promise settled: "ok:<result>" or the HostError's code. */
 function outcomes(promises: readonly Promise<unknown>[]): Promise<string[]> {
@@ -66,7 +68,7 @@ describe("NodeHost packs a group's proposals into one entry", () => {
     expect(await outcomes(puts)).toEqual(Array.from({ length: 50 }, (_, i) => `ok:${i === 0 ? "" : `v${i - 1}`}`));
     expect(leader.status(1).lastIndex).toBe(before + 1);
     await eventually(() => [1, 2, 3].every((id) => cluster!.machine(id, 1).data.get("k") === "v49"), 30_000, "replicas");
-  });
+  }, testBoundMs);
 
   it("respects maxCommandsPerEntry and maxPackBytes; a command larger than a pack goes alone", async () => {
     cluster = new HostCluster([1, 2, 3], { maxCommandsPerEntry: 4, maxPackBytes: 100, maxProposalBytes: 1000 });
@@ -86,7 +88,7 @@ describe("NodeHost packs a group's proposals into one entry", () => {
     expect((await outcomes([...large, alone])).every((outcome) => outcome.startsWith("ok:"))).toBe(true);
     expect(leader.status(1).lastIndex).toBe(before + 4);
     expect(cluster.machine(leader.nodeId, 1).data.get("c")?.length).toBe(494);
-  });
+  }, testBoundMs);
 
   it("maxCommandsPerEntry 1: one command per entry (no packs)", async () => {
     cluster = new HostCluster([1, 2, 3], { maxCommandsPerEntry: 1 });
@@ -97,7 +99,7 @@ describe("NodeHost packs a group's proposals into one entry", () => {
     const puts = Array.from({ length: 6 }, (_, i) => leader.propose(1, bytes(`set k v${i}`)));
     expect((await outcomes(puts)).every((outcome) => outcome.startsWith("ok:"))).toBe(true);
     expect(leader.status(1).lastIndex).toBe(before + 6);
-  });
+  }, testBoundMs);
 
   it("a pack refused by a follower or replaced by another leader's entry fails every proposal in it, once", async () => {
     cluster = new HostCluster([1, 2, 3]);
@@ -112,7 +114,7 @@ describe("NodeHost packs a group's proposals into one entry", () => {
     cluster.network.isolate(first);
     // One pack of six: two with a short deadline fail alone, the others wait for the entry.
     const short = [0, 1].map((i) => old.propose(1, bytes(`set lost${i} x`), { timeoutMs: 20 }));
-    const long = [2, 3, 4, 5].map((i) => old.propose(1, bytes(`set lost${i} x`)));
+    const long = [2, 3, 4, 5].map((i) => old.propose(1, bytes(`set lost${i} x`), { timeoutMs: 100_000 }));
     expect(await outcomes(short)).toEqual([HostErrorCode.DeadlineExceeded, HostErrorCode.DeadlineExceeded]);
     let second: number | undefined;
     await eventually(() => {
@@ -128,7 +130,7 @@ describe("NodeHost packs a group's proposals into one entry", () => {
       expect([...cluster.machine(id, 1).data.keys()].filter((key) => key.startsWith("lost"))).toEqual([]);
     }
     expect(old.status(1).pendingProposals).toBe(0);
-  });
+  }, testBoundMs);
 
   it("every node restarted from its own log and snapshots rebuilds the same state from packed entries", async () => {
     cluster = new HostCluster([1, 2, 3], { snapshotEntries: 7, compactionOverhead: 2 });
@@ -147,7 +149,7 @@ describe("NodeHost packs a group's proposals into one entry", () => {
     for (const id of [1, 2, 3]) await cluster.startReplica(id, 1, [1, 2, 3]);
     await eventually(() => [1, 2, 3].every((id) => cluster!.machine(id, 1).data.size === 60), 30_000, "replayed");
     for (const id of [1, 2, 3]) expect([...cluster.machine(id, 1).data].sort()).toEqual(expected);
-  });
+  }, testBoundMs);
 
   it("a follower restored from a snapshot applies the packed entries after it from the log", async () => {
     cluster = new HostCluster([1, 2, 3], { snapshotEntries: 5, compactionOverhead: 1 });
@@ -168,5 +170,5 @@ describe("NodeHost packs a group's proposals into one entry", () => {
     }
     await eventually(() => cluster!.machine(lagging, 1).data.size === 48, 30_000, "lagging caught up");
     expect([...cluster.machine(lagging, 1).data]).toEqual([...cluster.machine(leaderId, 1).data]);
-  });
+  }, testBoundMs);
 });
