@@ -55,9 +55,21 @@ export interface InsertBufferOptions {
   readonly leadershipCheckMs?: number;
   /**
    * How long a caller waits for room before Overloaded (default 5000 ms); also
-   * the most work (at the measured apply rate) a stream queues.
+   * the most work (at the measured apply rate) a stream queues, and how long
+   * a sync insert may stay buffered without being proposed: past it, it is
+   * refused Overloaded (nothing of it reached raft: a known outcome).
    */
   readonly admissionTimeoutMs?: number;
+  /**
+   * The most work (at the measured apply rate; one flush of flushEvents
+   * before a rate is known) a stream keeps proposed and not yet applied
+   * (default 1000 ms). The rest stays buffered. Every proposal runs against
+   * the host's request deadline (5 s) from the moment it is proposed: with
+   * everything admitted proposed at once (up to maxPendingEvents, 13 s of
+   * work at 20,000 events/s), the later proposals timed out — committed or
+   * not, an unknown outcome (100k-400k DeadlineExceeded per overload run).
+   */
+  readonly maxInFlightMs?: number;
   /** Window over which the apply rate is measured (default 1000 ms). */
   readonly rateWindowMs?: number;
   /**
@@ -85,6 +97,8 @@ export interface InsertBuffer {
 }
 
 interface Pending {
+  /** When the insert arrived (clock ms): a sync insert not proposed by arrival + admissionTimeoutMs is refused. */
+  readonly arrivedMs: number;
   readonly events: ColumnarEvents;
   readonly bytes: number;
   readonly async: boolean;
@@ -148,6 +162,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const rateWindowMs = options.rateWindowMs ?? 1000;
   const admissionTimeoutMs = options.admissionTimeoutMs ?? 5000;
   const asyncQueueMs = options.asyncQueueMs ?? 1000;
+  const maxInFlightMs = options.maxInFlightMs ?? 1000;
   const streams = new Map<string, StreamBuffer>();
   let flushes = 0;
   let closed = false;
@@ -176,6 +191,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       if (!leader) failQueued(buffer, notLeader(buffer.info.groupId, leaderHint));
       else queued = true;
       expireWaiters(buffer);
+      expireBuffered(buffer);
     }
     if (queued && !closed) watchTimer = clock.setTimeout(watchLeadership, leadershipCheckMs);
   };
@@ -192,6 +208,38 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       buffer.waitingEvents -= waiter.events.timestamps.length;
       waiter.reject(overloaded(buffer.info.stream, `no room within ${admissionTimeoutMs} ms, back off`));
     }
+  };
+
+  /**
+   * Sync inserts buffered since arrival + admissionTimeoutMs and still not
+   * proposed (the in-flight bound held them back): refused, so the caller
+   * learns before its deadline that none of its events were written. Async
+   * ones were answered already and stay.
+   */
+  const expireBuffered = (buffer: StreamBuffer): void => {
+    const horizon = clock.now() - admissionTimeoutMs;
+    if (!buffer.buffered.some((pending) => !pending.async && pending.arrivedMs <= horizon)) return;
+    const kept: Pending[] = [];
+    for (const pending of buffer.buffered) {
+      if (pending.async || pending.arrivedMs > horizon) {
+        kept.push(pending);
+        continue;
+      }
+      buffer.bufferedEvents -= pending.events.timestamps.length;
+      buffer.bufferedBytes -= pending.bytes;
+      pending.reject(overloaded(buffer.info.stream,
+        `not proposed within ${admissionTimeoutMs} ms (the group applies slower than inserts arrive), back off`));
+    }
+    buffer.buffered = kept;
+  };
+
+  /** Whether another proposal may start: the work in flight is within maxInFlightMs (see the option). */
+  const mayPropose = (buffer: StreamBuffer): boolean => {
+    if (buffer.inFlightEvents === 0) return true;
+    const rate = buffer.appliedPerMs;
+    const limit = rate === undefined ? buffer.info.settings.flushEvents
+      : Math.max(buffer.info.settings.flushEvents, rate * maxInFlightMs);
+    return buffer.inFlightEvents < limit;
   };
 
   const hasRoom = (buffer: StreamBuffer, count: number, async: boolean): boolean => {
@@ -274,8 +322,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       failQueued(buffer, notLeader(buffer.info.groupId, leaderHint));
       return;
     }
-    // Cut the buffer into proposals within maxProposalBytes (usually one).
-    while (buffer.buffered.length > 0) {
+    // Cut the buffer into proposals within maxProposalBytes (usually one), while in-flight work allows.
+    while (buffer.buffered.length > 0 && mayPropose(buffer)) {
       const batch: Pending[] = [];
       let bytes = 0;
       while (buffer.buffered.length > 0 &&
@@ -293,6 +341,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       flushes += 1;
       void propose(buffer, batch).then((applied) => {
         onSettled(buffer, events, applied);
+        // What the in-flight bound held back goes now (its flush delay has passed).
+        if (!closed && buffer.buffered.length > 0) flush(buffer);
         admitWaiters(buffer);
       });
     }
@@ -344,7 +394,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       buffer.info = stream;
       const streamBuffer = buffer;
       return new Promise<InsertResponse>((resolve, reject) => {
-        const pending = { events, bytes, async, resolve, reject };
+        const pending = { arrivedMs: clock.now(), events, bytes, async, resolve, reject };
         const waitMs = expectedWaitMs(streamBuffer, count);
         const rate = streamBuffer.appliedPerMs;
         const pendingNow = streamBuffer.bufferedEvents + streamBuffer.inFlightEvents;

@@ -108,7 +108,8 @@ describe("leader insert buffer", () => {
     let waited = false;
     void waiting.then(() => { waited = true; });
     await settle();
-    expect(t.buffer.statistics()).toMatchObject({ inFlightEvents: 4, waitingEvents: 3 });
+    // One flush in flight before a rate is known (maxInFlightMs), the other buffered behind it.
+    expect(t.buffer.statistics()).toMatchObject({ bufferedEvents: 2, inFlightEvents: 2, waitingEvents: 3 });
     await expect(t.buffer.insert(t.stream, t.events([8, 9]), false)).rejects.toSatisfy(
       (error) => isHostError(error, HostErrorCode.Overloaded));
     expect(waited).toBe(false);
@@ -222,5 +223,46 @@ describe("leader insert buffer, admission by expected wait", () => {
     expect((await queued).accepted).toBe(600);
     expect((await next).accepted).toBe(300);
     expect(t.count()).toBe(1100);
+  });
+
+  it("keeps one flush in flight before a rate is known and proposes the rest as proposals apply", async () => {
+    const t = await setup(4, 100);
+    const release = t.holdProposals();
+    const calls = [0, 1, 2].map((call) => t.buffer.insert(t.stream, t.events([call * 10 + 1, call * 10 + 2, call * 10 + 3, call * 10 + 4]), false));
+    await settle();
+    expect(t.proposed).toHaveLength(1);
+    expect(t.buffer.statistics()).toMatchObject({ bufferedEvents: 8, inFlightEvents: 4 });
+    release();
+    const answers = await Promise.all(calls);
+    expect(answers.map((answer) => answer.accepted)).toEqual([4, 4, 4]);
+    // The two held back went as one proposal once the first applied.
+    expect(t.proposed).toEqual([[1, 2, 3, 4], [11, 12, 13, 14, 21, 22, 23, 24]]);
+    expect(t.count()).toBe(12);
+  });
+
+  it("refuses a sync insert still unproposed after the admission timeout with Overloaded; it is never written", async () => {
+    const t = await setup(2, 100);
+    const release = t.holdProposals();
+    const first = t.buffer.insert(t.stream, t.events([1, 2]), false);
+    const second = t.buffer.insert(t.stream, t.events([3, 4]), false);
+    const asyncCall = t.buffer.insert(t.stream, t.events([5, 6]), true);
+    await settle();
+    expect(t.proposed).toHaveLength(1);
+    expect((await asyncCall).accepted).toBe(2);
+    let refused: unknown;
+    void second.catch((error: unknown) => { refused = error; });
+    for (let elapsed = 0; elapsed < 4_980; elapsed += 20) t.clock.advance(20);
+    await settle();
+    expect(refused).toBeUndefined();
+    t.clock.advance(40);
+    await settle();
+    expect(isHostError(refused, HostErrorCode.Overloaded)).toBe(true);
+    expect(String(refused)).toContain("not proposed within 5000 ms");
+    release();
+    expect((await first).accepted).toBe(2);
+    await t.buffer.insert(t.stream, t.events([7, 8]), false);
+    // The refused insert's events were never proposed; the async one (answered) was.
+    expect(t.proposed.flat().sort((a, b) => a - b)).toEqual([1, 2, 5, 6, 7, 8]);
+    expect(t.count()).toBe(6);
   });
 });
