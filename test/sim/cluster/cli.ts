@@ -2,7 +2,8 @@ import { runClusterSimulation } from "./cluster-simulation.js";
 import type { ClusterSimulationResult } from "./cluster-simulation.js";
 
 /**
- * `npm run sim:cluster -- [--seed S] [--seeds N] [--partitions P] [--fault-ms MS] [--trace]`:
+ * `npm run sim:cluster -- [--seed S] [--seeds N] [--partitions P] [--fault-ms MS]
+ * [--drain-meta-leader] [--trace]`:
  * the cluster manager over real NodeHosts in the seeded simulator (issue #9).
  * One line per seed (converged after how long, writes acknowledged, trace
  * hash); a failing seed prints its violations, last events and the command
@@ -10,7 +11,7 @@ import type { ClusterSimulationResult } from "./cluster-simulation.js";
  */
 const usage =
   "usage: npm run sim:cluster -- [--seed S (0)] [--seeds N (10)] [--partitions P (6)] " +
-  "[--fault-ms MS (8000)] [--trace]";
+  "[--fault-ms MS (8000)] [--drain-meta-leader] [--trace]";
 
 interface CliOptions {
   seed: number;
@@ -18,10 +19,13 @@ interface CliOptions {
   partitions: number;
   faultMs: number;
   trace: boolean;
+  drainMetaLeader: boolean;
 }
 
 function parse(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { seed: 0, seeds: 10, partitions: 6, faultMs: 8_000, trace: false };
+  const options: CliOptions = {
+    seed: 0, seeds: 10, partitions: 6, faultMs: 8_000, trace: false, drainMetaLeader: false,
+  };
   const numeric = new Map<string, "seed" | "seeds" | "partitions" | "faultMs">([
     ["--seed", "seed"], ["--seeds", "seeds"], ["--partitions", "partitions"], ["--fault-ms", "faultMs"],
   ]);
@@ -29,6 +33,10 @@ function parse(argv: readonly string[]): CliOptions {
     const flag = argv[index]!;
     if (flag === "--trace") {
       options.trace = true;
+      continue;
+    }
+    if (flag === "--drain-meta-leader") {
+      options.drainMetaLeader = true;
       continue;
     }
     const key = numeric.get(flag);
@@ -48,6 +56,7 @@ function describe(result: ClusterSimulationResult, wallMs: number): string {
   return `seed ${result.seed}: ${result.violations.length === 0 ? "ok" : "FAIL"} gone n${result.gone} ` +
     `converged ${converged} after the faults, writes acked ${result.acknowledged}/${c["writes"] ?? 0}, ` +
     `crashes ${c["crashes"] ?? 0}, partitions ${c["partitions"] ?? 0}, ` +
+    `fence refusals ${c["fenceRefusals"] ?? 0}, ` +
     `virtual ${result.virtualMs} ms, wall ${Math.round(wallMs)} ms, trace ${result.traceHash.slice(0, 16)}`;
 }
 
@@ -66,6 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
       seed,
       partitions: options.partitions,
       faultMs: options.faultMs,
+      drainMetaLeader: options.drainMetaLeader,
       ...(options.trace ? { traceSink: (line: string) => process.stdout.write(`${line}\n`) } : {}),
     });
     process.stdout.write(`${describe(result, performance.now() - started)}\n`);
@@ -74,7 +84,8 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const violation of result.violations) process.stdout.write(`  ${violation}\n`);
     process.stdout.write(`  last events:\n${result.traceTail.map((line) => `    ${line}`).join("\n")}\n`);
     process.stdout.write(`  replay: npm run sim:cluster -- --seed ${seed} --seeds 1 ` +
-      `--partitions ${options.partitions} --fault-ms ${options.faultMs}\n`);
+      `--partitions ${options.partitions} --fault-ms ${options.faultMs}` +
+      `${options.drainMetaLeader ? " --drain-meta-leader" : ""}\n`);
   }
   process.stdout.write(`${options.seeds} seeds from ${options.seed}: ${failed} failed\n`);
   return failed === 0 ? 0 : 1;

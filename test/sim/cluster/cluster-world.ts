@@ -252,6 +252,7 @@ function simLogger(env: ClusterWorldEnvironment, nodeId: NodeId, alive: () => bo
     },
     warn(message, fields) {
       env.count("warnings");
+      if (message === "refused a call of a deposed meta controller") env.count("fenceRefusals");
       if (alive()) env.trace(`warn ${nodeId} ${text(message, fields)}`);
     },
     error(message, fields) {
