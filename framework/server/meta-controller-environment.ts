@@ -123,7 +123,7 @@ function roundFence(host: NodeHost): ControllerFence {
 }
 
 /** Options of an agent call of this round: its deadline and the round's fence. */
-function callOptions(state: EnvironmentState): { timeoutMs: number; headers: HeadersInit } {
+function callOptions(state: EnvironmentState): { timeoutMs: number; headers: Record<string, string> } {
   const fence = state.fence;
   if (fence === undefined) throw new RangeError("an agent call before the round's observation");
   return { timeoutMs: state.options.callTimeoutMs, headers: fenceHeaders(fence) };
