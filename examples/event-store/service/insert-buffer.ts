@@ -61,9 +61,9 @@ export interface InsertBufferOptions {
    */
   readonly admissionTimeoutMs?: number;
   /**
-   * The most work (at the measured apply rate; one flush of flushEvents
-   * before a rate is known) a stream keeps proposed and not yet applied
-   * (default 1000 ms). The rest stays buffered. Every proposal runs against
+   * The most work (at the measured apply rate; one proposal before a rate
+   * is known, and always at least one) a stream keeps proposed and not yet
+   * applied (default 1000 ms). The rest stays buffered. Every proposal runs against
    * the host's request deadline (5 s) from the moment it is proposed: with
    * everything admitted proposed at once (up to maxPendingEvents, 13 s of
    * work at 20,000 events/s), the later proposals timed out — committed or
@@ -236,10 +236,10 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   /** Whether another proposal may start: the work in flight is within maxInFlightMs (see the option). */
   const mayPropose = (buffer: StreamBuffer): boolean => {
     if (buffer.inFlightEvents === 0) return true;
+    // Before a rate is known, one proposal at a time: on a slow box (800 events/s under load)
+    // even one flushEvents (65,536) of work in flight outlasted the host's 5 s deadline.
     const rate = buffer.appliedPerMs;
-    const limit = rate === undefined ? buffer.info.settings.flushEvents
-      : Math.max(buffer.info.settings.flushEvents, rate * maxInFlightMs);
-    return buffer.inFlightEvents < limit;
+    return rate !== undefined && buffer.inFlightEvents < rate * maxInFlightMs;
   };
 
   const hasRoom = (buffer: StreamBuffer, count: number, async: boolean): boolean => {

@@ -108,7 +108,7 @@ describe("leader insert buffer", () => {
     let waited = false;
     void waiting.then(() => { waited = true; });
     await settle();
-    // One flush in flight before a rate is known (maxInFlightMs), the other buffered behind it.
+    // One proposal in flight before a rate is known (maxInFlightMs), the other buffered behind it.
     expect(t.buffer.statistics()).toMatchObject({ bufferedEvents: 2, inFlightEvents: 2, waitingEvents: 3 });
     await expect(t.buffer.insert(t.stream, t.events([8, 9]), false)).rejects.toSatisfy(
       (error) => isHostError(error, HostErrorCode.Overloaded));
@@ -225,7 +225,7 @@ describe("leader insert buffer, admission by expected wait", () => {
     expect(t.count()).toBe(1100);
   });
 
-  it("keeps one flush in flight before a rate is known and proposes the rest as proposals apply", async () => {
+  it("keeps one proposal in flight before a rate is known and proposes the rest as proposals apply", async () => {
     const t = await setup(4, 100);
     const release = t.holdProposals();
     const calls = [0, 1, 2].map((call) => t.buffer.insert(t.stream, t.events([call * 10 + 1, call * 10 + 2, call * 10 + 3, call * 10 + 4]), false));
