@@ -19,6 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { encodeKvRequest, KvOp } from "../../framework/statemachine/index.js";
 import { ExecuteKind, ReadConsistency } from "../../gen/raftkit/v1/gateway_pb.js";
@@ -147,6 +148,10 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
   for (const child of children) child.go(startAt, stopAt);
   const cpuAt = new Promise<number[]>((done) => setTimeout(() => done(cpuMsOf(cluster)), startAt - Date.now()));
   const cpuEnd = new Promise<number[]>((done) => setTimeout(() => done(cpuMsOf(cluster)), stopAt - Date.now()));
+  // The client processes share the machine's cores with the nodes: their CPU per put counts too.
+  const clientPids = children.map((child) => child.pid);
+  const clientCpuAt = new Promise<number>((done) => setTimeout(() => done(sumCpuMs(clientPids)), startAt - Date.now()));
+  const clientCpuEnd = new Promise<number>((done) => setTimeout(() => done(sumCpuMs(clientPids)), stopAt - Date.now()));
   const entriesAt = new Promise<number>((done) => setTimeout(() => done(committedEntries(client, leaders)), startAt - Date.now()));
   const entriesEnd = new Promise<number>((done) => setTimeout(() => done(committedEntries(client, leaders)), stopAt - Date.now()));
   const reports = await Promise.all(children.map((child) => child.report));
@@ -160,7 +165,9 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
   const cpu = after.map((ms, i) => ((ms - before[i]!) / (seconds * 10)).toFixed(0));
   const cpuMs = after.reduce((sum, ms, i) => sum + ms - before[i]!, 0);
   const notLeader = reports.reduce((sum, report) => sum + report.notLeader, 0);
-  const perPut = operations === 0 ? "n/a" : `${((cpuMs * 1000) / operations).toFixed(0)} µs`;
+  const perPut = operations === 0 ? "n/a" : `${((cpuMs * 1000) / operations).toFixed(1)} µs`;
+  const clientCpuMs = (await clientCpuEnd) - (await clientCpuAt);
+  const clientPerPut = operations === 0 ? "n/a" : `${((clientCpuMs * 1000) / operations).toFixed(1)} µs`;
   return [
     `  replicated 64 B puts, ${groups} groups, ExecuteBatch: ${clients} client processes × ` +
       `${options.lanes} calls in flight per node × ${options.batch} puts per call: ` +
@@ -172,6 +179,8 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
     ),
     `  node CPU during batched puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}; ` +
       `CPU of the three nodes per put: ${perPut}`,
+    `  client processes' CPU: ${(clientCpuMs / (seconds * 10)).toFixed(0)} % of one core in all, ${clientPerPut} per put; ` +
+      `load average at the end ${loadavg().map((load) => load.toFixed(2)).join(" ")}`,
     // Commit indexes asked at the window's start and end (each ask takes a moment: approximate).
     `  raft entries committed in the window: ${entries} for ${operations} puts (` +
       `${operations === 0 ? "n/a" : (entries / operations).toFixed(3)} entries per put; < 1: several puts per entry)`,
@@ -191,6 +200,7 @@ async function committedEntries(client: GatewayClient, leaders: ReadonlyMap<numb
 }
 
 interface ClientProcess {
+  readonly pid: number;
   /** Resolves once the client has loaded and waits for its start time. */
   readonly ready: Promise<void>;
   go(startAt: number, stopAt: number): void;
@@ -217,6 +227,7 @@ function startClientProcess(plan: Omit<ClientPlan, "startAt" | "stopAt">): Clien
     });
   });
   return {
+    pid: child.pid!,
     ready: Promise.race([ready, report.then(() => {})]),
     go: (startAt, stopAt) => child.stdin.end(`${JSON.stringify({ startAt, stopAt })}\n`),
     report,
@@ -225,11 +236,17 @@ function startClientProcess(plan: Omit<ClientPlan, "startAt" | "stopAt">): Clien
 
 const clockTicksPerSecond = 100; // getconf CLK_TCK on Linux
 
+function cpuMsOfPid(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+}
+
 function cpuMsOf(cluster: ProcessCluster): number[] {
-  return cluster.nodes.map((node) => {
-    const fields = readFileSync(`/proc/${node.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
-  });
+  return cluster.nodes.map((node) => cpuMsOfPid(node.pid!));
+}
+
+function sumCpuMs(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuMsOfPid(pid), 0);
 }
 
 function rssMiBOf(pid: number): number {
