@@ -3,7 +3,7 @@ import { assert } from "./assert.js";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, type BlockLayout } from "./block-layout.js";
 import type { Block } from "./block.js";
 import { writeInt64s } from "./int64-column.js";
-import { encodeUtf8Into, utf8Length } from "./utf8.js";
+import { utf8Length, writeUtf8At } from "./utf8.js";
 
 /**
  * A block's bytes (one slot of the blocks file, one snapshot chunk):
@@ -75,7 +75,7 @@ function encodeNarrowColumns(block: Block, bytes: Uint8Array, start: number): nu
     const base = lengthsAt + columnIndex * padTo8(4 * count);
     for (let row = 0; row < count; row++) {
       const text = column.kind === "string" ? column.values[row]! : "";
-      const written = encodeUtf8Into(text, bytes.subarray(at));
+      const written = writeUtf8At(text, bytes, at);
       assert(written === utf8Length(text), () => `string of row ${row} written short`);
       view.setUint32(base + 4 * row, written, true);
       at += written;

@@ -7,7 +7,7 @@ import type { CheckedOperation } from "./checked-operation.js";
 import { writeFloat64s } from "./int64-column.js";
 import type { RowSource, SourceColumn } from "./row-source.js";
 import { readSchema, schemaBytes, writeSchema } from "./schema-codec.js";
-import { decodeUtf8, encodeUtf8Into } from "./utf8.js";
+import { decodeUtf8, writeUtf8At } from "./utf8.js";
 
 /**
  * One WAL record = one applied batch with its applied index:
@@ -115,7 +115,7 @@ function writeStrings(writer: ByteWriter, columns: SourceColumn[], count: number
   columns.forEach((column, columnIndex) => {
     for (let row = 0; row < count; row++) {
       const text = column.kind === "string" ? column.values[row]! : "";
-      const written = encodeUtf8Into(text, writer.bytes.subarray(writer.at));
+      const written = writeUtf8At(text, writer.bytes, writer.at);
       writer.view.setUint32(lengthsAt + columnIndex * pad8(4 * count) + 4 * row, written, true);
       writer.at += written;
     }
