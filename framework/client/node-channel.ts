@@ -7,10 +7,11 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import type { Client } from "@connectrpc/connect";
+import type { Client, Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { ExecuteRequestSchema } from "../../gen/raftkit/v1/gateway_pb.js";
 import { GatewayService } from "../../gen/raftkit/v1/gateway_pb.js";
+import { decodeExecuteOutcome, executeBatchClientMethod, executeBatchRequestMessage } from "../server/gateway-wire.js";
 import type { AttemptOutcome } from "./attempt-outcome.js";
 import { failureFromBatch, failureFromConnectError } from "./attempt-outcome.js";
 
@@ -65,7 +66,7 @@ export function openNodeChannel(url: string, limits: BatchingLimits, now: () => 
       const batch = takeBatch(queue, limits);
       queue = queue.slice(batch.length);
       inFlight++;
-      void send(gateway, batch, now).finally(() => {
+      void send(gateway, transport, batch, now).finally(() => {
         inFlight--;
         if (queue.length > 0) flush();
       });
@@ -107,7 +108,12 @@ function takeBatch(queue: readonly Pending[], limits: BatchingLimits): Pending[]
   return queue.slice(0, count);
 }
 
-async function send(gateway: Client<typeof GatewayService>, batch: readonly Pending[], now: () => number): Promise<void> {
+async function send(
+  gateway: Client<typeof GatewayService>,
+  transport: Transport,
+  batch: readonly Pending[],
+  now: () => number,
+): Promise<void> {
   const timeoutMs = Math.max(1, Math.ceil(Math.max(...batch.map((pending) => pending.deadline)) - now()));
   if (batch.length === 1) {
     const only = batch[0]!;
@@ -118,21 +124,35 @@ async function send(gateway: Client<typeof GatewayService>, batch: readonly Pend
     }
     return;
   }
+  let outcomes: readonly Uint8Array[];
   try {
-    const answer = await gateway.executeBatch({ requests: batch.map((pending) => pending.request) }, { timeoutMs });
-    for (const [at, pending] of batch.entries()) pending.resolve(outcomeAt(answer.outcomes, at));
+    // The binary wire by hand (framework/server/gateway-wire.ts): the same bytes as protobuf-es's, less CPU.
+    const message = executeBatchRequestMessage(batch.map((pending) => pending.request));
+    const answer = await transport.unary(executeBatchClientMethod, undefined, timeoutMs, undefined, message);
+    outcomes = answer.message.outcomes;
   } catch (error) {
     const failure = failureFromConnectError(error);
     for (const pending of batch) pending.resolve({ ok: false, failure });
+    return;
   }
+  for (const [at, pending] of batch.entries()) pending.resolve(outcomeAt(outcomes, at));
 }
 
-function outcomeAt(
-  outcomes: Awaited<ReturnType<Client<typeof GatewayService>["executeBatch"]>>["outcomes"],
-  at: number,
-): AttemptOutcome {
-  const outcome = outcomes[at]?.outcome;
-  switch (outcome?.case) {
+function outcomeAt(outcomes: readonly Uint8Array[], at: number): AttemptOutcome {
+  const bytes = outcomes[at];
+  if (bytes === undefined) {
+    return {
+      ok: false,
+      failure: failureFromConnectError(new Error(`batch answer has no outcome ${at} of ${outcomes.length}`)),
+    };
+  }
+  let outcome;
+  try {
+    outcome = decodeExecuteOutcome(bytes, at).outcome;
+  } catch (error) {
+    return { ok: false, failure: failureFromConnectError(new ConnectError(`malformed batch answer: ${String(error)}`, Code.Internal)) };
+  }
+  switch (outcome.case) {
     case "response":
       return { ok: true, response: outcome.value };
     case "failure":
@@ -140,7 +160,7 @@ function outcomeAt(
     default:
       return {
         ok: false,
-        failure: failureFromConnectError(new Error(`batch answer has no outcome ${at} of ${outcomes.length}`)),
+        failure: failureFromConnectError(new Error(`batch answer's outcome ${at} of ${outcomes.length} is empty`)),
       };
   }
 }

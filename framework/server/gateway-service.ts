@@ -1,5 +1,6 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NodeHost, RequestOptions } from "../host/index.js";
 import type { StateMachine } from "../statemachine/index.js";
@@ -13,12 +14,21 @@ import type {
 } from "../../gen/raftkit/v1/gateway_pb.js";
 import {
   ExecuteKind,
+  ExecuteRequestSchema,
   GatewayService,
   NotLeaderSchema,
   OverloadedSchema,
   PartitionNotFoundSchema,
   ReadConsistency,
 } from "../../gen/raftkit/v1/gateway_pb.js";
+import type { executeBatchServerMethod, RawExecuteRequest } from "./gateway-wire.js";
+import {
+  decodeExecuteRequest,
+  decodeExecuteRequestGeneral,
+  isGatewayWireError,
+  newRawExecuteRequest,
+  OutcomeWriter,
+} from "./gateway-wire.js";
 import { connectErrorFrom } from "./host-error-mapping.js";
 import type { RequestGate } from "./request-gate.js";
 import { prepareTyped } from "./typed-execution.js";
@@ -63,6 +73,112 @@ export function createGatewayServiceImpl(options: GatewayServiceOptions): Servic
         return { outcomes };
       }),
   };
+}
+
+type BinaryBatchRequest = MessageShape<(typeof executeBatchServerMethod)["input"]>;
+type BinaryBatchResponse = MessageShape<(typeof executeBatchServerMethod)["output"]>;
+
+/**
+ * ExecuteBatch over the binary formats (gateway-wire.ts): the same outcomes
+ * as the generic implementation above, decoded and encoded by hand. A
+ * malformed element fails the whole call (InvalidArgument naming the element,
+ * field and byte) before any request of it is executed.
+ */
+export function createBinaryExecuteBatch(
+  options: GatewayServiceOptions,
+): (request: BinaryBatchRequest, context: HandlerContext) => Promise<BinaryBatchResponse> {
+  const { gate } = options;
+  const maxBatch = options.maxBatchRequests ?? defaultMaxBatchRequests;
+  return (request, context) =>
+    gate.run(async () => {
+      const elements = request.requests;
+      if (elements.length > maxBatch) {
+        throw new ConnectError(`batch of ${elements.length} requests, allowed at most ${maxBatch}`, Code.InvalidArgument);
+      }
+      const scratch = newRawExecuteRequest();
+      // First pass: every element decodes (or the call fails with nothing executed).
+      let general: (ExecuteRequest | undefined)[] | undefined;
+      try {
+        for (let i = 0; i < elements.length; i++) {
+          if (decodeExecuteRequest(elements[i]!, i, scratch).general) {
+            general ??= new Array<ExecuteRequest | undefined>(elements.length);
+            general[i] = decodeExecuteRequestGeneral(elements[i]!, i);
+          }
+        }
+      } catch (error) {
+        if (isGatewayWireError(error)) throw new ConnectError(`ExecuteBatch: ${error.message}`, Code.InvalidArgument);
+        throw error;
+      }
+      const writer = new OutcomeWriter(elements.length);
+      if (elements.length === 0) return writer.message();
+      const callTimeoutMs = context.timeoutMs();
+      const shared = { timeoutMs: callTimeoutMs } satisfies RequestOptions;
+      return new Promise<BinaryBatchResponse>((resolve) => {
+        let left = elements.length;
+        const settled = (): void => {
+          if (--left === 0) resolve(writer.message());
+        };
+        for (let i = 0; i < elements.length; i++) {
+          const generalRequest = general?.[i];
+          const one = generalRequest ?? decodeExecuteRequest(elements[i]!, i, scratch);
+          if (generalRequest === undefined && isRawCommand(scratch, callTimeoutMs)) {
+            proposeInto(options, scratch.groupId, scratch.payload, shared, writer, i, settled);
+            continue;
+          }
+          const full = generalRequest ?? requestOf(one as RawExecuteRequest);
+          executeOne(options, full, callTimeoutMs).then(
+            (response) => writer.outcome(i, responseOutcome(response)),
+            (error: unknown) => writer.outcome(i, failureOutcome(error)),
+          ).finally(settled);
+        }
+      });
+    });
+}
+
+/** The fast case of rawCommand (below), for a request decoded by hand. */
+function isRawCommand(request: RawExecuteRequest, callTimeoutMs: number | undefined): boolean {
+  return (
+    request.kind === ExecuteKind.COMMAND && request.timeoutMs === 0 &&
+    callTimeoutMs !== undefined && callTimeoutMs >= 1 &&
+    request.groupId > 0 && request.groupId <= Number.MAX_SAFE_INTEGER
+  );
+}
+
+function proposeInto(
+  options: GatewayServiceOptions,
+  groupId: number,
+  payload: Uint8Array,
+  shared: RequestOptions,
+  writer: OutcomeWriter,
+  index: number,
+  settled: () => void,
+): void {
+  const failed = (error: unknown): void => {
+    writer.outcome(index, failureOutcome(connectErrorOf(options, error, groupId)));
+    settled();
+  };
+  let proposed: Promise<unknown>;
+  try {
+    proposed = options.host.propose(groupId, payload, shared);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  proposed.then((result) => {
+    writer.response(index, result instanceof Uint8Array ? result : emptyResult);
+    settled();
+  }, failed);
+}
+
+/** A hand-decoded request as the protobuf-es message the general path takes. */
+function requestOf(raw: RawExecuteRequest): ExecuteRequest {
+  return create(ExecuteRequestSchema, {
+    groupId: BigInt(raw.groupId),
+    kind: raw.kind,
+    payload: raw.payload,
+    consistency: raw.consistency,
+    timeoutMs: raw.timeoutMs,
+  });
 }
 
 const responseOutcome = (response: ResponseInit): OutcomeInit => ({ outcome: { case: "response", value: response } });

@@ -22,7 +22,10 @@ import { openDataDirectory } from "./data-directory.js";
 import type { DualProtocolListener } from "./dual-protocol-listener.js";
 import { listenDualProtocol } from "./dual-protocol-listener.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
-import { createGatewayServiceImpl } from "./gateway-service.js";
+import { createBinaryExecuteBatch, createGatewayServiceImpl } from "./gateway-service.js";
+import type { GatewayServiceOptions } from "./gateway-service.js";
+import { executeBatchPath, executeBatchServerMethod, isBinaryBatchContentType } from "./gateway-wire.js";
+import type { RequestHandler } from "./dual-protocol-listener.js";
 import type { GroupLauncher } from "./group-launcher.js";
 import { createGroupLauncher } from "./group-launcher.js";
 import type { NodeConfig } from "./node-config.js";
@@ -276,11 +279,12 @@ async function listen(
   const { host, gate, launcher, addressOf } = parts;
   const limits = createTransportLimits(config.transport);
   const maxRequestBytes = (config.host.maxProposalBytes ?? 8 << 20) + 64 * 1024;
-  const handler = connectNodeAdapter({
+  const gateway: GatewayServiceOptions = { host, addressOf, machineOf: (groupId) => launcher.machine(groupId), gate, logger };
+  const generic = connectNodeAdapter({
     ...(extras.fallback === undefined ? {} : { fallback: extras.fallback }),
     routes: (router) => {
       registerTransportService(router, { nodeId: config.nodeId, clusterId: config.clusterId, handler: host, limits, logger });
-      router.service(GatewayService, createGatewayServiceImpl({ host, addressOf, machineOf: (groupId) => launcher.machine(groupId), gate, logger }), {
+      router.service(GatewayService, createGatewayServiceImpl(gateway), {
         readMaxBytes: maxRequestBytes,
       });
       router.service(
@@ -291,6 +295,18 @@ async function listen(
       extras.services?.(router, host);
     },
   });
+  // ExecuteBatch in a binary format (Connect proto, gRPC, gRPC-Web) goes to the hand codec's
+  // handler (gateway-wire.ts); JSON and everything else to the generic one.
+  const binaryBatch = connectNodeAdapter({
+    routes: (router) => router.rpc(executeBatchServerMethod, createBinaryExecuteBatch(gateway), { readMaxBytes: maxRequestBytes }),
+  });
+  const handler: RequestHandler = (request, response) => {
+    if (request.url === executeBatchPath && isBinaryBatchContentType(mediaTypeOf(request.headers["content-type"]))) {
+      binaryBatch(request, response);
+    } else {
+      generic(request, response);
+    }
+  };
   try {
     return await listenDualProtocol(config.listenHost, config.listenPort, handler);
   } catch (error) {
@@ -300,4 +316,11 @@ async function listen(
       { setting: "listen", cause: error },
     );
   }
+}
+
+/** "application/grpc+proto; charset=x" → "application/grpc+proto". */
+function mediaTypeOf(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== "string") return undefined;
+  const end = header.indexOf(";");
+  return (end < 0 ? header : header.slice(0, end)).trim().toLowerCase();
 }

@@ -4,15 +4,17 @@
  * .ExecuteBatch: `lanes` loops per node, each sending one call of `batch`
  * puts for groups that node leads, waiting for the answer, sending the next.
  * A NotLeader outcome moves its group to the hinted leader (no pause).
+ * Calls are encoded and answers decoded with the framework client's codec
+ * (framework/server/gateway-wire.ts, as framework/client/node-channel.ts).
  *
  * Input: argv[2], JSON, a ClientPlan without its times; it prints "ready",
  * then reads one JSON line {startAt, stopAt} from stdin (the parent sends it
  * once every client is ready). Output: one JSON line (ClientReport) on stdout.
  */
-import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { decodeExecuteOutcome, executeBatchClientMethod, executeBatchRequestMessage } from "../../framework/server/gateway-wire.js";
 import { encodeKvRequest, KvOp } from "../../framework/statemachine/index.js";
-import { ExecuteKind, GatewayService } from "../../gen/raftkit/v1/gateway_pb.js";
+import { ExecuteKind } from "../../gen/raftkit/v1/gateway_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ExecuteRequestSchema } from "../../gen/raftkit/v1/gateway_pb.js";
 
@@ -49,8 +51,10 @@ export interface ClientReport {
 type RequestInit = MessageInitShape<typeof ExecuteRequestSchema>;
 
 /** A 64-byte kv put: op + key length + 8-byte key + 51-byte value. */
+const utf8 = new TextEncoder();
+
 export function putCommand(groupId: number, lane: number, sequence: number): Uint8Array {
-  const key = new TextEncoder().encode(`${(lane * 1_000_003 + sequence) % 1e8}`.padStart(8, "0"));
+  const key = utf8.encode(`${(lane * 1_000_003 + sequence) % 1e8}`.padStart(8, "0"));
   const value = new Uint8Array(51).fill(groupId % 251);
   const encoded = encodeKvRequest({ op: KvOp.Put, key, value });
   if (encoded.byteLength !== 64) throw new Error(`command of ${encoded.byteLength} bytes, expected 64`);
@@ -61,13 +65,13 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
   const clients = new Map(
     Object.entries(plan.urls).map(([nodeId, url]) => [
       Number(nodeId),
-      createClient(GatewayService, createConnectTransport({
+      createConnectTransport({
         baseUrl: url,
         httpVersion: "2",
         // No gzip on loopback: the node would otherwise compress every response
         // over 1 KiB (a batch's outcomes), 3-9 % of a node's CPU in the profile.
         acceptCompression: [],
-      })),
+      }),
     ]),
   );
   const leaders = new Map(Object.entries(plan.leaders).map(([group, node]) => [Number(group), node]));
@@ -96,9 +100,10 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
         groupOf.push(groupId);
       }
       const began = Date.now();
-      let response;
+      let outcomes: readonly Uint8Array[];
       try {
-        response = await client.executeBatch({ requests }, { timeoutMs: 30_000 });
+        const message = executeBatchRequestMessage(requests);
+        outcomes = (await client.unary(executeBatchClientMethod, undefined, 30_000, undefined, message)).message.outcomes;
       } catch {
         failedCalls++; // a timed-out or broken call: its puts count as failed outcomes
         failures += requests.length;
@@ -110,7 +115,8 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
       // began in the warm-up count too); latency only calls wholly inside it.
       const completedInWindow = ended >= plan.startAt && ended <= plan.stopAt;
       const measured = began >= plan.startAt && completedInWindow;
-      response.outcomes.forEach((outcome, i) => {
+      outcomes.forEach((bytes, i) => {
+        const outcome = decodeExecuteOutcome(bytes, i);
         if (outcome.outcome.case === "response") {
           if (!completedInWindow) return;
           operations++;

@@ -1,5 +1,5 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeKvResult, encodeKvRequest, KvOp } from "../../../framework/statemachine/index.js";
 import { ExecuteKind, GatewayService, NotLeaderSchema, ReadConsistency } from "../../../gen/raftkit/v1/gateway_pb.js";
@@ -220,6 +220,59 @@ describe("the wire: bad input gets clear errors and the node keeps running", () 
       unsettled.push(`attempt ${attempt}: n${follower} saw term ${before.term} leader ${before.leaderNodeId}, then term ${after.term} leader ${after.leaderNodeId}`);
     }
     throw new Error(`group 2's leadership never held still for one request: ${unsettled.join("; ")}`);
+  });
+
+  it("answers ExecuteBatch alike in Connect proto, gRPC, gRPC-Web and JSON; a malformed binary batch is refused naming the element", async () => {
+    const transports = {
+      connect: (url: string) => createConnectTransport({ baseUrl: url, httpVersion: "2" }),
+      json: (url: string) => createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: false }),
+      grpc: (url: string) => createGrpcTransport({ baseUrl: url }),
+      grpcWeb: (url: string) => createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1" }),
+    };
+    for (const [name, transportTo] of Object.entries(transports)) {
+      // Asked of group 4's leader; should leadership move between the lookup and the call (loaded
+      // box), the write is refused NotLeader and the check runs again with a fresh key.
+      for (let attempt = 1; ; attempt++) {
+        const leader = (await waitForLeaders(client, [1, 2, 3], [4])).get(4)!;
+        const gateway = createClient(GatewayService, transportTo(cluster.node(leader).url));
+        const key = `batch-${name}-${attempt}`;
+        const put = encodeKvRequest({ op: KvOp.Put, key: utf8(key), value: utf8(name) });
+        const get = encodeKvRequest({ op: KvOp.Get, key: utf8(key) });
+        const answer = await gateway.executeBatch({
+          requests: [
+            { groupId: 4n, kind: ExecuteKind.COMMAND, payload: put },
+            { groupId: 4242n, kind: ExecuteKind.COMMAND, payload: put },
+          ],
+        }, { timeoutMs: 20_000 });
+        const [written, unknown] = answer.outcomes.map((outcome) => outcome.outcome);
+        expect(unknown?.case === "failure" && [unknown.value.code, unknown.value.message], name).toEqual([
+          Code.NotFound,
+          expect.stringMatching(/group 4242 does not run/),
+        ]);
+        if (written?.case === "failure" && written.value.notLeader !== undefined && attempt < 10) continue;
+        expect(written?.case, name).toBe("response");
+        expect(written?.case === "response" && decodeKvResult(written.value.result), name).toEqual({ status: "absent" });
+        // The requests of a batch run concurrently: the read goes in the next call, after the write's answer.
+        const reread = await gateway.executeBatch({
+          requests: [{ groupId: 4n, kind: ExecuteKind.QUERY, payload: get, consistency: ReadConsistency.STALE }],
+        }, { timeoutMs: 20_000 });
+        const read = reread.outcomes[0]?.outcome;
+        expect(read?.case === "response" && decodeKvResult(read.value.result), name).toEqual({ status: "present", value: utf8(name) });
+        break;
+      }
+    }
+    const url = cluster.node(1).url;
+    // Element 0 claims a 100-byte payload and carries 2 bytes.
+    const malformed = new Uint8Array([0x0a, 0x06, 0x08, 0x04, 0x1a, 0x64, 0x01, 0x02]);
+    const refused = await rawPost(url, "/raftkit.v1.GatewayService/ExecuteBatch", "application/proto", malformed);
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringMatching(/^ExecuteBatch: requests\[0\]\.payload: length 100 runs past the end/),
+    });
+    // The node still serves.
+    await client.put(4, "after-malformed-batch", "ok");
+    expect(await client.get(4, "after-malformed-batch")).toBe("ok");
   });
 
   it("serves Connect JSON to curl over h2c (prior knowledge) and over HTTP/1.1 on the same port", async () => {

@@ -1,12 +1,19 @@
 /** GatewayService.ExecuteBatch over NodeHosts in memory: the raw-command fast path answers as Execute does. */
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { createSilentLogger } from "../../../framework/transport/index.js";
-import { createGatewayServiceImpl } from "../../../framework/server/gateway-service.js";
+import { createBinaryExecuteBatch, createGatewayServiceImpl } from "../../../framework/server/gateway-service.js";
+import { executeBatchServerMethod } from "../../../framework/server/gateway-wire.js";
 import { createRequestGate } from "../../../framework/server/request-gate.js";
 import type { ExecuteRequest } from "../../../gen/raftkit/v1/gateway_pb.js";
-import { ExecuteKind, ExecuteRequestSchema, GatewayService } from "../../../gen/raftkit/v1/gateway_pb.js";
+import {
+  ExecuteBatchRequestSchema,
+  ExecuteBatchResponseSchema,
+  ExecuteKind,
+  ExecuteRequestSchema,
+  GatewayService,
+} from "../../../gen/raftkit/v1/gateway_pb.js";
 import { bytes, HostCluster, text } from "./host-cluster.js";
 
 let cluster: HostCluster | undefined;
@@ -83,5 +90,79 @@ describe("GatewayService.ExecuteBatch", () => {
     // Both batches applied their commands in order: the second "set a 1" returned "2".
     const first = await gateway.execute(command(1n, "set a 3"), context("execute", 5_000));
     expect(text(first.result)).toBe("2");
+  });
+
+  it("the binary codec's ExecuteBatch answers each request as the generic one does; malformed input fails the call before anything runs", async () => {
+    cluster = new HostCluster([1, 2, 3]);
+    await cluster.startGroup(1);
+    await cluster.startGroup(2, [2, 3]);
+    const leaderId = await cluster.waitForLeader(1);
+    const options = {
+      host: cluster.hosts.get(leaderId)!,
+      addressOf: (nodeId: number) => `http://node${nodeId}`,
+      machineOf: () => undefined,
+      gate: createRequestGate(),
+      logger: createSilentLogger(),
+      maxBatchRequests: 8,
+    };
+    const generic = createGatewayServiceImpl(options);
+    const binary = createBinaryExecuteBatch(options);
+    /** The batch as the node's wire schema sees it: the request elements' bytes. */
+    const wire = (requests: ExecuteRequest[]) =>
+      fromBinary(executeBatchServerMethod.input, toBinary(ExecuteBatchRequestSchema, create(ExecuteBatchRequestSchema, { requests })));
+    const requests = [
+      command(1n, "set a 1"),
+      command(1n, "set b 1", 2_000), // its own timeout: the general path
+      command(0n, "set c 1"), // invalid group id
+      command(2n ** 60n, "set c 1"), // beyond 2^53: protobuf-es decodes, the general path refuses
+      command(99n, "set c 1"), // no such group here
+      create(ExecuteRequestSchema, { groupId: 1n, kind: ExecuteKind.QUERY, payload: bytes("get a") }),
+      create(ExecuteRequestSchema, { groupId: 1n, type: "x.Y/Z" }), // typed form, no machine: refused as the generic path does
+    ];
+    if (leaderId === 1) requests.push(command(2n, "set d 1"));
+    for (const timeoutMs of [5_000, undefined]) {
+      const ctx = context("executeBatch", timeoutMs);
+      const expected = (await generic.executeBatch({ $typeName: "raftkit.v1.ExecuteBatchRequest", requests }, ctx)).outcomes ?? [];
+      const answer = await binary(wire(requests), context("executeBatch", timeoutMs));
+      const outcomes = fromBinary(ExecuteBatchResponseSchema, toBinary(executeBatchServerMethod.output, answer)).outcomes;
+      expect(outcomes).toHaveLength(requests.length);
+      for (const [i, outcome] of outcomes.entries()) {
+        const want = create(ExecuteBatchResponseSchema, { outcomes: [expected[i]!] }).outcomes[0]!;
+        expect(outcome.outcome.case, `request ${i}`).toBe(want.outcome.case);
+        if (outcome.outcome.case === "failure" && want.outcome.case === "failure") {
+          expect([outcome.outcome.value.code, outcome.outcome.value.message], `request ${i}`).toEqual([
+            want.outcome.value.code,
+            want.outcome.value.message,
+          ]);
+          expect(outcome.outcome.value.notLeader, `request ${i}`).toEqual(want.outcome.value.notLeader);
+        }
+      }
+      expect(outcomes[0]!.outcome.case).toBe("response");
+      expect(outcomes[2]!.outcome.case === "failure" && outcomes[2]!.outcome.value.code).toBe(Code.InvalidArgument);
+      expect(outcomes[3]!.outcome.case === "failure" && outcomes[3]!.outcome.value.message).toMatch(/^group_id 1152921504606846976/);
+      expect(outcomes[4]!.outcome.case === "failure" && outcomes[4]!.outcome.value.code).toBe(Code.NotFound);
+    }
+    // "set a 1" ran four times (generic and binary, twice each): the previous value is "1".
+    const before = await generic.execute(command(1n, "set a 5"), context("execute", 5_000));
+    expect(text(before.result)).toBe("1");
+
+    // A malformed element (payload cut short) fails the call, naming it; the valid one before it did not run.
+    const good = toBinary(ExecuteRequestSchema, command(1n, "set a 6"));
+    const cut = toBinary(ExecuteRequestSchema, command(1n, "set a 7")).subarray(0, 6);
+    const malformed = { $typeName: "raftkit.internal.ExecuteBatchRequestWire" as const, requests: [good, cut] };
+    const error = await Promise.resolve(binary(malformed, context("executeBatch", 5_000))).then(
+      () => undefined,
+      (reason: unknown) => ConnectError.from(reason),
+    );
+    expect(error?.code).toBe(Code.InvalidArgument);
+    expect(error?.rawMessage).toMatch(/^ExecuteBatch: requests\[1\]\.payload: length \d+ runs past the end of the element/);
+    const tooMany = { $typeName: "raftkit.internal.ExecuteBatchRequestWire" as const, requests: new Array<Uint8Array>(9).fill(good) };
+    const refused = await Promise.resolve(binary(tooMany, context("executeBatch", 5_000))).then(
+      () => undefined,
+      (reason: unknown) => ConnectError.from(reason),
+    );
+    expect([refused?.code, refused?.rawMessage]).toEqual([Code.InvalidArgument, "batch of 9 requests, allowed at most 8"]);
+    const after = await generic.execute(command(1n, "set a 8"), context("execute", 5_000));
+    expect(text(after.result)).toBe("5");
   });
 });
