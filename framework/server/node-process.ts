@@ -93,6 +93,22 @@ export interface NodeExtras {
   readonly services?: (router: ConnectRouter, host: NodeHost) => void;
   /** Told each group's launch record before its machine is made (GroupLauncherOptions.onLaunch). */
   readonly onGroupLaunch?: (record: GroupRecord) => void;
+  /**
+   * Methods whose binary forms (Connect proto, gRPC, gRPC-Web) a hand codec
+   * serves, as the gateway's ExecuteBatch does (gateway-wire.ts): a request
+   * to `path` in a binary content type goes to the router that `routes`
+   * fills; JSON and every other request go to the services above. The hand
+   * codec must read and write exactly the bytes the method's proto defines.
+   */
+  readonly binaryRoutes?: readonly BinaryRoute[];
+}
+
+/** One method served by a hand codec in its binary forms (NodeExtras.binaryRoutes). */
+export interface BinaryRoute {
+  /** The method's URL path, "/package.Service/Method". */
+  readonly path: string;
+  /** Registers the one method on the router, with the node's host. */
+  readonly routes: (router: ConnectRouter, host: NodeHost) => void;
 }
 
 export async function startNode(
@@ -300,9 +316,17 @@ async function listen(
   const binaryBatch = connectNodeAdapter({
     routes: (router) => router.rpc(executeBatchServerMethod, createBinaryExecuteBatch(gateway), { readMaxBytes: maxRequestBytes }),
   });
+  const binaryRoutes = new Map<string, RequestHandler>([[executeBatchPath, binaryBatch]]);
+  for (const route of extras.binaryRoutes ?? []) {
+    if (binaryRoutes.has(route.path)) {
+      throw new ServerError(ServerErrorCode.InvalidConfig, `two binary routes for ${route.path}`, { setting: "binaryRoutes" });
+    }
+    binaryRoutes.set(route.path, connectNodeAdapter({ routes: (router) => route.routes(router, host) }));
+  }
   const handler: RequestHandler = (request, response) => {
-    if (request.url === executeBatchPath && isBinaryBatchContentType(mediaTypeOf(request.headers["content-type"]))) {
-      binaryBatch(request, response);
+    const binary = request.url === undefined ? undefined : binaryRoutes.get(request.url);
+    if (binary !== undefined && isBinaryBatchContentType(mediaTypeOf(request.headers["content-type"]))) {
+      binary(request, response);
     } else {
       generic(request, response);
     }
