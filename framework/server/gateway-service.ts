@@ -114,22 +114,19 @@ export function createBinaryExecuteBatch(
       const callTimeoutMs = context.timeoutMs();
       const shared = { timeoutMs: callTimeoutMs } satisfies RequestOptions;
       return new Promise<BinaryBatchResponse>((resolve) => {
-        let left = elements.length;
-        const settled = (): void => {
-          if (--left === 0) resolve(writer.message());
-        };
+        const call = new BatchCall(options, writer, resolve);
         for (let i = 0; i < elements.length; i++) {
           const generalRequest = general?.[i];
           const one = generalRequest ?? decodeExecuteRequest(elements[i]!, i, scratch);
           if (generalRequest === undefined && isRawCommand(scratch, callTimeoutMs)) {
-            proposeInto(options, scratch.groupId, scratch.payload, shared, writer, i, settled);
+            call.propose(i, scratch.groupId, scratch.payload, shared);
             continue;
           }
           const full = generalRequest ?? requestOf(one as RawExecuteRequest);
           executeOne(options, full, callTimeoutMs).then(
-            (response) => writer.outcome(i, responseOutcome(response)),
-            (error: unknown) => writer.outcome(i, failureOutcome(error)),
-          ).finally(settled);
+            (response) => call.outcome(i, responseOutcome(response)),
+            (error: unknown) => call.outcome(i, failureOutcome(error)),
+          );
         }
       });
     });
@@ -144,30 +141,60 @@ function isRawCommand(request: RawExecuteRequest, callTimeoutMs: number | undefi
   );
 }
 
-function proposeInto(
-  options: GatewayServiceOptions,
-  groupId: number,
-  payload: Uint8Array,
-  shared: RequestOptions,
-  writer: OutcomeWriter,
-  index: number,
-  settled: () => void,
-): void {
-  const failed = (error: unknown): void => {
-    writer.outcome(index, failureOutcome(connectErrorOf(options, error, groupId)));
-    settled();
-  };
-  let proposed: Promise<unknown>;
-  try {
-    proposed = options.host.propose(groupId, payload, shared);
-  } catch (error) {
-    failed(error);
-    return;
+/**
+ * One binary batch call in progress: its outcomes and how many are still
+ * out. Methods, not closures per request (tsx names every closure assigned
+ * to a variable with a defineProperty call: 1 % of a node in the profile).
+ */
+class BatchCall {
+  private left: number;
+
+  constructor(
+    private readonly options: GatewayServiceOptions,
+    private readonly writer: OutcomeWriter,
+    private readonly done: (response: BinaryBatchResponse) => void,
+  ) {
+    this.left = writer.count;
   }
-  proposed.then((result) => {
-    writer.response(index, result instanceof Uint8Array ? result : emptyResult);
-    settled();
-  }, failed);
+
+  /** Straight to the host, as rawCommand does for the generic path. */
+  propose(index: number, groupId: number, payload: Uint8Array, shared: RequestOptions): void {
+    let proposed: Promise<unknown>;
+    try {
+      proposed = this.options.host.propose(groupId, payload, shared);
+    } catch (error) {
+      this.failed(index, groupId, error);
+      return;
+    }
+    proposed.then(
+      (result) => this.response(index, result),
+      (error: unknown) => this.failed(index, groupId, error),
+    );
+  }
+
+  response(index: number, result: unknown): void {
+    this.writer.response(index, result instanceof Uint8Array ? result : emptyResult);
+    this.settled();
+  }
+
+  failed(index: number, groupId: number, error: unknown): void {
+    this.outcome(index, failureOutcome(connectErrorOf(this.options, error, groupId)));
+  }
+
+  outcome(index: number, outcome: OutcomeInit): void {
+    try {
+      this.writer.outcome(index, outcome);
+    } catch (error) {
+      // Not expected (protobuf-es encoding a failure); the slot still gets an answer.
+      this.options.logger.error("gateway: batch outcome not encodable", { error: String(error) });
+      this.writer.outcome(index, { outcome: { case: "failure", value: { code: Code.Internal, message: "outcome not encodable" } } });
+    }
+    this.settled();
+  }
+
+  private settled(): void {
+    if (--this.left === 0) this.done(this.writer.message());
+  }
 }
 
 /** A hand-decoded request as the protobuf-es message the general path takes. */
