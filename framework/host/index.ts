@@ -1,5 +1,5 @@
 export { NodeHost } from "./node-host.js";
-export type { NodeHostDependencies, GroupMembers, RequestOptions, GroupStatus } from "./node-host.js";
+export type { NodeHostDependencies, GroupMembers, ProposalAnswer, RequestOptions, GroupStatus } from "./node-host.js";
 export type { NodeHostConfig } from "./config.js";
 export { resolveNodeHostConfig } from "./config.js";
 export { HostError, HostErrorCode, isHostError, isRetryable } from "./errors.js";

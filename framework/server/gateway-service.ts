@@ -2,7 +2,7 @@ import type { MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { NodeHost, RequestOptions } from "../host/index.js";
+import type { NodeHost, ProposalAnswer, RequestOptions } from "../host/index.js";
 import type { StateMachine } from "../statemachine/index.js";
 import type { Logger } from "../transport/index.js";
 import { ExecutionErrorSchema } from "../../gen/raftkit/v1/envelope_pb.js";
@@ -157,19 +157,9 @@ class BatchCall {
     this.left = writer.count;
   }
 
-  /** Straight to the host, as rawCommand does for the generic path. */
+  /** Straight to the host, as rawCommand does for the generic path; one object per request, no promise. */
   propose(index: number, groupId: number, payload: Uint8Array, shared: RequestOptions): void {
-    let proposed: Promise<unknown>;
-    try {
-      proposed = this.options.host.propose(groupId, payload, shared);
-    } catch (error) {
-      this.failed(index, groupId, error);
-      return;
-    }
-    proposed.then(
-      (result) => this.response(index, result),
-      (error: unknown) => this.failed(index, groupId, error),
-    );
+    this.options.host.proposeTo(groupId, payload, shared, new BatchSlot(this, index, groupId));
   }
 
   response(index: number, result: unknown): void {
@@ -194,6 +184,25 @@ class BatchCall {
 
   private settled(): void {
     if (--this.left === 0) this.done(this.writer.message());
+  }
+}
+
+/** One raw command of a BatchCall, answered by the host (NodeHost.proposeTo). */
+class BatchSlot implements ProposalAnswer {
+  deadline = 0;
+
+  constructor(
+    private readonly call: BatchCall,
+    private readonly index: number,
+    private readonly groupId: number,
+  ) {}
+
+  resolve(result: unknown): void {
+    this.call.response(this.index, result);
+  }
+
+  reject(error: unknown): void {
+    this.call.failed(this.index, this.groupId, error);
   }
 }
 

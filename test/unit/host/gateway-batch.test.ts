@@ -146,6 +146,27 @@ describe("GatewayService.ExecuteBatch", () => {
     const before = await generic.execute(command(1n, "set a 5"), context("execute", 5_000));
     expect(text(before.result)).toBe("1");
 
+    // At a follower: every raw command is refused NotLeader (by the pack's proposal), with the leader's hint, as generically.
+    const followerId = [1, 2, 3].find((id) => id !== leaderId)!;
+    const atFollower = { ...options, host: cluster.hosts.get(followerId)! };
+    const followerBatch = [command(1n, "set f 1"), command(1n, "set f 2")];
+    const genericRefusals = (await createGatewayServiceImpl(atFollower).executeBatch(
+      { $typeName: "raftkit.v1.ExecuteBatchRequest", requests: followerBatch },
+      context("executeBatch", 5_000),
+    )).outcomes ?? [];
+    const binaryAnswer = await createBinaryExecuteBatch(atFollower)(wire(followerBatch), context("executeBatch", 5_000));
+    const binaryRefusals = fromBinary(ExecuteBatchResponseSchema, toBinary(executeBatchServerMethod.output, binaryAnswer)).outcomes;
+    expect(binaryRefusals).toHaveLength(2);
+    for (const [i, outcome] of binaryRefusals.entries()) {
+      const want = create(ExecuteBatchResponseSchema, { outcomes: [genericRefusals[i]!] }).outcomes[0]!;
+      expect(outcome.outcome.case, `follower request ${i}`).toBe("failure");
+      expect(outcome.outcome.case === "failure" && outcome.outcome.value.code).toBe(Code.FailedPrecondition);
+      expect(outcome.outcome.case === "failure" && outcome.outcome.value.notLeader?.leaderAddress).toBe(`http://node${leaderId}`);
+      expect(want.outcome.case === "failure" && want.outcome.value.notLeader).toEqual(
+        outcome.outcome.case === "failure" ? outcome.outcome.value.notLeader : "not a failure",
+      );
+    }
+
     // A malformed element (payload cut short) fails the call, naming it; the valid one before it did not run.
     const good = toBinary(ExecuteRequestSchema, command(1n, "set a 6"));
     const cut = toBinary(ExecuteRequestSchema, command(1n, "set a 7")).subarray(0, 6);
