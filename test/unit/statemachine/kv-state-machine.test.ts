@@ -51,6 +51,30 @@ describe("built-in kv state machine", () => {
     expect(machine.appliedIndex()).toBe(3);
   });
 
+  it("keeps every byte value of keys and values (0x00-0xff) through put, get, overwrite, snapshot and restore", async () => {
+    const everyByte = Uint8Array.from({ length: 256 }, (_, at) => at);
+    const reversed = everyByte.slice().reverse();
+    const key = Uint8Array.of(0, 0x80, 0xff, 0x7f);
+    const machine = createKvStateMachine();
+    // The command's bytes are a view into a larger buffer, as when the host unpacks an entry.
+    const frame = new Uint8Array(1024).fill(0xaa);
+    const command = encodeKvRequest({ op: KvOp.Put, key, value: everyByte });
+    frame.set(command, 100);
+    await machine.apply([{ index: 1, term: 1, data: frame.subarray(100, 100 + command.byteLength) }]);
+    frame.fill(0x55); // the machine must have copied the value
+    const got = decodeKvResult(await machine.query(encodeKvRequest({ op: KvOp.Get, key })));
+    expect(got).toEqual({ status: "present", value: everyByte });
+    const overwritten = decodeKvResult(await apply(machine, 2, { op: KvOp.Put, key, value: reversed }));
+    expect(overwritten).toEqual({ status: "present", value: everyByte });
+    const restored = createKvStateMachine();
+    await restored.restoreSnapshot(2, replay(await collect(machine.saveSnapshot())));
+    expect(restored.digest()).toEqual(machine.digest());
+    expect(decodeKvResult(await restored.query(encodeKvRequest({ op: KvOp.Get, key })))).toEqual({ status: "present", value: reversed });
+    const deleted = decodeKvResult(await apply(restored, 3, { op: KvOp.Delete, key }));
+    expect(deleted).toEqual({ status: "present", value: reversed });
+    expect(restored.digest()).not.toEqual(machine.digest());
+  });
+
   it("answers malformed commands and queries with an error result naming the problem", async () => {
     const machine = createKvStateMachine();
     const [short, badOp, longKey] = await machine.apply([
