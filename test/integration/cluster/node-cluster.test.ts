@@ -270,6 +270,11 @@ describe("the wire: bad input gets clear errors and the node keeps running", () 
       code: "invalid_argument",
       message: expect.stringMatching(/^ExecuteBatch: requests\[0\]\.payload: length 100 runs past the end/),
     });
+    // Larger than the node's request limit (--max-proposal-bytes 65536 + 64 KiB): refused before decoding.
+    const oversized = new Uint8Array(200_000);
+    oversized.set([0x0a, 0xbc, 0x9a, 0x0c]); // element 0 of 200,000 - 4 bytes follows
+    const tooLarge = await rawPost(url, "/raftkit.v1.GatewayService/ExecuteBatch", "application/proto", oversized);
+    expect(JSON.parse(tooLarge.body)).toMatchObject({ code: "resource_exhausted" });
     // The node still serves.
     await client.put(4, "after-malformed-batch", "ok");
     expect(await client.get(4, "after-malformed-batch")).toBe("ok");
