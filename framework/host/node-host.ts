@@ -315,10 +315,16 @@ export class NodeHost implements TransportHandler {
       this.proposePacked(replica, prepared, options, answer);
       return;
     }
-    this.proposeWith(replica, options, () => replica.raft.propose(prepared)).then(
-      (result) => answer.resolve(result),
-      (error: unknown) => answer.reject(error),
-    );
+    let position: { index: number; term: number };
+    try {
+      position = replica.raft.propose(prepared);
+    } catch (error) {
+      answer.reject(hostErrorFromRaft(error, replica.groupId));
+      return;
+    }
+    answer.deadline = this.deps.clock.now() + (options.timeoutMs ?? this.config.requestTimeoutMs);
+    replica.addProposal(position, answer);
+    this.schedule(replica);
   }
 
   /** The command as proposed (prepareProposal applied), or a HostError thrown: too large, overloaded, refused. */
