@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { randomBytes } from "node:crypto";
 import { backoffDelayMs, defaultBackoff } from "../../../framework/client/index.js";
-import { NotLeaderSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
+import { NotLeaderSchema, OverloadedSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
 import {
   CreateStreamRequestSchema,
   EventStoreService,
@@ -66,11 +66,13 @@ function retryPlan(error: unknown): { retry: boolean; leader?: string } {
   const connectError = ConnectError.from(error);
   const [notLeader] = connectError.findDetails(NotLeaderSchema);
   if (notLeader !== undefined) return { retry: true, ...(notLeader.leaderAddress === "" ? {} : { leader: notLeader.leaderAddress }) };
-  // Unavailable: node down or stopping; Aborted: proposal dropped; ResourceExhausted: back-pressure;
+  // ResourceExhausted is back-pressure only with an Overloaded detail: without, it is a request
+  // above the node's read limit, which no retry fixes (it was retried until the call's deadline).
+  if (connectError.code === Code.ResourceExhausted) return { retry: connectError.findDetails(OverloadedSchema).length > 0 };
+  // Unavailable: node down or stopping; Aborted: proposal dropped;
   // DeadlineExceeded/Canceled: this attempt's own timeout (outcome unknown: ids make the retry safe).
   return {
-    retry: [Code.Unavailable, Code.Aborted, Code.ResourceExhausted, Code.DeadlineExceeded, Code.Canceled]
-      .includes(connectError.code),
+    retry: [Code.Unavailable, Code.Aborted, Code.DeadlineExceeded, Code.Canceled].includes(connectError.code),
   };
 }
 

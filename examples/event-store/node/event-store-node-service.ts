@@ -1,5 +1,6 @@
 import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { NotLeaderSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
 import { HostError, HostErrorCode } from "../../../framework/host/index.js";
@@ -16,15 +17,22 @@ import {
 import type { ExecutableMessage } from "../../../framework/statemachine/index.js";
 import { createInsertChecker, BLOCK_BYTES_DEFAULT } from "../engine/index.js";
 import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
+import { InsertRequestSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type {
   InsertRequest, InsertResponse, StreamInfoResponse,
 } from "../gen/eventstore/v1/eventstore_pb.js";
-import { toColumnar } from "../service/columnar-events.js";
+import type { FieldSpec as EngineField } from "../engine/index.js";
+import { toColumnar, wireToColumnar } from "../service/columnar-events.js";
+import type { ColumnarEvents } from "../service/columnar-events.js";
+import { decodeWireEventsParts, isInsertWireError } from "../service/insert-wire.js";
+import type { WireEvents } from "../service/insert-wire.js";
 import {
   Aggregate, AggregateWindows, CreateStream, QueryRange, StreamInfo,
 } from "../service/descriptors.js";
 import type { BufferedStream, InsertBuffer } from "../service/insert-buffer.js";
 import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
+import { eventsOccurrences } from "./insert-route.js";
+import type { InsertRequestWire } from "./insert-route.js";
 import { createStreamListing } from "./stream-listing.js";
 
 export interface EventStoreNodeServiceOptions {
@@ -44,6 +52,9 @@ export interface EventStoreNodeServiceOptions {
   readonly yieldNow?: () => Promise<void>;
 }
 
+/** The Insert of the node's binary route (insert-route.ts): the request's events still as bytes. */
+export type BinaryInsertHandler = (request: InsertRequestWire, context: HandlerContext) => Promise<InsertResponse>;
+
 /**
  * eventstore.v1.EventStoreService on a node: inserts go through this node's
  * leader buffer (NotLeader, with the leader's address, when it does not lead
@@ -53,6 +64,17 @@ export interface EventStoreNodeServiceOptions {
 export function createEventStoreNodeService(
   options: EventStoreNodeServiceOptions,
 ): ServiceImpl<typeof EventStoreService> {
+  return createEventStoreNodeHandlers(options).service;
+}
+
+/**
+ * The service and, sharing its stream cache and forwarding, the Insert of the
+ * binary route: the same checks, errors and buffer, with the events decoded
+ * by hand from their bytes into Float64Arrays (no number per value).
+ */
+export function createEventStoreNodeHandlers(
+  options: EventStoreNodeServiceOptions,
+): { readonly service: ServiceImpl<typeof EventStoreService>; readonly binaryInsert: BinaryInsertHandler } {
   const { host, buffer, partitionOf, addressOf, partitionIds, yieldNow } = options;
   const streams = new Map<string, BufferedStream>();
 
@@ -127,7 +149,7 @@ export function createEventStoreNodeService(
     host, partitionIds, addressOf, leaderClient, forwardedHeader: FORWARDED,
   });
 
-  return {
+  const service: ServiceImpl<typeof EventStoreService> = {
     createStream: forwarding((request) => command(CreateStream, request.stream, request),
       (client, request, headers) => client.createStream(request, { headers })),
     insert: forwarding(insert, (client, request, headers) => client.insert(request, { headers })),
@@ -141,20 +163,49 @@ export function createEventStoreNodeService(
       (client, request, headers) => client.streamInfo(request, { headers })),
     listStreams: (request, context) => listStreams(request, context.requestHeader),
   };
+  const binaryInsert = forwarding(
+    (request: InsertRequestWire) => insertInto(request.stream, request.async,
+      (fields) => wireToColumnar(request.stream, decodedEvents(request), fields)),
+    (client, request, headers) => client.insert(forwardedInsert(request), { headers }));
+  return { service, binaryInsert };
 
   function insert(request: InsertRequest): Promise<InsertResponse> {
-    return call(request.stream, async (groupId) => {
+    return insertInto(request.stream, request.async, (fields) => toColumnar(request.stream, request.events, fields));
+  }
+
+  /** An insert on the stream's leader: converted (and checked) after a turn, then buffered. */
+  function insertInto(streamName: string, async: boolean,
+    convert: (fields: readonly EngineField[]) => ColumnarEvents): Promise<InsertResponse> {
+    return call(streamName, async (groupId) => {
       if (!host.isLeader(groupId)) {
         const { leader } = host.status(groupId);
         throw new HostError(HostErrorCode.NotLeader, `node ${host.nodeId} does not lead group ${groupId}`,
           { leaderHint: leader });
       }
       if (yieldNow !== undefined) await yieldNow();
-      const stream = await bufferedStream(groupId, request.stream);
-      const events = toColumnar(request.stream, request.events, stream.fields);
-      return buffer.insert(stream, events, request.async);
+      const stream = await bufferedStream(groupId, streamName);
+      return buffer.insert(stream, convert(stream.fields), async);
     });
   }
+}
+
+/** The events of a binary insert; malformed bytes are InvalidArgument naming the field and the byte. */
+function decodedEvents(request: InsertRequestWire): WireEvents {
+  try {
+    return decodeWireEventsParts(eventsOccurrences(request));
+  } catch (error) {
+    if (!isInsertWireError(error)) throw error;
+    throw new ConnectError(`insert into '${request.stream}': malformed InsertRequest.${error.message}`,
+      Code.InvalidArgument, undefined, undefined, error);
+  }
+}
+
+/** A binary insert as the leader's client sends it on: the events' bytes as they came (field 2). */
+function forwardedInsert(request: InsertRequestWire): InsertRequest {
+  const forwarded = create(InsertRequestSchema, { stream: request.stream, async: request.async });
+  // The events as they came (unknown field entries hold tag-less field bytes, written back verbatim).
+  forwarded.$unknown = (request.$unknown ?? []).filter((field) => field.no === 2);
+  return forwarded;
 }
 
 /** Header of a request one node forwarded to the leader. */

@@ -10,7 +10,9 @@ import { eventStoreStateMachineType } from "../service/descriptors.js";
 import { createEventStoreMachine } from "../service/event-store-machine.js";
 import { createInsertBuffer } from "../service/insert-buffer.js";
 import type { InsertBuffer } from "../service/insert-buffer.js";
-import { createEventStoreNodeService } from "./event-store-node-service.js";
+import { createEventStoreNodeHandlers } from "./event-store-node-service.js";
+import type { BinaryInsertHandler } from "./event-store-node-service.js";
+import { insertPath, insertServerMethod } from "./insert-route.js";
 import { createStreamPartitions } from "./stream-directory.js";
 
 /**
@@ -58,8 +60,18 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
   };
   const maxProposalBytes = config.host.maxProposalBytes ?? 1 << 20;
   let buffer: InsertBuffer | undefined;
+  let binaryInsert: BinaryInsertHandler | undefined;
+  const readMaxBytes = maxProposalBytes + ENVELOPE_ROOM_BYTES;
   const node = await startNode(config, logger, types, {
     ...extras,
+    // Insert's binary forms: events decoded by hand into Float64Arrays (insert-route.ts); JSON: the service below.
+    binaryRoutes: [{
+      path: insertPath,
+      routes: (router) => router.rpc(insertServerMethod, (request, context) => {
+        if (binaryInsert === undefined) throw new Error("event store: binary Insert route registered before the service");
+        return binaryInsert(request, context);
+      }, { readMaxBytes }),
+    }],
     services: (router, host) => {
       buffer = createInsertBuffer({
         clock: createSystemClock(),
@@ -76,10 +88,11 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
           },
         },
       });
-      router.service(EventStoreService, createEventStoreNodeService({
+      const handlers = createEventStoreNodeHandlers({
         host, buffer, partitionOf, addressOf, partitionIds: config.groups, yieldNow,
-      }),
-        { readMaxBytes: maxProposalBytes + ENVELOPE_ROOM_BYTES });
+      });
+      binaryInsert = handlers.binaryInsert;
+      router.service(EventStoreService, handlers.service, { readMaxBytes });
     },
   });
   const started = buffer!;

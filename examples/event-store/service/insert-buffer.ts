@@ -7,6 +7,7 @@ import { InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { ColumnarEvents } from "./columnar-events.js";
 import { columnarToWire, EVENT_ID_FIELD, mergeSorted } from "./columnar-events.js";
+import { toStateMachineError } from "./engine-errors.js";
 import { InsertColumnar } from "./insert-columnar.js";
 import type { InsertCommand } from "./insert-wire.js";
 import type { StreamSettings } from "./stream-settings.js";
@@ -376,7 +377,9 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
         stream.check({ kind: "insert", stream: stream.stream, timestamps: events.timestamps,
           columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids } });
       } catch (error) {
-        return Promise.reject(error);
+        // The engine's refusal of a bad event (NaN, ±Infinity, a fraction in an int64 field …) is the
+        // caller's InvalidArgument, as in the apply; unmapped it reached callers as Internal.
+        return Promise.reject(toStateMachineError(error));
       }
       const bytes = estimateInsertBytes(events);
       if (bytes > options.maxProposalBytes) {

@@ -43,6 +43,40 @@ export interface InsertCommand {
   readonly async: boolean;
 }
 
+/**
+ * Malformed InsertRequest binary: which field (a path such as
+ * "events.columns[2].doubles" or "events.ids[7]") and the byte offset, in
+ * the decoded buffer, where the fault was found. Every decode error of this
+ * codec is one (the node's binary Insert route answers it InvalidArgument).
+ */
+export class InsertWireError extends Error {
+  override readonly name = "InsertWireError";
+  readonly field: string;
+  readonly offset: number;
+  /** The fault without field and offset. */
+  readonly problem: string;
+
+  constructor(field: string, offset: number, problem: string) {
+    super(`${field}: ${problem}${/at bytes? \d/.test(problem) ? "" : ` at byte ${offset}`}`);
+    this.field = field;
+    this.offset = offset;
+    this.problem = problem;
+  }
+}
+
+export function isInsertWireError(value: unknown): value is InsertWireError {
+  return value instanceof Error && value.name === "InsertWireError";
+}
+
+/** `error`, thrown while reading `field` (the reader at `offset`), as an InsertWireError naming the path. */
+function wireErrorIn(field: string, offset: number, error: unknown): InsertWireError {
+  if (isInsertWireError(error)) {
+    const inner = error.field.startsWith("[") ? error.field : `.${error.field}`;
+    return new InsertWireError(`${field}${inner}`, error.offset, error.problem);
+  }
+  return new InsertWireError(field, offset, error instanceof Error ? error.message : String(error));
+}
+
 export const emptyWireEvents: WireEvents = {
   timestamps: new Float64Array(0), columns: [], ids: [],
 };
@@ -51,6 +85,10 @@ export const emptyWireEvents: WireEvents = {
 class DoubleParts {
   private readonly parts: (Float64Array | number)[] = [];
   private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
 
   addPacked(bytes: Uint8Array, start: number, end: number): void {
     if ((end - start) % 8 !== 0) {
@@ -96,17 +134,32 @@ function expectWireType(wireType: number, expected: number, what: string): void 
   }
 }
 
-/** Reads a message's fields in [reader.pos, end), calling `onField` for each; skips the rest. */
+/**
+ * Reads a message's fields in [reader.pos, end), calling `onField` for each;
+ * skips the rest. A fault inside a field is rethrown as an InsertWireError
+ * whose path starts with `nameOf(fieldNo)` (called only then).
+ */
 function readFields(reader: WireReader, end: number,
-  onField: (fieldNo: number, wireType: number) => boolean): void {
-  while (reader.pos < end) {
-    const { fieldNo, wireType } = reader.tag();
-    if (!onField(fieldNo, wireType)) reader.skip(wireType, fieldNo);
+  onField: (fieldNo: number, wireType: number) => boolean, nameOf: (fieldNo: number) => string): void {
+  let fieldNo = 0;
+  let fieldStart = reader.pos;
+  try {
+    while (reader.pos < end) {
+      fieldStart = reader.pos;
+      fieldNo = 0;
+      const tag = reader.tag();
+      fieldNo = tag.fieldNo;
+      if (!onField(fieldNo, tag.wireType)) reader.skip(tag.wireType, fieldNo);
+    }
+  } catch (error) {
+    throw wireErrorIn(fieldNo === 0 ? "tag" : nameOf(fieldNo), Math.max(reader.pos, fieldStart), error);
   }
   if (reader.pos !== end) {
     throw new Error(`message overruns its length by ${reader.pos - end} bytes`);
   }
 }
+
+const unknownField = (fieldNo: number): string => `field ${fieldNo}`;
 
 function nested(reader: WireReader, wireType: number, what: string): WireReader {
   expectWireType(wireType, WireType.LengthDelimited, what);
@@ -194,7 +247,18 @@ function readColumnValues(reader: WireReader, column: ColumnParts, fieldNo: numb
     if (reader.pos !== packed.end) throw new Error(`${what}: packed varints overrun their length`);
     reader.pos = outer;
     return true;
-  });
+  }, (valueNo) => (valueNo === 1 ? `values[${valueCount(column)}]` : unknownField(valueNo)));
+}
+
+/** Values read so far into the column's current case (the index of the next one). */
+function valueCount(column: ColumnParts): number {
+  switch (column.case) {
+    case "doubles": return column.doubles.length;
+    case "int64s": return column.int64s.length;
+    case "bools": return column.bools.length;
+    case "strings": return column.strings.length;
+    case undefined: return 0;
+  }
 }
 
 function readColumn(reader: WireReader): ColumnParts {
@@ -208,7 +272,8 @@ function readColumn(reader: WireReader): ColumnParts {
     if (fieldNo < 2 || fieldNo > 5) return false;
     readColumnValues(nested(reader, wireType, `column '${column.name}' values`), column, fieldNo);
     return true;
-  });
+  }, (fieldNo) => (fieldNo === 1 ? "name" : fieldNo >= 2 && fieldNo <= 5
+    ? (["doubles", "int64s", "bools", "strings"] as const)[fieldNo - 2]! : unknownField(fieldNo)));
   return column;
 }
 
@@ -229,6 +294,13 @@ class EventsParts {
           return true;
         default: return false;
       }
+    }, (fieldNo) => {
+      switch (fieldNo) {
+        case 1: return `timestamps[${this.timestamps.length}]`;
+        case 2: return `columns[${this.columns.length}]`;
+        case 3: return `ids[${this.ids.length}]`;
+        default: return unknownField(fieldNo);
+      }
     });
   }
 
@@ -241,8 +313,26 @@ class EventsParts {
 
 /** Decodes eventstore.v1.Events bytes (the payload of an Events field, without tag and length). */
 export function decodeWireEvents(bytes: Uint8Array): WireEvents {
+  return decodeWireEventsParts([bytes]);
+}
+
+/**
+ * Decodes the occurrences of an InsertRequest's `events` field (each one's
+ * payload, in arrival order) merged as protobuf merges a message given more
+ * than once. A fault is an InsertWireError whose path starts with
+ * "events" (or "events#2", the second occurrence …) and whose offset is
+ * within that occurrence's bytes.
+ */
+export function decodeWireEventsParts(occurrences: readonly Uint8Array[]): WireEvents {
   const parts = new EventsParts();
-  parts.read(new WireReader(bytes));
+  occurrences.forEach((bytes, index) => {
+    const reader = new WireReader(bytes);
+    try {
+      parts.read(reader);
+    } catch (error) {
+      throw wireErrorIn(index === 0 ? "events" : `events#${index + 1}`, reader.pos, error);
+    }
+  });
   return parts.finish();
 }
 
@@ -267,6 +357,6 @@ export function decodeInsertCommand(bytes: Uint8Array): InsertCommand {
       }
       default: return false;
     }
-  });
+  }, (fieldNo) => (fieldNo === 1 ? "stream" : fieldNo === 2 ? "events" : fieldNo === 3 ? "async" : unknownField(fieldNo)));
   return { stream, events: events.finish(), async };
 }

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { HostErrorCode, isHostError } from "../../../framework/host/index.js";
 import {
-  buildCommand, decodeEnvelopeBatch, readCommandResult, stampEnvelopeBatch,
+  buildCommand, decodeEnvelopeBatch, isStateMachineError, readCommandResult, stampEnvelopeBatch, StateMachineErrorCode,
 } from "../../../framework/statemachine/index.js";
 import { createManualClock } from "../../../framework/transport/index.js";
 import { createInsertChecker, createMemoryFileSystem } from "../engine/index.js";
@@ -151,8 +151,10 @@ describe("leader insert buffer", () => {
   it("refuses a bad insert alone, before it joins a batch", async () => {
     const t = await setup(2, 100);
     const good = t.buffer.insert(t.stream, t.events([1]), false);
-    await expect(t.buffer.insert(t.stream, { ...t.events([2]), columns: { price: [Number.NaN] } }, false))
-      .rejects.toThrow(/NaN/);
+    const refused = t.buffer.insert(t.stream, { ...t.events([2]), columns: { price: [Number.NaN] } }, false);
+    await expect(refused).rejects.toThrow(/NaN/);
+    // The caller's InvalidArgument (as the apply says it), not an engine error that callers saw as Internal.
+    await expect(refused).rejects.toSatisfy((error) => isStateMachineError(error, StateMachineErrorCode.InvalidArgument));
     t.clock.advance(5);
     expect((await good).accepted).toBe(1);
   });

@@ -1,0 +1,90 @@
+/**
+ * EventStoreService.Insert's binary forms (Connect proto, gRPC, gRPC-Web)
+ * without protobuf-es's reflection over the events (NodeExtras.binaryRoutes).
+ * protobuf-es decoded each event's doubles into number[] on the leader (one
+ * push per value, then a copy into a Float64Array by the buffer's merge);
+ * here the request is read through a "wire" schema that does not declare
+ * `events` (field 2): protobuf-es keeps each occurrence of it as an unknown
+ * field entry (a view of the request's bytes, no copy), and those bytes go
+ * to the hand decoder (insert-wire.ts), straight into Float64Arrays (a packed
+ * double field is one copy of its bytes). Undeclared, a field 2 of the wrong
+ * wire type reaches the hand decoder too (InvalidArgument naming it), where
+ * protobuf-es's own parse failure is answered Internal by Connect.
+ *
+ * The bytes are exactly proto/eventstore/v1/eventstore.proto's: `stream` and
+ * `async` are read by protobuf-es with the real field types, other fields
+ * are skipped (the generic service ignores them too), and the hand decoder is
+ * tested against protobuf-es both ways (test/unit/event-store/insert-wire and
+ * test/integration/event-store-service-binary). The answer is the real
+ * InsertResponse (a few bytes). JSON keeps the generic service.
+ */
+import { create, createFileRegistry } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodUnary, Message } from "@bufbuild/protobuf";
+import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
+import { InsertWireError } from "../service/insert-wire.js";
+import { WireReader, WireType } from "../service/wire-reader.js";
+
+/** InsertRequest as the node's binary route reads it: the events among the unknown fields, as bytes. */
+export type InsertRequestWire = Message<"eventstore.internal.InsertRequestWire"> & {
+  stream: string;
+  async: boolean;
+};
+
+const wireFile = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: "eventstore/internal/insert_wire.proto",
+    package: "eventstore.internal",
+    syntax: "proto3",
+    messageType: [{
+      name: "InsertRequestWire",
+      field: [
+        { name: "stream", number: 1, label: FieldDescriptorProto_Label.OPTIONAL, type: FieldDescriptorProto_Type.STRING, jsonName: "stream" },
+        { name: "async", number: 3, label: FieldDescriptorProto_Label.OPTIONAL, type: FieldDescriptorProto_Type.BOOL, jsonName: "async" },
+      ],
+    }],
+  }),
+  () => undefined,
+);
+
+function wireMessage(): GenMessage<InsertRequestWire> {
+  const desc: DescMessage | undefined = wireFile.getMessage("eventstore.internal.InsertRequestWire");
+  if (desc === undefined) throw new Error("event store insert wire: schema missing");
+  return desc as GenMessage<InsertRequestWire>;
+}
+
+export const insertRequestWireSchema = wireMessage();
+
+/** Insert as the node's binary route serves it: the wire request in, the real InsertResponse out. */
+export const insertServerMethod: DescMethodUnary<typeof insertRequestWireSchema, typeof EventStoreService.method.insert.output> = {
+  ...EventStoreService.method.insert,
+  input: insertRequestWireSchema,
+};
+
+/** The path Insert is served at. */
+export const insertPath = `/${EventStoreService.typeName}/${EventStoreService.method.insert.name}`;
+
+/**
+ * The payloads of the request's `events` occurrences (field 2), in order;
+ * an InsertWireError when one is not length-delimited or its length is wrong.
+ */
+export function eventsOccurrences(request: InsertRequestWire): Uint8Array[] {
+  const occurrences: Uint8Array[] = [];
+  for (const field of request.$unknown ?? []) {
+    if (field.no !== 2) continue;
+    const name = occurrences.length === 0 ? "events" : `events#${occurrences.length + 1}`;
+    if (field.wireType !== WireType.LengthDelimited) {
+      throw new InsertWireError(name, 0, `wire type ${field.wireType}, expected ${WireType.LengthDelimited}`);
+    }
+    const reader = new WireReader(field.data);
+    let range: { readonly start: number; readonly end: number };
+    try {
+      range = reader.delimited();
+    } catch (error) {
+      throw new InsertWireError(name, reader.pos, error instanceof Error ? error.message : String(error));
+    }
+    occurrences.push(field.data.subarray(range.start, range.end));
+  }
+  return occurrences;
+}

@@ -1,0 +1,252 @@
+/**
+ * The event store node's binary Insert route (examples/event-store/node/insert-route.ts):
+ * Connect proto, gRPC and gRPC-Web inserts are decoded by hand into the
+ * buffer's columnar form, JSON keeps the generic service. Against a real
+ * node in this process: every form stores the same events (every field type,
+ * client ids, dedup, unknown fields, a repeated events field, empty batches),
+ * malformed bytes are InvalidArgument naming the field and the byte, an
+ * oversized request is refused with a clear error.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NodeConfig } from "../../framework/server/node-config.js";
+import { createSilentLogger } from "../../framework/transport/index.js";
+import { EventStore } from "../../examples/event-store/client/index.js";
+import type { EventStoreClient } from "../../examples/event-store/client/index.js";
+import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
+import {
+  EventStoreService, EventsSchema, FieldType, InsertRequestSchema,
+} from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import type { InsertRequest, QueryRangeResponse } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import { startEventStoreNode } from "../../examples/event-store/node/event-store-node.js";
+import type { EventStoreNode } from "../../examples/event-store/node/event-store-node.js";
+
+type Service = Client<typeof EventStoreService>;
+
+let node: EventStoreNode;
+let directory: string;
+let baseUrl: string;
+let store: EventStoreClient;
+const clients: Record<"proto" | "grpc" | "grpcWeb" | "json", Service> = {} as Record<"proto" | "grpc" | "grpcWeb" | "json", Service>;
+/** Small proposals: the buffer refuses an insert above 64 KiB, the route a request above 192 KiB. */
+const maxProposalBytes = 128 * 1024;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "es-binary-route-"));
+  const config: NodeConfig = {
+    nodeId: 1, listenHost: "127.0.0.1", listenPort: 0, peers: new Map(), dataDirectory: directory, clusterId: 1,
+    groups: [1], stateMachine: "eventstore",
+    host: { tickIntervalMs: 20, electionTicks: 10, heartbeatTicks: 1, maxProposalBytes }, transport: {},
+    shutdownGraceMs: 1_000,
+  };
+  node = await startEventStoreNode(config, createSilentLogger());
+  baseUrl = `http://127.0.0.1:${node.node.port}`;
+  clients.proto = createClient(EventStoreService, createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }));
+  clients.grpc = createClient(EventStoreService, createGrpcTransport({ baseUrl }));
+  clients.grpcWeb = createClient(EventStoreService, createGrpcWebTransport({ baseUrl, httpVersion: "2" }));
+  clients.json = createClient(EventStoreService, createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: false }));
+  store = await EventStore.connect([baseUrl], { deadlineMs: 60_000 });
+  const deadline = performance.now() + 50_000;
+  while (!node.node.host.isLeader(1)) {
+    if (performance.now() > deadline) throw new Error("the node did not elect itself leader of group 1 within 50 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  store?.close();
+  await node?.stop();
+  if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+}, 30_000);
+
+/** Every field type, int64 as varints (what any protobuf client sends), strings with non-ASCII text. */
+function allTypesRequest(stream: string, first: number, ids: string[]): InsertRequest {
+  const timestamps = [first + 2, first, first + 1];
+  return create(InsertRequestSchema, {
+    stream,
+    events: {
+      timestamps,
+      columns: [
+        { name: "price", values: { case: "doubles", value: { values: [1.5, 0.25, -1e300] } } },
+        { name: "size", values: { case: "int64s", value: { values: [-5n, 2n ** 52n, 7n] } } },
+        { name: "buy", values: { case: "bools", value: { values: [true, false, true] } } },
+        { name: "venue", values: { case: "strings", value: { values: ["Zürich", "", "東京"] } } },
+      ],
+      ids,
+    },
+  });
+}
+
+/** The stream's events as comparable rows. */
+function rowsOf(response: QueryRangeResponse): unknown[] {
+  const events = response.events ?? create(EventsSchema);
+  return events.timestamps.map((timestamp, row) => [timestamp, events.ids[row] ?? "",
+    ...events.columns.map((column) => {
+      const value = column.values.value?.values[row];
+      return typeof value === "bigint" ? Number(value) : value;
+    })]);
+}
+
+async function createAllTypes(stream: string): Promise<void> {
+  await clients.json.createStream({ stream, fields: [
+    { name: "price", type: FieldType.DOUBLE, aggregated: true },
+    { name: "size", type: FieldType.INT64, aggregated: true },
+    { name: "buy", type: FieldType.BOOL },
+    { name: "venue", type: FieldType.STRING },
+  ] });
+}
+
+/** What the insert failed with: [code, message]; fails the test when it succeeded. */
+async function failure(call: Promise<unknown>): Promise<[Code, string]> {
+  try {
+    await call;
+  } catch (error) {
+    const connectError = ConnectError.from(error);
+    return [connectError.code, connectError.rawMessage];
+  }
+  throw new Error("the insert succeeded");
+}
+
+describe("event store binary Insert route", () => {
+  it("stores the same events through Connect proto, gRPC, gRPC-Web and JSON, every field type, ids deduplicated", async () => {
+    const forms = ["proto", "grpc", "grpcWeb", "json"] as const;
+    for (const form of forms) await createAllTypes(`all-${form}`);
+    for (const [index, form] of forms.entries()) {
+      const stream = `all-${form}`;
+      const answer = await clients[form].insert(allTypesRequest(stream, 1_000, [`a${index}`, "", `c${index}`]));
+      expect(answer.accepted).toBe(3);
+      // The same client ids again (one new id): the two known ones are duplicates, in request order.
+      const again = await clients[form].insert(allTypesRequest(stream, 2_000, [`a${index}`, "new", `c${index}`]));
+      expect([again.accepted, again.duplicates, again.duplicateRows]).toEqual([1, 2, [0, 2]]);
+    }
+    for (const [index, form] of forms.entries()) {
+      expect(rowsOf(await clients.json.queryRange({ stream: `all-${form}` }))).toEqual([
+        [1_000, "", 0.25, 2 ** 52, false, ""],
+        [1_001, `c${index}`, -1e300, 7, true, "東京"],
+        [1_002, `a${index}`, 1.5, -5, true, "Zürich"],
+        [2_000, "new", 0.25, 2 ** 52, false, ""],
+      ]);
+    }
+  }, 60_000);
+
+  it("reads a repeated events field merged, skips unknown fields, answers an empty batch", async () => {
+    await createAllTypes("merged");
+    const whole = toBinary(InsertRequestSchema, allTypesRequest("merged", 5_000, []));
+    // The same request with its events split in two occurrences of field 2 and unknown fields around.
+    const first = toBinary(EventsSchema, create(EventsSchema, { timestamps: [5_002, 5_000] }));
+    const second = toBinary(EventsSchema, create(EventsSchema, {
+      timestamps: [5_001], columns: allTypesRequest("merged", 5_000, []).events!.columns }));
+    const split = create(InsertRequestSchema, { stream: "merged" });
+    split.$unknown = [
+      { no: 2, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(first).finish() },
+      { no: 99, wireType: WireType.Varint, data: new BinaryWriter().uint64(12345n).finish() },
+      { no: 2, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(second).finish() },
+      { no: 100, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(Uint8Array.of(1, 2, 3)).finish() },
+    ];
+    expect(whole.length).toBeGreaterThan(0);
+    expect((await clients.proto.insert(split)).accepted).toBe(3);
+    // Empty batches: columns without values are accepted (0 events); no columns at all is refused by both forms alike.
+    const noValues = create(InsertRequestSchema, { stream: "merged", events: { columns: [
+      { name: "price", values: { case: "doubles", value: {} } }, { name: "size", values: { case: "int64s", value: {} } },
+      { name: "buy", values: { case: "bools", value: {} } }, { name: "venue", values: { case: "strings", value: {} } }] } });
+    expect((await clients.grpc.insert(noValues)).accepted).toBe(0);
+    expect((await clients.json.insert(noValues)).accepted).toBe(0);
+    const noEvents = create(InsertRequestSchema, { stream: "merged" });
+    expect(await failure(clients.proto.insert(noEvents))).toEqual([Code.InvalidArgument, "insert into 'merged': no column for field 'price'"]);
+    expect(await failure(clients.json.insert(noEvents))).toEqual(await failure(clients.proto.insert(noEvents)));
+    await createAllTypes("merged-reference");
+    expect((await clients.json.insert(allTypesRequest("merged-reference", 5_000, []))).accepted).toBe(3);
+    const [merged, reference] = await Promise.all([clients.json.queryRange({ stream: "merged" }),
+      clients.json.queryRange({ stream: "merged-reference" })]);
+    expect(rowsOf(merged)).toEqual(rowsOf(reference));
+    expect(rowsOf(merged)).toHaveLength(3);
+  }, 60_000);
+
+  it("takes the client library's hand-encoded batches and async inserts", async () => {
+    await store.createStream("library", [{ name: "price", type: "double" }, { name: "size", type: "int64", aggregated: true }]);
+    const timestamps = Array.from({ length: 500 }, (_, row) => 10_000 + row);
+    const result = await store.insert("library", { timestamps, columns: {
+      price: timestamps.map((t) => t / 4), size: timestamps.map((t) => t % 7) } });
+    expect(result).toEqual({ accepted: 500, duplicates: 0 });
+    const events = { timestamps: Float64Array.of(20_000), columns: [
+      { name: "price", values: { case: "doubles" as const, values: Float64Array.of(0.5) } },
+      { name: "size", values: { case: "doubles" as const, values: Float64Array.of(3) } }], ids: [] };
+    expect((await clients.grpc.insert(insertRequestOf("library", events, true))).accepted).toBe(1);
+    const deadline = performance.now() + 30_000;
+    let count = 0n;
+    while (count !== 501n && performance.now() < deadline) {
+      count = (await clients.json.aggregate({ stream: "library" })).count;
+      if (count !== 501n) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(count).toBe(501n);
+    const sums = await clients.json.aggregate({ stream: "library" });
+    expect(sums.fields.find((field) => field.name === "size")?.sum)
+      .toBe(timestamps.reduce((sum, t) => sum + (t % 7), 0) + 3);
+  }, 60_000);
+
+  it("refuses malformed bytes with InvalidArgument naming the field and the byte", async () => {
+    await createAllTypes("malformed");
+    const withEvents = (payload: Uint8Array): InsertRequest => {
+      const request = create(InsertRequestSchema, { stream: "malformed" });
+      request.$unknown = [{ no: 2, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(payload).finish() }];
+      return request;
+    };
+    // timestamps as 3 packed bytes (not a multiple of 8).
+    expect(await failure(clients.proto.insert(withEvents(Uint8Array.of(0x0a, 0x03, 1, 2, 3))))).toEqual([Code.InvalidArgument,
+      "insert into 'malformed': malformed InsertRequest.events.timestamps[0]: packed doubles of 3 bytes (not a multiple of 8) at byte 5"]);
+    // columns[0] = { name: "p", doubles: { values: <length 9 past the end> } }.
+    const column = Uint8Array.of(0x12, 0x07, 0x0a, 0x01, 0x70, 0x12, 0x02, 0x0a, 0x09);
+    const [code, message] = await failure(clients.grpc.insert(withEvents(column)));
+    expect(code).toBe(Code.InvalidArgument);
+    expect(message).toMatch(/^insert into 'malformed': malformed InsertRequest\.events\.columns\[0\]\.doubles\.values\[0\]: length 9 at byte 9 runs past the end/);
+    // An id with invalid UTF-8, after one good id.
+    const ids = Uint8Array.of(0x1a, 0x01, 0x61, 0x1a, 0x02, 0xff, 0xfe);
+    expect(await failure(clients.grpcWeb.insert(withEvents(ids)))).toEqual([Code.InvalidArgument,
+      "insert into 'malformed': malformed InsertRequest.events.ids[1]: invalid UTF-8 in the string at bytes 5-7"]);
+    // A wrong wire type for the events field itself: protobuf-es refuses the message.
+    const varintEvents = create(InsertRequestSchema, { stream: "malformed" });
+    varintEvents.$unknown = [{ no: 2, wireType: WireType.Varint, data: new BinaryWriter().uint32(7).finish() }];
+    expect(await failure(clients.proto.insert(varintEvents))).toEqual([Code.InvalidArgument,
+      "insert into 'malformed': malformed InsertRequest.events: wire type 0, expected 2 at byte 0"]);
+    // Well-formed bytes, wrong shape: the same checks and words as JSON.
+    const mismatch = allTypesRequest("malformed", 1, []);
+    mismatch.events!.columns[1]!.values = { case: "bools", value: create(EventsSchema, { columns: [{ values: { case: "bools", value: { values: [true, true, true] } } }] }).columns[0]!.values.value as never };
+    const binaryRefusal = await failure(clients.proto.insert(mismatch));
+    expect(binaryRefusal).toEqual(await failure(clients.json.insert(mismatch)));
+    expect(binaryRefusal).toEqual([Code.InvalidArgument, "insert into 'malformed': column 'size' (int64) holds bools"]);
+    // A bad value (the engine's check): InvalidArgument through both forms, as the apply says it.
+    const infinite = allTypesRequest("malformed", 1, []);
+    infinite.events!.columns[0]!.values = { case: "doubles", value: create(EventsSchema, { columns: [{ values: { case: "doubles", value: { values: [1, Number.POSITIVE_INFINITY, 2] } } }] }).columns[0]!.values.value as never };
+    const [infiniteCode, infiniteMessage] = await failure(clients.grpc.insert(infinite));
+    expect([infiniteCode, infiniteMessage]).toEqual(await failure(clients.json.insert(infinite)));
+    expect(infiniteCode).toBe(Code.InvalidArgument);
+    expect(infiniteMessage).toMatch(/field 'price' has the number Infinity, expected a finite number/);
+    expect((await clients.json.aggregate({ stream: "malformed" })).count).toBe(0n);
+  }, 60_000);
+
+  it("refuses an insert above the proposal limit (split it) and a request above the read limit", async () => {
+    await store.createStream("big", [{ name: "price", type: "double" }]);
+    const batch = (count: number) => ({ timestamps: Float64Array.from({ length: count }, (_, row) => row),
+      columns: [{ name: "price", values: { case: "doubles" as const, values: new Float64Array(count) } }], ids: [] });
+    // ~100 KB: within the route's read limit, above what one proposal of the buffer takes.
+    const [code, message] = await failure(clients.proto.insert(insertRequestOf("big", batch(6_000), false)));
+    expect(code).toBe(Code.InvalidArgument);
+    expect(message).toMatch(/insert of about \d+ bytes into 'big', allowed ≤ 65536: split it$/);
+    // ~320 KB: above the read limit (maxProposalBytes + 64 KiB).
+    const [bigCode, bigMessage] = await failure(clients.grpc.insert(insertRequestOf("big", batch(20_000), false)));
+    expect(bigCode).toBe(Code.ResourceExhausted);
+    expect(bigMessage).toMatch(/message size \d+ is larger than configured readMaxBytes 196608/);
+    // The client library does not take that for back-pressure: it fails at once, not at its deadline.
+    const many = Array.from({ length: 20_000 }, (_, row) => row);
+    const [libraryCode] = await failure(store.insert("big", { timestamps: many, columns: { price: many } }));
+    expect(libraryCode).toBe(Code.ResourceExhausted);
+    expect((await clients.json.aggregate({ stream: "big" })).count).toBe(0n);
+  }, 60_000);
+});
