@@ -191,6 +191,25 @@ describe("event store binary Insert route", () => {
       .toBe(timestamps.reduce((sum, t) => sum + (t % 7), 0) + 3);
   }, 60_000);
 
+  it("takes the client library's rows and columns of every field type, Float64Arrays or plain arrays", async () => {
+    await store.createStream("library-rows", [{ name: "price", type: "double" }, { name: "size", type: "int64" },
+      { name: "buy", type: "bool" }, { name: "venue", type: "string" }]);
+    const rows = [
+      { timestamp: 3, id: "r3", values: { price: 2.5, size: -4, buy: true, venue: "Zürich" } },
+      { timestamp: 1, values: { price: 0.5, size: 9, buy: false, venue: "" } },
+    ];
+    expect(await store.insert("library-rows", rows, { exactlyOnce: false })).toEqual({ accepted: 2, duplicates: 0 });
+    expect(await store.insert("library-rows", { timestamps: Float64Array.of(2, 4), ids: ["c2", ""], columns: {
+      price: Float64Array.of(1.5, 3.5), size: [7, 8], buy: [true, false], venue: ["東京", "x"] } }, { exactlyOnce: false }))
+      .toEqual({ accepted: 2, duplicates: 0 });
+    expect(await store.query("library-rows")).toEqual([
+      { timestamp: 1, values: { price: 0.5, size: 9, buy: false, venue: "" } },
+      { timestamp: 2, id: "c2", values: { price: 1.5, size: 7, buy: true, venue: "東京" } },
+      { timestamp: 3, id: "r3", values: { price: 2.5, size: -4, buy: true, venue: "Zürich" } },
+      { timestamp: 4, values: { price: 3.5, size: 8, buy: false, venue: "x" } },
+    ]);
+  }, 60_000);
+
   it("refuses malformed bytes with InvalidArgument naming the field and the byte", async () => {
     await createAllTypes("malformed");
     const withEvents = (payload: Uint8Array): InsertRequest => {

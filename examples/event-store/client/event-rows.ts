@@ -28,20 +28,24 @@ export function isEventColumns(value: readonly EventRow[] | EventColumns): value
 function numbers(values: ArrayLike<FieldValue>): Float64Array {
   if (values instanceof Float64Array) return values;
   // Non-numbers become NaN here; the server's check names the event and the field.
-  return Float64Array.from({ length: values.length }, (_, row) => {
+  // An indexed loop: Float64Array.from with a map function walks an iterator (~10× slower).
+  const typed = new Float64Array(values.length);
+  for (let row = 0; row < typed.length; row++) {
     const value = values[row];
-    return typeof value === "number" ? value : Number.NaN;
-  });
+    typed[row] = typeof value === "number" ? value : Number.NaN;
+  }
+  return typed;
 }
 
 function column(field: FieldSpec, values: ArrayLike<FieldValue>): WireColumn {
-  const list = Array.from(values);
   const name = field.name;
+  // Array.from only where the values are not numbers: on a Float64Array column it cost ~20 ns
+  // per value for nothing (7 of them: most of the library's ~190 ns of CPU per event).
   switch (field.type) {
     case FieldType.BOOL:
-      return { name, values: { case: "bools", values: list.map((value) => value === true) } };
+      return { name, values: { case: "bools", values: Array.from(values, (value) => value === true) } };
     case FieldType.STRING:
-      return { name, values: { case: "strings", values: list.map((value) => String(value)) } };
+      return { name, values: { case: "strings", values: Array.from(values, (value) => String(value)) } };
     default:
       // int64 fields too: the service takes doubles holding integers (one copy, no varints).
       return { name, values: { case: "doubles", values: numbers(values) } };
