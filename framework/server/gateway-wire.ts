@@ -497,8 +497,3 @@ function readShortLength(bytes: Uint8Array, at: number): number | undefined {
   }
   return undefined;
 }
-
-/** The elements of an answer read through the client method (`outcomes` of the wire schema). */
-export function outcomesOf(message: OutcomesWire): readonly Uint8Array[] {
-  return message.outcomes;
-}
