@@ -1,4 +1,5 @@
 import { assert } from "./assert.js";
+import type { BlockCache } from "./block-cache.js";
 import type { CheckedOperation } from "./checked-operation.js";
 import { createStream, type Stream } from "./stream.js";
 import { insertRows, type WriteEpochs } from "./stream-insert.js";
@@ -9,12 +10,12 @@ import { insertRows, type WriteEpochs } from "./stream-insert.js";
  * no randomness); cannot fail except on a broken invariant.
  */
 export function applyOperations(streams: Map<string, Stream>, blockBytes: number,
-  operations: readonly CheckedOperation[], epochs: WriteEpochs): void {
+  operations: readonly CheckedOperation[], epochs: WriteEpochs, cache: BlockCache): void {
   for (const operation of operations) {
     if (operation.kind === "createStream") {
       assert(!streams.has(operation.stream), () => `stream '${operation.stream}' exists`);
       streams.set(operation.stream,
-        createStream(operation.stream, operation.schema, blockBytes, epochs.current));
+        createStream(operation.stream, operation.schema, blockBytes, epochs.current, cache));
     } else {
       const stream = streams.get(operation.stream);
       assert(stream !== undefined, () => `insert into missing stream '${operation.stream}'`);
@@ -40,11 +41,12 @@ export interface ApplySlices {
  * cut at a slice boundary continues in the same rightmost block.
  */
 export async function applyOperationsInSlices(streams: Map<string, Stream>, blockBytes: number,
-  operations: readonly CheckedOperation[], epochs: WriteEpochs, slices: ApplySlices): Promise<void> {
+  operations: readonly CheckedOperation[], epochs: WriteEpochs, cache: BlockCache,
+  slices: ApplySlices): Promise<void> {
   let rowsSinceYield = 0;
   for (const operation of operations) {
     if (operation.kind === "createStream") {
-      applyOperations(streams, blockBytes, [operation], epochs);
+      applyOperations(streams, blockBytes, [operation], epochs, cache);
       continue;
     }
     const stream = streams.get(operation.stream);

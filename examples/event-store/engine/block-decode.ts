@@ -1,8 +1,8 @@
 import { crc32c } from "@node-rs/crc32";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, type BlockLayout } from "./block-layout.js";
 import { BLOCK_MAGIC } from "./block-codec.js";
+import type { BlockHome } from "./block-cache.js";
 import { createBlock, summarizeBlock, type Block } from "./block.js";
-import type { ColumnArena } from "./column-arena.js";
 import { corrupt } from "./errors.js";
 import { readInt64s } from "./int64-column.js";
 import { decodeUtf8 } from "./utf8.js";
@@ -23,8 +23,21 @@ export interface ByteOrigin {
  * file and the offset.
  * @internal
  */
-export function decodeBlock(layout: BlockLayout, input: Uint8Array, origin: ByteOrigin,
-  epoch: number, arena?: ColumnArena): Block {
+export function decodeBlock(home: BlockHome, input: Uint8Array, origin: ByteOrigin,
+  epoch: number): Block {
+  const block = createBlock(home, epoch);
+  decodeRows(home.layout, block, input, origin);
+  block.summary = summarizeBlock(home.layout, block);
+  block.dirty = false;
+  return block;
+}
+
+/**
+ * Checks an encoded block and writes its rows into `block`, whose columns
+ * are attached and empty; sets its count and string bytes (not its summary).
+ */
+export function decodeRows(layout: BlockLayout, block: Block, input: Uint8Array,
+  origin: ByteOrigin): void {
   const fail = (text: string, at: number): never => {
     throw corrupt(`block: ${text}`, origin.file, origin.offset + at);
   };
@@ -42,7 +55,6 @@ export function decodeBlock(layout: BlockLayout, input: Uint8Array, origin: Byte
   if (count >= layout.capacityRows) fail(`${count} rows, at most ${layout.capacityRows - 1}`, 12);
   if (view.getUint32(20, true) !== layout.fields.length) fail("field count differs", 20);
   if (encodedBlockBytes(layout, count, stringBytes) !== length) fail("length mismatch", 8);
-  const block = createBlock(layout, epoch, arena);
   block.count = count;
   block.stringBytes = stringBytes;
   const words = new Int32Array(bytes.buffer, bytes.byteOffset, length >>> 2);
@@ -54,9 +66,6 @@ export function decodeBlock(layout: BlockLayout, input: Uint8Array, origin: Byte
   at += 8 * count;
   at = decodeWideColumns(layout, block, bytes, at, origin);
   decodeNarrowColumns(block, bytes, at, length, fail);
-  block.summary = summarizeBlock(layout, block);
-  block.dirty = false;
-  return block;
 }
 
 function decodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array, start: number,

@@ -1,6 +1,7 @@
 import { assert } from "./assert.js";
 import { encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
-import { createColumnArena, type ColumnArena } from "./column-arena.js";
+import type { BlockHome } from "./block-cache.js";
+import type { ArenaPiece } from "./column-arena.js";
 import type { RowSource } from "./row-source.js";
 import { mergeSummary, summarizeRows, type Summary } from "./summary.js";
 import { utf8Length } from "./utf8.js";
@@ -19,10 +20,14 @@ export type BlockColumn =
 
 export interface Block {
   count: number;
-  /** Length `capacityRows`; rows [0, count) are valid and non-decreasing. */
-  readonly timestamps: Float64Array;
-  /** One per schema field, in schema order. */
-  readonly columns: readonly BlockColumn[];
+  /**
+   * Length `capacityRows`; rows [0, count) are valid and non-decreasing.
+   * Empty while the block is evicted (`resident` false): read rows only
+   * through `residentBlock` (block-load.ts).
+   */
+  timestamps: Float64Array;
+  /** One per schema field, in schema order; empty while evicted. */
+  columns: readonly BlockColumn[];
   /** UTF-8 bytes of all string values of the block. */
   stringBytes: number;
   /** Summary of rows [0, count); kept exact on every change. */
@@ -42,15 +47,49 @@ export interface Block {
   dirty: boolean;
   /** Snapshot epoch of creation: an export pinned at a later epoch forbids changing it in place. */
   epoch: number;
+  /** Its stream's memory and block cache. */
+  readonly home: BlockHome;
+  /** The rows are in memory (else only the header fields above are valid). */
+  resident: boolean;
+  /** The arena memory of the rows while resident. */
+  piece: ArenaPiece | undefined;
+  /** Running snapshot exports holding this block (its slot is kept while > 0). */
+  exports: number;
+  /** Replaced by a copy (copy-on-write) or dropped: no longer in its stream. */
+  replaced: boolean;
 }
 
-export function createBlock(layout: BlockLayout, epoch: number, arena?: ColumnArena): Block {
+const NO_TIMESTAMPS = new Float64Array(0);
+
+/** Bytes of arena memory of one block's typed columns. */
+export function columnBytes(layout: BlockLayout): number {
+  const rows = layout.capacityRows;
+  return 8 * rows * (1 + layout.wideCount) + ((rows + 7) & ~7) * layout.boolCount;
+}
+
+export function createBlock(home: BlockHome, epoch: number): Block {
+  const block: Block = {
+    count: 0, timestamps: NO_TIMESTAMPS, columns: [], stringBytes: 0,
+    summary: summarizeRows(new Float64Array(0),
+      home.layout.aggregated.map(() => new Float64Array(0)), 0, 0),
+    groups: [], previous: undefined, next: undefined, slot: -1, dirty: true, epoch, home,
+    resident: false, piece: undefined, exports: 0, replaced: false,
+  };
+  attachRows(block);
+  admitBlock(block);
+  return block;
+}
+
+/** Gives an evicted (or new) block empty columns of its capacity (rows are the caller's). */
+export function attachRows(block: Block): void {
+  assert(!block.resident, "rows attached twice");
+  const layout = block.home.layout;
   const rows = layout.capacityRows;
   const boolBytes = (rows + 7) & ~7;
-  const { buffer, offset } = (arena ?? createColumnArena(0))
-    .take(8 * rows * (1 + layout.wideCount) + boolBytes * layout.boolCount);
+  const piece = block.home.arena.take(columnBytes(layout));
+  const { buffer, offset } = piece;
   let at = offset + 8 * rows;
-  const columns: BlockColumn[] = layout.fields.map((field) => {
+  block.columns = layout.fields.map((field): BlockColumn => {
     if (field.type === "string") return { kind: "string", values: [] };
     if (field.type === "bool") {
       at += boolBytes;
@@ -59,18 +98,84 @@ export function createBlock(layout: BlockLayout, epoch: number, arena?: ColumnAr
     at += 8 * rows;
     return { kind: "number", values: new Float64Array(buffer, at - 8 * rows, rows) };
   });
-  return {
-    count: 0, timestamps: new Float64Array(buffer, offset, rows), columns, stringBytes: 0,
-    summary: summarizeRows(new Float64Array(0), layout.aggregated.map(() => new Float64Array(0)),
-      0, 0),
-    groups: [], previous: undefined, next: undefined, slot: -1, dirty: true, epoch,
-  };
+  block.timestamps = new Float64Array(buffer, offset, rows);
+  block.piece = piece;
+  block.resident = true;
+}
+
+/**
+ * Drops the rows of a resident block: its memory goes back to the arena;
+ * the header stays. For eviction (a clean block no export holds) and for a
+ * retired block.
+ */
+export function detachRows(block: Block): void {
+  assert(block.exports === 0, "rows of a block an export holds dropped");
+  dropRows(block);
+}
+
+/** detachRows without the export check: for rows no one has seen yet (a failed read). */
+export function dropRows(block: Block): void {
+  assert(block.resident, "rows dropped twice");
+  forgetBlock(block);
+  if (block.piece !== undefined) {
+    block.home.arena.release(block.piece, columnBytes(block.home.layout));
+  }
+  block.piece = undefined;
+  block.timestamps = NO_TIMESTAMPS;
+  block.columns = [];
+  block.groups = [];
+  block.resident = false;
+}
+
+/** Counts a block whose rows are in memory in its cache, as the most recently used. */
+export function admitBlock(block: Block): void {
+  const cache = block.home.cache;
+  if (cache === undefined) return;
+  const cost = columnBytes(block.home.layout) + block.stringBytes;
+  const old = cache.resident.get(block);
+  if (old !== undefined) {
+    cache.resident.delete(block);
+    cache.residentBytes -= old;
+  }
+  cache.resident.set(block, cost);
+  cache.residentBytes += cost;
+  cache.last = block;
+}
+
+/** Takes a block out of its cache's accounting (evicted, or replaced by a copy). */
+export function forgetBlock(block: Block): void {
+  const cache = block.home.cache;
+  if (cache === undefined) return;
+  const cost = cache.resident.get(block);
+  if (cost === undefined) return;
+  cache.resident.delete(block);
+  cache.residentBytes -= cost;
+  if (cache.last === block) cache.last = undefined;
+}
+
+/**
+ * A block replaced in its stream by a copy (copy-on-write for an export):
+ * out of the cache; its memory goes back to the arena now, or when the
+ * last export holding it has passed it (`releaseExported`).
+ */
+export function retireBlock(block: Block): void {
+  forgetBlock(block);
+  block.replaced = true;
+  if (block.exports === 0 && block.resident) detachRows(block);
+}
+
+/** An export is done with `block`. */
+export function releaseExported(block: Block): void {
+  assert(block.exports > 0, "export release of an unexported block");
+  block.exports--;
+  if (block.exports === 0 && block.replaced && block.resident) detachRows(block);
 }
 
 /** A deep copy with the same rows (copy-on-write for a block pinned by an export). */
-export function cloneBlock(layout: BlockLayout, block: Block, epoch: number,
-  arena: ColumnArena): Block {
-  const copy = createBlock(layout, epoch, arena);
+export function cloneBlock(block: Block, epoch: number): Block {
+  assert(block.resident, "copy of a block without rows");
+  const layout = block.home.layout;
+  const copy = createBlock(block.home, epoch);
   copyRows(block, 0, block.count, copy, 0);
   copy.count = block.count;
   copy.stringBytes = block.stringBytes;
@@ -78,6 +183,7 @@ export function cloneBlock(layout: BlockLayout, block: Block, epoch: number,
   copy.groups = block.groups.slice();
   copy.slot = block.slot;
   copy.dirty = block.dirty;
+  admitBlock(copy);
   return copy;
 }
 
@@ -310,10 +416,9 @@ export function copyRows(source: Block, from: number, to: number, target: Block,
  * Splits an overfull block: rows from the middle (by bytes when the schema
  * has strings) move to a new block, returned, which goes right after it.
  */
-export function splitBlock(layout: BlockLayout, block: Block, epoch: number,
-  arena: ColumnArena): Block {
+export function splitBlock(layout: BlockLayout, block: Block, epoch: number): Block {
   const keep = splitPoint(layout, block);
-  const right = createBlock(layout, epoch, arena);
+  const right = createBlock(block.home, epoch);
   copyRows(block, keep, block.count, right, 0);
   right.count = block.count - keep;
   block.count = keep;

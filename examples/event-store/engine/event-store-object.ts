@@ -1,5 +1,6 @@
 import { applyOperations, applyOperationsInSlices, type ApplySlices } from "./apply-operations.js";
 import { checkBatch } from "./batch-check.js";
+import { dirtyBlockCount, enforceBudget } from "./block-cache.js";
 import type { CheckedOperation } from "./checked-operation.js";
 import { checkpoint } from "./checkpoint.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
@@ -25,6 +26,14 @@ export function createEventStore(state: StoreState, slices?: ApplySlices): Event
     tail = run.catch(() => undefined);
     return run;
   };
+  // Eviction runs between calls: a query's positions and rows stay put while it runs.
+  const query = <T>(run: () => T): T => {
+    try {
+      return run();
+    } finally {
+      if (!state.closed) enforceBudget(state.cache);
+    }
+  };
   const stream = (name: string): Stream => {
     if (state.closed) throw new EventStoreError(EventStoreErrorCode.Closed, "store is closed");
     const found = state.streams.get(name);
@@ -42,23 +51,32 @@ export function createEventStore(state: StoreState, slices?: ApplySlices): Event
       checkBatch(state.streams, state.blockBytes, operations);
     },
     streamNames: () => [...state.streams.keys()],
-    scan: (name, options = {}) => scanStream(stream(name), options),
-    aggregate: (name, range = {}) => {
+    scan: (name, options = {}) => query(() => scanStream(stream(name), options)),
+    aggregate: (name, range = {}) => query(() => {
       const found = stream(name);
       const { from, to } = checkRange(range);
       return toRangeAggregate(found.layout, summarizeRange(found.layout, found.tree, from, to));
-    },
-    windows: (name, options) => aggregateWindows(stream(name), options),
-    latest: (name) => latestEvent(stream(name)),
+    }),
+    windows: (name, options) => query(() => aggregateWindows(stream(name), options)),
+    latest: (name) => query(() => latestEvent(stream(name))),
     statistics: (name) => streamStatistics(stream(name)),
+    cacheStatistics: () => {
+      let storedBlocks = 0;
+      for (const found of state.streams.values()) storedBlocks += found.blockCount;
+      return {
+        budgetBytes: state.cache.budgetBytes, residentBlocks: state.cache.resident.size,
+        residentBytes: state.cache.residentBytes, dirtyBlocks: dirtyBlockCount(state.cache),
+        storedBlocks, loads: state.cache.loads, evictions: state.cache.evictions,
+      };
+    },
     exportSnapshot: () => {
       checkWritable(state, false);
       return exportSnapshot(state);
     },
-    checkpoint: () => serialize(() => guardWrite(state, () => checkpoint(state))),
-    checkIntegrity: () => {
+    checkpoint: () => serialize(() => guardWrite(state, () => checkpointAndEvict(state))),
+    checkIntegrity: () => query(() => {
       for (const found of state.streams.values()) checkTree(found.layout, found.tree);
-    },
+    }),
     close: () => serialize(async () => {
       if (state.closed) return;
       if (state.failure === undefined) await guardWrite(state, () => checkpoint(state));
@@ -106,13 +124,24 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
   if (yieldBetween) await slices.yieldNow();
   await guardWrite(state, () => appendWal(state.wal, record, state.walSync));
-  if (slices === undefined) applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state));
-  else await applyOperationsInSlices(state.streams, state.blockBytes, checked, writeEpochs(state), slices);
+  if (slices === undefined) {
+    applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state), state.cache);
+  } else {
+    await applyOperationsInSlices(state.streams, state.blockBytes, checked, writeEpochs(state),
+      state.cache, slices);
+  }
   state.appliedIndex = appliedIndex;
   if (annex !== undefined) state.annex = annex.slice();
-  if (state.wal.size >= state.walCheckpointBytes) {
-    await guardWrite(state, () => checkpoint(state));
+  // Dirty blocks alone over the budget: a checkpoint makes them evictable.
+  const needsCheckpoint = enforceBudget(state.cache);
+  if (state.wal.size >= state.walCheckpointBytes || needsCheckpoint) {
+    await guardWrite(state, () => checkpointAndEvict(state));
   }
+}
+
+async function checkpointAndEvict(state: StoreState): Promise<void> {
+  await checkpoint(state);
+  enforceBudget(state.cache);
 }
 
 function insertedRows(operations: readonly CheckedOperation[]): number {

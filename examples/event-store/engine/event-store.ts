@@ -1,4 +1,5 @@
 import type { ApplySlices } from "./apply-operations.js";
+import type { BlockCacheStatistics } from "./block-cache.js";
 import { BLOCK_BYTES_MAX, BLOCK_BYTES_MIN } from "./block-layout.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import { createEventStore } from "./event-store-object.js";
@@ -39,6 +40,15 @@ export interface EventStoreOptions {
    * applies and queries one at a time).
    */
   readonly applySlices?: ApplySlices;
+  /**
+   * Memory budget in bytes for block rows kept in memory (default 256 MiB;
+   * 0 keeps none beyond the current call). Clean blocks beyond it are evicted,
+   * least recently used first, and read back from the blocks file when a
+   * query or insert needs them; blocks changed since the last checkpoint stay
+   * until it (a checkpoint also runs when they alone exceed the budget).
+   * The index (a summary per block) stays in memory whatever the budget.
+   */
+  readonly cacheBytes?: number;
 }
 
 /**
@@ -72,6 +82,8 @@ export interface EventStore {
   windows(stream: string, options: WindowOptions): WindowResult;
   latest(stream: string): EventRow | undefined;
   statistics(stream: string): StreamStatistics;
+  /** What the block cache holds: resident vs stored blocks, loads, evictions. */
+  cacheStatistics(): BlockCacheStatistics;
   /** The content now, as chunks; see snapshot-export.ts. */
   exportSnapshot(): AsyncIterable<Uint8Array>;
   /** Writes changed blocks and starts a new WAL (also done when the WAL grows past its limit). */
@@ -83,6 +95,7 @@ export interface EventStore {
 
 export const BLOCK_BYTES_DEFAULT = 32 * 1024;
 export const WAL_CHECKPOINT_BYTES_DEFAULT = 64 * 1024 * 1024;
+export const CACHE_BYTES_DEFAULT = 256 * 1024 * 1024;
 
 export async function openEventStore(options: EventStoreOptions): Promise<EventStore> {
   const blockBytes = options.blockBytes ?? BLOCK_BYTES_DEFAULT;
@@ -96,6 +109,11 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
     throw new EventStoreError(EventStoreErrorCode.InvalidArgument,
       `walCheckpointBytes = ${walCheckpointBytes}, allowed a positive integer`);
   }
+  const cacheBytes = options.cacheBytes ?? CACHE_BYTES_DEFAULT;
+  if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
+    throw new EventStoreError(EventStoreErrorCode.InvalidArgument,
+      `cacheBytes = ${cacheBytes}, allowed a non-negative integer`);
+  }
   const slices = options.applySlices;
   if (slices !== undefined && !(Number.isSafeInteger(slices.rows) && slices.rows >= 1)) {
     throw new EventStoreError(EventStoreErrorCode.InvalidArgument,
@@ -103,7 +121,7 @@ export async function openEventStore(options: EventStoreOptions): Promise<EventS
   }
   const state = await openStoreState({ fileSystem: options.fileSystem,
     directory: options.directory, blockBytes, walCheckpointBytes,
-    walSync: options.walSync !== false }).catch((error: unknown) => {
+    walSync: options.walSync !== false, cacheBytes }).catch((error: unknown) => {
     throw EventStoreError.from(error);
   });
   return createEventStore(state, slices);

@@ -20,6 +20,12 @@ export interface EngineFile {
   datasync(): Promise<void>;
   /** Reads up to `buffer.byteLength` bytes at `position`; returns how many (0 at the end). */
   read(buffer: Uint8Array, position: number): Promise<number>;
+  /**
+   * `read`, synchronously: fills `buffer` as far as the file goes (a short
+   * count only at the end). The block cache reads evicted blocks back with
+   * it, inside synchronous queries.
+   */
+  readSync(buffer: Uint8Array, position: number): number;
   size(): Promise<number>;
   truncate(size: number): Promise<void>;
   close(): Promise<void>;

@@ -1,8 +1,9 @@
 export {
-  BLOCK_BYTES_DEFAULT, WAL_CHECKPOINT_BYTES_DEFAULT, importEventStore, openEventStore,
+  BLOCK_BYTES_DEFAULT, CACHE_BYTES_DEFAULT, WAL_CHECKPOINT_BYTES_DEFAULT, importEventStore, openEventStore,
 } from "./event-store.js";
 export type { EventStore, EventStoreOptions } from "./event-store.js";
 export type { ApplySlices } from "./apply-operations.js";
+export type { BlockCacheStatistics } from "./block-cache.js";
 export { EventStoreError, EventStoreErrorCode, isEventStoreError } from "./errors.js";
 export type { EventStoreErrorDetails } from "./errors.js";
 export { AssertionError } from "./assert.js";

@@ -209,11 +209,10 @@ function openFile(path: string, readOnly: boolean, live: () => MemoryNode): Engi
       live().pending = [];
     },
     async read(buffer, position) {
-      const file = live();
-      if (position >= file.size) return 0;
-      const length = Math.min(buffer.byteLength, file.size - position);
-      buffer.set(file.buffer.subarray(position, position + length));
-      return length;
+      return readAt(live(), buffer, position);
+    },
+    readSync(buffer, position) {
+      return readAt(live(), buffer, position);
     },
     size: async () => live().size,
     async truncate(size) {
@@ -221,6 +220,13 @@ function openFile(path: string, readOnly: boolean, live: () => MemoryNode): Engi
     },
     async close() {},
   };
+}
+
+function readAt(file: MemoryNode, buffer: Uint8Array, position: number): number {
+  if (position >= file.size) return 0;
+  const length = Math.min(buffer.byteLength, file.size - position);
+  buffer.set(file.buffer.subarray(position, position + length));
+  return length;
 }
 
 /** Back to the synced state, then, with `random`, a random prefix of the unsynced changes. */

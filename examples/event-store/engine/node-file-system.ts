@@ -1,3 +1,4 @@
+import { readSync } from "node:fs";
 import { open, mkdir, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
 import type { EngineFile, EngineFileSystem, OpenMode } from "./file-system.js";
 
@@ -44,6 +45,15 @@ function wrapHandle(path: string, handle: FileHandle): EngineFile {
     async read(buffer, position) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
       return bytesRead;
+    },
+    readSync(buffer, position) {
+      let done = 0;
+      while (done < buffer.byteLength) {
+        const read = readSync(handle.fd, buffer, done, buffer.byteLength - done, position + done);
+        if (read === 0) break;
+        done += read;
+      }
+      return done;
     },
     size: async () => (await handle.stat()).size,
     truncate: (size) => handle.truncate(size),

@@ -1,10 +1,12 @@
 import { descend, type AggregateTree } from "./aggregate-tree.js";
 import { lowerBound, type Block } from "./block.js";
+import { residentBlock } from "./block-load.js";
 
 /**
  * A place between events of a stream: row `row` of `block`; `row === count`
  * only at the very end of the last block. Moves across blocks by the
- * blocks' linked list.
+ * blocks' linked list. `block` always has its rows in memory (the moves
+ * read an evicted block back); the block cache evicts only between calls.
  * @internal
  */
 export interface Position {
@@ -14,7 +16,7 @@ export interface Position {
 
 /** The first event with timestamp >= `timestamp` (or the end). O(log n). */
 export function seekLowerBound(tree: AggregateTree, timestamp: number): Position {
-  const block = descend(tree, (summary) => summary.maxTimestamp >= timestamp).block;
+  const block = residentBlock(descend(tree, (summary) => summary.maxTimestamp >= timestamp).block);
   return { block, row: lowerBound(block, timestamp) };
 }
 
@@ -31,7 +33,7 @@ export function stepForward(position: Position): boolean {
     position.row = position.block.count;
     return false;
   }
-  position.block = next;
+  position.block = residentBlock(next);
   position.row = 0;
   return true;
 }
@@ -44,7 +46,7 @@ export function stepBackward(position: Position): boolean {
   }
   const previous = position.block.previous;
   if (previous === undefined || previous.count === 0) return false;
-  position.block = previous;
+  position.block = residentBlock(previous);
   position.row = previous.count - 1;
   return true;
 }
@@ -62,6 +64,7 @@ export function skipForward(position: Position, rows: number): boolean {
     position.block = next;
     position.row = 0;
   }
+  residentBlock(position.block);
   position.row += left;
   return true;
 }
@@ -72,11 +75,12 @@ export function tieIndexAt(position: Position): number {
   let ties = position.row - lowerBound(position.block, timestamp);
   if (ties < position.row) return ties;
   for (let block = position.block.previous; block !== undefined; block = block.previous) {
-    if (block.count > 0 && block.timestamps[0] === timestamp) {
+    if (block.count > 0 && block.summary.minTimestamp === timestamp) {
       ties += block.count;
       continue;
     }
-    return ties + block.count - lowerBound(block, timestamp);
+    if (block.summary.maxTimestamp < timestamp) return ties;
+    return ties + block.count - lowerBound(residentBlock(block), timestamp);
   }
   return ties;
 }

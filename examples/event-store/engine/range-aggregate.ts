@@ -1,5 +1,6 @@
 import type { AggregateTree } from "./aggregate-tree.js";
 import { lowerBound, summarizeBlockRows, type Block } from "./block.js";
+import { residentBlock } from "./block-load.js";
 import type { BlockLayout } from "./block-layout.js";
 import { exactSumValue } from "./exact-sum.js";
 import { childCount, childSummary, type IndexNode } from "./index-node.js";
@@ -60,8 +61,9 @@ function collect(layout: BlockLayout, node: IndexNode, from: number, to: number,
   }
 }
 
-function summarizeBlockRange(layout: BlockLayout, block: Block, from: number,
+function summarizeBlockRange(layout: BlockLayout, evictable: Block, from: number,
   to: number): Summary {
+  const block = residentBlock(evictable);
   return summarizeBlockRows(layout, block, lowerBound(block, from), lowerBound(block, to));
 }
 

@@ -1,5 +1,6 @@
 import { assert } from "./assert.js";
 import type { Block } from "./block.js";
+import { residentBlock } from "./block-load.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import {
   isEnd, seekLowerBound, skipForward, stepBackward, stepForward, tieIndexAt, type Position,
@@ -91,7 +92,7 @@ function startPosition(stream: Stream, cursor: ScanCursor | undefined, bound: nu
 
 function lastPosition(stream: Stream): Position | undefined {
   const block = stream.tree.last;
-  return block.count === 0 ? undefined : { block, row: block.count - 1 };
+  return block.count === 0 ? undefined : { block: residentBlock(block), row: block.count - 1 };
 }
 
 function checkCursor(cursor: ScanCursor): void {

@@ -1,11 +1,14 @@
 import { crc32c } from "@node-rs/crc32";
 import { encodeBlock } from "./block-codec.js";
-import type { Block } from "./block.js";
-import type { BlockLayout } from "./block-layout.js";
-import { EventStoreError, EventStoreErrorCode } from "./errors.js";
+import { assert } from "./assert.js";
+import { createBlock, releaseExported, type Block } from "./block.js";
+import { encodedBlockBytes, type BlockLayout } from "./block-layout.js";
+import { decodeRows } from "./block-decode.js";
+import { readExactly, type EngineFile } from "./file-system.js";
+import { corrupt, EventStoreError, EventStoreErrorCode } from "./errors.js";
 import { encodeSnapshotHeader, encodeSnapshotTrailer } from "./snapshot-format.js";
 import type { StoreState } from "./store-state.js";
-import { streamBlocks } from "./stream.js";
+import { createBlockHome, streamBlocks } from "./stream.js";
 
 /** Chunks are cut at block boundaries once they reach this size (a block is never split). */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -17,6 +20,13 @@ export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
  * first (copy-on-write). The pin ends when the iteration ends or is abandoned
  * through `return()`; an export that is never iterated keeps its pin, which
  * costs at most one copy per block changed afterwards.
+ *
+ * With the block cache: a held block is not evicted until the export has
+ * passed it (`exports` count). A block already evicted at the call is read
+ * from its slot when its turn comes (and checked): it is clean and stays in
+ * the stream unchanged — a change would first read it back, and then the
+ * copy-on-write keeps the rows in memory for the export — so the durable
+ * manifest keeps naming its slot and no checkpoint overwrites it.
  * @internal
  */
 export function exportSnapshot(state: StoreState): AsyncIterable<Uint8Array> {
@@ -31,11 +41,15 @@ export function exportSnapshot(state: StoreState): AsyncIterable<Uint8Array> {
   const parts = [...state.streams.values()].map((stream) => ({
     layout: stream.layout, blocks: [...streamBlocks(stream)],
   }));
+  for (const part of parts) for (const block of part.blocks) block.exports++;
   const pin = state.epoch;
   state.pins.push(pin);
   state.epoch++;
   let started = false;
+  let released = false;
   const release = (): void => {
+    if (released) return;
+    released = true;
     const index = state.pins.indexOf(pin);
     if (index >= 0) state.pins.splice(index, 1);
   };
@@ -46,14 +60,15 @@ export function exportSnapshot(state: StoreState): AsyncIterable<Uint8Array> {
           "a snapshot export can be iterated once");
       }
       started = true;
-      return generateChunks(header, parts, release);
+      return generateChunks(header, parts, release, state.blocksFile);
     },
   };
 }
 
 async function* generateChunks(header: Uint8Array,
   parts: readonly { layout: BlockLayout; blocks: readonly Block[] }[],
-  release: () => void): AsyncGenerator<Uint8Array> {
+  release: () => void, file: EngineFile): AsyncGenerator<Uint8Array> {
+  let passed = 0;
   try {
     let checksum = crc32c(header);
     let total = header.byteLength;
@@ -62,7 +77,10 @@ async function* generateChunks(header: Uint8Array,
     let pendingBytes = 0;
     for (const part of parts) {
       for (const block of part.blocks) {
-        const bytes = encodeBlock(part.layout, block);
+        const bytes = block.resident ? encodeBlock(part.layout, block) :
+          await readEvicted(part.layout, block, file);
+        releaseExported(block);
+        passed++;
         checksum = crc32c(bytes, checksum);
         total += bytes.byteLength;
         pending.push(bytes);
@@ -78,7 +96,28 @@ async function* generateChunks(header: Uint8Array,
     yield encodeSnapshotTrailer(total, checksum);
   } finally {
     release();
+    // Abandoned part way: the blocks not passed yet are released too.
+    let index = 0;
+    for (const part of parts) {
+      for (const block of part.blocks) if (index++ >= passed) releaseExported(block);
+    }
   }
+}
+
+/** The bytes of an evicted block, as its slot holds them, checked (CRC, header, rows). */
+async function readEvicted(layout: BlockLayout, block: Block, file: EngineFile): Promise<Uint8Array> {
+  const cache = block.home.cache;
+  assert(cache !== undefined && block.slot >= 0, "an evicted block without a slot");
+  const length = encodedBlockBytes(layout, block.count, block.stringBytes);
+  const offset = block.slot * cache.blockBytes;
+  const bytes = await readExactly(file, offset, length);
+  const check = createBlock(createBlockHome(layout, undefined), 0);
+  decodeRows(layout, check, bytes, { file: file.path, offset });
+  if (check.count !== block.count || check.stringBytes !== block.stringBytes) {
+    throw corrupt(`block: ${check.count} rows and ${check.stringBytes} string bytes in the ` +
+      `slot, the index expects ${block.count} and ${block.stringBytes}`, file.path, offset);
+  }
+  return bytes;
 }
 
 function concatenate(parts: readonly Uint8Array[], length: number): Uint8Array {

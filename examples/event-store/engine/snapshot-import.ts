@@ -1,6 +1,7 @@
 import { crc32c } from "@node-rs/crc32";
 import { createBlockLayout } from "./block-layout.js";
 import { decodeBlock } from "./block-decode.js";
+import { detachRows } from "./block.js";
 import { ChunkReader } from "./chunk-reader.js";
 import { corrupt, EventStoreError, EventStoreErrorCode } from "./errors.js";
 import type { EngineFileSystem } from "./file-system.js";
@@ -10,6 +11,7 @@ import {
 } from "./snapshot-format.js";
 import { BLOCKS_FILE, MANIFEST_FILE, MANIFEST_TEMPORARY_FILE } from "./store-state.js";
 import { writeManifestFile } from "./store-open.js";
+import { createBlockHome } from "./stream.js";
 import { createWal } from "./wal-file.js";
 
 const ORIGIN = "snapshot";
@@ -59,7 +61,8 @@ async function writeFiles(fileSystem: EngineFileSystem, directory: string,
   const streams: ManifestStream[] = [];
   let slot = 0;
   for (const stream of header.streams) {
-    const layout = createBlockLayout(stream.schema, header.blockBytes);
+    // Blocks are decoded only to check them: out of any cache, memory of their own.
+    const home = createBlockHome(createBlockLayout(stream.schema, header.blockBytes), undefined);
     const slots: number[] = [];
     let previousMax = -Infinity;
     for (let index = 0; index < stream.blockCount; index++) {
@@ -72,12 +75,13 @@ async function writeFiles(fileSystem: EngineFileSystem, directory: string,
       const bytes = new Uint8Array(length);
       bytes.set(blockStart);
       bytes.set(await reader.read(length - 12, "block"), 12);
-      const block = decodeBlock(layout, bytes, { file: ORIGIN, offset }, 0);
+      const block = decodeBlock(home, bytes, { file: ORIGIN, offset }, 0);
       if (block.count > 0 && block.summary.minTimestamp < previousMax) {
         throw corrupt(`block of stream '${stream.name}' starts before its predecessor ends`,
           ORIGIN, offset);
       }
       previousMax = Math.max(previousMax, block.summary.maxTimestamp);
+      detachRows(block); // its memory is reused by the next block
       checksum = crc32c(bytes, checksum);
       await blocksFile.write([bytes], slot * header.blockBytes);
       slots.push(slot++);

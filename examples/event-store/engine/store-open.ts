@@ -1,7 +1,7 @@
 import { applyOperations } from "./apply-operations.js";
 import { createBlockLayout } from "./block-layout.js";
 import { decodeBlock } from "./block-decode.js";
-import { createColumnArena } from "./column-arena.js";
+import { createBlockCache, enforceBudget } from "./block-cache.js";
 import type { Block } from "./block.js";
 import { encodeManifest, decodeManifest, type Manifest } from "./manifest-codec.js";
 import { corrupt, EventStoreError, EventStoreErrorCode } from "./errors.js";
@@ -9,7 +9,7 @@ import { readExactly, type EngineFileSystem } from "./file-system.js";
 import {
   BLOCKS_FILE, MANIFEST_FILE, MANIFEST_TEMPORARY_FILE, writeEpochs, type StoreState,
 } from "./store-state.js";
-import { restoreStream, type Stream } from "./stream.js";
+import { createBlockHome, restoreStream, type Stream } from "./stream.js";
 import { createWal, openWal, walPath } from "./wal-file.js";
 
 export interface StoreLocation {
@@ -18,13 +18,16 @@ export interface StoreLocation {
   readonly blockBytes: number;
   readonly walCheckpointBytes: number;
   readonly walSync: boolean;
+  /** EventStoreOptions.cacheBytes. */
+  readonly cacheBytes: number;
 }
 
 /**
  * Opens the store in `directory`, creating it when there is no manifest:
- * reads the manifest, loads and checks every block it names, rebuilds each
- * stream's aggregate index, replays the WAL of the manifest's generation and
- * removes leftovers of an interrupted checkpoint.
+ * reads the manifest, reads and checks every block it names (keeping its
+ * summary for the index; the block cache evicts the rows beyond its budget
+ * as it goes), rebuilds each stream's aggregate index, replays the WAL of the
+ * manifest's generation and removes leftovers of an interrupted checkpoint.
  * @internal
  */
 export async function openStoreState(location: StoreLocation): Promise<StoreState> {
@@ -40,11 +43,12 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
     manifestPath);
   await manifestFile.close();
   const blocksFile = await fileSystem.open(`${directory}/${BLOCKS_FILE}`, "readWrite");
+  const cache = createBlockCache(blocksFile, manifest.blockBytes, location.cacheBytes);
   const state: StoreState = {
     fileSystem, directory, blockBytes: manifest.blockBytes,
     walCheckpointBytes: location.walCheckpointBytes, walSync: location.walSync, streams: new Map(),
     appliedIndex: manifest.appliedIndex, annex: manifest.annex, wal: { file: blocksFile, generation: 0, size: 0 },
-    blocksFile, slotCount: manifest.slotCount,
+    blocksFile, cache, slotCount: manifest.slotCount,
     durableSlots: new Set(manifest.streams.flatMap((stream) => stream.slots)),
     epoch: 1, pins: [], failure: undefined, closed: false,
   };
@@ -59,7 +63,10 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
         return;
       }
       if (record.appliedIndex <= state.appliedIndex) return;
-      applyOperations(state.streams, state.blockBytes, record.operations, writeEpochs(state));
+      applyOperations(state.streams, state.blockBytes, record.operations, writeEpochs(state),
+        cache);
+      // Dirty blocks stay (up to the WAL's size); the clean ones read back are evicted.
+      enforceBudget(cache);
       state.appliedIndex = record.appliedIndex;
       if (record.annex !== undefined) state.annex = record.annex;
     }, !location.walSync);
@@ -68,15 +75,15 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
 }
 
 async function loadStream(state: StoreState, entry: Manifest["streams"][number]): Promise<Stream> {
-  const layout = createBlockLayout(entry.schema, state.blockBytes);
+  const home = createBlockHome(createBlockLayout(entry.schema, state.blockBytes), state.cache);
   const path = `${state.directory}/${BLOCKS_FILE}`;
   const blocks: Block[] = [];
-  const arena = createColumnArena();
   for (const slot of entry.slots) {
     const offset = slot * state.blockBytes;
     const bytes = await readExactly(state.blocksFile, offset, state.blockBytes);
-    const block = decodeBlock(layout, bytes, { file: path, offset }, state.epoch, arena);
+    const block = decodeBlock(home, bytes, { file: path, offset }, state.epoch);
     block.slot = slot;
+    enforceBudget(state.cache);
     const previous = blocks[blocks.length - 1];
     if (previous !== undefined && block.count > 0 &&
       previous.summary.maxTimestamp > block.summary.minTimestamp) {
@@ -88,7 +95,7 @@ async function loadStream(state: StoreState, entry: Manifest["streams"][number])
   if (blocks.length === 0) {
     throw corrupt(`stream '${entry.name}' has no block`, `${state.directory}/${MANIFEST_FILE}`, 0);
   }
-  return restoreStream(entry.name, entry.schema, layout, blocks, entry, arena);
+  return restoreStream(entry.name, entry.schema, home, blocks, entry);
 }
 
 async function writeInitialFiles(location: StoreLocation, names: readonly string[]): Promise<void> {

@@ -1,3 +1,4 @@
+import type { BlockCache } from "./block-cache.js";
 import type { EventStoreError } from "./errors.js";
 import type { EngineFile, EngineFileSystem } from "./file-system.js";
 import type { Stream } from "./stream.js";
@@ -26,6 +27,8 @@ export interface StoreState {
   annex: Uint8Array;
   wal: WalFile;
   readonly blocksFile: EngineFile;
+  /** Which blocks have their rows in memory (block-cache.ts). */
+  readonly cache: BlockCache;
   /** Slots the blocks file has room for (it grows, never shrinks). */
   slotCount: number;
   /** Slots referenced by the durable manifest: never overwritten. */

@@ -3,9 +3,10 @@ import { addToPath, descend, insertBlockAfter, replaceBlock, rightmostPath,
 import { assert } from "./assert.js";
 import {
   aggregatedColumns, appendRows, blockEncodedBytes, cloneBlock, createBlock, insertSortedRows,
-  rowsThatFit, splitBlock,
+  retireBlock, rowsThatFit, splitBlock,
 } from "./block.js";
 import { encodedBlockBytes } from "./block-layout.js";
+import { residentBlock } from "./block-load.js";
 import type { RowSource } from "./row-source.js";
 import type { Stream } from "./stream.js";
 import { mergeSummary, summarizeRows } from "./summary.js";
@@ -61,7 +62,7 @@ function appendRun(stream: Stream, source: RowSource, start: number, end: number
     const rows = rowsThatFit(layout, block, source, from, end, layout.appendFillBytes);
     if (rows === 0) {
       assert(block.count > 0, "an empty block must take at least one row");
-      insertBlockAfter(stream.tree, path, createBlock(layout, epochs.current, stream.arena));
+      insertBlockAfter(stream.tree, path, createBlock(stream.home, epochs.current));
       stream.blockCount++;
       continue;
     }
@@ -100,7 +101,7 @@ function insertLate(stream: Stream, source: RowSource, start: number, end: numbe
   stream.lateEventCount += stop - start;
   if (blockEncodedBytes(layout, block) > layout.blockBytes) {
     insertBlockAfter(stream.tree, path,
-      splitBlock(layout, block, epochs.current, stream.arena));
+      splitBlock(layout, block, epochs.current));
     stream.blockCount++;
     stream.blockSplitCount++;
   }
@@ -130,9 +131,14 @@ function lateRunEnd(stream: Stream, count: number, stringBytes: number, below: n
   return stop;
 }
 
-/** Copy-on-write: a block a running export may hold is replaced by a copy first. */
+/**
+ * The path's block with its rows in memory (read back when evicted), and
+ * writable: a block a running export may hold is replaced by a copy first
+ * (copy-on-write).
+ */
 function makeWritable(stream: Stream, path: TreePath, epochs: WriteEpochs): void {
-  if (path.block.epoch > epochs.pinned) return;
-  replaceBlock(stream.tree, path,
-    cloneBlock(stream.layout, path.block, epochs.current, stream.arena));
+  const block = residentBlock(path.block);
+  if (block.epoch > epochs.pinned) return;
+  replaceBlock(stream.tree, path, cloneBlock(block, epochs.current));
+  retireBlock(block);
 }

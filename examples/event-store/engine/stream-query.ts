@@ -1,4 +1,5 @@
 import { encodedBlockBytes } from "./block-layout.js";
+import { residentBlock } from "./block-load.js";
 import type { EventRow } from "./operation.js";
 import type { StreamSchema } from "./schema.js";
 import { streamBlocks, type Stream } from "./stream.js";
@@ -43,8 +44,8 @@ export function streamStatistics(stream: Stream): StreamStatistics {
 
 /** The newest event (largest timestamp; ties: the last inserted), or undefined. */
 export function latestEvent(stream: Stream): EventRow | undefined {
-  const block = stream.tree.last;
-  if (block.count === 0) return undefined;
+  if (stream.tree.last.count === 0) return undefined;
+  const block = residentBlock(stream.tree.last);
   const row = block.count - 1;
   const values: Record<string, number | boolean | string> = {};
   stream.layout.fields.forEach((field, index) => {

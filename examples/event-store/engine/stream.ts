@@ -1,7 +1,8 @@
 import { createBlockLayout, type BlockLayout } from "./block-layout.js";
 import { createBlock, type Block } from "./block.js";
 import { buildTree, createTree, type AggregateTree } from "./aggregate-tree.js";
-import { createColumnArena, type ColumnArena } from "./column-arena.js";
+import type { BlockCache, BlockHome } from "./block-cache.js";
+import { createColumnArena } from "./column-arena.js";
 import type { StreamSchema } from "./schema.js";
 
 /**
@@ -14,8 +15,8 @@ export interface Stream {
   readonly schema: StreamSchema;
   readonly layout: BlockLayout;
   tree: AggregateTree;
-  /** Memory for this stream's block columns. */
-  readonly arena: ColumnArena;
+  /** Memory for this stream's block columns, and the block cache its blocks are in. */
+  readonly home: BlockHome;
   blockCount: number;
   /** Events that arrived with a timestamp below the stream's newest. */
   lateEventCount: number;
@@ -29,19 +30,24 @@ export interface StreamCounters {
 }
 
 export function createStream(name: string, schema: StreamSchema, blockBytes: number,
-  epoch: number): Stream {
-  const layout = createBlockLayout(schema, blockBytes);
-  const arena = createColumnArena();
-  const tree = createTree(createBlock(layout, epoch, arena), layout.aggregated.length);
-  return { name, schema, layout, tree, arena, blockCount: 1, lateEventCount: 0,
+  epoch: number, cache: BlockCache | undefined): Stream {
+  const home = createBlockHome(createBlockLayout(schema, blockBytes), cache);
+  const layout = home.layout;
+  const tree = createTree(createBlock(home, epoch), layout.aggregated.length);
+  return { name, schema, layout, tree, home, blockCount: 1, lateEventCount: 0,
     blockSplitCount: 0 };
 }
 
-/** A stream over existing blocks (reopen, snapshot import). */
-export function restoreStream(name: string, schema: StreamSchema, layout: BlockLayout,
-  blocks: Block[], counters: StreamCounters, arena: ColumnArena): Stream {
-  const tree: AggregateTree = buildTree(blocks, layout.aggregated.length);
-  return { name, schema, layout, tree, arena, blockCount: blocks.length,
+/** Memory (an arena of its own) for the blocks of one stream, in `cache`. */
+export function createBlockHome(layout: BlockLayout, cache: BlockCache | undefined): BlockHome {
+  return { layout, arena: createColumnArena(), cache, path: cache?.file.path ?? "" };
+}
+
+/** A stream over existing blocks (reopen), made in `home`. */
+export function restoreStream(name: string, schema: StreamSchema, home: BlockHome,
+  blocks: Block[], counters: StreamCounters): Stream {
+  const tree: AggregateTree = buildTree(blocks, home.layout.aggregated.length);
+  return { name, schema, layout: home.layout, tree, home, blockCount: blocks.length,
     lateEventCount: counters.lateEventCount, blockSplitCount: counters.blockSplitCount };
 }
 

@@ -1,5 +1,7 @@
 import type { AggregateTree } from "./aggregate-tree.js";
 import { assert } from "./assert.js";
+import { enforceBudget } from "./block-cache.js";
+import { residentBlock } from "./block-load.js";
 import {
   aggregatedColumns, blockEncodedBytes, GROUP_ROWS, summarizeBlock, type Block,
 } from "./block.js";
@@ -41,8 +43,9 @@ function checkNode(layout: BlockLayout, node: IndexNode, aggregatedCount: number
   assert(isRoot || node.height >= 1, "node height below 1");
   if (node.height === 1) {
     for (const block of node.childBlocks) {
-      checkBlock(layout, block);
+      checkBlock(layout, residentBlock(block));
       leaves.push(block);
+      if (block.home.cache !== undefined) enforceBudget(block.home.cache);
     }
   } else {
     for (const child of node.childNodes) {

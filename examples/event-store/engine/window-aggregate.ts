@@ -1,3 +1,4 @@
+import { enforceBudget } from "./block-cache.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import { isEnd, seekLowerBound } from "./position.js";
 import { checkInteger, checkRange, type TimeRange } from "./query-options.js";
@@ -41,6 +42,8 @@ export function aggregateWindows(stream: Stream, options: WindowOptions): Window
   const windows: WindowAggregate[] = [];
   let seek = from;
   for (;;) {
+    // Nothing of the last window is held: the cache may evict (a long query stays in budget).
+    if (stream.home.cache !== undefined) enforceBudget(stream.home.cache);
     const position = seekLowerBound(stream.tree, seek);
     if (isEnd(position)) return { windows, nextFrom: undefined };
     const timestamp = position.block.timestamps[position.row]!;
