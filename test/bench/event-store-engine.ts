@@ -9,10 +9,23 @@
  * 100 k events); range aggregates (count/sum/min/max/avg) over 1 %, 50 % and
  * 100 % of the data, p50/p99; one-minute OHLC candles over a day of
  * per-second data. Prints a markdown table for docs/benchmarks.md.
+ *
+ *   BENCH=cache EVENTS=2000000 CACHE_BYTES=8388608 npm run bench:engine
+ *
+ * The block cache instead (no DuckDB): ingest CPU per event with an
+ * unlimited and a bounded budget, alternated A/B/A/B; then, on the bounded
+ * store after a checkpoint (blocks evicted), the CPU of a full scan and of
+ * random range aggregates (edge blocks read back) against the unlimited one.
+ *
+ *   BENCH=memory EVENTS=10000000 CACHE_BYTES=33554432 npm run bench:engine
+ *
+ * Memory over an ingest (batches made on the fly, 5 % late): RSS and
+ * ArrayBuffer bytes every 10 % of the events, with the given budget
+ * (unlimited when CACHE_BYTES is not set) — one budget per process.
  */
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
@@ -68,8 +81,10 @@ interface IngestResult {
   readonly cpuRate: number;
 }
 
-async function ingestEngine(directory: string, data: Dataset): Promise<IngestResult> {
-  const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory });
+async function ingestEngine(directory: string, data: Dataset,
+  cacheBytes?: number): Promise<IngestResult> {
+  const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory,
+    ...(cacheBytes === undefined ? {} : { cacheBytes }) });
   await store.applyBatch([{ kind: "createStream", stream: "ticks", schema: SCHEMA }], 1);
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -251,4 +266,116 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const cpuMicros = (): number => {
+  const used = process.cpuUsage();
+  return used.user + used.system;
+};
+
+/** µs of CPU per scanned event: every event, pages of 10,000. */
+function scanAll(store: EventStore): { perEvent: number; events: number } {
+  const started = cpuMicros();
+  let events = 0;
+  let cursor;
+  do {
+    const page = store.scan("ticks", { limit: 10_000, cursor });
+    events += page.count;
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return { perEvent: (cpuMicros() - started) / events, events };
+}
+
+/** µs of CPU per aggregate over a random 1 % range (two edge blocks each). */
+function aggregates(store: EventStore, data: Dataset): number {
+  let state = 5;
+  const random = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const runs = 2000;
+  const started = cpuMicros();
+  for (let run = 0; run < runs; run++) {
+    const [from, to] = rangeOf(data, 0.01, random);
+    store.aggregate("ticks", { from, to });
+  }
+  return (cpuMicros() - started) / runs;
+}
+
+async function cacheBench(): Promise<void> {
+  const budget = Number(process.env.CACHE_BYTES ?? 8 * 1024 * 1024);
+  const directory = await mkdtemp(join(tmpdir(), "raftkit-cache-bench-"));
+  try {
+    const data = makeDataset(EVENTS, 0.05, 3);
+    const ingest: Record<string, number[]> = { unlimited: [], bounded: [] };
+    let round = 0;
+    for (const cacheBytes of [Number.MAX_SAFE_INTEGER, budget, Number.MAX_SAFE_INTEGER, budget]) {
+      const name = cacheBytes === budget ? "bounded" : "unlimited";
+      const result = await ingestEngine(join(directory, `ingest-${round++}`), data, cacheBytes);
+      ingest[name]!.push(1e6 / result.cpuRate);
+      await result.store.close();
+    }
+    console.log(`events ${EVENTS} (5 % late), budget ${budget} B, load ${loadAverage()}`);
+    console.log(`ingest µs CPU per event: unlimited ${ingest.unlimited!.map((v) => format(v)).join(" / ")}` +
+      `, bounded ${ingest.bounded!.map((v) => format(v)).join(" / ")}`);
+    for (const [name, cacheBytes] of [["unlimited", Number.MAX_SAFE_INTEGER], ["bounded", budget],
+      ["unlimited", Number.MAX_SAFE_INTEGER], ["bounded", budget]] as const) {
+      const store = await openEventStore({ fileSystem: createNodeFileSystem(),
+        directory: join(directory, "ingest-0"), cacheBytes });
+      const opened = store.cacheStatistics();
+      const aggregate = aggregates(store, data);
+      const afterAggregates = store.cacheStatistics().loads;
+      const scan = scanAll(store);
+      const cache = store.cacheStatistics();
+      console.log(`${name}: after open ${opened.residentBlocks}/${opened.storedBlocks} blocks ` +
+        `resident (${format(opened.residentBytes / 2 ** 20)} MiB); aggregate 1 % ` +
+        `${format(aggregate)} µs CPU (${afterAggregates} block reads); full scan ` +
+        `${format(scan.perEvent)} µs CPU per event (${scan.events} events, ` +
+        `${cache.loads - afterAggregates} block reads); resident after ` +
+        `${format(cache.residentBytes / 2 ** 20)} MiB; RSS ` +
+        `${format(process.memoryUsage().rss / 2 ** 20)} MiB`);
+      await store.close();
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((value) => value.toFixed(2)).join(" ");
+}
+
+async function memoryBench(): Promise<void> {
+  const budget = process.env.CACHE_BYTES === undefined ? Number.MAX_SAFE_INTEGER :
+    Number(process.env.CACHE_BYTES);
+  const directory = await mkdtemp(join(tmpdir(), "raftkit-memory-bench-"));
+  try {
+    const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory,
+      cacheBytes: budget, walSync: false });
+    await store.applyBatch([{ kind: "createStream", stream: "ticks", schema: SCHEMA }], 1);
+    const started = cpuMicros();
+    const step = Math.max(BATCH, Math.floor(EVENTS / 10 / BATCH) * BATCH);
+    for (let at = 0, index = 2; at < EVENTS; at += BATCH, index++) {
+      const part = makeDataset(BATCH, 0.05, index);
+      for (let row = 0; row < BATCH; row++) part.timestamps[row]! += at * SPACING;
+      await store.applyBatch([{ kind: "insert", stream: "ticks", timestamps: part.timestamps,
+        columns: { price: part.price, quantity: part.quantity } }], index);
+      if ((at + BATCH) % step === 0) {
+        const memory = process.memoryUsage();
+        const cache = store.cacheStatistics();
+        console.log(`${(at + BATCH) / 1e6} M events: RSS ${format(memory.rss / 2 ** 20)} MiB, ` +
+          `ArrayBuffers ${format(memory.arrayBuffers / 2 ** 20)} MiB, heap ` +
+          `${format(memory.heapUsed / 2 ** 20)} of ${format(memory.heapTotal / 2 ** 20)} MiB; cache ${cache.residentBlocks}/` +
+          `${cache.storedBlocks} blocks resident (${format(cache.residentBytes / 2 ** 20)} MiB), ` +
+          `${cache.dirtyBlocks} dirty`);
+      }
+    }
+    console.log(`budget ${budget} B: ${format((cpuMicros() - started) / EVENTS)} µs CPU per ` +
+      `event, load ${loadAverage()}`);
+    await store.close();
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+if (process.env.BENCH === "cache") await cacheBench();
+else if (process.env.BENCH === "memory") await memoryBench();
+else await main();
