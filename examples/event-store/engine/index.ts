@@ -1,5 +1,6 @@
 export {
-  BLOCK_BYTES_DEFAULT, CACHE_BYTES_DEFAULT, WAL_CHECKPOINT_BYTES_DEFAULT, importEventStore, openEventStore,
+  BLOCK_BYTES_DEFAULT, CACHE_BYTES_DEFAULT, WAL_CHECKPOINT_BYTES_DEFAULT, importEventStore,
+  openEventStore,
 } from "./event-store.js";
 export type { EventStore, EventStoreOptions } from "./event-store.js";
 export type { ApplySlices } from "./apply-operations.js";

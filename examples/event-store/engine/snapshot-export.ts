@@ -105,7 +105,8 @@ async function* generateChunks(header: Uint8Array,
 }
 
 /** The bytes of an evicted block, as its slot holds them, checked (CRC, header, rows). */
-async function readEvicted(layout: BlockLayout, block: Block, file: EngineFile): Promise<Uint8Array> {
+async function readEvicted(layout: BlockLayout, block: Block,
+  file: EngineFile): Promise<Uint8Array> {
   const cache = block.home.cache;
   assert(cache !== undefined && block.slot >= 0, "an evicted block without a slot");
   const length = encodedBlockBytes(layout, block.count, block.stringBytes);

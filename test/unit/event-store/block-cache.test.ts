@@ -18,6 +18,7 @@ import type { ModelEvent } from "./model.js";
  * stay within the budget; a damaged evicted block is reported when read.
  */
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
+const NARROW = { kind: "createStream" as const, stream: "narrow", schema: SCHEMAS.narrow! };
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -70,7 +71,8 @@ function sameAnswers(small: EventStore, large: EventStore, stream: string, from:
     expect(expectedScan(small, stream, from, to, limit, descending))
       .toEqual(expectedScan(large, stream, from, to, limit, descending));
   }
-  expect(small.windows(stream, { from, to, width })).toEqual(large.windows(stream, { from, to, width }));
+  expect(small.windows(stream, { from, to, width }))
+    .toEqual(large.windows(stream, { from, to, width }));
   expect(small.latest(stream)).toEqual(large.latest(stream));
   expect(small.statistics(stream)).toEqual(large.statistics(stream));
 }
@@ -154,7 +156,8 @@ class PairRun {
       const now = await collect(large.store.exportSnapshot());
       // Held blocks read back by a query stay until the export has passed them.
       sameAnswers(small.store, large.store, "wide", -5, this.newest + 10, 1000, 100);
-      await this.apply("wide", this.modelEvents("wide", step.events.map((spec) => ({ ...spec, late: true }))));
+      const late = step.events.map((spec) => ({ ...spec, late: true }));
+      await this.apply("wide", this.modelEvents("wide", late));
       await small.store.checkpoint();
       expect(await collect(pending)).toEqual(now);
       // Both stores rebuilt from the current content: the import path with a small budget.
@@ -204,7 +207,7 @@ describe("block cache", () => {
     async () => {
       const budget = 8 * 4096;
       const side = await openSide(budget, 4096);
-      await side.store.applyBatch([{ kind: "createStream", stream: "narrow", schema: SCHEMAS.narrow! }], 1);
+      await side.store.applyBatch([NARROW], 1);
       let index = 1;
       for (let batch = 0; batch < 100; batch++) {
         const timestamps = Float64Array.from({ length: 500 }, (_, row) => batch * 500 + row);
@@ -226,7 +229,8 @@ describe("block cache", () => {
       // A scan of everything reads every block back, and the cache ends within budget.
       const rows = expectedScan(side.store, "narrow", 0, 50_000, 10_000, false);
       expect(rows.map((row) => row.timestamp)).toEqual(Array.from({ length: 50_000 }, (_, t) => t));
-      expect(side.store.cacheStatistics().loads - before).toBeGreaterThanOrEqual(filled.storedBlocks - 8);
+      expect(side.store.cacheStatistics().loads - before)
+        .toBeGreaterThanOrEqual(filled.storedBlocks - 8);
       expectWithinBudget(side);
       // Late events into old, evicted blocks: read back, changed, checkpointed, evicted again.
       const late = Float64Array.from({ length: 300 }, (_, row) => row * 160 + 7);
@@ -246,7 +250,7 @@ describe("block cache", () => {
 
   it("reports a damaged evicted block when a query or an export reads it back", async () => {
     const side = await openSide(0, 1024);
-    await side.store.applyBatch([{ kind: "createStream", stream: "narrow", schema: SCHEMAS.narrow! }], 1);
+    await side.store.applyBatch([NARROW], 1);
     const timestamps = Float64Array.from({ length: 2000 }, (_, row) => row);
     await side.store.applyBatch([{ kind: "insert", stream: "narrow", timestamps,
       columns: { value: Float64Array.from(timestamps) } }], 2);
@@ -267,8 +271,9 @@ describe("block cache", () => {
     };
     const error = failure(() => expectedScan(side.store, "narrow", 0, 2000, 5000, false));
     expect(isEventStoreError(error) && error.code).toBe(EventStoreErrorCode.Corrupt);
-    expect(String(error)).toContain(`block: checksum mismatch (file /store/blocks, offset ${slot * 1024 + 4})`);
-    // The index is untouched: summaries answer, other blocks read back, the damaged one fails again.
+    expect(String(error))
+      .toContain(`block: checksum mismatch (file /store/blocks, offset ${slot * 1024 + 4})`);
+    // The index is untouched: summaries answer; the damaged block fails again.
     expect(side.store.aggregate("narrow").count).toBe(2000);
     expect(side.store.cacheStatistics().residentBytes).toBe(0);
     expect(String(failure(() => expectedScan(side.store, "narrow", 0, 2000, 5000, true))))
@@ -277,6 +282,47 @@ describe("block cache", () => {
       `block: checksum mismatch (file /store/blocks, offset ${slot * 1024 + 4})`);
     await side.store.close();
   });
+
+  it("applies a batch in slices while queries between the slices evict what they read",
+    async () => {
+      const stores: EventStore[] = [];
+      for (const cacheBytes of [0, UNLIMITED]) {
+        let store: EventStore | undefined;
+        let queries = 0;
+        let seen = 0;
+        const yieldNow = async (): Promise<void> => {
+          await Promise.resolve();
+          // A query between two slices (the host never does this; a direct user may): it sees
+          // a growing prefix of the batch, and its end evicts what it read.
+          const count = store!.streamNames().length === 0 ? 0 :
+            store!.scan("narrow", { from: 0, to: 3000, limit: 1_000_000 }).count;
+          expect(count).toBeGreaterThanOrEqual(seen);
+          seen = count;
+          queries++;
+        };
+        store = await openEventStore({ fileSystem: createMemoryFileSystem(), directory: "/s",
+          blockBytes: 1024, cacheBytes, applySlices: { rows: 50, yieldNow } });
+        await store.applyBatch([NARROW], 1);
+        const ordered = Float64Array.from({ length: 3000 }, (_, row) => row);
+        await store.applyBatch([{ kind: "insert", stream: "narrow", timestamps: ordered,
+          columns: { value: Float64Array.from(ordered, (t) => t * 0.5) } }], 2);
+        await store.checkpoint();
+        // Late rows spread over old (evicted) blocks, one slice of 50 at a time.
+        const late = Float64Array.from({ length: 600 }, (_, row) => row * 5 + 1);
+        await store.applyBatch([{ kind: "insert", stream: "narrow", timestamps: late,
+          columns: { value: Float64Array.from(late, (t) => -t) } }], 3);
+        expect(queries).toBeGreaterThan(10);
+        expect(seen).toBeGreaterThan(3000);
+        store.checkIntegrity();
+        stores.push(store);
+      }
+      const [small, large] = stores as [EventStore, EventStore];
+      sameAnswers(small, large, "narrow", 0, 3000, 333, 77);
+      expect(small.cacheStatistics().residentBytes).toBe(0);
+      expect(await collect(small.exportSnapshot())).toEqual(await collect(large.exportSnapshot()));
+      await small.close();
+      await large.close();
+    });
 
   it("refuses a budget that is not a non-negative integer", async () => {
     for (const cacheBytes of [-1, 1.5, Number.NaN]) {
@@ -292,7 +338,7 @@ describe("block cache", () => {
         const options = { fileSystem: createNodeFileSystem(), directory, blockBytes: 1024,
           cacheBytes: 0 };
         let store = await openEventStore(options);
-        await store.applyBatch([{ kind: "createStream", stream: "narrow", schema: SCHEMAS.narrow! }], 1);
+        await store.applyBatch([NARROW], 1);
         const timestamps = Float64Array.from({ length: 3000 }, (_, row) => 3 * row);
         await store.applyBatch([{ kind: "insert", stream: "narrow", timestamps,
           columns: { value: Float64Array.from(timestamps, (t) => t / 3) } }], 2);
@@ -300,7 +346,8 @@ describe("block cache", () => {
         store = await openEventStore(options);
         expect(store.cacheStatistics().residentBlocks).toBe(0);
         const rows = expectedScan(store, "narrow", 300, 6000, 400, false);
-        expect(rows.map((row) => row.values.value)).toEqual(Array.from({ length: 1900 }, (_, k) => k + 100));
+        expect(rows.map((row) => row.values.value))
+          .toEqual(Array.from({ length: 1900 }, (_, k) => k + 100));
         expect(store.cacheStatistics().loads).toBeGreaterThan(30);
         expect(store.aggregate("narrow", { from: 1, to: 8000 }).fields.value!.sum)
           .toBe((2666 * 2667) / 2);
