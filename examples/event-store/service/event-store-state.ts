@@ -65,6 +65,8 @@ export interface StateCore {
   settings: Map<string, StreamSettings>;
   dedup: Map<string, DedupIndex>;
   checkers: Map<string, (operation: InsertOperation) => void>;
+  /** Schemas of stored streams, read once each (schemaOf); emptied when the store is (re)opened. */
+  schemas: Map<string, StreamSchema>;
   /**
    * Operations of the commands applied since the last persist. Executors
    * stage, `persist` writes them with the applied index and the framework's
@@ -82,11 +84,23 @@ export function openStore(core: StateCore): EventStore {
   return core.store;
 }
 
+/**
+ * The stream's schema: staged (created in this batch), else stored. Stored
+ * schemas are kept in `core.schemas` (a stream's schema never changes and
+ * streams are never dropped): `statistics(stream)` walks the stream's
+ * blocks, and it ran on every Insert's apply (~80 ns per event of a 4096-event
+ * insert on the leader of the service bench, growing with the stream).
+ */
 export function schemaOf(core: StateCore, stream: string): StreamSchema | undefined {
   const staged = core.stagedSchemas.get(stream);
   if (staged !== undefined) return staged;
+  const known = core.schemas.get(stream);
+  if (known !== undefined) return known;
   const store = openStore(core);
-  return store.streamNames().includes(stream) ? store.statistics(stream).schema : undefined;
+  if (!store.streamNames().includes(stream)) return undefined;
+  const schema = store.statistics(stream).schema;
+  core.schemas.set(stream, schema);
+  return schema;
 }
 
 const microsPerMs = 1000;
@@ -96,6 +110,7 @@ function loadIndexes(core: StateCore): void {
   core.settings = readStreamSettings(store);
   core.dedup = new Map();
   core.checkers = new Map();
+  core.schemas = new Map();
   for (const [stream, settings] of core.settings) {
     core.dedup.set(stream, loadDedupIndex(store, stream, settings.dedupWindowMs * microsPerMs));
   }
@@ -206,7 +221,7 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
     blockBytes: options.blockBytes ?? BLOCK_BYTES_DEFAULT, walSync: false,
     ...(options.applySlices === undefined ? {} : { applySlices: options.applySlices }) };
   const core: StateCore = {
-    store: undefined, settings: new Map(), dedup: new Map(), checkers: new Map(),
+    store: undefined, settings: new Map(), dedup: new Map(), checkers: new Map(), schemas: new Map(),
     staged: [], stagedSchemas: new Map(), blockBytes: location.blockBytes,
   };
   const queries = createQueryExecutors(core);
