@@ -248,15 +248,76 @@ export function sortedOrder(keys: Float64Array): Uint32Array | undefined {
   return source;
 }
 
+/**
+ * Float64Arrays that live only until the next merge with the same scratch:
+ * the leader encodes a merged batch right away and drops it, so the merge's
+ * columns and its concatenation step reuse one buffer instead of two new
+ * arrays per column (each a fresh zeroed backing store outside the heap:
+ * page faults, and external memory that drives V8's major GCs).
+ */
+export class MergeScratch {
+  private buffer = new Float64Array(0);
+  private used = 0;
+
+  /** Starts a merge: what earlier merges took is handed out again. */
+  reset(): void {
+    this.used = 0;
+  }
+
+  private readonly noIdArrays = new Map<number, readonly string[]>();
+
+  /** `length` empty ids ("" = none), shared by the merges of that length (a few lengths kept). */
+  noIds(length: number): readonly string[] {
+    let ids = this.noIdArrays.get(length);
+    if (ids === undefined) {
+      if (this.noIdArrays.size >= 8) this.noIdArrays.clear();
+      ids = Object.freeze(new Array<string>(length).fill(""));
+      this.noIdArrays.set(length, ids);
+    }
+    return ids;
+  }
+
+  /** `length` doubles, not zeroed; valid until the next reset. */
+  take(length: number): Float64Array {
+    if (this.used + length > this.buffer.length) {
+      // Views taken before keep the old buffer; the next merge uses the new one alone.
+      this.buffer = new Float64Array(Math.max(2 * this.buffer.length, this.used + length, 1024));
+    }
+    const view = this.buffer.subarray(this.used, this.used + length);
+    this.used += length;
+    return view;
+  }
+}
+
 function concatNumbers(parts: readonly ArrayLike<number>[], total: number,
-  order: Uint32Array | undefined): Float64Array {
-  const flat = new Float64Array(total);
-  let at = 0;
-  for (const part of parts) { flat.set(part, at); at += part.length; }
-  if (order === undefined) return flat;
-  const out = new Float64Array(total);
-  for (let index = 0; index < total; index++) out[index] = flat[order[index]!]!;
+  order: Uint32Array | undefined, scratch: MergeScratch | undefined): Float64Array {
+  const only = parts.length === 1 ? parts[0] : undefined;
+  let flat: ArrayLike<number>;
+  if (order !== undefined && only !== undefined) {
+    flat = only;
+  } else {
+    const joined = order === undefined ? scratch?.take(total) ?? new Float64Array(total)
+      : scratch === undefined ? new Float64Array(total) : concatScratch(scratch, total);
+    let at = 0;
+    for (const part of parts) { joined.set(part, at); at += part.length; }
+    if (order === undefined) return joined;
+    flat = joined;
+  }
+  const out = scratch?.take(total) ?? new Float64Array(total);
+  for (let index = 0; index < total; index++) out[index] = flat[order![index]!]!;
   return out;
+}
+
+/** The concatenation step's own buffer (reused by every column of a merge). */
+const concatBuffers = new WeakMap<MergeScratch, Float64Array>();
+
+function concatScratch(scratch: MergeScratch, total: number): Float64Array {
+  let buffer = concatBuffers.get(scratch);
+  if (buffer === undefined || buffer.length < total) {
+    buffer = new Float64Array(Math.max(total, 2 * (buffer?.length ?? 0)));
+    concatBuffers.set(scratch, buffer);
+  }
+  return buffer.subarray(0, total);
 }
 
 /**
@@ -320,17 +381,21 @@ function valuesOf<Value>(values: ArrayLike<unknown>, is: (value: unknown) => val
  * Concatenates batches and sorts the events by timestamp (stable: equal
  * timestamps keep their arrival order) — the leader's merge of buffered
  * inserts. Numeric columns stay Float64Arrays (one copy, one permutation).
+ * With `scratch`, the numeric columns are views of its buffer, valid until
+ * its next merge (the leader encodes the batch at once).
  */
-export function mergeSorted(parts: readonly ColumnarEvents[], fields: readonly EngineField[]): {
+export function mergeSorted(parts: readonly ColumnarEvents[], fields: readonly EngineField[],
+  scratch?: MergeScratch): {
   readonly events: ColumnarEvents;
   /** order[k] = the position, in the concatenation of the parts, of merged event k. */
   readonly order: Uint32Array | undefined;
 } {
+  scratch?.reset();
   let total = 0;
   for (const part of parts) total += part.timestamps.length;
-  const flatTimestamps = concatNumbers(parts.map((part) => part.timestamps), total, undefined);
+  const flatTimestamps = concatNumbers(parts.map((part) => part.timestamps), total, undefined, scratch);
   const order = sortedOrder(flatTimestamps);
-  const timestamps = order === undefined ? flatTimestamps : concatNumbers([flatTimestamps], total, order);
+  const timestamps = order === undefined ? flatTimestamps : concatNumbers([flatTimestamps], total, order, scratch);
   const columns: Record<string, ColumnValues> = {};
   for (const field of fields) {
     const values = parts.map((part) => part.columns[field.name] ?? []);
@@ -340,10 +405,11 @@ export function mergeSorted(parts: readonly ColumnarEvents[], fields: readonly E
       columns[field.name] = concatValues(values.map((part) => valuesOf(part, isString)), order);
     } else {
       columns[field.name] = concatNumbers(values.map((part) =>
-        (part instanceof Float64Array || numbersOnly(part) ? part : [])), total, order);
+        (part instanceof Float64Array || numbersOnly(part) ? part : [])), total, order, scratch);
     }
   }
   // Most inserts carry no ids: then no concatenation and no permutation of 16k empty strings.
-  const ids = anyId(parts) ? concatValues(parts.map((part) => part.ids), order) : new Array<string>(total).fill("");
+  const ids = anyId(parts) ? concatValues(parts.map((part) => part.ids), order)
+    : scratch?.noIds(total) ?? new Array<string>(total).fill("");
   return { events: { timestamps, columns, ids }, order };
 }

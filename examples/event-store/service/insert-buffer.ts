@@ -6,7 +6,7 @@ import type { FieldSpec as EngineField, InsertOperation } from "../engine/index.
 import { InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { ColumnarEvents } from "./columnar-events.js";
-import { columnarToWire, EVENT_ID_FIELD, mergeSorted } from "./columnar-events.js";
+import { columnarToWire, EVENT_ID_FIELD, MergeScratch, mergeSorted } from "./columnar-events.js";
 import { toStateMachineError } from "./engine-errors.js";
 import { InsertColumnar } from "./insert-columnar.js";
 import type { InsertCommand } from "./insert-wire.js";
@@ -165,6 +165,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const asyncQueueMs = options.asyncQueueMs ?? 1000;
   const maxInFlightMs = options.maxInFlightMs ?? 1000;
   const streams = new Map<string, StreamBuffer>();
+  const scratch = new MergeScratch();
   let flushes = 0;
   let closed = false;
   let watchTimer: TimerHandle | undefined;
@@ -353,7 +354,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   /** Proposes a batch and answers its callers; whether it applied. */
   const propose = async (buffer: StreamBuffer, batch: readonly Pending[]): Promise<boolean> => {
     const { groupId, stream, fields } = buffer.info;
-    const { events, order } = mergeSorted(batch.map((pending) => pending.events), fields);
+    // The merged columns live in `scratch` until the next merge: encoded here, before any await.
+    const { events, order } = mergeSorted(batch.map((pending) => pending.events), fields, scratch);
     const request: InsertCommand = { stream, events: columnarToWire(events, fields), async: false };
     let response: InsertResponse;
     try {

@@ -11,6 +11,8 @@ import { CreateStream, Insert } from "../service/descriptors.js";
 import { createEventStoreMachine } from "../service/event-store-machine.js";
 import { createInsertBuffer, type BufferedStream } from "../service/insert-buffer.js";
 import type { ColumnarEvents } from "../service/columnar-events.js";
+import { MergeScratch, mergeSorted } from "../service/columnar-events.js";
+import fc from "fast-check";
 import { resolveStreamSettings } from "../service/stream-settings.js";
 import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
 
@@ -266,5 +268,35 @@ describe("leader insert buffer, admission by expected wait", () => {
     // The refused insert's events were never proposed; the async one (answered) was.
     expect(t.proposed.flat().sort((a, b) => a - b)).toEqual([1, 2, 5, 6, 7, 8]);
     expect(t.count()).toBe(6);
+  });
+});
+
+describe("leader merge with a scratch buffer", () => {
+  it("gives what a merge into new arrays gives, merge after merge of the same scratch (growing it)", () => {
+    const fields = [{ name: "price", type: "double" as const, aggregated: true },
+      { name: "venue", type: "string" as const, aggregated: false }];
+    const part = fc.array(fc.record({ timestamp: fc.integer({ min: 0, max: 50 }), price: fc.double(),
+      venue: fc.string({ maxLength: 2 }), id: fc.constantFrom("", "", "a", "b") }), { maxLength: 300 });
+    const plain = (events: ColumnarEvents): unknown => ({ timestamps: Array.from(events.timestamps),
+      price: Array.from(events.columns["price"] as ArrayLike<number>), venue: events.columns["venue"], ids: [...events.ids] });
+    const scratch = new MergeScratch();
+    let merges = 0;
+    fc.assert(fc.property(fc.array(part, { minLength: 1, maxLength: 5 }), fc.boolean(), (parts, typed) => {
+      const columnar = parts.map((rows) => ({
+        timestamps: Float64Array.from(rows, (row) => row.timestamp),
+        columns: { price: typed ? Float64Array.from(rows, (row) => row.price) : rows.map((row) => row.price),
+          venue: rows.map((row) => row.venue) },
+        ids: rows.map((row) => row.id),
+      }));
+      const expected = mergeSorted(columnar, fields);
+      const merged = mergeSorted(columnar, fields, scratch);
+      merges += 1;
+      expect(plain(merged.events)).toEqual(plain(expected.events));
+      expect(merged.order === undefined ? undefined : Array.from(merged.order))
+        .toEqual(expected.order === undefined ? undefined : Array.from(expected.order));
+      // The parts themselves are never written to.
+      expect(columnar.map((events) => Array.from(events.timestamps))).toEqual(parts.map((rows) => rows.map((row) => row.timestamp)));
+    }), { numRuns: 200 });
+    expect(merges).toBe(200);
   });
 });
