@@ -53,7 +53,10 @@ export interface Block {
   resident: boolean;
   /** The arena memory of the rows while resident. */
   piece: ArenaPiece | undefined;
-  /** Running snapshot exports holding this block (its slot is kept while > 0). */
+  /**
+   * Running snapshot exports holding this block and not past it yet: while
+   * > 0 the block is not evicted (an evicted one is read from its slot).
+   */
   exports: number;
   /** Replaced by a copy (copy-on-write) or dropped: no longer in its stream. */
   replaced: boolean;
