@@ -160,7 +160,7 @@ function wireValues(field: EngineField, values: ColumnValues | undefined): WireV
 
 /** The wire form of checked columnar events (the merged batch the leader proposes). */
 export function columnarToWire(events: ColumnarEvents, fields: readonly EngineField[]): WireEvents {
-  const anyId = events.ids.some((id) => id !== "");
+  const anyId = hasId(events.ids);
   return {
     timestamps: events.timestamps instanceof Float64Array ? events.timestamps : Float64Array.from(events.timestamps),
     columns: fields.map((field) => ({ name: field.name, values: wireValues(field, events.columns[field.name]) })),
@@ -271,7 +271,8 @@ export class MergeScratch {
     let ids = this.noIdArrays.get(length);
     if (ids === undefined) {
       if (this.noIdArrays.size >= 8) this.noIdArrays.clear();
-      ids = Object.freeze(new Array<string>(length).fill(""));
+      // Not frozen: Array.prototype.some on a frozen array cost ~55 ns per element here.
+      ids = new Array<string>(length).fill("");
       this.noIdArrays.set(length, ids);
     }
     return ids;
@@ -346,10 +347,13 @@ function concatValues<Value>(parts: readonly (readonly Value[])[], order: Uint32
 
 /** Whether any event of the parts has a client id ("" = none). */
 function anyId(parts: readonly ColumnarEvents[]): boolean {
-  for (const part of parts) {
-    const ids = part.ids;
-    for (let index = 0; index < ids.length; index++) if (ids[index] !== "") return true;
-  }
+  for (const part of parts) if (hasId(part.ids)) return true;
+  return false;
+}
+
+/** Whether any id is not "" (an indexed loop: `some` with a callback cost ~12 ns per id). */
+function hasId(ids: readonly string[]): boolean {
+  for (let index = 0; index < ids.length; index++) if (ids[index] !== "") return true;
   return false;
 }
 
