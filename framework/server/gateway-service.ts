@@ -75,8 +75,8 @@ export function createGatewayServiceImpl(options: GatewayServiceOptions): Servic
   };
 }
 
-type BinaryBatchRequest = MessageShape<(typeof executeBatchServerMethod)["input"]>;
-type BinaryBatchResponse = MessageShape<(typeof executeBatchServerMethod)["output"]>;
+export type BinaryBatchRequest = MessageShape<(typeof executeBatchServerMethod)["input"]>;
+export type BinaryBatchResponse = MessageShape<(typeof executeBatchServerMethod)["output"]>;
 
 /**
  * ExecuteBatch over the binary formats (gateway-wire.ts): the same outcomes
@@ -87,9 +87,22 @@ type BinaryBatchResponse = MessageShape<(typeof executeBatchServerMethod)["outpu
 export function createBinaryExecuteBatch(
   options: GatewayServiceOptions,
 ): (request: BinaryBatchRequest, context: HandlerContext) => Promise<BinaryBatchResponse> {
+  const execute = createBinaryBatchExecutor(options);
+  return (request, context) => execute(request, context.timeoutMs());
+}
+
+/**
+ * The binary batch's work without connect's handler context: `callTimeoutMs`
+ * is the call's timeout (undefined: none). Refusals reject with a
+ * ConnectError. createBinaryExecuteBatch and the Connect unary route of
+ * connect-batch-route.ts both serve through it.
+ */
+export function createBinaryBatchExecutor(
+  options: GatewayServiceOptions,
+): (request: BinaryBatchRequest, callTimeoutMs: number | undefined) => Promise<BinaryBatchResponse> {
   const { gate } = options;
   const maxBatch = options.maxBatchRequests ?? defaultMaxBatchRequests;
-  return (request, context) =>
+  return (request, callTimeoutMs) =>
     gate.run(async () => {
       const elements = request.requests;
       if (elements.length > maxBatch) {
@@ -111,7 +124,6 @@ export function createBinaryExecuteBatch(
       }
       const writer = new OutcomeWriter(elements.length);
       if (elements.length === 0) return writer.message();
-      const callTimeoutMs = context.timeoutMs();
       const shared = { timeoutMs: callTimeoutMs } satisfies RequestOptions;
       return new Promise<BinaryBatchResponse>((resolve) => {
         const call = new BatchCall(options, writer, resolve);

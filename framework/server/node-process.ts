@@ -22,7 +22,8 @@ import { openDataDirectory } from "./data-directory.js";
 import type { DualProtocolListener } from "./dual-protocol-listener.js";
 import { listenDualProtocol } from "./dual-protocol-listener.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
-import { createBinaryExecuteBatch, createGatewayServiceImpl } from "./gateway-service.js";
+import { createConnectBatchRoute } from "./connect-batch-route.js";
+import { createBinaryBatchExecutor, createBinaryExecuteBatch, createGatewayServiceImpl } from "./gateway-service.js";
 import type { GatewayServiceOptions } from "./gateway-service.js";
 import { executeBatchPath, executeBatchServerMethod, isBinaryBatchContentType } from "./gateway-wire.js";
 import type { RequestHandler } from "./dual-protocol-listener.js";
@@ -316,6 +317,8 @@ async function listen(
   const binaryBatch = connectNodeAdapter({
     routes: (router) => router.rpc(executeBatchServerMethod, createBinaryExecuteBatch(gateway), { readMaxBytes: maxRequestBytes }),
   });
+  // Its Connect unary proto form (the client library's) without connect's per-call machinery.
+  const connectBatch = createConnectBatchRoute(createBinaryBatchExecutor(gateway), maxRequestBytes);
   const binaryRoutes = new Map<string, RequestHandler>([[executeBatchPath, binaryBatch]]);
   for (const route of extras.binaryRoutes ?? []) {
     if (binaryRoutes.has(route.path)) {
@@ -326,6 +329,7 @@ async function listen(
   const handler: RequestHandler = (request, response) => {
     const binary = request.url === undefined ? undefined : binaryRoutes.get(request.url);
     if (binary !== undefined && isBinaryBatchContentType(mediaTypeOf(request.headers["content-type"]))) {
+      if (binary === binaryBatch && connectBatch.serve(request, response)) return;
       binary(request, response);
     } else {
       generic(request, response);

@@ -1,0 +1,213 @@
+/**
+ * The Connect unary route of ExecuteBatch (connect-batch-route.ts): what a
+ * connect-es client sends is answered as connect would answer it — the
+ * executor's outcomes, its refusals as Connect errors, ResourceExhausted
+ * past the size limit, Internal for a body protobuf cannot read — and every
+ * other form of the call is left to connect (serve returns false).
+ */
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterEach, describe, expect, it } from "vitest";
+import { createConnectBatchRoute } from "../../../framework/server/connect-batch-route.js";
+import type { BinaryBatchRequest, BinaryBatchResponse } from "../../../framework/server/gateway-service.js";
+import {
+  decodeExecuteOutcome,
+  decodeExecuteRequest,
+  executeBatchClientMethod,
+  executeBatchPath,
+  executeBatchRequestMessage,
+  newRawExecuteRequest,
+  OutcomeWriter,
+} from "../../../framework/server/gateway-wire.js";
+import { ExecuteKind } from "../../../gen/raftkit/v1/gateway_pb.js";
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+type Executor = (request: BinaryBatchRequest, callTimeoutMs: number | undefined) => Promise<BinaryBatchResponse>;
+
+/** An h2c server whose handler is the route, and "fallback" (404) for what the route leaves to connect. */
+async function serve(execute: Executor, readMaxBytes = 1 << 20): Promise<{ url: string; fallbacks: () => number }> {
+  const route = createConnectBatchRoute(execute, readMaxBytes);
+  let fallbacks = 0;
+  const server = http2.createServer((request, response) => {
+    if (route.serve(request, response)) return;
+    fallbacks++;
+    request.resume();
+    response.writeHead(404, { "content-type": "text/plain" });
+    response.end("fallback");
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  closers.push(
+    () =>
+      new Promise<void>((closed) => {
+        for (const session of sessions) session.destroy();
+        server.close(() => closed());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, fallbacks: () => fallbacks };
+}
+
+/** Each request's payload, echoed as its result. */
+const echo: Executor = async (request) => {
+  const writer = new OutcomeWriter(request.requests.length);
+  const scratch = newRawExecuteRequest();
+  request.requests.forEach((bytes, i) => writer.response(i, decodeExecuteRequest(bytes, i, scratch).payload.slice()));
+  return writer.message();
+};
+
+async function call(url: string, payloads: Uint8Array[], timeoutMs: number | undefined): Promise<Uint8Array[]> {
+  const transport = createConnectTransport({ baseUrl: url, httpVersion: "2" });
+  const requests = payloads.map((payload, i) => ({ groupId: BigInt(i + 1), kind: ExecuteKind.COMMAND, payload }));
+  const answer = await transport.unary(executeBatchClientMethod, undefined, timeoutMs, undefined, executeBatchRequestMessage(requests));
+  return answer.message.outcomes.map((bytes, i) => {
+    const outcome = decodeExecuteOutcome(bytes, i).outcome;
+    if (outcome.case !== "response") throw new Error(`outcome ${i}: ${outcome.case}`);
+    return outcome.value.result;
+  });
+}
+
+/** One raw h2c POST to ExecuteBatch: status, content type and body. */
+async function rawPost(
+  url: string,
+  headers: http2.OutgoingHttpHeaders,
+  body: Uint8Array[],
+): Promise<{ status: number; contentType: string | undefined; body: string }> {
+  const session = http2.connect(url);
+  try {
+    return await new Promise((done, failed) => {
+      session.on("error", failed);
+      const stream = session.request({ ":method": "POST", ":path": executeBatchPath, ...headers });
+      let status = 0;
+      let contentType: string | undefined;
+      const chunks: Buffer[] = [];
+      stream.on("response", (response) => {
+        status = Number(response[":status"]);
+        contentType = response["content-type"] as string | undefined;
+      });
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => done({ status, contentType, body: Buffer.concat(chunks).toString("utf8") }));
+      stream.on("error", failed);
+      for (const part of body) stream.write(part);
+      stream.end();
+    });
+  } finally {
+    session.close();
+  }
+}
+
+describe("createConnectBatchRoute", () => {
+  it("answers a connect-es client's call with the executor's outcomes and hands it the call's timeout", async () => {
+    const timeouts: (number | undefined)[] = [];
+    const { url, fallbacks } = await serve(async (request, timeoutMs) => {
+      timeouts.push(timeoutMs);
+      return echo(request, timeoutMs);
+    });
+    const payloads = Array.from({ length: 300 }, (_, i) => new Uint8Array([i & 0xff, i >> 8, 7]));
+    expect(await call(url, payloads, 30_000)).toEqual(payloads);
+    expect(await call(url, [new Uint8Array(100_000).fill(9)], undefined)).toEqual([new Uint8Array(100_000).fill(9)]);
+    expect(await call(url, [], 30_000)).toEqual([]);
+    expect(timeouts[0]).toBeGreaterThan(25_000);
+    expect(timeouts[0]).toBeLessThanOrEqual(30_000);
+    expect(timeouts[1]).toBeUndefined();
+    expect(fallbacks()).toBe(0);
+  });
+
+  it("answers the executor's refusal as a Connect error with its code, message and metadata", async () => {
+    const { url } = await serve(async () => {
+      throw new ConnectError("batch of 9 requests, allowed at most 4", Code.InvalidArgument, { "x-why": "limit" });
+    });
+    const refused = await call(url, [new Uint8Array([1])], 30_000).then(
+      () => undefined,
+      (error: unknown) => ConnectError.from(error),
+    );
+    expect([refused?.code, refused?.rawMessage, refused?.metadata.get("x-why")]).toEqual([
+      Code.InvalidArgument,
+      "batch of 9 requests, allowed at most 4",
+      "limit",
+    ]);
+    // Anything else thrown is Unknown (HTTP 500), as connect answers it.
+    const { url: other } = await serve(async () => {
+      throw new Error("boom");
+    });
+    const internal = await rawPost(other, { "content-type": "application/proto" }, [new Uint8Array([0x0a, 0x01, 0x08])]);
+    expect([internal.status, internal.contentType, JSON.parse(internal.body)]).toEqual([
+      500,
+      "application/json",
+      { code: "unknown", message: "boom" },
+    ]);
+  });
+
+  it("refuses a body past readMaxBytes with ResourceExhausted, whether its length is declared or not", async () => {
+    let executed = 0;
+    const { url } = await serve(async (request, timeoutMs) => {
+      executed++;
+      return echo(request, timeoutMs);
+    }, 1000);
+    const declared = await rawPost(url, { "content-type": "application/proto", "content-length": 5000 }, [new Uint8Array(5000)]);
+    expect([declared.status, JSON.parse(declared.body).code]).toEqual([429, "resource_exhausted"]);
+    // No content-length: refused once the chunks read pass the limit.
+    const chunked = await rawPost(url, { "content-type": "application/proto" }, [new Uint8Array(600), new Uint8Array(600)]);
+    expect([chunked.status, JSON.parse(chunked.body).code]).toEqual([429, "resource_exhausted"]);
+    expect(executed).toBe(0);
+    // At the limit, still served.
+    expect(await call(url, [new Uint8Array(900).fill(1)], 30_000)).toEqual([new Uint8Array(900).fill(1)]);
+  });
+
+  it("answers a body protobuf cannot read with Internal 'parse binary', as connect does", async () => {
+    const { url } = await serve(echo);
+    const garbage = await rawPost(url, { "content-type": "application/proto" }, [new Uint8Array([0xff, 0xff, 0xff, 0x07])]);
+    expect(garbage.status).toBe(500);
+    expect(JSON.parse(garbage.body)).toMatchObject({ code: "internal", message: expect.stringMatching(/^parse binary: /) });
+  });
+
+  it("leaves every other form of the call to connect", async () => {
+    const { url, fallbacks } = await serve(echo);
+    const body = [new Uint8Array([0x0a, 0x00])];
+    const forms: http2.OutgoingHttpHeaders[] = [
+      { "content-type": "application/json" },
+      { "content-type": "application/proto; charset=utf-8" },
+      { "content-type": "application/proto", "content-encoding": "gzip" },
+      { "content-type": "application/proto", "connect-protocol-version": "2" },
+      { "content-type": "application/proto", "connect-timeout-ms": "soon" },
+      { "content-type": "application/proto", "connect-timeout-ms": "12345678901" },
+    ];
+    for (const headers of forms) {
+      expect((await rawPost(url, headers, body)).body).toBe("fallback");
+    }
+    expect(fallbacks()).toBe(forms.length);
+    const plain = await rawPost(url, { "content-type": "application/proto", "connect-protocol-version": "1", "connect-timeout-ms": "5000" }, body);
+    expect([plain.status, plain.contentType]).toEqual([200, "application/proto"]);
+  });
+
+  it("drops the answer of a call whose client has gone, and keeps serving", async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let arrived = 0;
+    const { url } = await serve(async (request, timeoutMs) => {
+      arrived++;
+      if (arrived === 1) await held;
+      return echo(request, timeoutMs);
+    });
+    const session = http2.connect(url);
+    const stream = session.request({ ":method": "POST", ":path": executeBatchPath, "content-type": "application/proto" });
+    stream.on("error", () => undefined); // the reset below
+    stream.end(new Uint8Array([0x0a, 0x02, 0x1a, 0x00]));
+    const deadline = Date.now() + 30_000;
+    while (arrived === 0 && Date.now() < deadline) await new Promise((tick) => setTimeout(tick, 10));
+    expect(arrived).toBe(1);
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    await new Promise<void>((closed) => session.close(() => closed()));
+    release();
+    expect(await call(url, [new Uint8Array([5])], 30_000)).toEqual([new Uint8Array([5])]);
+  });
+});
