@@ -11,6 +11,7 @@
  * then reads one JSON line {startAt, stopAt} from stdin (the parent sends it
  * once every client is ready). Output: one JSON line (ClientReport) on stdout.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { decodeExecuteOutcome, executeBatchClientMethod, executeBatchRequestMessage } from "../../framework/server/gateway-wire.js";
 import { encodeKvRequest, KvOp } from "../../framework/statemachine/index.js";
@@ -128,9 +129,11 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
       try {
         const message = executeBatchRequestMessage(requests);
         outcomes = (await client.unary(executeBatchClientMethod, undefined, 30_000, undefined, message)).message.outcomes;
-      } catch {
+      } catch (error) {
         failedCalls++; // a timed-out or broken call: its puts count as failed outcomes
         failures += requests.length;
+        const why = `call failed: ${error instanceof ConnectError ? `${Code[error.code]} ${error.rawMessage}` : String(error)}`.slice(0, 110);
+        failureKinds[why] = (failureKinds[why] ?? 0) + requests.length;
         continue;
       }
       const ended = Date.now();
@@ -149,7 +152,8 @@ async function runClient(plan: ClientPlan): Promise<ClientReport> {
         }
         failures++;
         if (outcome.outcome.value?.notLeader !== undefined) notLeader++;
-        const why = `${outcome.outcome.value?.code ?? "?"} ${outcome.outcome.value?.message ?? ""}`.slice(0, 90);
+        const code = outcome.outcome.value?.code;
+        const why = `${code === undefined ? "?" : (Code[code] ?? code)} ${outcome.outcome.value?.message ?? ""}`.slice(0, 110);
         failureKinds[why] = (failureKinds[why] ?? 0) + 1;
         const hint = outcome.outcome.value?.notLeader;
         if (hint !== undefined && hint.leaderNodeId !== 0n) {

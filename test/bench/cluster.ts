@@ -174,8 +174,12 @@ async function batchedThroughput(cluster: ProcessCluster, client: GatewayClient,
       `${(operations / seconds).toFixed(0)} puts/s (${operations} in ${seconds} s, ${failures} failed outcomes ` +
       `(${notLeader} NotLeader), ${calls} calls, ${failedCalls} failed calls), ` +
       `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+    // Failed outcomes by kind (code and message, or why the whole call failed), the most frequent first.
     ...reports.flatMap((report) =>
-      Object.entries(report.failureKinds).map(([kind, count]) => `  client ${report.clientId}: ${count} × ${kind}`),
+      Object.entries(report.failureKinds)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([kind, count]) => `  client ${report.clientId}: ${count} failed × ${kind}`),
     ),
     `  node CPU during batched puts: ${cpu.map((percent, i) => `n${i + 1} ${percent} %`).join(", ")}; ` +
       `CPU of the three nodes per put: ${perPut}`,
