@@ -17,7 +17,7 @@ import type { EngineFile } from "./file-system.js";
  * @internal
  */
 export interface BlockCache {
-  /** Memory budget of resident blocks (column memory plus string bytes). */
+  /** Memory budget of resident blocks (block.ts `residentCost`: columns, strings). */
   readonly budgetBytes: number;
   /** Resident blocks, least recently used first; the value: bytes they are counted for. */
   readonly resident: Map<Block, number>;
@@ -51,7 +51,7 @@ export interface BlockHome {
 /** EventStore.cacheStatistics(). */
 export interface BlockCacheStatistics {
   readonly budgetBytes: number;
-  /** Blocks whose rows are in memory, and their bytes (column memory + string bytes). */
+  /** Blocks whose rows are in memory, and their bytes (columns, strings estimated). */
   readonly residentBlocks: number;
   readonly residentBytes: number;
   /** Resident blocks not yet written by a checkpoint (never evicted). */

@@ -130,11 +130,25 @@ export function dropRows(block: Block): void {
   block.resident = false;
 }
 
+/**
+ * What a string value costs beyond its UTF-8 bytes, estimated: its slot in
+ * the column's array (8) and a V8 string header (16). Without it a block of
+ * short strings counts a fraction of its memory.
+ */
+export const STRING_VALUE_OVERHEAD_BYTES = 24;
+
+/** The bytes a resident block is counted for: column memory, strings (estimated). */
+export function residentCost(block: Block): number {
+  const layout = block.home.layout;
+  return columnBytes(layout) + block.stringBytes +
+    STRING_VALUE_OVERHEAD_BYTES * block.count * layout.stringCount;
+}
+
 /** Counts a block whose rows are in memory in its cache, as the most recently used. */
 export function admitBlock(block: Block): void {
   const cache = block.home.cache;
   if (cache === undefined) return;
-  const cost = columnBytes(block.home.layout) + block.stringBytes;
+  const cost = residentCost(block);
   const old = cache.resident.get(block);
   if (old !== undefined) {
     cache.resident.delete(block);
