@@ -7,7 +7,8 @@
  * malformed bytes are InvalidArgument naming the field and the byte, an
  * oversized request is refused with a clear error.
  */
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
@@ -26,6 +27,10 @@ import {
 } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import type { InsertRequest, QueryRangeResponse } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startEventStoreNode } from "../../examples/event-store/node/event-store-node.js";
+import { eventsOccurrences, insertRequestWireSchema } from "../../examples/event-store/node/insert-route.js";
+import { toWireEvents } from "../../examples/event-store/service/insert-codec.js";
+import { decodeWireEventsParts } from "../../examples/event-store/service/insert-wire.js";
+import type { WireEvents } from "../../examples/event-store/service/insert-wire.js";
 import type { EventStoreNode } from "../../examples/event-store/node/event-store-node.js";
 
 type Service = Client<typeof EventStoreService>;
@@ -113,6 +118,53 @@ async function failure(call: Promise<unknown>): Promise<[Code, string]> {
   }
   throw new Error("the insert succeeded");
 }
+
+/** Events as plain values (doubles compared with Object.is by toEqual: NaN equals NaN, -0 is not 0). */
+function plainEvents(events: WireEvents): unknown {
+  return { timestamps: Array.from(events.timestamps), ids: [...events.ids], columns: events.columns.map((column) =>
+    [column.name, column.values.case, column.values.case === undefined ? [] : Array.from(column.values.values as ArrayLike<unknown>),
+      column.values.case === "int64s" ? column.values.beyondSafe : undefined]) };
+}
+
+describe("the binary Insert route's reading of InsertRequest bytes", () => {
+  it("reads whatever protobuf-es writes (unknown fields, events split in occurrences) as protobuf-es reads it", () => {
+    const text = fc.string({ unit: "grapheme", maxLength: 12 });
+    const double = fc.oneof(fc.double(), fc.constantFrom(Number.NaN, -0, Number.POSITIVE_INFINITY));
+    const values = fc.oneof(
+      fc.array(double, { maxLength: 12 }).map((list) => ({ case: "doubles" as const, value: { values: list } })),
+      fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { maxLength: 12 }).map((list) => ({ case: "int64s" as const, value: { values: list } })),
+      fc.array(fc.boolean(), { maxLength: 12 }).map((list) => ({ case: "bools" as const, value: { values: list } })),
+      fc.array(text, { maxLength: 6 }).map((list) => ({ case: "strings" as const, value: { values: list } })),
+      fc.constant({ case: undefined }));
+    const unknown = fc.array(fc.record({ no: fc.integer({ min: 6, max: 3000 }), value: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) })
+      .map(({ no, value }) => ({ no, wireType: WireType.Varint, data: new BinaryWriter().uint64(value).finish() })), { maxLength: 2 });
+    let split = 0;
+    fc.assert(fc.property(text, fc.array(double, { maxLength: 20 }), fc.array(fc.record({ name: text, values }), { maxLength: 4 }),
+      fc.array(text, { maxLength: 5 }), fc.boolean(), unknown, fc.nat({ max: 25 }),
+      (stream, timestamps, columns, ids, async, extra, cut) => {
+        const events = create(EventsSchema, { timestamps, columns, ids });
+        const request = create(InsertRequestSchema, { stream, events, async });
+        if (extra.length > 0) request.$unknown = extra;
+        let bytes = toBinary(InsertRequestSchema, request);
+        if (cut < timestamps.length) {
+          // The same events as two occurrences of field 2: the first timestamps, then the rest with everything else.
+          split += 1;
+          const head = toBinary(EventsSchema, create(EventsSchema, { timestamps: timestamps.slice(0, cut) }));
+          const tail = toBinary(EventsSchema, create(EventsSchema, { timestamps: timestamps.slice(cut), columns, ids }));
+          const writer = new BinaryWriter();
+          writer.tag(2, WireType.LengthDelimited).bytes(head);
+          writer.raw(toBinary(InsertRequestSchema, create(InsertRequestSchema, { stream, async })));
+          writer.tag(2, WireType.LengthDelimited).bytes(tail);
+          bytes = writer.finish();
+        }
+        const reference = fromBinary(InsertRequestSchema, bytes);
+        const wire = fromBinary(insertRequestWireSchema, bytes);
+        expect([wire.stream, wire.async]).toEqual([reference.stream, reference.async]);
+        expect(plainEvents(decodeWireEventsParts(eventsOccurrences(wire)))).toEqual(plainEvents(toWireEvents(reference.events)));
+      }), { numRuns: 300 });
+    expect(split).toBeGreaterThan(0);
+  });
+});
 
 describe("event store binary Insert route", () => {
   it("stores the same events through Connect proto, gRPC, gRPC-Web and JSON, every field type, ids deduplicated", async () => {
