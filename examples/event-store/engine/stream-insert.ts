@@ -5,11 +5,11 @@ import {
   aggregatedColumns, appendRows, blockEncodedBytes, cloneBlock, createBlock, insertSortedRows,
   retireBlock, rowsThatFit, splitBlock,
 } from "./block.js";
-import { encodedBlockBytes } from "./block-layout.js";
+import { encodedBlockBytes, type BlockLayout } from "./block-layout.js";
 import { residentBlock } from "./block-load.js";
 import type { RowSource } from "./row-source.js";
 import type { Stream } from "./stream.js";
-import { mergeSummary, summarizeRows } from "./summary.js";
+import { mergeSummary, summarizeRows, summarizeSourceRows } from "./summary.js";
 
 /**
  * Snapshot epochs for copy-on-write: blocks made at an epoch <= `pinnedEpoch`
@@ -79,8 +79,8 @@ function appendRun(stream: Stream, source: RowSource, start: number, end: number
  * Late rows from `start`: the run of time-ordered rows that goes to the
  * same block (below its newest time), inserted in one pass, up to the row
  * whose size passes the block's limit — after which the block splits, as
- * when each row went in alone (same blocks, same summaries, bit for bit:
- * each row's summary is merged in the same order). Returns the next row.
+ * when each row went in alone (same blocks, same rows, same summary values:
+ * one summary of the run, merged once). Returns the next row.
  */
 function insertLate(stream: Stream, source: RowSource, start: number, end: number,
   epochs: WriteEpochs): number {
@@ -91,13 +91,13 @@ function insertLate(stream: Stream, source: RowSource, start: number, end: numbe
   const block = path.block;
   const stop = lateRunEnd(stream, block.count, block.stringBytes, block.summary.maxTimestamp, source,
     start, end);
-  const positions = insertSortedRows(block, source, start, stop);
-  const columns = aggregatedColumns(layout, block);
-  for (const position of positions) {
-    const delta = summarizeRows(block.timestamps, columns, position, position + 1);
-    mergeSummary(block.summary, delta);
-    addToPath(path, delta);
-  }
+  insertSortedRows(block, source, start, stop);
+  // One summary for the run: merging it equals merging each row's in turn (the rows are
+  // time-ordered, each below the block's newest time and after the rows of equal time; sums
+  // are exact, so their grouping does not matter).
+  const delta = summarizeSourceRows(timestamps, sourceAggregated(layout, source), start, stop);
+  mergeSummary(block.summary, delta);
+  addToPath(path, delta);
   stream.lateEventCount += stop - start;
   if (blockEncodedBytes(layout, block) > layout.blockBytes) {
     insertBlockAfter(stream.tree, path,
@@ -141,4 +141,14 @@ function makeWritable(stream: Stream, path: TreePath, epochs: WriteEpochs): void
   if (block.epoch > epochs.pinned) return;
   replaceBlock(stream.tree, path, cloneBlock(block, epochs.current));
   retireBlock(block);
+}
+
+/** The insert's columns of the aggregated fields, in layout.aggregated order. */
+function sourceAggregated(layout: BlockLayout, source: RowSource): ArrayLike<number>[] {
+  return layout.aggregated.map((fieldIndex) => {
+    const column = source.columns[fieldIndex];
+    assert(column !== undefined && column.kind === "number",
+      () => `aggregated field #${fieldIndex} is not a numeric column`);
+    return column.values;
+  });
 }

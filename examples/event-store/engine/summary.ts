@@ -101,3 +101,39 @@ export function summarizeRows(
   }
   return summary;
 }
+
+/**
+ * The summary of rows [from, to) of an insert's time-ordered rows (not yet
+ * in a block): `values[k]` is the column of the k-th aggregated field. The
+ * same as summarizeRows over those rows wherever they land.
+ */
+export function summarizeSourceRows(
+  timestamps: ArrayLike<number>,
+  values: readonly ArrayLike<number>[],
+  from: number,
+  to: number,
+): Summary {
+  const summary = createSummary(values.length);
+  if (to <= from) return summary;
+  summary.count = to - from;
+  summary.minTimestamp = timestamps[from]!;
+  summary.maxTimestamp = timestamps[to - 1]!;
+  for (let index = 0; index < values.length; index++) {
+    const column = values[index]!;
+    const field = summary.fields[index]!;
+    let min = Infinity;
+    let max = -Infinity;
+    const sum = field.sum;
+    for (let row = from; row < to; row++) {
+      const value = column[row]!;
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+      exactSumAdd(sum, value);
+    }
+    field.min = min;
+    field.max = max;
+    field.first = column[from]!;
+    field.last = column[to - 1]!;
+  }
+  return summary;
+}
