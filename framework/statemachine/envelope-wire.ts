@@ -9,7 +9,7 @@
  * strings must be valid UTF-8.
  * @internal
  */
-import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { ExecutionErrorCode } from "../../gen/raftkit/v1/envelope_pb.js";
 
 /** An envelope as it is on the wire (64-bit fields as bigint). */
@@ -32,11 +32,16 @@ export type WireResult =
   | { readonly case: undefined };
 
 export function writeEnvelopeBatch(envelopes: readonly WireEnvelope[]): Uint8Array {
-  const writer = new BinaryWriter();
-  for (const envelope of envelopes) {
-    writeEnvelopeFields(writer.tag(1, WireType.LengthDelimited).fork(), envelope).join();
-  }
-  return writer.finish();
+  const sizes = envelopes.map(envelopeSize);
+  let length = 0;
+  for (const size of sizes) length += 1 + varintSize(size) + size;
+  const out = new SizedWriter(length);
+  envelopes.forEach((envelope, index) => {
+    out.byte(tagByte(1, WireType.LengthDelimited));
+    out.varint(sizes[index]!);
+    writeEnvelopeTo(out, envelope);
+  });
+  return out.finish();
 }
 
 export function readEnvelopeBatch(bytes: Uint8Array): WireEnvelope[] {
@@ -51,7 +56,9 @@ export function readEnvelopeBatch(bytes: Uint8Array): WireEnvelope[] {
 }
 
 export function writeEnvelope(envelope: WireEnvelope): Uint8Array {
-  return writeEnvelopeFields(new BinaryWriter(), envelope).finish();
+  const out = new SizedWriter(envelopeSize(envelope));
+  writeEnvelopeTo(out, envelope);
+  return out.finish();
 }
 
 export function readEnvelope(bytes: Uint8Array): WireEnvelope {
@@ -59,11 +66,16 @@ export function readEnvelope(bytes: Uint8Array): WireEnvelope {
 }
 
 export function writeResultBatch(results: readonly WireResult[]): Uint8Array {
-  const writer = new BinaryWriter();
-  for (const result of results) {
-    writeResultFields(writer.tag(1, WireType.LengthDelimited).fork(), result).join();
-  }
-  return writer.finish();
+  const sizes = results.map(resultSize);
+  let length = 0;
+  for (const size of sizes) length += 1 + varintSize(size) + size;
+  const out = new SizedWriter(length);
+  results.forEach((result, index) => {
+    out.byte(tagByte(1, WireType.LengthDelimited));
+    out.varint(sizes[index]!);
+    writeResultTo(out, result);
+  });
+  return out.finish();
 }
 
 export function readResultBatch(bytes: Uint8Array): WireResult[] {
@@ -78,26 +90,64 @@ export function readResultBatch(bytes: Uint8Array): WireResult[] {
 }
 
 export function writeResult(result: WireResult): Uint8Array {
-  return writeResultFields(new BinaryWriter(), result).finish();
+  const out = new SizedWriter(resultSize(result));
+  writeResultTo(out, result);
+  return out.finish();
 }
 
 export function readResult(bytes: Uint8Array): WireResult {
   return readResultFields(new BinaryReader(bytes));
 }
 
-function writeEnvelopeFields(writer: BinaryWriter, envelope: WireEnvelope): BinaryWriter {
-  if (envelope.type !== "") writer.tag(1, WireType.LengthDelimited).string(envelope.type);
+/**
+ * Encoded sizes first, then one buffer of exactly that size: the payload
+ * (a whole command, up to the proposal limit) is copied once. protobuf-es's
+ * BinaryWriter copied it twice per message (fork/join, then finish), each
+ * into a fresh buffer: four fresh buffers of an insert's size per proposal
+ * on the event store's leader (buildCommand, then prepareProposal).
+ */
+function envelopeSize(envelope: WireEnvelope): number {
+  let size = 0;
+  if (envelope.type !== "") size += delimitedSize(utf8Length(envelope.type));
+  const session = envelope.session;
+  if (session !== undefined) size += delimitedSize(sessionSize(session));
+  if (envelope.timestampMs !== 0n) size += 1 + varint64Size(envelope.timestampMs);
+  if (envelope.payload.length > 0) size += delimitedSize(envelope.payload.length);
+  return size;
+}
+
+function sessionSize(session: WireSession): number {
+  let size = 0;
+  if (session.clientId !== 0n) size += 9;
+  if (session.sequence !== 0n) size += 1 + varint64Size(session.sequence);
+  if (session.respondedTo !== 0n) size += 1 + varint64Size(session.respondedTo);
+  return size;
+}
+
+function writeEnvelopeTo(out: SizedWriter, envelope: WireEnvelope): void {
+  if (envelope.type !== "") out.string(1, envelope.type);
   const session = envelope.session;
   if (session !== undefined) {
-    writer.tag(2, WireType.LengthDelimited).fork();
-    if (session.clientId !== 0n) writer.tag(1, WireType.Bit64).fixed64(session.clientId);
-    if (session.sequence !== 0n) writer.tag(2, WireType.Varint).uint64(session.sequence);
-    if (session.respondedTo !== 0n) writer.tag(3, WireType.Varint).uint64(session.respondedTo);
-    writer.join();
+    out.byte(tagByte(2, WireType.LengthDelimited));
+    out.varint(sessionSize(session));
+    if (session.clientId !== 0n) {
+      out.byte(tagByte(1, WireType.Bit64));
+      out.fixed64(session.clientId);
+    }
+    if (session.sequence !== 0n) {
+      out.byte(tagByte(2, WireType.Varint));
+      out.varint64(session.sequence);
+    }
+    if (session.respondedTo !== 0n) {
+      out.byte(tagByte(3, WireType.Varint));
+      out.varint64(session.respondedTo);
+    }
   }
-  if (envelope.timestampMs !== 0n) writer.tag(3, WireType.Varint).int64(envelope.timestampMs);
-  if (envelope.payload.length > 0) writer.tag(4, WireType.LengthDelimited).bytes(envelope.payload);
-  return writer;
+  if (envelope.timestampMs !== 0n) {
+    out.byte(tagByte(3, WireType.Varint));
+    out.varint64(envelope.timestampMs);
+  }
+  if (envelope.payload.length > 0) out.bytes(4, envelope.payload);
 }
 
 function readEnvelopeFields(reader: BinaryReader): WireEnvelope {
@@ -157,15 +207,31 @@ function readSession(reader: BinaryReader, earlier: WireSession | undefined): Wi
   return session;
 }
 
-function writeResultFields(writer: BinaryWriter, result: WireResult): BinaryWriter {
-  if (result.case === "payload") writer.tag(1, WireType.LengthDelimited).bytes(result.payload);
+function resultSize(result: WireResult): number {
+  if (result.case === "payload") return delimitedSize(result.payload.length);
+  if (result.case === "error") return delimitedSize(errorSize(result.code, result.message));
+  return 0;
+}
+
+function errorSize(code: number, message: string): number {
+  let size = 0;
+  if (code !== 0) size += 1 + varint64Size(BigInt(code));
+  if (message !== "") size += delimitedSize(utf8Length(message));
+  return size;
+}
+
+function writeResultTo(out: SizedWriter, result: WireResult): void {
+  if (result.case === "payload") out.bytes(1, result.payload);
   if (result.case === "error") {
-    writer.tag(2, WireType.LengthDelimited).fork();
-    if (result.code !== 0) writer.tag(1, WireType.Varint).int32(result.code);
-    if (result.message !== "") writer.tag(2, WireType.LengthDelimited).string(result.message);
-    writer.join();
+    out.byte(tagByte(2, WireType.LengthDelimited));
+    out.varint(errorSize(result.code, result.message));
+    if (result.code !== 0) {
+      out.byte(tagByte(1, WireType.Varint));
+      // int32: a negative code is sign-extended to 64 bits (10 bytes), as protobuf writes it.
+      out.varint64(BigInt(result.code));
+    }
+    if (result.message !== "") out.string(2, result.message);
   }
-  return writer;
 }
 
 function readResultFields(reader: BinaryReader): WireResult {
@@ -215,5 +281,128 @@ function nested(reader: BinaryReader, field: number, wireType: WireType): Binary
 function requireWireType(actual: WireType, expected: WireType, field: number): void {
   if (actual !== expected) {
     throw new Error(`field ${field}: wire type ${actual}, expected ${expected}`);
+  }
+}
+
+/** A field's tag as one byte (field numbers below 16). */
+function tagByte(field: number, wireType: WireType): number {
+  return (field << 3) | wireType;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+/** A varint of a 64-bit field: negative values as their two's complement (10 bytes). */
+function varint64Size(value: bigint): number {
+  let rest = BigInt.asUintN(64, value);
+  let size = 1;
+  while (rest >= 0x80n) {
+    rest >>= 7n;
+    size++;
+  }
+  return size;
+}
+
+/** Tag, length and payload of a length-delimited field of `length` bytes. */
+function delimitedSize(length: number): number {
+  return 1 + varintSize(length) + length;
+}
+
+/** UTF-8 length as TextEncoder writes it (a lone surrogate becomes U+FFFD: 3 bytes). */
+function utf8Length(text: string): number {
+  let length = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      length += 1;
+      continue;
+    }
+    const next = text.charCodeAt(index + 1);
+    if (code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      // A pair: 2 UTF-16 units, 4 bytes.
+      length += 2;
+      index++;
+      continue;
+    }
+    length += 2;
+  }
+  return length;
+}
+
+const textEncoder = new TextEncoder();
+
+/** Writes into one buffer of a size computed before; finish checks it was filled exactly. */
+class SizedWriter {
+  private readonly buffer: Uint8Array;
+  private at = 0;
+
+  constructor(length: number) {
+    this.buffer = new Uint8Array(length);
+  }
+
+  byte(value: number): void {
+    this.buffer[this.at++] = value;
+  }
+
+  varint(value: number): void {
+    while (value >= 0x80) {
+      this.buffer[this.at++] = (value % 128) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    this.buffer[this.at++] = value;
+  }
+
+  varint64(value: bigint): void {
+    const bits = BigInt.asUintN(64, value);
+    let low = Number(bits & 0xffffffffn);
+    let high = Number(bits >> 32n);
+    while (high !== 0 || low >= 0x80) {
+      this.buffer[this.at++] = (low & 0x7f) | 0x80;
+      low = ((low >>> 7) | (high << 25)) >>> 0;
+      high >>>= 7;
+    }
+    this.buffer[this.at++] = low;
+  }
+
+  fixed64(value: bigint): void {
+    const bits = BigInt.asUintN(64, value);
+    const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.at, 8);
+    view.setUint32(0, Number(bits & 0xffffffffn), true);
+    view.setUint32(4, Number(bits >> 32n), true);
+    this.at += 8;
+  }
+
+  bytes(field: number, value: Uint8Array): void {
+    this.byte(tagByte(field, WireType.LengthDelimited));
+    this.varint(value.length);
+    this.buffer.set(value, this.at);
+    this.at += value.length;
+  }
+
+  string(field: number, text: string): void {
+    const length = utf8Length(text);
+    this.byte(tagByte(field, WireType.LengthDelimited));
+    this.varint(length);
+    if (length === text.length) {
+      for (let index = 0; index < length; index++) this.buffer[this.at++] = text.charCodeAt(index);
+      return;
+    }
+    const { written } = textEncoder.encodeInto(text, this.buffer.subarray(this.at, this.at + length));
+    if (written !== length) throw new Error(`string encoded to ${written} bytes, sized ${length}`);
+    this.at += length;
+  }
+
+  finish(): Uint8Array {
+    if (this.at !== this.buffer.length) {
+      throw new Error(`envelope wire: wrote ${this.at} bytes of ${this.buffer.length} sized`);
+    }
+    return this.buffer;
   }
 }

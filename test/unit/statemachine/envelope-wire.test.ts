@@ -8,12 +8,18 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   EnvelopeBatchSchema,
+  EnvelopeSchema,
   ResultBatchSchema,
+  ResultSchema,
 } from "../../../gen/raftkit/v1/envelope_pb.js";
 import {
   readEnvelopeBatch,
+  readEnvelope,
+  readResult,
   readResultBatch,
+  writeEnvelope,
   writeEnvelopeBatch,
+  writeResult,
   writeResultBatch,
 } from "../../../framework/statemachine/envelope-wire.js";
 import type { WireEnvelope, WireResult } from "../../../framework/statemachine/envelope-wire.js";
@@ -21,6 +27,14 @@ import type { WireEnvelope, WireResult } from "../../../framework/statemachine/e
 const uint64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
 const bytes = fc.uint8Array({ maxLength: 40 });
+
+// Any text: ASCII (one byte per unit), other planes (surrogate pairs), and lone surrogates
+// (written as U+FFFD, as TextEncoder and protobuf-es write them).
+const text = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: "binary", maxLength: 30 }),
+  fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 12 }).map((codes) => String.fromCharCode(...codes)),
+);
 
 const session = fc.record({ clientId: uint64, sequence: uint64, respondedTo: uint64 });
 const envelope: fc.Arbitrary<WireEnvelope> = fc.record({
@@ -92,6 +106,45 @@ function outcomeOf<T>(decode: () => T): { ok: true; value: T } | { ok: false } {
 }
 
 describe("envelope wire codec = protobuf-es", () => {
+  it("writes the same bytes for one envelope and one result, any text and payload size", () => {
+    const anyEnvelope = fc.record({
+      type: text,
+      session: fc.option(session, { nil: undefined }),
+      timestampMs: int64,
+      // Lengths written as varints of one, two and three bytes, and either side of each step.
+      payload: fc.oneof(bytes, fc.constantFrom(127, 128, 16_383, 16_384, 70_000).map((length) =>
+        new Uint8Array(length).fill(length & 0xff))),
+    });
+    const anyResult: fc.Arbitrary<WireResult> = fc.oneof(
+      fc.record({ case: fc.constant("payload" as const), payload: bytes }),
+      fc.record({
+        case: fc.constant("error" as const),
+        code: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        message: text,
+      }),
+    );
+    fc.assert(
+      fc.property(anyEnvelope, anyResult, (one, answer) => {
+        // Byte arrays compared as Buffers: vitest's deep equality walks 70,000 elements slowly.
+        const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+        const written = writeEnvelope(one);
+        expect(same(written, toBinary(EnvelopeSchema, create(EnvelopeSchema, { ...one })))).toBe(true);
+        const batch = writeEnvelopeBatch([one, one]);
+        expect(same(batch, toBinary(EnvelopeBatchSchema, envelopeBatchMessage([one, one])))).toBe(true);
+        const { payload, ...rest } = readEnvelope(written);
+        const { payload: referencePayload, ...referenceRest } = plainEnvelopes(batch)[0]!;
+        expect(rest).toEqual(referenceRest);
+        expect(same(payload, referencePayload)).toBe(true);
+        const resultBytes = writeResult(answer);
+        const [reference] = resultBatchMessage([answer]).results;
+        expect(resultBytes).toEqual(toBinary(ResultSchema, reference!));
+        expect(readResult(resultBytes)).toEqual(plainResults(writeResultBatch([answer]))[0]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+
   it("writes the same bytes and reads back the same envelopes", () => {
     fc.assert(
       fc.property(fc.array(envelope, { maxLength: 6 }), (envelopes) => {
