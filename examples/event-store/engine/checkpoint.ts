@@ -29,6 +29,7 @@ export async function checkpoint(state: StoreState): Promise<void> {
   const manifest = currentManifest(state, wal.generation);
   await writeManifestFile(state.fileSystem, state.directory, manifest);
   state.wal = wal;
+  state.unloggedBytes = 0;
   state.durableSlots = new Set(manifest.streams.flatMap((stream) => stream.slots));
   for (const block of changed) block.dirty = false;
   await oldWal.file.close();

@@ -14,7 +14,7 @@ import { writeEpochs, type StoreState } from "./store-state.js";
 import type { Stream } from "./stream.js";
 import { latestEvent, streamStatistics } from "./stream-query.js";
 import { checkTree } from "./tree-check.js";
-import { encodeWalRecord } from "./wal-codec.js";
+import { encodeWalRecord, walRecordBytes } from "./wal-codec.js";
 import { appendWal } from "./wal-file.js";
 import { aggregateWindows } from "./window-aggregate.js";
 
@@ -121,9 +121,17 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   // A large batch: its check, its WAL record's encoding and its inserts run in turns of their own.
   const yieldBetween = slices !== undefined && insertedRows(checked) > slices.rows;
   if (yieldBetween) await slices.yieldNow();
-  const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
-  if (yieldBetween) await slices.yieldNow();
-  await guardWrite(state, () => appendWal(state.wal, record, state.walSync));
+  if (state.walSync || annexOnly) {
+    // walSync false still logs (and syncs) an annex alone at the current index: no log of
+    // the user's replays it (it moves no index), and the annex is the user's own state.
+    const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
+    if (yieldBetween) await slices.yieldNow();
+    await guardWrite(state, () => appendWal(state.wal, record, true));
+  } else {
+    // No WAL record: unsynced, it would survive only a process crash, and the user replays
+    // batches above the last checkpoint from a durable log of its own (walSync's contract).
+    state.unloggedBytes += walRecordBytes(checked, annex);
+  }
   if (slices === undefined) {
     applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state), state.cache);
   } else {
@@ -134,7 +142,7 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   if (annex !== undefined) state.annex = annex.slice();
   // Dirty blocks alone over the budget: a checkpoint makes them evictable.
   const needsCheckpoint = enforceBudget(state.cache);
-  if (state.wal.size >= state.walCheckpointBytes || needsCheckpoint) {
+  if (state.wal.size + state.unloggedBytes >= state.walCheckpointBytes || needsCheckpoint) {
     await guardWrite(state, () => checkpointAndEvict(state));
   }
 }

@@ -21,14 +21,19 @@ export interface EventStoreOptions {
   /** WAL size that triggers a checkpoint after a batch; default 64 MiB. */
   readonly walCheckpointBytes?: number;
   /**
-   * Default true: every batch is fdatasync'ed before applyBatch resolves.
+   * Default true: every batch is written to the WAL and fdatasync'ed before
+   * applyBatch resolves.
    * False: for a user that can replay batches from a durable log of its own
    * (a raft state machine: the raft log holds every entry above the
    * store's durable index, or the host restores a snapshot). Batches are
-   * then durable only at checkpoints; after a crash the store reopens at an
-   * earlier applied index, and open cuts the WAL at its first damaged record
-   * (unsynced appends may reach the disk out of order) instead of reporting
-   * corruption.
+   * then not written to the WAL at all (the raft log already holds them; an
+   * unsynced record would only shorten the replay after a process crash) and
+   * are durable only at checkpoints, which still run every
+   * `walCheckpointBytes` of would-be WAL records: after any crash the store
+   * reopens at its last checkpoint. Exception: an empty batch that sets the
+   * annex at the current index (no log replays it) is written and synced.
+   * Open cuts a WAL left by an earlier unsynced store at its first damaged
+   * record instead of reporting corruption.
    */
   readonly walSync?: boolean;
   /**

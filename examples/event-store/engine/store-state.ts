@@ -26,6 +26,12 @@ export interface StoreState {
    */
   annex: Uint8Array;
   wal: WalFile;
+  /**
+   * walSync false: the bytes of the WAL records this store did not write
+   * since the last checkpoint (it writes none); they count towards
+   * walCheckpointBytes as written ones do.
+   */
+  unloggedBytes: number;
   readonly blocksFile: EngineFile;
   /** Which blocks have their rows in memory (block-cache.ts). */
   readonly cache: BlockCache;

@@ -45,8 +45,12 @@ function insertBytes(operation: CheckedOperation & { kind: "insert" }): number {
     pad8(stringBytes);
 }
 
-export function encodeWalRecord(generation: number, appliedIndex: number,
-  operations: readonly CheckedOperation[], annex?: Uint8Array): Uint8Array {
+/**
+ * The bytes of a batch's WAL record (also what a store without WAL records,
+ * walSync false, counts towards its checkpoint); a batch over
+ * WAL_RECORD_BYTES_MAX is refused either way.
+ */
+export function walRecordBytes(operations: readonly CheckedOperation[], annex?: Uint8Array): number {
   let length = WAL_HEADER_BYTES + (annex === undefined ? 0 : pad8(annex.byteLength));
   for (const operation of operations) {
     length += operation.kind === "insert" ? insertBytes(operation) :
@@ -56,6 +60,12 @@ export function encodeWalRecord(generation: number, appliedIndex: number,
     throw new EventStoreError(EventStoreErrorCode.InvalidArgument, `batch of ${length} bytes, ` +
       `at most ${WAL_RECORD_BYTES_MAX}: split it`);
   }
+  return length;
+}
+
+export function encodeWalRecord(generation: number, appliedIndex: number,
+  operations: readonly CheckedOperation[], annex?: Uint8Array): Uint8Array {
+  const length = walRecordBytes(operations, annex);
   const writer = new ByteWriter(length);
   writer.u32(WAL_MAGIC);
   writer.u32(0);

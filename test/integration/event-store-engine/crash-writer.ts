@@ -4,6 +4,8 @@
  * derived from its applied index (batch-content.ts), printing "acked <index>"
  * after each batch is durable. A small WAL limit makes checkpoints frequent,
  * so kills land in every phase: WAL append, apply, block writes, manifest rename.
+ * With argv[3] "unsynced" the store runs with walSync false (as under raft): no
+ * WAL records, "acked" means applied, and only checkpoints are durable.
  */
 import {
   createNodeFileSystem, openEventStore,
@@ -11,9 +13,10 @@ import {
 import { batchOperations, STREAM_SCHEMA } from "./batch-content.js";
 
 const directory = process.argv[2];
-if (directory === undefined) throw new Error("usage: crash-writer <directory>");
+if (directory === undefined) throw new Error("usage: crash-writer <directory> [unsynced]");
+const walSync = process.argv[3] !== "unsynced";
 const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory,
-  blockBytes: 4096, walCheckpointBytes: 256 * 1024 });
+  blockBytes: 4096, walCheckpointBytes: 256 * 1024, walSync });
 if (store.appliedIndex() === 0) {
   await store.applyBatch([{ kind: "createStream", stream: "ticks", schema: STREAM_SCHEMA }], 1);
   process.stdout.write("acked 1\n");
