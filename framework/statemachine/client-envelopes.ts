@@ -11,6 +11,7 @@ import {
   encodeEnvelopeBatch,
 } from "./envelope-codec.js";
 import type { ExecutionResult, SessionStamp } from "./envelope-codec.js";
+import { singleEnvelopeHeaderSize, writeSingleEnvelopeHeader } from "./envelope-wire.js";
 import { StateMachineError, StateMachineErrorCode } from "./errors.js";
 import { ExecutableKind } from "./executable-message.js";
 import type { ExecutableMessage } from "./executable-message.js";
@@ -31,8 +32,20 @@ export function buildCommand<Request, Response>(
   options: BuildOptions = {},
 ): Uint8Array {
   requireKind(descriptor, ExecutableKind.Command);
-  const payload = encodePayload(descriptor, request, options);
   const type = descriptor.typeName;
+  const codec = descriptor.request;
+  if (stamp === undefined && codec.encodeAfter !== undefined) {
+    // The envelope's header written in front of the payload, in the payload's own buffer.
+    let header = 0;
+    const bytes = codec.encodeAfter(request, (length) => {
+      checkPayloadSize(descriptor, length, options);
+      header = singleEnvelopeHeaderSize(type, length);
+      return header;
+    });
+    writeSingleEnvelopeHeader(bytes, type, bytes.length - header);
+    return bytes;
+  }
+  const payload = encodePayload(descriptor, request, options);
   return encodeEnvelopeBatch([{ type, session: stamp, timestampMs: 0, payload }]);
 }
 
@@ -93,14 +106,22 @@ function encodePayload<Request, Response>(
   options: BuildOptions,
 ): Uint8Array {
   const payload = descriptor.request.encode(request);
+  checkPayloadSize(descriptor, payload.length, options);
+  return payload;
+}
+
+function checkPayloadSize<Request, Response>(
+  descriptor: ExecutableMessage<Request, Response>,
+  length: number,
+  options: BuildOptions,
+): void {
   const limit = options.maxPayloadBytes;
-  if (limit !== undefined && payload.length > limit) {
+  if (limit !== undefined && length > limit) {
     throw new StateMachineError(
       StateMachineErrorCode.TooLarge,
-      `${descriptor.typeName}: payload of ${payload.length} bytes, allowed at most ${limit}`,
+      `${descriptor.typeName}: payload of ${length} bytes, allowed at most ${limit}`,
     );
   }
-  return payload;
 }
 
 function requireKind<Request, Response>(

@@ -44,6 +44,41 @@ export function writeEnvelopeBatch(envelopes: readonly WireEnvelope[]): Uint8Arr
   return out.finish();
 }
 
+/**
+ * The bytes before the payload of an envelope batch holding one envelope
+ * of `type` and a payload of `payloadLength` bytes (no session, no
+ * timestamp): what buildCommand writes in front of a payload encoded in
+ * place (MessageCodec.encodeAfter). Those bytes followed by the payload are
+ * writeEnvelopeBatch's bytes for that batch.
+ */
+export function singleEnvelopeHeaderSize(type: string, payloadLength: number): number {
+  const content = singleEnvelopeSize(type, payloadLength);
+  return 1 + varintSize(content) + content - payloadLength;
+}
+
+/** The envelope's own size (without its tag and length in the batch), payload included. */
+function singleEnvelopeSize(type: string, payloadLength: number): number {
+  return (type === "" ? 0 : delimitedSize(utf8Length(type))) +
+    (payloadLength > 0 ? delimitedSize(payloadLength) : 0);
+}
+
+/** Writes that header at the start of `target`, whose last `payloadLength` bytes are the payload. */
+export function writeSingleEnvelopeHeader(target: Uint8Array, type: string, payloadLength: number): void {
+  const header = singleEnvelopeHeaderSize(type, payloadLength);
+  if (target.length !== header + payloadLength) {
+    throw new Error(`envelope header: ${target.length} bytes for ${header} of header and ${payloadLength} of payload`);
+  }
+  const out = new SizedWriter(header, target);
+  out.byte(tagByte(1, WireType.LengthDelimited));
+  out.varint(singleEnvelopeSize(type, payloadLength));
+  if (type !== "") out.string(1, type);
+  if (payloadLength > 0) {
+    out.byte(tagByte(4, WireType.LengthDelimited));
+    out.varint(payloadLength);
+  }
+  out.finish();
+}
+
 export function readEnvelopeBatch(bytes: Uint8Array): WireEnvelope[] {
   const reader = new BinaryReader(bytes);
   const envelopes: WireEnvelope[] = [];
@@ -341,10 +376,13 @@ const textEncoder = new TextEncoder();
 /** Writes into one buffer of a size computed before; finish checks it was filled exactly. */
 class SizedWriter {
   private readonly buffer: Uint8Array;
+  private readonly length: number;
   private at = 0;
 
-  constructor(length: number) {
-    this.buffer = new Uint8Array(length);
+  /** A new buffer of `length` bytes, or the first `length` bytes of `into`. */
+  constructor(length: number, into?: Uint8Array) {
+    this.buffer = into ?? new Uint8Array(length);
+    this.length = length;
   }
 
   byte(value: number): void {
@@ -400,8 +438,8 @@ class SizedWriter {
   }
 
   finish(): Uint8Array {
-    if (this.at !== this.buffer.length) {
-      throw new Error(`envelope wire: wrote ${this.at} bytes of ${this.buffer.length} sized`);
+    if (this.at !== this.length) {
+      throw new Error(`envelope wire: wrote ${this.at} bytes of ${this.length} sized`);
     }
     return this.buffer;
   }

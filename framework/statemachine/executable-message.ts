@@ -19,6 +19,15 @@ export enum ExecutableKind {
  */
 export interface MessageCodec<Message> {
   encode(message: Message): Uint8Array;
+  /**
+   * Optional, for large commands: the bytes of `encode` written after
+   * `room(length)` free bytes at the start of one buffer (`length`: the
+   * encoded size; the buffer: room + length bytes). buildCommand writes the
+   * log entry's envelope header into that room, so the command is encoded
+   * once, in place, instead of encoded and then copied into its envelope.
+   * `room` may throw (a payload over the limit): nothing is allocated then.
+   */
+  encodeAfter?(message: Message, room: (length: number) => number): Uint8Array;
   decode(bytes: Uint8Array): Message;
   fromJson?(json: unknown): Message;
   toJson?(message: Message): unknown;

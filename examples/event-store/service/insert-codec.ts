@@ -5,7 +5,7 @@ import { InsertRequestSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { Column, Events, InsertRequest } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertCommand, WireColumn, WireEvents } from "./insert-wire.js";
 import { decodeInsertCommand, emptyWireEvents } from "./insert-wire.js";
-import { encodeInsertCommand } from "./insert-wire-encode.js";
+import { encodeInsertCommand, encodeInsertCommandAfter } from "./insert-wire-encode.js";
 
 function toWireColumn(column: Column): WireColumn {
   const values = column.values;
@@ -131,6 +131,8 @@ export const insertRequestCodec: MessageCodec<InsertRequest> = {
  */
 export const insertCommandCodec: MessageCodec<InsertCommand> = {
   encode: encodeInsertCommand,
+  // In place after the envelope header (buildCommand): a merged proposal is ~1 MB.
+  encodeAfter: encodeInsertCommandAfter,
   decode: decodeInsertCommand,
   fromJson: (json) => {
     const request = fromJson(InsertRequestSchema, json as JsonValue);

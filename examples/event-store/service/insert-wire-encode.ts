@@ -138,11 +138,22 @@ export function encodeEventsField(events: WireEvents): Uint8Array {
 
 /** eventstore.v1.InsertRequest bytes. */
 export function encodeInsertCommand(command: InsertCommand): Uint8Array {
+  return encodeInsertCommandAfter(command, () => 0);
+}
+
+/**
+ * The same bytes after `room(length)` free bytes at the start of the buffer
+ * (MessageCodec.encodeAfter: the leader's proposal gets its envelope header
+ * there instead of a copy of the command in a second buffer).
+ */
+export function encodeInsertCommandAfter(command: InsertCommand, room: (length: number) => number): Uint8Array {
   const streamBytes = utf8Bytes(command.stream);
   const events = eventsLayout(command.events);
   const length = (streamBytes === 0 ? 0 : 1 + delimitedBytes(streamBytes)) + 1 +
     delimitedBytes(events.payload) + (command.async ? 2 : 0);
-  const writer = new WireWriter(length);
+  const start = room(length);
+  const writer = new WireWriter(start + length);
+  writer.at = start;
   if (streamBytes > 0) writeString(writer, 1, command.stream, streamBytes);
   writer.uint32(tag(2, 2));
   writer.uint32(events.payload);

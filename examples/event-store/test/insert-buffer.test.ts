@@ -2,12 +2,14 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { HostErrorCode, isHostError } from "../../../framework/host/index.js";
 import {
-  buildCommand, decodeEnvelopeBatch, isStateMachineError, readCommandResult, stampEnvelopeBatch, StateMachineErrorCode,
+  buildCommand, decodeEnvelopeBatch, encodeEnvelopeBatch, isStateMachineError, readCommandResult, stampEnvelopeBatch, StateMachineErrorCode,
 } from "../../../framework/statemachine/index.js";
 import { createManualClock } from "../../../framework/transport/index.js";
 import { createInsertChecker, createMemoryFileSystem } from "../engine/index.js";
 import { CreateStreamRequestSchema, FieldType } from "../gen/eventstore/v1/eventstore_pb.js";
 import { CreateStream, Insert } from "../service/descriptors.js";
+import { insertCommandCodec } from "../service/insert-codec.js";
+import { InsertColumnar } from "../service/insert-columnar.js";
 import { createEventStoreMachine } from "../service/event-store-machine.js";
 import { createInsertBuffer, type BufferedStream } from "../service/insert-buffer.js";
 import type { ColumnarEvents } from "../service/columnar-events.js";
@@ -298,5 +300,18 @@ describe("leader merge with a scratch buffer", () => {
       expect(columnar.map((events) => Array.from(events.timestamps))).toEqual(parts.map((rows) => rows.map((row) => row.timestamp)));
     }), { numRuns: 200 });
     expect(merges).toBe(200);
+  });
+
+  it("proposes the merged command encoded in place after its envelope header: the bytes of encode + envelope", () => {
+    const command = { stream: "s", async: false, events: {
+      timestamps: Float64Array.from({ length: 3000 }, (_, row) => row * 10),
+      columns: [{ name: "price", values: { case: "doubles" as const, values: Float64Array.from({ length: 3000 }, (_, row) => row / 4) } }],
+      ids: [] } };
+    const built = buildCommand(InsertColumnar, command, undefined);
+    const reference = encodeEnvelopeBatch([{ type: InsertColumnar.typeName, session: undefined, timestampMs: 0,
+      payload: insertCommandCodec.encode(command) }]);
+    expect(Buffer.from(built).equals(Buffer.from(reference))).toBe(true);
+    expect(Array.from(Insert.request.decode(decodeEnvelopeBatch(built)[0]!.payload).events!.timestamps))
+      .toEqual(Array.from(command.events.timestamps));
   });
 });

@@ -1,5 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   EnvelopeBatchSchema,
@@ -25,6 +26,7 @@ import {
   readCommandResult,
   stampEnvelopeBatch,
 } from "../../../framework/statemachine/index.js";
+import type { ExecutableMessage } from "../../../framework/statemachine/index.js";
 import { Add, GetCounter } from "./counter-kv-state-machine.js";
 
 const session = { clientId: 0xffff_ffff_ffff_fff0n, sequence: 3, respondedTo: 2 };
@@ -106,6 +108,52 @@ describe("envelope codec", () => {
     expect(decodeResult(unknown)).toEqual(errorResult(StateMachineErrorCode.Aborted, "newer peer"));
     expect(() => decodeResult(toBinary(ResultSchema, create(ResultSchema)))).toThrowError(
       "result has neither payload nor error",
+    );
+  });
+
+  it("a codec that encodes in place (encodeAfter) builds the same command bytes as encode", () => {
+    // A codec of raw bytes both ways; the descriptor's type name any text (ASCII, other planes, lone surrogates).
+    const typeName = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "binary", maxLength: 40 }),
+      fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 8 }).map((codes) => String.fromCharCode(...codes)));
+    const payload = fc.oneof(fc.uint8Array({ maxLength: 200 }),
+      fc.constantFrom(127, 128, 16_383, 16_384, 70_000).map((length) => new Uint8Array(length).fill(length & 0xff)));
+    fc.assert(
+      fc.property(typeName, payload, (type, message) => {
+        let roomAsked: number | undefined;
+        const bytesCodec = {
+          encode: (bytes: Uint8Array): Uint8Array => bytes.slice(),
+          decode: (bytes: Uint8Array): Uint8Array => bytes,
+        };
+        const plain: ExecutableMessage<Uint8Array, Uint8Array> = {
+          ...Add, typeName: type, request: bytesCodec, response: bytesCodec,
+        };
+        const inPlace: ExecutableMessage<Uint8Array, Uint8Array> = {
+          ...plain,
+          request: {
+            ...plain.request,
+            encodeAfter: (bytes, room) => {
+              roomAsked = room(bytes.length);
+              const out = new Uint8Array(roomAsked + bytes.length).fill(0xee);
+              out.set(bytes, roomAsked);
+              return out;
+            },
+          },
+        };
+        const expected = buildCommand(plain, message, undefined);
+        const built = buildCommand(inPlace, message, undefined);
+        expect(roomAsked).toBe(expected.length - message.length);
+        expect(Buffer.from(built).equals(Buffer.from(expected))).toBe(true);
+        const [envelope] = decodeEnvelopeBatch(built);
+        expect(Buffer.from(envelope!.payload).equals(Buffer.from(message))).toBe(true);
+        // Over the limit: refused before the codec allocates anything.
+        if (message.length > 0) {
+          roomAsked = undefined;
+          expect(() => buildCommand(inPlace, message, undefined, { maxPayloadBytes: message.length - 1 }))
+            .toThrowError(/too_large/);
+          expect(roomAsked).toBeUndefined();
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 
