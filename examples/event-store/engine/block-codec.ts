@@ -21,11 +21,25 @@ function padTo8(bytes: number): number {
 
 /** Encodes `block` into a fresh 8-aligned buffer of exactly its encoded length. */
 export function encodeBlock(layout: BlockLayout, block: Block): Uint8Array {
+  const bytes = new Uint8Array(encodedBlockBytes(layout, block.count, block.stringBytes));
+  encodeBlockInto(layout, block, bytes);
+  return bytes;
+}
+
+/**
+ * Encodes `block` at the start of `target` (its byteOffset a multiple of 8,
+ * at least the encoded length long); returns the encoded length. The bytes
+ * of `target` after it are left as they were; padding inside it is zero.
+ */
+export function encodeBlockInto(layout: BlockLayout, block: Block, target: Uint8Array): number {
   const length = encodedBlockBytes(layout, block.count, block.stringBytes);
   assert(length <= layout.blockBytes, () => `block of ${length} bytes, slot ${layout.blockBytes}`);
-  const bytes = new Uint8Array(length);
-  const view = new DataView(bytes.buffer);
-  const words = new Int32Array(bytes.buffer);
+  assert(target.byteOffset % 8 === 0 && target.byteLength >= length,
+    () => `encode into ${target.byteLength} bytes at offset ${target.byteOffset}, ${length} needed`);
+  const bytes = target.subarray(0, length);
+  bytes.fill(0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, length);
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, length / 4);
   const count = block.count;
   view.setUint32(0, BLOCK_MAGIC, true);
   view.setUint32(8, length, true);
@@ -35,23 +49,22 @@ export function encodeBlock(layout: BlockLayout, block: Block): Uint8Array {
   let at = BLOCK_HEADER_BYTES;
   writeInt64s(block.timestamps, 0, count, words, at / 4);
   at += 8 * count;
-  at = encodeWideColumns(layout, block, bytes, at);
-  at = encodeNarrowColumns(block, bytes, at);
+  at = encodeWideColumns(layout, block, bytes, words, at);
+  at = encodeNarrowColumns(block, bytes, view, at);
   assert(padTo8(at) === length, () => `encoded ${at} bytes, expected ${length}`);
   view.setUint32(4, crc32c(bytes.subarray(8)), true);
-  return bytes;
+  return length;
 }
 
-function encodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array,
+function encodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array, words: Int32Array,
   start: number): number {
-  const words = new Int32Array(bytes.buffer);
   let at = start;
   layout.fields.forEach((field, index) => {
     const column = block.columns[index]!;
     if (column.kind !== "number") return;
     if (field.type === "int64") writeInt64s(column.values, 0, block.count, words, at / 4);
     else {
-      new Float64Array(bytes.buffer, at, block.count)
+      new Float64Array(bytes.buffer, bytes.byteOffset + at, block.count)
         .set(column.values.subarray(0, block.count));
     }
     at += 8 * block.count;
@@ -59,7 +72,7 @@ function encodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array,
   return at;
 }
 
-function encodeNarrowColumns(block: Block, bytes: Uint8Array, start: number): number {
+function encodeNarrowColumns(block: Block, bytes: Uint8Array, view: DataView, start: number): number {
   let at = start;
   const count = block.count;
   for (const column of block.columns) {
@@ -70,7 +83,6 @@ function encodeNarrowColumns(block: Block, bytes: Uint8Array, start: number): nu
   const stringColumns = block.columns.filter((column) => column.kind === "string");
   const lengthsAt = at;
   at += stringColumns.length * padTo8(4 * count);
-  const view = new DataView(bytes.buffer);
   stringColumns.forEach((column, columnIndex) => {
     const base = lengthsAt + columnIndex * padTo8(4 * count);
     for (let row = 0; row < count; row++) {

@@ -1,5 +1,5 @@
 import { assert } from "./assert.js";
-import { encodeBlock } from "./block-codec.js";
+import { encodeBlockInto } from "./block-codec.js";
 import type { Block } from "./block.js";
 import type { Manifest } from "./manifest-codec.js";
 import type { StoreState } from "./store-state.js";
@@ -36,20 +36,48 @@ export async function checkpoint(state: StoreState): Promise<void> {
   await state.fileSystem.unlink(walPath(state.directory, oldWal.generation));
 }
 
+/** Bytes of consecutive slots encoded before one write (fewer, larger writes). */
+const WRITE_RUN_BYTES = 1024 * 1024;
+
+/**
+ * Writes every dirty block to a free slot. Blocks bound for consecutive slots
+ * are encoded side by side into one buffer (reused) and written with one
+ * call: one write per run of up to WRITE_RUN_BYTES instead of one per block.
+ */
 async function writeChangedBlocks(state: StoreState): Promise<Block[]> {
   const changed: Block[] = [];
   const freeSlots = freeSlotsOf(state);
+  const slotBytes = state.blockBytes;
+  const runSlots = Math.max(1, Math.floor(WRITE_RUN_BYTES / slotBytes));
+  let buffer: Uint8Array | undefined;
+  let runStart = 0;
+  let runCount = 0;
+  let runEnd = 0;
+  const flush = async (): Promise<void> => {
+    if (runCount === 0 || buffer === undefined) return;
+    // The last slot only up to its block's end: the file ends where the old code ended it.
+    await state.blocksFile.write([buffer.subarray(0, runEnd)], runStart * slotBytes);
+    runCount = 0;
+  };
   for (const stream of state.streams.values()) {
     for (const block of streamBlocks(stream)) {
       if (!block.dirty) continue;
       const slot = freeSlots.next();
       assert(slot.done !== true, "free slots ran out");
       block.slot = slot.value;
-      await state.blocksFile.write([encodeBlock(stream.layout, block)],
-        block.slot * state.blockBytes);
+      if (runCount > 0 && (block.slot !== runStart + runCount || runCount === runSlots)) await flush();
+      if (runCount === 0) runStart = block.slot;
+      buffer ??= new Uint8Array(runSlots * slotBytes);
+      const at = runCount * slotBytes;
+      const length = encodeBlockInto(stream.layout, block, buffer.subarray(at, at + slotBytes));
+      // A slot's bytes past its block: zero (no stale bytes of an earlier block in the file).
+      buffer.fill(0, at + length, at + slotBytes);
+      runEnd = at + length;
+      runCount++;
       changed.push(block);
     }
   }
+  await flush();
   if (changed.length > 0) await state.blocksFile.datasync();
   return changed;
 }
