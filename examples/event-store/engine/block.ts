@@ -3,7 +3,8 @@ import { encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layo
 import type { BlockHome } from "./block-cache.js";
 import type { ArenaPiece } from "./column-arena.js";
 import type { RowSource } from "./row-source.js";
-import { mergeSummary, summarizeRows, type Summary } from "./summary.js";
+import { exactSumAdd } from "./exact-sum.js";
+import { createSummary, mergeSummary, summarizeRows, type Summary } from "./summary.js";
 import { utf8Length } from "./utf8.js";
 
 /**
@@ -501,16 +502,51 @@ export function splitBlock(layout: BlockLayout, block: Block, epoch: number): Bl
   for (const column of block.columns) {
     if (column.kind === "string") column.values.length = keep;
   }
-  block.stringBytes = stringBytesOf(block);
-  right.stringBytes = stringBytesOf(right);
-  block.summary = summarizeBlock(layout, block);
+  block.stringBytes = layout.stringCount === 0 ? 0 : stringBytesOf(block);
+  right.stringBytes = layout.stringCount === 0 ? 0 : stringBytesOf(right);
   right.summary = summarizeBlock(layout, right);
+  block.summary = summaryBefore(layout, block, block.summary, right.summary);
   block.dirty = true;
   assert(blockEncodedBytes(layout, block) <= layout.blockBytes &&
     blockEncodedBytes(layout, right) <= layout.blockBytes,
   () => `split halves of ${blockEncodedBytes(layout, block)} and ` +
     `${blockEncodedBytes(layout, right)} bytes, slot ${layout.blockBytes}`);
   return right;
+}
+
+/**
+ * The summary of the block's rows [0, count) when `whole` summarized them
+ * together with the rows after them and `after` those rows alone: the sums
+ * by exact subtraction (whole − after, exact as every sum is), the rest from
+ * the rows — no exact add per value, the costly part of a summary.
+ */
+function summaryBefore(layout: BlockLayout, block: Block, whole: Summary, after: Summary): Summary {
+  const count = block.count;
+  const summary = createSummary(layout.aggregated.length);
+  summary.count = count;
+  summary.minTimestamp = block.timestamps[0]!;
+  summary.maxTimestamp = block.timestamps[count - 1]!;
+  const columns = aggregatedColumns(layout, block);
+  for (let index = 0; index < columns.length; index++) {
+    const column = columns[index]!;
+    const field = summary.fields[index]!;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let row = 0; row < count; row++) {
+      const value = column[row]!;
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+    }
+    field.min = min;
+    field.max = max;
+    field.first = column[0]!;
+    field.last = column[count - 1]!;
+    const sum = whole.fields[index]!.sum.slice();
+    const subtracted = after.fields[index]!.sum;
+    for (let partial = 0; partial < subtracted.length; partial++) exactSumAdd(sum, -subtracted[partial]!);
+    field.sum = sum;
+  }
+  return summary;
 }
 
 /** The row count that keeps about half of the block's bytes on the left. */
