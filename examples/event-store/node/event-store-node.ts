@@ -76,6 +76,8 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
       buffer = createInsertBuffer({
         clock: createSystemClock(),
         maxProposalBytes: Math.max(4096, maxProposalBytes - ENVELOPE_ROOM_BYTES),
+        // No 5 ms wait for an idle stream: under load a proposal is in flight and inserts batch behind it.
+        flushWhenIdle: true,
         target: {
           propose: async (groupId, command) => {
             const result = await host.propose(groupId, command);

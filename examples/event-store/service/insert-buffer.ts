@@ -81,6 +81,17 @@ export interface InsertBufferOptions {
    * then be refused. Beyond it they wait, like sync callers over the limit.
    */
   readonly asyncQueueMs?: number;
+  /**
+   * Whether a stream with no proposal in flight proposes what it buffered at
+   * the next macrotask (inserts arriving in the same turn still merge)
+   * instead of waiting flushDelayMs (default false: always the timer). While
+   * a proposal is in flight inserts wait for it as before (its settle
+   * proposes what gathered meanwhile, or the flushDelayMs timer): batches
+   * stay large under load and an idle stream answers without the 5 ms wait
+   * (session 8: open loop 2,000 events/s, p50 ack 25.7 / 18.6 -> 16.0 /
+   * 15.2 ms; the wait was most of an idle insert's latency).
+   */
+  readonly flushWhenIdle?: boolean;
 }
 
 export interface BufferStatistics {
@@ -164,6 +175,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const admissionTimeoutMs = options.admissionTimeoutMs ?? 5000;
   const asyncQueueMs = options.asyncQueueMs ?? 1000;
   const maxInFlightMs = options.maxInFlightMs ?? 1000;
+  const flushWhenIdle = options.flushWhenIdle ?? false;
   const streams = new Map<string, StreamBuffer>();
   const scratch = new MergeScratch();
   let flushes = 0;
@@ -298,10 +310,11 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       buffer.bufferedBytes >= options.maxProposalBytes / 2) {
       flush(buffer);
     } else {
+      const delayMs = flushWhenIdle && buffer.inFlightEvents === 0 ? 0 : buffer.info.settings.flushDelayMs;
       buffer.flushTimer ??= clock.setTimeout(() => {
         buffer.flushTimer = undefined;
         flush(buffer);
-      }, buffer.info.settings.flushDelayMs);
+      }, delayMs);
     }
     ensureWatch();
   };

@@ -23,7 +23,7 @@ import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
  * raft group: proposals apply in order, and can be held back to model a slow
  * commit. Time is a manual clock.
  */
-async function setup(flushEvents: number, maxPendingEvents: number) {
+async function setup(flushEvents: number, maxPendingEvents: number, flushWhenIdle = false) {
   const clock = createManualClock();
   const { machine, state } = createEventStoreMachine({ partitionId: 1, fileSystem: createMemoryFileSystem(), directory: "/p" });
   await machine.open();
@@ -40,7 +40,7 @@ async function setup(flushEvents: number, maxPendingEvents: number) {
   let hold: Promise<void> | undefined;
   const leadership = { leader: true, leaderHint: 0 };
   const buffer = createInsertBuffer({
-    clock, maxProposalBytes: 1 << 20,
+    clock, maxProposalBytes: 1 << 20, flushWhenIdle,
     target: {
       leadership: () => leadership,
       propose: async (_group, command) => {
@@ -313,5 +313,35 @@ describe("leader merge with a scratch buffer", () => {
     expect(Buffer.from(built).equals(Buffer.from(reference))).toBe(true);
     expect(Array.from(Insert.request.decode(decodeEnvelopeBatch(built)[0]!.payload).events!.timestamps))
       .toEqual(Array.from(command.events.timestamps));
+  });
+
+  it("flushWhenIdle: an idle stream proposes at the next turn (same-turn inserts merged); with one in flight, inserts wait and batch", async () => {
+    const t = await setup(100, 1000, true);
+    const first = t.buffer.insert(t.stream, t.events([20]), false);
+    const sameTurn = t.buffer.insert(t.stream, t.events([10]), false);
+    expect(t.proposed).toEqual([]);
+    // No flushDelayMs wait: the timer is due at once.
+    const release = t.holdProposals();
+    t.clock.advance(0);
+    await settle();
+    expect(t.proposed).toEqual([[10, 20]]);
+    // In flight: later inserts wait for it (not proposed at the next turn), then go as one proposal.
+    const later = [t.buffer.insert(t.stream, t.events([40]), false), t.buffer.insert(t.stream, t.events([30]), true)];
+    t.clock.advance(0);
+    await settle();
+    expect(t.proposed).toEqual([[10, 20]]);
+    release();
+    expect((await first).accepted).toBe(1);
+    expect((await sameTurn).accepted).toBe(1);
+    expect((await later[0]!).accepted).toBe(1);
+    expect(t.proposed).toEqual([[10, 20], [30, 40]]);
+    // Idle again: the next insert goes at once.
+    const last = t.buffer.insert(t.stream, t.events([50]), false);
+    await settle();
+    t.clock.advance(0);
+    expect((await last).accepted).toBe(1);
+    expect(t.proposed).toEqual([[10, 20], [30, 40], [50]]);
+    expect(t.count()).toBe(5);
+    expect(t.clock.now()).toBe(0);
   });
 });
