@@ -1,6 +1,7 @@
 import { assert } from "./assert.js";
 import { encodeBlockInto } from "./block-codec.js";
-import type { Block } from "./block.js";
+import { releaseExported, type Block } from "./block.js";
+import type { BlockLayout } from "./block-layout.js";
 import type { Manifest } from "./manifest-codec.js";
 import type { StoreState } from "./store-state.js";
 import { writeManifestFile } from "./store-open.js";
@@ -21,32 +22,70 @@ import { createWal, walPath } from "./wal-file.js";
  *
  * A crash before 3 reopens at generation g and replays wal-<g>; after it,
  * at g+1 with an empty WAL. Either way, exactly the acknowledged batches.
+ *
+ * The content is captured when the call starts (`startCheckpoint`): the
+ * manifest then, and the changed blocks pinned as a snapshot export pins
+ * them — a later apply copies a pinned block before changing it. So with
+ * walSync false (no WAL records to lose) batches may be applied while steps
+ * 1–4 run (`state.background`); with walSync true the caller awaits it.
  */
-export async function checkpoint(state: StoreState): Promise<void> {
-  const changed = await writeChangedBlocks(state);
+export function checkpoint(state: StoreState): Promise<void> {
+  return startCheckpoint(state)();
+}
+
+/**
+ * Captures the store's content for a checkpoint, synchronously, and returns
+ * the writing (steps 1–4) to run. The applied index, annex and slots are the
+ * ones of the moment of the call.
+ */
+export function startCheckpoint(state: StoreState): () => Promise<void> {
+  const changed: { layout: BlockLayout; block: Block }[] = [];
+  const freeSlots = freeSlotsOf(state);
+  for (const stream of state.streams.values()) {
+    for (const block of streamBlocks(stream)) {
+      if (!block.dirty) continue;
+      const slot = freeSlots.next();
+      assert(slot.done !== true, "free slots ran out");
+      block.slot = slot.value;
+      block.exports++;
+      changed.push({ layout: stream.layout, block });
+    }
+  }
   const oldWal = state.wal;
-  const wal = await createWal(state.fileSystem, state.directory, oldWal.generation + 1);
-  const manifest = currentManifest(state, wal.generation);
-  await writeManifestFile(state.fileSystem, state.directory, manifest);
-  state.wal = wal;
+  const manifest = currentManifest(state, oldWal.generation + 1);
+  const pin = state.epoch;
+  state.pins.push(pin);
+  state.epoch++;
   state.unloggedBytes = 0;
-  state.durableSlots = new Set(manifest.streams.flatMap((stream) => stream.slots));
-  for (const block of changed) block.dirty = false;
-  await oldWal.file.close();
-  await state.fileSystem.unlink(walPath(state.directory, oldWal.generation));
+  return async () => {
+    try {
+      await writeBlocks(state, changed);
+      const wal = await createWal(state.fileSystem, state.directory, oldWal.generation + 1);
+      await writeManifestFile(state.fileSystem, state.directory, manifest);
+      state.wal = wal;
+      state.durableSlots = new Set(manifest.streams.flatMap((stream) => stream.slots));
+      // A block changed since the capture was copied first (it is `replaced`); its copy stays dirty.
+      for (const { block } of changed) if (!block.replaced) block.dirty = false;
+      await oldWal.file.close();
+      await state.fileSystem.unlink(walPath(state.directory, oldWal.generation));
+    } finally {
+      const index = state.pins.indexOf(pin);
+      if (index >= 0) state.pins.splice(index, 1);
+      for (const { block } of changed) releaseExported(block);
+    }
+  };
 }
 
 /** Bytes of consecutive slots encoded before one write (fewer, larger writes). */
 const WRITE_RUN_BYTES = 1024 * 1024;
 
 /**
- * Writes every dirty block to a free slot. Blocks bound for consecutive slots
- * are encoded side by side into one buffer (reused) and written with one
- * call: one write per run of up to WRITE_RUN_BYTES instead of one per block.
+ * Writes the captured blocks to their slots. Blocks bound for consecutive
+ * slots are encoded side by side into one buffer (reused) and written with
+ * one call: one write per run of up to WRITE_RUN_BYTES instead of one per block.
  */
-async function writeChangedBlocks(state: StoreState): Promise<Block[]> {
-  const changed: Block[] = [];
-  const freeSlots = freeSlotsOf(state);
+async function writeBlocks(state: StoreState,
+  changed: readonly { layout: BlockLayout; block: Block }[]): Promise<void> {
   const slotBytes = state.blockBytes;
   const runSlots = Math.max(1, Math.floor(WRITE_RUN_BYTES / slotBytes));
   let buffer: Uint8Array | undefined;
@@ -59,27 +98,19 @@ async function writeChangedBlocks(state: StoreState): Promise<Block[]> {
     await state.blocksFile.write([buffer.subarray(0, runEnd)], runStart * slotBytes);
     runCount = 0;
   };
-  for (const stream of state.streams.values()) {
-    for (const block of streamBlocks(stream)) {
-      if (!block.dirty) continue;
-      const slot = freeSlots.next();
-      assert(slot.done !== true, "free slots ran out");
-      block.slot = slot.value;
-      if (runCount > 0 && (block.slot !== runStart + runCount || runCount === runSlots)) await flush();
-      if (runCount === 0) runStart = block.slot;
-      buffer ??= new Uint8Array(runSlots * slotBytes);
-      const at = runCount * slotBytes;
-      const length = encodeBlockInto(stream.layout, block, buffer.subarray(at, at + slotBytes));
-      // A slot's bytes past its block: zero (no stale bytes of an earlier block in the file).
-      buffer.fill(0, at + length, at + slotBytes);
-      runEnd = at + length;
-      runCount++;
-      changed.push(block);
-    }
+  for (const { layout, block } of changed) {
+    if (runCount > 0 && (block.slot !== runStart + runCount || runCount === runSlots)) await flush();
+    if (runCount === 0) runStart = block.slot;
+    buffer ??= new Uint8Array(runSlots * slotBytes);
+    const at = runCount * slotBytes;
+    const length = encodeBlockInto(layout, block, buffer.subarray(at, at + slotBytes));
+    // A slot's bytes past its block: zero (no stale bytes of an earlier block in the file).
+    buffer.fill(0, at + length, at + slotBytes);
+    runEnd = at + length;
+    runCount++;
   }
   await flush();
   if (changed.length > 0) await state.blocksFile.datasync();
-  return changed;
 }
 
 /** Slots the durable manifest does not name, lowest first, then new ones at the end. */

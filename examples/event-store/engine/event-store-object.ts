@@ -2,7 +2,7 @@ import { applyOperations, applyOperationsInSlices, type ApplySlices } from "./ap
 import { checkBatch } from "./batch-check.js";
 import { dirtyBlockCount, enforceBudget } from "./block-cache.js";
 import type { CheckedOperation } from "./checked-operation.js";
-import { checkpoint } from "./checkpoint.js";
+import { checkpoint, startCheckpoint } from "./checkpoint.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import type { EventStore } from "./event-store.js";
 import type { Operation } from "./operation.js";
@@ -73,12 +73,16 @@ export function createEventStore(state: StoreState, slices?: ApplySlices): Event
       checkWritable(state, false);
       return exportSnapshot(state);
     },
-    checkpoint: () => serialize(() => guardWrite(state, () => checkpointAndEvict(state))),
+    checkpoint: () => serialize(async () => {
+      await settleBackground(state);
+      await guardWrite(state, () => checkpointAndEvict(state));
+    }),
     checkIntegrity: () => query(() => {
       for (const found of state.streams.values()) checkTree(found.layout, found.tree);
     }),
     close: () => serialize(async () => {
       if (state.closed) return;
+      await settleBackground(state).catch(() => undefined); // a failure: closed without a checkpoint
       if (state.failure === undefined) await guardWrite(state, () => checkpoint(state));
       state.closed = true;
       await state.wal.file.close();
@@ -121,6 +125,7 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   // A large batch: its check, its WAL record's encoding and its inserts run in turns of their own.
   const yieldBetween = slices !== undefined && insertedRows(checked) > slices.rows;
   if (yieldBetween) await slices.yieldNow();
+  if (annexOnly) await settleBackground(state); // the WAL it appends to is the one after it
   if (state.walSync || annexOnly) {
     // walSync false still logs (and syncs) an annex alone at the current index: no log of
     // the user's replays it (it moves no index), and the annex is the user's own state.
@@ -143,8 +148,40 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   // Dirty blocks alone over the budget: a checkpoint makes them evictable.
   const needsCheckpoint = enforceBudget(state.cache);
   if (state.wal.size + state.unloggedBytes >= state.walCheckpointBytes || needsCheckpoint) {
-    await guardWrite(state, () => checkpointAndEvict(state));
+    if (state.walSync) {
+      await guardWrite(state, () => checkpointAndEvict(state));
+    } else {
+      // No WAL records to lose: the checkpoint's writes and syncs go on while later batches
+      // apply (issue #8: a 64 MiB checkpoint stalled every replica's apply for 0.4-1.1 s).
+      await settleBackground(state);
+      startBackground(state);
+    }
   }
+}
+
+/** Starts a checkpoint of the content now whose writing runs in the background (walSync false). */
+function startBackground(state: StoreState): void {
+  checkWritable(state, true);
+  let write: () => Promise<void>;
+  try {
+    write = startCheckpoint(state);
+  } catch (error) {
+    state.failure = EventStoreError.from(error);
+    throw state.failure;
+  }
+  state.background = write().then(() => {
+    if (!state.closed) enforceBudget(state.cache);
+  }, (error: unknown) => {
+    state.failure = EventStoreError.from(error);
+  });
+}
+
+/** Waits for a background checkpoint; throws if it (or an earlier write) failed. */
+async function settleBackground(state: StoreState): Promise<void> {
+  if (state.background === undefined) return;
+  await state.background;
+  state.background = undefined;
+  checkWritable(state, true);
 }
 
 async function checkpointAndEvict(state: StoreState): Promise<void> {

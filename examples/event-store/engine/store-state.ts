@@ -32,6 +32,12 @@ export interface StoreState {
    * walCheckpointBytes as written ones do.
    */
   unloggedBytes: number;
+  /**
+   * walSync false: the checkpoint writing in the background while batches
+   * go on (checkpoint.ts), if any. It never rejects: a failure is recorded
+   * in `failure`. Settled before the next checkpoint, a WAL write, and close.
+   */
+  background: Promise<void> | undefined;
   readonly blocksFile: EngineFile;
   /** Which blocks have their rows in memory (block-cache.ts). */
   readonly cache: BlockCache;
