@@ -73,17 +73,36 @@ export function createDedupIndex(windowMicros: number, newest: number | undefine
       },
     };
   };
+  /**
+   * A batch without ids ("" = none, the common insert): no row can be a
+   * duplicate and nothing is recorded; only the newest timestamp moves on.
+   * The replicas' profiles (session 8) charged `take` ~30 ns per row of
+   * id-less inserts; alone, in a micro-bench, it costs ~3 ns and this ~2 ns.
+   */
+  const withoutIds = (timestamps: ArrayLike<number>): number[] => {
+    let newest = newestBefore;
+    for (let row = 0; row < timestamps.length; row++) {
+      const timestamp = timestamps[row]!;
+      if (timestamp > newest) newest = timestamp;
+    }
+    newestBefore = newest;
+    prune();
+    return [];
+  };
   return {
     load(timestamps, ids) {
       for (let row = 0; row < ids.length; row++) if (ids[row] !== "") remember(ids[row]!, timestamps[row]!);
     },
     filter(timestamps, ids) {
+      if (!anyId(ids)) return withoutIds(timestamps);
       const batch = begin(timestamps, ids);
       batch.take(0, timestamps.length);
       return batch.finish();
     },
     async filterInSlices(timestamps, ids, rows, yieldNow) {
       if (!(Number.isSafeInteger(rows) && rows > 0)) throw new RangeError(`rows = ${rows}, allowed a positive integer`);
+      // Without ids the pass is one loop over the timestamps: nothing to slice.
+      if (!anyId(ids)) return withoutIds(timestamps);
       const batch = begin(timestamps, ids);
       for (let from = 0; from < timestamps.length; from += rows) {
         if (from > 0) await yieldNow();
@@ -92,6 +111,12 @@ export function createDedupIndex(windowMicros: number, newest: number | undefine
       return batch.finish();
     },
   };
+}
+
+/** Whether any row has an id ("" = none). */
+function anyId(ids: readonly string[]): boolean {
+  for (let row = 0; row < ids.length; row++) if (ids[row] !== "") return true;
+  return false;
 }
 
 /** Rebuilds a stream's index from the events it holds in the window. */
