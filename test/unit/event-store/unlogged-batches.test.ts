@@ -146,6 +146,45 @@ describe("engine with walSync false", () => {
     await store.close();
   });
 
+  it("background checkpoints with a small cache budget and exports running meanwhile: the same store as a synced one", async () => {
+    await fc.assert(fc.asyncProperty(logArbitrary, fc.array(fc.nat(), { minLength: 1, maxLength: 6 }),
+      async (log, exportPoints) => {
+        const last = log.length + 1;
+        const options = { directory: "/s", blockBytes: 1024, walCheckpointBytes: 4000, cacheBytes: 8 * 1024 };
+        const store = await openEventStore({ ...options, fileSystem: createMemoryFileSystem(), walSync: false });
+        const reference = await openEventStore({ ...options, fileSystem: createMemoryFileSystem(), walSync: true });
+        const create: Operation[] = [{ kind: "createStream", stream: "wide", schema: SCHEMAS.wide! }];
+        await store.applyBatch(create, 1);
+        await reference.applyBatch(create, 1);
+        // Exports started at some batches, read to the end a few batches later (their pins overlap checkpoints).
+        const pending: { at: number; expected: Promise<Buffer>; actual: AsyncIterable<Uint8Array> }[] = [];
+        const readAll = async (chunks: AsyncIterable<Uint8Array>): Promise<Buffer> => {
+          const parts: Uint8Array[] = [];
+          for await (const chunk of chunks) parts.push(chunk);
+          return Buffer.concat(parts);
+        };
+        for (let index = 2; index <= last; index++) {
+          await store.applyBatch(batchAt(log, index), index);
+          await reference.applyBatch(batchAt(log, index), index);
+          if (exportPoints.some((point) => 2 + (point % log.length) === index)) {
+            pending.push({ at: index, expected: readAll(reference.exportSnapshot()), actual: store.exportSnapshot() });
+          }
+          for (const started of pending.filter((item) => item.at === index - 2)) {
+            expect(await readAll(started.actual)).toEqual(await started.expected);
+          }
+          expect(store.aggregate("wide", { from: 500, to: 1500 })).toEqual(reference.aggregate("wide", { from: 500, to: 1500 }));
+        }
+        for (const started of pending.filter((item) => item.at > last - 2)) {
+          expect(await readAll(started.actual)).toEqual(await started.expected);
+        }
+        store.checkIntegrity();
+        expect(store.scan("wide", { limit: 100_000 })).toEqual(reference.scan("wide", { limit: 100_000 }));
+        expect(await exported(store)).toEqual(await exported(reference));
+        await store.close();
+        await reference.close();
+      }), { numRuns: 40 });
+  });
+
   it("applies batches while a checkpoint's writes are held, and the checkpoint holds the content of its start", async () => {
     let fileSystem = createMemoryFileSystem();
     const gate = holdBlocksSync(fileSystem);
