@@ -150,9 +150,11 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   if (state.wal.size + state.unloggedBytes >= state.walCheckpointBytes || needsCheckpoint) {
     if (state.walSync) {
       await guardWrite(state, () => checkpointAndEvict(state));
-    } else {
+    } else if (needsCheckpoint || !state.backgroundRunning) {
       // No WAL records to lose: the checkpoint's writes and syncs go on while later batches
       // apply (issue #8: a 64 MiB checkpoint stalled every replica's apply for 0.4-1.1 s).
+      // Dirty blocks over the memory budget wait for a running one; the WAL limit does not:
+      // the first batch after it ends starts the next (the raft log holds these batches).
       await settleBackground(state);
       startBackground(state);
     }
@@ -169,9 +171,12 @@ function startBackground(state: StoreState): void {
     state.failure = EventStoreError.from(error);
     throw state.failure;
   }
+  state.backgroundRunning = true;
   state.background = write().then(() => {
+    state.backgroundRunning = false;
     if (!state.closed) enforceBudget(state.cache);
   }, (error: unknown) => {
+    state.backgroundRunning = false;
     state.failure = EventStoreError.from(error);
   });
 }

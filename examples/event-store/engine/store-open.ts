@@ -48,7 +48,7 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
     fileSystem, directory, blockBytes: manifest.blockBytes,
     walCheckpointBytes: location.walCheckpointBytes, walSync: location.walSync, streams: new Map(),
     appliedIndex: manifest.appliedIndex, annex: manifest.annex, wal: { file: blocksFile, generation: 0, size: 0 }, unloggedBytes: 0,
-    background: undefined,
+    background: undefined, backgroundRunning: false,
     blocksFile, cache, slotCount: manifest.slotCount,
     durableSlots: new Set(manifest.streams.flatMap((stream) => stream.slots)),
     epoch: 1, pins: [], failure: undefined, closed: false,

@@ -38,6 +38,8 @@ export interface StoreState {
    * in `failure`. Settled before the next checkpoint, a WAL write, and close.
    */
   background: Promise<void> | undefined;
+  /** `background` is still writing (not yet committed or failed). */
+  backgroundRunning: boolean;
   readonly blocksFile: EngineFile;
   /** Which blocks have their rows in memory (block-cache.ts). */
   readonly cache: BlockCache;

@@ -203,8 +203,9 @@ describe("engine with walSync false", () => {
       await store.applyBatch(insert(index), index);
     }
     const captured = index;
-    // Fewer than a checkpoint's worth of records: the next checkpoint would wait for this one.
-    for (let more = 0; more < 3; more++) {
+    // More than a checkpoint's worth of records: the WAL limit passes again, and the next
+    // checkpoint does not wait for the held one (it starts after it).
+    for (let more = 0; more < 12; more++) {
       index++;
       await store.applyBatch(insert(index), index);
     }
