@@ -71,7 +71,17 @@ export function createEventStore(state: StoreState, slices?: ApplySlices): Event
     },
     exportSnapshot: () => {
       checkWritable(state, false);
-      return exportSnapshot(state);
+      const snapshot = exportSnapshot(state);
+      if (!state.walSync) {
+        // A raft host compacts its log after saving the snapshot; a checkpoint now keeps the
+        // store's durable index close to it, so a crash replays the log rather than restoring
+        // the whole snapshot. After the batches already queued; in the background.
+        void serialize(async () => {
+          if (!state.closed && state.failure === undefined && !state.backgroundRunning &&
+            state.unloggedBytes > 0) startBackground(state);
+        }).catch(() => undefined);
+      }
+      return snapshot;
     },
     checkpoint: () => serialize(async () => {
       await settleBackground(state);
@@ -150,11 +160,11 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   if (state.wal.size + state.unloggedBytes >= state.walCheckpointBytes || needsCheckpoint) {
     if (state.walSync) {
       await guardWrite(state, () => checkpointAndEvict(state));
-    } else if (needsCheckpoint || !state.backgroundRunning) {
+    } else {
       // No WAL records to lose: the checkpoint's writes and syncs go on while later batches
       // apply (issue #8: a 64 MiB checkpoint stalled every replica's apply for 0.4-1.1 s).
-      // Dirty blocks over the memory budget wait for a running one; the WAL limit does not:
-      // the first batch after it ends starts the next (the raft log holds these batches).
+      // A running one is waited for: not only a bound on dirty memory and replay length — a
+      // caller whose loop never yields to I/O (these batches do none) lets it progress here.
       await settleBackground(state);
       startBackground(state);
     }

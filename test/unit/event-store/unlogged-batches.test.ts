@@ -185,6 +185,28 @@ describe("engine with walSync false", () => {
       }), { numRuns: 40 });
   });
 
+  it("an export starts a checkpoint in the background (a raft host compacts its log after saving one)", async () => {
+    const fileSystem = createMemoryFileSystem();
+    const counted = holdBlocksSync(fileSystem);
+    const store = await openEventStore({ fileSystem: counted.fileSystem, directory: "/s", blockBytes: 1024, walSync: false });
+    await store.applyBatch([{ kind: "createStream", stream: "narrow", schema: SCHEMAS.narrow! }], 1);
+    for (let index = 2; index <= 6; index++) {
+      await store.applyBatch([{ kind: "insert", stream: "narrow", timestamps: [index * 10, index * 10 + 1],
+        columns: { value: [index, -index] } }], index);
+    }
+    const commits = counted.commits();
+    await exported(store);
+    for (let turn = 0; turn < 2000 && counted.commits() === commits; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(counted.commits()).toBe(commits + 1);
+    const reopened = await open(fileSystem.crash(), false);
+    expect(reopened.appliedIndex()).toBe(6);
+    expect(reopened.aggregate("narrow").count).toBe(10);
+    await reopened.close();
+    await store.close().catch(() => undefined); // its file system view died in the crash
+  });
+
   it("applies batches while a checkpoint's writes are held, and the checkpoint holds the content of its start", async () => {
     let fileSystem = createMemoryFileSystem();
     const gate = holdBlocksSync(fileSystem);
@@ -203,9 +225,8 @@ describe("engine with walSync false", () => {
       await store.applyBatch(insert(index), index);
     }
     const captured = index;
-    // More than a checkpoint's worth of records: the WAL limit passes again, and the next
-    // checkpoint does not wait for the held one (it starts after it).
-    for (let more = 0; more < 12; more++) {
+    // Fewer than a checkpoint's worth of records: the next checkpoint would wait for this one.
+    for (let more = 0; more < 3; more++) {
       index++;
       await store.applyBatch(insert(index), index);
     }
