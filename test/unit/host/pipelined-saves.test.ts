@@ -7,7 +7,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryLogStore, createMemorySnapshotStore, NodeHost } from "../../../framework/host/index.js";
 import type { GroupUpdate, HostLogStore } from "../../../framework/host/index.js";
-import { createSeededRandom } from "../../../framework/raft/index.js";
+import {
+  ConfChangeTransition, ConfChangeType, createSeededRandom, encodeConfChange, EntryType,
+} from "../../../framework/raft/index.js";
 import { createSilentLogger, createSystemClock } from "../../../framework/transport/index.js";
 import { bytes, eventually } from "./host-cluster.js";
 import { createKvStateMachine } from "./kv-state-machine.js";
@@ -138,6 +140,113 @@ describe("pipelined saves", () => {
       clearInterval(releaseAll);
     }
     expect(firstDone).toBe(true);
+  });
+
+  it("applies a Ready that only commits (entries of an earlier, durable save) before its own save is durable", async () => {
+    const { saves } = await startHost(4);
+    let firstDone = false;
+    const first = host!.propose(1, put("a")).then((result) => {
+      firstDone = true;
+      return result;
+    });
+    await eventually(() => saves.some((save) => save.groups.includes(1)), 30_000, "group 1's save of 'a'");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(firstDone).toBe(false); // not durable: not applied
+    saves.find((save) => save.groups.includes(1))!.release();
+    // The next Ready of group 1 carries only the commit index of 'a' (no new entry): its save is held,
+    // and 'a' applies and answers meanwhile.
+    await eventually(() => saves.filter((save) => save.groups.includes(1)).length === 2, 30_000, "group 1's commit save");
+    await eventually(() => firstDone, 30_000, "'a' answered while the save of its commit index is held");
+    const commitSave = saves.filter((save) => save.groups.includes(1))[1]!;
+    expect(commitSave.released).toBe(false);
+    expect(await first).toEqual(bytes(""));
+    expect(host!.status(1).appliedByStateMachine).toBe(host!.status(1).lastIndex);
+    commitSave.release();
+  });
+
+  it("restarts a group whose state machine applied beyond the durable commit index (raises the commit index)", async () => {
+    const store = createMemoryLogStore();
+    const confState = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    await store.bootstrap(1, confState);
+    // Entries 2 and 3 durable, the commit index recorded 1: the state machine applied 3 before the
+    // save of the commit index (a crash in between).
+    await store.save([{
+      groupId: 1,
+      hardState: { term: 2, vote: 1, commit: 1 },
+      entries: [2, 3].map((index) => ({ term: 2, index, type: EntryType.Normal, data: new Uint8Array(0) })),
+      snapshot: undefined,
+    }]);
+    const machine = createKvStateMachine();
+    const network = new MemoryNetwork();
+    host = new NodeHost(
+      { nodeId: 1, tickIntervalMs: 5, electionTicks: 10, heartbeatTicks: 2 },
+      {
+        logStore: store,
+        snapshotStore: createMemorySnapshotStore(),
+        transport: network.transportFor(1),
+        clock: createSystemClock(),
+        random: createSeededRandom(7),
+        logger: createSilentLogger(),
+        yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+      },
+    );
+    network.attach(1, host);
+    host.start();
+    await host.startGroup(1, { ...machine, open: async () => 3 }, { voters: [1] });
+    expect(store.storage(1).initialState().hardState.commit).toBe(3);
+    await eventually(() => host!.isLeader(1), 30_000, "the single member to elect itself");
+    expect(await host.propose(1, put("d"))).toEqual(bytes(""));
+    expect(machine.data.get("d")).toBe("d");
+    expect(machine.appliedIndex()).toBeGreaterThan(3);
+  });
+
+  it("takes a snapshot naming the members when a restart replays a conf change the state machine applied", async () => {
+    const store = createMemoryLogStore();
+    const snapshots = createMemorySnapshotStore();
+    await store.bootstrap(1, { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
+    // Entry 3 adds learner 2; the state machine applied it (and crashed before any snapshot): the newest
+    // snapshot (index 1) does not name node 2, which could never use it.
+    const addLearner = encodeConfChange({
+      transition: ConfChangeTransition.Auto,
+      changes: [{ type: ConfChangeType.AddLearner, nodeId: 2 }],
+      context: new Uint8Array(0),
+    });
+    await store.save([{
+      groupId: 1,
+      hardState: { term: 2, vote: 1, commit: 3 },
+      entries: [
+        { term: 2, index: 2, type: EntryType.Normal, data: new Uint8Array(0) },
+        { term: 2, index: 3, type: EntryType.ConfChange, data: addLearner },
+      ],
+      snapshot: undefined,
+    }]);
+    const machine = createKvStateMachine();
+    const network = new MemoryNetwork();
+    host = new NodeHost(
+      { nodeId: 1, tickIntervalMs: 5, electionTicks: 10, heartbeatTicks: 2 },
+      {
+        logStore: store,
+        snapshotStore: snapshots,
+        transport: network.transportFor(1),
+        clock: createSystemClock(),
+        random: createSeededRandom(7),
+        logger: createSilentLogger(),
+        yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+      },
+    );
+    network.attach(1, host);
+    host.start();
+    await host.startGroup(1, { ...machine, open: async () => 3 }, { voters: [1] });
+    await eventually(() => host!.isLeader(1), 30_000, "the single voter to elect itself");
+    let newest: Awaited<ReturnType<typeof snapshots.newest>>;
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      newest = await snapshots.newest(1);
+      if (newest !== undefined && newest.index >= 3) break;
+      if (performance.now() > deadline) throw new Error(`no snapshot after the replayed conf change (newest ${newest?.index})`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(newest.confState.learners).toEqual([2]);
   });
 
   it("maxSavesInFlight 1: no iteration starts a save while one is in flight", async () => {
