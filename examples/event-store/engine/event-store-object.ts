@@ -135,14 +135,11 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   // A large batch: its check, its WAL record's encoding and its inserts run in turns of their own.
   const yieldBetween = slices !== undefined && insertedRows(checked) > slices.rows;
   if (yieldBetween) await slices.yieldNow();
-  if (annexOnly) await settleBackground(state); // the WAL it appends to is the one after it
-  if (state.walSync || annexOnly) {
-    // walSync false still logs (and syncs) an annex alone at the current index: no log of
-    // the user's replays it (it moves no index), and the annex is the user's own state.
+  if (state.walSync) {
     const record = encodeWalRecord(state.wal.generation, appliedIndex, checked, annex);
     if (yieldBetween) await slices.yieldNow();
     await guardWrite(state, () => appendWal(state.wal, record, true));
-  } else {
+  } else if (!annexOnly) {
     // No WAL record: unsynced, it would survive only a process crash, and the user replays
     // batches above the last checkpoint from a durable log of its own (walSync's contract).
     state.unloggedBytes += walRecordBytes(checked, annex);
@@ -155,6 +152,14 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   }
   state.appliedIndex = appliedIndex;
   if (annex !== undefined) state.annex = annex.slice();
+  if (annexOnly && !state.walSync) {
+    // An annex alone at the current index: no log of the user's replays it (it moves no
+    // index), so it is made durable at once — by a checkpoint, not a WAL record (a record
+    // at this index would claim, on replay, the unlogged batches below it).
+    await settleBackground(state);
+    await guardWrite(state, () => checkpointAndEvict(state));
+    return;
+  }
   // Dirty blocks alone over the budget: a checkpoint makes them evictable.
   const needsCheckpoint = enforceBudget(state.cache);
   if (state.wal.size + state.unloggedBytes >= state.walCheckpointBytes || needsCheckpoint) {

@@ -31,7 +31,7 @@ export interface EventStoreOptions {
    * are durable only at checkpoints, which still run every
    * `walCheckpointBytes` of would-be WAL records: after any crash the store
    * reopens at its last checkpoint. Exception: an empty batch that sets the
-   * annex at the current index (no log replays it) is written and synced.
+   * annex at the current index (no log replays it) runs a checkpoint at once.
    * Open cuts a WAL left by an earlier unsynced store at its first damaged
    * record instead of reporting corruption.
    */

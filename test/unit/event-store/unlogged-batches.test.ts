@@ -118,17 +118,23 @@ describe("engine with walSync false", () => {
     await store.close();
   });
 
-  it("writes and syncs an annex alone at the current index (no log replays it)", async () => {
+  it("makes an annex alone at the current index durable at once, with the unlogged batches below it", async () => {
     let fileSystem = createMemoryFileSystem();
     let store = await open(fileSystem, false);
     await store.applyBatch([{ kind: "createStream", stream: "narrow", schema: SCHEMAS.narrow! }], 1);
     await store.checkpoint();
     await store.applyBatch([], 1, Uint8Array.of(4, 2));
-    expect(await walBytes(fileSystem)).toBeGreaterThan(0);
+    // Unlogged batches, then an annex alone at their index: it must not claim them without them.
+    await store.applyBatch([{ kind: "insert", stream: "narrow", timestamps: [5, 6], columns: { value: [1, 2] } }], 2);
+    await store.applyBatch([{ kind: "insert", stream: "narrow", timestamps: [7], columns: { value: [3] } }], 3);
+    await store.applyBatch([], 3, Uint8Array.of(9));
+    expect(await walBytes(fileSystem)).toBe(0);
     fileSystem = fileSystem.crash();
     store = await open(fileSystem, false);
-    expect(store.appliedIndex()).toBe(1);
-    expect(store.annex()).toEqual(Uint8Array.of(4, 2));
+    expect(store.appliedIndex()).toBe(3);
+    expect(store.annex()).toEqual(Uint8Array.of(9));
+    expect(store.aggregate("narrow").count).toBe(3);
+    store.checkIntegrity();
     await store.close();
   });
 
