@@ -1,7 +1,7 @@
 import { createBlockLayout, type BlockLayout } from "./block-layout.js";
 import type { CheckedOperation } from "./checked-operation.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
-import { checkInsert } from "./event-check.js";
+import { checkInsert, rememberedSource } from "./event-check.js";
 import type { Operation } from "./operation.js";
 import { checkSchema } from "./schema.js";
 import type { Stream } from "./stream.js";
@@ -34,7 +34,7 @@ export function checkBatch(streams: ReadonlyMap<string, Stream>, blockBytes: num
           `operation #${index}: no stream '${operation.stream}'`);
       }
       return { kind: "insert", stream: operation.stream, layout,
-        source: checkInsert(layout, operation, index) };
+        source: rememberedSource(layout, operation) ?? checkInsert(layout, operation, index) };
     }
     const other: { readonly kind?: unknown } = operation;
     throw new EventStoreError(EventStoreErrorCode.InvalidArgument,

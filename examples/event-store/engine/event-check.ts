@@ -130,3 +130,45 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   return `a value of type ${typeof value}`;
 }
+
+/** What createInsertChecker proved about an operation object, for applyBatch to reuse. */
+interface RememberedCheck {
+  readonly layout: BlockLayout;
+  readonly source: RowSource;
+  readonly columnCount: number;
+}
+
+const remembered = new WeakMap<InsertOperation, RememberedCheck>();
+
+/** Remembers that `operation` passed checkInsert against `layout` with the result `source`. */
+export function rememberCheck(layout: BlockLayout, operation: InsertOperation, source: RowSource): void {
+  remembered.set(operation, { layout, source, columnCount: Object.keys(operation.columns).length });
+}
+
+/**
+ * The RowSource of an earlier check of this very operation object against a
+ * layout of the same row shape (fields, types, row size limit), if its
+ * arrays are still the ones checked, with the lengths checked. (Values
+ * changed in place inside those arrays are not noticed: a checked
+ * operation is not to be modified.)
+ */
+export function rememberedSource(layout: BlockLayout, operation: InsertOperation): RowSource | undefined {
+  const found = remembered.get(operation);
+  if (found === undefined || !sameRowShape(found.layout, layout)) return undefined;
+  const source = found.source;
+  const count = source.count;
+  if (operation.timestamps !== source.timestamps || operation.timestamps.length !== count ||
+    Object.keys(operation.columns).length !== found.columnCount) return undefined;
+  for (let index = 0; index < layout.fields.length; index++) {
+    const values = operation.columns[layout.fields[index]!.name];
+    if (values !== source.columns[index]!.values || values.length !== count) return undefined;
+  }
+  return source;
+}
+
+function sameRowShape(left: BlockLayout, right: BlockLayout): boolean {
+  if (left === right) return true;
+  if (left.rowBytesMax !== right.rowBytesMax || left.fields.length !== right.fields.length) return false;
+  return left.fields.every((field, index) =>
+    field.name === right.fields[index]!.name && field.type === right.fields[index]!.type);
+}
