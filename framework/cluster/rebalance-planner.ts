@@ -78,7 +78,10 @@ export function planRebalance(input: RebalanceInput): RebalanceAction[] {
     actions.push(...planReplicaMoves(groups, context, balanceRoom, acted));
   }
   const busy = new Set(actions.map((action) => action.partitionId));
-  const spread = input.spreadLeaders ?? true;
+  // A round that takes a membership step is not a settled cluster: its leaders are spread
+  // later (the step restarts the quiet time), never beside the step (the settle checks of
+  // test/sim/cluster caught a spreading transfer in the same round as a repair's add_learner).
+  const spread = (input.spreadLeaders ?? true) && actions.length === 0;
   actions.push(...planLeaderTransfers(groups, context, limits.maxTransfersPerRound, busy, spread));
   // The controller runs a round's actions side by side: never two steps of one group.
   const planned = new Set(actions.map((action) => action.partitionId));

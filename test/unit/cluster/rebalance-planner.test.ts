@@ -146,6 +146,18 @@ describe("rebalance planner: evening out", () => {
     const to = actions.map((action) => (action.kind === "transfer_leadership" ? action.to : 0));
     expect(to).toEqual([2, 3, 2, 3]);
   });
+
+  it("spreads no leader in a round that takes a membership step (the cluster is not settled)", () => {
+    const nodes = [node(1), node(2), node(3), node(4, "dead"), node(5)];
+    // Node 1 leads all six groups of nodes 1-3; group 7 lost node 4 and is repaired this round.
+    const groups = [...[1, 2, 3, 4, 5, 6].map((id) => group(id, [1, 2, 3])), group(7, [1, 2, 4])];
+    const actions = planRebalance({ nodes, groups, limits: limits() });
+    expect(actions).toEqual([{ kind: "add_learner", partitionId: 7, nodeId: 5, reason: "replaces node 4" }]);
+    // Without the repair, the same leaders are spread.
+    const settled = planRebalance({ nodes: nodes.slice(0, 3), groups: groups.slice(0, 6), limits: limits() });
+    expect(settled.every((action) => action.kind === "transfer_leadership")).toBe(true);
+    expect(settled.length).toBeGreaterThan(0);
+  });
 });
 
 describe("rebalance planner: several load moves at once (maxBalanceMoves)", () => {
