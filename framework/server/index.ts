@@ -2,6 +2,7 @@ export { ServerError, ServerErrorCode, isServerError } from "./errors.js";
 export type { NodeConfig } from "./node-config.js";
 export { addressToUrl } from "./node-config.js";
 export type { BinaryRoute, NodeExtras, RunningNode } from "./node-process.js";
+export type { RawUnaryCall, RawUnaryHandler } from "./connect-batch-route.js";
 export { startNode } from "./node-process.js";
 export type { DigestingStateMachine, StateMachineTypes } from "./state-machine-types.js";
 export { builtinStateMachineTypes, hasDigest } from "./state-machine-types.js";

@@ -1,6 +1,7 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { randomInt } from "node:crypto";
 import { createDurableStores, NodeHost, resolveNodeHostConfig } from "../host/index.js";
 import type { GroupMembers } from "../host/index.js";
@@ -22,7 +23,8 @@ import { openDataDirectory } from "./data-directory.js";
 import type { DualProtocolListener } from "./dual-protocol-listener.js";
 import { listenDualProtocol } from "./dual-protocol-listener.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
-import { createConnectBatchRoute } from "./connect-batch-route.js";
+import { createConnectBatchRoute, createConnectUnaryRoute } from "./connect-batch-route.js";
+import type { RawUnaryHandler, RouteRequest, RouteResponse } from "./connect-batch-route.js";
 import { createBinaryBatchExecutor, createBinaryExecuteBatch, createGatewayServiceImpl } from "./gateway-service.js";
 import type { GatewayServiceOptions } from "./gateway-service.js";
 import { executeBatchPath, executeBatchServerMethod, isBinaryBatchContentType } from "./gateway-wire.js";
@@ -110,6 +112,19 @@ export interface BinaryRoute {
   readonly path: string;
   /** Registers the one method on the router, with the node's host. */
   readonly routes: (router: ConnectRouter, host: NodeHost) => void;
+  /**
+   * Optional: the method's Connect unary proto form (what connect-es clients
+   * send with the binary format) served from the request body's bytes to the
+   * answer's bytes, without connect's per-call machinery
+   * (connect-batch-route.ts); its other forms still go to `routes`. Called
+   * once, with the node's host, before the port opens. A ConnectError thrown
+   * is answered as it is; anything else as Internal "internal error", as
+   * connect answers it. The handler reads at most `readMaxBytes` of body.
+   */
+  readonly connectUnary?: {
+    readonly handler: (host: NodeHost) => RawUnaryHandler;
+    readonly readMaxBytes: number;
+  };
 }
 
 export async function startNode(
@@ -319,18 +334,24 @@ async function listen(
   });
   // Its Connect unary proto form (the client library's) without connect's per-call machinery.
   const connectBatch = createConnectBatchRoute(createBinaryBatchExecutor(gateway), maxRequestBytes);
-  const binaryRoutes = new Map<string, RequestHandler>([[executeBatchPath, binaryBatch]]);
+  type RawRoute = { serve(request: RouteRequest, response: RouteResponse): boolean };
+  const binaryRoutes = new Map<string, { readonly handler: RequestHandler; readonly raw?: RawRoute }>(
+    [[executeBatchPath, { handler: binaryBatch, raw: connectBatch }]]);
   for (const route of extras.binaryRoutes ?? []) {
     if (binaryRoutes.has(route.path)) {
       throw new ServerError(ServerErrorCode.InvalidConfig, `two binary routes for ${route.path}`, { setting: "binaryRoutes" });
     }
-    binaryRoutes.set(route.path, connectNodeAdapter({ routes: (router) => route.routes(router, host) }));
+    const handler = connectNodeAdapter({ routes: (router) => route.routes(router, host) });
+    const unary = route.connectUnary;
+    binaryRoutes.set(route.path, unary === undefined ? { handler } : {
+      handler, raw: createConnectUnaryRoute(unary.handler(host), unary.readMaxBytes, asConnectHandlerError),
+    });
   }
   const handler: RequestHandler = (request, response) => {
     const binary = request.url === undefined ? undefined : binaryRoutes.get(request.url);
     if (binary !== undefined && isBinaryBatchContentType(mediaTypeOf(request.headers["content-type"]))) {
-      if (binary === binaryBatch && connectBatch.serve(request, response)) return;
-      binary(request, response);
+      if (binary.raw !== undefined && binary.raw.serve(request, response)) return;
+      binary.handler(request, response);
     } else {
       generic(request, response);
     }
@@ -344,6 +365,11 @@ async function listen(
       { setting: "listen", cause: error },
     );
   }
+}
+
+/** A handler's throw that is not a ConnectError, as connect's universal handler answers it. */
+function asConnectHandlerError(reason: unknown): ConnectError {
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, reason);
 }
 
 /** "application/grpc+proto; charset=x" → "application/grpc+proto". */

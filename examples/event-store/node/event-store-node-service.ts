@@ -52,8 +52,12 @@ export interface EventStoreNodeServiceOptions {
   readonly yieldNow?: () => Promise<void>;
 }
 
-/** The Insert of the node's binary route (insert-route.ts): the request's events still as bytes. */
-export type BinaryInsertHandler = (request: InsertRequestWire, context: HandlerContext) => Promise<InsertResponse>;
+/**
+ * The Insert of the node's binary route (insert-route.ts): the request's
+ * events still as bytes; `forwarded`: the request came from another node
+ * (the `forwardedHeader` header), so a NotLeader is answered, not forwarded.
+ */
+export type BinaryInsertHandler = (request: InsertRequestWire, forwarded: boolean) => Promise<InsertResponse>;
 
 /**
  * eventstore.v1.EventStoreService on a node: inserts go through this node's
@@ -132,18 +136,23 @@ export function createEventStoreNodeHandlers(
    * leader: one forward, marked so it never bounces on. Clients that know
    * the leader (EventStore.connect) go there directly.
    */
-  const forwarding = <Req, Res>(method: (request: Req) => Promise<Res>,
+  const forwardingCall = <Req, Res>(method: (request: Req) => Promise<Res>,
     forward: (client: Client<typeof EventStoreService>, request: Req, headers: Headers) => Promise<Res>) =>
-    async (request: Req, context: HandlerContext): Promise<Res> => {
+    async (request: Req, forwarded: boolean): Promise<Res> => {
       try {
         return await method(request);
       } catch (error) {
         const [notLeader] = error instanceof ConnectError ? error.findDetails(NotLeaderSchema) : [];
-        if (notLeader === undefined || notLeader.leaderAddress === "" || context.requestHeader.has(FORWARDED)) throw error;
+        if (notLeader === undefined || notLeader.leaderAddress === "" || forwarded) throw error;
         const headers = new Headers({ [FORWARDED]: String(host.nodeId) });
         return forward(leaderClient(notLeader.leaderAddress), request, headers);
       }
     };
+  const forwarding = <Req, Res>(method: (request: Req) => Promise<Res>,
+    forward: (client: Client<typeof EventStoreService>, request: Req, headers: Headers) => Promise<Res>) => {
+    const served = forwardingCall(method, forward);
+    return (request: Req, context: HandlerContext): Promise<Res> => served(request, context.requestHeader.has(FORWARDED));
+  };
 
   const listStreams = createStreamListing({
     host, partitionIds, addressOf, leaderClient, forwardedHeader: FORWARDED,
@@ -163,7 +172,7 @@ export function createEventStoreNodeHandlers(
       (client, request, headers) => client.streamInfo(request, { headers })),
     listStreams: (request, context) => listStreams(request, context.requestHeader),
   };
-  const binaryInsert = forwarding(
+  const binaryInsert = forwardingCall(
     (request: InsertRequestWire) => insertInto(request.stream, request.async,
       (fields) => wireToColumnar(request.stream, decodedEvents(request), fields)),
     (client, request, headers) => client.insert(forwardedInsert(request), { headers }));
@@ -210,3 +219,4 @@ function forwardedInsert(request: InsertRequestWire): InsertRequest {
 
 /** Header of a request one node forwarded to the leader. */
 const FORWARDED = "x-eventstore-forwarded-by";
+export const forwardedHeader = FORWARDED;

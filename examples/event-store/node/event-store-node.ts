@@ -5,14 +5,15 @@ import { builtinStateMachineTypes, startNode } from "../../../framework/server/i
 import type { Logger } from "../../../framework/transport/index.js";
 import { createSystemClock } from "../../../framework/transport/index.js";
 import { createNodeFileSystem } from "../engine/index.js";
-import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
+import { toBinary } from "@bufbuild/protobuf";
+import { EventStoreService, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import { eventStoreStateMachineType } from "../service/descriptors.js";
 import { createEventStoreMachine } from "../service/event-store-machine.js";
 import { createInsertBuffer } from "../service/insert-buffer.js";
 import type { InsertBuffer } from "../service/insert-buffer.js";
-import { createEventStoreNodeHandlers } from "./event-store-node-service.js";
+import { createEventStoreNodeHandlers, forwardedHeader } from "./event-store-node-service.js";
 import type { BinaryInsertHandler } from "./event-store-node-service.js";
-import { insertPath, insertServerMethod } from "./insert-route.js";
+import { insertPath, insertServerMethod, parseInsertRequestWire } from "./insert-route.js";
 import { createStreamPartitions } from "./stream-directory.js";
 
 /**
@@ -61,16 +62,26 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
   const maxProposalBytes = config.host.maxProposalBytes ?? 1 << 20;
   let buffer: InsertBuffer | undefined;
   let binaryInsert: BinaryInsertHandler | undefined;
+  const served = (): BinaryInsertHandler => {
+    if (binaryInsert === undefined) throw new Error("event store: binary Insert route called before the service");
+    return binaryInsert;
+  };
   const readMaxBytes = maxProposalBytes + ENVELOPE_ROOM_BYTES;
   const node = await startNode(config, logger, types, {
     ...extras,
     // Insert's binary forms: events decoded by hand into Float64Arrays (insert-route.ts); JSON: the service below.
+    // Its Connect proto form (EventStore.insert's, the bench's) without connect's per-call machinery.
     binaryRoutes: [{
       path: insertPath,
-      routes: (router) => router.rpc(insertServerMethod, (request, context) => {
-        if (binaryInsert === undefined) throw new Error("event store: binary Insert route registered before the service");
-        return binaryInsert(request, context);
-      }, { readMaxBytes }),
+      routes: (router) => router.rpc(insertServerMethod, (request, context) =>
+        served()(request, context.requestHeader.has(forwardedHeader)), { readMaxBytes }),
+      connectUnary: {
+        readMaxBytes,
+        handler: () => async (body, call) => {
+          const response = await served()(parseInsertRequestWire(body), call.headers[forwardedHeader] !== undefined);
+          return toBinary(InsertResponseSchema, response);
+        },
+      },
     }],
     services: (router, host) => {
       buffer = createInsertBuffer({

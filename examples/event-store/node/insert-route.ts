@@ -18,7 +18,8 @@
  * test/integration/event-store-service-binary). The answer is the real
  * InsertResponse (a few bytes). JSON keeps the generic service.
  */
-import { create, createFileRegistry } from "@bufbuild/protobuf";
+import { create, createFileRegistry, fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { DescMessage, DescMethodUnary, Message } from "@bufbuild/protobuf";
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
@@ -61,6 +62,18 @@ export const insertServerMethod: DescMethodUnary<typeof insertRequestWireSchema,
   ...EventStoreService.method.insert,
   input: insertRequestWireSchema,
 };
+
+/**
+ * The request's bytes as the wire schema reads them; a body protobuf-es
+ * cannot read is Internal "parse binary: …", as connect answers it.
+ */
+export function parseInsertRequestWire(body: Uint8Array): InsertRequestWire {
+  try {
+    return fromBinary(insertRequestWireSchema, body);
+  } catch (error) {
+    throw new ConnectError(`parse binary: ${error instanceof Error ? error.message : String(error)}`, Code.Internal);
+  }
+}
 
 /** The path Insert is served at. */
 export const insertPath = `/${EventStoreService.typeName}/${EventStoreService.method.insert.name}`;

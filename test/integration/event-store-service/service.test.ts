@@ -118,15 +118,18 @@ describe("event store service, 3 processes", () => {
         "-d", '{"stream":"curl"}', `${three}/${service}/StreamInfo`], { cwd: process.cwd() });
       expect(JSON.parse(stdout)).toMatchObject({ stream: "curl", eventCount: "3" });
     }
-    // Binary inserts (gRPC: the node's hand-decoded route) on every node: the followers forward the
-    // events' bytes to the leader as they came.
+    // Binary inserts (gRPC: the node's hand-decoded route; Connect proto: its raw unary route) on every
+    // node: the followers forward the events' bytes to the leader as they came.
     for (const [index, url] of cluster.urls.entries()) {
       const grpc = createClient(EventStoreService, createGrpcTransport({ baseUrl: url }));
       expect((await grpc.insert({ stream: "curl", events: { timestamps: [100 + index],
         columns: [{ name: "price", values: { case: "doubles", value: { values: [1] } } }] } }, { timeoutMs: 30_000 })).accepted).toBe(1);
+      const proto = createClient(EventStoreService, createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }));
+      expect((await proto.insert({ stream: "curl", events: { timestamps: [200 + index],
+        columns: [{ name: "price", values: { case: "doubles", value: { values: [1] } } }] } }, { timeoutMs: 30_000 })).accepted).toBe(1);
     }
     expect(await curlJson(`${one}/${service}/Aggregate`, { stream: "curl" }, "--http1.1"))
-      .toMatchObject({ count: "6", fields: [{ name: "price", sum: 10, max: 3 }] });
+      .toMatchObject({ count: "9", fields: [{ name: "price", sum: 13, max: 3 }] });
     const bad = await run("curl", ["-s", "--http1.1", "-H", "content-type: application/json", "-d",
       JSON.stringify({ stream: "curl", events: { timestamps: [4], columns: [{ name: "price", doubles: { values: [] } }] } }),
       `${one}/${service}/Insert`]);
@@ -134,7 +137,7 @@ describe("event store service, 3 processes", () => {
     // ListStreams on any node: every partition's streams, each from its leader.
     const curlPartition = await partitionOf("curl");
     const listed = await curlJson(`${two}/${service}/ListStreams`, {}, "--http1.1") as { streams: { stream: string }[] };
-    expect(listed.streams.find((entry) => entry.stream === "curl")).toMatchObject({ eventCount: "6", fields: [{ name: "price" }] });
+    expect(listed.streams.find((entry) => entry.stream === "curl")).toMatchObject({ eventCount: "9", fields: [{ name: "price" }] });
     const elsewhere = [1, 2, 3, 4].find((partitionId) => partitionId !== curlPartition)!;
     const other = await curlJson(`${three}/${service}/ListStreams`, { partitionId: elsewhere }, "--http1.1") as { streams?: { stream: string }[] };
     expect((other.streams ?? []).map((entry) => entry.stream)).not.toContain("curl");
@@ -145,7 +148,7 @@ describe("event store service, 3 processes", () => {
     writeFileSync(file, [10, 11, 12].map((t) => JSON.stringify({ timestamp: t, price: t })).join("\n"));
     const cli = ["tsx", "examples/event-store/cli/event-store-cli.ts", "--nodes", cluster.urls.join(",")];
     expect((await run("npx", [...cli, "insert", "curl", file])).stdout).toContain('"inserted":3');
-    expect(JSON.parse((await run("npx", [...cli, "aggregate", "curl"])).stdout)).toMatchObject({ count: 9 });
+    expect(JSON.parse((await run("npx", [...cli, "aggregate", "curl"])).stdout)).toMatchObject({ count: 12 });
     // Two CLI and two buf processes: ~20 s each at load average 20 (measured), hence the long limit.
   }, 150_000);
 

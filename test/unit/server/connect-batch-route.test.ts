@@ -10,7 +10,8 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { createConnectBatchRoute } from "../../../framework/server/connect-batch-route.js";
+import { createConnectBatchRoute, createConnectUnaryRoute } from "../../../framework/server/connect-batch-route.js";
+import type { RawUnaryCall, RawUnaryHandler } from "../../../framework/server/connect-batch-route.js";
 import type { BinaryBatchRequest, BinaryBatchResponse } from "../../../framework/server/gateway-service.js";
 import {
   decodeExecuteOutcome,
@@ -32,7 +33,10 @@ type Executor = (request: BinaryBatchRequest, callTimeoutMs: number | undefined)
 
 /** An h2c server whose handler is the route, and "fallback" (404) for what the route leaves to connect. */
 async function serve(execute: Executor, readMaxBytes = 1 << 20): Promise<{ url: string; fallbacks: () => number }> {
-  const route = createConnectBatchRoute(execute, readMaxBytes);
+  return serveRoute(createConnectBatchRoute(execute, readMaxBytes));
+}
+
+async function serveRoute(route: ReturnType<typeof createConnectBatchRoute>): Promise<{ url: string; fallbacks: () => number }> {
   let fallbacks = 0;
   const server = http2.createServer((request, response) => {
     if (route.serve(request, response)) return;
@@ -211,3 +215,69 @@ describe("createConnectBatchRoute", () => {
     expect(await call(url, [new Uint8Array([5])], 30_000)).toEqual([new Uint8Array([5])]);
   });
 });
+
+describe("createConnectUnaryRoute", () => {
+  it("hands the handler the body as a plain Uint8Array (slice copies) with the call's headers, and answers its bytes", async () => {
+    const seen: { isBuffer: boolean; body: number[]; call: RawUnaryCall }[] = [];
+    const handler: RawUnaryHandler = async (body, call) => {
+      seen.push({ isBuffer: Buffer.isBuffer(body), body: Array.from(body), call });
+      // slice() must copy: a view would share the bytes written below.
+      const copy = body.slice(0, 2);
+      body.fill(0);
+      return Uint8Array.of(...copy, 9);
+    };
+    const { url } = await serveRoute(createConnectUnaryRoute(handler, 1 << 20));
+    const answer = await rawPostBytes(url, { "content-type": "application/proto", "connect-timeout-ms": "4000", "x-marker": "m" },
+      [Uint8Array.of(1, 2), Uint8Array.of(3)]);
+    expect([answer.status, answer.contentType, Array.from(answer.body)]).toEqual([200, "application/proto", [1, 2, 9]]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.isBuffer).toBe(false);
+    expect(seen[0]!.body).toEqual([1, 2, 3]);
+    expect(seen[0]!.call.timeoutMs).toBe(4000);
+    expect(seen[0]!.call.headers["x-marker"]).toBe("m");
+  });
+
+  it("answers a handler's ConnectError as it is and anything else as errorOf makes it", async () => {
+    const { url } = await serveRoute(createConnectUnaryRoute(async (body) => {
+      if (body[0] === 1) throw new ConnectError("not here", Code.FailedPrecondition, { "x-why": "moved" });
+      if (body[0] === 2) throw new Error("boom");
+      throw new TypeError("sync-like");
+    }, 1 << 20, (reason) => new ConnectError("internal error", Code.Internal, undefined, undefined, reason)));
+    const refused = await rawPostBytes(url, { "content-type": "application/proto" }, [Uint8Array.of(1)]);
+    expect([refused.status, refused.headers["x-why"], JSON.parse(Buffer.from(refused.body).toString("utf8"))])
+      .toEqual([400, "moved", { code: "failed_precondition", message: "not here" }]);
+    for (const first of [2, 3]) {
+      const internal = await rawPostBytes(url, { "content-type": "application/proto" }, [Uint8Array.of(first)]);
+      expect([internal.status, internal.contentType, JSON.parse(Buffer.from(internal.body).toString("utf8"))])
+        .toEqual([500, "application/json", { code: "internal", message: "internal error" }]);
+    }
+  });
+});
+
+/** One raw h2c POST to ExecuteBatch's path: status, headers and body bytes. */
+async function rawPostBytes(
+  url: string,
+  headers: http2.OutgoingHttpHeaders,
+  body: Uint8Array[],
+): Promise<{ status: number; contentType: string | undefined; headers: http2.IncomingHttpHeaders; body: Uint8Array }> {
+  const session = http2.connect(url);
+  try {
+    return await new Promise((done, failed) => {
+      session.on("error", failed);
+      const stream = session.request({ ":method": "POST", ":path": executeBatchPath, ...headers });
+      let answerHeaders: http2.IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      stream.on("response", (response) => {
+        answerHeaders = response;
+      });
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => done({ status: Number(answerHeaders[":status"]), contentType: answerHeaders["content-type"] as string | undefined,
+        headers: answerHeaders, body: new Uint8Array(Buffer.concat(chunks)) }));
+      stream.on("error", failed);
+      for (const part of body) stream.write(part);
+      stream.end();
+    });
+  } finally {
+    session.close();
+  }
+}
