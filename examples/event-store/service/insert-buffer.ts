@@ -71,8 +71,20 @@ export interface InsertBufferOptions {
    * not, an unknown outcome (100k-400k DeadlineExceeded per overload run).
    */
   readonly maxInFlightMs?: number;
-  /** Window over which the apply rate is measured (default 1000 ms). */
+  /**
+   * Busy time of one apply-rate window (default 1000 ms). The rate is
+   * measured over the last `rateWindows` windows (default 4) together: one
+   * window alone under load holds a few proposals of up to a second each,
+   * and its rate swung 20k-190k events/s between consecutive windows
+   * (session 9 trace, open loop 152k events/s in inserts of 256); the
+   * estimate then followed the last one, and a slow window's reading (a
+   * stall, a GC, proposals settling just after its end) refused inserts as
+   * Overloaded while the stream applied 3-5x that (session 8: "wait ~7186 ms
+   * at 19,380 events/s" during a phase that acknowledged 63k events/s).
+   */
   readonly rateWindowMs?: number;
+  /** How many of the latest apply-rate windows the rate is measured over (default 4, at least 1). */
+  readonly rateWindows?: number;
   /**
    * The most work (at the measured apply rate) buffered or in flight that an
    * async insert joins (default 1000 ms): an async caller is answered when
@@ -99,6 +111,8 @@ export interface BufferStatistics {
   readonly inFlightEvents: number;
   readonly waitingEvents: number;
   readonly flushes: number;
+  /** The lowest measured apply rate of the streams (events/s), undefined before one is measured. */
+  readonly applyRatePerSecond: number | undefined;
 }
 
 export interface InsertBuffer {
@@ -127,6 +141,8 @@ interface StreamBuffer {
   /** Applied-rate window: events whose proposals completed, and the busy time they took. */
   windowEvents: number;
   windowBusyMs: number;
+  /** The latest completed windows (at most rateWindows), oldest first: the rate is their sum. */
+  pastWindows: { readonly events: number; readonly busyMs: number }[];
   /** Since when a proposal of the stream has been in flight (undefined: none is). */
   busySinceMs: number | undefined;
   /** Events applied per ms over the last full window; undefined before the first. */
@@ -172,6 +188,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const { target, clock } = options;
   const leadershipCheckMs = options.leadershipCheckMs ?? 20;
   const rateWindowMs = options.rateWindowMs ?? 1000;
+  const rateWindows = Math.max(1, Math.floor(options.rateWindows ?? 4));
   const admissionTimeoutMs = options.admissionTimeoutMs ?? 5000;
   const asyncQueueMs = options.asyncQueueMs ?? 1000;
   const maxInFlightMs = options.maxInFlightMs ?? 1000;
@@ -293,7 +310,15 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     if (!applied) return;
     buffer.windowEvents += events;
     if (buffer.windowBusyMs < rateWindowMs) return;
-    buffer.appliedPerMs = buffer.windowEvents / buffer.windowBusyMs;
+    buffer.pastWindows.push({ events: buffer.windowEvents, busyMs: buffer.windowBusyMs });
+    if (buffer.pastWindows.length > rateWindows) buffer.pastWindows.shift();
+    let windowsEvents = 0;
+    let windowsBusyMs = 0;
+    for (const window of buffer.pastWindows) {
+      windowsEvents += window.events;
+      windowsBusyMs += window.busyMs;
+    }
+    buffer.appliedPerMs = windowsEvents / windowsBusyMs;
     buffer.windowEvents = 0;
     buffer.windowBusyMs = 0;
   };
@@ -404,7 +429,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       const key = keyOf(stream.groupId, stream.stream);
       let buffer = streams.get(key);
       if (buffer === undefined) {
-        buffer = { info: stream, windowEvents: 0, windowBusyMs: 0, busySinceMs: undefined,
+        buffer = { info: stream, windowEvents: 0, windowBusyMs: 0, pastWindows: [], busySinceMs: undefined,
           appliedPerMs: undefined,
           buffered: [], bufferedEvents: 0, bufferedBytes: 0, inFlightEvents: 0,
           waiting: [], waitingEvents: 0, flushTimer: undefined };
@@ -439,12 +464,16 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       let bufferedEvents = 0;
       let inFlightEvents = 0;
       let waitingEvents = 0;
+      let applyRatePerSecond: number | undefined;
       for (const buffer of streams.values()) {
         bufferedEvents += buffer.bufferedEvents;
         inFlightEvents += buffer.inFlightEvents;
         waitingEvents += buffer.waitingEvents;
+        if (buffer.appliedPerMs !== undefined) {
+          applyRatePerSecond = Math.min(applyRatePerSecond ?? Infinity, buffer.appliedPerMs * 1000);
+        }
       }
-      return { bufferedEvents, inFlightEvents, waitingEvents, flushes };
+      return { bufferedEvents, inFlightEvents, waitingEvents, flushes, applyRatePerSecond };
     },
     close() {
       closed = true;

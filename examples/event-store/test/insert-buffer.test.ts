@@ -231,6 +231,45 @@ describe("leader insert buffer, admission by expected wait", () => {
     expect(t.count()).toBe(1100);
   });
 
+  it("measures the apply rate over several windows: one slow window does not refuse what the stream drains, a sustained slowdown does", async () => {
+    const t = await setup(1000, 1_000_000);
+    let next = 0;
+    const timestamps = (count: number) => Array.from({ length: count }, () => next++);
+    /** One proposal of `count` events in flight for `ms`: one rate window when ms >= 1000. */
+    const applyFor = async (count: number, ms: number) => {
+      const insert = t.buffer.insert(t.stream, t.events(timestamps(count)), false);
+      t.clock.advance(ms);
+      expect((await insert).accepted).toBe(count);
+    };
+    // Three windows at 10 events/ms, then one slow window (a stall: 1000 events in 2000 ms, 0.5 events/ms).
+    for (let window = 0; window < 3; window++) await applyFor(10_000, 1000);
+    await applyFor(1000, 2000);
+    expect(t.buffer.statistics().applyRatePerSecond).toBeCloseTo(31_000 / 5, 6);
+    // 6000 events ahead: ~1 s at the rate of the last four windows, 12 s at the slow window's alone
+    // (before: refused Overloaded, "would wait ~12000 ms ... at 500 events/s").
+    let release = t.holdProposals();
+    const held = [t.buffer.insert(t.stream, t.events(timestamps(1000)), false),
+      t.buffer.insert(t.stream, t.events(timestamps(2000)), false)];
+    await settle();
+    held.push(t.buffer.insert(t.stream, t.events(timestamps(3000)), false));
+    t.clock.advance(5);
+    release();
+    expect((await Promise.all(held)).map((answer) => answer.accepted)).toEqual([1000, 2000, 3000]);
+    // A sustained slowdown: once the last four windows are all slow, the same queue is refused.
+    for (let window = 0; window < 5; window++) await applyFor(1000, 2000);
+    expect(t.buffer.statistics().applyRatePerSecond).toBeCloseTo(500, 6);
+    release = t.holdProposals();
+    const inFlight = t.buffer.insert(t.stream, t.events(timestamps(1000)), false);
+    await settle();
+    await expect(t.buffer.insert(t.stream, t.events(timestamps(2000)), false)).rejects.toSatisfy((error) =>
+      isHostError(error, HostErrorCode.Overloaded) &&
+      /would wait ~6000 ms \(1000 events ahead at 500 events\/s\), allowed 5000 ms/.test(String(error)));
+    t.clock.advance(5);
+    release();
+    expect((await inFlight).accepted).toBe(1000);
+    expect(t.count()).toBe(next - 2000);
+  });
+
   it("keeps one proposal in flight before a rate is known and proposes the rest as proposals apply", async () => {
     const t = await setup(4, 100);
     const release = t.holdProposals();
