@@ -10,6 +10,7 @@ export {
   decodeGroupMessage,
   decodeMessage,
   encodeGroupMessage,
+  encodeGroupMessageParts,
   encodeMessage,
 } from "./message-codec.js";
 export { messageFromProto, messageToProto } from "./message-convert.js";

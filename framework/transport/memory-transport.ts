@@ -1,4 +1,5 @@
 import type { Message, NodeId } from "../raft/index.js";
+import { assert } from "./assert.js";
 import { TransportError, TransportErrorCode } from "./errors.js";
 import type { GroupId, GroupMessage } from "./group-message.js";
 import type { TransportLimits } from "./limits.js";
@@ -78,7 +79,9 @@ export function createMemoryNetwork(overrides: Partial<TransportLimits> = {}): M
     takePending(): MemoryEnvelope[] {
       const taken: MemoryEnvelope[] = [];
       for (const { from, to, queue } of state.links.values()) {
-        for (const { groupId, bytes } of queue.clear()) taken.push({ from, to, groupId, bytes });
+        for (const { groupId, parts } of queue.clear()) {
+          taken.push({ from, to, groupId, bytes: contiguous(parts) });
+        }
       }
       return taken;
     },
@@ -138,12 +141,17 @@ function addNode(state: NetworkState, nodeId: NodeId, handler: TransportHandler)
   return createMemoryTransport(nodeId, node, {
     enqueue: (to, groupId, bytes) => {
       const link = linkOf(state, nodeId, to);
-      const accepted = state.nodes.has(to) && link.up && link.queue.tryPush({ groupId, bytes });
+      const accepted = state.nodes.has(to) && link.up && link.queue.tryPush({ groupId, byteLength: bytes.byteLength, parts: [bytes] });
       if (!accepted) node.reports.add(groupId, to);
     },
     enqueueSnapshot: (snapshot) => state.snapshots.push({ ...snapshot, from: nodeId }),
     remove: () => state.nodes.delete(nodeId),
   });
+}
+
+function contiguous(parts: readonly Uint8Array[]): Uint8Array {
+  assert(parts.length === 1, () => `an encoding in ${parts.length} parts, expected 1`);
+  return parts[0]!;
 }
 
 function deliverEnvelope(state: NetworkState, envelope: MemoryEnvelope): boolean {
@@ -166,7 +174,7 @@ function deliverRound(state: NetworkState): number {
       for (const item of batch) source?.reports.add(item.groupId, link.to);
       continue;
     }
-    const messages = batch.map((item) => decodeGroupMessage(item.bytes));
+    const messages = batch.map((item) => decodeGroupMessage(contiguous(item.parts)));
     destination.handler.onMessages(link.from, messages);
     delivered += batch.length;
   }
@@ -215,8 +223,9 @@ function createMemoryTransport(nodeId: NodeId, node: MemoryNode, links: MemoryLi
     },
     send(messages: readonly GroupMessage[]): void {
       checkOpen();
-      for (const { to, groupId, bytes } of encodeOutgoing(nodeId, messages)) {
-        links.enqueue(to, groupId, bytes);
+      // Contiguous encodings (nothing referenced): a delivery decodes views of its own copy.
+      for (const { to, groupId, parts } of encodeOutgoing(nodeId, messages, Infinity)) {
+        links.enqueue(to, groupId, contiguous(parts));
       }
     },
     sendSnapshot(to, groupId, message, chunks): Promise<void> {

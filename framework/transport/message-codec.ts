@@ -43,6 +43,39 @@ export function encodeGroupMessage(groupMessage: GroupMessage): Uint8Array {
   return writer.bytes;
 }
 
+/**
+ * A GroupMessage's encoding (the same bytes as encodeGroupMessage) as parts
+ * to be sent in order: bytes values (entry data, snapshot data, context) of
+ * at least `referenceFrom` bytes are not copied but listed as they are
+ * between the encoded pieces, so they must not change until sent. The
+ * connect transport hands the parts to the HTTP/2 stream as they are: a
+ * proposal's entry goes to each follower without a copy of its data.
+ */
+export function encodeGroupMessageParts(
+  groupMessage: GroupMessage,
+  referenceFrom: number,
+): { readonly parts: Uint8Array[]; readonly byteLength: number } {
+  const groupId = checkedUint53(groupMessage.groupId, "GroupMessage.groupId");
+  const message = groupMessage.message;
+  const messageSize = sizeOfMessage(message);
+  const byteLength = uint53FieldSize(groupId) + nestedFieldSize(messageSize);
+  const writer = new WireWriter(byteLength - referencedBytes(message, referenceFrom), referenceFrom);
+  writer.uint53Field(varint(1), groupId);
+  writer.nestedHeader(delimited(2), messageSize);
+  writeMessage(writer, message);
+  assertFilled(writer);
+  return { parts: writer.finishParts(), byteLength };
+}
+
+/** How many bytes of `message`'s bytes values a writer with `referenceFrom` does not copy. */
+function referencedBytes(message: Message, referenceFrom: number): number {
+  const counted = (length: number): number => (length >= referenceFrom ? length : 0);
+  let bytes = counted(message.context.byteLength);
+  for (const entry of message.entries) bytes += counted(entry.data.byteLength);
+  if (message.snapshot !== undefined) bytes += counted(message.snapshot.data.byteLength);
+  return bytes;
+}
+
 export function encodeMessage(message: Message): Uint8Array {
   const writer = new WireWriter(sizeOfMessage(message));
   writeMessage(writer, message);

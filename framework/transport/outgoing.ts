@@ -4,7 +4,7 @@ import { TransportError, TransportErrorCode } from "./errors.js";
 import type { GroupMessage } from "./group-message.js";
 import type { Lane } from "./lane.js";
 import { laneOf } from "./lane.js";
-import { encodeGroupMessage } from "./message-codec.js";
+import { encodeGroupMessageParts } from "./message-codec.js";
 import type { QueuedMessage } from "./peer-queue.js";
 
 export interface OutgoingMessage extends QueuedMessage {
@@ -21,6 +21,7 @@ export interface OutgoingMessage extends QueuedMessage {
 export function encodeOutgoing(
   nodeId: NodeId,
   messages: readonly GroupMessage[],
+  referenceFrom: number,
 ): OutgoingMessage[] {
   const outgoing: OutgoingMessage[] = [];
   for (const groupMessage of messages) {
@@ -38,8 +39,8 @@ export function encodeOutgoing(
           `allowed any node but 0 and this node ${nodeId}`,
       );
     }
-    const bytes = encodeGroupMessage(groupMessage);
-    outgoing.push({ to: message.to, groupId, bytes, lane: laneOf(message.type) });
+    const { parts, byteLength } = encodeGroupMessageParts(groupMessage, referenceFrom);
+    outgoing.push({ to: message.to, groupId, parts, byteLength, lane: laneOf(message.type) });
   }
   return outgoing;
 }

@@ -1,6 +1,4 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { NodeId, RandomSource } from "../raft/index.js";
-import type { StreamRequestSchema } from "../../gen/raftkit/v1/transport_pb.js";
 import { assert } from "./assert.js";
 import { reconnectDelayMs } from "./backoff.js";
 import type { Clock, TimerHandle } from "./clock.js";
@@ -11,8 +9,8 @@ import type { Lane } from "./lane.js";
 import { laneHeader } from "./lane.js";
 import type { TransportLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
-import type { PeerConnection } from "./peer-connection.js";
-import { openPeerConnection } from "./peer-connection.js";
+import { GrpcStreamCall, streamRequestParts } from "./grpc-stream-call.js";
+import { malformed, WireReader, WireTypeVarint } from "./wire-reader.js";
 import type { QueuedMessage } from "./peer-queue.js";
 import { PeerQueue } from "./peer-queue.js";
 
@@ -47,6 +45,23 @@ interface InflightBatch {
  */
 type ChannelState = "idle" | "streaming" | "backoff" | "closed";
 
+const streamPath = "/raftkit.v1.TransportService/Stream";
+/** Acknowledgements are tiny; anything larger from a peer is refused. */
+const responseMaxBytes = 64 * 1024;
+
+/** StreamResponse.batches_received of an acknowledgement's bytes (unknown fields skipped). */
+function decodeBatchesReceived(bytes: Uint8Array): number {
+  const reader = new WireReader(bytes);
+  let batchesReceived = 0;
+  while (!reader.done()) {
+    const tag = reader.tag();
+    if (tag === 1 * 8 + WireTypeVarint) batchesReceived = reader.uint53("StreamResponse.batches_received");
+    else if (tag >>> 3 === 1) throw malformed(`field 1 has wire type ${tag & 7}, not the schema's`);
+    else reader.skip(tag);
+  }
+  return batchesReceived;
+}
+
 /**
  * Everything this node sends to one peer: a bounded queue, one long-lived
  * bidirectional Stream call carrying batches of all groups, an in-flight
@@ -57,7 +72,7 @@ type ChannelState = "idle" | "streaming" | "backoff" | "closed";
 export class PeerChannel {
   private state: ChannelState = "idle";
   private readonly queue: PeerQueue;
-  private connection: PeerConnection | undefined;
+  private connection: GrpcStreamCall | undefined;
   private wakeWriter: (() => void) | undefined;
   private inflight: InflightBatch[] = [];
   private inflightBytes = 0;
@@ -83,11 +98,11 @@ export class PeerChannel {
   }
 
   enqueue(item: QueuedMessage): void {
-    if (item.bytes.length + perMessageOverheadBytes > this.batchBudgetBytes) {
+    if (item.byteLength + perMessageOverheadBytes > this.batchBudgetBytes) {
       this.options.logger.error("transport: message larger than maxFrameBytes dropped", {
         peer: this.options.peerNodeId,
         groupId: item.groupId,
-        bytes: item.bytes.length,
+        bytes: item.byteLength,
         maxFrameBytes: this.options.limits.maxFrameBytes,
       });
       this.options.reportUnreachable(item.groupId);
@@ -153,34 +168,37 @@ export class PeerChannel {
     this.batchesAcknowledged = 0;
     this.inflight = [];
     this.inflightBytes = 0;
-    const connection = openPeerConnection(baseUrl, this.options.limits.maxFrameBytes);
+    const headers = {
+      "x-raftkit-node": String(this.options.nodeId),
+      [laneHeader]: this.options.lane,
+    };
+    const connection = new GrpcStreamCall(baseUrl, streamPath, headers, responseMaxBytes);
     this.connection = connection;
     this.streamDone = this.runStream(connection);
   }
 
-  private async runStream(connection: PeerConnection): Promise<void> {
+  private async runStream(connection: GrpcStreamCall): Promise<void> {
     const ended = "peer ended the stream";
     let reason: unknown = new TransportError(TransportErrorCode.Unreachable, ended);
+    // A failed write fails the call, which ends the responses below with its reason.
+    const writing = this.writeBatches(connection).catch((error: unknown) => connection.fail(error));
     try {
-      const responses = connection.client.stream(this.batches(connection), {
-        signal: connection.abort.signal,
-        headers: { "x-raftkit-node": String(this.options.nodeId), [laneHeader]: this.options.lane },
-      });
-      for await (const response of responses) {
-        this.onAcknowledged(connection, Number(response.batchesReceived));
+      for await (const response of connection.responses()) {
+        this.onAcknowledged(connection, decodeBatchesReceived(response));
       }
     } catch (error) {
       reason = error;
     }
+    connection.close();
+    this.wake();
+    await writing;
     this.onStreamFailed(connection, reason);
   }
 
   /** The request side of the Stream call: one frame per wake-up, all that is queued. */
-  private async *batches(
-    connection: PeerConnection,
-  ): AsyncGenerator<MessageInitShape<typeof StreamRequestSchema>> {
+  private async writeBatches(connection: GrpcStreamCall): Promise<void> {
     const { nodeId, clusterId, limits, clock } = this.options;
-    while (this.connection === connection) {
+    while (this.connection === connection && connection.open) {
       if (this.queue.length === 0 || this.windowFull()) {
         await new Promise<void>((resolve) => {
           this.wakeWriter = resolve;
@@ -191,19 +209,17 @@ export class PeerChannel {
       const budget = Math.max(1, Math.min(this.batchBudgetBytes, room));
       const batch = this.queue.takeBatch(budget, perMessageOverheadBytes);
       let bytes = 0;
-      for (const item of batch) bytes += item.bytes.length;
+      for (const item of batch) bytes += item.byteLength;
       this.inflight.push({ sentAt: clock.now(), groupIds: batch.map((item) => item.groupId), bytes });
       this.inflightBytes += bytes;
       this.batchesSent++;
-      yield {
-        fromNodeId: BigInt(nodeId),
-        clusterId: BigInt(clusterId),
-        messages: batch.map((item) => item.bytes),
-      };
+      if (!connection.write(streamRequestParts(nodeId, clusterId, batch))) {
+        await connection.drained();
+      }
     }
   }
 
-  private onAcknowledged(connection: PeerConnection, batchesReceived: number): void {
+  private onAcknowledged(connection: GrpcStreamCall, batchesReceived: number): void {
     if (this.connection !== connection) return;
     if (!(batchesReceived > this.batchesAcknowledged && batchesReceived <= this.batchesSent)) {
       throw new TransportError(
@@ -241,7 +257,7 @@ export class PeerChannel {
     }, delay);
   }
 
-  private onStreamFailed(connection: PeerConnection, reason: unknown): void {
+  private onStreamFailed(connection: GrpcStreamCall, reason: unknown): void {
     if (this.connection !== connection) return;
     this.connection = undefined;
     connection.close();

@@ -4,7 +4,10 @@ import { assert } from "./assert.js";
 /** An encoded GroupMessage waiting for its peer. */
 export interface QueuedMessage {
   readonly groupId: GroupId;
-  readonly bytes: Uint8Array;
+  /** The encoding's size. */
+  readonly byteLength: number;
+  /** The encoding as parts, in order (large bytes values by reference: encodeGroupMessageParts). */
+  readonly parts: readonly Uint8Array[];
 }
 
 /**
@@ -34,9 +37,9 @@ export class PeerQueue {
 
   tryPush(item: QueuedMessage): boolean {
     if (this.length >= this.maxMessages) return false;
-    if (this.queuedBytes + item.bytes.length > this.maxBytes) return false;
+    if (this.queuedBytes + item.byteLength > this.maxBytes) return false;
     this.items.push(item);
-    this.queuedBytes += item.bytes.length;
+    this.queuedBytes += item.byteLength;
     return true;
   }
 
@@ -52,11 +55,11 @@ export class PeerQueue {
     while (this.head < this.items.length) {
       const item = this.items[this.head];
       assert(item !== undefined, "queue slot below length is filled");
-      const itemSize = item.bytes.length + overheadPerMessage;
+      const itemSize = item.byteLength + overheadPerMessage;
       if (batch.length > 0 && size + itemSize > maxBytes) break;
       batch.push(item);
       size += itemSize;
-      payload += item.bytes.length;
+      payload += item.byteLength;
       this.head++;
     }
     this.queuedBytes -= payload;

@@ -9,9 +9,28 @@
 export class WireWriter {
   readonly bytes: Uint8Array;
   position = 0;
+  /** Finished parts before `bytes[partStart..]` (only when bytes fields are referenced). */
+  private readonly parts: Uint8Array[] = [];
+  private partStart = 0;
 
-  constructor(size: number) {
+  /**
+   * `size` is the encoding's size without the bytes fields of at least
+   * `referenceFrom` bytes: those are not copied, `finishParts` lists them
+   * between the written pieces.
+   */
+  constructor(
+    size: number,
+    private readonly referenceFrom = Number.POSITIVE_INFINITY,
+  ) {
     this.bytes = new Uint8Array(size);
+  }
+
+  /** The encoding as parts in order: written pieces and referenced bytes values. */
+  finishParts(): Uint8Array[] {
+    const parts = this.parts;
+    if (this.position > this.partStart) parts.push(this.bytes.subarray(this.partStart, this.position));
+    this.partStart = this.position;
+    return parts;
   }
 
   varint(value: number): void {
@@ -44,6 +63,11 @@ export class WireWriter {
     if (value.byteLength === 0) return;
     this.varint(tag);
     this.varint(value.byteLength);
+    if (value.byteLength >= this.referenceFrom) {
+      this.parts.push(this.bytes.subarray(this.partStart, this.position), value);
+      this.partStart = this.position;
+      return;
+    }
     this.bytes.set(value, this.position);
     this.position += value.byteLength;
   }

@@ -14,6 +14,7 @@ import {
   decodeGroupMessage,
   decodeMessage,
   encodeGroupMessage,
+  encodeGroupMessageParts,
   encodeMessage,
   isTransportError,
   messageFromProto,
@@ -52,6 +53,36 @@ describe("message codec", () => {
     fc.assert(
       fc.property(groupMessageArbitrary, (groupMessage) => {
         expect(decodeGroupMessage(encodeGroupMessage(groupMessage))).toEqual(groupMessage);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("in parts: the same bytes, with the bytes values of at least referenceFrom not copied", () => {
+    const referenced = (message: Message, from: number): Uint8Array[] =>
+      [
+        message.context,
+        ...message.entries.map((entry) => entry.data),
+        ...(message.snapshot === undefined ? [] : [message.snapshot.data]),
+      ].filter((bytes) => bytes.byteLength > 0 && bytes.byteLength >= from);
+    fc.assert(
+      fc.property(groupMessageArbitrary, fc.integer({ min: 0, max: 64 }), (groupMessage, from) => {
+        const whole = encodeGroupMessage(groupMessage);
+        const { parts, byteLength } = encodeGroupMessageParts(groupMessage, from);
+        expect(byteLength).toBe(whole.byteLength);
+        const joined = new Uint8Array(byteLength);
+        let at = 0;
+        for (const part of parts) {
+          joined.set(part, at);
+          at += part.byteLength;
+        }
+        expect(at).toBe(byteLength);
+        expect(joined).toEqual(whole);
+        // Each referenced value is one of the parts, the very object (not a copy).
+        for (const bytes of referenced(groupMessage.message, from)) {
+          expect(parts.some((part) => part === bytes)).toBe(true);
+        }
+        if (referenced(groupMessage.message, from).length === 0) expect(parts.length).toBe(1);
       }),
       { numRuns: 500 },
     );
