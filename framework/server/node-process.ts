@@ -113,15 +113,16 @@ export interface BinaryRoute {
   /** Registers the one method on the router, with the node's host. */
   readonly routes: (router: ConnectRouter, host: NodeHost) => void;
   /**
-   * Optional: the method's Connect unary proto form (what connect-es clients
-   * send with the binary format) served from the request body's bytes to the
-   * answer's bytes, without connect's per-call machinery
-   * (connect-batch-route.ts); its other forms still go to `routes`. Called
-   * once, with the node's host, before the port opens. A ConnectError thrown
-   * is answered as it is; anything else as Internal "internal error", as
-   * connect answers it. The handler reads at most `readMaxBytes` of body.
+   * Optional: the method's binary unary forms (Connect proto, gRPC over
+   * HTTP/2, gRPC-Web) served from the request body's bytes to the answer's
+   * bytes, without connect's per-call machinery (connect-batch-route.ts);
+   * what it does not take (JSON, compression, gRPC over HTTP/1.1) still goes
+   * to `routes`. Called once, with the node's host, before the port opens. A
+   * ConnectError thrown is answered as it is; anything else as Internal
+   * "internal error", as connect answers it. The handler reads at most
+   * `readMaxBytes` of message.
    */
-  readonly connectUnary?: {
+  readonly unary?: {
     readonly handler: (host: NodeHost) => RawUnaryHandler;
     readonly readMaxBytes: number;
   };
@@ -342,9 +343,9 @@ async function listen(
       throw new ServerError(ServerErrorCode.InvalidConfig, `two binary routes for ${route.path}`, { setting: "binaryRoutes" });
     }
     const handler = connectNodeAdapter({ routes: (router) => route.routes(router, host) });
-    const unary = route.connectUnary;
+    const unary = route.unary;
     binaryRoutes.set(route.path, unary === undefined ? { handler } : {
-      handler, raw: createConnectUnaryRoute(unary.handler(host), unary.readMaxBytes, asConnectHandlerError),
+      handler, raw: createConnectUnaryRoute(unary.handler(host), unary.readMaxBytes, asConnectHandlerError, { grpc: true }),
     });
   }
   const handler: RequestHandler = (request, response) => {

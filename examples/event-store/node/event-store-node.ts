@@ -70,12 +70,12 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
   const node = await startNode(config, logger, types, {
     ...extras,
     // Insert's binary forms: events decoded by hand into Float64Arrays (insert-route.ts); JSON: the service below.
-    // Its Connect proto form (EventStore.insert's, the bench's) without connect's per-call machinery.
+    // Its Connect proto, gRPC and gRPC-Web forms without connect's per-call machinery.
     binaryRoutes: [{
       path: insertPath,
       routes: (router) => router.rpc(insertServerMethod, (request, context) =>
         served()(request, context.requestHeader.has(forwardedHeader)), { readMaxBytes }),
-      connectUnary: {
+      unary: {
         readMaxBytes,
         handler: () => async (body, call) => {
           const response = await served()(parseInsertRequestWire(body), call.headers[forwardedHeader] !== undefined);

@@ -8,7 +8,8 @@
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "vitest";
 import { createConnectBatchRoute, createConnectUnaryRoute } from "../../../framework/server/connect-batch-route.js";
 import type { RawUnaryCall, RawUnaryHandler } from "../../../framework/server/connect-batch-route.js";
@@ -22,7 +23,8 @@ import {
   newRawExecuteRequest,
   OutcomeWriter,
 } from "../../../framework/server/gateway-wire.js";
-import { ExecuteKind } from "../../../gen/raftkit/v1/gateway_pb.js";
+import { ExecuteKind, NotLeaderSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
+import { executeBatchServerMethod } from "../../../framework/server/gateway-wire.js";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -69,8 +71,11 @@ const echo: Executor = async (request) => {
   return writer.message();
 };
 
-async function call(url: string, payloads: Uint8Array[], timeoutMs: number | undefined): Promise<Uint8Array[]> {
-  const transport = createConnectTransport({ baseUrl: url, httpVersion: "2" });
+type Protocol = "connect" | "grpc" | "grpcWeb";
+
+async function call(url: string, payloads: Uint8Array[], timeoutMs: number | undefined, protocol: Protocol = "connect"): Promise<Uint8Array[]> {
+  const transport = protocol === "connect" ? createConnectTransport({ baseUrl: url, httpVersion: "2" })
+    : protocol === "grpc" ? createGrpcTransport({ baseUrl: url }) : createGrpcWebTransport({ baseUrl: url, httpVersion: "2" });
   const requests = payloads.map((payload, i) => ({ groupId: BigInt(i + 1), kind: ExecuteKind.COMMAND, payload }));
   const answer = await transport.unary(executeBatchClientMethod, undefined, timeoutMs, undefined, executeBatchRequestMessage(requests));
   return answer.message.outcomes.map((bytes, i) => {
@@ -216,7 +221,80 @@ describe("createConnectBatchRoute", () => {
   });
 });
 
+/** ExecuteBatch's echo as a raw unary handler (bytes in, bytes out), telling each call's timeout. */
+function rawEcho(timeouts: (number | undefined)[] = []): RawUnaryHandler {
+  return async (body, rawCall) => {
+    timeouts.push(rawCall.timeoutMs);
+    const answer = await echo(fromBinary(executeBatchServerMethod.input, body), rawCall.timeoutMs);
+    return toBinary(executeBatchServerMethod.output, answer);
+  };
+}
+
 describe("createConnectUnaryRoute", () => {
+  it("serves gRPC and gRPC-Web clients too when asked, with their timeouts", async () => {
+    const timeouts: (number | undefined)[] = [];
+    const { url, fallbacks } = await serveRoute(createConnectUnaryRoute(rawEcho(timeouts), 1 << 20, undefined, { grpc: true }));
+    const payloads = Array.from({ length: 50 }, (_, i) => new Uint8Array([i, 1, 2]));
+    for (const protocol of ["connect", "grpc", "grpcWeb"] as const) {
+      expect(await call(url, payloads, 30_000, protocol)).toEqual(payloads);
+      expect(await call(url, [new Uint8Array(200_000).fill(3)], undefined, protocol)).toEqual([new Uint8Array(200_000).fill(3)]);
+      expect(await call(url, [], 30_000, protocol)).toEqual([]);
+    }
+    expect(fallbacks()).toBe(0);
+    expect(timeouts).toHaveLength(9);
+    for (const index of [0, 3, 6]) {
+      expect(timeouts[index]).toBeGreaterThan(25_000);
+      expect(timeouts[index]).toBeLessThanOrEqual(30_000);
+    }
+    expect([timeouts[1], timeouts[4], timeouts[7]]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("answers errors to gRPC and gRPC-Web clients with code, message, details and metadata, and the read limit", async () => {
+    const { url, fallbacks } = await serveRoute(createConnectUnaryRoute(async (body) => {
+      if (body.byteLength > 100) return rawEcho()(body, { timeoutMs: undefined, headers: {} });
+      throw new ConnectError("node 2 does not lead group 7", Code.FailedPrecondition, { "x-why": "moved" },
+        [{ desc: NotLeaderSchema, value: create(NotLeaderSchema, { groupId: 7n, leaderNodeId: 3n, leaderAddress: "http://n3" }) }]);
+    }, 1000, undefined, { grpc: true }));
+    for (const protocol of ["connect", "grpc", "grpcWeb"] as const) {
+      const refused = await call(url, [new Uint8Array([1])], 30_000, protocol).then(() => undefined, (error: unknown) => ConnectError.from(error));
+      expect([refused?.code, refused?.rawMessage, refused?.metadata.get("x-why")]).toEqual([Code.FailedPrecondition,
+        "node 2 does not lead group 7", "moved"]);
+      expect(refused?.findDetails(NotLeaderSchema).map((detail) => [detail.groupId, detail.leaderNodeId, detail.leaderAddress]))
+        .toEqual([[7n, 3n, "http://n3"]]);
+      const big = await call(url, [new Uint8Array(2000)], 30_000, protocol).then(() => undefined, (error: unknown) => ConnectError.from(error));
+      expect(big?.code).toBe(Code.ResourceExhausted);
+      expect(big?.rawMessage).toMatch(/^message size \d+ is larger than configured readMaxBytes 1000$/);
+      expect(await call(url, [new Uint8Array(150).fill(4)], 30_000, protocol)).toEqual([new Uint8Array(150).fill(4)]);
+    }
+    expect(fallbacks()).toBe(0);
+  });
+
+  it("answers a gRPC body that is not one whole uncompressed message as connect does, and leaves gRPC to connect unless asked", async () => {
+    const { url } = await serveRoute(createConnectUnaryRoute(rawEcho(), 1 << 20, undefined, { grpc: true }));
+    const grpcStatus = async (body: Uint8Array): Promise<[string | undefined, string | undefined]> => {
+      const answer = await rawPostBytes(url, { "content-type": "application/grpc", te: "trailers" }, [body]);
+      return [answer.headers["grpc-status"] as string | undefined, decodeURIComponent(String(answer.headers["grpc-message"]))];
+    };
+    expect(await grpcStatus(new Uint8Array(0))).toEqual([String(Code.Unimplemented), "protocol error: missing input message for unary method"]);
+    expect(await grpcStatus(Uint8Array.of(0, 0, 0))).toEqual([String(Code.InvalidArgument), "protocol error: incomplete envelope"]);
+    expect(await grpcStatus(Uint8Array.of(0, 0, 0, 0, 9, 1))).toEqual([String(Code.InvalidArgument), "protocol error: incomplete envelope"]);
+    expect(await grpcStatus(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0))).toEqual([String(Code.Unimplemented),
+      "protocol error: received extra input message for unary method"]);
+    expect(await grpcStatus(Uint8Array.of(1, 0, 0, 0, 0))).toEqual([String(Code.Internal),
+      "received compressed envelope, but do not know how to decompress"]);
+    const { url: connectOnly, fallbacks } = await serveRoute(createConnectUnaryRoute(rawEcho(), 1 << 20));
+    for (const contentType of ["application/grpc", "application/grpc+proto", "application/grpc-web", "application/grpc-web+proto"]) {
+      expect(Buffer.from((await rawPostBytes(connectOnly, { "content-type": contentType }, [Uint8Array.of(0, 0, 0, 0, 0)])).body).toString())
+        .toBe("fallback");
+    }
+    // A compressed call or an unknown timeout unit: connect's.
+    expect(Buffer.from((await rawPostBytes(url, { "content-type": "application/grpc", "grpc-encoding": "gzip" }, [Uint8Array.of(0, 0, 0, 0, 0)])).body)
+      .toString()).toBe("fallback");
+    expect(Buffer.from((await rawPostBytes(url, { "content-type": "application/grpc", "grpc-timeout": "5X" }, [Uint8Array.of(0, 0, 0, 0, 0)])).body)
+      .toString()).toBe("fallback");
+    expect(fallbacks()).toBe(4);
+  });
+
   it("hands the handler the body as a plain Uint8Array (slice copies) with the call's headers, and answers its bytes", async () => {
     const seen: { isBuffer: boolean; body: number[]; call: RawUnaryCall }[] = [];
     const handler: RawUnaryHandler = async (body, call) => {
