@@ -22,6 +22,7 @@ import { createSilentLogger } from "../../framework/transport/index.js";
 import { EventStore } from "../../examples/event-store/client/index.js";
 import type { EventStoreClient } from "../../examples/event-store/client/index.js";
 import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
+import { createInsertCall } from "../../examples/event-store/client/insert-call.js";
 import {
   EventStoreService, EventsSchema, FieldType, InsertRequestSchema,
 } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
@@ -319,5 +320,78 @@ describe("event store binary Insert route", () => {
     const [libraryCode] = await failure(store.insert("big", { timestamps: many, columns: { price: many } }));
     expect(libraryCode).toBe(Code.ResourceExhausted);
     expect((await clients.json.aggregate({ stream: "big" })).count).toBe(0n);
+  }, 60_000);
+});
+
+describe("the client's hand-posted Insert (insert-call.ts)", () => {
+  const doubles = (values: number[]) => ({ case: "doubles" as const, values: Float64Array.from(values) });
+
+  it("stores what it posts, sync and async, the same rows as a connect-es client's insert", async () => {
+    await store.createStream("posted", [{ name: "price", type: "double" }, { name: "size", type: "int64" }]);
+    await store.createStream("posted-reference", [{ name: "price", type: "double" }, { name: "size", type: "int64" }]);
+    const call = createInsertCall(baseUrl);
+    try {
+      const events = { timestamps: Float64Array.of(3, 1, 2), columns: [{ name: "price", values: doubles([0.5, -2, 1e300]) },
+        { name: "size", values: doubles([7, 8, -9]) }], ids: ["x", "", "z"] };
+      expect(await call.insert("posted", events, { timeoutMs: 30_000 })).toMatchObject({ accepted: 3, duplicates: 0 });
+      expect((await clients.proto.insert(insertRequestOf("posted-reference", events, false))).accepted).toBe(3);
+      // Again: the ids known, in request order.
+      expect(await call.insert("posted", events)).toMatchObject({ accepted: 1, duplicates: 2, duplicateRows: [0, 2] });
+      expect((await clients.proto.insert(insertRequestOf("posted-reference", events, false))).accepted).toBe(1);
+      const later = { timestamps: Float64Array.of(10), columns: [{ name: "price", values: doubles([4]) },
+        { name: "size", values: doubles([5]) }], ids: [] };
+      expect((await call.insert("posted", later, { async: true })).accepted).toBe(1);
+      expect((await clients.proto.insert(insertRequestOf("posted-reference", later, true))).accepted).toBe(1);
+      const deadline = performance.now() + 30_000;
+      let count = 0n;
+      while (count !== 5n && performance.now() < deadline) {
+        count = (await clients.json.aggregate({ stream: "posted" })).count;
+        if (count !== 5n) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(count).toBe(5n);
+      const [posted, reference] = await Promise.all([clients.json.queryRange({ stream: "posted" }),
+        clients.json.queryRange({ stream: "posted-reference" })]);
+      expect(rowsOf(posted)).toEqual(rowsOf(reference));
+      expect(rowsOf(posted)).toEqual([[1, "", -2, 8], [1, "", -2, 8], [2, "z", 1e300, -9], [3, "x", 0.5, 7], [10, "", 4, 5]]);
+    } finally {
+      call.close();
+    }
+  }, 60_000);
+
+  it("throws the server's refusals as ConnectErrors with their codes and messages, and a canceled call as Canceled", async () => {
+    await store.createStream("posted-refused", [{ name: "price", type: "double" }]);
+    const call = createInsertCall(baseUrl);
+    try {
+      const batch = (count: number) => ({ timestamps: Float64Array.from({ length: count }, (_, row) => row),
+        columns: [{ name: "price", values: doubles(Array.from({ length: count }, () => 1)) }], ids: [] });
+      expect(await failure(call.insert("posted-refused", { ...batch(2), columns: [{ name: "price", values: doubles([1]) }] })))
+        .toEqual([Code.InvalidArgument, "insert into 'posted-refused': column 'price' has 1 values, expected 2 (one per timestamp)"]);
+      expect(await failure(call.insert("no-such-stream", batch(1)))).toEqual(await failure(clients.proto.insert(
+        insertRequestOf("no-such-stream", batch(1), false))));
+      const [splitCode, splitMessage] = await failure(call.insert("posted-refused", batch(6_000)));
+      expect(splitCode).toBe(Code.InvalidArgument);
+      expect(splitMessage).toMatch(/insert of about \d+ bytes into 'posted-refused', allowed ≤ 65536: split it$/);
+      const [bigCode, bigMessage] = await failure(call.insert("posted-refused", batch(20_000)));
+      expect(bigCode).toBe(Code.ResourceExhausted);
+      expect(bigMessage).toMatch(/message size \d+ is larger than configured readMaxBytes 196608/);
+      const aborted = new AbortController();
+      aborted.abort();
+      expect((await failure(call.insert("posted-refused", batch(1), { signal: aborted.signal })))[0]).toBe(Code.Canceled);
+      // The connection still serves after all of that.
+      expect((await call.insert("posted-refused", batch(3))).accepted).toBe(3);
+      expect((await clients.json.aggregate({ stream: "posted-refused" })).count).toBe(3n);
+    } finally {
+      call.close();
+    }
+  }, 60_000);
+
+  it("answers Unavailable for a node that is not there", async () => {
+    const call = createInsertCall("http://127.0.0.1:1");
+    try {
+      const [code] = await failure(call.insert("posted", { timestamps: Float64Array.of(1), columns: [], ids: [] }));
+      expect(code).toBe(Code.Unavailable);
+    } finally {
+      call.close();
+    }
   }, 60_000);
 });

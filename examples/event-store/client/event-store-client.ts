@@ -16,7 +16,9 @@ import type {
   StreamInfoResponse,
 } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { EventColumns, EventRow } from "./event-rows.js";
-import { countOf, insertRequestOf, toRows, wireEventsOf } from "./event-rows.js";
+import { countOf, toRows, wireEventsOf } from "./event-rows.js";
+import { createInsertCall } from "./insert-call.js";
+import type { InsertCall } from "./insert-call.js";
 
 export interface ConnectOptions {
   /** Overall deadline of one call, retries included (default 15000 ms). */
@@ -101,13 +103,24 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
     }
     return client;
   };
+  // Inserts: the hand-encoded request posted as it is (insert-call.ts), not through connect's serializer.
+  const insertCalls = new Map<string, InsertCall>();
+  const insertCallOf = (url: string): InsertCall => {
+    let insertCall = insertCalls.get(url);
+    if (insertCall === undefined) {
+      insertCall = createInsertCall(url);
+      insertCalls.set(url, insertCall);
+    }
+    return insertCall;
+  };
   const leaders = new Map<string, string>();
   const fieldsOf = new Map<string, FieldSpec[]>();
   const producer = randomBytes(6).toString("base64url");
   let sequence = 0;
 
   /** Sends to the stream's leader, following NotLeader hints and retrying retryable failures with backoff. */
-  const send = async <Result>(stream: string, call: (client: Service, signal: AbortSignal) => Promise<Result>): Promise<Result> => {
+  const send = async <Result>(stream: string,
+    call: (client: Service, signal: AbortSignal, url: string) => Promise<Result>): Promise<Result> => {
     const deadline = performance.now() + deadlineMs;
     let url = leaders.get(stream) ?? urls[0]!;
     for (let attempt = 0; ; attempt++) {
@@ -117,7 +130,7 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
         // ended the call (every call whose last 5 s had begun: a sync insert retrying through
         // a failover).
         const attemptMs = Math.max(1, Math.ceil(Math.min(left, 5_000)));
-        const result = await call(clientOf(url), AbortSignal.timeout(attemptMs));
+        const result = await call(clientOf(url), AbortSignal.timeout(attemptMs), url);
         leaders.set(stream, url);
         return result;
       } catch (error) {
@@ -161,9 +174,9 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
         const prefix = `${producer}.${(sequence++).toString(36)}.`;
         ids = Array.from({ length: count }, (_, row) => given[row] || prefix + row.toString(36));
       }
-      const request = insertRequestOf(stream, wireEventsOf(await fields(stream), input, ids),
-        insertOptions.async === true);
-      const response = await send(stream, (client, signal) => client.insert(request, { signal }));
+      const events = wireEventsOf(await fields(stream), input, ids);
+      const async = insertOptions.async === true;
+      const response = await send(stream, (_client, signal, url) => insertCallOf(url).insert(stream, events, { async, signal }));
       return { accepted: response.accepted, duplicates: response.duplicates };
     },
     async query(stream, range = {}) {
@@ -196,6 +209,8 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
     },
     close() {
       clients.clear();
+      for (const insertCall of insertCalls.values()) insertCall.close();
+      insertCalls.clear();
     },
   };
 }

@@ -1,0 +1,190 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeFromHttpStatus, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { EventStoreService, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
+import type { WireEvents } from "../service/insert-wire.js";
+import { encodeInsertCommand } from "../service/insert-wire-encode.js";
+
+/**
+ * EventStoreService.Insert as one HTTP/2 POST in the Connect protocol's
+ * unary proto form, the request's bytes written by the hand encoder
+ * (insert-wire-encode.ts) and posted as they are. Through a connect-es
+ * client the same call cost the client a protobuf-es serialization (the
+ * events carried as an unknown field, copied once more into a fresh buffer
+ * by its writer's `finish`) and connect's per-call machinery (abort
+ * signals, header objects, async iterables over a one-message body, an
+ * envelope): ~1/3 of the bench client's CPU in session 8's profile.
+ *
+ * Speaks what any Connect server answers (the node's raw Insert route, or
+ * connect's own handler): 200 with an InsertResponse, or a Connect error as
+ * JSON with its code, message and details (NotLeader, Overloaded). A broken
+ * connection or stream is Unavailable (outcome unknown: client ids make a
+ * retry safe), the call's own timeout DeadlineExceeded, an aborted signal
+ * Canceled — the codes a connect-es client gives them.
+ */
+export interface InsertCall {
+  /** The URL's Insert: events encoded and posted; answers or throws a ConnectError. */
+  insert(stream: string, events: WireEvents, options?: InsertCallOptions): Promise<InsertResponse>;
+  /** Closes the connection (calls in flight fail Unavailable). */
+  close(): void;
+}
+
+export interface InsertCallOptions {
+  readonly async?: boolean;
+  /** This call's deadline, sent as connect-timeout-ms too (default: none). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Further request headers (lower-case names). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const insertPath = `/${EventStoreService.typeName}/${EventStoreService.method.insert.name}`;
+
+/**
+ * An InsertCall to one node ("http://host:port"; h2c with prior knowledge,
+ * or https). One HTTP/2 connection, opened at the first call and again
+ * after it breaks; it does not keep the process alive while no call is in
+ * flight.
+ */
+export function createInsertCall(baseUrl: string): InsertCall {
+  const url = new URL(baseUrl);
+  const origin = url.origin;
+  let session: http2.ClientHttp2Session | undefined;
+  let inFlight = 0;
+
+  const connected = (): http2.ClientHttp2Session => {
+    if (session !== undefined && !session.closed && !session.destroyed) return session;
+    // h2c: a socket without Nagle's delay on a request's last segment (the node's listener sets
+    // the same on its side); https: node's own TLS connection.
+    const opened = url.protocol === "http:"
+      ? http2.connect(origin, { createConnection: () => net.connect({ host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port || 80), noDelay: true }) })
+      : http2.connect(origin);
+    const drop = (): void => {
+      if (session === opened) session = undefined;
+    };
+    opened.on("error", drop); // each stream of it fails too, and says so to its caller
+    opened.on("goaway", drop);
+    opened.on("close", drop);
+    session = opened;
+    return opened;
+  };
+  const settled = (opened: http2.ClientHttp2Session): void => {
+    inFlight -= 1;
+    if (inFlight === 0 && !opened.destroyed) opened.unref();
+  };
+
+  return {
+    insert(stream, events, options = {}) {
+      const body = encodeInsertCommand({ stream, events, async: options.async === true });
+      return new Promise<InsertResponse>((resolve, reject) => {
+        if (options.signal?.aborted === true) {
+          reject(abortError(options.signal));
+          return;
+        }
+        let opened: http2.ClientHttp2Session;
+        let request: http2.ClientHttp2Stream;
+        const headers: http2.OutgoingHttpHeaders = {
+          ...options.headers,
+          ":method": "POST",
+          ":path": insertPath,
+          "content-type": "application/proto",
+          "connect-protocol-version": "1",
+          "content-length": body.byteLength,
+        };
+        const timeoutMs = options.timeoutMs;
+        if (timeoutMs !== undefined) headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs)));
+        try {
+          opened = connected();
+          opened.ref();
+          request = opened.request(headers);
+        } catch (error) {
+          reject(new ConnectError(`insert to ${origin}: ${error instanceof Error ? error.message : String(error)}`,
+            Code.Unavailable, undefined, undefined, error));
+          return;
+        }
+        inFlight += 1;
+        let done = false;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const finish = (outcome: () => void): void => {
+          if (done) return;
+          done = true;
+          if (timer !== undefined) clearTimeout(timer);
+          options.signal?.removeEventListener("abort", onAbort);
+          settled(opened);
+          outcome();
+        };
+        const fail = (error: ConnectError): void => finish(() => {
+          if (!request.closed) request.close(http2.constants.NGHTTP2_CANCEL);
+          reject(error);
+        });
+        const onAbort = (): void => fail(abortError(options.signal));
+        options.signal?.addEventListener("abort", onAbort);
+        if (timeoutMs !== undefined) {
+          timer = setTimeout(() => fail(new ConnectError(`the call took longer than ${timeoutMs} ms`, Code.DeadlineExceeded)),
+            timeoutMs);
+        }
+
+        let status = 0;
+        let contentType: string | undefined;
+        let answerHeaders: http2.IncomingHttpHeaders = {};
+        const chunks: Buffer[] = [];
+        request.on("response", (received) => {
+          answerHeaders = received;
+          status = Number(received[":status"]);
+          contentType = received["content-type"];
+        });
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        request.on("error", (error) => fail(new ConnectError(`insert to ${origin}: ${error.message}`, Code.Unavailable,
+          undefined, undefined, error)));
+        request.on("close", () => {
+          if (!done) fail(new ConnectError(`insert to ${origin}: the stream closed without an answer`, Code.Unavailable));
+        });
+        request.on("end", () => finish(() => {
+          const answer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          try {
+            resolve(answerOf(status, contentType, answerHeaders, answer));
+          } catch (error) {
+            reject(ConnectError.from(error));
+          }
+        }));
+        request.end(body);
+      });
+    },
+    close() {
+      session?.close();
+      session = undefined;
+    },
+  };
+}
+
+/** An aborted signal's error: DeadlineExceeded for AbortSignal.timeout's, Canceled for any other. */
+function abortError(signal: AbortSignal | undefined): ConnectError {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new ConnectError(`the call timed out: ${reason.message}`, Code.DeadlineExceeded, undefined, undefined, reason);
+  }
+  return new ConnectError("the call was aborted", Code.Canceled, undefined, undefined, reason);
+}
+
+/** The answer's InsertResponse, or the Connect error it carries (thrown). */
+function answerOf(status: number, contentType: string | undefined, headers: http2.IncomingHttpHeaders,
+  body: Uint8Array): InsertResponse {
+  if (status === 200 && contentType === "application/proto") {
+    try {
+      return fromBinary(InsertResponseSchema, body);
+    } catch (error) {
+      throw new ConnectError(`parse binary: ${error instanceof Error ? error.message : String(error)}`, Code.Internal);
+    }
+  }
+  const metadata = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(":") || value === undefined) continue;
+    metadata.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  const fallback = new ConnectError(`HTTP ${status}`, status === 200 ? Code.Internal : codeFromHttpStatus(status), metadata);
+  if (contentType === undefined || !contentType.startsWith("application/json")) throw fallback;
+  throw errorFromJsonBytes(body, metadata, fallback);
+}
