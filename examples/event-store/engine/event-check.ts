@@ -21,7 +21,9 @@ export function checkInsert(layout: BlockLayout, operation: InsertOperation,
   if (timestamps === null || typeof timestamps !== "object" ||
     !Number.isInteger(timestamps.length)) fail("timestamps must be an array");
   const count = timestamps.length;
-  for (let row = 0; row < count; row++) {
+  // Float64Array (every decoded insert): a monomorphic loop first; the checking loop below runs only
+  // to name the bad event (the generic loop over ArrayLike<unknown> cost ~3-4 ns per value).
+  for (let row = timestamps instanceof Float64Array && allSafeIntegers(timestamps) ? count : 0; row < count; row++) {
     if (!isValidTimestamp(timestamps[row])) {
       fail(`event ${row}: timestamp ${String(timestamps[row])} is not an integer µs ` +
         "in the safe range");
@@ -89,11 +91,28 @@ function isIntegerColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayL
 }
 
 function isFiniteColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLike<number> {
+  if (values instanceof Float64Array && allFinite(values)) return true;
   for (let row = 0; row < values.length; row++) {
     const value = values[row];
     if (typeof value !== "number" || !Number.isFinite(value)) bad(row, value, "a finite number");
   }
   return true;
+}
+
+/** Whether every value is an integer in ±(2^53-1) (NaN fails both comparisons). */
+function allSafeIntegers(values: Float64Array): boolean {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row]!;
+    if (!(Math.abs(value) <= Number.MAX_SAFE_INTEGER) || Math.floor(value) !== value) return false;
+  }
+  return true;
+}
+
+/** Whether every value is finite: x * 0 is ±0 for a finite x and NaN for NaN or ±Infinity. */
+function allFinite(values: Float64Array): boolean {
+  let probe = 0;
+  for (let row = 0; row < values.length; row++) probe += values[row]! * 0;
+  return probe === 0;
 }
 
 function isBooleanColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLike<boolean> {
@@ -107,6 +126,7 @@ function isBooleanColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayL
 function isStringColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLike<string> {
   for (let row = 0; row < values.length; row++) {
     const value = values[row];
+    if (value === "") continue; // the common case (an event without a client id): no scan
     if (typeof value !== "string") bad(row, value, "a string");
     else if (utf8Length(value) < 0) bad(row, value, "well-formed UTF-16 (a lone surrogate)");
   }
@@ -118,7 +138,8 @@ function stringBytesPerRow(columns: readonly SourceColumn[], count: number): Uin
   for (const column of columns) {
     if (column.kind !== "string") continue;
     for (let row = 0; row < count; row++) {
-      bytes[row] = bytes[row]! + utf8Length(column.values[row]!);
+      const value = column.values[row]!;
+      if (value !== "") bytes[row] = bytes[row]! + utf8Length(value);
     }
   }
   return bytes;

@@ -52,6 +52,31 @@ describe("schema check on insert", () => {
     expect(store.statistics("wide").eventCount).toBe(0);
   });
 
+  it("names the bad event in Float64Array columns and timestamps too (their fast checks)", async () => {
+    const store = await storeWithWide();
+    const insert = (timestamps: Float64Array, price: Float64Array, label: string[] = ["", "", ""]): Operation => ({
+      kind: "insert", stream: "wide", timestamps,
+      columns: { price, quantity: Float64Array.of(1, 2, 3), flag: [true, false, true], label },
+    });
+    const cases: [Operation, RegExp][] = [
+      [insert(Float64Array.of(0, 1, 2), Float64Array.of(1, 2, Number.NaN)), /event 2: field 'price' has the number NaN/],
+      [insert(Float64Array.of(0, 1, 2), Float64Array.of(1, -Infinity, 3)), /event 1: field 'price' has the number -Infinity/],
+      [insert(Float64Array.of(0, 1.5, 2), Float64Array.of(1, 2, 3)), /event 1: timestamp 1.5 is not an integer µs/],
+      [insert(Float64Array.of(0, 1, 2 ** 53), Float64Array.of(1, 2, 3)), /event 2: timestamp 9007199254740992 is not/],
+      [insert(Float64Array.of(Number.NaN, 1, 2), Float64Array.of(1, 2, 3)), /event 0: timestamp NaN is not/],
+      [insert(Float64Array.of(0, 1, 2), Float64Array.of(1, 2, 3), ["", "\ud800", ""]), /event 1: field 'label' .* lone surrogate/],
+    ];
+    for (const [operation, expected] of cases) {
+      const error = await rejection(store, [operation]);
+      expect(error.code).toBe(EventStoreErrorCode.InvalidEvent);
+      expect(error.message).toMatch(expected);
+    }
+    expect(store.appliedIndex()).toBe(1);
+    // Finite values, -0 and the safe range's ends pass, empty labels included.
+    await store.applyBatch([insert(Float64Array.of(-(2 ** 53 - 1), -0, 2 ** 53 - 1), Float64Array.of(-0, 1e308, -1e-308))], 2);
+    expect(store.statistics("wide").eventCount).toBe(3);
+  });
+
   it("rejects bad timestamps, unknown fields, unknown streams and stale indexes", async () => {
     const store = await storeWithWide();
     const base = { kind: "insert" as const, stream: "wide",
