@@ -71,7 +71,7 @@ export function createEventStore(state: StoreState, slices?: ApplySlices): Event
     },
     exportSnapshot: () => {
       checkWritable(state, false);
-      const snapshot = exportSnapshot(state);
+      const snapshot = state.exportsAfterApply === undefined ? exportSnapshot(state) : exportAfterApply(state);
       if (!state.walSync) {
         // A raft host compacts its log after saving the snapshot; a checkpoint now keeps the
         // store's durable index close to it, so a crash replays the log rather than restoring
@@ -110,6 +110,45 @@ function checkWritable(state: StoreState, forWrite: boolean): void {
   }
 }
 
+/**
+ * An export called while a batch applies in slices: the content once that
+ * batch has applied (before any later one), taken then; the iteration waits
+ * for it. If the batch fails part way, iterating throws its error.
+ */
+function exportAfterApply(state: StoreState): AsyncIterable<Uint8Array> {
+  let taken: AsyncIterable<Uint8Array> | undefined;
+  let failure: unknown;
+  const ready = new Promise<void>((resolve) => {
+    state.exportsAfterApply!.push((batchFailure) => {
+      if (batchFailure !== undefined) failure = batchFailure;
+      else {
+        try {
+          taken = exportSnapshot(state);
+        } catch (error) {
+          failure = error;
+        }
+      }
+      resolve();
+    });
+  });
+  let started = false;
+  return {
+    [Symbol.asyncIterator]: () => {
+      if (started) {
+        throw new EventStoreError(EventStoreErrorCode.InvalidArgument, "a snapshot export can be iterated once");
+      }
+      started = true;
+      return (async function* chunks(): AsyncGenerator<Uint8Array> {
+        await ready;
+        if (taken === undefined) {
+          throw EventStoreError.from(failure ?? new Error("the batch applying at the export did not complete"));
+        }
+        yield* taken;
+      })();
+    },
+  };
+}
+
 /** Runs a disk write; a failure marks the store failed (memory may be ahead of disk). */
 async function guardWrite(state: StoreState, write: () => Promise<void>): Promise<void> {
   checkWritable(state, true);
@@ -146,12 +185,26 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   }
   if (slices === undefined) {
     applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state), state.cache);
+    state.appliedIndex = appliedIndex;
+    if (annex !== undefined) state.annex = annex.slice();
   } else {
-    await applyOperationsInSlices(state.streams, state.blockBytes, checked, writeEpochs(state),
-      state.cache, slices);
+    // Between its slices the tree is part way through the batch: an export called then is taken
+    // when the batch ends (exportAfterApply), not of the rows applied so far under the previous index.
+    const exports: ((failure: unknown) => void)[] = [];
+    state.exportsAfterApply = exports;
+    try {
+      await applyOperationsInSlices(state.streams, state.blockBytes, checked, writeEpochs(state),
+        state.cache, slices);
+    } catch (error) {
+      state.exportsAfterApply = undefined;
+      for (const take of exports) take(error);
+      throw error;
+    }
+    state.appliedIndex = appliedIndex;
+    if (annex !== undefined) state.annex = annex.slice();
+    state.exportsAfterApply = undefined;
+    for (const take of exports) take(undefined);
   }
-  state.appliedIndex = appliedIndex;
-  if (annex !== undefined) state.annex = annex.slice();
   if (annexOnly && !state.walSync) {
     // An annex alone at the current index: no log of the user's replays it (it moves no
     // index), so it is made durable at once — by a checkpoint, not a WAL record (a record

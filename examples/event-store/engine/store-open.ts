@@ -51,7 +51,7 @@ export async function openStoreState(location: StoreLocation): Promise<StoreStat
     background: undefined, backgroundRunning: false,
     blocksFile, cache, slotCount: manifest.slotCount,
     durableSlots: new Set(manifest.streams.flatMap((stream) => stream.slots)),
-    epoch: 1, pins: [], failure: undefined, closed: false,
+    epoch: 1, pins: [], exportsAfterApply: undefined, failure: undefined, closed: false,
   };
   for (const entry of manifest.streams) {
     state.streams.set(entry.name, await loadStream(state, entry));

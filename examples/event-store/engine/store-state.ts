@@ -51,6 +51,12 @@ export interface StoreState {
   epoch: number;
   /** Epochs pinned by running exports. */
   readonly pins: number[];
+  /**
+   * Set while a batch's inserts apply in slices (the tree is part way
+   * through it between yields): exports called meanwhile, each run with the
+   * batch's outcome (undefined: applied) once it ends, before the next batch.
+   */
+  exportsAfterApply: ((failure: unknown) => void)[] | undefined;
   /** Set when a write failed: the store refuses further writes until reopened. */
   failure: EventStoreError | undefined;
   closed: boolean;

@@ -6,8 +6,12 @@ import { BLOCK_BYTES, expectedScan, insertOf, SCHEMAS } from "./harness.js";
 import { ModelStream, type ModelEvent } from "./model.js";
 
 async function exported(store: EventStore): Promise<Uint8Array> {
+  return collect(store.exportSnapshot());
+}
+
+async function collect(snapshot: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of store.exportSnapshot()) chunks.push(chunk);
+  for await (const chunk of snapshot) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
@@ -52,6 +56,44 @@ describe("applying a batch in slices (issue #8: bounded work per event-loop turn
     expect(await exported(sliced.store)).toEqual(await exported(whole.store));
     expect(expectedScan(sliced.store, "wide", -Infinity, Infinity, 500, false)).toEqual(sliced.model.events);
     await Promise.all([whole.store.close(), sliced.store.close()]);
+  });
+
+  it("an export called while a batch applies in slices holds that batch whole and nothing after it", async () => {
+    // Before: the export took the tree as it was at the yield — part of the batch's rows under the
+    // previous applied index (a snapshot that, restored and replayed, holds those rows twice).
+    let store: EventStore | undefined;
+    let yields = 0;
+    let midApply: AsyncIterable<Uint8Array> | undefined;
+    let rowsAtExport = -1;
+    store = await openEventStore({ fileSystem: createMemoryFileSystem(), directory: "/m", blockBytes: BLOCK_BYTES,
+      applySlices: { rows: 16, yieldNow: async () => {
+        yields++;
+        if (yields === 5 && midApply === undefined) {
+          rowsAtExport = store!.statistics("wide").eventCount;
+          midApply = store!.exportSnapshot();
+        }
+      } } });
+    const reference = await openEventStore({ fileSystem: createMemoryFileSystem(), directory: "/r", blockBytes: BLOCK_BYTES });
+    const batches = [
+      [{ kind: "createStream" as const, stream: "wide", schema: SCHEMAS.wide! }],
+      [insertOf("wide", SCHEMAS.wide!, events(1, 130))],
+      [insertOf("wide", SCHEMAS.wide!, events(2, 130))],
+    ];
+    const [create, during, after] = batches;
+    await store.applyBatch(create!, 1);
+    await reference.applyBatch(create!, 1);
+    await reference.applyBatch(during!, 2);
+    const queued = store.applyBatch(during!, 2);
+    await store.applyBatch(after!, 3);
+    await queued;
+    // The export was called inside batch 2's inserts (some of its rows in, not all).
+    expect(midApply).toBeDefined();
+    expect(rowsAtExport).toBeGreaterThan(0);
+    expect(rowsAtExport).toBeLessThan(130);
+    expect(Buffer.from(await collect(midApply!))).toEqual(Buffer.from(await exported(reference)));
+    store.checkIntegrity();
+    expect(store.statistics("wide").eventCount).toBe(260);
+    await Promise.all([store.close(), reference.close()]);
   });
 
   it("refuses a slice size that is not a positive integer, naming it", async () => {
