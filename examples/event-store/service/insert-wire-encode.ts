@@ -147,12 +147,34 @@ export function encodeInsertCommand(command: InsertCommand): Uint8Array {
  * there instead of a copy of the command in a second buffer).
  */
 export function encodeInsertCommandAfter(command: InsertCommand, room: (length: number) => number): Uint8Array {
+  return encodeInsert(command, (length) => {
+    const start = room(length);
+    return { writer: new WireWriter(start + length), start };
+  });
+}
+
+/**
+ * The same bytes as encodeInsertCommand, written into `bufferOf(length)` (at
+ * least `length` bytes; a reused, not zeroed buffer is fine: every byte up to
+ * `length` is written). Returns the `length` bytes written, a view of it.
+ */
+export function encodeInsertCommandInto(command: InsertCommand, bufferOf: (length: number) => Uint8Array): Uint8Array {
+  return encodeInsert(command, (length) => {
+    const buffer = bufferOf(length);
+    if (!(buffer instanceof Uint8Array) || buffer.length < length) {
+      throw new RangeError(`encodeInsertCommandInto: a buffer of ${buffer?.length} bytes for ${length}`);
+    }
+    return { writer: new WireWriter(buffer.subarray(0, length)), start: 0 };
+  });
+}
+
+function encodeInsert(command: InsertCommand,
+  writerOf: (length: number) => { writer: WireWriter; start: number }): Uint8Array {
   const streamBytes = utf8Bytes(command.stream);
   const events = eventsLayout(command.events);
   const length = (streamBytes === 0 ? 0 : 1 + delimitedBytes(streamBytes)) + 1 +
     delimitedBytes(events.payload) + (command.async ? 2 : 0);
-  const start = room(length);
-  const writer = new WireWriter(start + length);
+  const { writer, start } = writerOf(length);
   writer.at = start;
   if (streamBytes > 0) writeString(writer, 1, command.stream, streamBytes);
   writer.uint32(tag(2, 2));

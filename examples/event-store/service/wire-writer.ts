@@ -68,8 +68,9 @@ export class WireWriter {
   readonly bytes: Uint8Array;
   at = 0;
 
-  constructor(length: number) {
-    this.bytes = new Uint8Array(length);
+  /** A fresh zeroed buffer of `length` bytes, or `buffer` (not zeroed: every byte is written before finish). */
+  constructor(length: number | Uint8Array) {
+    this.bytes = typeof length === "number" ? new Uint8Array(length) : length;
   }
 
   uint32(value: number): void {

@@ -16,7 +16,7 @@ import type { FieldSpec } from "../../../examples/event-store/engine/index.js";
 import { decodeInsertCommand, decodeWireEvents } from "../../../examples/event-store/service/insert-wire.js";
 import type { InsertCommand, WireEvents } from "../../../examples/event-store/service/insert-wire.js";
 import {
-  encodeEventsField, encodeInsertCommand, encodeWireEvents,
+  encodeEventsField, encodeInsertCommand, encodeInsertCommandInto, encodeWireEvents,
 } from "../../../examples/event-store/service/insert-wire-encode.js";
 
 /**
@@ -129,6 +129,29 @@ describe("InsertRequest hand codec", () => {
       expect(eventsBytes).toEqual(toBinary(EventsSchema, request.events!));
       expectSameEvents(decodeWireEvents(eventsBytes), command.events);
     }), { numRuns: 300 });
+  });
+
+  it("writes the same bytes into a caller's reused, not zeroed buffer (encodeInsertCommandInto)", () => {
+    let pool = new Uint8Array(0);
+    fc.assert(fc.property(requestOf(safeInt64, false), fc.integer({ min: 0, max: 64 }), (request, spare) => {
+      const command: InsertCommand = { stream: request.stream, events: toWireEvents(request.events),
+        async: request.async };
+      const expected = encodeInsertCommand(command);
+      let asked = -1;
+      const bytes = encodeInsertCommandInto(command, (length) => {
+        asked = length;
+        if (pool.length < length + spare) pool = new Uint8Array(length + spare);
+        pool.fill(0xa5); // what an earlier request left
+        return pool;
+      });
+      expect(asked).toBe(expected.length);
+      expect(bytes.buffer).toBe(pool.buffer);
+      expect(bytes).toEqual(expected);
+    }), { numRuns: 200 });
+    const command: InsertCommand = { stream: "s", async: false, events: {
+      timestamps: Float64Array.of(1, 2), columns: [], ids: [] } };
+    expect(() => encodeInsertCommandInto(command, (length) => new Uint8Array(length - 1)))
+      .toThrow(/a buffer of \d+ bytes for \d+/);
   });
 
   it("carries pre-encoded events as an unknown field that protobuf-es writes unchanged", () => {
