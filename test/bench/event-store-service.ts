@@ -39,9 +39,11 @@ import { EventStore } from "../../examples/event-store/client/index.js";
 import { createNodeFileSystem, openEventStore } from "../../examples/event-store/engine/index.js";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
+import { createInsertCall } from "../../examples/event-store/client/insert-call.js";
+import type { WireEvents } from "../../examples/event-store/service/insert-wire.js";
 import { insertCommandCodec, insertRequestCodec } from "../../examples/event-store/service/insert-codec.js";
 import {
-  EventStoreService, InsertRequestSchema, type InsertRequest,
+  InsertRequestSchema, type InsertRequest,
 } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
 import { natsJetStreamBaseline } from "./nats-jetstream-baseline.js";
@@ -87,6 +89,15 @@ function batchOf(producer: number, sequence: number, size = BATCH): { timestamps
     columns[name] = values;
   });
   return { timestamps, columns };
+}
+
+/** A batch as the hand-posted Insert sends it (EventStore.insert's path: the encoder's bytes as they are). */
+function wireEventsOf(batch: ReturnType<typeof batchOf>): WireEvents {
+  return {
+    timestamps: batch.timestamps,
+    columns: FIELDS.map((name) => ({ name, values: { case: "doubles" as const, values: batch.columns[name]! } })),
+    ids: [],
+  };
 }
 
 /** The client's encoding (EventStore.insert's): the hand codec, carried as the request's field 2. */
@@ -223,7 +234,9 @@ async function run(): Promise<void> {
     const manager = createStaticClusterManager(createUniformStaticTable({ nodes: new Map(cluster.nodes.map((node) => [node.nodeId, `127.0.0.1:${node.port}`])), partitionIds: [1, 2, 3, 4], stateMachineType: "eventstore" }));
     const groupId = (await manager.partitionForKey("eventstore", "bench")).partitionId;
     let leaderUrl = "";
-    let client = createClient(EventStoreService, createConnectTransport({ baseUrl: cluster.urls[0]!, httpVersion: "2", useBinaryFormat: true }));
+    // The producers post Insert by hand (createInsertCall, as EventStore.insert does since session 9): no
+    // protobuf-es serializer copy of each ~262 KB request, none of Connect's per-call machinery.
+    let call = createInsertCall(cluster.urls[0]!);
     /** Inserts go straight to the stream's leader; asked again before each phase (the cluster manager moves leaders). */
     const findLeader = async (): Promise<void> => {
       let found = "";
@@ -233,7 +246,8 @@ async function run(): Promise<void> {
       }
       if (found !== "" && found !== leaderUrl) {
         leaderUrl = found;
-        client = createClient(EventStoreService, createConnectTransport({ baseUrl: leaderUrl, httpVersion: "2", useBinaryFormat: true }));
+        call.close();
+        call = createInsertCall(leaderUrl);
       }
     };
     await findLeader();
@@ -252,7 +266,7 @@ async function run(): Promise<void> {
     const warmupUntil = performance.now() + Number(process.env["WARMUP"] ?? 2) * 1000;
     await Promise.all(Array.from({ length: PRODUCERS }, async (_, producer) => {
       for (let sequence = 0; performance.now() < warmupUntil; sequence++) {
-        await client.insert(insertRequest(batchOf(producer, sequence), false), { timeoutMs: 10_000 }).catch((error: unknown) => {
+        await call.insert("bench", wireEventsOf(batchOf(producer, sequence)), { timeoutMs: 10_000 }).catch((error: unknown) => {
           warmupErrors.set(String(error).slice(0, 160), (warmupErrors.get(String(error).slice(0, 160)) ?? 0) + 1);
         });
       }
@@ -300,13 +314,13 @@ async function run(): Promise<void> {
       if (mode !== "open") {
         await Promise.all(Array.from({ length: PRODUCERS }, async (_, producer) => {
           for (let sequence = 0; performance.now() < until; sequence++) {
-            const request = insertRequest(batchOf(producer, sequence), mode === "async");
+            const batch = wireEventsOf(batchOf(producer, sequence));
             const sent = performance.now();
             try {
               // Not `events += (await …).accepted`: that reads `events` before the await and adds to the
               // stale value, losing the other producers' counts meanwhile (this bench reported ~1/PRODUCERS
               // of the events acknowledged, and PRODUCERS × the CPU per event, until session 7).
-              const accepted = (await client.insert(request, { timeoutMs: 10_000 })).accepted;
+              const accepted = (await call.insert("bench", batch, { async: mode === "async", timeoutMs: 10_000 })).accepted;
               events += accepted;
               acks.push({ dueMs: sent - started, latencyMs: performance.now() - sent });
             } catch (error) {
@@ -324,10 +338,10 @@ async function run(): Promise<void> {
           for (let sequence = 0; due < until; sequence++, due += intervalMs) {
             const wait = due - performance.now();
             if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-            const request = insertRequest(batchOf(producer, sequence, INSERT), false);
+            const batch = wireEventsOf(batchOf(producer, sequence, INSERT));
             if (performance.now() - due > 1) lateSends += 1;
             const dueAt = due;
-            inFlight.push(client.insert(request, { timeoutMs: 10_000 }).then((response) => {
+            inFlight.push(call.insert("bench", batch, { timeoutMs: 10_000 }).then((response) => {
               events += response.accepted;
               acks.push({ dueMs: dueAt - started, latencyMs: performance.now() - dueAt });
             }, (error: unknown) => onError(error, INSERT)));
@@ -402,6 +416,7 @@ async function run(): Promise<void> {
     console.log(`(goal of issue #8: p99 ack <= 2 × flushDelayMs = ${GOAL_MS} ms)`);
     console.log(`\n(${cpus} cores, ${SECONDS} s per mode, 64-byte events: timestamp + 7 doubles)`);
     store.close();
+    call.close();
   } finally {
     await cluster.stop();
     // KEEP=1: the nodes' data and logs (n<id>.log) stay for a look afterwards.
