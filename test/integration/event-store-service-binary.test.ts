@@ -22,7 +22,8 @@ import { createSilentLogger } from "../../framework/transport/index.js";
 import { EventStore } from "../../examples/event-store/client/index.js";
 import type { EventStoreClient } from "../../examples/event-store/client/index.js";
 import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
-import { createInsertCall } from "../../examples/event-store/client/insert-call.js";
+import { createInsertCall, insertRequestChunks } from "../../examples/event-store/client/insert-call.js";
+import { encodeInsertCommand } from "../../examples/event-store/service/insert-wire-encode.js";
 import {
   EventStoreService, EventsSchema, FieldType, InsertRequestSchema,
 } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
@@ -325,6 +326,36 @@ describe("event store binary Insert route", () => {
 
 describe("the client's hand-posted Insert (insert-call.ts)", () => {
   const doubles = (values: number[]) => ({ case: "doubles" as const, values: Float64Array.from(values) });
+
+  it("posts in pieces exactly the bytes encodeInsertCommand writes, the doubles as views of the caller's arrays", () => {
+    const text = fc.string({ unit: "grapheme", maxLength: 8 });
+    const double = fc.oneof(fc.double(), fc.constantFrom(Number.NaN, -0));
+    const values = fc.oneof(
+      fc.array(double, { maxLength: 40 }).map((list) => ({ case: "doubles" as const, values: Float64Array.from(list) })),
+      fc.constant({ case: undefined }),
+      fc.array(fc.boolean(), { maxLength: 5 }).map((list) => ({ case: "bools" as const, values: list })));
+    let viewed = 0;
+    fc.assert(fc.property(text, fc.array(double, { maxLength: 40 }), fc.array(fc.record({ name: text, values }), { maxLength: 9 }),
+      fc.array(text, { maxLength: 6 }), fc.boolean(), (stream, timestamps, columns, ids, async) => {
+        // Sometimes a column over a shared buffer at an offset, as a caller's subarray.
+        const shared = new Float64Array(timestamps.length + 3);
+        shared.set(timestamps, 3);
+        const events = { timestamps: shared.subarray(3), columns, ids };
+        const chunks = insertRequestChunks(stream, events, async);
+        const joined = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+        let at = 0;
+        for (const chunk of chunks) {
+          joined.set(chunk, at);
+          at += chunk.byteLength;
+        }
+        expect(Array.from(joined)).toEqual(Array.from(encodeInsertCommand({ stream, events, async })));
+        if (timestamps.length > 0 && !columns.some((column) => column.values.case === "bools")) {
+          expect(chunks.some((chunk) => chunk.buffer === shared.buffer)).toBe(true);
+          viewed += 1;
+        }
+      }), { numRuns: 500 });
+    expect(viewed).toBeGreaterThan(0);
+  });
 
   it("stores what it posts, sync and async, the same rows as a connect-es client's insert", async () => {
     await store.createStream("posted", [{ name: "price", type: "double" }, { name: "size", type: "int64" }]);
