@@ -1,16 +1,20 @@
 import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { NodeId } from "../raft/index.js";
 import type { StreamRequest, StreamResponseSchema } from "../../gen/raftkit/v1/transport_pb.js";
 import { TransportService } from "../../gen/raftkit/v1/transport_pb.js";
-import { isTransportError, TransportError, TransportErrorCode } from "./errors.js";
+import { TransportError, TransportErrorCode } from "./errors.js";
+import { connectCodeOf } from "./connect-code.js";
 import type { GroupMessage } from "./group-message.js";
 import type { TransportLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { checkClusterId } from "./cluster-check.js";
 import { decodeGroupMessage } from "./message-codec.js";
+import { assert } from "./assert.js";
 import { OpenStreams } from "./open-streams.js";
+import type { RawStreamServer } from "./raw-stream-handler.js";
+import { wrapStreamHandler } from "./raw-stream-handler.js";
 import { receiveSnapshot } from "./snapshot-receiver.js";
 import type { TransportHandler } from "./transport.js";
 
@@ -31,15 +35,24 @@ export function registerTransportService(
   router: ConnectRouter,
   options: TransportServiceOptions,
 ): ConnectRouter {
-  return router.service(TransportService, createTransportServiceImpl(options), {
-    readMaxBytes: options.limits.maxFrameBytes,
-  });
+  const streams = new OpenStreams();
+  const readMaxBytes = options.limits.maxFrameBytes;
+  router.service(TransportService, createTransportServiceImpl(options, streams), { readMaxBytes });
+  // Stream calls in gRPC's binary form are served from their bytes (raw-stream-handler.ts).
+  const path = `/${TransportService.typeName}/${TransportService.method.stream.name}`;
+  const index = router.handlers.findIndex((handler) => handler.requestPath === path);
+  assert(index >= 0, () => `no handler for ${path} after registering the service`);
+  const server: RawStreamServer = {
+    serve: (requests, call) => serveBatches(options, streams, requests, call),
+  };
+  router.handlers[index] = wrapStreamHandler(router.handlers[index]!, server, readMaxBytes);
+  return router;
 }
 
 export function createTransportServiceImpl(
   options: TransportServiceOptions,
+  streams: OpenStreams = new OpenStreams(),
 ): ServiceImpl<typeof TransportService> {
-  const streams = new OpenStreams();
   return {
     stream: (requests, context) => serveStream(options, streams, requests, context),
     sendSnapshot: async (requests, context) => {
@@ -58,6 +71,22 @@ async function* serveStream(
   requests: AsyncIterable<StreamRequest>,
   context: HandlerContext,
 ): AsyncIterable<MessageInitShape<typeof StreamResponseSchema>> {
+  const call = {
+    aborted: () => context.signal.aborted,
+    peerHeader: context.requestHeader.get("x-raftkit-node") ?? undefined,
+  };
+  for await (const batchesReceived of serveBatches(options, streams, requests, call)) {
+    yield { batchesReceived: BigInt(batchesReceived) };
+  }
+}
+
+/** One Stream call: each batch checked and handed over, then acknowledged by its count. */
+async function* serveBatches(
+  options: TransportServiceOptions,
+  streams: OpenStreams,
+  requests: AsyncIterable<BatchHeader & { readonly messages: readonly Uint8Array[] }>,
+  call: { readonly aborted: () => boolean; readonly peerHeader: string | undefined },
+): AsyncIterable<number> {
   let batchesReceived = 0;
   let streamPeer: NodeId | undefined;
   try {
@@ -68,10 +97,11 @@ async function* serveStream(
       const messages = request.messages.map((bytes) => checkedMessage(options.nodeId, from, bytes));
       options.handler.onMessages(from, messages);
       batchesReceived++;
-      yield { batchesReceived: BigInt(batchesReceived) };
+      yield batchesReceived;
     }
   } catch (error) {
-    throw rejectPeer(options.logger, `stream from node ${streamPeer ?? "?"}`, error, context);
+    const what = `stream from node ${streamPeer ?? "?"}`;
+    throw rejectedPeer(options.logger, what, error, call.aborted(), call.peerHeader);
   } finally {
     // Ended or broken: when a peer's process dies, this is how its followers hear it first.
     if (streamPeer !== undefined && streams.closed(streamPeer)) {
@@ -80,9 +110,11 @@ async function* serveStream(
   }
 }
 
+type BatchHeader = Pick<StreamRequest, "fromNodeId" | "clusterId">;
+
 function checkBatchHeader(
   options: TransportServiceOptions,
-  request: StreamRequest,
+  request: BatchHeader,
   streamPeer: NodeId | undefined,
 ): NodeId {
   checkClusterId(options.clusterId, request.clusterId);
@@ -117,28 +149,21 @@ export function rejectPeer(
   error: unknown,
   context: HandlerContext,
 ): ConnectError {
-  const aborted = context.signal.aborted;
+  const peer = context.requestHeader.get("x-raftkit-node") ?? undefined;
+  return rejectedPeer(logger, what, error, context.signal.aborted, peer);
+}
+
+function rejectedPeer(
+  logger: Logger,
+  what: string,
+  error: unknown,
+  aborted: boolean,
+  peer: string | undefined,
+): ConnectError {
   const reason = error instanceof Error ? error.message : String(error);
-  const fields = { peer: context.requestHeader.get("x-raftkit-node") ?? undefined, reason };
+  const fields = { peer, reason };
   if (aborted) logger.info(`transport: ${what} ended by the peer`, fields);
   else logger.error(`transport: ${what} rejected`, fields);
   if (error instanceof ConnectError) return error;
   return new ConnectError(reason, connectCodeOf(error), undefined, undefined, error);
-}
-
-function connectCodeOf(error: unknown): Code {
-  if (!isTransportError(error)) return Code.Internal;
-  switch (error.code) {
-    case TransportErrorCode.Malformed:
-    case TransportErrorCode.InvalidMessage:
-      return Code.InvalidArgument;
-    case TransportErrorCode.FrameTooLarge:
-      return Code.ResourceExhausted;
-    case TransportErrorCode.ClusterMismatch:
-      return Code.FailedPrecondition;
-    case TransportErrorCode.SnapshotFailed:
-      return Code.Aborted;
-    default:
-      return Code.Internal;
-  }
 }
