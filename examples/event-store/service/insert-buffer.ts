@@ -83,7 +83,7 @@ export interface InsertBufferOptions {
    * at 19,380 events/s" during a phase that acknowledged 63k events/s).
    */
   readonly rateWindowMs?: number;
-  /** How many of the latest apply-rate windows the rate is measured over (default 4, at least 1). */
+  /** How many of the latest apply-rate windows the rate is measured over (default 4; an integer >= 1). */
   readonly rateWindows?: number;
   /**
    * The most work (at the measured apply rate) buffered or in flight that an
@@ -188,7 +188,10 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const { target, clock } = options;
   const leadershipCheckMs = options.leadershipCheckMs ?? 20;
   const rateWindowMs = options.rateWindowMs ?? 1000;
-  const rateWindows = Math.max(1, Math.floor(options.rateWindows ?? 4));
+  const rateWindows = options.rateWindows ?? 4;
+  if (!(Number.isSafeInteger(rateWindows) && rateWindows >= 1)) {
+    throw new RangeError(`insert buffer: rateWindows = ${rateWindows}, allowed an integer >= 1`);
+  }
   const admissionTimeoutMs = options.admissionTimeoutMs ?? 5000;
   const asyncQueueMs = options.asyncQueueMs ?? 1000;
   const maxInFlightMs = options.maxInFlightMs ?? 1000;

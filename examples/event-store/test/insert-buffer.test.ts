@@ -270,6 +270,14 @@ describe("leader insert buffer, admission by expected wait", () => {
     expect(t.count()).toBe(next - 2000);
   });
 
+  it("refuses a rateWindows that is not an integer >= 1, naming it", () => {
+    const target = { leadership: () => ({ leader: true, leaderHint: 0 }), propose: async () => new Uint8Array(0) };
+    for (const rateWindows of [0, -1, 2.5, Number.NaN]) {
+      expect(() => createInsertBuffer({ target, clock: createManualClock(), maxProposalBytes: 1 << 20, rateWindows }))
+        .toThrow(/rateWindows = .*, allowed an integer >= 1/);
+    }
+  });
+
   it("keeps one proposal in flight before a rate is known and proposes the rest as proposals apply", async () => {
     const t = await setup(4, 100);
     const release = t.holdProposals();
