@@ -65,4 +65,34 @@ describe("one port, two protocols", () => {
     listener = undefined;
     await expect(postHttp1(port, new http.Agent(), Buffer.from("b"))).rejects.toThrow(/ECONNREFUSED/);
   });
+
+  it("grants h2c peers 8 MiB stream and 32 MiB connection windows: a 1 MB body is sent whole before the handler reads it", async () => {
+    // The handler reads nothing until the client has written the whole body: with HTTP/2's default 64 KiB windows the
+    // client could not (it would wait for WINDOW_UPDATEs that node sends only once the data is read).
+    let written: () => void = () => undefined;
+    const bodyWritten = new Promise<void>((resolve) => (written = resolve));
+    listener = await listenDualProtocol("127.0.0.1", 0, (request, response) => {
+      request.pause();
+      void bodyWritten.then(() => {
+        echo(request, response);
+        request.resume(); // paused explicitly: a 'data' listener alone does not resume it
+      });
+    });
+    const session = http2.connect(`http://127.0.0.1:${listener.port}`);
+    const settings = new Promise<http2.Settings>((resolve) => session.once("remoteSettings", resolve));
+    const request = session.request({ ":method": "POST", ":path": "/" });
+    let text = "";
+    request.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const answered = new Promise<void>((resolve, reject) => {
+      request.on("end", () => resolve());
+      request.on("error", reject);
+    });
+    request.end(Buffer.alloc(1 << 20, 3), () => written());
+    expect((await settings).initialWindowSize).toBe(8 << 20);
+    await answered;
+    expect(text).toBe(`2.0 ${1 << 20}`);
+    // The connection's window as the client sees it: 32 MiB less what is unacknowledged (at most the 1 MB sent).
+    expect(session.state.remoteWindowSize).toBeGreaterThan((32 << 20) - (2 << 20));
+    session.close();
+  }, 60_000);
 });
