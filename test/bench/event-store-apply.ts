@@ -10,7 +10,10 @@
  * limit three times in each part.
  *
  *   npx tsx test/bench/event-store-apply.ts
- *   ENTRIES=200 PRODUCERS=4 BATCH=4096 FLUSH=2 npx tsx test/bench/event-store-apply.ts
+ *   ENTRIES=200 PRODUCERS=4 BATCH=4096 FLUSH=4 npx tsx test/bench/event-store-apply.ts
+ *
+ * FLUSH=4 (default since session 9): the service bench's entries of 16,384 events; the leader merges
+ * with a MergeScratch as the insert buffer does (fresh arrays per merge were the bench's own garbage).
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -25,7 +28,7 @@ import {
 import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
 import { estimateInsertBytes } from "../../examples/event-store/service/insert-buffer.js";
 import type { ColumnarEvents } from "../../examples/event-store/service/columnar-events.js";
-import { columnarToWire, EVENT_ID_FIELD, mergeSorted, toColumnar } from "../../examples/event-store/service/columnar-events.js";
+import { columnarToWire, EVENT_ID_FIELD, MergeScratch, mergeSorted, toColumnar } from "../../examples/event-store/service/columnar-events.js";
 import { CreateStream } from "../../examples/event-store/service/descriptors.js";
 import { createEventStoreMachine } from "../../examples/event-store/service/event-store-machine.js";
 import { InsertColumnar } from "../../examples/event-store/service/insert-columnar.js";
@@ -34,7 +37,7 @@ import { storedSchemaOf, userFieldsOf } from "../../examples/event-store/service
 const ENTRIES = Number(process.env["ENTRIES"] ?? 200);
 const PRODUCERS = Number(process.env["PRODUCERS"] ?? 4);
 const BATCH = Number(process.env["BATCH"] ?? 4096);
-const FLUSH = Number(process.env["FLUSH"] ?? 2);
+const FLUSH = Number(process.env["FLUSH"] ?? 4);
 const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
 
 /** The service bench's batches: producer p's events at base + p + row × PRODUCERS µs. */
@@ -71,30 +74,38 @@ async function run(): Promise<void> {
   const events = ENTRIES * FLUSH * BATCH;
   // The leader: each insert as the client sends it (the hand codec's bytes), decoded by Connect
   // (protobuf-es), shape-checked, value-checked, sized; then merged and encoded as one proposal.
-  const requests = parts.map((entry) => entry.map((part) => toBinary(InsertRequestSchema, insertRequestOf("bench", {
-    timestamps: part.timestamps,
-    columns: FIELDS.map((name) => ({ name, values: { case: "doubles" as const, values: part.columns[name]! } })),
-    ids: [],
-  }, false))));
+  // In a function: the requests and decoded inserts (~200 MB at ENTRIES=100) are garbage before the
+  // replica part, whose collections would otherwise mark them (the replica read ~2x its cost alone).
+  const leader = (): { commands: Uint8Array[]; receiveMicros: number; proposeMicros: number } => {
+    const requests = parts.map((entry) => entry.map((part) => toBinary(InsertRequestSchema, insertRequestOf("bench", {
+      timestamps: part.timestamps,
+      columns: FIELDS.map((name) => ({ name, values: { case: "doubles" as const, values: part.columns[name]! } })),
+      ids: [],
+    }, false))));
+    let started = cpu();
+    const received = requests.map((entry) => entry.map((bytes) => {
+      const request = fromBinary(InsertRequestSchema, bytes);
+      const events = toColumnar("bench", request.events, fields);
+      check({ kind: "insert", stream: "bench", timestamps: events.timestamps, columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids } });
+      estimateInsertBytes(events);
+      return events;
+    }));
+    const receiveMicros = cpu() - started;
+    started = cpu();
+    // The leader also stamps each command (the host's prepareProposal): a follower receives the stamped
+    // entry, so the stamp is the leader's CPU, not the replica apply's (until session 9 it was timed in
+    // the apply loop: ~0.1-0.5 µs per event of a fresh proposal-sized buffer charged to the replica).
+    const scratch = new MergeScratch();
+    const commands = received.map((entry) => {
+      const { events: merged } = mergeSorted(entry, fields, scratch);
+      return stampEnvelopeBatch(
+        buildCommand(InsertColumnar, { stream: "bench", events: columnarToWire(merged, fields), async: false }, undefined), 1);
+    });
+    const proposeMicros = cpu() - started;
+    return { commands, receiveMicros, proposeMicros };
+  };
+  const { commands, receiveMicros, proposeMicros } = leader();
   let started = cpu();
-  const received = requests.map((entry) => entry.map((bytes) => {
-    const request = fromBinary(InsertRequestSchema, bytes);
-    const events = toColumnar("bench", request.events, fields);
-    check({ kind: "insert", stream: "bench", timestamps: events.timestamps, columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids } });
-    estimateInsertBytes(events);
-    return events;
-  }));
-  const receiveMicros = cpu() - started;
-  started = cpu();
-  // The leader also stamps each command (the host's prepareProposal): a follower receives the stamped
-  // entry, so the stamp is the leader's CPU, not the replica apply's (until session 9 it was timed in
-  // the apply loop: ~0.1-0.5 µs per event of a fresh proposal-sized buffer charged to the replica).
-  const commands = received.map((entry) => {
-    const { events: merged } = mergeSorted(entry, fields);
-    return stampEnvelopeBatch(
-      buildCommand(InsertColumnar, { stream: "bench", events: columnarToWire(merged, fields), async: false }, undefined), 1);
-  });
-  const proposeMicros = cpu() - started;
   const { machine } = createEventStoreMachine({ partitionId: 1, fileSystem: createNodeFileSystem(), directory: join(directory, "replica") });
   await machine.open();
   const created = await machine.apply([{ index: 1, term: 1, data: stampEnvelopeBatch(buildCommand(CreateStream, request, undefined), 1) }]);
@@ -126,6 +137,20 @@ async function run(): Promise<void> {
   const engineMicros = cpu() - started;
   const late = store.statistics("b").lateEventCount;
   await store.close();
+  // The same in a store of its own with the stored schema's `_id` string column (every event ""), as a
+  // replica's engine stores it: what the id column costs the engine. (In the same store after the
+  // first run it read ~2x the first run's cost either way round: the order, not the column.)
+  const idStore = await openEventStore({ fileSystem: createNodeFileSystem(), directory: join(directory, "engine-id"), walSync: false });
+  await idStore.applyBatch([{ kind: "createStream", stream: "i", schema: storedSchemaOf("bench", request.fields) }], 1);
+  const noIds = new Array<string>(FLUSH * BATCH).fill("");
+  started = cpu();
+  index = 1;
+  for (const entry of merged) {
+    await idStore.applyBatch([{ kind: "insert", stream: "i", timestamps: entry.timestamps,
+      columns: { ...entry.columns, [EVENT_ID_FIELD]: entry.timestamps.length === noIds.length ? noIds : entry.ids } }], ++index);
+  }
+  const engineIdMicros = cpu() - started;
+  await idStore.close();
   await rm(directory, { recursive: true, force: true });
   const per = (micros: number): string => (micros / events).toFixed(3);
   console.log(`${ENTRIES} entries of ${FLUSH} × ${BATCH} events (${PRODUCERS} interleaved producers), ${late} late in the engine run`);
@@ -134,6 +159,7 @@ async function run(): Promise<void> {
   console.log(`| leader: merge + proposal encode + stamp | ${per(proposeMicros)} |`);
   console.log(`| replica: apply (decode, check, dedup, engine, WAL without fsync) | ${per(applyMicros)} |`);
   console.log(`| engine alone, same batches (WAL without fsync) | ${per(engineMicros)} |`);
+  console.log(`| engine alone, same batches with the empty _id column (stored schema) | ${per(engineIdMicros)} |`);
   console.log(`apply ÷ engine alone: ${(applyMicros / engineMicros).toFixed(2)}`);
   // Wall time per entry: a checkpoint (every 64 MiB of records, ~1 M of these events) shows as the max.
   const walls = (values: number[]): string => {
