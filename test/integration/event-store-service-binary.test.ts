@@ -408,6 +408,8 @@ describe("the client's hand-posted Insert (insert-call.ts)", () => {
       const aborted = new AbortController();
       aborted.abort();
       expect((await failure(call.insert("posted-refused", batch(1), { signal: aborted.signal })))[0]).toBe(Code.Canceled);
+      // A header name node refuses: InvalidArgument, nothing sent (node drops that connection; the next call opens one).
+      expect((await failure(call.insert("posted-refused", batch(1), { headers: { "x bad": "v" } })))[0]).toBe(Code.InvalidArgument);
       // The connection still serves after all of that.
       expect((await call.insert("posted-refused", batch(3))).accepted).toBe(3);
       expect((await clients.json.aggregate({ stream: "posted-refused" })).count).toBe(3n);

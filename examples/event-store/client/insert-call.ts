@@ -101,11 +101,18 @@ export function createInsertCall(baseUrl: string): InsertCall {
         if (timeoutMs !== undefined) headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs)));
         try {
           opened = connected();
-          opened.ref();
-          request = opened.request(headers);
         } catch (error) {
           reject(new ConnectError(`insert to ${origin}: ${error instanceof Error ? error.message : String(error)}`,
             Code.Unavailable, undefined, undefined, error));
+          return;
+        }
+        try {
+          opened.ref();
+          request = opened.request(headers);
+        } catch (error) {
+          // Not sent (e.g. a header name node refuses; node then drops the session): nothing keeps the process alive.
+          if (inFlight === 0 && !opened.destroyed) opened.unref();
+          reject(ConnectError.from(error, Code.InvalidArgument));
           return;
         }
         inFlight += 1;
