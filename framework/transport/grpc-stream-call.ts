@@ -166,9 +166,12 @@ export class GrpcStreamCall {
         return;
       }
       if (this.pendingBytes < envelopeBytes + length) break;
+      // Copies, never views of node's HTTP/2 read chunks (see raw-stream-handler.ts).
       const whole = this.take(envelopeBytes + length);
-      this.received.push(whole.subarray(envelopeBytes));
+      this.received.push(whole.slice(envelopeBytes));
     }
+    // The same for a partial message kept until the next chunk.
+    if (this.pendingBytes > 0) this.pending = [joinChunks(this.pending, this.pendingBytes)];
     this.wake();
   }
 

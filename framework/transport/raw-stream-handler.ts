@@ -155,12 +155,10 @@ async function* readRequests(
             `message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`,
           );
         }
-        // A frame that lies whole in this chunk is read in place; otherwise it is gathered.
-        if (chunk.byteLength - at >= length) {
-          yield decodeStreamRequest(chunk.subarray(at, at + length));
-          at += length;
-          continue;
-        }
+        // Always gathered into a buffer of its own, even when it lies whole in one chunk (as
+        // connect does): the decoded messages are views of the frame and the log keeps them.
+        // Decoding frames in place of the body's chunks (views of node's HTTP/2 reads) made the
+        // event store service test lose events on 3 of 3 runs; the cause was not found in time.
         frame = new Uint8Array(length);
         frameFill = 0;
       }

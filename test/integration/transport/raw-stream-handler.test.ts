@@ -12,7 +12,18 @@ import {
   decodeStreamRequest,
   wrapStreamHandler,
 } from "../../../framework/transport/raw-stream-handler.js";
-import { encodeGroupMessage } from "../../../framework/transport/index.js";
+import type { GroupMessage } from "../../../framework/transport/index.js";
+import {
+  createConnectTransport,
+  createSilentLogger,
+  createSystemClock,
+  createTransportLimits,
+  encodeGroupMessage,
+  registerTransportService,
+} from "../../../framework/transport/index.js";
+import { listenDualProtocol } from "../../../framework/server/dual-protocol-listener.js";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createSeededRandom, EntryType, MessageType } from "../../../framework/raft/index.js";
 import { heartbeat } from "../../unit/transport/helpers.js";
 import { clusterId, startCluster, waitFor } from "./harness.js";
 
@@ -219,6 +230,54 @@ describe("the transport service on a node's server", () => {
     for await (const ack of client.stream(requests())) acks.push(ack.batchesReceived);
     expect(acks).toEqual([1n]);
     expect(receiver.handler.received.map((r) => r.message.term)).toEqual([5, 6]);
+  });
+
+  it("appends through the node's listener keep their bytes after later batches arrived", async () => {
+    // The node's own listener (HTTP/1.1 and h2c on one port), as raftkit nodes serve the transport.
+    const received: Array<{ readonly data: Uint8Array }> = [];
+    const logger = createSilentLogger();
+    const limits = createTransportLimits();
+    const handler = {
+      onMessages: (_from: number, messages: readonly GroupMessage[]) => {
+        for (const { message } of messages) received.push({ data: message.entries[0]!.data });
+      },
+      onSnapshot: async () => {
+        throw new Error("no snapshots here");
+      },
+      onUnreachable: () => undefined,
+    };
+    const listener = await listenDualProtocol(
+      "127.0.0.1",
+      0,
+      connectNodeAdapter({
+        routes: (router) => registerTransportService(router, { nodeId: 2, clusterId, handler, limits, logger }),
+      }),
+    );
+    cleanups.push(() => listener.closeConnections());
+    const sender = createConnectTransport({
+      nodeId: 1,
+      clusterId,
+      resolvePeer: () => `http://127.0.0.1:${listener.port}`,
+      handler,
+      clock: createSystemClock(),
+      random: createSeededRandom(1),
+      logger,
+    });
+    await sender.start();
+    cleanups.push(() => sender.close());
+    // Small appends, one batch per turn: each frame arrives whole in one read.
+    const rounds = 200;
+    const dataOf = (round: number): Uint8Array =>
+      Uint8Array.from({ length: 64 + (round % 300) }, (_, at) => (at * 13 + round * 7) & 0xff);
+    for (let round = 0; round < rounds; round++) {
+      const entry = { term: 2, index: round + 1, type: EntryType.Normal, data: dataOf(round) };
+      const append = { ...heartbeat(1, 2, 2), type: MessageType.Append, index: round, entries: [entry] };
+      sender.send([{ groupId: 7, message: append }]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor("every append", () => received.length === rounds);
+    const wrong = received.filter(({ data }, round) => !Buffer.from(data).equals(Buffer.from(dataOf(round))));
+    expect(wrong.length).toBe(0);
   });
 
   function message(term: number): Uint8Array {
