@@ -42,7 +42,8 @@ export function decodeRows(layout: BlockLayout, block: Block, input: Uint8Array,
     throw corrupt(`block: ${text}`, origin.file, origin.offset + at);
   };
   if (input.byteLength < BLOCK_HEADER_BYTES) fail(`${input.byteLength} bytes, header is 32`, 0);
-  const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
+  // A misaligned input is copied (`new Uint8Array(...)`: a node Buffer's slice would be a view).
+  const bytes = input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== BLOCK_MAGIC) fail("bad magic", 0);
   const length = view.getUint32(8, true);

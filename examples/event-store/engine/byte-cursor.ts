@@ -106,7 +106,8 @@ export class ByteReader {
   /** A copy of the next `length` bytes. */
   take(length: number, what: string): Uint8Array {
     this.need(length, what);
-    const value = this.bytes.slice(this.at, this.at + length);
+    // Copied by the Uint8Array constructor: a node Buffer's slice is a view, not a copy.
+    const value = new Uint8Array(this.bytes.subarray(this.at, this.at + length));
     this.at += length;
     return value;
   }

@@ -186,7 +186,7 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
   if (slices === undefined) {
     applyOperations(state.streams, state.blockBytes, checked, writeEpochs(state), state.cache);
     state.appliedIndex = appliedIndex;
-    if (annex !== undefined) state.annex = annex.slice();
+    if (annex !== undefined) state.annex = new Uint8Array(annex); // a copy (a Buffer's slice is a view)
   } else {
     // Between its slices the tree is part way through the batch: an export called then is taken
     // when the batch ends (exportAfterApply), not of the rows applied so far under the previous index.
@@ -201,7 +201,7 @@ async function applyBatchNow(state: StoreState, operations: readonly Operation[]
       throw error;
     }
     state.appliedIndex = appliedIndex;
-    if (annex !== undefined) state.annex = annex.slice();
+    if (annex !== undefined) state.annex = new Uint8Array(annex); // a copy (a Buffer's slice is a view)
     state.exportsAfterApply = undefined;
     for (const take of exports) take(undefined);
   }

@@ -94,7 +94,9 @@ class DoubleParts {
     if ((end - start) % 8 !== 0) {
       throw new Error(`packed doubles of ${end - start} bytes (not a multiple of 8)`);
     }
-    const values = new Float64Array(bytes.slice(start, end).buffer);
+    // A copy of exactly these bytes (aligned): `bytes.slice(...).buffer` was the whole pooled
+    // ArrayBuffer when `bytes` is a node Buffer, whose slice is a view (INGRESS, session 9).
+    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + end));
     this.parts.push(values);
     this.count += values.length;
   }

@@ -187,6 +187,25 @@ describe("InsertRequest hand codec", () => {
       .toEqual([[-5, 7], 2n ** 60n]);
   });
 
+  it("decodes a node Buffer that is a view into a larger buffer (its slice is a view, not a copy)", () => {
+    const command: InsertCommand = { stream: "s", async: false, events: {
+      timestamps: Float64Array.of(10, 20, 30),
+      columns: [{ name: "p", values: { case: "doubles", values: Float64Array.of(1.5, -2.25, 1e300) } }], ids: [] } };
+    const encoded = encodeInsertCommand(command);
+    for (const before of [0, 3, 8, 13]) {
+      // The command in the middle of a pool of other bytes, as a transport's or HTTP body's Buffer chunk.
+      const pool = Buffer.alloc(before + encoded.length + 21, 0x7f);
+      pool.set(encoded, before);
+      const view = pool.subarray(before, before + encoded.length);
+      const decoded = decodeInsertCommand(view);
+      expectSameDoubles(decoded.events.timestamps, [10, 20, 30]);
+      const values = decoded.events.columns[0]!.values;
+      expectSameDoubles(values.case === "doubles" ? values.values : Float64Array.of(), [1.5, -2.25, 1e300]);
+      pool.fill(0); // the decoded values are copies
+      expectSameDoubles(decoded.events.timestamps, [10, 20, 30]);
+    }
+  });
+
   it("refuses malformed binary with an error naming what is wrong", () => {
     const bytes = encodeInsertCommand({ stream: "s", async: false, events: {
       timestamps: Float64Array.of(1, 2), columns: [{ name: "p", values: { case: "doubles", values: Float64Array.of(5, 6) } }],
