@@ -168,7 +168,8 @@ export class GrpcStreamCall {
       if (this.pendingBytes < envelopeBytes + length) break;
       // Copies, never views of node's HTTP/2 read chunks (see raw-stream-handler.ts).
       const whole = this.take(envelopeBytes + length);
-      this.received.push(whole.slice(envelopeBytes));
+      // (Not Buffer's slice(), which does not copy: the Uint8Array constructor does.)
+      this.received.push(new Uint8Array(whole.subarray(envelopeBytes)));
     }
     // The same for a partial message kept until the next chunk.
     if (this.pendingBytes > 0) this.pending = [joinChunks(this.pending, this.pendingBytes)];
