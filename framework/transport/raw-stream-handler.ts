@@ -155,12 +155,11 @@ async function* readRequests(
             `message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`,
           );
         }
-        // Always gathered into a buffer of its own, even when it lies whole in one chunk (as
-        // connect does): the decoded messages are views of the frame and the log keeps them.
-        // Decoding frames in place of the body's chunks (views of node's HTTP/2 reads) made the
-        // event store service test lose events on 3 of 3 runs, and passed with plain Uint8Array
-        // views of the same memory: the chunks are Buffers (slice() does not copy), which
-        // something downstream does not expect. Messages must be plain Uint8Arrays.
+        // Always gathered into a plain Uint8Array of its own, even when it lies whole in one
+        // chunk (as connect does). The body's chunks are node Buffers, and messages decoded in
+        // place were Buffer views: Buffer's slice() does not copy, and the event store's
+        // decoder (insert-wire.ts, `new Float64Array(bytes.slice(start, end).buffer)`) relies on
+        // it copying - 2ce44d0 lost events in the event store service test that way.
         frame = new Uint8Array(length);
         frameFill = 0;
       }

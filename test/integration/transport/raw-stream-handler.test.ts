@@ -141,6 +141,9 @@ describe("the raw Stream handler", () => {
       [all],
       [...all].map((byte) => new Uint8Array([byte])),
       [all.subarray(0, 3), all.subarray(3, 40), all.subarray(40)],
+      // node's body chunks are Buffers: what is handed on must still be plain Uint8Arrays.
+      [Buffer.from(all)],
+      frames.map((frame) => Buffer.from(frame)),
     ];
     for (const chunks of cuts) {
       const result = await serveRaw(chunks);
@@ -152,6 +155,11 @@ describe("the raw Stream handler", () => {
         [1n, BigInt(clusterId), 0],
         [1n, BigInt(clusterId), 1],
       ]);
+      // Not Buffers (whose slice() does not copy: the event store's decoder relies on it).
+      for (const m of result.requests.flatMap((r) => r.messages)) {
+        expect(Buffer.isBuffer(m)).toBe(false);
+        expect(Object.getPrototypeOf(m)).toBe(Uint8Array.prototype);
+      }
       expect(result.requests.flatMap((r) => r.messages.map((m) => [...m]))).toEqual(
         [message(1), message(2), message(3)].map((m) => [...m]),
       );
@@ -278,6 +286,8 @@ describe("the transport service on a node's server", () => {
     await waitFor("every append", () => received.length === rounds);
     const wrong = received.filter(({ data }, round) => !Buffer.from(data).equals(Buffer.from(dataOf(round))));
     expect(wrong.length).toBe(0);
+    // Handed on as plain Uint8Arrays, never node Buffers (slice() must copy).
+    expect(received.filter(({ data }) => Object.getPrototypeOf(data) !== Uint8Array.prototype).length).toBe(0);
   });
 
   function message(term: number): Uint8Array {
