@@ -35,7 +35,8 @@ export function buildCommand<Request, Response>(
   const type = descriptor.typeName;
   const codec = descriptor.request;
   if (stamp === undefined && codec.encodeAfter !== undefined) {
-    // The envelope's header written in front of the payload, in the payload's own buffer.
+    // The envelope's header written in front of the payload, in the payload's own buffer, with the
+    // stamp's room: the proposer stamps these bytes in place (prepareProposal), no copy of them.
     let header = 0;
     const bytes = codec.encodeAfter(request, (length) => {
       checkPayloadSize(descriptor, length, options);

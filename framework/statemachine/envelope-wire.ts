@@ -45,11 +45,29 @@ export function writeEnvelopeBatch(envelopes: readonly WireEnvelope[]): Uint8Arr
 }
 
 /**
+ * The stamp's room in an envelope built in place (buildCommand with
+ * MessageCodec.encodeAfter): field 15, not in envelope.proto, so every
+ * decoder (this one, protobuf-es, any other) skips it and reads timestamp 0,
+ * holding a varint 0 padded to 8 bytes. The proposer's stamp
+ * (stampEnvelopeInPlace) turns it into field 3, timestamp_ms, with the time
+ * padded to the same 8 bytes (56 bits; times are < 2^53): the log entry is
+ * the built bytes, no copy of its (up to ~1 MB) payload. Padded varints are
+ * valid protobuf (parsers read up to 10 bytes). The tag changes from 15 to
+ * 3 in the stamp, so bytes stamped once are never stamped in place again
+ * (a second proposal of them is copied): an entry's bytes never change
+ * after they were proposed.
+ */
+const stampRoomField = 15;
+const stampVarintBytes = 8;
+/** Tag and padded varint. */
+const stampRoomBytes = 1 + stampVarintBytes;
+
+/**
  * The bytes before the payload of an envelope batch holding one envelope
- * of `type` and a payload of `payloadLength` bytes (no session, no
- * timestamp): what buildCommand writes in front of a payload encoded in
- * place (MessageCodec.encodeAfter). Those bytes followed by the payload are
- * writeEnvelopeBatch's bytes for that batch.
+ * of `type` and a payload of `payloadLength` bytes (no session, the stamp's
+ * room): what buildCommand writes in front of a payload encoded in place
+ * (MessageCodec.encodeAfter). Those bytes followed by the payload decode
+ * as writeEnvelopeBatch's bytes for that batch (timestamp 0).
  */
 export function singleEnvelopeHeaderSize(type: string, payloadLength: number): number {
   const content = singleEnvelopeSize(type, payloadLength);
@@ -58,7 +76,7 @@ export function singleEnvelopeHeaderSize(type: string, payloadLength: number): n
 
 /** The envelope's own size (without its tag and length in the batch), payload included. */
 function singleEnvelopeSize(type: string, payloadLength: number): number {
-  return (type === "" ? 0 : delimitedSize(utf8Length(type))) +
+  return (type === "" ? 0 : delimitedSize(utf8Length(type))) + stampRoomBytes +
     (payloadLength > 0 ? delimitedSize(payloadLength) : 0);
 }
 
@@ -72,11 +90,53 @@ export function writeSingleEnvelopeHeader(target: Uint8Array, type: string, payl
   out.byte(tagByte(1, WireType.LengthDelimited));
   out.varint(singleEnvelopeSize(type, payloadLength));
   if (type !== "") out.string(1, type);
+  out.byte(tagByte(stampRoomField, WireType.Varint));
+  out.paddedVarint(0, stampVarintBytes);
   if (payloadLength > 0) {
     out.byte(tagByte(4, WireType.LengthDelimited));
     out.varint(payloadLength);
   }
   out.finish();
+}
+
+/**
+ * Stamps `timestampMs` into the stamp's room of a batch writeSingleEnvelopeHeader
+ * built (one envelope, the room still unstamped), in place; false, nothing
+ * written, for any other bytes (the caller copies them with the stamp).
+ */
+export function stampEnvelopeInPlace(bytes: Uint8Array, timestampMs: number): boolean {
+  if (!(Number.isSafeInteger(timestampMs) && timestampMs >= 0)) {
+    throw new RangeError(`timestamp ${timestampMs} ms, allowed safe integer >= 0`);
+  }
+  if (bytes[0] !== tagByte(1, WireType.LengthDelimited)) return false;
+  const envelope = readVarint(bytes, 1);
+  // One envelope, exactly the batch.
+  if (envelope === undefined || envelope.end + envelope.value !== bytes.length) return false;
+  let at = envelope.end;
+  if (bytes[at] === tagByte(1, WireType.LengthDelimited)) {
+    const type = readVarint(bytes, at + 1);
+    if (type === undefined) return false;
+    at = type.end + type.value;
+  }
+  if (at + stampRoomBytes > bytes.length || bytes[at] !== tagByte(stampRoomField, WireType.Varint)) return false;
+  for (let index = 1; index < stampVarintBytes; index++) if (bytes[at + index] !== 0x80) return false;
+  if (bytes[at + stampVarintBytes] !== 0) return false;
+  const out = new SizedWriter(stampRoomBytes, bytes.subarray(at, at + stampRoomBytes));
+  out.byte(tagByte(3, WireType.Varint));
+  out.paddedVarint(timestampMs, stampVarintBytes);
+  out.finish();
+  return true;
+}
+
+/** A varint of at most 5 bytes at `at` (a length), or undefined past the end or longer. */
+function readVarint(bytes: Uint8Array, at: number): { readonly value: number; readonly end: number } | undefined {
+  let value = 0;
+  for (let index = 0; index < 5 && at + index < bytes.length; index++) {
+    const byte = bytes[at + index]!;
+    value += (byte & 0x7f) * 2 ** (7 * index);
+    if (byte < 0x80) return { value, end: at + index + 1 };
+  }
+  return undefined;
 }
 
 export function readEnvelopeBatch(bytes: Uint8Array): WireEnvelope[] {
@@ -407,6 +467,16 @@ class SizedWriter {
       high >>>= 7;
     }
     this.buffer[this.at++] = low;
+  }
+
+  /** A varint of `value` (< 2^(7 * width)) in exactly `width` bytes: continuation bits on all but the last. */
+  paddedVarint(value: number, width: number): void {
+    for (let index = 0; index < width - 1; index++) {
+      this.buffer[this.at++] = (value % 128) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    if (value >= 0x80) throw new RangeError(`padded varint: value too large for ${width} bytes`);
+    this.buffer[this.at++] = value;
   }
 
   fixed64(value: bigint): void {

@@ -20,6 +20,7 @@ import {
   okResult,
 } from "./envelope-codec.js";
 import type { EnvelopeRecord, ExecutionResult } from "./envelope-codec.js";
+import { stampEnvelopeInPlace } from "./envelope-wire.js";
 import { StateMachineError, StateMachineErrorCode, isStateMachineError } from "./errors.js";
 import { ExecutableKind } from "./executable-message.js";
 import type { ExecutableState } from "./executable-state.js";
@@ -188,6 +189,9 @@ function prepareProposal(machine: Machine, data: Uint8Array, nowMs: number): Uin
   if (!(Number.isSafeInteger(nowMs) && nowMs >= 0)) {
     throw new RangeError(`proposal time ${nowMs} ms, allowed safe integer >= 0`);
   }
+  // Built in place with the stamp's room (buildCommand, encodeAfter) and never stamped: stamped
+  // in its own bytes. The event store's leader re-encoded every ~1 MB proposal here (a copy each).
+  if (envelopes.length === 1 && stampEnvelopeInPlace(data, nowMs)) return data;
   return encodeEnvelopeBatch(envelopes.map((envelope) => ({ ...envelope, timestampMs: nowMs })));
 }
 

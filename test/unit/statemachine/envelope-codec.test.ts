@@ -1,4 +1,4 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -30,6 +30,21 @@ import type { ExecutableMessage } from "../../../framework/statemachine/index.js
 import { Add, GetCounter } from "./counter-kv-state-machine.js";
 
 const session = { clientId: 0xffff_ffff_ffff_fff0n, sequence: 3, respondedTo: 2 };
+
+/** The end of the varint at `at`. */
+function varintEnd(bytes: Uint8Array, at: number): number {
+  while (bytes[at]! >= 0x80) at++;
+  return at + 1;
+}
+
+function varintValue(bytes: Uint8Array, at: number): number {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = bytes[at++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return value;
+  }
+}
 
 describe("envelope codec", () => {
   it("round-trips a batch; the proposer's stamp replaces the client's time", () => {
@@ -111,7 +126,7 @@ describe("envelope codec", () => {
     );
   });
 
-  it("a codec that encodes in place (encodeAfter) builds the same command bytes as encode", () => {
+  it("a codec that encodes in place (encodeAfter) builds the same envelope as encode, with the stamp's room", () => {
     // A codec of raw bytes both ways; the descriptor's type name any text (ASCII, other planes, lone surrogates).
     const typeName = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "binary", maxLength: 40 }),
       fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 8 }).map((codes) => String.fromCharCode(...codes)));
@@ -141,10 +156,21 @@ describe("envelope codec", () => {
         };
         const expected = buildCommand(plain, message, undefined);
         const built = buildCommand(inPlace, message, undefined);
-        expect(roomAsked).toBe(expected.length - message.length);
-        expect(Buffer.from(built).equals(Buffer.from(expected))).toBe(true);
+        // The same envelope, plus the stamp's room (field 15, a varint 0 in 8 bytes) that decoders skip.
+        expect(roomAsked).toBe(built.length - message.length);
+        expect(decodeEnvelopeBatch(built)).toEqual(decodeEnvelopeBatch(expected));
         const [envelope] = decodeEnvelopeBatch(built);
         expect(Buffer.from(envelope!.payload).equals(Buffer.from(message))).toBe(true);
+        const proto = fromBinary(EnvelopeBatchSchema, built).envelopes;
+        expect(proto).toHaveLength(1);
+        expect(proto[0]!.timestampMs).toBe(0n);
+        expect(Buffer.from(proto[0]!.payload).equals(Buffer.from(message))).toBe(true);
+        // The content is encode's with the room's 9 bytes after the type field.
+        const content = (bytes: Uint8Array): Uint8Array => bytes.subarray(varintEnd(bytes, 1));
+        const plainContent = content(expected);
+        const typeEnd = plainContent[0] === 0x0a ? varintEnd(plainContent, 1) + varintValue(plainContent, 1) : 0;
+        const room = [0x78, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+        expect([...content(built)]).toEqual([...plainContent.subarray(0, typeEnd), ...room, ...plainContent.subarray(typeEnd)]);
         // Over the limit: refused before the codec allocates anything.
         if (message.length > 0) {
           roomAsked = undefined;

@@ -1,4 +1,6 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { EnvelopeBatchSchema } from "../../../gen/raftkit/v1/envelope_pb.js";
 import {
   StateMachineErrorCode,
   buildCommand,
@@ -190,6 +192,56 @@ describe("executable state machine: prepareProposal (the leader, before the log)
     const log = createReplicaLog(machine);
     await log.append(stamped);
     expect(machine.clockMs()).toBe(1_234);
+  });
+
+  it("stamps a command built in place (encodeAfter) in its own bytes, once; a second proposal of them is copied", async () => {
+    const { machine } = createCounterKvMachine();
+    // Add through a codec that encodes in place: buildCommand leaves the stamp's room in the envelope.
+    const AddInPlace: typeof Add = {
+      ...Add,
+      request: {
+        ...Add.request,
+        encodeAfter: (request, room) => {
+          const payload = Add.request.encode(request);
+          const out = new Uint8Array(room(payload.length) + payload.length);
+          out.set(payload, out.length - payload.length);
+          return out;
+        },
+      },
+    };
+    const built = buildCommand(AddInPlace, { name: "a", delta: 5 }, undefined);
+    const stamped = machine.prepareProposal(built, 1_234);
+    expect(stamped).toBe(built);
+    expect(decodeEnvelopeBatch(stamped)[0]?.timestampMs).toBe(1_234);
+    expect(fromBinary(EnvelopeBatchSchema, stamped).envelopes[0]?.timestampMs).toBe(1_234n);
+    const first = stamped.slice();
+    // Proposed again: a new buffer with the new time; the first entry's bytes stay as they were.
+    const again = machine.prepareProposal(built, 5_678);
+    expect(again).not.toBe(built);
+    expect(again.buffer).not.toBe(built.buffer);
+    expect(decodeEnvelopeBatch(again)[0]?.timestampMs).toBe(5_678);
+    expect(Buffer.from(built).equals(Buffer.from(first))).toBe(true);
+    const log = createReplicaLog(machine);
+    expect(onlyResult(await log.append(stamped))).toEqual({ ok: true, payload: expect.any(Uint8Array) });
+    expect(machine.clockMs()).toBe(1_234);
+    expect(readQueryResult(GetCounter, await machine.query(buildQuery(GetCounter, { name: "a" })))).toEqual({ value: 5 });
+    // Time 0 stamped is stamped too (field 3): not stamped in place a second time.
+    const atZero = buildCommand(AddInPlace, { name: "b", delta: 1 }, undefined);
+    expect(machine.prepareProposal(atZero, 0)).toBe(atZero);
+    const zeroBytes = atZero.slice();
+    const later = machine.prepareProposal(atZero, 9);
+    expect(later).not.toBe(atZero);
+    expect(decodeEnvelopeBatch(later)[0]?.timestampMs).toBe(9);
+    expect(Buffer.from(atZero).equals(Buffer.from(zeroBytes))).toBe(true);
+    // The largest time fits the room's 8 bytes.
+    const latest = buildCommand(AddInPlace, { name: "c", delta: 1 }, undefined);
+    expect(machine.prepareProposal(latest, Number.MAX_SAFE_INTEGER)).toBe(latest);
+    expect(decodeEnvelopeBatch(latest)[0]?.timestampMs).toBe(Number.MAX_SAFE_INTEGER);
+    // Refused before anything is written: an unknown type keeps its room unstamped.
+    const unknown = buildCommand({ ...AddInPlace, typeName: "x.v1.S/M" }, { name: "d", delta: 1 }, undefined);
+    const unknownBytes = unknown.slice();
+    expect(() => machine.prepareProposal(unknown, 1)).toThrowError(/unknown_type/);
+    expect(Buffer.from(unknown).equals(Buffer.from(unknownBytes))).toBe(true);
   });
 
   it("refuses bad input before it costs a log entry, naming the problem and its position", () => {
