@@ -29,7 +29,7 @@ import { utf8Bytes, varintBytes, WireWriter } from "../service/wire-writer.js";
 export interface InsertCall {
   /** The URL's Insert: events encoded and posted; answers or throws a ConnectError. */
   insert(stream: string, events: WireEvents, options?: InsertCallOptions): Promise<InsertResponse>;
-  /** Closes the connection (calls in flight fail Unavailable). */
+  /** Closes the connection (calls in flight fail Unavailable; calls not sent yet, Canceled). */
   close(): void;
 }
 
@@ -45,24 +45,79 @@ export interface InsertCallOptions {
 const insertPath = `/${EventStoreService.typeName}/${EventStoreService.method.insert.name}`;
 
 /**
+ * How many request bytes one connection holds that its socket has not taken
+ * yet; further calls wait (in order) before they open their stream.
+ *
+ * Why: node counts the bytes queued on a session for sending (request
+ * bodies waiting for the peer's flow-control window or the socket) toward
+ * the session's `maxSessionMemory` (default 10 MB), and while a session is
+ * over it node refuses the header blocks it receives - including the
+ * answers to requests the server has already carried out: the client
+ * resets those streams with ENHANCE_YOUR_CALM itself (100 refusals in a
+ * row end the session with INTERNAL_ERROR) and the caller sees an unknown
+ * outcome for events that were stored. An overloaded leader (reading its
+ * streams slowly) made a producer queue that much. So the client bounds
+ * what it queues and gives the session room above that bound.
+ */
+export const defaultMaxUnsentBytes = 32 << 20;
+
+export interface InsertCallLimits {
+  /**
+   * Request bytes not yet written to the connection's socket above which
+   * further calls wait before they are sent (default defaultMaxUnsentBytes).
+   * A single insert larger than this is refused (InvalidArgument): keep it
+   * at least the nodes' request limit (--max-proposal-bytes + 64 KiB).
+   */
+  readonly maxUnsentBytes?: number;
+}
+
+/**
+ * The session's maxSessionMemory (node's unit: 1,000,000 bytes) for a
+ * client that queues at most `maxUnsentBytes`: twice that, plus 32 MB for
+ * the streams awaiting answers and their header blocks (node counts each
+ * open stream object too). Node multiplies the value into 32 bits.
+ */
+export function sessionMemoryMegabytes(maxUnsentBytes: number): number {
+  return Math.min(4000, Math.max(10, Math.ceil((2 * maxUnsentBytes) / 1e6) + 32));
+}
+
+interface Waiting {
+  readonly bytes: number;
+  readonly send: () => void;
+  /** The client closed before the call was sent. */
+  readonly drop: () => void;
+}
+
+/**
  * An InsertCall to one node ("http://host:port"; h2c with prior knowledge,
  * or https). One HTTP/2 connection, opened at the first call and again
  * after it breaks; it does not keep the process alive while no call is in
  * flight.
  */
-export function createInsertCall(baseUrl: string): InsertCall {
+export function createInsertCall(baseUrl: string, limits: InsertCallLimits = {}): InsertCall {
   const url = new URL(baseUrl);
   const origin = url.origin;
+  const maxUnsentBytes = limits.maxUnsentBytes ?? defaultMaxUnsentBytes;
+  if (!Number.isSafeInteger(maxUnsentBytes) || maxUnsentBytes <= 0) {
+    throw new RangeError(`maxUnsentBytes must be a positive integer, got ${maxUnsentBytes}`);
+  }
+  const sessionOptions: http2.ClientSessionOptions = { maxSessionMemory: sessionMemoryMegabytes(maxUnsentBytes) };
   let session: http2.ClientHttp2Session | undefined;
   let inFlight = 0;
+  /** Request bytes of sent calls that the socket has not taken yet (or whose call has not settled). */
+  let unsentBytes = 0;
+  let waiting: Waiting[] = [];
 
   const connected = (): http2.ClientHttp2Session => {
     if (session !== undefined && !session.closed && !session.destroyed) return session;
     // h2c: a socket without Nagle's delay on a request's last segment (the node's listener sets
     // the same on its side); https: node's own TLS connection.
     const opened = url.protocol === "http:"
-      ? http2.connect(origin, { createConnection: () => net.connect({ host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port || 80), noDelay: true }) })
-      : http2.connect(origin);
+      ? http2.connect(origin, {
+        ...sessionOptions,
+        createConnection: () => net.connect({ host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port || 80), noDelay: true }),
+      })
+      : http2.connect(origin, sessionOptions);
     const drop = (): void => {
       if (session === opened) session = undefined;
     };
@@ -76,6 +131,11 @@ export function createInsertCall(baseUrl: string): InsertCall {
     inFlight -= 1;
     if (inFlight === 0 && !opened.destroyed) opened.unref();
   };
+  const fits = (bytes: number): boolean => unsentBytes === 0 || unsentBytes + bytes <= maxUnsentBytes;
+  /** Sends waiting calls, oldest first, while they fit. */
+  const sendWaiting = (): void => {
+    while (waiting.length > 0 && fits(waiting[0]!.bytes)) waiting.shift()!.send();
+  };
 
   return {
     insert(stream, events, options = {}) {
@@ -87,86 +147,135 @@ export function createInsertCall(baseUrl: string): InsertCall {
           reject(abortError(options.signal));
           return;
         }
-        let opened: http2.ClientHttp2Session;
-        let request: http2.ClientHttp2Stream;
-        const headers: http2.OutgoingHttpHeaders = {
-          ...options.headers,
-          ":method": "POST",
-          ":path": insertPath,
-          "content-type": "application/proto",
-          "connect-protocol-version": "1",
-          "content-length": bodyBytes,
-        };
-        const timeoutMs = options.timeoutMs;
-        if (timeoutMs !== undefined) headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs)));
-        try {
-          opened = connected();
-        } catch (error) {
-          reject(new ConnectError(`insert to ${origin}: ${error instanceof Error ? error.message : String(error)}`,
-            Code.Unavailable, undefined, undefined, error));
+        if (bodyBytes > maxUnsentBytes) {
+          reject(new ConnectError(`insert to ${origin}: the request has ${bodyBytes} bytes, more than this client's `
+            + `maxUnsentBytes (${maxUnsentBytes}); not sent`, Code.InvalidArgument));
           return;
         }
-        try {
-          opened.ref();
-          request = opened.request(headers);
-        } catch (error) {
-          // Not sent (e.g. a header name node refuses; node then drops the session): nothing keeps the process alive.
-          if (inFlight === 0 && !opened.destroyed) opened.unref();
-          reject(ConnectError.from(error, Code.InvalidArgument));
-          return;
-        }
-        inFlight += 1;
+        let opened: http2.ClientHttp2Session | undefined;
+        let request: http2.ClientHttp2Stream | undefined;
         let done = false;
+        let counted = false;
         let timer: ReturnType<typeof setTimeout> | undefined;
+        const entry: Waiting = {
+          bytes: bodyBytes,
+          send: () => send(),
+          drop: () => fail(new ConnectError(`insert to ${origin}: the client was closed before the call was sent`, Code.Canceled)),
+        };
+        const release = (): void => {
+          if (!counted) return;
+          counted = false;
+          unsentBytes -= bodyBytes;
+          sendWaiting();
+        };
         const finish = (outcome: () => void): void => {
           if (done) return;
           done = true;
           if (timer !== undefined) clearTimeout(timer);
           options.signal?.removeEventListener("abort", onAbort);
-          settled(opened);
+          if (request === undefined && waiting.includes(entry)) {
+            waiting = waiting.filter((other) => other !== entry);
+            sendWaiting(); // the next one may fit now
+          }
+          if (opened !== undefined) settled(opened);
           outcome();
+          release();
         };
         const fail = (error: ConnectError): void => finish(() => {
-          if (!request.closed) request.close(http2.constants.NGHTTP2_CANCEL);
+          if (request !== undefined && !request.closed) request.close(http2.constants.NGHTTP2_CANCEL);
           reject(error);
         });
         const onAbort = (): void => fail(abortError(options.signal));
         options.signal?.addEventListener("abort", onAbort);
+        const timeoutMs = options.timeoutMs;
         if (timeoutMs !== undefined) {
-          timer = setTimeout(() => fail(new ConnectError(`the call took longer than ${timeoutMs} ms`, Code.DeadlineExceeded)),
-            timeoutMs);
+          timer = setTimeout(() => fail(new ConnectError(`the call took longer than ${timeoutMs} ms`
+            + (request === undefined ? " (not sent: it waited for the connection's earlier requests to be written)" : ""),
+          Code.DeadlineExceeded)), timeoutMs);
         }
 
-        let status = 0;
-        let contentType: string | undefined;
-        let answerHeaders: http2.IncomingHttpHeaders = {};
-        const chunks: Buffer[] = [];
-        request.on("response", (received) => {
-          answerHeaders = received;
-          status = Number(received[":status"]);
-          contentType = received["content-type"];
-        });
-        request.on("data", (chunk: Buffer) => chunks.push(chunk));
-        request.on("error", (error) => fail(new ConnectError(`insert to ${origin}: ${error.message}`, Code.Unavailable,
-          undefined, undefined, error)));
-        request.on("close", () => {
-          if (!done) fail(new ConnectError(`insert to ${origin}: the stream closed without an answer`, Code.Unavailable));
-        });
-        request.on("end", () => finish(() => {
-          const answer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        const send = (): void => {
+          if (done) return;
+          const headers: http2.OutgoingHttpHeaders = {
+            ...options.headers,
+            ":method": "POST",
+            ":path": insertPath,
+            "content-type": "application/proto",
+            "connect-protocol-version": "1",
+            "content-length": bodyBytes,
+          };
+          if (timeoutMs !== undefined) headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs)));
+          let target: http2.ClientHttp2Session;
           try {
-            resolve(answerOf(status, contentType, answerHeaders, answer));
+            target = connected();
           } catch (error) {
-            reject(ConnectError.from(error));
+            fail(new ConnectError(`insert to ${origin}: ${error instanceof Error ? error.message : String(error)}`,
+              Code.Unavailable, undefined, undefined, error));
+            return;
           }
-        }));
-        // The small headers and the caller's arrays, as views (written before the call settles).
-        const last = pieces.length - 1;
-        for (let index = 0; index < last; index++) request.write(pieces[index]!);
-        request.end(pieces[last]);
+          let sent: http2.ClientHttp2Stream;
+          try {
+            target.ref();
+            sent = target.request(headers);
+          } catch (error) {
+            // Not sent (e.g. a header name node refuses; node then drops the session): nothing keeps the process alive.
+            if (inFlight === 0 && !target.destroyed) target.unref();
+            fail(ConnectError.from(error, Code.InvalidArgument));
+            return;
+          }
+          opened = target;
+          request = sent;
+          inFlight += 1;
+          counted = true;
+          unsentBytes += bodyBytes;
+
+          let status = 0;
+          let contentType: string | undefined;
+          let answerHeaders: http2.IncomingHttpHeaders = {};
+          const chunks: Buffer[] = [];
+          sent.on("response", (received) => {
+            answerHeaders = received;
+            status = Number(received[":status"]);
+            contentType = received["content-type"];
+          });
+          sent.on("data", (chunk: Buffer) => chunks.push(chunk));
+          sent.on("error", (error) => fail(new ConnectError(`insert to ${origin}: ${error.message}`, Code.Unavailable,
+            undefined, undefined, error)));
+          sent.on("close", () => {
+            if (!done) fail(new ConnectError(`insert to ${origin}: the stream closed without an answer`, Code.Unavailable));
+          });
+          sent.on("end", () => {
+            // No answer's headers: the stream was closed under the call (e.g. the server's session
+            // ended with GOAWAY NO_ERROR) - the request may or may not have been carried out.
+            if (status === 0) {
+              fail(new ConnectError(`insert to ${origin}: the stream ended without an answer (HTTP/2 code ${sent.rstCode ?? "none"})`,
+                Code.Unavailable));
+              return;
+            }
+            finish(() => {
+              const answer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+              try {
+                resolve(answerOf(status, contentType, answerHeaders, answer));
+              } catch (error) {
+                reject(ConnectError.from(error));
+              }
+            });
+          });
+          // Every byte of the body handed to the socket: no longer queued on the session.
+          sent.on("finish", release);
+          // The small headers and the caller's arrays, as views (written before the call settles).
+          const last = pieces.length - 1;
+          for (let index = 0; index < last; index++) sent.write(pieces[index]!);
+          sent.end(pieces[last]);
+        };
+        if (waiting.length === 0 && fits(bodyBytes)) send();
+        else waiting.push(entry);
       });
     },
     close() {
+      const dropped = waiting;
+      waiting = [];
+      for (const entry of dropped) entry.drop();
       session?.close();
       session = undefined;
     },

@@ -1,0 +1,180 @@
+/**
+ * createInsertCall against a real HTTP/2 server in this process whose
+ * handler holds some requests unread (as an overloaded leader does): node
+ * counts the request bytes a client session has queued for sending toward
+ * its maxSessionMemory (default 10 MB) and, while over it, refuses the
+ * header blocks it receives - the answers to requests the server has
+ * carried out. Before the fix the client reset such a stream with
+ * ENHANCE_YOUR_CALM and the caller saw Unavailable (unknown outcome) for
+ * an insert that was done. The client now gives the session room and
+ * bounds what it queues itself (maxUnsentBytes): calls beyond wait, in
+ * order, unsent.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as http2 from "node:http2";
+import { afterEach, describe, expect, it } from "vitest";
+import { createInsertCall, insertRequestChunks } from "../../../examples/event-store/client/insert-call.js";
+import type { InsertCall } from "../../../examples/event-store/client/insert-call.js";
+import { InsertResponseSchema } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import type { WireEvents } from "../../../examples/event-store/service/insert-wire.js";
+
+interface Received {
+  readonly stream: http2.ServerHttp2Stream;
+  readonly hold: boolean;
+}
+
+interface Server {
+  readonly url: string;
+  /** Every Insert stream the server has seen, in arrival order. */
+  readonly received: Received[];
+  /** Reads and answers every held request (and every later one at once). */
+  release(): void;
+  close(): Promise<void>;
+}
+
+const answer = (stream: http2.ServerHttp2Stream, accepted: number): void => {
+  if (stream.destroyed || stream.closed) return;
+  stream.respond({ ":status": 200, "content-type": "application/proto" });
+  stream.end(toBinary(InsertResponseSchema, create(InsertResponseSchema, { accepted })));
+};
+
+/** Reads the whole body, then answers with the body's size as `accepted` (proof the server read it all). */
+const readAndAnswer = (stream: http2.ServerHttp2Stream): void => {
+  let bytes = 0;
+  stream.on("data", (chunk: Buffer) => {
+    bytes += chunk.byteLength;
+  });
+  stream.on("end", () => answer(stream, bytes));
+  stream.resume();
+};
+
+/** Node's default windows (64 KiB a stream): a held request's body stays queued in the client. */
+async function startServer(): Promise<Server> {
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const received: Received[] = [];
+  let released = false;
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {}); // the client's resets are what the assertions look at
+    const hold = headers["x-hold"] === "1" && !released;
+    received.push({ stream, hold });
+    if (hold) stream.pause();
+    else readAndAnswer(stream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    received,
+    release() {
+      released = true;
+      for (const entry of received) if (entry.hold) readAndAnswer(entry.stream);
+    },
+    async close() {
+      for (const session of sessions) session.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** One double column of `count` events: a request of ~16 bytes per event. */
+const eventsOf = (count: number): WireEvents => ({
+  timestamps: new Float64Array(count).map((_, index) => 1_700_000_000_000 + index),
+  columns: [{ name: "v", values: { case: "doubles", values: new Float64Array(count).fill(1.5) } }],
+  ids: [],
+} as WireEvents);
+
+const megabyteOfEvents = (): WireEvents => eventsOf(65_536); // 1 MiB of doubles + framing
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const held = { headers: { "x-hold": "1" } } as const;
+
+let server: Server | undefined;
+let call: InsertCall | undefined;
+
+afterEach(async () => {
+  call?.close();
+  call = undefined;
+  await server?.close();
+  server = undefined;
+});
+
+describe("createInsertCall under a server that reads slowly", () => {
+  it("gets the answer to a done insert while the connection queues more than node's default session memory", async () => {
+    server = await startServer();
+    call = createInsertCall(server.url);
+    const holding = Array.from({ length: 14 }, () => call!.insert("s", megabyteOfEvents(), held));
+    const outcomes = holding.map((promise) => promise.then(() => "ok", (error: unknown) => ConnectError.from(error)));
+    await until(() => server!.received.length === 14, "14 held requests at the server");
+
+    // ~14 MB of request bodies wait in the client for flow-control windows; this answer
+    // arrives meanwhile. Before the fix the client refused it (ENHANCE_YOUR_CALM).
+    const quick = await call.insert("s", eventsOf(4)).catch((error: unknown) => ConnectError.from(error));
+    expect(quick instanceof ConnectError ? quick.message : "answered").toBe("answered");
+    const quickBytes = insertRequestChunks("s", eventsOf(4), false).reduce((sum, piece) => sum + piece.byteLength, 0);
+    expect(quick).toMatchObject({ accepted: quickBytes }); // the server read the whole body
+
+    server.release();
+    const settled = await Promise.all(outcomes);
+    expect(settled).toEqual(Array.from({ length: 14 }, () => "ok"));
+    const answers = await Promise.all(holding);
+    for (const response of answers) expect(response.accepted).toBeGreaterThan(1 << 20);
+  });
+
+  it("keeps at most maxUnsentBytes queued: later calls wait unsent, in order, and go once earlier bytes are written", async () => {
+    server = await startServer();
+    call = createInsertCall(server.url, { maxUnsentBytes: 4 << 20 });
+    // 1 MiB + framing each: three fit in 4 MiB, the fourth would not.
+    const first = Array.from({ length: 3 }, () => call!.insert("s", megabyteOfEvents(), held));
+    const waitingWithDeadline = call.insert("s", megabyteOfEvents(), { ...held, timeoutMs: 300 });
+    const later = Array.from({ length: 2 }, () => call!.insert("s", megabyteOfEvents()));
+    await until(() => server!.received.length === 3, "the first three requests at the server");
+
+    // The fourth never left the client: its deadline passes while it waits, and it says so.
+    const expired = await waitingWithDeadline.then(() => undefined, (error: unknown) => ConnectError.from(error));
+    expect(expired?.code).toBe(Code.DeadlineExceeded);
+    expect(expired?.rawMessage).toContain("not sent");
+    expect(server.received.length).toBe(3);
+
+    server.release();
+    const answers = await Promise.all([...first, ...later]);
+    for (const response of answers) expect(response.accepted).toBeGreaterThan(1 << 20);
+    // The expired call was never sent: three held and two later requests, nothing else.
+    expect(server.received.map((entry) => entry.hold)).toEqual([true, true, true, false, false]);
+  });
+
+  it("refuses an insert larger than maxUnsentBytes without sending it, and fails waiting calls Canceled on close", async () => {
+    server = await startServer();
+    call = createInsertCall(server.url, { maxUnsentBytes: 2 << 20 });
+    const tooLarge = await call.insert("s", eventsOf(200_000)).catch((error: unknown) => ConnectError.from(error));
+    expect(tooLarge).toBeInstanceOf(ConnectError);
+    expect((tooLarge as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((tooLarge as ConnectError).rawMessage).toContain("maxUnsentBytes");
+
+    const sent = call.insert("s", megabyteOfEvents(), held).catch((error: unknown) => ConnectError.from(error));
+    const waiting = call.insert("s", megabyteOfEvents(), held).catch((error: unknown) => ConnectError.from(error));
+    const waiting2 = call.insert("s", megabyteOfEvents(), held).catch((error: unknown) => ConnectError.from(error));
+    await until(() => server!.received.length === 1, "the first request at the server");
+    call.close();
+    expect((await waiting2 as ConnectError).code).toBe(Code.Canceled);
+    expect((await waiting as ConnectError).code).toBe(Code.Canceled);
+    expect(server.received.length).toBe(1);
+    await server.close(); // the one on the wire breaks with its connection
+    server = undefined;
+    const broken = await sent as ConnectError;
+    expect(broken.code, broken.message).toBe(Code.Unavailable);
+  });
+});
