@@ -99,7 +99,9 @@ export function replaceBlock(tree: AggregateTree, path: TreePath, replacement: B
 
 /**
  * Inserts `block` right after `path.block` (its events all come after it).
- * The path's summaries must already include the new block's events.
+ * The path's summaries must already include the new block's events. The
+ * path then leads to `block` (through the nodes it landed in after any
+ * split), so several blocks can go in one after the other.
  */
 export function insertBlockAfter(tree: AggregateTree, path: TreePath, block: Block): void {
   const left = path.block;
@@ -110,26 +112,42 @@ export function insertBlockAfter(tree: AggregateTree, path: TreePath, block: Blo
   left.next = block;
   const depth = path.nodes.length - 1;
   const leaf = path.nodes[depth]!;
-  leaf.childBlocks.splice(path.indexes[depth]! + 1, 0, block);
+  const at = path.indexes[depth]! + 1;
+  leaf.childBlocks.splice(at, 0, block);
+  path.indexes[depth] = at;
+  path.block = block;
   const appending = block.next === undefined;
   for (let level = depth; level >= 0; level--) {
     const node = path.nodes[level]!;
     if (childCount(node) <= INDEX_FANOUT) return;
-    const right = splitNode(node, appending, tree.aggregatedCount);
+    const keep = splitKeep(appending);
+    const right = splitNode(node, keep, tree.aggregatedCount);
+    const inRight = path.indexes[level]! >= keep;
+    if (inRight) {
+      path.nodes[level] = right;
+      path.indexes[level] = path.indexes[level]! - keep;
+    }
     if (level === 0) {
       tree.root = createInnerNode(node.height + 1, [node, right], tree.aggregatedCount);
+      path.nodes.unshift(tree.root);
+      path.indexes.unshift(inRight ? 1 : 0);
       return;
     }
-    path.nodes[level - 1]!.childNodes.splice(path.indexes[level - 1]! + 1, 0, right);
+    const parentIndex = path.indexes[level - 1]!;
+    path.nodes[level - 1]!.childNodes.splice(parentIndex + 1, 0, right);
+    if (inRight) path.indexes[level - 1] = parentIndex + 1;
   }
 }
 
-/** Moves the upper children of an overfull node to a new right sibling. */
-function splitNode(node: IndexNode, appending: boolean, aggregatedCount: number): IndexNode {
+/** Children an overfull node keeps: appends keep the left node full (TAB+-tree); middle splits halve (B+-tree). */
+function splitKeep(appending: boolean): number {
+  return appending ? INDEX_FANOUT : Math.ceil((INDEX_FANOUT + 1) / 2);
+}
+
+/** Moves the children of an overfull node from `keep` on to a new right sibling. */
+function splitNode(node: IndexNode, keep: number, aggregatedCount: number): IndexNode {
   const count = childCount(node);
   assert(count === INDEX_FANOUT + 1, () => `split of a node with ${count} children`);
-  // Appends keep the left node full (TAB+-tree); middle splits halve (B+-tree).
-  const keep = appending ? INDEX_FANOUT : Math.ceil(count / 2);
   let right: IndexNode;
   if (node.height === 1) {
     right = createLeafNode(node.childBlocks.splice(keep), aggregatedCount);

@@ -37,8 +37,10 @@ export interface ApplySlices {
  * `slices.rows` inserted rows, so a large batch does not hold the event
  * loop for its whole duration (issue #8, overload: a node busy for an
  * election timeout loses its leaderships). The blocks come out the same as
- * in one pass: an insert's rows are applied in order either way, and a run
- * cut at a slice boundary continues in the same rightmost block.
+ * in one pass: an insert's rows are applied in order either way, an
+ * in-order run cut at a slice boundary continues in the same rightmost
+ * block, and a late run is never cut (insertRows finishes it: a slice may
+ * run past `rows` by the rest of one late run).
  */
 export async function applyOperationsInSlices(streams: Map<string, Stream>, blockBytes: number,
   operations: readonly CheckedOperation[], epochs: WriteEpochs, cache: BlockCache,
@@ -57,10 +59,10 @@ export async function applyOperationsInSlices(streams: Map<string, Stream>, bloc
         await slices.yieldNow();
         rowsSinceYield = 0;
       }
-      const end = Math.min(count, start + slices.rows - rowsSinceYield);
-      insertRows(stream, operation.source, epochs, start, end);
-      rowsSinceYield += end - start;
-      start = end;
+      const reached = insertRows(stream, operation.source, epochs, start,
+        Math.min(count, start + slices.rows - rowsSinceYield));
+      rowsSinceYield += reached - start;
+      start = reached;
     }
   }
 }

@@ -1,10 +1,10 @@
 import { assert } from "./assert.js";
-import { encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
+import { BLOCK_HEADER_BYTES, encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
 import type { BlockHome } from "./block-cache.js";
 import type { ArenaPiece } from "./column-arena.js";
 import type { RowSource } from "./row-source.js";
 import { exactSumAdd } from "./exact-sum.js";
-import { createSummary, mergeSummary, summarizeRows, type Summary } from "./summary.js";
+import { copySummary, createSummary, mergeSummary, summarizeRows, type Summary } from "./summary.js";
 import { utf8Length } from "./utf8.js";
 
 /**
@@ -487,31 +487,222 @@ export function copyRows(source: Block, from: number, to: number, target: Block,
 }
 
 /**
- * Splits an overfull block: rows from the middle (by bytes when the schema
- * has strings) move to a new block, returned, which goes right after it.
+ * Merges rows [from, to) of `source` — time-ordered, each placed after the
+ * block's rows of equal time, together too large for the block — with the
+ * block's rows and spreads the result evenly over the block and as many new
+ * blocks as it takes to fill none past `fillBytes`: the rows in the same
+ * order as `insertSortedRows` would give them. Every row of the block
+ * moves at most once and every inserted row is written once (splitting in
+ * halves as rows overflowed moved the block's rows 2-3 times and left
+ * half-empty blocks). `block.summary` must already include the inserted
+ * rows; it is set to its part's, and the new blocks (in time order, to go
+ * right after the block) come with their own summaries.
  */
-export function splitBlock(layout: BlockLayout, block: Block, epoch: number): Block {
-  const keep = splitPoint(layout, block);
-  const right = createBlock(block.home, epoch);
-  copyRows(block, keep, block.count, right, 0);
-  right.count = block.count - keep;
+export function spreadSortedRows(layout: BlockLayout, block: Block, source: RowSource, from: number,
+  to: number, epoch: number, fillBytes: number): Block[] {
+  const count = block.count;
+  const added = to - from;
+  const total = count + added;
+  assert(added > 0, "spread of no rows");
+  const bounds = boundsScratch(added);
+  const timestamps = source.timestamps;
+  let low = 0;
+  for (let index = 0; index < added; index++) {
+    const timestamp = timestamps[from + index]!;
+    if (index > 0 && timestamp < timestamps[from + index - 1]!) {
+      assert(false, "inserted rows must be time-ordered");
+    }
+    low = upperBoundFrom(block.timestamps, low, count, timestamp);
+    bounds[index] = low;
+  }
+  // order[j]: the merged row j is the block's row order[j] (>= 0) or the inserted row ~order[j].
+  const order = orderScratch(total);
+  let row = 0;
+  let merged = 0;
+  for (let index = 0; index < added; index++) {
+    const bound = bounds[index]!;
+    while (row < bound) order[merged++] = row++;
+    order[merged++] = ~index;
+  }
+  while (row < count) order[merged++] = row++;
+  const sourceStrings = sourceStringBytes(source, from, to);
+  const strings = block.stringBytes !== 0 || sourceStrings !== 0;
+  const ends = strings ? stringPartEnds(layout, block, source, from, order, total, fillBytes)
+    : partEnds(layout, total, fillBytes);
+  const whole = block.summary;
+  const blocks: Block[] = [];
+  let rest: Summary | undefined;
+  for (let part = 1; part < ends.length; part++) {
+    const start = ends[part - 1]!;
+    const next = createBlock(block.home, epoch);
+    gatherRows(block, source, from, order, start, ends[part]!, next);
+    next.stringBytes = strings ? stringBytesOf(next) : 0;
+    next.summary = summarizeBlock(layout, next);
+    admitBlock(next);
+    if (rest === undefined) rest = copySummary(next.summary);
+    else mergeSummary(rest, next.summary);
+    blocks.push(next);
+  }
+  const keep = ends[0]!;
+  const firstMoved = bounds[0]!;
+  mergeInPlace(block, source, from, order, firstMoved, keep);
   block.count = keep;
-  if (block.groups.length > Math.floor(keep / GROUP_ROWS)) {
-    block.groups.length = Math.floor(keep / GROUP_ROWS);
-  }
-  for (const column of block.columns) {
-    if (column.kind === "string") column.values.length = keep;
-  }
-  block.stringBytes = layout.stringCount === 0 ? 0 : stringBytesOf(block);
-  right.stringBytes = layout.stringCount === 0 ? 0 : stringBytesOf(right);
-  right.summary = summarizeBlock(layout, right);
-  block.summary = summaryBefore(layout, block, block.summary, right.summary);
+  block.stringBytes = strings ? stringBytesOf(block) : 0;
   block.dirty = true;
-  assert(blockEncodedBytes(layout, block) <= layout.blockBytes &&
-    blockEncodedBytes(layout, right) <= layout.blockBytes,
-  () => `split halves of ${blockEncodedBytes(layout, block)} and ` +
-    `${blockEncodedBytes(layout, right)} bytes, slot ${layout.blockBytes}`);
-  return right;
+  // Cached group summaries stay for the rows that neither moved nor left the block.
+  const firstGroup = Math.floor(Math.min(firstMoved, keep) / GROUP_ROWS);
+  if (block.groups.length > firstGroup) block.groups.length = firstGroup;
+  assert(rest !== undefined, "a spread that made no block");
+  block.summary = summaryBefore(layout, block, whole, rest);
+  assert(blockEncodedBytes(layout, block) <= layout.blockBytes,
+    () => `spread left ${blockEncodedBytes(layout, block)} bytes in a slot of ${layout.blockBytes}`);
+  return blocks;
+}
+
+let orderRows = new Int32Array(2048);
+
+function orderScratch(length: number): Int32Array {
+  if (orderRows.length < length) orderRows = new Int32Array(Math.max(length, 2 * orderRows.length));
+  return orderRows;
+}
+
+function sourceStringBytes(source: RowSource, from: number, to: number): number {
+  const rowStrings = source.rowStringBytes;
+  let bytes = 0;
+  if (rowStrings !== undefined) for (let row = from; row < to; row++) bytes += rowStrings[row]!;
+  return bytes;
+}
+
+/**
+ * Where `total` merged rows without string bytes are cut into parts: ends[k]
+ * is the end of part k. As few parts as keep each within `fillBytes`, the
+ * rows spread evenly.
+ */
+function partEnds(layout: BlockLayout, total: number, fillBytes: number): number[] {
+  let perPart = layout.capacityRows - 1;
+  while (perPart > 1 && encodedBlockBytes(layout, perPart, 0) > fillBytes) perPart--;
+  const parts = Math.ceil(total / perPart);
+  const ends: number[] = [];
+  for (let part = 1; part <= parts; part++) ends.push(Math.round(total * part / parts));
+  return ends;
+}
+
+/**
+ * partEnds with strings: each merged row's UTF-8 bytes counted, parts cut
+ * at even shares of the bytes, never one past the block's slot.
+ */
+function stringPartEnds(layout: BlockLayout, block: Block, source: RowSource, from: number,
+  order: Int32Array, total: number, fillBytes: number): number[] {
+  const rowStrings = source.rowStringBytes;
+  assert(rowStrings !== undefined, "string bytes of a source without strings");
+  const fixed = fixedRowBytes(layout);
+  const rowBytes = new Float64Array(total);
+  let totalBytes = 0;
+  for (let index = 0; index < total; index++) {
+    const at = order[index]!;
+    const strings = at < 0 ? rowStrings[from + ~at]! : rowStringBytes(block, at);
+    rowBytes[index] = strings;
+    totalBytes += fixed + strings;
+  }
+  const ends: number[] = [];
+  let partsLeft = Math.max(1, Math.ceil((BLOCK_HEADER_BYTES + totalBytes) / fillBytes));
+  let bytesLeft = totalBytes;
+  let start = 0;
+  let partBytes = 0;
+  let strings = 0;
+  for (let index = 0; index < total; index++) {
+    const next = fixed + rowBytes[index]!;
+    const rows = index - start;
+    if (rows > 0 && (partBytes + next > bytesLeft / partsLeft ||
+      encodedBlockBytes(layout, rows + 1, strings + rowBytes[index]!) > layout.blockBytes)) {
+      ends.push(index);
+      bytesLeft -= partBytes;
+      partsLeft = Math.max(1, partsLeft - 1);
+      start = index;
+      partBytes = 0;
+      strings = 0;
+    }
+    partBytes += next;
+    strings += rowBytes[index]!;
+  }
+  ends.push(total);
+  return ends;
+}
+
+/** Writes the merged rows [start, end) into the empty block `target`. */
+function gatherRows(block: Block, source: RowSource, from: number, order: Int32Array, start: number,
+  end: number, target: Block): void {
+  gatherNumbers(target.timestamps, block.timestamps, source.timestamps, from, order, start, end);
+  for (let index = 0; index < block.columns.length; index++) {
+    const old = block.columns[index]!;
+    const input = source.columns[index]!;
+    const output = target.columns[index]!;
+    if (old.kind === "number" && input.kind === "number" && output.kind === "number") {
+      gatherNumbers(output.values, old.values, input.values, from, order, start, end);
+    } else if (old.kind === "bool" && input.kind === "bool" && output.kind === "bool") {
+      for (let merged = start; merged < end; merged++) {
+        const at = order[merged]!;
+        output.values[merged - start] = at >= 0 ? old.values[at]! : input.values[from + ~at]! ? 1 : 0;
+      }
+    } else if (old.kind === "string" && input.kind === "string" && output.kind === "string") {
+      for (let merged = start; merged < end; merged++) {
+        const at = order[merged]!;
+        output.values.push(at >= 0 ? old.values[at]! : input.values[from + ~at]!);
+      }
+    } else {
+      assert(false, () => `column #${index}: ${input.kind} values for a ${old.kind} column`);
+    }
+  }
+  target.count = end - start;
+}
+
+function gatherNumbers(output: Float64Array, old: Float64Array, input: ArrayLike<number>, from: number,
+  order: Int32Array, start: number, end: number): void {
+  for (let merged = start; merged < end; merged++) {
+    const at = order[merged]!;
+    output[merged - start] = at >= 0 ? old[at]! : input[from + ~at]!;
+  }
+}
+
+/**
+ * The block's own part, the merged rows [0, keep), written in place from the
+ * top down (a row only moves up: merged row j holds block row <= j); rows
+ * below `firstMoved` stay where they are.
+ */
+function mergeInPlace(block: Block, source: RowSource, from: number, order: Int32Array,
+  firstMoved: number, keep: number): void {
+  mergeNumbers(block.timestamps, source.timestamps, from, order, firstMoved, keep);
+  for (let index = 0; index < block.columns.length; index++) {
+    const column = block.columns[index]!;
+    const input = source.columns[index]!;
+    if (column.kind === "number" && input.kind === "number") {
+      mergeNumbers(column.values, input.values, from, order, firstMoved, keep);
+    } else if (column.kind === "bool" && input.kind === "bool") {
+      const values = column.values;
+      for (let merged = keep - 1; merged >= firstMoved; merged--) {
+        const at = order[merged]!;
+        values[merged] = at >= 0 ? values[at]! : input.values[from + ~at]! ? 1 : 0;
+      }
+    } else if (column.kind === "string" && input.kind === "string") {
+      const values = column.values;
+      while (values.length < keep) values.push("");
+      for (let merged = keep - 1; merged >= firstMoved; merged--) {
+        const at = order[merged]!;
+        values[merged] = at >= 0 ? values[at]! : input.values[from + ~at]!;
+      }
+      values.length = keep;
+    } else {
+      assert(false, () => `column #${index}: ${input.kind} values for a ${column.kind} column`);
+    }
+  }
+}
+
+function mergeNumbers(values: Float64Array, input: ArrayLike<number>, from: number, order: Int32Array,
+  firstMoved: number, keep: number): void {
+  for (let merged = keep - 1; merged >= firstMoved; merged--) {
+    const at = order[merged]!;
+    values[merged] = at >= 0 ? values[at]! : input[from + ~at]!;
+  }
 }
 
 /**
@@ -547,19 +738,6 @@ function summaryBefore(layout: BlockLayout, block: Block, whole: Summary, after:
     field.sum = sum;
   }
   return summary;
-}
-
-/** The row count that keeps about half of the block's bytes on the left. */
-function splitPoint(layout: BlockLayout, block: Block): number {
-  if (block.stringBytes === 0) return block.count >>> 1;
-  const fixed = fixedRowBytes(layout);
-  const total = fixed * block.count + block.stringBytes;
-  let bytes = 0;
-  for (let row = 0; row < block.count - 1; row++) {
-    bytes += fixed + rowStringBytes(block, row);
-    if (bytes * 2 >= total) return Math.max(row + 1, 1);
-  }
-  return block.count >>> 1;
 }
 
 function rowStringBytes(block: Block, row: number): number {

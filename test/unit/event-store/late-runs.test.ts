@@ -1,8 +1,9 @@
 /**
  * Late events go into their block as a run (one move of the block's rows per
- * run, not per event): the blocks, splits and summaries come out exactly as
- * when every late event went in alone (an apply in slices of one row takes
- * each row alone), and queries answer like the model.
+ * run, not per event; a run that overflows the block is spread over it and
+ * new blocks): an apply in slices of one row (which cuts in-order runs
+ * everywhere but never a late run) builds the same blocks, splits and
+ * summaries, bit for bit, and queries answer like the model.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -40,7 +41,7 @@ async function fill(batches: readonly ModelEvent[][], slices: ApplySlices | unde
 }
 
 describe("late events inserted as runs", () => {
-  it("builds the blocks, splits and summaries of one row at a time, bit for bit", async () => {
+  it("builds the blocks, splits and summaries of an apply in slices of one row, bit for bit", async () => {
     let lateSeen = 0;
     let splitsSeen = 0;
     await fc.assert(fc.asyncProperty(batchesArbitrary, async (batches) => {
