@@ -1,7 +1,7 @@
 import { crc32c } from "@node-rs/crc32";
 import { assert } from "./assert.js";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, type BlockLayout } from "./block-layout.js";
-import type { Block } from "./block.js";
+import { textAt, type Block } from "./block.js";
 import { writeInt64s } from "./int64-column.js";
 import { utf8Length, writeUtf8At } from "./utf8.js";
 
@@ -85,8 +85,10 @@ function encodeNarrowColumns(block: Block, bytes: Uint8Array, view: DataView, st
   at += stringColumns.length * padTo8(4 * count);
   stringColumns.forEach((column, columnIndex) => {
     const base = lengthsAt + columnIndex * padTo8(4 * count);
-    for (let row = 0; row < count; row++) {
-      const text = column.kind === "string" ? column.values[row]! : "";
+    // Rows past the stored texts are empty: their lengths are the zeros already there.
+    const stored = column.kind === "string" ? Math.min(count, column.texts.length) : 0;
+    for (let row = 0; row < stored; row++) {
+      const text = column.kind === "string" ? textAt(column.texts, row) : "";
       const written = writeUtf8At(text, bytes, at);
       assert(written === utf8Length(text), () => `string of row ${row} written short`);
       view.setUint32(base + 4 * row, written, true);

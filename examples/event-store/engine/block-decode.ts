@@ -107,13 +107,18 @@ function decodeNarrowColumns(block: Block, bytes: Uint8Array, start: number, len
     for (let row = 0; row < count; row++) {
       const size = view.getUint32(base + 4 * row, true);
       if (textAt + size > length) fail(`string of row ${row} runs past the block`, base + 4 * row);
+      if (size === 0) continue;
       let text = "";
       try {
         text = decodeUtf8(bytes.subarray(textAt, textAt + size));
       } catch {
         fail(`string of row ${row} is not valid UTF-8`, textAt);
       }
-      if (column.kind === "string") column.values.push(text);
+      // Empty strings stay implicit (texts shorter than the rows): see BlockColumn.
+      if (column.kind === "string") {
+        while (column.texts.length < row) column.texts.push("");
+        column.texts.push(text);
+      }
       textAt += size;
     }
   });

@@ -17,7 +17,36 @@ import { utf8Length } from "./utf8.js";
 export type BlockColumn =
   | { readonly kind: "number"; readonly values: Float64Array }
   | { readonly kind: "bool"; readonly values: Uint8Array }
-  | { readonly kind: "string"; readonly values: string[] };
+  /**
+   * `texts[row]`, and "" for every row at or past `texts.length`: a column
+   * whose values are all empty (the event store's `_id` of events without
+   * ids) holds no array entries at all (read with `textAt`, write with
+   * `setText`).
+   */
+  | { readonly kind: "string"; readonly texts: string[] };
+
+/** Row `row`'s value of a string column. */
+export function textAt(texts: readonly string[], row: number): string {
+  return row < texts.length ? texts[row]! : "";
+}
+
+/**
+ * Sets row `row` of a string column (rows before it exist): an empty
+ * string past the stored entries stays implicit.
+ */
+function setText(texts: string[], row: number, text: string): void {
+  if (row < texts.length) {
+    texts[row] = text;
+  } else if (text !== "") {
+    while (texts.length < row) texts.push("");
+    texts.push(text);
+  }
+}
+
+/** Stores "" entries up to `rows` (before moving rows inside the column). */
+function padTexts(texts: string[], rows: number): void {
+  while (texts.length < rows) texts.push("");
+}
 
 export interface Block {
   count: number;
@@ -94,7 +123,7 @@ export function attachRows(block: Block): void {
   const { buffer, offset } = piece;
   let at = offset + 8 * rows;
   block.columns = layout.fields.map((field): BlockColumn => {
-    if (field.type === "string") return { kind: "string", values: [] };
+    if (field.type === "string") return { kind: "string", texts: [] };
     if (field.type === "bool") {
       at += boolBytes;
       return { kind: "bool", values: new Uint8Array(buffer, at - boolBytes, rows) };
@@ -316,8 +345,8 @@ export function insertRow(block: Block, position: number, source: RowSource, row
   const count = block.count;
   block.timestamps.copyWithin(position + 1, position, count);
   for (const column of block.columns) {
-    if (column.kind === "string") column.values.splice(position, 0, "");
-    else column.values.copyWithin(position + 1, position, count);
+    if (column.kind !== "string") column.values.copyWithin(position + 1, position, count);
+    else if (position < column.texts.length) column.texts.splice(position, 0, "");
   }
   writeSourceRows(block, position, source, row, row + 1);
   block.count = count + 1;
@@ -364,7 +393,13 @@ export function insertSortedRows(block: Block, source: RowSource, from: number, 
       moveBytes(target.values, bounds, added, count);
       for (let k = 0; k < added; k++) target.values[bounds[k]! + k] = input.values[from + k]! ? 1 : 0;
     } else if (target.kind === "string" && input.kind === "string") {
-      const values = target.values;
+      const values = target.texts;
+      if (values.length <= bounds[0]!) {
+        // Only implicit empty rows move: nothing to shift, write the new values.
+        for (let k = 0; k < added; k++) setText(values, bounds[k]! + k, input.values[from + k]!);
+        continue;
+      }
+      padTexts(values, count);
       for (let k = 0; k < added; k++) values.push("");
       let high = count;
       for (let k = added - 1; k >= 0; k--) {
@@ -446,7 +481,8 @@ function writeSourceRows(block: Block, at: number, source: RowSource, from: numb
         target.values[at + row - from] = input.values[row]! ? 1 : 0;
       }
     } else if (target.kind === "string" && input.kind === "string") {
-      for (let row = from; row < to; row++) target.values[at + row - from] = input.values[row]!;
+      const texts = target.texts;
+      for (let row = from; row < to; row++) setText(texts, at + row - from, input.values[row]!);
     } else {
       assert(false, () => `column #${index}: ${input.kind} values for a ${target.kind} column`);
     }
@@ -479,7 +515,7 @@ export function copyRows(source: Block, from: number, to: number, target: Block,
     } else if (input.kind === "bool" && output.kind === "bool") {
       output.values.set(input.values.subarray(from, to), at);
     } else if (input.kind === "string" && output.kind === "string") {
-      for (let row = from; row < to; row++) output.values[at + row - from] = input.values[row]!;
+      for (let row = from; row < to; row++) setText(output.texts, at + row - from, textAt(input.texts, row));
     } else {
       assert(false, () => `column #${index}: ${input.kind} into ${output.kind}`);
     }
@@ -647,7 +683,7 @@ function gatherRows(block: Block, source: RowSource, from: number, order: Int32A
     } else if (old.kind === "string" && input.kind === "string" && output.kind === "string") {
       for (let merged = start; merged < end; merged++) {
         const at = order[merged]!;
-        output.values.push(at >= 0 ? old.values[at]! : input.values[from + ~at]!);
+        setText(output.texts, merged - start, at >= 0 ? textAt(old.texts, at) : input.values[from + ~at]!);
       }
     } else {
       assert(false, () => `column #${index}: ${input.kind} values for a ${old.kind} column`);
@@ -684,13 +720,14 @@ function mergeInPlace(block: Block, source: RowSource, from: number, order: Int3
         values[merged] = at >= 0 ? values[at]! : input.values[from + ~at]! ? 1 : 0;
       }
     } else if (column.kind === "string" && input.kind === "string") {
-      const values = column.values;
-      while (values.length < keep) values.push("");
+      const texts = column.texts;
+      if (texts.length > firstMoved) padTexts(texts, keep);
+      // Stored entries only below firstMoved: the moved rows are implicit empties, set from the top.
       for (let merged = keep - 1; merged >= firstMoved; merged--) {
         const at = order[merged]!;
-        values[merged] = at >= 0 ? values[at]! : input.values[from + ~at]!;
+        setText(texts, merged, at >= 0 ? textAt(texts, at) : input.values[from + ~at]!);
       }
-      values.length = keep;
+      if (texts.length > keep) texts.length = keep;
     } else {
       assert(false, () => `column #${index}: ${input.kind} values for a ${column.kind} column`);
     }
@@ -743,7 +780,7 @@ function summaryBefore(layout: BlockLayout, block: Block, whole: Summary, after:
 function rowStringBytes(block: Block, row: number): number {
   let bytes = 0;
   for (const column of block.columns) {
-    if (column.kind === "string") bytes += utf8Length(column.values[row]!);
+    if (column.kind === "string" && row < column.texts.length) bytes += utf8Length(column.texts[row]!);
   }
   return bytes;
 }

@@ -1,5 +1,5 @@
 import { assert } from "./assert.js";
-import type { Block } from "./block.js";
+import { textAt, type Block } from "./block.js";
 import { residentBlock } from "./block-load.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import {
@@ -116,13 +116,20 @@ function gather(stream: Stream, rows: readonly Position[]): Omit<ScanResult, "ne
       return found;
     };
     if (field.type === "bool") {
-      columns[field.name] = rows.map((row) => column(row.block).values[row.row] === 1);
+      columns[field.name] = rows.map((row) => {
+        const found = column(row.block);
+        return found.kind === "bool" && found.values[row.row] === 1;
+      });
     } else if (field.type === "string") {
-      columns[field.name] = rows.map((row) => String(column(row.block).values[row.row]));
+      columns[field.name] = rows.map((row) => {
+        const found = column(row.block);
+        return found.kind === "string" ? textAt(found.texts, row.row) : "";
+      });
     } else {
       const values = new Float64Array(rows.length);
       rows.forEach((row, index) => {
-        values[index] = Number(column(row.block).values[row.row]);
+        const found = column(row.block);
+        values[index] = found.kind === "number" ? found.values[row.row]! : NaN;
       });
       columns[field.name] = values;
     }

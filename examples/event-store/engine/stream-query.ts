@@ -3,6 +3,7 @@ import { residentBlock } from "./block-load.js";
 import type { EventRow } from "./operation.js";
 import type { StreamSchema } from "./schema.js";
 import { streamBlocks, type Stream } from "./stream.js";
+import { textAt } from "./block.js";
 
 export interface StreamStatistics {
   readonly name: string;
@@ -51,6 +52,7 @@ export function latestEvent(stream: Stream): EventRow | undefined {
   stream.layout.fields.forEach((field, index) => {
     const column = block.columns[index]!;
     if (column.kind === "bool") values[field.name] = column.values[row] === 1;
+    else if (column.kind === "string") values[field.name] = textAt(column.texts, row);
     else values[field.name] = column.values[row]!;
   });
   return { timestamp: block.timestamps[row]!, values };
