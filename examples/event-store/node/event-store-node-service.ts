@@ -25,7 +25,8 @@ import type { FieldSpec as EngineField } from "../engine/index.js";
 import { toColumnar, wireToColumnar } from "../service/columnar-events.js";
 import type { ColumnarEvents } from "../service/columnar-events.js";
 import { decodeWireEventsParts, isInsertWireError } from "../service/insert-wire.js";
-import type { WireEvents } from "../service/insert-wire.js";
+import type { DecodeTarget, WireEvents } from "../service/insert-wire.js";
+import type { ColumnLease } from "../service/insert-arena.js";
 import {
   Aggregate, AggregateWindows, CreateStream, QueryRange, StreamInfo,
 } from "../service/descriptors.js";
@@ -173,18 +174,34 @@ export function createEventStoreNodeHandlers(
     listStreams: (request, context) => listStreams(request, context.requestHeader),
   };
   const binaryInsert = forwardingCall(
-    (request: InsertRequestWire) => insertInto(request.stream, request.async,
-      (fields) => wireToColumnar(request.stream, decodedEvents(request), fields)),
+    (request: InsertRequestWire) => insertInto(request.stream, request.async, (stream) => {
+      // Decoded into the stream's column memory (no fresh arrays per insert); the buffer releases it.
+      const arena = buffer.arenaOf(stream);
+      let lease: ColumnLease | undefined;
+      try {
+        const wire = decodedEvents(request, (count) => {
+          const rows = arena.reserve(count);
+          lease = rows.lease;
+          return rows;
+        });
+        return { events: wireToColumnar(request.stream, wire, stream.fields), lease };
+      } catch (error) {
+        lease?.release();
+        throw error;
+      }
+    }),
     (client, request, headers) => client.insert(forwardedInsert(request), { headers }));
   return { service, binaryInsert };
 
   function insert(request: InsertRequest): Promise<InsertResponse> {
-    return insertInto(request.stream, request.async, (fields) => toColumnar(request.stream, request.events, fields));
+    return insertInto(request.stream, request.async,
+      (stream) => ({ events: toColumnar(request.stream, request.events, stream.fields), lease: undefined }));
   }
 
   /** An insert on the stream's leader: converted (and checked) after a turn, then buffered. */
   function insertInto(streamName: string, async: boolean,
-    convert: (fields: readonly EngineField[]) => ColumnarEvents): Promise<InsertResponse> {
+    convert: (stream: BufferedStream) => { readonly events: ColumnarEvents; readonly lease: ColumnLease | undefined }):
+    Promise<InsertResponse> {
     return call(streamName, async (groupId) => {
       if (!host.isLeader(groupId)) {
         const { leader } = host.status(groupId);
@@ -193,15 +210,16 @@ export function createEventStoreNodeHandlers(
       }
       if (yieldNow !== undefined) await yieldNow();
       const stream = await bufferedStream(groupId, streamName);
-      return buffer.insert(stream, convert(stream.fields), async);
+      const { events, lease } = convert(stream);
+      return buffer.insert(stream, events, async, lease);
     });
   }
 }
 
 /** The events of a binary insert; malformed bytes are InvalidArgument naming the field and the byte. */
-function decodedEvents(request: InsertRequestWire): WireEvents {
+function decodedEvents(request: InsertRequestWire, targetOf?: (count: number) => DecodeTarget): WireEvents {
   try {
-    return decodeWireEventsParts(eventsOccurrences(request));
+    return decodeWireEventsParts(eventsOccurrences(request), targetOf);
   } catch (error) {
     if (!isInsertWireError(error)) throw error;
     throw new ConnectError(`insert into '${request.stream}': malformed InsertRequest.${error.message}`,

@@ -238,14 +238,20 @@ export function scanToEvents(result: ScanResult, schema: StreamSchema): Events {
  * of a merged batch are sorted runs, so this costs O(n log runs)); undefined
  * when `keys` is already in order.
  */
-export function sortedOrder(keys: Float64Array): Uint32Array | undefined {
+export function sortedOrder(keys: Float64Array, scratch?: MergeScratch): Uint32Array | undefined {
   const count = keys.length;
   const runStarts: number[] = [0];
   for (let index = 1; index < count; index++) if (keys[index]! < keys[index - 1]!) runStarts.push(index);
   if (runStarts.length === 1) return undefined;
-  let source = new Uint32Array(count);
+  // Each pass merges pairs of runs, from one array into the other: the order ends in the first one
+  // after an even number of passes. That one is fresh (the caller keeps it); the other may be scratch.
+  let passes = 0;
+  for (let runs = runStarts.length; runs > 1; runs = Math.ceil(runs / 2)) passes += 1;
+  const result = new Uint32Array(count);
+  const other = scratch?.indexes(count) ?? new Uint32Array(count);
+  let source = passes % 2 === 0 ? result : other;
   for (let index = 0; index < count; index++) source[index] = index;
-  let target = new Uint32Array(count);
+  let target = source === result ? other : result;
   let starts = runStarts;
   while (starts.length > 1) {
     const merged: number[] = [];
@@ -285,6 +291,13 @@ export class MergeScratch {
   }
 
   private readonly noIdArrays = new Map<number, readonly string[]>();
+  private indexBuffer = new Uint32Array(0);
+
+  /** `length` indexes, not zeroed: sortedOrder's working array, valid until the next call. */
+  indexes(length: number): Uint32Array {
+    if (this.indexBuffer.length < length) this.indexBuffer = new Uint32Array(Math.max(length, 2 * this.indexBuffer.length));
+    return this.indexBuffer.subarray(0, length);
+  }
 
   /** `length` empty ids ("" = none), shared by the merges of that length (a few lengths kept). */
   noIds(length: number): readonly string[] {
@@ -310,11 +323,32 @@ export class MergeScratch {
   }
 }
 
+/**
+ * The parts as one view when they lie back to back in one buffer (inserts
+ * decoded into the leader's column memory, insert-arena.ts), else undefined.
+ */
+function adjacentView(parts: readonly ArrayLike<number>[], total: number): Float64Array | undefined {
+  const first = parts[0];
+  if (!(first instanceof Float64Array)) return undefined;
+  let end = first.byteOffset + first.byteLength;
+  for (let index = 1; index < parts.length; index++) {
+    const part = parts[index];
+    if (!(part instanceof Float64Array) || part.buffer !== first.buffer || part.byteOffset !== end) return undefined;
+    end += part.byteLength;
+  }
+  return new Float64Array(first.buffer, first.byteOffset, total);
+}
+
 function concatNumbers(parts: readonly ArrayLike<number>[], total: number,
   order: Uint32Array | undefined, scratch: MergeScratch | undefined): Float64Array {
   const only = parts.length === 1 ? parts[0] : undefined;
+  // Back to back already: no gather; in order, the view itself (read before the parts' memory is released).
+  const adjacent = parts.length > 1 ? adjacentView(parts, total) : undefined;
   let flat: ArrayLike<number>;
-  if (order !== undefined && only !== undefined) {
+  if (adjacent !== undefined) {
+    if (order === undefined) return adjacent;
+    flat = adjacent;
+  } else if (order !== undefined && only !== undefined) {
     flat = only;
   } else {
     const joined = order === undefined ? scratch?.take(total) ?? new Float64Array(total)
@@ -406,7 +440,10 @@ function valuesOf<Value>(values: ArrayLike<unknown>, is: (value: unknown) => val
  * timestamps keep their arrival order) — the leader's merge of buffered
  * inserts. Numeric columns stay Float64Arrays (one copy, one permutation).
  * With `scratch`, the numeric columns are views of its buffer, valid until
- * its next merge (the leader encodes the batch at once).
+ * its next merge (the leader encodes the batch at once). Parts whose
+ * columns lie back to back in one buffer are read as one view, without a
+ * gather; already in order, a merged column may be that view itself: valid
+ * while the parts' memory is.
  */
 export function mergeSorted(parts: readonly ColumnarEvents[], fields: readonly EngineField[],
   scratch?: MergeScratch): {
@@ -418,7 +455,7 @@ export function mergeSorted(parts: readonly ColumnarEvents[], fields: readonly E
   let total = 0;
   for (const part of parts) total += part.timestamps.length;
   const flatTimestamps = concatNumbers(parts.map((part) => part.timestamps), total, undefined, scratch);
-  const order = sortedOrder(flatTimestamps);
+  const order = sortedOrder(flatTimestamps, scratch);
   const timestamps = order === undefined ? flatTimestamps : concatNumbers([flatTimestamps], total, order, scratch);
   const columns: Record<string, ColumnValues> = {};
   for (const field of fields) {

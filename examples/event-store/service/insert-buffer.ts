@@ -8,6 +8,8 @@ import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { ColumnarEvents } from "./columnar-events.js";
 import { columnarToWire, EVENT_ID_FIELD, MergeScratch, mergeSorted } from "./columnar-events.js";
 import { toStateMachineError } from "./engine-errors.js";
+import { ColumnArena } from "./insert-arena.js";
+import type { ColumnLease } from "./insert-arena.js";
 import { InsertColumnar } from "./insert-columnar.js";
 import type { InsertCommand } from "./insert-wire.js";
 import type { StreamSettings } from "./stream-settings.js";
@@ -116,7 +118,14 @@ export interface BufferStatistics {
 }
 
 export interface InsertBuffer {
-  insert(stream: BufferedStream, events: ColumnarEvents, async: boolean): Promise<InsertResponse>;
+  /**
+   * Buffers an insert. `lease`: the events' columns lie in the stream's
+   * column memory (`arenaOf`); the buffer releases it once they were copied
+   * into a proposal or the insert was refused, and reads them no more.
+   */
+  insert(stream: BufferedStream, events: ColumnarEvents, async: boolean, lease?: ColumnLease): Promise<InsertResponse>;
+  /** The stream's reused memory for decoded inserts (its double and int64 columns and timestamps). */
+  arenaOf(stream: BufferedStream): ColumnArena;
   statistics(): BufferStatistics;
   /** Fails everything buffered or waiting with Stopped; later inserts too. */
   close(): void;
@@ -128,6 +137,8 @@ interface Pending {
   readonly events: ColumnarEvents;
   readonly bytes: number;
   readonly async: boolean;
+  /** The events' column memory, released when they leave the buffer (merged into a proposal, or refused). */
+  readonly lease: ColumnLease | undefined;
   readonly resolve: (response: InsertResponse) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -198,6 +209,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const flushWhenIdle = options.flushWhenIdle ?? false;
   const streams = new Map<string, StreamBuffer>();
   const scratch = new MergeScratch();
+  const arenas = new Map<string, { readonly signature: string; readonly arena: ColumnArena }>();
   let flushes = 0;
   let closed = false;
   let watchTimer: TimerHandle | undefined;
@@ -212,7 +224,10 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     buffer.flushTimer?.cancel();
     buffer.flushTimer = undefined;
     // Async callers were answered when buffered: their events are the loss window.
-    for (const pending of queued) if (!pending.async) pending.reject(error);
+    for (const pending of queued) {
+      pending.lease?.release();
+      if (!pending.async) pending.reject(error);
+    }
   };
 
   /** Every leadershipCheckMs while anything is queued: a node that lost leadership fails its queue. */
@@ -240,6 +255,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     buffer.waiting = buffer.waiting.filter((waiter) => waiter.deadline > now);
     for (const waiter of expired) {
       buffer.waitingEvents -= waiter.events.timestamps.length;
+      waiter.lease?.release();
       waiter.reject(overloaded(buffer.info.stream, `no room within ${admissionTimeoutMs} ms, back off`));
     }
   };
@@ -261,6 +277,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       }
       buffer.bufferedEvents -= pending.events.timestamps.length;
       buffer.bufferedBytes -= pending.bytes;
+      pending.lease?.release();
       pending.reject(overloaded(buffer.info.stream,
         `not proposed within ${admissionTimeoutMs} ms (the group applies slower than inserts arrive), back off`));
     }
@@ -395,13 +412,23 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   /** Proposes a batch and answers its callers; whether it applied. */
   const propose = async (buffer: StreamBuffer, batch: readonly Pending[]): Promise<boolean> => {
     const { groupId, stream, fields } = buffer.info;
-    // The merged columns live in `scratch` until the next merge: encoded here, before any await.
-    const { events, order } = mergeSorted(batch.map((pending) => pending.events), fields, scratch);
-    const request: InsertCommand = { stream, events: columnarToWire(events, fields), async: false };
+    // The merged columns live in `scratch` until the next merge, or are views of the inserts' column
+    // memory: encoded here, before any await, and that memory released at once.
+    let proposal: Promise<Uint8Array>;
+    let order: Uint32Array | undefined;
+    try {
+      const merged = mergeSorted(batch.map((pending) => pending.events), fields, scratch);
+      order = merged.order;
+      const request: InsertCommand = { stream, events: columnarToWire(merged.events, fields), async: false };
+      proposal = target.propose(groupId, buildCommand(InsertColumnar, request, undefined));
+    } catch (error) {
+      proposal = Promise.reject(error);
+    } finally {
+      for (const pending of batch) pending.lease?.release();
+    }
     let response: InsertResponse;
     try {
-      const result = await target.propose(groupId, buildCommand(InsertColumnar, request, undefined));
-      response = readCommandResult(InsertColumnar, result);
+      response = readCommandResult(InsertColumnar, await proposal);
     } catch (error) {
       for (const pending of batch) if (!pending.async) pending.reject(error);
       return false;
@@ -411,22 +438,26 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   };
 
   return {
-    insert(stream, events, async) {
-      if (closed) return Promise.reject(new HostError(HostErrorCode.Stopped, "insert buffer is closed"));
+    insert(stream, events, async, lease) {
+      const refused = (error: unknown): Promise<InsertResponse> => {
+        lease?.release();
+        return Promise.reject(error);
+      };
+      if (closed) return refused(new HostError(HostErrorCode.Stopped, "insert buffer is closed"));
       const count = events.timestamps.length;
       const { leader, leaderHint } = target.leadership(stream.groupId);
-      if (!leader) return Promise.reject(notLeader(stream.groupId, leaderHint));
+      if (!leader) return refused(notLeader(stream.groupId, leaderHint));
       try {
         stream.check({ kind: "insert", stream: stream.stream, timestamps: events.timestamps,
           columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids } });
       } catch (error) {
         // The engine's refusal of a bad event (NaN, ±Infinity, a fraction in an int64 field …) is the
         // caller's InvalidArgument, as in the apply; unmapped it reached callers as Internal.
-        return Promise.reject(toStateMachineError(error));
+        return refused(toStateMachineError(error));
       }
       const bytes = estimateInsertBytes(events);
       if (bytes > options.maxProposalBytes) {
-        return Promise.reject(new HostError(HostErrorCode.InvalidArgument,
+        return refused(new HostError(HostErrorCode.InvalidArgument,
           `insert of about ${bytes} bytes into '${stream.stream}', allowed ≤ ${options.maxProposalBytes}: split it`));
       }
       const key = keyOf(stream.groupId, stream.stream);
@@ -441,13 +472,15 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       buffer.info = stream;
       const streamBuffer = buffer;
       return new Promise<InsertResponse>((resolve, reject) => {
-        const pending = { arrivedMs: clock.now(), events, bytes, async, resolve, reject };
+        const pending = { arrivedMs: clock.now(), events, bytes, async, lease, resolve, reject };
         const waitMs = expectedWaitMs(streamBuffer, count);
         const rate = streamBuffer.appliedPerMs;
         const pendingNow = streamBuffer.bufferedEvents + streamBuffer.inFlightEvents;
         if (count === 0) {
+          lease?.release();
           resolve(create(InsertResponseSchema, { accepted: 0 }));
         } else if (pendingNow > 0 && waitMs !== undefined && rate !== undefined && waitMs > admissionTimeoutMs) {
+          lease?.release();
           reject(overloaded(stream.stream, `an insert now would wait ~${Math.round(waitMs)} ms ` +
             `(${pendingNow + streamBuffer.waitingEvents} events ahead at ` +
             `${Math.round(rate * 1000)} events/s), allowed ${admissionTimeoutMs} ms, back off`));
@@ -458,10 +491,24 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
           streamBuffer.waitingEvents += count;
           ensureWatch();
         } else {
+          lease?.release();
           reject(overloaded(stream.stream, `${streamBuffer.bufferedEvents + streamBuffer.inFlightEvents} events pending ` +
             `and ${streamBuffer.waitingEvents} waiting (limit ${streamBuffer.info.settings.maxPendingEvents}), back off`));
         }
       });
+    },
+    arenaOf(stream) {
+      const key = keyOf(stream.groupId, stream.stream);
+      const columns = stream.fields.filter((field) => field.type === "double" || field.type === "int64")
+        .map((field) => field.name);
+      const signature = columns.join("\u0000");
+      const kept = arenas.get(key);
+      if (kept !== undefined && kept.signature === signature) return kept.arena;
+      // A new schema: new memory (inserts in the old one keep it until released).
+      const arena = new ColumnArena(columns);
+      if (arenas.size > 10_000) arenas.clear();
+      arenas.set(key, { signature, arena });
+      return arena;
     },
     statistics() {
       let bufferedEvents = 0;

@@ -81,9 +81,23 @@ export const emptyWireEvents: WireEvents = {
   timestamps: new Float64Array(0), columns: [], ids: [],
 };
 
-/** Doubles of a repeated double field as they arrive: packed ranges and single values. */
+/**
+ * Where a decode puts its double columns instead of fresh memory (the
+ * leader's reused column memory, insert-arena.ts): `count` rows of
+ * timestamps and of each column it keeps (undefined: a fresh array).
+ */
+export interface DecodeTarget {
+  readonly timestamps: Float64Array;
+  column(name: string): Float64Array | undefined;
+}
+
+/**
+ * Doubles of a repeated double field as they arrive: packed ranges (views
+ * of the decoded bytes, copied by `finish` before the decode returns) and
+ * single values.
+ */
 class DoubleParts {
-  private readonly parts: (Float64Array | number)[] = [];
+  private readonly parts: (Uint8Array | number)[] = [];
   private count = 0;
 
   get length(): number {
@@ -94,11 +108,8 @@ class DoubleParts {
     if ((end - start) % 8 !== 0) {
       throw new Error(`packed doubles of ${end - start} bytes (not a multiple of 8)`);
     }
-    // A copy of exactly these bytes (aligned): `bytes.slice(...).buffer` was the whole pooled
-    // ArrayBuffer when `bytes` is a node Buffer, whose slice is a view (INGRESS, session 9).
-    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + end));
-    this.parts.push(values);
-    this.count += values.length;
+    this.parts.push(bytes.subarray(start, end));
+    this.count += (end - start) / 8;
   }
 
   add(value: number): void {
@@ -106,14 +117,29 @@ class DoubleParts {
     this.count += 1;
   }
 
-  finish(): Float64Array {
+  /** The doubles, copied into `into` (exactly `length` of them) or else into fresh memory. */
+  finish(into?: Float64Array): Float64Array {
     const only = this.parts[0];
-    if (this.parts.length === 1 && only instanceof Float64Array) return only;
-    const values = new Float64Array(this.count);
+    if (into === undefined && this.parts.length === 1 && only instanceof Uint8Array) {
+      // A copy of exactly these bytes (aligned): `bytes.slice(...).buffer` was the whole pooled
+      // ArrayBuffer when `bytes` is a node Buffer, whose slice is a view (INGRESS, session 9).
+      return new Float64Array(only.buffer.slice(only.byteOffset, only.byteOffset + only.byteLength));
+    }
+    if (into !== undefined && into.length !== this.count) {
+      throw new Error(`decode target of ${into.length} doubles for ${this.count}`);
+    }
+    const values = into ?? new Float64Array(this.count);
+    let bytes: Uint8Array | undefined;
     let at = 0;
     for (const part of this.parts) {
-      if (typeof part === "number") values[at++] = part;
-      else { values.set(part, at); at += part.length; }
+      if (typeof part === "number") {
+        values[at++] = part;
+        continue;
+      }
+      // Byte-wise: the packed range need not be 8-byte aligned in the decoded bytes.
+      bytes ??= new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      bytes.set(part, 8 * at);
+      at += part.length / 8;
     }
     return values;
   }
@@ -209,10 +235,13 @@ class ColumnParts {
     this.int64s.push(value);
   }
 
-  finish(): WireColumn {
+  /** `into`: where the doubles go when the case is doubles and the count is right (else fresh memory). */
+  finish(into?: Float64Array): WireColumn {
     switch (this.case) {
-      case "doubles":
-        return { name: this.name, values: { case: "doubles", values: this.doubles.finish() } };
+      case "doubles": {
+        const target = into !== undefined && into.length === this.doubles.length ? into : undefined;
+        return { name: this.name, values: { case: "doubles", values: this.doubles.finish(target) } };
+      }
       case "int64s": return { name: this.name, values: { case: "int64s",
         values: Float64Array.from(this.int64s),
         ...(this.beyondSafe === undefined ? {} : { beyondSafe: this.beyondSafe }),
@@ -306,10 +335,26 @@ class EventsParts {
     });
   }
 
-  finish(): WireEvents {
-    return { timestamps: this.timestamps.finish(),
-      columns: this.columns.map((column) => column.finish()),
-      ids: this.ids };
+  /**
+   * The events; with `targetOf`, the timestamps and each doubles column whose
+   * count is the timestamps' go to `targetOf(count)` (asked once, after
+   * every byte was read: a decode that fails reserves nothing).
+   */
+  finish(targetOf?: (count: number) => DecodeTarget | undefined): WireEvents {
+    const count = this.timestamps.length;
+    const target = targetOf !== undefined && count > 0 ? targetOf(count) : undefined;
+    if (target === undefined) {
+      return { timestamps: this.timestamps.finish(), columns: this.columns.map((column) => column.finish()), ids: this.ids };
+    }
+    // A name given twice (refused later) gets fresh memory the second time: never two columns in one target.
+    const used = new Set<string>();
+    const columns = this.columns.map((column) => {
+      const fits = column.case === "doubles" && column.doubles.length === count && !used.has(column.name);
+      const into = fits ? target.column(column.name) : undefined;
+      if (into !== undefined) used.add(column.name);
+      return column.finish(into);
+    });
+    return { timestamps: this.timestamps.finish(target.timestamps), columns, ids: this.ids };
   }
 }
 
@@ -323,9 +368,12 @@ export function decodeWireEvents(bytes: Uint8Array): WireEvents {
  * payload, in arrival order) merged as protobuf merges a message given more
  * than once. A fault is an InsertWireError whose path starts with
  * "events" (or "events#2", the second occurrence …) and whose offset is
- * within that occurrence's bytes.
+ * within that occurrence's bytes. With `targetOf`, the double columns go to
+ * the memory it gives (EventsParts.finish); the decoded bytes are read only
+ * during the call, never after it returns.
  */
-export function decodeWireEventsParts(occurrences: readonly Uint8Array[]): WireEvents {
+export function decodeWireEventsParts(occurrences: readonly Uint8Array[],
+  targetOf?: (count: number) => DecodeTarget | undefined): WireEvents {
   const parts = new EventsParts();
   occurrences.forEach((bytes, index) => {
     const reader = new WireReader(bytes);
@@ -335,7 +383,7 @@ export function decodeWireEventsParts(occurrences: readonly Uint8Array[]): WireE
       throw wireErrorIn(index === 0 ? "events" : `events#${index + 1}`, reader.pos, error);
     }
   });
-  return parts.finish();
+  return parts.finish(targetOf);
 }
 
 /** Decodes eventstore.v1.InsertRequest bytes; throws on malformed binary. */

@@ -164,6 +164,82 @@ describe("leader insert buffer", () => {
   });
 });
 
+describe("leader insert buffer with inserts decoded into the stream's column memory (arenaOf, leases)", () => {
+  /** An insert as the binary route decodes it: timestamps and price in rows reserved from the stream's arena. */
+  const inArena = (t: Awaited<ReturnType<typeof setup>>, timestamps: number[], price = (ts: number) => ts / 10) => {
+    const rows = t.buffer.arenaOf(t.stream).reserve(timestamps.length);
+    const column = rows.column("price")!;
+    timestamps.forEach((ts, row) => { rows.timestamps[row] = ts; column[row] = price(ts); });
+    return { events: { timestamps: rows.timestamps, columns: { price: column }, ids: timestamps.map(() => "") }, lease: rows.lease };
+  };
+
+  it("releases the rows once merged into a proposal (before it applies) and stores exactly the events", async () => {
+    const t = await setup(6, 100);
+    const arena = t.buffer.arenaOf(t.stream);
+    const release = t.holdProposals();
+    const parts = [[40, 10], [30, 20], [60, 50]].map((timestamps) => inArena(t, timestamps));
+    expect(arena.reservedRows()).toBe(6);
+    const answers = parts.map(({ events, lease }) => t.buffer.insert(t.stream, events, false, lease));
+    await settle();
+    expect(t.proposed).toEqual([[10, 20, 30, 40, 50, 60]]);
+    // Proposed and not applied: the rows are free already (the proposal holds its own bytes).
+    expect(arena.reservedRows()).toBe(0);
+    // Rows taken again at once (the same memory) do not change what was proposed.
+    const reuse = inArena(t, [1, 2, 3, 4, 5, 6], () => Number.NaN);
+    expect(reuse.events.timestamps.buffer).toBe(parts[0]!.events.timestamps.buffer);
+    reuse.lease.release();
+    release();
+    for (const answer of answers) expect((await answer).accepted).toBe(2);
+    expect(t.count()).toBe(6);
+  });
+
+  it("releases the rows of every insert it refuses or fails: bad, too large, overloaded, not leader, closed", async () => {
+    const t = await setup(100, 4);
+    const arena = t.buffer.arenaOf(t.stream);
+    const bad = inArena(t, [1], () => Number.NaN);
+    await expect(t.buffer.insert(t.stream, bad.events, false, bad.lease)).rejects.toThrow(/NaN/);
+    expect(arena.reservedRows()).toBe(0);
+    const large = inArena(t, Array.from({ length: 70_000 }, (_, row) => row));
+    await expect(t.buffer.insert(t.stream, large.events, false, large.lease)).rejects.toThrow(/split it/);
+    expect(arena.reservedRows()).toBe(0);
+    // Waiting room full: Overloaded.
+    const release = t.holdProposals();
+    const held = [inArena(t, [1, 2, 3, 4]), inArena(t, [5, 6, 7, 8])];
+    const answers = Promise.allSettled(held.map(({ events, lease }) => t.buffer.insert(t.stream, events, false, lease)));
+    const over = inArena(t, [9]);
+    await expect(t.buffer.insert(t.stream, over.events, false, over.lease)).rejects.toSatisfy(
+      (error) => isHostError(error, HostErrorCode.Overloaded));
+    expect(arena.reservedRows()).toBe(8);
+    // The first insert is proposed (held) and released; the second waits for room.
+    t.clock.advance(5);
+    await settle();
+    expect(arena.reservedRows()).toBe(4);
+    // Leadership lost: buffered and waiting inserts fail NotLeader, their rows free.
+    t.leadership.leader = false;
+    t.clock.advance(20);
+    await settle();
+    expect(arena.reservedRows()).toBe(0);
+    const notLeader = inArena(t, [20]);
+    await expect(t.buffer.insert(t.stream, notLeader.events, false, notLeader.lease)).rejects.toSatisfy(
+      (error) => isHostError(error, HostErrorCode.NotLeader));
+    expect(arena.reservedRows()).toBe(0);
+    t.leadership.leader = true;
+    release();
+    const [proposed, waited] = await answers;
+    expect(proposed?.status).toBe("fulfilled");
+    expect(waited).toMatchObject({ status: "rejected", reason: { code: HostErrorCode.NotLeader } });
+    const buffered = inArena(t, [30]);
+    const pending = t.buffer.insert(t.stream, buffered.events, false, buffered.lease);
+    expect(arena.reservedRows()).toBe(1);
+    t.buffer.close();
+    await expect(pending).rejects.toSatisfy((error) => isHostError(error, HostErrorCode.Stopped));
+    const closed = inArena(t, [31]);
+    await expect(t.buffer.insert(t.stream, closed.events, false, closed.lease)).rejects.toSatisfy(
+      (error) => isHostError(error, HostErrorCode.Stopped));
+    expect(arena.reservedRows()).toBe(0);
+  });
+});
+
 describe("leader insert buffer, admission by expected wait", () => {
   it("refuses at once an insert that would wait beyond the admission timeout at the measured apply rate", async () => {
     const t = await setup(100, 100_000);

@@ -13,7 +13,7 @@ import {
 import { toColumnar, wireToColumnar } from "../../../examples/event-store/service/columnar-events.js";
 import type { ColumnarEvents } from "../../../examples/event-store/service/columnar-events.js";
 import type { FieldSpec } from "../../../examples/event-store/engine/index.js";
-import { decodeInsertCommand, decodeWireEvents } from "../../../examples/event-store/service/insert-wire.js";
+import { decodeInsertCommand, decodeWireEvents, decodeWireEventsParts } from "../../../examples/event-store/service/insert-wire.js";
 import type { InsertCommand, WireEvents } from "../../../examples/event-store/service/insert-wire.js";
 import {
   encodeEventsField, encodeInsertCommand, encodeInsertCommandInto, encodeWireEvents,
@@ -113,6 +113,64 @@ describe("InsertRequest hand codec", () => {
       expect([decoded.stream, decoded.async]).toEqual([reference.stream, reference.async]);
       expectSameEvents(decoded.events, toWireEvents(reference.events));
     }), { numRuns: 300 });
+  });
+
+  it("decodes into a caller's memory (DecodeTarget) the same values, reading the bytes only during the call", () => {
+    fc.assert(fc.property(requestOf(int64, true), fc.integer({ min: 0, max: 7 }), (request, misalign) => {
+      // The events' bytes at any offset (packed doubles unaligned), as the route hands them.
+      const plain = toBinary(EventsSchema, request.events ?? create(EventsSchema));
+      const bytes = new Uint8Array(plain.length + misalign).subarray(misalign);
+      bytes.set(plain);
+      const expected = decodeWireEvents(plain);
+      const lanes = new Map<string, Float64Array>();
+      let asked = 0;
+      const target = (count: number) => {
+        asked += 1;
+        const timestamps = new Float64Array(count).fill(Number.NaN);
+        return { timestamps, column: (name: string) => {
+          // Kept columns: those named "" or starting with a letter (others: fresh memory).
+          if (!(name === "" || /^[a-z]/i.test(name))) return undefined;
+          const lane = new Float64Array(count).fill(Number.NaN);
+          lanes.set(name, lane);
+          return lane;
+        } };
+      };
+      const decoded = decodeWireEventsParts([bytes], target);
+      bytes.fill(0xff);
+      expectSameEvents(decoded, expected);
+      expect(asked).toBe(expected.timestamps.length > 0 ? 1 : 0);
+      // Every lane handed out went to exactly one doubles column (of the timestamps' length).
+      for (const [name, lane] of lanes) {
+        const owners = decoded.columns.filter((column) => column.values.case === "doubles" && column.values.values === lane);
+        expect(owners.map((column) => column.name)).toEqual([name]);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it("decodes into a target only when every byte read: a malformed insert reserves nothing", () => {
+    const good = encodeWireEvents({ timestamps: Float64Array.of(1, 2), columns: [
+      { name: "a", values: { case: "doubles", values: Float64Array.of(3, 4) } },
+      { name: "a", values: { case: "doubles", values: Float64Array.of(5, 6) } },
+      { name: "b", values: { case: "doubles", values: Float64Array.of(7) } }], ids: [] });
+    let asked = 0;
+    const lanes: Float64Array[] = [];
+    const target = (count: number) => {
+      asked += 1;
+      return { timestamps: new Float64Array(count), column: () => {
+        const lane = new Float64Array(count);
+        lanes.push(lane);
+        return lane;
+      } };
+    };
+    const decoded = decodeWireEventsParts([good], target);
+    // The first "a" in the target; the second "a" (refused later: twice) and "b" (1 value for 2) in fresh memory.
+    expect(lanes).toHaveLength(1);
+    expect(decoded.columns.map((column) => column.values.case === "doubles" && column.values.values === lanes[0]))
+      .toEqual([true, false, false]);
+    expect(decoded.columns.map((column) => (column.values.case === "doubles" ? Array.from(column.values.values) : [])))
+      .toEqual([[3, 4], [5, 6], [7]]);
+    expect(() => decodeWireEventsParts([good.subarray(0, good.length - 3)], target)).toThrowError(/events/);
+    expect(asked).toBe(1);
   });
 
   it("writes exactly protobuf-es's bytes for the same message, and protobuf-es reads them back", () => {

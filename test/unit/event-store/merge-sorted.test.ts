@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { mergeSorted, sortedOrder } from "../../../examples/event-store/service/columnar-events.js";
+import { MergeScratch, mergeSorted, sortedOrder } from "../../../examples/event-store/service/columnar-events.js";
 import type { FieldSpec } from "../../../examples/event-store/engine/index.js";
 
 /** The leader's merge against a naive stable sort of the concatenated rows. */
@@ -38,6 +38,53 @@ describe("merge of buffered inserts", () => {
       const positions = order === undefined ? flat.map((_, position) => position) : Array.from(order);
       expect(positions).toEqual(expected.map(({ position }) => position));
     }), { numRuns: 300 });
+  });
+
+  it("merges parts lying back to back in one buffer (the leader's column memory) as it merges separate arrays", () => {
+    const numeric: FieldSpec[] = [{ name: "price", type: "double", aggregated: true }];
+    const rows = fc.array(fc.record({ timestamp: fc.integer({ min: 0, max: 30 }), price: fc.double({ noNaN: true }) }),
+      { minLength: 1, maxLength: 30 }).chain((list) => fc.boolean().map((sorted) =>
+      (sorted ? [...list].sort((a, b) => a.timestamp - b.timestamp) : list)));
+    fc.assert(fc.property(fc.array(rows, { minLength: 1, maxLength: 6 }), fc.nat({ max: 3 }), fc.boolean(),
+      (parts, gap, withScratch) => {
+        // Lanes as the arena lays them out: each part's rows right after the previous part's (gap 0), or not.
+        const total = parts.reduce((sum, list) => sum + list.length + gap, 0);
+        const timestampLane = new Float64Array(total).fill(-1);
+        const priceLane = new Float64Array(total).fill(-1);
+        let at = 0;
+        const inLanes = parts.map((list) => {
+          const timestamps = timestampLane.subarray(at, at + list.length);
+          const price = priceLane.subarray(at, at + list.length);
+          list.forEach((row, index) => { timestamps[index] = row.timestamp; price[index] = row.price; });
+          at += list.length + gap;
+          return { timestamps, columns: { price }, ids: list.map(() => "") };
+        });
+        const separate = parts.map((list) => ({ timestamps: Float64Array.from(list, (row) => row.timestamp),
+          columns: { price: Float64Array.from(list, (row) => row.price) }, ids: list.map(() => "") }));
+        const expected = mergeSorted(separate, numeric);
+        const merged = mergeSorted(inLanes, numeric, withScratch ? new MergeScratch() : undefined);
+        expect(Array.from(merged.events.timestamps)).toEqual(Array.from(expected.events.timestamps));
+        expect(Array.from(merged.events.columns["price"] as Float64Array))
+          .toEqual(Array.from(expected.events.columns["price"] as Float64Array));
+        expect(merged.order === undefined ? undefined : Array.from(merged.order))
+          .toEqual(expected.order === undefined ? undefined : Array.from(expected.order));
+        // The parts are not written by the merge.
+        at = 0;
+        parts.forEach((list) => {
+          list.forEach((row, index) => { expect(timestampLane[at + index]).toBe(row.timestamp); });
+          at += list.length + gap;
+        });
+      }), { numRuns: 300 });
+  });
+
+  it("gives an order of its own: a later merge with the same scratch does not change it", () => {
+    const scratch = new MergeScratch();
+    const first = sortedOrder(Float64Array.of(5, 6, 1, 2, 3, 0, 4), scratch)!;
+    const kept = Array.from(first);
+    sortedOrder(Float64Array.of(9, 8, 7, 6, 5, 4, 3), scratch);
+    sortedOrder(Float64Array.of(2, 1, 0), scratch);
+    expect(Array.from(first)).toEqual(kept);
+    expect(kept).toEqual([5, 2, 3, 4, 6, 0, 1]);
   });
 
   it("finds no permutation for keys already in order", () => {
