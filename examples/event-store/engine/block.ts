@@ -312,7 +312,7 @@ export function rowsThatFit(layout: BlockLayout, block: Block, source: RowSource
   const stringBytes = source.rowStringBytes;
   if (stringBytes === undefined) {
     let rows = Math.min(to - from, layout.capacityRows - 1 - block.count);
-    while (rows > 0 && encodedBlockBytes(layout, block.count + rows, 0) > limitBytes) rows--;
+    while (rows > 0 && encodedBlockBytes(layout, block.count + rows, block.stringBytes) > limitBytes) rows--;
     return Math.max(rows, 0);
   }
   let rows = 0;
@@ -630,13 +630,12 @@ function partEnds(layout: BlockLayout, total: number, fillBytes: number): number
 function stringPartEnds(layout: BlockLayout, block: Block, source: RowSource, from: number,
   order: Int32Array, total: number, fillBytes: number): number[] {
   const rowStrings = source.rowStringBytes;
-  assert(rowStrings !== undefined, "string bytes of a source without strings");
   const fixed = fixedRowBytes(layout);
   const rowBytes = new Float64Array(total);
   let totalBytes = 0;
   for (let index = 0; index < total; index++) {
     const at = order[index]!;
-    const strings = at < 0 ? rowStrings[from + ~at]! : rowStringBytes(block, at);
+    const strings = at >= 0 ? rowStringBytes(block, at) : rowStrings === undefined ? 0 : rowStrings[from + ~at]!;
     rowBytes[index] = strings;
     totalBytes += fixed + strings;
   }

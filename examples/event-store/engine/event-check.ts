@@ -33,7 +33,8 @@ export function checkInsert(layout: BlockLayout, operation: InsertOperation,
     if (!layout.fields.some((field) => field.name === name)) fail(`unknown field '${name}'`);
   }
   const columns = layout.fields.map((field) => checkColumn(field, operation, count, fail));
-  const rowStringBytes = layout.stringCount === 0 ? undefined :
+  // Only when some string is not empty (the event store's _id of events without ids: all empty).
+  const rowStringBytes = layout.stringCount === 0 || allStringsEmpty(columns, count) ? undefined :
     stringBytesPerRow(columns, count);
   const fixedBytes = fixedRowBytes(layout);
   for (let row = 0; rowStringBytes !== undefined && row < count; row++) {
@@ -129,6 +130,15 @@ function isStringColumn(values: ArrayLike<unknown>, bad: Bad): values is ArrayLi
     if (value === "") continue; // the common case (an event without a client id): no scan
     if (typeof value !== "string") bad(row, value, "a string");
     else if (utf8Length(value) < 0) bad(row, value, "well-formed UTF-16 (a lone surrogate)");
+  }
+  return true;
+}
+
+function allStringsEmpty(columns: readonly SourceColumn[], count: number): boolean {
+  for (const column of columns) {
+    if (column.kind !== "string") continue;
+    const values = column.values;
+    for (let row = 0; row < count; row++) if (values[row] !== "") return false;
   }
   return true;
 }

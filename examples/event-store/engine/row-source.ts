@@ -12,6 +12,9 @@ export interface RowSource {
   readonly count: number;
   readonly timestamps: ArrayLike<number>;
   readonly columns: readonly SourceColumn[];
-  /** Per row, the UTF-8 bytes of its string fields; undefined when the schema has none. */
+  /**
+   * Per row, the UTF-8 bytes of its string fields; undefined when every
+   * string of the insert is empty (or the schema has none): zero per row.
+   */
   readonly rowStringBytes: Uint32Array | undefined;
 }

@@ -67,6 +67,25 @@ describe("empty strings in a block's string column", () => {
     expect(block.columns[1]!.kind === "string" && block.columns[1]!.texts).toEqual(["", "", "", "", "", "x"]);
   });
 
+  it("an insert whose strings are all empty still counts the block's string bytes when it fills the block", async () => {
+    // The checker leaves rowStringBytes out when every string is empty; appends must then size the
+    // block with the strings it already holds (300 bytes here), not as if it held none.
+    const store = await openEventStore({ fileSystem: createMemoryFileSystem(), directory: "/f", blockBytes: 1024 });
+    await store.applyBatch([{ kind: "createStream", stream: "s", schema: SCHEMA }], 1);
+    const model = new ModelStream(SCHEMA);
+    const long: ModelEvent[] = [0, 1, 2].map((row) => ({ timestamp: row * 1000, values: { value: row, id: "", note: "n".repeat(100) } }));
+    const empty: ModelEvent[] = Array.from({ length: 200 }, (_, row) => ({ timestamp: 3000 + row, values: { value: row, id: "", note: "" } }));
+    // And late, between the long ones: a run that overflows their block is spread by bytes.
+    const late: ModelEvent[] = Array.from({ length: 120 }, (_, row) => ({ timestamp: 1 + row * 15, values: { value: -row, id: "", note: "" } }));
+    for (const [at, batch] of [long, empty, late].entries()) {
+      await store.applyBatch([insertOf("s", SCHEMA, batch)], at + 2);
+      for (const row of batch) model.insert(row);
+    }
+    expectLikeModel(store, model);
+    expect(store.statistics("s").blockSplitCount).toBeGreaterThan(0);
+    await store.close();
+  });
+
   it("read back like the model: in order and late, after a reopen from disk, after a snapshot import", async () => {
     const event = fc.record({
       timestamp: fc.integer({ min: 0, max: 3_000 }),
