@@ -474,3 +474,44 @@ export function mergeSorted(parts: readonly ColumnarEvents[], fields: readonly E
     : scratch?.noIds(total) ?? new Array<string>(total).fill("");
   return { events: { timestamps, columns, ids }, order };
 }
+
+/**
+ * The leader's merge without its permutation: the parts one after the
+ * other and the stable order that sorts them by timestamp, which the
+ * encoder applies while it writes the proposal (InsertCommand.order) —
+ * no permuted copy of the columns first. Numeric columns are a part itself
+ * (one part), one view of parts lying back to back in one buffer, or else
+ * gathered into `scratch` (valid until its next merge); read them before
+ * the parts' memory is released.
+ */
+export function concatWithOrder(parts: readonly ColumnarEvents[], fields: readonly EngineField[],
+  scratch?: MergeScratch): {
+  readonly events: ColumnarEvents;
+  /** order[k] = the row, in `events`, of the k-th event by timestamp; undefined: already in order. */
+  readonly order: Uint32Array | undefined;
+} {
+  scratch?.reset();
+  let total = 0;
+  for (const part of parts) total += part.timestamps.length;
+  const numbers = (values: readonly ArrayLike<number>[]): Float64Array => {
+    const only = values.length === 1 ? values[0] : undefined;
+    return only instanceof Float64Array ? only : concatNumbers(values, total, undefined, scratch);
+  };
+  const timestamps = numbers(parts.map((part) => part.timestamps));
+  const order = sortedOrder(timestamps, scratch);
+  const columns: Record<string, ColumnValues> = {};
+  for (const field of fields) {
+    const values = parts.map((part) => part.columns[field.name] ?? []);
+    if (field.type === "bool") {
+      columns[field.name] = concatValues(values.map((part) => valuesOf(part, isBoolean)), undefined);
+    } else if (field.type === "string") {
+      columns[field.name] = concatValues(values.map((part) => valuesOf(part, isString)), undefined);
+    } else {
+      columns[field.name] = numbers(values.map((part) =>
+        (part instanceof Float64Array || numbersOnly(part) ? part : [])));
+    }
+  }
+  const ids = anyId(parts) ? concatValues(parts.map((part) => part.ids), undefined)
+    : scratch?.noIds(total) ?? new Array<string>(total).fill("");
+  return { events: { timestamps, columns, ids }, order };
+}

@@ -6,7 +6,7 @@ import type { FieldSpec as EngineField, InsertOperation } from "../engine/index.
 import { InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { ColumnarEvents } from "./columnar-events.js";
-import { columnarToWire, EVENT_ID_FIELD, MergeScratch, mergeSorted } from "./columnar-events.js";
+import { columnarToWire, concatWithOrder, EVENT_ID_FIELD, MergeScratch } from "./columnar-events.js";
 import { toStateMachineError } from "./engine-errors.js";
 import { ColumnArena } from "./insert-arena.js";
 import type { ColumnLease } from "./insert-arena.js";
@@ -412,14 +412,16 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   /** Proposes a batch and answers its callers; whether it applied. */
   const propose = async (buffer: StreamBuffer, batch: readonly Pending[]): Promise<boolean> => {
     const { groupId, stream, fields } = buffer.info;
-    // The merged columns live in `scratch` until the next merge, or are views of the inserts' column
-    // memory: encoded here, before any await, and that memory released at once.
+    // The merged columns live in `scratch` until the next merge, or are the inserts' own (views of
+    // their column memory): encoded here, before any await, and that memory released at once.
     let proposal: Promise<Uint8Array>;
     let order: Uint32Array | undefined;
     try {
-      const merged = mergeSorted(batch.map((pending) => pending.events), fields, scratch);
+      // Sorted while encoded: the columns as they came (one view when back to back) and their order.
+      const merged = concatWithOrder(batch.map((pending) => pending.events), fields, scratch);
       order = merged.order;
-      const request: InsertCommand = { stream, events: columnarToWire(merged.events, fields), async: false };
+      const request: InsertCommand = { stream, events: columnarToWire(merged.events, fields), async: false,
+        ...(order === undefined ? {} : { order }) };
       proposal = target.propose(groupId, buildCommand(InsertColumnar, request, undefined));
     } catch (error) {
       proposal = Promise.reject(error);

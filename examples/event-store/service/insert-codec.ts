@@ -139,5 +139,27 @@ export const insertCommandCodec: MessageCodec<InsertCommand> = {
     return { stream: request.stream, events: toWireEvents(request.events), async: request.async };
   },
   toJson: (command) => toJson(InsertRequestSchema, create(InsertRequestSchema, {
-    stream: command.stream, events: toProtoEvents(command.events), async: command.async })),
+    stream: command.stream, events: toProtoEvents(inEncodedOrder(command)), async: command.async })),
 };
+
+/** The command's events in the order it is encoded in (InsertCommand.order). */
+function inEncodedOrder(command: InsertCommand): WireEvents {
+  const order = command.order;
+  if (order === undefined) return command.events;
+  const pick = <Value>(values: ArrayLike<Value>): Value[] => Array.from(order, (row) => values[row]!);
+  const doubles = (values: Float64Array): Float64Array => Float64Array.from(order, (row) => values[row]!);
+  const columns = command.events.columns.map((column): WireColumn => {
+    const values = column.values;
+    switch (values.case) {
+      case "doubles": return { name: column.name, values: { case: "doubles", values: doubles(values.values) } };
+      case "int64s": return { name: column.name, values: { case: "int64s", values: doubles(values.values),
+        ...(values.beyondSafe === undefined ? {} : { beyondSafe: values.beyondSafe }),
+        ...(values.exact === undefined ? {} : { exact: pick(values.exact) }) } };
+      case "bools": return { name: column.name, values: { case: "bools", values: pick(values.values) } };
+      case "strings": return { name: column.name, values: { case: "strings", values: pick(values.values) } };
+      case undefined: return column;
+    }
+  });
+  return { timestamps: doubles(command.events.timestamps), columns,
+    ids: command.events.ids.length === 0 ? [] : pick(command.events.ids) };
+}

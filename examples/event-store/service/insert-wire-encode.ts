@@ -80,27 +80,38 @@ function writeString(writer: WireWriter, fieldNo: number, text: string, bytes: n
   writer.utf8(text, bytes);
 }
 
-function writeValues(writer: WireWriter, values: WireValues, layout: ValuesLayout): void {
+/** Row `row` of the written order: `order[row]`, or `row` itself without an order. */
+const rowAt = (order: Uint32Array | undefined, row: number): number => (order === undefined ? row : order[row]!);
+
+function writeValues(writer: WireWriter, values: WireValues, layout: ValuesLayout, order: Uint32Array | undefined): void {
   if (values.case === "strings") {
-    values.values.forEach((text, index) =>
-      writeString(writer, 1, text, layout.stringBytes[index]!));
+    for (let row = 0; row < values.values.length; row++) {
+      const at = rowAt(order, row);
+      writeString(writer, 1, values.values[at]!, layout.stringBytes[at]!);
+    }
     return;
   }
   if (values.case === undefined || layout.packed === 0) return;
   writer.uint32(tag(1, 2));
   writer.uint32(layout.packed);
-  if (values.case === "doubles") writer.float64s(values.values);
-  else if (values.case === "int64s") for (const value of values.values) writer.int64(value);
-  else for (const value of values.values) writer.bytes[writer.at++] = value ? 1 : 0;
+  if (values.case === "doubles") {
+    if (order === undefined) writer.float64s(values.values);
+    else writer.float64sInOrder(values.values, order);
+  } else if (values.case === "int64s") {
+    for (let row = 0; row < values.values.length; row++) writer.int64(values.values[rowAt(order, row)]!);
+  } else {
+    for (let row = 0; row < values.values.length; row++) writer.bytes[writer.at++] = values.values[rowAt(order, row)] ? 1 : 0;
+  }
 }
 
 const valueFieldNo = { doubles: 2, int64s: 3, bools: 4, strings: 5 } as const;
 
-function writeEvents(writer: WireWriter, events: WireEvents, layout: EventsLayout): void {
+function writeEvents(writer: WireWriter, events: WireEvents, layout: EventsLayout, order?: Uint32Array): void {
   if (events.timestamps.length > 0) {
     writer.uint32(tag(1, 2));
     writer.uint32(8 * events.timestamps.length);
-    writer.float64s(events.timestamps);
+    if (order === undefined) writer.float64s(events.timestamps);
+    else writer.float64sInOrder(events.timestamps, order);
   }
   events.columns.forEach((column, index) => {
     const columnLayout = layout.columns[index]!;
@@ -110,9 +121,28 @@ function writeEvents(writer: WireWriter, events: WireEvents, layout: EventsLayou
     if (column.values.case === undefined) return;
     writer.uint32(tag(valueFieldNo[column.values.case], 2));
     writer.uint32(columnLayout.values.payload);
-    writeValues(writer, column.values, columnLayout.values);
+    writeValues(writer, column.values, columnLayout.values, order);
   });
-  events.ids.forEach((id, index) => writeString(writer, 3, id, layout.idBytes[index]!));
+  for (let row = 0; row < events.ids.length; row++) {
+    const at = rowAt(order, row);
+    writeString(writer, 3, events.ids[at]!, layout.idBytes[at]!);
+  }
+}
+
+/**
+ * An order must permute all of the events' rows: as many entries as
+ * timestamps, and every column and the ids (when given) of that length.
+ */
+function checkOrder(events: WireEvents, order: Uint32Array): void {
+  const count = events.timestamps.length;
+  const fault = (text: string): RangeError => new RangeError(`insert encode order: ${text} for ${count} events`);
+  if (order.length !== count) throw fault(`${order.length} entries`);
+  if (events.ids.length !== 0 && events.ids.length !== count) throw fault(`${events.ids.length} ids`);
+  for (const column of events.columns) {
+    if (column.values.case !== undefined && column.values.values.length !== count) {
+      throw fault(`column '${column.name}' of ${column.values.values.length} values`);
+    }
+  }
 }
 
 /** eventstore.v1.Events bytes (a message's payload, without tag and length). */
@@ -174,12 +204,13 @@ function encodeInsert(command: InsertCommand,
   const events = eventsLayout(command.events);
   const length = (streamBytes === 0 ? 0 : 1 + delimitedBytes(streamBytes)) + 1 +
     delimitedBytes(events.payload) + (command.async ? 2 : 0);
+  if (command.order !== undefined) checkOrder(command.events, command.order);
   const { writer, start } = writerOf(length);
   writer.at = start;
   if (streamBytes > 0) writeString(writer, 1, command.stream, streamBytes);
   writer.uint32(tag(2, 2));
   writer.uint32(events.payload);
-  writeEvents(writer, command.events, events);
+  writeEvents(writer, command.events, events, command.order);
   if (command.async) {
     writer.uint32(tag(3, 0));
     writer.uint32(1);

@@ -41,6 +41,12 @@ export interface InsertCommand {
   readonly stream: string;
   readonly events: WireEvents;
   readonly async: boolean;
+  /**
+   * Encoding only: the events are written in this order (row order[k] of
+   * `events` as event k; a permutation of all rows), so the leader's merge
+   * is sorted while it is encoded. Decoding never sets it.
+   */
+  readonly order?: Uint32Array;
 }
 
 /**

@@ -108,6 +108,23 @@ export class WireWriter {
     this.at += length;
   }
 
+  private view: DataView | undefined;
+
+  /**
+   * values[order[0]], values[order[1]], … as raw little-endian f64s: the
+   * leader's merge permuted while it is written (no permuted copy first;
+   * a DataView, as the field's bytes need not be 8-byte aligned).
+   */
+  float64sInOrder(values: Float64Array, order: Uint32Array): void {
+    const view = this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    let at = this.at;
+    for (let row = 0; row < order.length; row++) {
+      view.setFloat64(at, values[order[row]!]!, true);
+      at += 8;
+    }
+    this.at = at;
+  }
+
   /** Doubles as raw little-endian f64s (a packed field's payload): one copy. */
   float64s(values: Float64Array): void {
     this.bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), this.at);

@@ -173,6 +173,41 @@ describe("InsertRequest hand codec", () => {
     expect(asked).toBe(1);
   });
 
+  it("writes the events in a given order (InsertCommand.order) as it writes them permuted, and refuses an order of the wrong length", () => {
+    const commandWithOrder = fc.integer({ min: 0, max: 30 }).chain((count) => fc.record({
+      timestamps: fc.array(fc.double(), { minLength: count, maxLength: count }),
+      doubles: fc.array(fc.double(), { minLength: count, maxLength: count }),
+      int64s: fc.array(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), { minLength: count, maxLength: count }),
+      bools: fc.array(fc.boolean(), { minLength: count, maxLength: count }),
+      strings: fc.array(text, { minLength: count, maxLength: count }),
+      ids: fc.oneof(fc.constant([]), fc.array(text, { minLength: count, maxLength: count })),
+      keys: fc.array(fc.double({ noNaN: true }), { minLength: count, maxLength: count }),
+    }));
+    fc.assert(fc.property(commandWithOrder, (input) => {
+      const order = Uint32Array.from(input.keys.map((key, row) => ({ key, row })).sort((a, b) => a.key - b.key || a.row - b.row)
+        .map(({ row }) => row));
+      const eventsOf = (rows: readonly number[]): WireEvents => ({
+        timestamps: Float64Array.from(rows, (row) => input.timestamps[row]!),
+        columns: [
+          { name: "d", values: { case: "doubles", values: Float64Array.from(rows, (row) => input.doubles[row]!) } },
+          { name: "i", values: { case: "int64s", values: Float64Array.from(rows, (row) => input.int64s[row]!) } },
+          { name: "b", values: { case: "bools", values: rows.map((row) => input.bools[row]!) } },
+          { name: "s", values: { case: "strings", values: rows.map((row) => input.strings[row]!) } },
+          { name: "none", values: { case: undefined } },
+        ],
+        ids: input.ids.length === 0 ? [] : rows.map((row) => input.ids[row]!),
+      });
+      const rows = input.timestamps.map((_, row) => row);
+      const ordered: InsertCommand = { stream: "s", async: false, events: eventsOf(rows), order };
+      const permuted: InsertCommand = { stream: "s", async: false, events: eventsOf(Array.from(order)) };
+      expect(encodeInsertCommand(ordered)).toEqual(encodeInsertCommand(permuted));
+      expect(insertCommandCodec.encodeAfter!(ordered, () => 3).subarray(3)).toEqual(encodeInsertCommand(permuted));
+      expect(insertCommandCodec.toJson!(ordered)).toEqual(insertCommandCodec.toJson!(permuted));
+      expect(() => encodeInsertCommand({ ...ordered, order: new Uint32Array(rows.length + 1) }))
+        .toThrowError(/insert encode order: \d+ entries for \d+ events/);
+    }), { numRuns: 300 });
+  });
+
   it("writes exactly protobuf-es's bytes for the same message, and protobuf-es reads them back", () => {
     fc.assert(fc.property(requestOf(safeInt64, false), (request) => {
       const command: InsertCommand = { stream: request.stream, events: toWireEvents(request.events),

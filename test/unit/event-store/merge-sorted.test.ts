@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MergeScratch, mergeSorted, sortedOrder } from "../../../examples/event-store/service/columnar-events.js";
+import { concatWithOrder, MergeScratch, mergeSorted, sortedOrder } from "../../../examples/event-store/service/columnar-events.js";
 import type { FieldSpec } from "../../../examples/event-store/engine/index.js";
 
 /** The leader's merge against a naive stable sort of the concatenated rows. */
@@ -75,6 +75,35 @@ describe("merge of buffered inserts", () => {
           at += list.length + gap;
         });
       }), { numRuns: 300 });
+  });
+
+  it("concatWithOrder: the parts as they came and the order that sorts them = mergeSorted, whatever the layout", () => {
+    fc.assert(fc.property(fc.array(part, { maxLength: 6 }), fc.boolean(), fc.boolean(), (parts, backToBack, withScratch) => {
+      const total = parts.reduce((sum, rows) => sum + rows.length, 0);
+      const timestampLane = new Float64Array(total);
+      const priceLane = new Float64Array(total);
+      let at = 0;
+      const columnar = parts.map((rows) => {
+        const timestamps = backToBack ? timestampLane.subarray(at, at + rows.length) : new Float64Array(rows.length);
+        const price = backToBack ? priceLane.subarray(at, at + rows.length) : new Float64Array(rows.length);
+        rows.forEach((row, index) => { timestamps[index] = row.timestamp; price[index] = row.price; });
+        at += rows.length;
+        return { timestamps, columns: { price, flag: rows.map((row) => row.flag), venue: rows.map((row) => row.venue) },
+          ids: rows.map((row) => row.id) };
+      });
+      const expected = mergeSorted(columnar, fields);
+      const { events, order } = concatWithOrder(columnar, fields, withScratch ? new MergeScratch() : undefined);
+      const rows = order === undefined ? Array.from({ length: total }, (_, row) => row) : Array.from(order);
+      expect(order === undefined ? undefined : rows).toEqual(expected.order === undefined ? undefined : Array.from(expected.order));
+      const sorted = <Value>(values: ArrayLike<Value>): Value[] => rows.map((row) => values[row]!);
+      expect(sorted(events.timestamps)).toEqual(Array.from(expected.events.timestamps));
+      expect(sorted(events.columns["price"] as Float64Array)).toEqual(Array.from(expected.events.columns["price"] as Float64Array));
+      expect(sorted(events.columns["flag"] as boolean[])).toEqual(expected.events.columns["flag"]);
+      expect(sorted(events.columns["venue"] as string[])).toEqual(expected.events.columns["venue"]);
+      expect(sorted(events.ids)).toEqual(expected.events.ids);
+      // Back to back: the timestamps are read in place (one view), not gathered.
+      if (backToBack && parts.length > 1 && total > 0) expect((events.timestamps as Float64Array).buffer).toBe(timestampLane.buffer);
+    }), { numRuns: 300 });
   });
 
   it("gives an order of its own: a later merge with the same scratch does not change it", () => {
