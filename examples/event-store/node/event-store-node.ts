@@ -88,7 +88,12 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
         clock: createSystemClock(),
         maxProposalBytes: Math.max(4096, maxProposalBytes - ENVELOPE_ROOM_BYTES),
         // No 5 ms wait for an idle stream: under load a proposal is in flight and inserts batch behind it.
+        // The idle flush at the next check phase, not a 0 ms timer (node makes that 1 ms).
         flushWhenIdle: true,
+        nextTurn: (callback) => {
+          const immediate = setImmediate(callback);
+          return { cancel: () => clearImmediate(immediate) };
+        },
         target: {
           propose: async (groupId, command) => {
             const result = await host.propose(groupId, command);

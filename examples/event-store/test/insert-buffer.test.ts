@@ -23,7 +23,8 @@ import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
  * raft group: proposals apply in order, and can be held back to model a slow
  * commit. Time is a manual clock.
  */
-async function setup(flushEvents: number, maxPendingEvents: number, flushWhenIdle = false) {
+async function setup(flushEvents: number, maxPendingEvents: number, flushWhenIdle = false,
+  nextTurn?: (callback: () => void) => { cancel(): void }) {
   const clock = createManualClock();
   const { machine, state } = createEventStoreMachine({ partitionId: 1, fileSystem: createMemoryFileSystem(), directory: "/p" });
   await machine.open();
@@ -40,7 +41,7 @@ async function setup(flushEvents: number, maxPendingEvents: number, flushWhenIdl
   let hold: Promise<void> | undefined;
   const leadership = { leader: true, leaderHint: 0 };
   const buffer = createInsertBuffer({
-    clock, maxProposalBytes: 1 << 20, flushWhenIdle,
+    clock, maxProposalBytes: 1 << 20, flushWhenIdle, ...(nextTurn === undefined ? {} : { nextTurn }),
     target: {
       leadership: () => leadership,
       propose: async (_group, command) => {
@@ -438,6 +439,42 @@ describe("leader merge with a scratch buffer", () => {
     expect(built.length).toBe(reference.length + 9);
     expect(Array.from(Insert.request.decode(decodeEnvelopeBatch(built)[0]!.payload).events!.timestamps))
       .toEqual(Array.from(command.events.timestamps));
+  });
+
+  it("flushWhenIdle with nextTurn: the idle flush waits for the next turn, not for any timer; with one in flight, for flushDelayMs", async () => {
+    const turns: (() => void)[] = [];
+    const nextTurn = (callback: () => void) => {
+      turns.push(callback);
+      return { cancel: () => { turns.splice(turns.indexOf(callback), 1); } };
+    };
+    const runTurns = () => { for (const callback of turns.splice(0)) callback(); };
+    const t = await setup(3, 1000, true, nextTurn);
+    const first = t.buffer.insert(t.stream, t.events([20]), false);
+    const sameTurn = t.buffer.insert(t.stream, t.events([10]), false);
+    expect(turns).toHaveLength(1);
+    // No timer is involved (node clamps a 0 ms timer to 1 ms): only the next turn proposes.
+    t.clock.advance(1);
+    await settle();
+    expect(t.proposed).toEqual([]);
+    const release = t.holdProposals();
+    runTurns();
+    await settle();
+    expect(t.proposed).toEqual([[10, 20]]);
+    // In flight: the next insert waits for flushDelayMs (or the settle), not for the next turn.
+    const later = t.buffer.insert(t.stream, t.events([30]), false);
+    expect(turns).toHaveLength(0);
+    release();
+    expect((await first).accepted).toBe(1);
+    expect((await sameTurn).accepted).toBe(1);
+    expect((await later).accepted).toBe(1);
+    expect(t.proposed).toEqual([[10, 20], [30]]);
+    // Idle again, and flushEvents reached before the turn: flushed at once, the turn cancelled.
+    const full = [t.buffer.insert(t.stream, t.events([40]), false), t.buffer.insert(t.stream, t.events([50, 60]), false)];
+    expect(turns).toHaveLength(0);
+    expect((await full[0]!).accepted).toBe(1);
+    expect((await full[1]!).accepted).toBe(2);
+    expect(t.proposed).toEqual([[10, 20], [30], [40, 50, 60]]);
+    expect(t.count()).toBe(6);
   });
 
   it("flushWhenIdle: an idle stream proposes at the next turn (same-turn inserts merged); with one in flight, inserts wait and batch", async () => {
