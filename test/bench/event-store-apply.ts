@@ -14,6 +14,13 @@
  *
  * FLUSH=4 (default since session 9): the service bench's entries of 16,384 events; the leader merges
  * with a MergeScratch as the insert buffer does (fresh arrays per merge were the bench's own garbage).
+ *
+ *   OVERLAP=0.2 ENTRIES=100 npx tsx test/bench/event-store-apply.ts
+ *
+ * OVERLAP (default 0): each round of PRODUCERS batches starts that share of a round before the previous
+ * round ended, so that share of the events is late (older than the stream's newest) and interleaves with
+ * the previous round's newest events — how late events arise in the service bench's closed loop
+ * (producers' batches overlap in time; 16-20 % of a sync phase's events were late in session 10).
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -38,6 +45,8 @@ const ENTRIES = Number(process.env["ENTRIES"] ?? 200);
 const PRODUCERS = Number(process.env["PRODUCERS"] ?? 4);
 const BATCH = Number(process.env["BATCH"] ?? 4096);
 const FLUSH = Number(process.env["FLUSH"] ?? 4);
+const OVERLAP = Number(process.env["OVERLAP"] ?? 0);
+if (!(OVERLAP >= 0 && OVERLAP < 1)) throw new Error(`OVERLAP=${process.env["OVERLAP"]}: a share in [0, 1)`);
 const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
 
 /** The service bench's batches: producer p's events at base + p + row × PRODUCERS µs. */
@@ -69,7 +78,9 @@ async function run(): Promise<void> {
   let base = 1_700_000_000_000_000;
   for (let entry = 0; entry < ENTRIES; entry++) {
     parts.push(Array.from({ length: FLUSH }, (_, k) => batchOf((entry * FLUSH + k) % PRODUCERS, entry, base)));
-    if ((entry * FLUSH + FLUSH) % PRODUCERS === 0) base += BATCH * PRODUCERS;
+    // OVERLAP > 0: the next round starts before this one ends (a round fills every µs: late events
+    // meet events of equal time and go after them).
+    if ((entry * FLUSH + FLUSH) % PRODUCERS === 0) base += Math.round(BATCH * PRODUCERS * (1 - OVERLAP));
   }
   const events = ENTRIES * FLUSH * BATCH;
   // The leader: each insert as the client sends it (the hand codec's bytes), decoded by Connect
@@ -153,7 +164,8 @@ async function run(): Promise<void> {
   await idStore.close();
   await rm(directory, { recursive: true, force: true });
   const per = (micros: number): string => (micros / events).toFixed(3);
-  console.log(`${ENTRIES} entries of ${FLUSH} × ${BATCH} events (${PRODUCERS} interleaved producers), ${late} late in the engine run`);
+  console.log(`${ENTRIES} entries of ${FLUSH} × ${BATCH} events (${PRODUCERS} interleaved producers, OVERLAP ${OVERLAP}), ` +
+    `${late} late in the engine run`);
   console.log(`| part | µs CPU per event |\n| --- | ---: |`);
   console.log(`| leader: Connect's decode (protobuf-es), shape and value checks | ${per(receiveMicros)} |`);
   console.log(`| leader: merge + proposal encode + stamp | ${per(proposeMicros)} |`);
