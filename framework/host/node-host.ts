@@ -1,4 +1,4 @@
-import { createRaftNode, decodeConfChange, EntryType, MessageType, Role } from "../raft/index.js";
+import { createRaftNode, decodeConfChange, EntryType, MessageType, Role, roleOf } from "../raft/index.js";
 import type {
   ConfChange,
   ConfState,
@@ -991,7 +991,8 @@ export class NodeHost implements TransportHandler {
 
   /** Whether this node currently leads the group (as far as it knows). */
   isLeader(groupId: number): boolean {
-    return this.replicas.get(groupId)?.raft.status().role === Role.Leader;
+    const replica = this.replicas.get(groupId);
+    return replica !== undefined && roleOf(replica.raft) === Role.Leader;
   }
 }
 

@@ -10,7 +10,7 @@ export { ReadOnlyOption } from "./config.js";
 export type { RaftNode, ProposalPosition } from "./raft-node-api.js";
 export type { MemoryStorage } from "./memory-storage.js";
 export { createMemoryStorage, emptyConfState, emptyHardState } from "./memory-storage.js";
-export { createRaftNode } from "./raft-node.js";
+export { createRaftNode, roleOf } from "./raft-node.js";
 export { encodeConfChange, decodeConfChange } from "./conf-change-codec.js";
 export { createMessage } from "./message.js";
 export type { MessageFields } from "./message.js";

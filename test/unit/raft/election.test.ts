@@ -3,7 +3,8 @@
  * (§9.6 pre-vote, §6.2 check-quorum, §4.2.3 disruptive servers) state it.
  */
 import { describe, expect, it } from "vitest";
-import { MessageType, ReadOnlyOption, Role } from "../../../framework/raft/index.js";
+import { MessageType, ReadOnlyOption, Role, roleOf } from "../../../framework/raft/index.js";
+import type { RaftNode } from "../../../framework/raft/index.js";
 import { Cluster } from "./cluster-harness.js";
 import { createDriver, electLeader, entry, message } from "./node-driver.js";
 
@@ -24,6 +25,31 @@ describe("§5.1 terms", () => {
       expect(driver.node.status().leader).toBe(2);
     },
   );
+
+  it("roleOf reads the role status() reports, through campaign, leadership and a higher term", () => {
+    const driver = createDriver();
+    const roles: Role[] = [];
+    const check = (): void => {
+      expect(roleOf(driver.node)).toBe(driver.node.status().role);
+      roles.push(roleOf(driver.node));
+    };
+    check();
+    driver.node.campaign();
+    check();
+    electLeader(driver);
+    check();
+    driver.node.step(message({ type: MessageType.Append, to: 1, from: 2, term: 50 }));
+    check();
+    expect(roles[0]).toBe(Role.Follower);
+    expect(roles).toContain(Role.Leader);
+    expect(roles[roles.length - 1]).toBe(Role.Follower);
+    // Any other RaftNode (a test's wrapper) is asked for its status.
+    const leader = createDriver();
+    electLeader(leader);
+    // A wrapper with only what roleOf may use of a foreign node.
+    const wrapper = { status: () => leader.node.status() } as unknown as RaftNode;
+    expect(roleOf(wrapper)).toBe(Role.Leader);
+  });
 
   it("a request with a stale term is rejected: the sender learns the newer term", () => {
     const driver = createDriver({ term: 3, config: { checkQuorum: true } });
