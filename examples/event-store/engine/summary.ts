@@ -87,13 +87,12 @@ export function summarizeRows(
     const field = summary.fields[index]!;
     let min = Infinity;
     let max = -Infinity;
-    const sum = field.sum;
     for (let row = from; row < to; row++) {
       const value = column[row]!;
       min = Math.min(min, value);
       max = Math.max(max, value);
-      exactSumAdd(sum, value);
     }
+    addRows(field.sum, column, from, to);
     field.min = min;
     field.max = max;
     field.first = column[from]!;
@@ -123,17 +122,39 @@ export function summarizeSourceRows(
     const field = summary.fields[index]!;
     let min = Infinity;
     let max = -Infinity;
-    const sum = field.sum;
     for (let row = from; row < to; row++) {
       const value = column[row]!;
       min = Math.min(min, value);
       max = Math.max(max, value);
-      exactSumAdd(sum, value);
     }
+    addRows(field.sum, column, from, to);
     field.min = min;
     field.max = max;
     field.first = column[from]!;
     field.last = column[to - 1]!;
   }
   return summary;
+}
+
+/**
+ * Adds values [from, to) (from < to) of `column` to the empty `sum`. Plain
+ * double additions while each one is exact (TwoSum's rounding error is
+ * zero): exactSumAdd would then keep exactly one partial, the running sum.
+ * The first inexact addition hands over to exactSumAdd from that value on,
+ * with the same partials. Integers and short binary fractions (the common
+ * case) take ~1/3 of exactSumAdd's time; other values lose nothing.
+ */
+function addRows(sum: ExactSum, column: ArrayLike<number>, from: number, to: number): void {
+  let total = column[from]!;
+  let row = from + 1;
+  for (; row < to; row++) {
+    const value = column[row]!;
+    const next = total + value;
+    const added = next - total;
+    // NaN (an overflow to ±Infinity) is not 0 either: exactSumAdd takes over, as before.
+    if ((total - (next - added)) + (value - added) !== 0) break;
+    total = next;
+  }
+  sum.push(total);
+  for (; row < to; row++) exactSumAdd(sum, column[row]!);
 }
