@@ -27,9 +27,12 @@ import type {
 import { create } from "@bufbuild/protobuf";
 import { CreateStreamResponseSchema, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import { EVENT_ID_FIELD, toColumnar, wireToColumnar } from "./columnar-events.js";
+import type { ColumnarEvents } from "./columnar-events.js";
 import type { DedupIndex } from "./dedup-index.js";
 import { createDedupIndex, loadDedupIndex } from "./dedup-index.js";
 import { columnarFormOf } from "./insert-codec.js";
+import { ColumnArena } from "./insert-arena.js";
+import type { ColumnLease } from "./insert-arena.js";
 import { mapEngineErrors } from "./engine-errors.js";
 import type { EventStoreServiceExecutor } from "./executor.js";
 import { createQueryExecutors } from "./query-executors.js";
@@ -57,6 +60,12 @@ export interface EventStoreState extends ExecutableState {
   readonly executor: EventStoreServiceExecutor;
   /** The open store (for tests and status); throws before open. */
   store(): EventStore;
+  /**
+   * The stream's reused memory for applied inserts' columns (for tests and
+   * status): rows reserved by staged operations not yet persisted, and
+   * rows per lane (0: none yet, or idle lanes dropped).
+   */
+  columnMemory(stream: string): { readonly reservedRows: number; readonly laneRows: number };
 }
 
 /** What the executors share: the open store and the batch staged since the last persist. */
@@ -74,6 +83,14 @@ export interface StateCore {
    * are durable together, whatever the number of commands per entry.
    */
   staged: Operation[];
+  /**
+   * The column memory the staged operations' decoded columns lie in: released
+   * once `persist` (the engine's applyBatch, which copies them into its
+   * blocks) settles, then reused by later entries' decodes.
+   */
+  stagedLeases: ColumnLease[];
+  /** Reused memory for the decoded columns of applied inserts, per stream (arenaOf). */
+  arenas: Map<string, { readonly schema: StreamSchema; readonly arena: ColumnArena }>;
   /** Streams created by staged operations, with their stored schema. */
   stagedSchemas: Map<string, StreamSchema>;
   readonly blockBytes: number;
@@ -165,10 +182,54 @@ async function insert(core: StateCore, request: InsertRequest, context: ApplyCon
   const stream = request.stream;
   const schema = stream.startsWith("_") ? undefined : schemaOf(core, stream);
   if (schema === undefined) throw new StateMachineError(StateMachineErrorCode.NotFound, `no stream '${stream}'`);
-  // Decoded from a log entry by the hand codec: its Float64Arrays, no number per value.
-  const columnar = columnarFormOf(request);
-  const events = columnar === undefined ? toColumnar(stream, request.events, userFieldsOf(schema))
-    : wireToColumnar(stream, columnar.events, userFieldsOf(schema));
+  // Decoded from a log entry by the hand codec (Float64Arrays, no number per value) into the stream's reused column memory (no fresh arrays per entry on
+  // every replica); released after the persist that writes the operation, or below if not staged.
+  const arena = arenaOf(core, stream, schema);
+  let lease: ColumnLease | undefined;
+  try {
+    const columnar = columnarFormOf(request, (count) => {
+      const rows = arena.reserve(count);
+      lease = rows.lease;
+      return rows;
+    });
+    const events = columnar === undefined ? toColumnar(stream, request.events, userFieldsOf(schema))
+      : wireToColumnar(stream, columnar.events, userFieldsOf(schema));
+    const staged = await checkAndStage(core, stream, schema, events, context, yieldRows);
+    if (staged.operation !== undefined && lease !== undefined) {
+      core.stagedLeases.push(lease);
+      lease = undefined;
+    }
+    return staged.response;
+  } finally {
+    lease?.release();
+  }
+}
+
+/** Staged operations dropped unwritten (a snapshot replaces the state): their column memory is free. */
+function releaseStaged(core: StateCore): void {
+  for (const lease of core.stagedLeases) lease.release();
+  core.stagedLeases = [];
+}
+
+/** The stream's reused memory for decoded columns (new memory for a new schema). */
+function arenaOf(core: StateCore, stream: string, schema: StreamSchema): ColumnArena {
+  const kept = core.arenas.get(stream);
+  if (kept !== undefined && kept.schema === schema) return kept.arena;
+  const arena = new ColumnArena(userFieldsOf(schema)
+    .filter((field) => field.type === "double" || field.type === "int64").map((field) => field.name));
+  if (core.arenas.size > 10_000) core.arenas.clear();
+  core.arenas.set(stream, { schema, arena });
+  return arena;
+}
+
+/**
+ * The check, the dedup pass and the staging of one insert; `operation`: what
+ * was staged when it holds the decoded arrays themselves (no duplicates
+ * dropped), undefined when nothing or a copy was staged.
+ */
+async function checkAndStage(core: StateCore, stream: string, schema: StreamSchema, events: ColumnarEvents,
+  context: ApplyContext, yieldRows: number | undefined):
+  Promise<{ readonly response: InsertResponse; readonly operation: InsertOperation | undefined }> {
   const operation: InsertOperation = {
     kind: "insert", stream, timestamps: events.timestamps,
     columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids },
@@ -183,7 +244,8 @@ async function insert(core: StateCore, request: InsertRequest, context: ApplyCon
   const duplicates = duplicateRows.length;
   const accepted = events.timestamps.length - duplicates;
   if (accepted > 0) core.staged.push(duplicates === 0 ? operation : withoutRows(operation, duplicateRows));
-  return create(InsertResponseSchema, { accepted, duplicates, duplicateRows });
+  return { response: create(InsertResponseSchema, { accepted, duplicates, duplicateRows }),
+    operation: accepted > 0 && duplicates === 0 ? operation : undefined };
 }
 
 /** The operation without the rows listed. */
@@ -222,7 +284,7 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
     ...(options.applySlices === undefined ? {} : { applySlices: options.applySlices }) };
   const core: StateCore = {
     store: undefined, settings: new Map(), dedup: new Map(), checkers: new Map(), schemas: new Map(),
-    staged: [], stagedSchemas: new Map(), blockBytes: location.blockBytes,
+    staged: [], stagedLeases: [], arenas: new Map(), stagedSchemas: new Map(), blockBytes: location.blockBytes,
   };
   const queries = createQueryExecutors(core);
   return {
@@ -232,6 +294,10 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
       ...queries,
     },
     store: () => openStore(core),
+    columnMemory: (stream) => {
+      const arena = core.arenas.get(stream)?.arena;
+      return { reservedRows: arena?.reservedRows() ?? 0, laneRows: arena?.laneRows() ?? 0 };
+    },
     async open(): Promise<OpenedState> {
       await location.fileSystem.mkdir(location.directory);
       const names = await location.fileSystem.readdir(location.directory);
@@ -246,9 +312,16 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
     },
     async persist(appliedIndex, frameworkState) {
       const staged = core.staged;
+      const leases = core.stagedLeases;
       core.staged = [];
+      core.stagedLeases = [];
       core.stagedSchemas = new Map();
-      await openStore(core).applyBatch(staged, appliedIndex, frameworkState);
+      try {
+        await openStore(core).applyBatch(staged, appliedIndex, frameworkState);
+      } finally {
+        // The engine copied the columns into its blocks (or failed: the store is unusable then).
+        for (const lease of leases) lease.release();
+      }
     },
     saveSnapshot() {
       // Before open (the host's bootstrap snapshot of a new group): the empty store.
@@ -261,6 +334,7 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
       core.store = undefined;
       await removeStoreFiles(location.fileSystem, location.directory);
       core.store = await importEventStore(location, chunks);
+      releaseStaged(core);
       core.staged = [];
       core.stagedSchemas = new Map();
       loadIndexes(core);
@@ -268,6 +342,7 @@ export function createEventStoreState(options: EventStoreStateOptions): EventSto
     async close() {
       if (core.store !== undefined) await core.store.close();
       core.store = undefined;
+      releaseStaged(core);
     },
   };
 }

@@ -3,8 +3,8 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import type { MessageCodec } from "../../../framework/statemachine/index.js";
 import { InsertRequestSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { Column, Events, InsertRequest } from "../gen/eventstore/v1/eventstore_pb.js";
-import type { InsertCommand, WireColumn, WireEvents } from "./insert-wire.js";
-import { decodeInsertCommand, emptyWireEvents } from "./insert-wire.js";
+import type { DecodeTarget, InsertCommand, ReadInsertCommand, WireColumn, WireEvents } from "./insert-wire.js";
+import { decodeInsertCommand, emptyWireEvents, readInsertCommand } from "./insert-wire.js";
 import { encodeInsertCommand, encodeInsertCommandAfter } from "./insert-wire-encode.js";
 
 function toWireColumn(column: Column): WireColumn {
@@ -72,15 +72,32 @@ export function toProtoEvents(events: WireEvents): Events {
 }
 
 /** The columnar form of each request `insertRequestCodec` decoded (the executor reads this). */
-const decodedForms = new WeakMap<InsertRequest, InsertCommand>();
+/** The decoded form of each request `insertRequestCodec` decoded (the executor reads this). */
+interface DecodedForm {
+  readonly read: ReadInsertCommand;
+  /** The columns copied into fresh memory, once asked for without a target. */
+  command: InsertCommand | undefined;
+}
+
+const decodedForms = new WeakMap<InsertRequest, DecodedForm>();
 
 /**
  * The columnar form of a request decoded by `insertRequestCodec.decode` —
- * Float64Arrays straight from the log entry — or undefined for a request
- * made any other way (JSON, protobuf-es).
+ * Float64Arrays copied from the log entry — or undefined for a request
+ * made any other way (JSON, protobuf-es). With `targetOf`, the double
+ * columns are copied into its memory (the apply's reused column memory)
+ * and this form is not kept: each call copies anew, and one without a
+ * target gets fresh memory, whatever the caller did with its target's.
+ * The log entry's bytes are read again then: they never change.
  */
-export function columnarFormOf(request: InsertRequest): InsertCommand | undefined {
-  return decodedForms.get(request);
+export function columnarFormOf(request: InsertRequest,
+  targetOf?: (count: number) => DecodeTarget | undefined): InsertCommand | undefined {
+  const form = decodedForms.get(request);
+  if (form === undefined) return undefined;
+  const { stream, async } = form.read;
+  if (targetOf !== undefined) return { stream, async, events: form.read.finish(targetOf) };
+  form.command ??= { stream, async, events: form.read.finish() };
+  return form.command;
 }
 
 /**
@@ -88,14 +105,14 @@ export function columnarFormOf(request: InsertRequest): InsertCommand | undefine
  * built only when read: the apply on every replica reads the columnar form
  * (`columnarFormOf`) and never pays for one number per value.
  */
-function lazyRequest(command: InsertCommand): InsertRequest {
+function lazyRequest(read: ReadInsertCommand): InsertRequest {
   let events: Events | undefined;
   let built = false;
   const request: InsertRequest = {
-    $typeName: "eventstore.v1.InsertRequest", stream: command.stream, async: command.async,
+    $typeName: "eventstore.v1.InsertRequest", stream: read.stream, async: read.async,
     get events(): Events | undefined {
       if (!built) {
-        events = toProtoEvents(command.events);
+        events = toProtoEvents(columnarFormOf(request)?.events ?? read.finish());
         built = true;
       }
       return events;
@@ -106,7 +123,7 @@ function lazyRequest(command: InsertCommand): InsertRequest {
       decodedForms.delete(request);
     },
   };
-  decodedForms.set(request, command);
+  decodedForms.set(request, { read, command: undefined });
   return request;
 }
 
@@ -119,7 +136,8 @@ function lazyRequest(command: InsertCommand): InsertRequest {
 export const insertRequestCodec: MessageCodec<InsertRequest> = {
   encode: (request) => encodeInsertCommand({ stream: request.stream,
     events: toWireEvents(request.events), async: request.async }),
-  decode: (bytes) => lazyRequest(decodeInsertCommand(bytes)),
+  // Read and checked here (a malformed request fails its decode, as before); the columns are copied when read.
+  decode: (bytes) => lazyRequest(readInsertCommand(bytes)),
   // The gateway hands parsed JSON; fromJson checks its shape and throws naming the field.
   fromJson: (json) => fromJson(InsertRequestSchema, json as JsonValue),
   toJson: (request) => toJson(InsertRequestSchema, request),

@@ -394,6 +394,24 @@ export function decodeWireEventsParts(occurrences: readonly Uint8Array[],
 
 /** Decodes eventstore.v1.InsertRequest bytes; throws on malformed binary. */
 export function decodeInsertCommand(bytes: Uint8Array): InsertCommand {
+  const read = readInsertCommand(bytes);
+  return { stream: read.stream, events: read.finish(), async: read.async };
+}
+
+/**
+ * InsertRequest bytes read and checked (every fault thrown here, as by
+ * decodeInsertCommand), its double columns not copied yet: `finish`
+ * copies them, into `targetOf`'s memory when given (decodeWireEventsParts),
+ * and may be called again (each call copies anew). Until then the result
+ * holds views of `bytes`, which must not change meanwhile.
+ */
+export interface ReadInsertCommand {
+  readonly stream: string;
+  readonly async: boolean;
+  finish(targetOf?: (count: number) => DecodeTarget | undefined): WireEvents;
+}
+
+export function readInsertCommand(bytes: Uint8Array): ReadInsertCommand {
   const reader = new WireReader(bytes);
   let stream = "";
   let async = false;
@@ -414,5 +432,5 @@ export function decodeInsertCommand(bytes: Uint8Array): InsertCommand {
       default: return false;
     }
   }, (fieldNo) => (fieldNo === 1 ? "stream" : fieldNo === 2 ? "events" : fieldNo === 3 ? "async" : unknownField(fieldNo)));
-  return { stream, events: events.finish(), async };
+  return { stream, async, finish: (targetOf) => events.finish(targetOf) };
 }
