@@ -7,6 +7,16 @@ import * as net from "node:net";
 const streamWindowBytes = 8 << 20;
 /** HTTP/2 receive window of each connection, shared by its streams. */
 const connectionWindowBytes = 32 << 20;
+/**
+ * maxSessionMemory of each h2c connection (node's unit: 1,000,000 bytes;
+ * node's default 10). Node counts the answers a connection has queued for
+ * a client that reads them slowly (query pages) toward it and, while over
+ * it, refuses that connection's new streams with ENHANCE_YOUR_CALM - after
+ * 100 refusals in a row it ends the session with INTERNAL_ERROR, failing the
+ * calls in flight on it, inserts included (unknown outcomes). At node's
+ * default, four 4 MB answers waiting were enough.
+ */
+const sessionMemoryMegabytes = 128;
 
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -40,7 +50,10 @@ export async function listenDualProtocol(
   // stream and 64 KiB the connection, let a peer send 64 KiB and then wait for a WINDOW_UPDATE, which
   // node sends only once this process's event loop has read the data - a 262 KB insert or a 1 MB
   // append waited on 4-16 turns of a busy loop, and concurrent streams shared one 64 KiB.
-  const h2 = http2.createServer({ settings: { initialWindowSize: streamWindowBytes } }, handler);
+  const h2 = http2.createServer(
+    { settings: { initialWindowSize: streamWindowBytes }, maxSessionMemory: sessionMemoryMegabytes },
+    handler,
+  );
   const h1 = http.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {

@@ -96,3 +96,46 @@ describe("one port, two protocols", () => {
     session.close();
   }, 60_000);
 });
+
+describe("h2c session memory", () => {
+  it("serves a client's new request while 16 MB of its earlier answers wait for it to read them", async () => {
+    let bigAnswers = 0;
+    listener = await listenDualProtocol("127.0.0.1", 0, (request, response) => {
+      request.resume();
+      request.on("end", () => {
+        if (request.url !== "/big") {
+          response.end("small");
+          return;
+        }
+        response.end(Buffer.alloc(4 << 20));
+        bigAnswers += 1;
+      });
+    });
+    const session = http2.connect(`http://127.0.0.1:${listener.port}`);
+    session.on("error", () => {}); // a failure shows as the small request's
+    const bigs = Array.from({ length: 4 }, () => {
+      const request = session.request({ ":method": "POST", ":path": "/big" });
+      request.on("error", () => {});
+      request.pause(); // not read: the answers stay queued on the server's session
+      request.end();
+      return request;
+    });
+    const deadline = Date.now() + 30_000;
+    while (bigAnswers < 4) {
+      if (Date.now() > deadline) throw new Error("the server did not answer the 4 big requests");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // Before: node refused this stream with ENHANCE_YOUR_CALM (its 10 MB default counted the 16 MB queued).
+    const small = await new Promise<string>((resolve) => {
+      const request = session.request({ ":method": "POST", ":path": "/small" });
+      let text = "";
+      request.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      request.on("end", () => resolve(text));
+      request.on("error", (error) => resolve(`error: ${error.message}`));
+      request.end("x");
+    });
+    expect(small).toBe("small");
+    for (const request of bigs) request.destroy();
+    session.destroy();
+  });
+});
