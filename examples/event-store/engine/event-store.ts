@@ -71,6 +71,12 @@ export interface EventStore {
    * the applied index past a batch that was rejected, apply `[]` with it.
    * With `annex`, the store's annex becomes those bytes in the same step; an
    * empty batch with an annex may also repeat the current applied index.
+   * The operations' arrays (timestamps, columns) are read only until the
+   * returned promise settles: the store copies their values into its blocks
+   * (and its WAL record) and keeps no reference to them, so a caller may
+   * reuse or overwrite that memory afterwards (the event store's apply
+   * decodes each Insert into reused memory). Kept by
+   * test/unit/event-store/engine-apply-arrays.test.ts.
    */
   applyBatch(operations: readonly Operation[], appliedIndex: number,
     annex?: Uint8Array): Promise<void>;
