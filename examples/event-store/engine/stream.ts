@@ -20,7 +20,10 @@ export interface Stream {
   blockCount: number;
   /** Events that arrived with a timestamp below the stream's newest. */
   lateEventCount: number;
-  /** Blocks split because a late event overflowed them. */
+  /**
+   * Blocks added because late events overflowed a block (each new block of a
+   * spread, spreadSortedRows; until session 10 each halving split).
+   */
   blockSplitCount: number;
 }
 
