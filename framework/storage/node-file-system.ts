@@ -1,6 +1,6 @@
 import { open as openFile, mkdir, readdir, rename, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { readSync } from "node:fs";
+import { constants, readSync } from "node:fs";
 import type { FileSystem, OpenMode, StorageFile } from "./file-system.js";
 
 const flagsByMode: Readonly<Record<OpenMode, string>> = {
@@ -14,7 +14,7 @@ export function createNodeFileSystem(): FileSystem {
   return {
     async open(path: string, mode: OpenMode): Promise<StorageFile> {
       const handle = await openFile(path, flagsByMode[mode]);
-      return wrapHandle(path, handle);
+      return wrapHandle(path, handle, mode !== "read");
     },
     readdir: (directory: string) => readdir(directory),
     async mkdir(directory: string): Promise<void> {
@@ -33,18 +33,13 @@ export function createNodeFileSystem(): FileSystem {
   };
 }
 
-function wrapHandle(path: string, handle: FileHandle): StorageFile {
-  return {
+function wrapHandle(path: string, handle: FileHandle, writable: boolean): StorageFile {
+  // The same file opened with O_DSYNC, on first use: each of its writes returns once durable.
+  let durableHandle: Promise<FileHandle> | undefined;
+  let closed = false;
+  const file: StorageFile = {
     path,
-    async write(buffers: readonly Uint8Array[], position: number): Promise<void> {
-      let pending = buffers.filter((buffer) => buffer.byteLength > 0);
-      let at = position;
-      while (pending.length > 0) {
-        const { bytesWritten } = await handle.writev(pending, at);
-        at += bytesWritten;
-        pending = dropWritten(pending, bytesWritten);
-      }
-    },
+    write: (buffers: readonly Uint8Array[], position: number) => writeAll(handle, buffers, position),
     datasync: () => handle.datasync(),
     async read(buffer: Uint8Array, position: number): Promise<number> {
       const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
@@ -56,8 +51,43 @@ function wrapHandle(path: string, handle: FileHandle): StorageFile {
       return (await handle.stat()).size;
     },
     truncate: (size: number) => handle.truncate(size),
-    close: () => handle.close(),
+    async close(): Promise<void> {
+      closed = true;
+      const durable = durableHandle;
+      durableHandle = undefined;
+      try {
+        await handle.close();
+      } finally {
+        if (durable !== undefined) await (await durable.catch(() => undefined))?.close();
+      }
+    },
   };
+  if (!writable) return file;
+  return {
+    ...file,
+    async writeDurable(buffers: readonly Uint8Array[], position: number): Promise<void> {
+      if (closed) {
+        throw Object.assign(new Error(`EBADF: file closed, write ${path}`), { code: "EBADF" });
+      }
+      durableHandle ??= openFile(path, constants.O_WRONLY | constants.O_DSYNC);
+      await writeAll(await durableHandle, buffers, position);
+    },
+  };
+}
+
+/** Writes every byte of `buffers` at `position` (writev again after a short write). */
+async function writeAll(
+  handle: FileHandle,
+  buffers: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let pending = buffers.filter((buffer) => buffer.byteLength > 0);
+  let at = position;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending, at);
+    at += bytesWritten;
+    pending = dropWritten(pending, bytesWritten);
+  }
 }
 
 /** What is left of `buffers` after the first `count` bytes were written (a short writev). */

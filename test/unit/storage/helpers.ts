@@ -47,25 +47,35 @@ export function createRecordingLogger(): RecordingLogger {
 }
 
 /**
- * The node file system with knobs: counts fdatasyncs and directory syncs, and
- * fails writes once `writeBudgetBytes` is spent (writing what fits first, like
- * a disk that fills up mid-write), with an ENOSPC error.
+ * The node file system with knobs: counts fdatasyncs, durable (O_DSYNC)
+ * writes and directory syncs, and fails writes once `writeBudgetBytes` is
+ * spent (writing what fits first, like a disk that fills up mid-write), with
+ * an ENOSPC error.
  */
 export interface FaultyFileSystem extends FileSystem {
   datasyncCount: number;
+  /** Calls of writeDurable (each makes its own bytes durable, like a write and an fdatasync). */
+  durableWriteCount: number;
   directorySyncCount: number;
   writeBudgetBytes: number;
-  /** When set, every fdatasync fails with EIO (after the write went to the page cache). */
+  /**
+   * When set, every fdatasync fails with EIO (after the write went to the page
+   * cache), and so does every durable write (after its bytes were written).
+   */
   failDatasync: boolean;
+  /** Files opened from now on offer writeDurable (the node file system's O_DSYNC write); default true. */
+  durableWrites: boolean;
 }
 
 export function createFaultyFileSystem(): FaultyFileSystem {
   const real = createNodeFileSystem();
   const faulty: FaultyFileSystem = {
     datasyncCount: 0,
+    durableWriteCount: 0,
     directorySyncCount: 0,
     writeBudgetBytes: Number.POSITIVE_INFINITY,
     failDatasync: false,
+    durableWrites: true,
     open: async (path, mode) => wrapFile(await real.open(path, mode)),
     readdir: (directory) => real.readdir(directory),
     mkdir: (directory) => real.mkdir(directory),
@@ -76,28 +86,52 @@ export function createFaultyFileSystem(): FaultyFileSystem {
       await real.syncDirectory(directory);
     },
   };
-  const wrapFile = (file: StorageFile): StorageFile => ({
-    ...file,
-    path: file.path,
-    async write(buffers, position) {
-      const total = buffers.reduce((sum, buffer) => sum + buffer.byteLength, 0);
-      if (total <= faulty.writeBudgetBytes) {
-        faulty.writeBudgetBytes -= total;
-        return file.write(buffers, position);
-      }
-      const fits = joinPrefix(buffers, faulty.writeBudgetBytes);
-      faulty.writeBudgetBytes = 0;
-      await file.write([fits], position);
-      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-    },
-    async datasync() {
-      faulty.datasyncCount++;
-      if (faulty.failDatasync) {
-        throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
-      }
-      await file.datasync();
-    },
-  });
+  /** Writes within the budget with `write`; past it, what fits, then ENOSPC. */
+  const budgeted = async (
+    write: (buffers: readonly Uint8Array[], position: number) => Promise<void>,
+    buffers: readonly Uint8Array[],
+    position: number,
+  ): Promise<void> => {
+    const total = buffers.reduce((sum, buffer) => sum + buffer.byteLength, 0);
+    if (total <= faulty.writeBudgetBytes) {
+      faulty.writeBudgetBytes -= total;
+      return write(buffers, position);
+    }
+    const fits = joinPrefix(buffers, faulty.writeBudgetBytes);
+    faulty.writeBudgetBytes = 0;
+    await write([fits], position);
+    throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+  };
+  const wrapFile = (file: StorageFile): StorageFile => {
+    const { writeDurable, ...plain } = file;
+    const wrapped: StorageFile = {
+      ...plain,
+      path: file.path,
+      write: (buffers, position) => budgeted((b, at) => file.write(b, at), buffers, position),
+      async datasync() {
+        faulty.datasyncCount++;
+        if (faulty.failDatasync) {
+          throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+        }
+        await file.datasync();
+      },
+    };
+    if (writeDurable === undefined || !faulty.durableWrites) return wrapped;
+    return {
+      ...wrapped,
+      async writeDurable(buffers, position) {
+        faulty.durableWriteCount++;
+        // A failing durable write is modelled as a plain write whose sync failed.
+        const write = faulty.failDatasync
+          ? (b: readonly Uint8Array[], at: number) => file.write(b, at)
+          : (b: readonly Uint8Array[], at: number) => writeDurable.call(file, b, at);
+        await budgeted(write, buffers, position);
+        if (faulty.failDatasync) {
+          throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+        }
+      },
+    };
+  };
   return faulty;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Entry, SeededRandom } from "../../../framework/raft/index.js";
 import { createSeededRandom } from "../../../framework/raft/index.js";
-import type { FileSystem, LogStore, LogUpdate } from "../../../framework/storage/index.js";
+import type { FileSystem, LogStore, LogUpdate, StorageFile } from "../../../framework/storage/index.js";
 import { openLogStore } from "../../../framework/storage/index.js";
 import { createSimFileSystemDisk } from "../../sim/host/sim-file-system.js";
 import { makeEntry } from "./helpers.js";
@@ -24,30 +24,63 @@ interface Counters {
   /** writes issued while a datasync of the same file was outstanding */
   writesDuringSync: number;
   syncs: number;
+  /** durable (O_DSYNC) writes, and those issued while a plain write of the file was not durable yet */
+  durableWrites: number;
+  durableWritesOverUnsynced: number;
 }
 
-/** Wraps the simulated file system to count writes that overlap a datasync. */
-function countOverlaps(fileSystem: FileSystem, counters: Counters): FileSystem {
+/**
+ * Wraps the simulated file system to count writes that overlap a datasync.
+ * With `durable` (a seeded random), a file opened for writing offers
+ * writeDurable with probability 1/2 (so a store sees segments with and
+ * without it): a write and a datasync in one call, which is what an O_DSYNC
+ * write is as long as no plain write of the file is waiting for a sync (the
+ * simulated datasync makes the whole file durable, O_DSYNC only its own
+ * bytes); a durable write issued while one is waiting is counted, and the
+ * test requires none.
+ */
+function countOverlaps(
+  fileSystem: FileSystem,
+  counters: Counters,
+  durable: SeededRandom | undefined,
+): FileSystem {
   return {
     ...fileSystem,
     async open(path, mode) {
       const file = await fileSystem.open(path, mode);
       let syncing = 0;
-      return {
+      /** Plain writes issued, and how many of them a finished datasync covers. */
+      let plainWrites = 0;
+      let plainWritesSynced = 0;
+      const sync = async (): Promise<void> => {
+        const covers = plainWrites;
+        syncing++;
+        counters.syncs++;
+        try {
+          await file.datasync();
+          plainWritesSynced = Math.max(plainWritesSynced, covers);
+        } finally {
+          syncing--;
+        }
+      };
+      const wrapped: StorageFile = {
         ...file,
         path: file.path,
         write(buffers, position) {
           if (syncing > 0) counters.writesDuringSync++;
+          plainWrites++;
           return file.write(buffers, position);
         },
-        async datasync() {
-          syncing++;
-          counters.syncs++;
-          try {
-            await file.datasync();
-          } finally {
-            syncing--;
-          }
+        datasync: sync,
+      };
+      if (durable === undefined || mode === "read" || durable.nextInt(2) === 0) return wrapped;
+      return {
+        ...wrapped,
+        async writeDurable(buffers, position) {
+          counters.durableWrites++;
+          if (plainWrites > plainWritesSynced) counters.durableWritesOverUnsynced++;
+          await file.write(buffers, position);
+          await file.datasync();
         },
       };
     },
@@ -65,6 +98,7 @@ function startIncarnation(
   disk: ReturnType<typeof createSimFileSystemDisk>,
   random: SeededRandom,
   counters: Counters,
+  durable: SeededRandom | undefined,
 ): Incarnation {
   const pendingSyncs: (() => void)[] = [];
   const opened = disk.open({
@@ -72,7 +106,7 @@ function startIncarnation(
     afterSync: (run) => pendingSyncs.push(run),
   });
   return {
-    fileSystem: countOverlaps(opened.fileSystem, counters),
+    fileSystem: countOverlaps(opened.fileSystem, counters, durable),
     crash: () => void opened.crash(),
     finishOneSync: () => {
       if (pendingSyncs.length === 0) return false;
@@ -262,27 +296,43 @@ function maybeCompact(store: LogStore, random: SeededRandom): void {
 }
 
 describe("LogStore: pipelined saves over a simulated disk with crashes", () => {
-  it(`keeps every acknowledged save, in order, over 25 crashes (seed ${seed})`, async () => {
-    const random = createSeededRandom(seed);
-    const disk = createSimFileSystemDisk();
-    const counters: Counters = { writesDuringSync: 0, syncs: 0 };
-    const acknowledged: Acknowledged = new Map();
-    let acknowledgedSaves = 0;
-    let issuedSaves = 0;
-    for (let generation = 1; generation <= 25; generation++) {
-      const incarnation = startIncarnation(disk, random, counters);
-      const store = await openWithSyncs(incarnation);
-      checkRecovered(store, acknowledged, generation);
-      const result = await runUntilCrash(store, incarnation, random, generation, acknowledged);
-      acknowledgedSaves += result.acknowledgedSaves;
-      issuedSaves += result.issuedSaves;
-    }
-    const last = startIncarnation(disk, random, counters);
-    checkRecovered(await openWithSyncs(last), acknowledged, 26);
-    // The run must have exercised what it claims: writes overlapping syncs, shared syncs,
-    // and saves lost in flight at a crash (issued, never acknowledged).
-    expect(counters.writesDuringSync).toBeGreaterThan(20);
-    expect(acknowledgedSaves).toBeGreaterThan(200);
-    expect(issuedSaves).toBeGreaterThan(acknowledgedSaves);
-  });
+  for (const withDurableWrites of [false, true]) {
+    const name = withDurableWrites ? ", half the segments with durable (O_DSYNC) writes" : "";
+    it(`keeps every acknowledged save, in order, over 25 crashes (seed ${seed}${name})`, async () => {
+      const random = createSeededRandom(seed);
+      const durable = withDurableWrites ? createSeededRandom(seed + 1) : undefined;
+      const disk = createSimFileSystemDisk();
+      const counters: Counters = {
+        writesDuringSync: 0,
+        syncs: 0,
+        durableWrites: 0,
+        durableWritesOverUnsynced: 0,
+      };
+      const acknowledged: Acknowledged = new Map();
+      let acknowledgedSaves = 0;
+      let issuedSaves = 0;
+      for (let generation = 1; generation <= 25; generation++) {
+        const incarnation = startIncarnation(disk, random, counters, durable);
+        const store = await openWithSyncs(incarnation);
+        checkRecovered(store, acknowledged, generation);
+        const result = await runUntilCrash(store, incarnation, random, generation, acknowledged);
+        acknowledgedSaves += result.acknowledgedSaves;
+        issuedSaves += result.issuedSaves;
+      }
+      const last = startIncarnation(disk, random, counters, durable);
+      checkRecovered(await openWithSyncs(last), acknowledged, 26);
+      // The run must have exercised what it claims: writes overlapping syncs, shared syncs,
+      // and saves lost in flight at a crash (issued, never acknowledged).
+      expect(counters.writesDuringSync).toBeGreaterThan(20);
+      expect(acknowledgedSaves).toBeGreaterThan(200);
+      expect(issuedSaves).toBeGreaterThan(acknowledgedSaves);
+      if (withDurableWrites) {
+        // A durable write makes only its own bytes durable: never one over unsynced writes.
+        expect(counters.durableWrites).toBeGreaterThan(50);
+        expect(counters.durableWritesOverUnsynced).toBe(0);
+      } else {
+        expect(counters.durableWrites).toBe(0);
+      }
+    });
+  }
 });

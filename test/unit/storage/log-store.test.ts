@@ -259,8 +259,9 @@ describe("LogStore", () => {
     );
   });
 
-  it("makes one save of many groups durable with one fdatasync", async () => {
+  it("makes one save of many groups durable with one fdatasync (no durable writes)", async () => {
     const fileSystem = createFaultyFileSystem();
+    fileSystem.durableWrites = false;
     const store = await openStore({ fileSystem });
     const before = fileSystem.datasyncCount;
     const updates = Array.from({ length: 500 }, (_, i) => ({
@@ -269,19 +270,43 @@ describe("LogStore", () => {
     }));
     await store.save(updates);
     expect(fileSystem.datasyncCount - before).toBe(1);
+    expect(fileSystem.durableWriteCount).toBe(0);
   });
 
-  it("coalesces concurrent saves into few commits (group commit)", async () => {
+  it("makes one save of many groups durable with one O_DSYNC write and no fdatasync", async () => {
     const fileSystem = createFaultyFileSystem();
-    const store = await openStore({ fileSystem });
-    const before = fileSystem.datasyncCount;
-    const saves = Array.from({ length: 100 }, (_, i) =>
-      store.save([{ groupId: i + 1, entries: makeEntries(i + 1, 1, 1, 1) }]),
-    );
-    await Promise.all(saves);
-    // The first save's commit starts alone; all others wait for it and go together.
-    expect(fileSystem.datasyncCount - before).toBe(2);
+    let store = await openStore({ fileSystem });
+    const syncsBefore = fileSystem.datasyncCount;
+    const updates = Array.from({ length: 500 }, (_, i) => ({
+      groupId: i + 1,
+      entries: makeEntries(i + 1, 1, 3, 1),
+    }));
+    await store.save(updates);
+    expect(fileSystem.durableWriteCount).toBe(1);
+    expect(fileSystem.datasyncCount - syncsBefore).toBe(0);
+    store = await reopen(store);
+    for (let group = 1; group <= 500; group++) {
+      const expected = makeEntries(group, 1, 3, 1).map((entry) => [entry.index, entry.term, ...entry.data]);
+      expect(dataOf(store, group, 1, 4)).toEqual(expected);
+    }
   });
+
+  for (const durableWrites of [false, true]) {
+    it(`coalesces concurrent saves into few commits (group commit, durable writes ${durableWrites})`, async () => {
+      const fileSystem = createFaultyFileSystem();
+      fileSystem.durableWrites = durableWrites;
+      const store = await openStore({ fileSystem });
+      const syncsBefore = fileSystem.datasyncCount;
+      const saves = Array.from({ length: 100 }, (_, i) =>
+        store.save([{ groupId: i + 1, entries: makeEntries(i + 1, 1, 1, 1) }]),
+      );
+      await Promise.all(saves);
+      // The first save's commit starts alone; all others wait for it and go together.
+      const points = fileSystem.datasyncCount - syncsBefore + fileSystem.durableWriteCount;
+      expect(points).toBe(2);
+      expect(fileSystem.durableWriteCount).toBe(durableWrites ? 2 : 0);
+    });
+  }
 
   it("rejects bad input with InvalidArgument and changes nothing", async () => {
     const store = await openStore();
