@@ -35,7 +35,7 @@ export interface InsertCall {
 
 export interface InsertCallOptions {
   readonly async?: boolean;
-  /** This call's deadline, sent as connect-timeout-ms too (default: none). */
+  /** This call's deadline, sent as connect-timeout-ms too (what is left of it when the call is sent; default: none). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** Further request headers (lower-case names). */
@@ -58,8 +58,15 @@ const insertPath = `/${EventStoreService.typeName}/${EventStoreService.method.in
  * outcome for events that were stored. An overloaded leader (reading its
  * streams slowly) made a producer queue that much. So the client bounds
  * what it queues and gives the session room above that bound.
+ *
+ * The bound is also how much a caller's deadline can run out on after its
+ * request has left this queue (an unknown outcome) rather than while it
+ * waits here (a call that was never sent): the default is one request of
+ * the nodes' default size limit (--max-proposal-bytes 8 MiB + 64 KiB), a
+ * few seconds of a slow leader's inserts, not tens (32 MiB let a producer
+ * offering 400,000 events/s run 10 s deadlines out on sent inserts).
  */
-export const defaultMaxUnsentBytes = 32 << 20;
+export const defaultMaxUnsentBytes = (8 << 20) + 64 * 1024;
 
 export interface InsertCallLimits {
   /**
@@ -188,6 +195,7 @@ export function createInsertCall(baseUrl: string, limits: InsertCallLimits = {})
         const onAbort = (): void => fail(abortError(options.signal));
         options.signal?.addEventListener("abort", onAbort);
         const timeoutMs = options.timeoutMs;
+        const startedAt = performance.now();
         if (timeoutMs !== undefined) {
           timer = setTimeout(() => fail(new ConnectError(`the call took longer than ${timeoutMs} ms`
             + (request === undefined ? " (not sent: it waited for the connection's earlier requests to be written)" : ""),
@@ -204,7 +212,10 @@ export function createInsertCall(baseUrl: string, limits: InsertCallLimits = {})
             "connect-protocol-version": "1",
             "content-length": bodyBytes,
           };
-          if (timeoutMs !== undefined) headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs)));
+          // What is left of the deadline: the call may have waited for earlier requests to be written.
+          if (timeoutMs !== undefined) {
+            headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs - (performance.now() - startedAt))));
+          }
           let target: http2.ClientHttp2Session;
           try {
             target = connected();

@@ -14,7 +14,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { createInsertCall, insertRequestChunks } from "../../../examples/event-store/client/insert-call.js";
+import { createInsertCall, defaultMaxUnsentBytes, insertRequestChunks } from "../../../examples/event-store/client/insert-call.js";
 import type { InsertCall } from "../../../examples/event-store/client/insert-call.js";
 import { InsertResponseSchema } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import type { WireEvents } from "../../../examples/event-store/service/insert-wire.js";
@@ -22,6 +22,8 @@ import type { WireEvents } from "../../../examples/event-store/service/insert-wi
 interface Received {
   readonly stream: http2.ServerHttp2Stream;
   readonly hold: boolean;
+  /** The request's connect-timeout-ms, if any. */
+  readonly timeoutMs: number | undefined;
 }
 
 interface Server {
@@ -62,7 +64,8 @@ async function startServer(): Promise<Server> {
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {}); // the client's resets are what the assertions look at
     const hold = headers["x-hold"] === "1" && !released;
-    received.push({ stream, hold });
+    const timeout = headers["connect-timeout-ms"];
+    received.push({ stream, hold, timeoutMs: timeout === undefined ? undefined : Number(timeout) });
     if (hold) stream.pause();
     else readAndAnswer(stream);
   });
@@ -115,7 +118,7 @@ afterEach(async () => {
 describe("createInsertCall under a server that reads slowly", () => {
   it("gets the answer to a done insert while the connection queues more than node's default session memory", async () => {
     server = await startServer();
-    call = createInsertCall(server.url);
+    call = createInsertCall(server.url, { maxUnsentBytes: 32 << 20 });
     const holding = Array.from({ length: 14 }, () => call!.insert("s", megabyteOfEvents(), held));
     const outcomes = holding.map((promise) => promise.then(() => "ok", (error: unknown) => ConnectError.from(error)));
     await until(() => server!.received.length === 14, "14 held requests at the server");
@@ -154,6 +157,25 @@ describe("createInsertCall under a server that reads slowly", () => {
     for (const response of answers) expect(response.accepted).toBeGreaterThan(1 << 20);
     // The expired call was never sent: three held and two later requests, nothing else.
     expect(server.received.map((entry) => entry.hold)).toEqual([true, true, true, false, false]);
+  });
+
+  it("by default queues about one maximal request, and a call that waited carries what is left of its deadline", async () => {
+    server = await startServer();
+    call = createInsertCall(server.url);
+    const perCall = insertRequestChunks("s", megabyteOfEvents(), false).reduce((sum, piece) => sum + piece.byteLength, 0);
+    const fitting = Math.floor(defaultMaxUnsentBytes / perCall);
+    const first = Array.from({ length: fitting }, () => call!.insert("s", megabyteOfEvents(), held));
+    const waited = call.insert("s", megabyteOfEvents(), { timeoutMs: 60_000 });
+    await until(() => server!.received.length === fitting, `the first ${fitting} requests at the server`);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the waiting call's deadline runs meanwhile
+    expect(server.received.length).toBe(fitting);
+    server.release();
+    const answers = await Promise.all([...first, waited]);
+    for (const response of answers) expect(response.accepted).toBe(perCall);
+    const last = server.received[server.received.length - 1]!;
+    expect(last.hold).toBe(false);
+    expect(last.timeoutMs).toBeLessThan(60_000);
+    expect(last.timeoutMs).toBeGreaterThan(0);
   });
 
   it("refuses an insert larger than maxUnsentBytes without sending it, and fails waiting calls Canceled on close", async () => {
