@@ -188,10 +188,13 @@ export function createInsertCall(baseUrl: string, limits: InsertCallLimits = {})
           outcome();
           release();
         };
-        const fail = (error: ConnectError): void => finish(() => {
-          if (request !== undefined && !request.closed) request.close(http2.constants.NGHTTP2_CANCEL);
-          reject(error);
-        });
+        // A call given up on (deadline, abort) does not reset its stream: the stream runs to its end and
+        // its answer is dropped. nghttp2 (1.61 in node 20) ends a server's session with GOAWAY
+        // INTERNAL_ERROR once a client has reset ~1,000 streams in a burst (its rapid-reset limit, not
+        // configurable from node): an overloaded leader running many callers' deadlines out then failed
+        // every other call in flight on the connection too - unknown outcomes for inserts it had stored.
+        // The server ends the stream itself (its own deadlines answer every insert).
+        const fail = (error: ConnectError): void => finish(() => reject(error));
         const onAbort = (): void => fail(abortError(options.signal));
         options.signal?.addEventListener("abort", onAbort);
         const timeoutMs = options.timeoutMs;
@@ -249,7 +252,9 @@ export function createInsertCall(baseUrl: string, limits: InsertCallLimits = {})
             status = Number(received[":status"]);
             contentType = received["content-type"];
           });
-          sent.on("data", (chunk: Buffer) => chunks.push(chunk));
+          sent.on("data", (chunk: Buffer) => {
+            if (!done) chunks.push(chunk); // after a deadline or abort: read and dropped
+          });
           sent.on("error", (error) => fail(new ConnectError(`insert to ${origin}: ${error.message}`, Code.Unavailable,
             undefined, undefined, error)));
           sent.on("close", () => {

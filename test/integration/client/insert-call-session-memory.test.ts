@@ -12,7 +12,9 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { spawn } from "node:child_process";
 import * as http2 from "node:http2";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createInsertCall, defaultMaxUnsentBytes, insertRequestChunks } from "../../../examples/event-store/client/insert-call.js";
 import type { InsertCall } from "../../../examples/event-store/client/insert-call.js";
@@ -176,6 +178,23 @@ describe("createInsertCall under a server that reads slowly", () => {
     expect(last.hold).toBe(false);
     expect(last.timeoutMs).toBeLessThan(60_000);
     expect(last.timeoutMs).toBeGreaterThan(0);
+  });
+
+  it("does not reset the streams it gives up on: 1,100 deadlines in a row leave the connection's other calls alone", async () => {
+    // In a process of its own (reset-burst-child.ts). Before the fix each expired call was reset
+    // (RST_STREAM CANCEL) and nghttp2's rapid-reset limit (~1,000 in a burst) made the server end the
+    // session with GOAWAY INTERNAL_ERROR: the victim failed "Session closed with error code 2".
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./reset-burst-child.ts", import.meta.url))],
+      { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    clearTimeout(killer);
+    expect(code, output).toBe(0);
+    const result = JSON.parse(output.trim().split("\n").pop()!) as { expired: number; others: number; victim: string };
+    expect(result).toEqual({ expired: 1_100, others: 1_100, victim: "answered 7" });
   });
 
   it("refuses an insert larger than maxUnsentBytes without sending it, and fails waiting calls Canceled on close", async () => {
