@@ -3,6 +3,13 @@ import type { FileHandle } from "node:fs/promises";
 import { constants, readSync } from "node:fs";
 import type { FileSystem, OpenMode, StorageFile } from "./file-system.js";
 
+/**
+ * O_DSYNC where the platform has it (node leaves it undefined on Windows,
+ * and `O_WRONLY | undefined` would open without it: writes that are not
+ * durable). Without it files offer no writeDurable and commits are synced.
+ */
+const dsyncFlag: number | undefined = typeof constants.O_DSYNC === "number" ? constants.O_DSYNC : undefined;
+
 const flagsByMode: Readonly<Record<OpenMode, string>> = {
   read: "r",
   readWrite: "r+",
@@ -62,14 +69,15 @@ function wrapHandle(path: string, handle: FileHandle, writable: boolean): Storag
       }
     },
   };
-  if (!writable) return file;
+  if (!writable || dsyncFlag === undefined) return file;
+  const openDurable = dsyncFlag | constants.O_WRONLY;
   return {
     ...file,
     async writeDurable(buffers: readonly Uint8Array[], position: number): Promise<void> {
       if (closed) {
         throw Object.assign(new Error(`EBADF: file closed, write ${path}`), { code: "EBADF" });
       }
-      durableHandle ??= openFile(path, constants.O_WRONLY | constants.O_DSYNC);
+      durableHandle ??= openFile(path, openDurable);
       await writeAll(await durableHandle, buffers, position);
     },
   };
