@@ -369,18 +369,8 @@ export function insertSortedRows(block: Block, source: RowSource, from: number, 
   const added = to - from;
   assert(added > 0 && count + added <= block.timestamps.length,
     () => `insert of ${added} rows into a block of ${count}, capacity ${block.timestamps.length}`);
-  const bounds = boundsScratch(added);
+  const bounds = insertionBounds(block, source, from, added);
   const timestamps = source.timestamps;
-  let low = 0;
-  for (let index = 0; index < added; index++) {
-    // Rows are time-ordered: each bound is at or after the previous one.
-    const timestamp = timestamps[from + index]!;
-    if (index > 0 && timestamp < timestamps[from + index - 1]!) {
-      assert(false, "inserted rows must be time-ordered");
-    }
-    low = upperBoundFrom(block.timestamps, low, count, timestamp);
-    bounds[index] = low;
-  }
   moveNumbers(block.timestamps, bounds, added, count);
   writeNumbers(block.timestamps, bounds, added, timestamps, from);
   for (let index = 0; index < block.columns.length; index++) {
@@ -423,7 +413,30 @@ export function insertSortedRows(block: Block, source: RowSource, from: number, 
 
 let scratch = new Uint32Array(1024);
 
-/** A reused array of at least `length` (insertSortedRows' bounds; no allocation per run). */
+/**
+ * Where each of the time-ordered rows [from, from + added) of `source` goes
+ * in `block`: bounds[i] = the number of the block's rows at or before row i's
+ * timestamp (after equal timestamps, so ties keep insertion order). A view
+ * of the shared scratch, valid until the next call.
+ */
+function insertionBounds(block: Block, source: RowSource, from: number, added: number): Uint32Array {
+  const count = block.count;
+  const bounds = boundsScratch(added);
+  const timestamps = source.timestamps;
+  let low = 0;
+  for (let index = 0; index < added; index++) {
+    // Rows are time-ordered: each bound is at or after the previous one.
+    const timestamp = timestamps[from + index]!;
+    if (index > 0 && timestamp < timestamps[from + index - 1]!) {
+      assert(false, "inserted rows must be time-ordered");
+    }
+    low = upperBoundFrom(block.timestamps, low, count, timestamp);
+    bounds[index] = low;
+  }
+  return bounds;
+}
+
+/** A reused array of at least `length` (the bounds of a late run; no allocation per run). */
 function boundsScratch(length: number): Uint32Array {
   if (scratch.length < length) scratch = new Uint32Array(Math.max(length, 2 * scratch.length));
   return scratch;
@@ -540,17 +553,7 @@ export function spreadSortedRows(layout: BlockLayout, block: Block, source: RowS
   const added = to - from;
   const total = count + added;
   assert(added > 0, "spread of no rows");
-  const bounds = boundsScratch(added);
-  const timestamps = source.timestamps;
-  let low = 0;
-  for (let index = 0; index < added; index++) {
-    const timestamp = timestamps[from + index]!;
-    if (index > 0 && timestamp < timestamps[from + index - 1]!) {
-      assert(false, "inserted rows must be time-ordered");
-    }
-    low = upperBoundFrom(block.timestamps, low, count, timestamp);
-    bounds[index] = low;
-  }
+  const bounds = insertionBounds(block, source, from, added);
   // order[j]: the merged row j is the block's row order[j] (>= 0) or the inserted row ~order[j].
   const order = orderScratch(total);
   let row = 0;
