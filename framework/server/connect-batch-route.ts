@@ -33,6 +33,14 @@ export interface RouteResponse {
 export interface RawUnaryCall {
   /** The call's timeout (connect-timeout-ms or grpc-timeout), when it has one. */
   readonly timeoutMs: number | undefined;
+  /**
+   * The call's deadline on the route's clock (`now`, default performance.now):
+   * when its headers arrived plus `timeoutMs`; undefined without a timeout.
+   * Counted from the headers, not from the handler's start: an overloaded
+   * process reads a body and reaches the handler turns later, and the
+   * client's deadline has run on meanwhile.
+   */
+  readonly deadlineMs: number | undefined;
   /** The request's headers (lower-case names, as node gives them). */
   readonly headers: IncomingHttpHeaders;
 }
@@ -78,9 +86,10 @@ export function createConnectUnaryRoute(
   handle: RawUnaryHandler,
   readMaxBytes: number,
   errorOf: (reason: unknown) => ConnectError = (reason) => ConnectError.from(reason),
-  options: { readonly grpc?: boolean } = {},
+  options: { readonly grpc?: boolean; readonly now?: () => number } = {},
 ): { serve(request: RouteRequest, response: RouteResponse): boolean } {
   const grpc = options.grpc === true;
+  const now = options.now ?? (() => performance.now());
   const connectErrorOf = (reason: unknown): ConnectError => (reason instanceof ConnectError ? reason : errorOf(reason));
   const fail = (response: RouteResponse, form: Form, reason: unknown): void => {
     const error = connectErrorOf(reason);
@@ -172,7 +181,7 @@ export function createConnectUnaryRoute(
         default:
           return false;
       }
-      const call: RawUnaryCall = { timeoutMs, headers };
+      const call: RawUnaryCall = { timeoutMs, deadlineMs: timeoutMs === undefined ? undefined : now() + timeoutMs, headers };
       const bodyLimit = form === "connect" ? readMaxBytes : readMaxBytes + envelopeBytes;
 
       const declared = Number(headers["content-length"] ?? 0);

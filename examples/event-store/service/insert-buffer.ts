@@ -115,6 +115,13 @@ export interface InsertBufferOptions {
    * session 10: admit -> flush p50 1.16-1.20 ms at 2,000 events/s).
    */
   readonly nextTurn?: (callback: () => void) => TimerHandle;
+  /**
+   * Time kept back from a caller's deadline (default 50 ms): the answer's
+   * way back to the caller, and the header's trip here (the client sends
+   * what is left of its deadline when the request leaves it). An insert is
+   * proposed only when it is expected to apply by its deadline minus this.
+   */
+  readonly deadlineMarginMs?: number;
 }
 
 export interface BufferStatistics {
@@ -131,8 +138,12 @@ export interface InsertBuffer {
    * Buffers an insert. `lease`: the events' columns lie in the stream's
    * column memory (`arenaOf`); the buffer releases it once they were copied
    * into a proposal or the insert was refused, and reads them no more.
+   * `deadlineMs`: the caller's deadline on the buffer's clock (the request's
+   * connect-timeout-ms / grpc-timeout from its receipt; undefined: none). See
+   * "The caller's deadline" at createInsertBuffer.
    */
-  insert(stream: BufferedStream, events: ColumnarEvents, async: boolean, lease?: ColumnLease): Promise<InsertResponse>;
+  insert(stream: BufferedStream, events: ColumnarEvents, async: boolean, lease?: ColumnLease,
+    deadlineMs?: number): Promise<InsertResponse>;
   /** The stream's reused memory for decoded inserts (its double and int64 columns and timestamps). */
   arenaOf(stream: BufferedStream): ColumnArena;
   statistics(): BufferStatistics;
@@ -143,6 +154,8 @@ export interface InsertBuffer {
 interface Pending {
   /** When the insert arrived (clock ms): a sync insert not proposed by arrival + admissionTimeoutMs is refused. */
   readonly arrivedMs: number;
+  /** The caller's deadline less the margin (clock ms; Infinity: none): the latest moment its answer may leave. */
+  readonly answerByMs: number;
   readonly events: ColumnarEvents;
   readonly bytes: number;
   readonly async: boolean;
@@ -216,6 +229,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const asyncQueueMs = options.asyncQueueMs ?? 1000;
   const maxInFlightMs = options.maxInFlightMs ?? 1000;
   const flushWhenIdle = options.flushWhenIdle ?? false;
+  const deadlineMarginMs = options.deadlineMarginMs ?? 50;
   const streams = new Map<string, StreamBuffer>();
   const scratch = new MergeScratch();
   const arenas = new Map<string, { readonly signature: string; readonly arena: ColumnArena }>();
@@ -265,9 +279,26 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     for (const waiter of expired) {
       buffer.waitingEvents -= waiter.events.timestamps.length;
       waiter.lease?.release();
-      waiter.reject(overloaded(buffer.info.stream, `no room within ${admissionTimeoutMs} ms, back off`));
+      waiter.reject(overloaded(buffer.info.stream, waiter.deadline === waiter.answerByMs
+        ? `no room before the call's deadline (${Math.round(now - waiter.arrivedMs)} ms after it arrived), ` +
+          "nothing of it written, back off"
+        : `no room within ${admissionTimeoutMs} ms, back off`));
     }
   };
+
+  /**
+   * When a sync insert proposed now, behind `ahead` events already
+   * proposed, is expected to have applied (at the measured rate; before
+   * one is measured: now, nothing is known to be ahead of it in time).
+   */
+  const expectedAppliedMs = (buffer: StreamBuffer, now: number, ahead: number): number =>
+    buffer.appliedPerMs === undefined ? now : now + ahead / buffer.appliedPerMs;
+
+  /** The refusal of a sync insert that would apply after its caller's deadline: nothing of it proposed. */
+  const tooLate = (buffer: StreamBuffer, pending: Pending, now: number, appliedMs: number): HostError =>
+    overloaded(buffer.info.stream, `the call's deadline leaves ${Math.max(0, Math.round(pending.answerByMs - now))} ms ` +
+      `and its events would apply in ~${Math.round(appliedMs - now)} ms (${buffer.inFlightEvents} events in flight at ` +
+      `${Math.round((buffer.appliedPerMs ?? 0) * 1000)} events/s): not proposed, nothing of it written, back off`);
 
   /**
    * Sync inserts buffered since arrival + admissionTimeoutMs and still not
@@ -276,19 +307,26 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
    * ones were answered already and stay.
    */
   const expireBuffered = (buffer: StreamBuffer): void => {
-    const horizon = clock.now() - admissionTimeoutMs;
-    if (!buffer.buffered.some((pending) => !pending.async && pending.arrivedMs <= horizon)) return;
+    const now = clock.now();
+    const horizon = now - admissionTimeoutMs;
+    // Proposed now, behind what is in flight: a sync insert that would still apply after its caller's
+    // deadline is refused now, while the refusal is a known outcome (nothing of it written).
+    const late = (pending: Pending): boolean => !pending.async && (pending.arrivedMs <= horizon ||
+      expectedAppliedMs(buffer, now, buffer.inFlightEvents + pending.events.timestamps.length) > pending.answerByMs);
+    if (!buffer.buffered.some(late)) return;
     const kept: Pending[] = [];
     for (const pending of buffer.buffered) {
-      if (pending.async || pending.arrivedMs > horizon) {
+      if (!late(pending)) {
         kept.push(pending);
         continue;
       }
       buffer.bufferedEvents -= pending.events.timestamps.length;
       buffer.bufferedBytes -= pending.bytes;
       pending.lease?.release();
-      pending.reject(overloaded(buffer.info.stream,
-        `not proposed within ${admissionTimeoutMs} ms (the group applies slower than inserts arrive), back off`));
+      pending.reject(pending.arrivedMs <= horizon ? overloaded(buffer.info.stream,
+        `not proposed within ${admissionTimeoutMs} ms (the group applies slower than inserts arrive), back off`)
+        : tooLate(buffer, pending, now,
+          expectedAppliedMs(buffer, now, buffer.inFlightEvents + pending.events.timestamps.length)));
     }
     buffer.buffered = kept;
   };
@@ -398,16 +436,31 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     if (buffer.buffered.length > 0 && mayPropose(buffer)) {
       const batch: Pending[] = [];
       let bytes = 0;
+      let events = 0;
+      const now = clock.now();
       while (buffer.buffered.length > 0 &&
         (batch.length === 0 || bytes + buffer.buffered[0]!.bytes <= options.maxProposalBytes)) {
         const pending = buffer.buffered.shift()!;
+        const count = pending.events.timestamps.length;
+        buffer.bufferedEvents -= count;
+        buffer.bufferedBytes -= pending.bytes;
+        // The last moment to withdraw: once proposed, the outcome can only be reported. A sync insert
+        // expected to apply after its caller's deadline (behind what is in flight and this batch) is
+        // refused here instead, so its caller never gives up on an insert that is then stored.
+        const appliedMs = expectedAppliedMs(buffer, now, buffer.inFlightEvents + events + count);
+        if (!pending.async && appliedMs > pending.answerByMs) {
+          pending.lease?.release();
+          pending.reject(tooLate(buffer, pending, now, appliedMs));
+          continue;
+        }
         bytes += pending.bytes;
+        events += count;
         batch.push(pending);
       }
-      let events = 0;
-      for (const pending of batch) events += pending.events.timestamps.length;
-      buffer.bufferedEvents -= events;
-      buffer.bufferedBytes -= bytes;
+      if (batch.length === 0) {
+        admitWaiters(buffer);
+        return;
+      }
       if (buffer.inFlightEvents === 0) buffer.busySinceMs = clock.now();
       buffer.inFlightEvents += events;
       flushes += 1;
@@ -451,7 +504,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   };
 
   return {
-    insert(stream, events, async, lease) {
+    insert(stream, events, async, lease, deadlineMs) {
       const refused = (error: unknown): Promise<InsertResponse> => {
         lease?.release();
         return Promise.reject(error);
@@ -485,22 +538,33 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       buffer.info = stream;
       const streamBuffer = buffer;
       return new Promise<InsertResponse>((resolve, reject) => {
-        const pending = { arrivedMs: clock.now(), events, bytes, async, lease, resolve, reject };
+        const now = clock.now();
+        const answerByMs = deadlineMs === undefined ? Infinity : deadlineMs - deadlineMarginMs;
+        const pending = { arrivedMs: now, answerByMs, events, bytes, async, lease, resolve, reject };
         const waitMs = expectedWaitMs(streamBuffer, count);
         const rate = streamBuffer.appliedPerMs;
         const pendingNow = streamBuffer.bufferedEvents + streamBuffer.inFlightEvents;
         if (count === 0) {
           lease?.release();
           resolve(create(InsertResponseSchema, { accepted: 0 }));
+        } else if (answerByMs <= now) {
+          lease?.release();
+          reject(overloaded(stream.stream, `the call's deadline leaves ${Math.max(0, Math.round(deadlineMs! - now))} ms ` +
+            `(${deadlineMarginMs} ms are kept for the answer): nothing of it written, back off`));
         } else if (pendingNow > 0 && waitMs !== undefined && rate !== undefined && waitMs > admissionTimeoutMs) {
           lease?.release();
           reject(overloaded(stream.stream, `an insert now would wait ~${Math.round(waitMs)} ms ` +
             `(${pendingNow + streamBuffer.waitingEvents} events ahead at ` +
             `${Math.round(rate * 1000)} events/s), allowed ${admissionTimeoutMs} ms, back off`));
+        } else if (pendingNow > 0 && waitMs !== undefined && rate !== undefined && now + waitMs > answerByMs) {
+          lease?.release();
+          reject(overloaded(stream.stream, `an insert now would wait ~${Math.round(waitMs)} ms ` +
+            `(${pendingNow + streamBuffer.waitingEvents} events ahead at ${Math.round(rate * 1000)} events/s), ` +
+            `the call's deadline leaves ${Math.round(answerByMs - now)} ms: nothing of it written, back off`));
         } else if (streamBuffer.waiting.length === 0 && hasRoom(streamBuffer, count, async)) {
           admit(streamBuffer, pending);
         } else if (streamBuffer.waitingEvents + count <= streamBuffer.info.settings.maxPendingEvents) {
-          streamBuffer.waiting.push({ ...pending, deadline: clock.now() + admissionTimeoutMs });
+          streamBuffer.waiting.push({ ...pending, deadline: Math.min(now + admissionTimeoutMs, answerByMs) });
           streamBuffer.waitingEvents += count;
           ensureWatch();
         } else {

@@ -397,6 +397,92 @@ describe("leader insert buffer, admission by expected wait", () => {
   });
 });
 
+describe("leader insert buffer and the caller's deadline", () => {
+  /** A stream whose apply rate is measured at 100 events/s (0.1 per ms): 100 events applied over 1000 ms. */
+  async function measured(flushEvents = 100) {
+    const t = await setup(flushEvents, 100_000);
+    const first = t.buffer.insert(t.stream, t.events(Array.from({ length: 100 }, (_, i) => i)), false);
+    t.clock.advance(1000);
+    expect((await first).accepted).toBe(100);
+    return t;
+  }
+  const timestamps = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+
+  it("refuses up front, typed and with the estimate, an insert whose deadline is shorter than the queue ahead; it is never stored", async () => {
+    const t = await measured();
+    const release = t.holdProposals();
+    const queued = t.buffer.insert(t.stream, t.events(timestamps(1000, 100)), false);
+    await settle();
+    // 100 in flight + 100 more: ~2000 ms at 100 events/s. A deadline 1500 ms away (1450 less the margin) is short.
+    const short = t.buffer.insert(t.stream, t.events(timestamps(2000, 100)), false, undefined, t.clock.now() + 1500);
+    await expect(short).rejects.toSatisfy((error) => isHostError(error, HostErrorCode.Overloaded) &&
+      /would wait ~2000 ms \(100 events ahead at 100 events\/s\), the call's deadline leaves 1450 ms: nothing of it written/
+        .test(String(error)));
+    // A deadline the queue fits in, and none at all: admitted.
+    const long = t.buffer.insert(t.stream, t.events(timestamps(3000, 100)), false, undefined, t.clock.now() + 4000);
+    const none = t.buffer.insert(t.stream, t.events(timestamps(4000, 50)), false);
+    // A deadline already (nearly) passed on arrival: refused whatever the queue.
+    await expect(t.buffer.insert(t.stream, t.events(timestamps(5000, 1)), false, undefined, t.clock.now() + 10))
+      .rejects.toSatisfy((error) => isHostError(error, HostErrorCode.Overloaded) &&
+        /the call's deadline leaves 10 ms \(50 ms are kept for the answer\): nothing of it written/.test(String(error)));
+    t.clock.advance(1000);
+    release();
+    expect((await queued).accepted).toBe(100);
+    t.clock.advance(5);
+    expect((await long).accepted).toBe(100);
+    expect((await none).accepted).toBe(50);
+    const stored = t.proposed.flat();
+    expect(stored.filter((timestamp) => timestamp >= 2000 && timestamp < 3000)).toEqual([]);
+    expect(stored.filter((timestamp) => timestamp >= 5000)).toEqual([]);
+    expect(t.count()).toBe(350);
+  });
+
+  it("refuses a buffered insert, before its deadline, once it could no longer apply by it; never proposes it", async () => {
+    const t = await measured();
+    const release = t.holdProposals();
+    const inFlight = t.buffer.insert(t.stream, t.events(timestamps(1000, 100)), false);
+    await settle();
+    expect(t.proposed).toHaveLength(2);
+    // ~1500 ms of work with it, 2050 ms left: admitted, held back by the in-flight bound (100 events = 1 s of work).
+    const deadlineMs = t.clock.now() + 2100;
+    let refused: unknown;
+    const held = t.buffer.insert(t.stream, t.events(timestamps(2000, 50)), false, undefined, deadlineMs);
+    void held.catch((error: unknown) => { refused = error; });
+    await settle();
+    expect(t.buffer.statistics()).toMatchObject({ bufferedEvents: 50, inFlightEvents: 100 });
+    // The proposal in flight stalls: once the insert could not apply by its deadline were it proposed now
+    // (1500 ms of work ahead of 2050 ms: from 550 ms on), it is refused — well before the deadline.
+    for (let elapsed = 0; elapsed < 500; elapsed += 20) t.clock.advance(20);
+    await settle();
+    expect(refused).toBeUndefined();
+    for (let elapsed = 0; elapsed < 100; elapsed += 20) t.clock.advance(20);
+    await settle();
+    expect(isHostError(refused, HostErrorCode.Overloaded)).toBe(true);
+    expect(String(refused)).toMatch(/the call's deadline leaves \d+ ms and its events would apply in ~1500 ms .*not proposed, nothing of it written/);
+    expect(t.clock.now()).toBeLessThan(deadlineMs);
+    release();
+    expect((await inFlight).accepted).toBe(100);
+    await settle();
+    expect(t.proposed).toHaveLength(2);
+    expect(t.count()).toBe(200);
+  });
+
+  it("answers an insert once proposed with its outcome, even after its deadline: a proposal is reported, never withdrawn", async () => {
+    const t = await measured();
+    const release = t.holdProposals();
+    const deadlineMs = t.clock.now() + 2000;
+    const proposed = t.buffer.insert(t.stream, t.events(timestamps(1000, 100)), false, undefined, deadlineMs);
+    await settle();
+    expect(t.proposed).toHaveLength(2);
+    // The proposal outlives the deadline (a stall): the insert is not refused — its outcome is the apply's.
+    for (let elapsed = 0; elapsed < 3000; elapsed += 20) t.clock.advance(20);
+    await settle();
+    release();
+    expect((await proposed).accepted).toBe(100);
+    expect(t.count()).toBe(200);
+  });
+});
+
 describe("leader merge with a scratch buffer", () => {
   it("gives what a merge into new arrays gives, merge after merge of the same scratch (growing it)", () => {
     const fields = [{ name: "price", type: "double" as const, aggregated: true },

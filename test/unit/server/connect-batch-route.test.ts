@@ -249,9 +249,32 @@ describe("createConnectUnaryRoute", () => {
     expect([timeouts[1], timeouts[4], timeouts[7]]).toEqual([undefined, undefined, undefined]);
   });
 
+  it("tells the handler the call's deadline on the route's clock, counted from when its headers arrived", async () => {
+    const calls: { readonly timeoutMs: number | undefined; readonly deadlineMs: number | undefined }[] = [];
+    let clockMs = 1_000_000;
+    const { url } = await serveRoute(createConnectUnaryRoute(async (body, rawCall) => {
+      calls.push({ timeoutMs: rawCall.timeoutMs, deadlineMs: rawCall.deadlineMs });
+      return rawEcho()(body, rawCall);
+    }, 1 << 20, undefined, { grpc: true, now: () => (clockMs += 1000) }));
+    for (const protocol of ["connect", "grpc", "grpcWeb"] as const) {
+      expect(await call(url, [new Uint8Array([1])], 30_000, protocol)).toEqual([new Uint8Array([1])]);
+      expect(await call(url, [new Uint8Array([2])], undefined, protocol)).toEqual([new Uint8Array([2])]);
+    }
+    expect(calls).toHaveLength(6);
+    // One clock reading per call with a timeout (1,001,000, 1,002,000, 1,003,000), none without.
+    calls.forEach(({ timeoutMs, deadlineMs }, index) => {
+      if (index % 2 === 1) {
+        expect([timeoutMs, deadlineMs]).toEqual([undefined, undefined]);
+        return;
+      }
+      expect(timeoutMs).toBeGreaterThan(25_000);
+      expect(deadlineMs).toBe(1_000_000 + 1000 * (index / 2 + 1) + timeoutMs!);
+    });
+  });
+
   it("answers errors to gRPC and gRPC-Web clients with code, message, details and metadata, and the read limit", async () => {
     const { url, fallbacks } = await serveRoute(createConnectUnaryRoute(async (body) => {
-      if (body.byteLength > 100) return rawEcho()(body, { timeoutMs: undefined, headers: {} });
+      if (body.byteLength > 100) return rawEcho()(body, { timeoutMs: undefined, deadlineMs: undefined, headers: {} });
       throw new ConnectError("node 2 does not lead group 7", Code.FailedPrecondition, { "x-why": "moved" },
         [{ desc: NotLeaderSchema, value: create(NotLeaderSchema, { groupId: 7n, leaderNodeId: 3n, leaderAddress: "http://n3" }) }]);
     }, 1000, undefined, { grpc: true }));
