@@ -13,6 +13,7 @@ import { malformed, WireReader, WireTypeLengthDelimited, WireTypeVarint } from "
 import {
   bytesFieldSize,
   nestedFieldSize,
+  referencedAsIs,
   uint53FieldSize,
   varintSize,
   WireWriter,
@@ -69,10 +70,10 @@ export function encodeGroupMessageParts(
 
 /** How many bytes of `message`'s bytes values a writer with `referenceFrom` does not copy. */
 function referencedBytes(message: Message, referenceFrom: number): number {
-  const counted = (length: number): number => (length >= referenceFrom ? length : 0);
-  let bytes = counted(message.context.byteLength);
-  for (const entry of message.entries) bytes += counted(entry.data.byteLength);
-  if (message.snapshot !== undefined) bytes += counted(message.snapshot.data.byteLength);
+  const counted = (value: Uint8Array): number => (referencedAsIs(value, referenceFrom) ? value.byteLength : 0);
+  let bytes = counted(message.context);
+  for (const entry of message.entries) bytes += counted(entry.data);
+  if (message.snapshot !== undefined) bytes += counted(message.snapshot.data);
   return bytes;
 }
 

@@ -4,6 +4,7 @@ import { connectCodeOf } from "./connect-code.js";
 import { TransportError, TransportErrorCode } from "./errors.js";
 import { malformed, WireReader, WireTypeLengthDelimited, WireTypeVarint } from "./wire-reader.js";
 import { varintSize } from "./wire-writer.js";
+import type { FrameSlabs } from "./frame-slabs.js";
 
 /** One request of the Stream call, as the raw handler decodes it (messages are views). */
 export interface RawStreamRequest {
@@ -45,6 +46,7 @@ export function wrapStreamHandler(
   connectHandler: UniversalHandler,
   server: RawStreamServer,
   readMaxBytes: number,
+  frameSlabs: FrameSlabs,
 ): UniversalHandler {
   const handler = (request: UniversalServerRequest): Promise<UniversalServerResponse> => {
     const body = request.body;
@@ -54,7 +56,7 @@ export function wrapStreamHandler(
       aborted: () => request.signal.aborted,
       peerHeader: request.header.get("x-raftkit-node") ?? undefined,
     };
-    const acks = server.serve(readRequests(body, readMaxBytes), call);
+    const acks = server.serve(readRequests(body, readMaxBytes, frameSlabs), call);
     return Promise.resolve({
       status: 200,
       header: new Headers({ "content-type": "application/grpc+proto" }),
@@ -121,10 +123,14 @@ function ackEnvelope(batchesReceived: number): Uint8Array {
   return bytes;
 }
 
-/** The body's gRPC envelopes as decoded StreamRequests; a frame over `readMaxBytes` is refused unread. */
+/**
+ * The body's gRPC envelopes as decoded StreamRequests; a frame over `readMaxBytes` is refused
+ * unread. Each frame is gathered into memory of `frameSlabs` (reused once no view of it is left).
+ */
 async function* readRequests(
   body: AsyncIterable<Uint8Array>,
   readMaxBytes: number,
+  frameSlabs: FrameSlabs,
 ): AsyncIterable<RawStreamRequest> {
   const header = new Uint8Array(envelopeBytes);
   let headerFill = 0;
@@ -155,12 +161,13 @@ async function* readRequests(
             `message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`,
           );
         }
-        // Always gathered into a plain Uint8Array of its own, even when it lies whole in one
-        // chunk (as connect does). The body's chunks are node Buffers, and messages decoded in
-        // place were Buffer views: Buffer's slice() does not copy, and the event store's
-        // decoder (insert-wire.ts, `new Float64Array(bytes.slice(start, end).buffer)`) relies on
-        // it copying - 2ce44d0 lost events in the event store service test that way.
-        frame = new Uint8Array(length);
+        // Always gathered into memory of its own, even when it lies whole in one chunk (as
+        // connect does). The body's chunks are node Buffers, and messages decoded in place were
+        // Buffer views: Buffer's slice() does not copy, and the event store's decoder
+        // (insert-wire.ts, `new Float64Array(bytes.slice(start, end).buffer)`) relies on it
+        // copying - 2ce44d0 lost events in the event store service test that way. The slabs'
+        // views are plain Uint8Arrays (over shared memory), whose slice() copies.
+        frame = frameSlabs.take(length);
         frameFill = 0;
       }
       const take = Math.min(frame.byteLength - frameFill, chunk.byteLength - at);

@@ -15,6 +15,7 @@ import { assert } from "./assert.js";
 import { OpenStreams } from "./open-streams.js";
 import type { RawStreamServer } from "./raw-stream-handler.js";
 import { wrapStreamHandler } from "./raw-stream-handler.js";
+import { createFrameSlabs } from "./frame-slabs.js";
 import { receiveSnapshot } from "./snapshot-receiver.js";
 import type { TransportHandler } from "./transport.js";
 
@@ -45,7 +46,9 @@ export function registerTransportService(
   const server: RawStreamServer = {
     serve: (requests, call) => serveBatches(options, streams, requests, call),
   };
-  router.handlers[index] = wrapStreamHandler(router.handlers[index]!, server, readMaxBytes);
+  // One pool per node: every peer's stream gathers its frames into it.
+  const frameSlabs = createFrameSlabs();
+  router.handlers[index] = wrapStreamHandler(router.handlers[index]!, server, readMaxBytes, frameSlabs);
   return router;
 }
 

@@ -12,6 +12,8 @@ import {
   decodeStreamRequest,
   wrapStreamHandler,
 } from "../../../framework/transport/raw-stream-handler.js";
+import type { FrameSlabs } from "../../../framework/transport/frame-slabs.js";
+import { createFrameSlabs } from "../../../framework/transport/frame-slabs.js";
 import type { GroupMessage } from "../../../framework/transport/index.js";
 import {
   createConnectTransport,
@@ -95,6 +97,8 @@ async function serveRaw(
   chunks: readonly Uint8Array[],
   readMaxBytes = 1 << 20,
   headers: Record<string, string> = { "content-type": "application/grpc+proto" },
+  // Small slabs: frames fill them, move on to the next and, with both lent, get fresh memory.
+  frameSlabs: FrameSlabs = createFrameSlabs({ slabBytes: 64, maxSlabs: 2 }),
 ): Promise<{
   requests: RawStreamRequest[];
   body: Uint8Array[];
@@ -115,6 +119,7 @@ async function serveRaw(
       },
     },
     readMaxBytes,
+    frameSlabs,
   );
   const response = await handler(request(headers, chunksOf(chunks)));
   const body: Uint8Array[] = [];

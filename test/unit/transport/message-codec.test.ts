@@ -8,7 +8,7 @@ import {
   MessageBatchSchema,
   StreamRequestSchema,
 } from "../../../gen/raftkit/v1/transport_pb.js";
-import { MessageType } from "../../../framework/raft/index.js";
+import { EntryType, MessageType } from "../../../framework/raft/index.js";
 import type { Message } from "../../../framework/raft/index.js";
 import {
   decodeGroupMessage,
@@ -86,6 +86,31 @@ describe("message codec", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("in parts: bytes values in shared memory (received frames, reused later) are copied, never listed", () => {
+    const shared = new Uint8Array(new SharedArrayBuffer(4096), 8, 4000).fill(7);
+    const own = new Uint8Array(4000).fill(9);
+    const groupMessage = {
+      groupId: 4,
+      message: {
+        ...heartbeat,
+        type: MessageType.Append,
+        entries: [
+          { term: 7, index: 1, type: EntryType.Normal, data: shared },
+          { term: 7, index: 2, type: EntryType.Normal, data: own },
+        ],
+      },
+    };
+    const whole = encodeGroupMessage(groupMessage);
+    const { parts, byteLength } = encodeGroupMessageParts(groupMessage, 1024);
+    expect(byteLength).toBe(whole.byteLength);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(whole));
+    expect(parts.some((part) => part === own)).toBe(true); // not shared: listed as it is
+    expect(parts.some((part) => part.buffer instanceof SharedArrayBuffer)).toBe(false);
+    shared.fill(1); // the slab reused: what was encoded does not change
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(whole));
+    expect(decodeGroupMessage(whole).message.entries[0]!.data.every((byte) => byte === 7)).toBe(true);
   });
 
   it("writes the same bytes as protobuf-es toBinary", () => {
