@@ -7,6 +7,17 @@
  * `take` of the same size reuses it, so a store's block memory follows its
  * peak resident set, not the data stored. (A slab is only freed when no
  * block or free piece of it is left.)
+ *
+ * Slabs are SharedArrayBuffers (never shared with another thread): V8 does
+ * not count their bytes as the isolate's external memory, so block memory —
+ * retained on purpose, bounded by the block cache's budget and reused
+ * through `release` — no longer starts garbage collections. With
+ * ArrayBuffers every 64 MiB of new blocks (~800 k events) started a full
+ * collection ("external memory pressure") and every 32 MiB allocated while
+ * young a scavenge, on every replica, none of which could free a slab the
+ * cache still held (session 11: docs/benchmarks.md). Typed arrays over them
+ * read and write as over an ArrayBuffer. A slab nothing references any more
+ * is still freed by the collector, only later.
  * @internal
  */
 export interface ColumnArena {
@@ -19,14 +30,14 @@ export interface ColumnArena {
 }
 
 export interface ArenaPiece {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: SharedArrayBuffer;
   readonly offset: number;
 }
 
 export const ARENA_SLAB_BYTES = 4 * 1024 * 1024;
 
 export function createColumnArena(slabBytes = ARENA_SLAB_BYTES): ColumnArena {
-  let slab = new ArrayBuffer(0);
+  let slab = new SharedArrayBuffer(0);
   let used = 0;
   const free = new Map<number, ArenaPiece[]>();
   let freeBytes = 0;
@@ -38,9 +49,9 @@ export function createColumnArena(slabBytes = ARENA_SLAB_BYTES): ColumnArena {
         new Uint8Array(reused.buffer, reused.offset, bytes).fill(0);
         return reused;
       }
-      if (bytes > slabBytes) return { buffer: new ArrayBuffer(bytes), offset: 0 };
+      if (bytes > slabBytes) return { buffer: new SharedArrayBuffer(bytes), offset: 0 };
       if (used + bytes > slab.byteLength) {
-        slab = new ArrayBuffer(slabBytes);
+        slab = new SharedArrayBuffer(slabBytes);
         used = 0;
       }
       const offset = used;
