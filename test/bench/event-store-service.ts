@@ -25,11 +25,16 @@
  * node log lines of the phase naming a stall, election or failure. WARMUP
  * (default 2 s) of unmeasured sync inserts runs first; KEEP=1 keeps the data
  * directory with the node logs.
+ *
+ * TRACE=1: every process (nodes via EVENTSTORE_TRACE, this client) records its
+ * GCs, event-loop gaps, and the nodes their inserts, proposals and applies
+ * (examples/event-store/node/latency-trace.ts); after each open-loop phase the
+ * acks above its p95 are printed step by step with what else happened then.
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { execFileSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +51,10 @@ import {
   InsertRequestSchema, type InsertRequest,
 } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
+import { startLatencyTrace } from "../../examples/event-store/node/latency-trace.js";
+import type { LatencyTrace } from "../../examples/event-store/node/latency-trace.js";
+import { parseTrace, traceAcks, traceReportLines } from "../../examples/event-store/node/latency-trace-report.js";
+import type { ClientInsert } from "../../examples/event-store/node/latency-trace-report.js";
 import { natsJetStreamBaseline } from "./nats-jetstream-baseline.js";
 
 const SECONDS = Number(process.env["SECONDS"] ?? 15);
@@ -228,6 +237,14 @@ async function run(): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), "es-bench-"));
   // FLAGS: further node flags, e.g. FLAGS="--tick-ms 20".
   const flags = (process.env["FLAGS"] ?? "").split(" ").filter((flag) => flag !== "");
+  // TRACE=1: the nodes (spawned with this environment) and this client write latency traces to <data>/trace.
+  const traceDirectory = process.env["TRACE"] === "1" ? join(directory, "trace") : undefined;
+  let clientTrace: LatencyTrace | undefined;
+  if (traceDirectory !== undefined) {
+    mkdirSync(traceDirectory, { recursive: true });
+    process.env["EVENTSTORE_TRACE"] = traceDirectory;
+    clientTrace = startLatencyTrace({ path: join(traceDirectory, "client.trace"), now: () => performance.timeOrigin + performance.now() });
+  }
   const cluster = await startLocalCluster({ dataDirectory: directory, groups: "1-4", flags });
   try {
     const store = await EventStore.connect(cluster.urls);
@@ -293,6 +310,8 @@ async function run(): Promise<void> {
       }
       await findLeader();
       const acks: Ack[] = [];
+      /** TRACE=1, open loop: each insert's key and times on the trace's clock. */
+      const traced: ClientInsert[] = [];
       const cpuBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
       // The client (this process: producers' batches, their encoding, Connect) shares the cores too.
       const clientBefore = process.cpuUsage();
@@ -346,9 +365,15 @@ async function run(): Promise<void> {
             const batch = wireEventsOf(batchOf(producer, sequence, INSERT));
             if (performance.now() - due > 1) lateSends += 1;
             const dueAt = due;
+            const sentAt = performance.now();
             inFlight.push(call.insert("bench", batch, { timeoutMs: 10_000 }).then((response) => {
               events += response.accepted;
-              acks.push({ dueMs: dueAt - started, latencyMs: performance.now() - dueAt });
+              const ackAt = performance.now();
+              acks.push({ dueMs: dueAt - started, latencyMs: ackAt - dueAt });
+              if (clientTrace !== undefined) {
+                const origin = performance.timeOrigin;
+                traced.push({ key: batch.timestamps[0]!, dueMs: origin + dueAt, sentMs: origin + sentAt, ackMs: origin + ackAt });
+              }
             }, (error: unknown) => onError(error, INSERT)));
           }
         }));
@@ -403,6 +428,23 @@ async function run(): Promise<void> {
         `${mismatch ? ": MISMATCH" : ""}${mode === "async" ? `; async tail applied within ${drainedMs.toFixed(0)} ms` : ""})` +
         `, ${info.lateEventCount} of them late, ${info.blockCount} blocks`);
       storedBefore = Number(info.eventCount);
+      if (traceDirectory !== undefined && traced.length > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const traces = new Map([...cluster.nodes.map((node) => `n${node.nodeId}`), "client"].map((name) => {
+          let text = "";
+          try {
+            text = readFileSync(join(traceDirectory, `${name}.trace`), "utf8");
+          } catch {
+            // A process that recorded nothing yet.
+          }
+          return [name, parseTrace(text)] as const;
+        }));
+        const sorted = traced.map((insert) => insert.ackMs - insert.dueMs).sort((a, b) => a - b);
+        const p95 = percentile(sorted, 0.95);
+        const worst = traced.filter((insert) => insert.ackMs - insert.dueMs > p95).sort((a, b) => (b.ackMs - b.dueMs) - (a.ackMs - a.dueMs));
+        console.log(`  trace: the ${worst.length} acks above p95 (${p95.toFixed(1)} ms), steps in ms | GC and loop gaps meanwhile per process => largest step: cause`);
+        for (const line of traceReportLines(traceAcks(worst, traces, groupId))) console.log(line);
+      }
       console.log(`${label}: ${Math.round(events / seconds)} events/s, ack p50 ${tail.p50.toFixed(1)} ms, p99 ${tail.p99.toFixed(1)} ms, ` +
         `p999 ${tail.p999.toFixed(1)} ms, ${errors} errors, ratio to engine alone ${(events / seconds / baseline).toFixed(3)}`);
       await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -423,6 +465,7 @@ async function run(): Promise<void> {
     store.close();
     call.close();
   } finally {
+    clientTrace?.stop();
     await cluster.stop();
     // KEEP=1: the nodes' data and logs (n<id>.log) stay for a look afterwards.
     if (process.env["KEEP"] === "1") console.log(`kept ${directory}`);

@@ -35,6 +35,7 @@ import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
 import { eventsOccurrences } from "./insert-route.js";
 import type { InsertRequestWire } from "./insert-route.js";
 import { createStreamListing } from "./stream-listing.js";
+import type { LatencyTrace } from "./latency-trace.js";
 
 export interface EventStoreNodeServiceOptions {
   readonly host: NodeHost;
@@ -51,6 +52,8 @@ export interface EventStoreNodeServiceOptions {
    * loop for over a second, past its groups' election timeout. Default: none.
    */
   readonly yieldNow?: () => Promise<void>;
+  /** Records each binary insert's receipt, admission and answer (EVENTSTORE_TRACE); default: none. */
+  readonly trace?: LatencyTrace;
 }
 
 /**
@@ -80,7 +83,7 @@ export function createEventStoreNodeService(
 export function createEventStoreNodeHandlers(
   options: EventStoreNodeServiceOptions,
 ): { readonly service: ServiceImpl<typeof EventStoreService>; readonly binaryInsert: BinaryInsertHandler } {
-  const { host, buffer, partitionOf, addressOf, partitionIds, yieldNow } = options;
+  const { host, buffer, partitionOf, addressOf, partitionIds, yieldNow, trace } = options;
   const streams = new Map<string, BufferedStream>();
 
   const call = async <Result>(stream: string, work: (groupId: number) => Promise<Result>): Promise<Result> => {
@@ -173,8 +176,9 @@ export function createEventStoreNodeHandlers(
       (client, request, headers) => client.streamInfo(request, { headers })),
     listStreams: (request, context) => listStreams(request, context.requestHeader),
   };
-  const binaryInsert = forwardingCall(
-    (request: InsertRequestWire) => insertInto(request.stream, request.async, (stream) => {
+  /** A binary insert on this node; `admitted` hears its first event's timestamp and count once decoded. */
+  const binaryInsertHere = (request: InsertRequestWire, admitted?: (key: number, events: number) => void) =>
+    insertInto(request.stream, request.async, (stream) => {
       // Decoded into the stream's column memory (no fresh arrays per insert); the buffer releases it.
       const arena = buffer.arenaOf(stream);
       let lease: ColumnLease | undefined;
@@ -184,12 +188,27 @@ export function createEventStoreNodeHandlers(
           lease = rows.lease;
           return rows;
         });
+        admitted?.(wire.timestamps[0] ?? NaN, wire.timestamps.length);
         return { events: wireToColumnar(request.stream, wire, stream.fields), lease };
       } catch (error) {
         lease?.release();
         throw error;
       }
-    }),
+    });
+  const binaryInsert = forwardingCall(
+    trace === undefined ? binaryInsertHere : async (request: InsertRequestWire) => {
+      const received = trace.now();
+      let key = NaN;
+      let events = 0;
+      let buffered = NaN;
+      const response = await binaryInsertHere(request, (first, count) => {
+        key = first;
+        events = count;
+        buffered = trace.now();
+      });
+      trace.insert(key, events, received, buffered, trace.now());
+      return response;
+    },
     (client, request, headers) => client.insert(forwardedInsert(request), { headers }));
   return { service, binaryInsert };
 

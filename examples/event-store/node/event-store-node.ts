@@ -15,6 +15,7 @@ import { createEventStoreNodeHandlers, forwardedHeader } from "./event-store-nod
 import type { BinaryInsertHandler } from "./event-store-node-service.js";
 import { insertPath, insertServerMethod, parseInsertRequestWire } from "./insert-route.js";
 import { createStreamPartitions } from "./stream-directory.js";
+import type { LatencyTrace } from "./latency-trace.js";
 
 /**
  * A flush of ~16k events took 0.5-1 s of wall time to apply in one pass on a
@@ -41,15 +42,18 @@ export interface EventStoreNode {
  * (startNode extras, NodeHost.propose/query/isLeader/status).
  */
 export async function startEventStoreNode(config: NodeConfig, logger: Logger,
-  extras: Pick<NodeExtras, "fallback"> = {}): Promise<EventStoreNode> {
+  extras: Pick<NodeExtras, "fallback"> = {}, trace?: LatencyTrace): Promise<EventStoreNode> {
   const fileSystem = createNodeFileSystem();
   const types: StateMachineTypes = new Map([
     ...builtinStateMachineTypes,
-    [eventStoreStateMachineType, (groupId: number) => createEventStoreMachine({
-      partitionId: groupId, fileSystem,
-      directory: join(config.dataDirectory, "eventstore", `p${groupId}`),
-      applySlices,
-    }).machine],
+    [eventStoreStateMachineType, (groupId: number) => {
+      const { machine } = createEventStoreMachine({
+        partitionId: groupId, fileSystem,
+        directory: join(config.dataDirectory, "eventstore", `p${groupId}`),
+        applySlices,
+      });
+      return trace === undefined ? machine : trace.traced(groupId, machine);
+    }],
   ]);
   const nodes = new Map<number, string>([[config.nodeId, `${config.listenHost}:${config.listenPort}`], ...config.peers]);
   const partitionOf = createStreamPartitions(createStaticClusterManager(createUniformStaticTable({
@@ -107,7 +111,7 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
         },
       });
       const handlers = createEventStoreNodeHandlers({
-        host, buffer, partitionOf, addressOf, partitionIds: config.groups, yieldNow,
+        host, buffer, partitionOf, addressOf, partitionIds: config.groups, yieldNow, trace,
       });
       binaryInsert = handlers.binaryInsert;
       router.service(EventStoreService, handlers.service, { readMaxBytes });

@@ -47,7 +47,7 @@ export function startLoopStallMonitor(logger: Logger, thresholdMs = 250): LoopSt
   };
 }
 
-/** The kind of a GC entry (1 minor, 2 major, 4 incremental, 8 weak callbacks; 0 unknown). */
+/** The kind of a GC entry (perf_hooks' NODE_PERFORMANCE_GC_*: 1 minor, 4 major, 8 incremental, 16 weak callbacks; 0 unknown). */
 function gcKindOf(entry: PerformanceEntry): number {
   // Node's GC entries carry { detail: { kind } }; its typings do not declare it on PerformanceEntry.
   const detail: unknown = Reflect.get(entry, "detail");

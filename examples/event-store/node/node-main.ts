@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { createPinoLogger } from "../../../framework/cli/pino-logger.js";
 import { resolveStartSettings } from "../../../framework/cli/start-settings.js";
 import { createUiHandler } from "../../../framework/ui/index.js";
 import { startEventStoreNode } from "./event-store-node.js";
 import { startLoopStallMonitor } from "./loop-stall-monitor.js";
+import { startLatencyTrace } from "./latency-trace.js";
 
 /**
  * Process entry of an event store node: `raftkit start`'s flags (same
@@ -37,7 +39,14 @@ const fallback = createUiHandler({
   peers: settings.node.peers,
   onError: (message, error) => logger.warn(message, { error: String(error) }),
 });
-const running = await startEventStoreNode(settings.node, logger, { fallback });
+// EVENTSTORE_TRACE=<directory>: a latency trace of this node to <directory>/n<id>.trace (latency-trace.ts); off by default.
+const traceDirectory = process.env["EVENTSTORE_TRACE"] ?? "";
+const trace = traceDirectory === "" ? undefined : startLatencyTrace({
+  path: join(traceDirectory, `n${settings.node.nodeId}.trace`),
+  now: () => performance.timeOrigin + performance.now(),
+});
+await trace?.traceFileHandles();
+const running = await startEventStoreNode(settings.node, logger, { fallback }, trace);
 const stalls = startLoopStallMonitor(logger);
 process.stdout.write(`${JSON.stringify({ event: "ready", nodeId: settings.node.nodeId, port: running.node.port })}\n`);
 const signal = await new Promise<string>((resolve) => {
@@ -47,6 +56,7 @@ const signal = await new Promise<string>((resolve) => {
 logger.info("shutting down", { signal });
 stalls.stop();
 await running.stop();
+trace?.stop();
 logger.flush();
 await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
 process.exit(0);
