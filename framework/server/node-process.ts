@@ -24,7 +24,7 @@ import type { DualProtocolListener } from "./dual-protocol-listener.js";
 import { listenDualProtocol } from "./dual-protocol-listener.js";
 import { ServerError, ServerErrorCode } from "./errors.js";
 import { createConnectBatchRoute, createConnectUnaryRoute } from "./connect-batch-route.js";
-import type { RawUnaryHandler, RouteRequest, RouteResponse } from "./connect-batch-route.js";
+import type { RawUnaryCall, RawUnaryHandler, RouteRequest, RouteResponse } from "./connect-batch-route.js";
 import { createBinaryBatchExecutor, createBinaryExecuteBatch, createGatewayServiceImpl } from "./gateway-service.js";
 import type { GatewayServiceOptions } from "./gateway-service.js";
 import { executeBatchPath, executeBatchServerMethod, isBinaryBatchContentType } from "./gateway-wire.js";
@@ -125,6 +125,12 @@ export interface BinaryRoute {
   readonly unary?: {
     readonly handler: (host: NodeHost) => RawUnaryHandler;
     readonly readMaxBytes: number;
+    /**
+     * Optional: a refusal decided from the call's headers alone, before its
+     * body is read (createConnectUnaryRoute's `refuseEarly`): an error
+     * returned is answered as the handler's throw would be.
+     */
+    readonly refuseEarly?: (host: NodeHost) => (call: RawUnaryCall) => unknown;
   };
 }
 
@@ -345,7 +351,8 @@ async function listen(
     const handler = connectNodeAdapter({ routes: (router) => route.routes(router, host) });
     const unary = route.unary;
     binaryRoutes.set(route.path, unary === undefined ? { handler } : {
-      handler, raw: createConnectUnaryRoute(unary.handler(host), unary.readMaxBytes, asConnectHandlerError, { grpc: true }),
+      handler, raw: createConnectUnaryRoute(unary.handler(host), unary.readMaxBytes, asConnectHandlerError,
+        { grpc: true, ...(unary.refuseEarly === undefined ? {} : { refuseEarly: unary.refuseEarly(host) }) }),
     });
   }
   const handler: RequestHandler = (request, response) => {

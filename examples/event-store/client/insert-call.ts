@@ -5,6 +5,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { EventStoreService, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
+import { insertStreamHeader } from "../service/insert-wire.js";
 import type { WireEvents } from "../service/insert-wire.js";
 import { encodeInsertCommand } from "../service/insert-wire-encode.js";
 import { utf8Bytes, varintBytes, WireWriter } from "../service/wire-writer.js";
@@ -214,6 +215,8 @@ export function createInsertCall(baseUrl: string, limits: InsertCallLimits = {})
             "content-type": "application/proto",
             "connect-protocol-version": "1",
             "content-length": bodyBytes,
+            // The stream, for a leader to refuse an insert it would refuse anyway before reading the body.
+            [insertStreamHeader]: encodeURIComponent(stream),
           };
           // What is left of the deadline: the call may have waited for earlier requests to be written.
           if (timeoutMs !== undefined) {

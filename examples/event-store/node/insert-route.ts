@@ -23,8 +23,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { DescMessage, DescMethodUnary, Message } from "@bufbuild/protobuf";
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { connectErrorFrom } from "../../../framework/server/index.js";
+import type { RawUnaryCall } from "../../../framework/server/index.js";
 import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
-import { InsertWireError } from "../service/insert-wire.js";
+import type { InsertBuffer } from "../service/insert-buffer.js";
+import { InsertWireError, insertStreamHeader } from "../service/insert-wire.js";
 import { WireReader, WireType } from "../service/wire-reader.js";
 
 /** InsertRequest as the node's binary route reads it: the events among the unknown fields, as bytes. */
@@ -100,4 +103,28 @@ export function eventsOccurrences(request: InsertRequestWire): Uint8Array[] {
     occurrences.push(field.data.subarray(range.start, range.end));
   }
   return occurrences;
+}
+
+
+/**
+ * The Overloaded answer to an Insert call that the leader's buffer refuses
+ * from its queue alone (InsertBuffer.refusalBefore), decided on the call's
+ * headers (`insertStreamHeader`, the deadline): undefined when the call does
+ * not name its stream or the buffer would take it. Under overload most
+ * inserts are refused, and each refusal after the body was read, decoded
+ * and checked cost the leader about what an admitted insert costs (500,000
+ * events/s offered in inserts of 256: 7,388 refused against 4,331 admitted,
+ * the leader at 4.4 µs of CPU per acknowledged event against 2.6 unloaded).
+ */
+export function earlyInsertRefusal(buffer: Pick<InsertBuffer, "refusalBefore">, call: RawUnaryCall): ConnectError | undefined {
+  const named = call.headers[insertStreamHeader];
+  if (typeof named !== "string") return undefined;
+  let stream: string;
+  try {
+    stream = decodeURIComponent(named);
+  } catch {
+    return undefined; // not what this client sends: the body decides
+  }
+  const refusal = buffer.refusalBefore(stream, call.deadlineMs);
+  return refusal === undefined ? undefined : connectErrorFrom(refusal.error, refusal.groupId, () => undefined);
 }

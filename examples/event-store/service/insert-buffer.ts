@@ -144,6 +144,17 @@ export interface InsertBuffer {
    */
   insert(stream: BufferedStream, events: ColumnarEvents, async: boolean, lease?: ColumnLease,
     deadlineMs?: number): Promise<InsertResponse>;
+  /**
+   * Whether an insert into the stream named `stream`, of as many events as
+   * the stream's latest insert, would be refused from the queue (the work
+   * ahead of it at the measured apply rate exceeds admissionTimeoutMs or
+   * what `deadlineMs` leaves; the deadline is past; the waiting room is
+   * full): the Overloaded refusal and the stream's group, or undefined
+   * (insert() decides). Asked before a request's body is read or decoded,
+   * so that an overloaded leader refuses cheaply; a smaller insert that
+   * would have fit is refused too (its caller backs off like the others).
+   */
+  refusalBefore(stream: string, deadlineMs?: number): { readonly error: HostError; readonly groupId: number } | undefined;
   /** The stream's reused memory for decoded inserts (its double and int64 columns and timestamps). */
   arenaOf(stream: BufferedStream): ColumnArena;
   statistics(): BufferStatistics;
@@ -186,6 +197,19 @@ interface StreamBuffer {
   inFlightEvents: number;
   waiting: Waiter[];
   waitingEvents: number;
+  /**
+   * Lower bounds (clock ms) kept so that the checks every leadershipCheckMs
+   * scan their queue only when something in it may be due: the earliest
+   * deadline of a waiter, the earliest arrival and answer-by time of a
+   * buffered sync insert (Infinity: none). Scanning ~1,000 waiters 50 times
+   * a second was ~5 % of an overloaded leader's CPU (profile, 500,000
+   * events/s offered).
+   */
+  waitersDueMs: number;
+  /** Events of the latest insert into the stream: refusalBefore's guess at the next one's. */
+  latestInsertEvents: number;
+  bufferedArrivedMs: number;
+  bufferedAnswerByMs: number;
   flushTimer: TimerHandle | undefined;
 }
 
@@ -231,6 +255,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
   const flushWhenIdle = options.flushWhenIdle ?? false;
   const deadlineMarginMs = options.deadlineMarginMs ?? 50;
   const streams = new Map<string, StreamBuffer>();
+  /** The same buffers by stream name (the latest group a stream was buffered in): refusalBefore. */
+  const byName = new Map<string, StreamBuffer>();
   const scratch = new MergeScratch();
   const arenas = new Map<string, { readonly signature: string; readonly arena: ColumnArena }>();
   let flushes = 0;
@@ -244,6 +270,9 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     buffer.bufferedBytes = 0;
     buffer.waiting = [];
     buffer.waitingEvents = 0;
+    buffer.waitersDueMs = Infinity;
+    buffer.bufferedArrivedMs = Infinity;
+    buffer.bufferedAnswerByMs = Infinity;
     buffer.flushTimer?.cancel();
     buffer.flushTimer = undefined;
     // Async callers were answered when buffered: their events are the loss window.
@@ -273,9 +302,20 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
 
   const expireWaiters = (buffer: StreamBuffer): void => {
     const now = clock.now();
-    const expired = buffer.waiting.filter((waiter) => waiter.deadline <= now);
-    if (expired.length === 0) return;
-    buffer.waiting = buffer.waiting.filter((waiter) => waiter.deadline > now);
+    if (buffer.waitersDueMs > now) return;
+    const expired: Waiter[] = [];
+    const kept: Waiter[] = [];
+    let dueMs = Infinity;
+    for (const waiter of buffer.waiting) {
+      if (waiter.deadline <= now) {
+        expired.push(waiter);
+        continue;
+      }
+      kept.push(waiter);
+      dueMs = Math.min(dueMs, waiter.deadline);
+    }
+    buffer.waiting = kept;
+    buffer.waitersDueMs = dueMs;
     for (const waiter of expired) {
       buffer.waitingEvents -= waiter.events.timestamps.length;
       waiter.lease?.release();
@@ -313,11 +353,20 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     // deadline is refused now, while the refusal is a known outcome (nothing of it written).
     const late = (pending: Pending): boolean => !pending.async && (pending.arrivedMs <= horizon ||
       expectedAppliedMs(buffer, now, buffer.inFlightEvents + pending.events.timestamps.length) > pending.answerByMs);
-    if (!buffer.buffered.some(late)) return;
+    // Nothing can be late while the oldest arrival is within the timeout and the earliest answer-by
+    // time is past what all that is in flight and buffered needs (a bound on any one insert's).
+    if (buffer.bufferedArrivedMs > horizon &&
+      expectedAppliedMs(buffer, now, buffer.inFlightEvents + buffer.bufferedEvents) <= buffer.bufferedAnswerByMs) return;
     const kept: Pending[] = [];
+    let arrivedMs = Infinity;
+    let answerByMs = Infinity;
     for (const pending of buffer.buffered) {
       if (!late(pending)) {
         kept.push(pending);
+        if (!pending.async) {
+          arrivedMs = Math.min(arrivedMs, pending.arrivedMs);
+          answerByMs = Math.min(answerByMs, pending.answerByMs);
+        }
         continue;
       }
       buffer.bufferedEvents -= pending.events.timestamps.length;
@@ -329,6 +378,8 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
           expectedAppliedMs(buffer, now, buffer.inFlightEvents + pending.events.timestamps.length)));
     }
     buffer.buffered = kept;
+    buffer.bufferedArrivedMs = arrivedMs;
+    buffer.bufferedAnswerByMs = answerByMs;
   };
 
   /** Whether another proposal may start: the work in flight is within maxInFlightMs (see the option). */
@@ -390,10 +441,64 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
     buffer.windowBusyMs = 0;
   };
 
+  const streamBufferOf = (stream: BufferedStream): StreamBuffer => {
+    const key = keyOf(stream.groupId, stream.stream);
+    let buffer = streams.get(key);
+    if (buffer === undefined) {
+      buffer = { info: stream, windowEvents: 0, windowBusyMs: 0, pastWindows: [], busySinceMs: undefined,
+        appliedPerMs: undefined,
+        buffered: [], bufferedEvents: 0, bufferedBytes: 0, inFlightEvents: 0,
+        waiting: [], waitingEvents: 0,
+        waitersDueMs: Infinity, latestInsertEvents: 0, bufferedArrivedMs: Infinity, bufferedAnswerByMs: Infinity, flushTimer: undefined };
+      streams.set(key, buffer);
+    }
+    buffer.info = stream;
+    byName.set(stream.stream, buffer);
+    return buffer;
+  };
+
+  /**
+   * Why an insert of `count` arriving now is refused (Overloaded: nothing of
+   * it is written), or undefined when it is buffered or may wait for room:
+   * its caller's deadline is (nearly) past; the work ahead of it at the
+   * measured apply rate exceeds admissionTimeoutMs or what its deadline
+   * leaves; the waiting room is full.
+   */
+  const queueRefusal = (buffer: StreamBuffer, count: number, async: boolean, now: number,
+    answerByMs: number): HostError | undefined => {
+    const stream = buffer.info.stream;
+    if (answerByMs <= now) {
+      return overloaded(stream, `the call's deadline leaves ${Math.max(0, Math.round(answerByMs + deadlineMarginMs - now))} ms ` +
+        `(${deadlineMarginMs} ms are kept for the answer): nothing of it written, back off`);
+    }
+    const pendingNow = buffer.bufferedEvents + buffer.inFlightEvents;
+    const rate = buffer.appliedPerMs;
+    if (pendingNow > 0 && rate !== undefined) {
+      const waitMs = expectedWaitMs(buffer, count)!;
+      const ahead = `(${pendingNow + buffer.waitingEvents} events ahead at ${Math.round(rate * 1000)} events/s)`;
+      if (waitMs > admissionTimeoutMs) {
+        return overloaded(stream, `an insert now would wait ~${Math.round(waitMs)} ms ${ahead}, ` +
+          `allowed ${admissionTimeoutMs} ms, back off`);
+      }
+      if (now + waitMs > answerByMs) {
+        return overloaded(stream, `an insert now would wait ~${Math.round(waitMs)} ms ${ahead}, ` +
+          `the call's deadline leaves ${Math.round(answerByMs - now)} ms: nothing of it written, back off`);
+      }
+    }
+    if (buffer.waiting.length === 0 && hasRoom(buffer, count, async)) return undefined;
+    if (buffer.waitingEvents + count <= buffer.info.settings.maxPendingEvents) return undefined;
+    return overloaded(stream, `${pendingNow} events pending and ${buffer.waitingEvents} waiting ` +
+      `(limit ${buffer.info.settings.maxPendingEvents}), back off`);
+  };
+
   const admit = (buffer: StreamBuffer, pending: Pending): void => {
     buffer.buffered.push(pending);
     buffer.bufferedEvents += pending.events.timestamps.length;
     buffer.bufferedBytes += pending.bytes;
+    if (!pending.async) {
+      buffer.bufferedArrivedMs = Math.min(buffer.bufferedArrivedMs, pending.arrivedMs);
+      buffer.bufferedAnswerByMs = Math.min(buffer.bufferedAnswerByMs, pending.answerByMs);
+    }
     if (pending.async) {
       const count = pending.events.timestamps.length;
       pending.resolve(create(InsertResponseSchema, { accepted: count }));
@@ -457,6 +562,10 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
         events += count;
         batch.push(pending);
       }
+      if (buffer.buffered.length === 0) {
+        buffer.bufferedArrivedMs = Infinity;
+        buffer.bufferedAnswerByMs = Infinity;
+      }
       if (batch.length === 0) {
         admitWaiters(buffer);
         return;
@@ -513,6 +622,18 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       const count = events.timestamps.length;
       const { leader, leaderHint } = target.leadership(stream.groupId);
       if (!leader) return refused(notLeader(stream.groupId, leaderHint));
+      if (count === 0) {
+        lease?.release();
+        return Promise.resolve(create(InsertResponseSchema, { accepted: 0 }));
+      }
+      const buffer = streamBufferOf(stream);
+      buffer.latestInsertEvents = count;
+      const now = clock.now();
+      const answerByMs = deadlineMs === undefined ? Infinity : deadlineMs - deadlineMarginMs;
+      // Refused for the queue before the events are checked: under overload most inserts are refused,
+      // and the check (~0.3 µs per event) was spent on each of them for nothing.
+      const refusal = queueRefusal(buffer, count, async, now, answerByMs);
+      if (refusal !== undefined) return refused(refusal);
       try {
         stream.check({ kind: "insert", stream: stream.stream, timestamps: events.timestamps,
           columns: { ...events.columns, [EVENT_ID_FIELD]: events.ids } });
@@ -526,53 +647,29 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
         return refused(new HostError(HostErrorCode.InvalidArgument,
           `insert of about ${bytes} bytes into '${stream.stream}', allowed ≤ ${options.maxProposalBytes}: split it`));
       }
-      const key = keyOf(stream.groupId, stream.stream);
-      let buffer = streams.get(key);
-      if (buffer === undefined) {
-        buffer = { info: stream, windowEvents: 0, windowBusyMs: 0, pastWindows: [], busySinceMs: undefined,
-          appliedPerMs: undefined,
-          buffered: [], bufferedEvents: 0, bufferedBytes: 0, inFlightEvents: 0,
-          waiting: [], waitingEvents: 0, flushTimer: undefined };
-        streams.set(key, buffer);
-      }
-      buffer.info = stream;
-      const streamBuffer = buffer;
       return new Promise<InsertResponse>((resolve, reject) => {
-        const now = clock.now();
-        const answerByMs = deadlineMs === undefined ? Infinity : deadlineMs - deadlineMarginMs;
         const pending = { arrivedMs: now, answerByMs, events, bytes, async, lease, resolve, reject };
-        const waitMs = expectedWaitMs(streamBuffer, count);
-        const rate = streamBuffer.appliedPerMs;
-        const pendingNow = streamBuffer.bufferedEvents + streamBuffer.inFlightEvents;
-        if (count === 0) {
-          lease?.release();
-          resolve(create(InsertResponseSchema, { accepted: 0 }));
-        } else if (answerByMs <= now) {
-          lease?.release();
-          reject(overloaded(stream.stream, `the call's deadline leaves ${Math.max(0, Math.round(deadlineMs! - now))} ms ` +
-            `(${deadlineMarginMs} ms are kept for the answer): nothing of it written, back off`));
-        } else if (pendingNow > 0 && waitMs !== undefined && rate !== undefined && waitMs > admissionTimeoutMs) {
-          lease?.release();
-          reject(overloaded(stream.stream, `an insert now would wait ~${Math.round(waitMs)} ms ` +
-            `(${pendingNow + streamBuffer.waitingEvents} events ahead at ` +
-            `${Math.round(rate * 1000)} events/s), allowed ${admissionTimeoutMs} ms, back off`));
-        } else if (pendingNow > 0 && waitMs !== undefined && rate !== undefined && now + waitMs > answerByMs) {
-          lease?.release();
-          reject(overloaded(stream.stream, `an insert now would wait ~${Math.round(waitMs)} ms ` +
-            `(${pendingNow + streamBuffer.waitingEvents} events ahead at ${Math.round(rate * 1000)} events/s), ` +
-            `the call's deadline leaves ${Math.round(answerByMs - now)} ms: nothing of it written, back off`));
-        } else if (streamBuffer.waiting.length === 0 && hasRoom(streamBuffer, count, async)) {
-          admit(streamBuffer, pending);
-        } else if (streamBuffer.waitingEvents + count <= streamBuffer.info.settings.maxPendingEvents) {
-          streamBuffer.waiting.push({ ...pending, deadline: Math.min(now + admissionTimeoutMs, answerByMs) });
-          streamBuffer.waitingEvents += count;
-          ensureWatch();
-        } else {
-          lease?.release();
-          reject(overloaded(stream.stream, `${streamBuffer.bufferedEvents + streamBuffer.inFlightEvents} events pending ` +
-            `and ${streamBuffer.waitingEvents} waiting (limit ${streamBuffer.info.settings.maxPendingEvents}), back off`));
+        // queueRefusal found room for it (nothing ran since): buffered now, or waiting for room.
+        if (buffer.waiting.length === 0 && hasRoom(buffer, count, async)) {
+          admit(buffer, pending);
+          return;
         }
+        const deadline = Math.min(now + admissionTimeoutMs, answerByMs);
+        buffer.waiting.push({ ...pending, deadline });
+        buffer.waitingEvents += count;
+        buffer.waitersDueMs = Math.min(buffer.waitersDueMs, deadline);
+        ensureWatch();
       });
+    },
+    refusalBefore(streamName, deadlineMs) {
+      const buffer = byName.get(streamName);
+      if (closed || buffer === undefined || !target.leadership(buffer.info.groupId).leader) return undefined;
+      const now = clock.now();
+      // The events are not read yet: as many as the stream's latest insert (the queue is bounded by
+      // admission, so only an insert of some size can be over it).
+      const error = queueRefusal(buffer, buffer.latestInsertEvents, false, now,
+        deadlineMs === undefined ? Infinity : deadlineMs - deadlineMarginMs);
+      return error === undefined ? undefined : { error, groupId: buffer.info.groupId };
     },
     arenaOf(stream) {
       const key = keyOf(stream.groupId, stream.stream);

@@ -434,3 +434,12 @@ export function readInsertCommand(bytes: Uint8Array): ReadInsertCommand {
   }, (fieldNo) => (fieldNo === 1 ? "stream" : fieldNo === 2 ? "events" : fieldNo === 3 ? "async" : unknownField(fieldNo)));
   return { stream, async, finish: (targetOf) => events.finish(targetOf) };
 }
+
+/**
+ * The request header in which the event store's client names an Insert's
+ * stream (URI-encoded), so that the leader can refuse an insert it would
+ * refuse anyway before it reads the body (insert-route.ts's
+ * earlyInsertRefusal). Optional: a call without it is decided on its body,
+ * as any client's; the body's `stream` is the one written to.
+ */
+export const insertStreamHeader = "eventstore-stream";

@@ -15,6 +15,10 @@ import { createInsertBuffer, type BufferedStream } from "../service/insert-buffe
 import type { ColumnarEvents } from "../service/columnar-events.js";
 import { MergeScratch, mergeSorted } from "../service/columnar-events.js";
 import fc from "fast-check";
+import { Code } from "@connectrpc/connect";
+import { OverloadedSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
+import { earlyInsertRefusal } from "../node/insert-route.js";
+import { insertStreamHeader } from "../service/insert-wire.js";
 import { resolveStreamSettings } from "../service/stream-settings.js";
 import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
 
@@ -465,6 +469,42 @@ describe("leader insert buffer and the caller's deadline", () => {
     await settle();
     expect(t.proposed).toHaveLength(2);
     expect(t.count()).toBe(200);
+  });
+
+  it("tells from the queue alone, before an insert's body is read, that it would be refused (refusalBefore, earlyInsertRefusal)", async () => {
+    const t = await measured();
+    expect(t.buffer.refusalBefore("s")).toBeUndefined();
+    const release = t.holdProposals();
+    const queued = [t.buffer.insert(t.stream, t.events(timestamps(1000, 100)), false)];
+    await settle();
+    // 100 events in flight, and the next insert taken as large as the latest (100): ~2000 ms at 100 events/s,
+    // within the admission timeout, not within a 1900 ms deadline (1850 less the margin).
+    expect(t.buffer.refusalBefore("s")).toBeUndefined();
+    expect(t.buffer.refusalBefore("s", t.clock.now() + 2100)).toBeUndefined();
+    const short = t.buffer.refusalBefore("s", t.clock.now() + 1900);
+    expect(short?.groupId).toBe(1);
+    expect(isHostError(short?.error, HostErrorCode.Overloaded)).toBe(true);
+    expect(String(short?.error)).toMatch(/would wait ~2000 ms \(100 events ahead at 100 events\/s\), the call's deadline leaves 1850 ms/);
+    // Four more inserts of 100 fill the queue to 5000 ms of work: the next of 100 would wait ~6000 ms.
+    for (let from = 2000; from < 6000; from += 1000) queued.push(t.buffer.insert(t.stream, t.events(timestamps(from, 100)), false));
+    await settle();
+    const full = t.buffer.refusalBefore("s");
+    expect(String(full?.error)).toMatch(/would wait ~6000 ms \(500 events ahead at 100 events\/s\), allowed 5000 ms/);
+    const answer = earlyInsertRefusal(t.buffer, { timeoutMs: undefined, deadlineMs: undefined, headers: { [insertStreamHeader]: "s" } });
+    expect(answer?.code).toBe(Code.ResourceExhausted);
+    expect(answer?.findDetails(OverloadedSchema).map((detail) => detail.groupId)).toEqual([1n]);
+    // Not named, not buffered here, or not led here: the body decides.
+    expect(earlyInsertRefusal(t.buffer, { timeoutMs: undefined, deadlineMs: undefined, headers: {} })).toBeUndefined();
+    expect(earlyInsertRefusal(t.buffer, { timeoutMs: undefined, deadlineMs: undefined, headers: { [insertStreamHeader]: "other" } }))
+      .toBeUndefined();
+    expect(t.buffer.refusalBefore("other")).toBeUndefined();
+    t.leadership.leader = false;
+    expect(t.buffer.refusalBefore("s")).toBeUndefined();
+    t.leadership.leader = true;
+    release();
+    t.clock.advance(5);
+    const answers = await Promise.allSettled(queued);
+    expect(answers.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(answers.length);
   });
 
   it("answers an insert once proposed with its outcome, even after its deadline: a proposal is reported, never withdrawn", async () => {

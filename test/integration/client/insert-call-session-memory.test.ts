@@ -26,6 +26,8 @@ interface Received {
   readonly hold: boolean;
   /** The request's connect-timeout-ms, if any. */
   readonly timeoutMs: number | undefined;
+  /** The request's eventstore-stream header, if any. */
+  readonly streamHeader: string | undefined;
 }
 
 interface Server {
@@ -67,7 +69,9 @@ async function startServer(): Promise<Server> {
     stream.on("error", () => {}); // the client's resets are what the assertions look at
     const hold = headers["x-hold"] === "1" && !released;
     const timeout = headers["connect-timeout-ms"];
-    received.push({ stream, hold, timeoutMs: timeout === undefined ? undefined : Number(timeout) });
+    const named = headers["eventstore-stream"];
+    received.push({ stream, hold, timeoutMs: timeout === undefined ? undefined : Number(timeout),
+      streamHeader: typeof named === "string" ? named : undefined });
     if (hold) stream.pause();
     else readAndAnswer(stream);
   });
@@ -195,6 +199,16 @@ describe("createInsertCall under a server that reads slowly", () => {
     expect(code, output).toBe(0);
     const result = JSON.parse(output.trim().split("\n").pop()!) as { expired: number; others: number; victim: string };
     expect(result).toEqual({ expired: 1_100, others: 1_100, victim: "answered 7" });
+  });
+
+  it("names the insert's stream in a header, URI-encoded, for a leader to refuse it before reading the body", async () => {
+    server = await startServer();
+    call = createInsertCall(server.url);
+    for (const stream of ["bench", "prices/EUR ümlaut\n"]) {
+      expect((await call.insert(stream, eventsOf(10))).accepted).toBeGreaterThan(0);
+    }
+    expect(server.received.map((entry) => entry.streamHeader)).toEqual(["bench", "prices%2FEUR%20%C3%BCmlaut%0A"]);
+    expect(server.received.map((entry) => decodeURIComponent(entry.streamHeader!))).toEqual(["bench", "prices/EUR ümlaut\n"]);
   });
 
   it("refuses an insert larger than maxUnsentBytes without sending it, and fails waiting calls Canceled on close", async () => {

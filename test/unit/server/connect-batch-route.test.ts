@@ -272,6 +272,31 @@ describe("createConnectUnaryRoute", () => {
     });
   });
 
+  it("answers a call refuseEarly refuses from its headers at once, in every form, without reading its body or calling the handler", async () => {
+    let handled = 0;
+    const asked: (number | undefined)[] = [];
+    const { url } = await serveRoute(createConnectUnaryRoute(async (body, rawCall) => {
+      handled++;
+      return rawEcho()(body, rawCall);
+    }, 1 << 20, undefined, {
+      grpc: true,
+      refuseEarly: (rawCall) => {
+        asked.push(rawCall.timeoutMs);
+        return rawCall.timeoutMs !== undefined && rawCall.timeoutMs < 20_000
+          ? new ConnectError("stream 's': an insert now would wait ~9000 ms, back off", Code.ResourceExhausted) : undefined;
+      },
+    }));
+    const big = new Uint8Array(300_000).fill(7);
+    for (const protocol of ["connect", "grpc", "grpcWeb"] as const) {
+      const refused = await call(url, [big], 10_000, protocol).then(() => undefined, (error: unknown) => ConnectError.from(error));
+      expect([refused?.code, refused?.rawMessage]).toEqual([Code.ResourceExhausted, "stream 's': an insert now would wait ~9000 ms, back off"]);
+      expect(await call(url, [big], 30_000, protocol)).toEqual([big]);
+      expect(await call(url, [new Uint8Array([1])], undefined, protocol)).toEqual([new Uint8Array([1])]);
+    }
+    expect(handled).toBe(6);
+    expect(asked).toHaveLength(9);
+  });
+
   it("answers errors to gRPC and gRPC-Web clients with code, message, details and metadata, and the read limit", async () => {
     const { url, fallbacks } = await serveRoute(createConnectUnaryRoute(async (body) => {
       if (body.byteLength > 100) return rawEcho()(body, { timeoutMs: undefined, deadlineMs: undefined, headers: {} });
