@@ -1,4 +1,4 @@
-import { detachRows, type Block } from "./block.js";
+import { detachRows, type Block, type BlockColumn } from "./block.js";
 import type { BlockLayout } from "./block-layout.js";
 import type { ColumnArena } from "./column-arena.js";
 import type { EngineFile } from "./file-system.js";
@@ -44,6 +44,8 @@ export interface BlockHome {
   readonly layout: BlockLayout;
   readonly arena: ColumnArena;
   readonly cache: BlockCache | undefined;
+  /** Column views of the blocks viewed last (block.ts `blockColumns`), at most VIEWED_BLOCKS. */
+  readonly views: Map<Block, readonly BlockColumn[]>;
   /** For errors: the path of the blocks file. */
   readonly path: string;
 }

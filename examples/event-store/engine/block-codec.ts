@@ -1,7 +1,7 @@
 import { crc32c } from "@node-rs/crc32";
 import { assert } from "./assert.js";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, type BlockLayout } from "./block-layout.js";
-import { textAt, type Block } from "./block.js";
+import { blockColumns, textAt, type Block } from "./block.js";
 import { writeInt64s } from "./int64-column.js";
 import { utf8Length, writeUtf8At } from "./utf8.js";
 
@@ -59,8 +59,9 @@ export function encodeBlockInto(layout: BlockLayout, block: Block, target: Uint8
 function encodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array, words: Int32Array,
   start: number): number {
   let at = start;
+  const columns = blockColumns(block);
   layout.fields.forEach((field, index) => {
-    const column = block.columns[index]!;
+    const column = columns[index]!;
     if (column.kind !== "number") return;
     if (field.type === "int64") writeInt64s(column.values, 0, block.count, words, at / 4);
     else {
@@ -75,12 +76,13 @@ function encodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array,
 function encodeNarrowColumns(block: Block, bytes: Uint8Array, view: DataView, start: number): number {
   let at = start;
   const count = block.count;
-  for (const column of block.columns) {
+  const columns = blockColumns(block);
+  for (const column of columns) {
     if (column.kind !== "bool") continue;
     bytes.set(column.values.subarray(0, count), at);
     at += padTo8(count);
   }
-  const stringColumns = block.columns.filter((column) => column.kind === "string");
+  const stringColumns = columns.filter((column) => column.kind === "string");
   const lengthsAt = at;
   at += stringColumns.length * padTo8(4 * count);
   stringColumns.forEach((column, columnIndex) => {

@@ -2,7 +2,7 @@ import { crc32c } from "@node-rs/crc32";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, type BlockLayout } from "./block-layout.js";
 import { BLOCK_MAGIC } from "./block-codec.js";
 import type { BlockHome } from "./block-cache.js";
-import { createBlock, summarizeBlock, type Block } from "./block.js";
+import { blockColumns, createBlock, summarizeBlock, type Block } from "./block.js";
 import { corrupt } from "./errors.js";
 import { readInt64s } from "./int64-column.js";
 import { decodeUtf8 } from "./utf8.js";
@@ -73,8 +73,9 @@ function decodeWideColumns(layout: BlockLayout, block: Block, bytes: Uint8Array,
   origin: ByteOrigin): number {
   const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
   let at = start;
+  const columns = blockColumns(block);
   layout.fields.forEach((field, index) => {
-    const column = block.columns[index]!;
+    const column = columns[index]!;
     if (column.kind !== "number") return;
     if (field.type === "int64") {
       readInt64s(words, at / 4, block.count, column.values, origin.file, origin.offset + at);
@@ -90,7 +91,8 @@ function decodeNarrowColumns(block: Block, bytes: Uint8Array, start: number, len
   fail: (text: string, at: number) => never): void {
   let at = start;
   const count = block.count;
-  for (const column of block.columns) {
+  const columns = blockColumns(block);
+  for (const column of columns) {
     if (column.kind !== "bool") continue;
     for (let row = 0; row < count; row++) {
       const value = bytes[at + row]!;
@@ -99,7 +101,7 @@ function decodeNarrowColumns(block: Block, bytes: Uint8Array, start: number, len
     }
     at += padTo8(count);
   }
-  const stringColumns = block.columns.filter((column) => column.kind === "string");
+  const stringColumns = columns.filter((column) => column.kind === "string");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let textAt = at + stringColumns.length * padTo8(4 * count);
   stringColumns.forEach((column, columnIndex) => {

@@ -1,7 +1,6 @@
 import { assert } from "./assert.js";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
 import type { BlockHome } from "./block-cache.js";
-import type { ArenaPiece } from "./column-arena.js";
 import type { RowSource } from "./row-source.js";
 import { exactSumAdd } from "./exact-sum.js";
 import { copySummary, createSummary, mergeSummary, summarizeRows, type Summary } from "./summary.js";
@@ -56,8 +55,12 @@ export interface Block {
    * through `residentBlock` (block-load.ts).
    */
   timestamps: Float64Array;
-  /** One per schema field, in schema order; empty while evicted. */
-  columns: readonly BlockColumn[];
+  /**
+   * Per string field of the schema (in schema order), its column's texts
+   * (see BlockColumn); empty while evicted. The typed columns are views of
+   * the block's arena memory made on demand (`blockColumns`), not kept here.
+   */
+  texts: string[][];
   /** UTF-8 bytes of all string values of the block. */
   stringBytes: number;
   /** Summary of rows [0, count); kept exact on every change. */
@@ -81,8 +84,6 @@ export interface Block {
   readonly home: BlockHome;
   /** The rows are in memory (else only the header fields above are valid). */
   resident: boolean;
-  /** The arena memory of the rows while resident. */
-  piece: ArenaPiece | undefined;
   /**
    * Running snapshot exports holding this block and not past it yet: while
    * > 0 the block is not evicted (an evicted one is read from its slot).
@@ -102,28 +103,72 @@ export function columnBytes(layout: BlockLayout): number {
 
 export function createBlock(home: BlockHome, epoch: number): Block {
   const block: Block = {
-    count: 0, timestamps: NO_TIMESTAMPS, columns: [], stringBytes: 0,
+    count: 0, timestamps: NO_TIMESTAMPS, texts: [], stringBytes: 0,
     summary: summarizeRows(new Float64Array(0),
       home.layout.aggregated.map(() => new Float64Array(0)), 0, 0),
     groups: [], previous: undefined, next: undefined, slot: -1, dirty: true, epoch, home,
-    resident: false, piece: undefined, exports: 0, replaced: false,
+    resident: false, exports: 0, replaced: false,
   };
   attachRows(block);
   admitBlock(block);
   return block;
 }
 
-/** Gives an evicted (or new) block empty columns of its capacity (rows are the caller's). */
+/**
+ * Gives an evicted (or new) block empty columns of its capacity (rows are
+ * the caller's): one piece of arena memory, timestamps first (so
+ * `block.timestamps` also names the piece), then the other typed columns.
+ */
 export function attachRows(block: Block): void {
   assert(!block.resident, "rows attached twice");
   const layout = block.home.layout;
+  const { buffer, offset } = block.home.arena.take(columnBytes(layout));
+  const texts: string[][] = [];
+  for (let index = 0; index < layout.stringCount; index++) texts.push([]);
+  block.texts = texts;
+  block.timestamps = new Float64Array(buffer, offset, layout.capacityRows);
+  block.resident = true;
+}
+
+/** Blocks whose column views a stream keeps made (the blocks a batch or query is working on). */
+export const VIEWED_BLOCKS = 64;
+
+const NO_COLUMNS: readonly BlockColumn[] = [];
+
+/**
+ * The columns of a block, one per schema field in schema order; none while
+ * evicted. The typed ones are views of the block's arena memory: made on
+ * first use and kept for the stream's VIEWED_BLOCKS most recently viewed
+ * blocks only (first in, first out), not per block — with 7 doubles they
+ * were 14 of a block's ~40 JS objects and ~1.1 of its ~2 KB of JS heap, for
+ * every resident block (session 11). Use the result within the call: a
+ * later eviction gives the memory to another block.
+ */
+export function blockColumns(block: Block): readonly BlockColumn[] {
+  if (!block.resident) return NO_COLUMNS;
+  const views = block.home.views;
+  const known = views.get(block);
+  if (known !== undefined) return known;
+  const columns = makeColumns(block);
+  if (views.size >= VIEWED_BLOCKS) {
+    for (const oldest of views.keys()) {
+      views.delete(oldest);
+      break;
+    }
+  }
+  views.set(block, columns);
+  return columns;
+}
+
+function makeColumns(block: Block): readonly BlockColumn[] {
+  const layout = block.home.layout;
   const rows = layout.capacityRows;
   const boolBytes = (rows + 7) & ~7;
-  const piece = block.home.arena.take(columnBytes(layout));
-  const { buffer, offset } = piece;
-  let at = offset + 8 * rows;
-  block.columns = layout.fields.map((field): BlockColumn => {
-    if (field.type === "string") return { kind: "string", texts: [] };
+  const buffer = block.timestamps.buffer;
+  let at = block.timestamps.byteOffset + 8 * rows;
+  let strings = 0;
+  return layout.fields.map((field): BlockColumn => {
+    if (field.type === "string") return { kind: "string", texts: block.texts[strings++]! };
     if (field.type === "bool") {
       at += boolBytes;
       return { kind: "bool", values: new Uint8Array(buffer, at - boolBytes, rows) };
@@ -131,9 +176,6 @@ export function attachRows(block: Block): void {
     at += 8 * rows;
     return { kind: "number", values: new Float64Array(buffer, at - 8 * rows, rows) };
   });
-  block.timestamps = new Float64Array(buffer, offset, rows);
-  block.piece = piece;
-  block.resident = true;
 }
 
 /**
@@ -150,12 +192,13 @@ export function detachRows(block: Block): void {
 export function dropRows(block: Block): void {
   assert(block.resident, "rows dropped twice");
   forgetBlock(block);
-  if (block.piece !== undefined) {
-    block.home.arena.release(block.piece, columnBytes(block.home.layout));
-  }
-  block.piece = undefined;
+  // Views of this memory must not outlive it: the arena hands it to another block.
+  block.home.views.delete(block);
+  const { buffer, byteOffset } = block.timestamps;
+  block.home.arena.release({ buffer, offset: byteOffset },
+    columnBytes(block.home.layout));
   block.timestamps = NO_TIMESTAMPS;
-  block.columns = [];
+  block.texts = [];
   block.groups = [];
   block.resident = false;
 }
@@ -235,8 +278,9 @@ export function cloneBlock(block: Block, epoch: number): Block {
 }
 
 export function aggregatedColumns(layout: BlockLayout, block: Block): Float64Array[] {
+  const columns = blockColumns(block);
   return layout.aggregated.map((fieldIndex) => {
-    const column = block.columns[fieldIndex];
+    const column = columns[fieldIndex];
     assert(column !== undefined && column.kind === "number",
       () => `aggregated field #${fieldIndex} is not a numeric column`);
     return column.values;
@@ -344,7 +388,7 @@ export function insertRow(block: Block, position: number, source: RowSource, row
     () => `insert position ${position}, allowed [0, ${block.count}]`);
   const count = block.count;
   block.timestamps.copyWithin(position + 1, position, count);
-  for (const column of block.columns) {
+  for (const column of blockColumns(block)) {
     if (column.kind !== "string") column.values.copyWithin(position + 1, position, count);
     else if (position < column.texts.length) column.texts.splice(position, 0, "");
   }
@@ -373,8 +417,9 @@ export function insertSortedRows(block: Block, source: RowSource, from: number, 
   const timestamps = source.timestamps;
   moveNumbers(block.timestamps, bounds, added, count);
   writeNumbers(block.timestamps, bounds, added, timestamps, from);
-  for (let index = 0; index < block.columns.length; index++) {
-    const target = block.columns[index]!;
+  const columns = blockColumns(block);
+  for (let index = 0; index < columns.length; index++) {
+    const target = columns[index]!;
     const input = source.columns[index]!;
     if (target.kind === "number" && input.kind === "number") {
       moveNumbers(target.values, bounds, added, count);
@@ -484,8 +529,9 @@ function writeNumbers(values: Float64Array, bounds: Uint32Array, added: number,
 function writeSourceRows(block: Block, at: number, source: RowSource, from: number,
   to: number): void {
   copyInto(block.timestamps, at, source.timestamps, from, to);
-  for (let index = 0; index < block.columns.length; index++) {
-    const target = block.columns[index]!;
+  const columns = blockColumns(block);
+  for (let index = 0; index < columns.length; index++) {
+    const target = columns[index]!;
     const input = source.columns[index]!;
     if (target.kind === "number" && input.kind === "number") {
       copyInto(target.values, at, input.values, from, to);
@@ -520,9 +566,11 @@ function copyInto(target: Float64Array, at: number, values: ArrayLike<number>, f
 export function copyRows(source: Block, from: number, to: number, target: Block,
   at: number): void {
   target.timestamps.set(source.timestamps.subarray(from, to), at);
-  for (let index = 0; index < source.columns.length; index++) {
-    const input = source.columns[index]!;
-    const output = target.columns[index]!;
+  const inputs = blockColumns(source);
+  const outputs = blockColumns(target);
+  for (let index = 0; index < inputs.length; index++) {
+    const input = inputs[index]!;
+    const output = outputs[index]!;
     if (input.kind === "number" && output.kind === "number") {
       output.values.set(input.values.subarray(from, to), at);
     } else if (input.kind === "bool" && output.kind === "bool") {
@@ -671,10 +719,12 @@ function stringPartEnds(layout: BlockLayout, block: Block, source: RowSource, fr
 function gatherRows(block: Block, source: RowSource, from: number, order: Int32Array, start: number,
   end: number, target: Block): void {
   gatherNumbers(target.timestamps, block.timestamps, source.timestamps, from, order, start, end);
-  for (let index = 0; index < block.columns.length; index++) {
-    const old = block.columns[index]!;
+  const olds = blockColumns(block);
+  const outputs = blockColumns(target);
+  for (let index = 0; index < olds.length; index++) {
+    const old = olds[index]!;
     const input = source.columns[index]!;
-    const output = target.columns[index]!;
+    const output = outputs[index]!;
     if (old.kind === "number" && input.kind === "number" && output.kind === "number") {
       gatherNumbers(output.values, old.values, input.values, from, order, start, end);
     } else if (old.kind === "bool" && input.kind === "bool" && output.kind === "bool") {
@@ -710,8 +760,9 @@ function gatherNumbers(output: Float64Array, old: Float64Array, input: ArrayLike
 function mergeInPlace(block: Block, source: RowSource, from: number, order: Int32Array,
   firstMoved: number, keep: number): void {
   mergeNumbers(block.timestamps, source.timestamps, from, order, firstMoved, keep);
-  for (let index = 0; index < block.columns.length; index++) {
-    const column = block.columns[index]!;
+  const columns = blockColumns(block);
+  for (let index = 0; index < columns.length; index++) {
+    const column = columns[index]!;
     const input = source.columns[index]!;
     if (column.kind === "number" && input.kind === "number") {
       mergeNumbers(column.values, input.values, from, order, firstMoved, keep);
@@ -781,9 +832,7 @@ function summaryBefore(layout: BlockLayout, block: Block, whole: Summary, after:
 
 function rowStringBytes(block: Block, row: number): number {
   let bytes = 0;
-  for (const column of block.columns) {
-    if (column.kind === "string" && row < column.texts.length) bytes += utf8Length(column.texts[row]!);
-  }
+  for (const texts of block.texts) if (row < texts.length) bytes += utf8Length(texts[row]!);
   return bytes;
 }
 

@@ -30,7 +30,8 @@ export interface ColumnArena {
 }
 
 export interface ArenaPiece {
-  readonly buffer: SharedArrayBuffer;
+  /** One of the arena's slabs (a SharedArrayBuffer, see above). */
+  readonly buffer: ArrayBufferLike;
   readonly offset: number;
 }
 
@@ -46,7 +47,8 @@ export function createColumnArena(slabBytes = ARENA_SLAB_BYTES): ColumnArena {
       const reused = free.get(bytes)?.pop();
       if (reused !== undefined) {
         freeBytes -= bytes;
-        new Uint8Array(reused.buffer, reused.offset, bytes).fill(0);
+        // 8 bytes at a time: a Uint8Array fill of shared memory is ~4x slower (one relaxed store per byte).
+        new Float64Array(reused.buffer, reused.offset, bytes / 8).fill(0);
         return reused;
       }
       if (bytes > slabBytes) return { buffer: new SharedArrayBuffer(bytes), offset: 0 };

@@ -1,5 +1,5 @@
 import { assert } from "./assert.js";
-import { textAt, type Block } from "./block.js";
+import { blockColumns, textAt, type Block, type BlockColumn } from "./block.js";
 import { residentBlock } from "./block-load.js";
 import { EventStoreError, EventStoreErrorCode } from "./errors.js";
 import {
@@ -109,9 +109,16 @@ function gather(stream: Stream, rows: readonly Position[]): Omit<ScanResult, "ne
     timestamps[index] = row.block.timestamps[row.row]!;
   });
   const columns: Record<string, ResultColumn> = {};
+  // Rows come in runs of one block: its columns are looked up once per run.
+  let viewed: Block | undefined;
+  let viewedColumns: readonly BlockColumn[] = [];
   stream.layout.fields.forEach((field, fieldIndex) => {
     const column = (block: Block) => {
-      const found = block.columns[fieldIndex];
+      if (block !== viewed) {
+        viewed = block;
+        viewedColumns = blockColumns(block);
+      }
+      const found = viewedColumns[fieldIndex];
       assert(found !== undefined, () => `block without column #${fieldIndex}`);
       return found;
     };

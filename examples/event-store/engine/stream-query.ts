@@ -3,7 +3,7 @@ import { residentBlock } from "./block-load.js";
 import type { EventRow } from "./operation.js";
 import type { StreamSchema } from "./schema.js";
 import { streamBlocks, type Stream } from "./stream.js";
-import { textAt } from "./block.js";
+import { blockColumns, textAt } from "./block.js";
 
 export interface StreamStatistics {
   readonly name: string;
@@ -49,8 +49,9 @@ export function latestEvent(stream: Stream): EventRow | undefined {
   const block = residentBlock(stream.tree.last);
   const row = block.count - 1;
   const values: Record<string, number | boolean | string> = {};
+  const columns = blockColumns(block);
   stream.layout.fields.forEach((field, index) => {
-    const column = block.columns[index]!;
+    const column = columns[index]!;
     if (column.kind === "bool") values[field.name] = column.values[row] === 1;
     else if (column.kind === "string") values[field.name] = textAt(column.texts, row);
     else values[field.name] = column.values[row]!;

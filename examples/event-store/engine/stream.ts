@@ -43,7 +43,7 @@ export function createStream(name: string, schema: StreamSchema, blockBytes: num
 
 /** Memory (an arena of its own) for the blocks of one stream, in `cache`. */
 export function createBlockHome(layout: BlockLayout, cache: BlockCache | undefined): BlockHome {
-  return { layout, arena: createColumnArena(), cache, path: cache?.file.path ?? "" };
+  return { layout, arena: createColumnArena(), cache, views: new Map(), path: cache?.file.path ?? "" };
 }
 
 /** A stream over existing blocks (reopen), made in `home`. */

@@ -9,7 +9,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createBlock, appendRows, type Block } from "../../../examples/event-store/engine/block.js";
+import { appendRows, blockColumns, createBlock, type Block } from "../../../examples/event-store/engine/block.js";
 import { createBlockHome } from "../../../examples/event-store/engine/stream.js";
 import { createBlockLayout } from "../../../examples/event-store/engine/block-layout.js";
 import {
@@ -25,7 +25,7 @@ const SCHEMA: StreamSchema = { fields: [
 ] };
 
 function textsOf(block: Block): number[] {
-  return block.columns.map((column) => (column.kind === "string" ? column.texts.length : -1));
+  return blockColumns(block).map((column) => (column.kind === "string" ? column.texts.length : -1));
 }
 
 async function exported(store: EventStore): Promise<Uint8Array[]> {
@@ -64,7 +64,8 @@ describe("empty strings in a block's string column", () => {
     expect(textsOf(block)).toEqual([-1, 0, 0]);
     appendRows(block, source(["", "x", ""]), 0, 3);
     expect(textsOf(block)).toEqual([-1, 6, 0]);
-    expect(block.columns[1]!.kind === "string" && block.columns[1]!.texts).toEqual(["", "", "", "", "", "x"]);
+    const column = blockColumns(block)[1]!;
+    expect(column.kind === "string" && column.texts).toEqual(["", "", "", "", "", "x"]);
   });
 
   it("an insert whose strings are all empty still counts the block's string bytes when it fills the block", async () => {
