@@ -147,9 +147,10 @@ export interface InsertBuffer {
   /**
    * Whether an insert into the stream named `stream`, of as many events as
    * the stream's latest insert, would be refused from the queue (the work
-   * ahead of it at the measured apply rate exceeds admissionTimeoutMs or
-   * what `deadlineMs` leaves; the deadline is past; the waiting room is
-   * full): the Overloaded refusal and the stream's group, or undefined
+   * ahead of it at the measured apply rate exceeds admissionTimeoutMs; the
+   * deadline is past; the waiting room is full — not yet whether the wait
+   * exceeds what the deadline leaves: that holds for sync inserts only,
+   * and the body says which it is): the Overloaded refusal and the stream's group, or undefined
    * (insert() decides). Asked before a request's body is read or decoded,
    * so that an overloaded leader refuses cheaply; a smaller insert that
    * would have fit is refused too (its caller backs off like the others).
@@ -461,10 +462,12 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
    * Why an insert of `count` arriving now is refused (Overloaded: nothing of
    * it is written), or undefined when it is buffered or may wait for room:
    * its caller's deadline is (nearly) past; the work ahead of it at the
-   * measured apply rate exceeds admissionTimeoutMs or what its deadline
-   * leaves; the waiting room is full.
+   * measured apply rate exceeds admissionTimeoutMs or (a sync insert's:
+   * an async one is answered once buffered) what its deadline leaves; the
+   * waiting room is full. `async` undefined: not known yet (refusalBefore),
+   * taken as sync for room and as async for the deadline.
    */
-  const queueRefusal = (buffer: StreamBuffer, count: number, async: boolean, now: number,
+  const queueRefusal = (buffer: StreamBuffer, count: number, async: boolean | undefined, now: number,
     answerByMs: number): HostError | undefined => {
     const stream = buffer.info.stream;
     if (answerByMs <= now) {
@@ -480,12 +483,12 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
         return overloaded(stream, `an insert now would wait ~${Math.round(waitMs)} ms ${ahead}, ` +
           `allowed ${admissionTimeoutMs} ms, back off`);
       }
-      if (now + waitMs > answerByMs) {
+      if (async === false && now + waitMs > answerByMs) {
         return overloaded(stream, `an insert now would wait ~${Math.round(waitMs)} ms ${ahead}, ` +
           `the call's deadline leaves ${Math.round(answerByMs - now)} ms: nothing of it written, back off`);
       }
     }
-    if (buffer.waiting.length === 0 && hasRoom(buffer, count, async)) return undefined;
+    if (buffer.waiting.length === 0 && hasRoom(buffer, count, async === true)) return undefined;
     if (buffer.waitingEvents + count <= buffer.info.settings.maxPendingEvents) return undefined;
     return overloaded(stream, `${pendingNow} events pending and ${buffer.waitingEvents} waiting ` +
       `(limit ${buffer.info.settings.maxPendingEvents}), back off`);
@@ -667,7 +670,7 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       const now = clock.now();
       // The events are not read yet: as many as the stream's latest insert (the queue is bounded by
       // admission, so only an insert of some size can be over it).
-      const error = queueRefusal(buffer, buffer.latestInsertEvents, false, now,
+      const error = queueRefusal(buffer, buffer.latestInsertEvents, undefined, now,
         deadlineMs === undefined ? Infinity : deadlineMs - deadlineMarginMs);
       return error === undefined ? undefined : { error, groupId: buffer.info.groupId };
     },

@@ -441,6 +441,29 @@ describe("leader insert buffer and the caller's deadline", () => {
     expect(t.count()).toBe(350);
   });
 
+  it("answers an async insert once buffered: a deadline shorter than the queue refuses a sync insert, not an async one", async () => {
+    const t = await measured();
+    const release = t.holdProposals();
+    const inFlight = t.buffer.insert(t.stream, t.events(timestamps(1000, 50)), false);
+    t.clock.advance(5);
+    await settle();
+    expect(t.buffer.statistics().inFlightEvents).toBe(50);
+    // 50 in flight + 10: ~600 ms at 100 events/s; the deadline leaves 250 ms.
+    await expect(t.buffer.insert(t.stream, t.events(timestamps(2000, 10)), false, undefined, t.clock.now() + 300))
+      .rejects.toSatisfy((error) => isHostError(error, HostErrorCode.Overloaded) &&
+        /would wait ~600 ms .*the call's deadline leaves 250 ms/.test(String(error)));
+    expect((await t.buffer.insert(t.stream, t.events(timestamps(3000, 10)), true, undefined, t.clock.now() + 300))
+      .accepted).toBe(10);
+    release();
+    expect((await inFlight).accepted).toBe(50);
+    const last = t.buffer.insert(t.stream, t.events(timestamps(4000, 1)), false);
+    await settle();
+    t.clock.advance(5);
+    expect((await last).accepted).toBe(1);
+    expect(t.proposed.flat().filter((timestamp) => timestamp >= 2000 && timestamp < 3000)).toEqual([]);
+    expect(t.count()).toBe(161);
+  });
+
   it("refuses a buffered insert, before its deadline, once it could no longer apply by it; never proposes it", async () => {
     const t = await measured();
     const release = t.holdProposals();
@@ -478,13 +501,14 @@ describe("leader insert buffer and the caller's deadline", () => {
     const queued = [t.buffer.insert(t.stream, t.events(timestamps(1000, 100)), false)];
     await settle();
     // 100 events in flight, and the next insert taken as large as the latest (100): ~2000 ms at 100 events/s,
-    // within the admission timeout, not within a 1900 ms deadline (1850 less the margin).
+    // within the admission timeout. A deadline shorter than that is left to insert() (an async insert is
+    // answered once buffered, and the body says which it is); a deadline (nearly) past is refused here.
     expect(t.buffer.refusalBefore("s")).toBeUndefined();
-    expect(t.buffer.refusalBefore("s", t.clock.now() + 2100)).toBeUndefined();
-    const short = t.buffer.refusalBefore("s", t.clock.now() + 1900);
+    expect(t.buffer.refusalBefore("s", t.clock.now() + 1900)).toBeUndefined();
+    const short = t.buffer.refusalBefore("s", t.clock.now() + 40);
     expect(short?.groupId).toBe(1);
     expect(isHostError(short?.error, HostErrorCode.Overloaded)).toBe(true);
-    expect(String(short?.error)).toMatch(/would wait ~2000 ms \(100 events ahead at 100 events\/s\), the call's deadline leaves 1850 ms/);
+    expect(String(short?.error)).toMatch(/the call's deadline leaves 40 ms \(50 ms are kept for the answer\): nothing of it written/);
     // Four more inserts of 100 fill the queue to 5000 ms of work: the next of 100 would wait ~6000 ms.
     for (let from = 2000; from < 6000; from += 1000) queued.push(t.buffer.insert(t.stream, t.events(timestamps(from, 100)), false));
     await settle();
