@@ -61,7 +61,7 @@ export interface EventStoreNodeServiceOptions {
  * events still as bytes; `forwarded`: the request came from another node
  * (the `forwardedHeader` header), so a NotLeader is answered, not forwarded.
  */
-export type BinaryInsertHandler = (request: InsertRequestWire, forwarded: boolean) => Promise<InsertResponse>;
+export type BinaryInsertHandler = (request: InsertRequestWire, forwarded: boolean, deadlineMs?: number) => Promise<InsertResponse>;
 
 /**
  * eventstore.v1.EventStoreService on a node: inserts go through this node's
@@ -140,22 +140,27 @@ export function createEventStoreNodeHandlers(
    * leader: one forward, marked so it never bounces on. Clients that know
    * the leader (EventStore.connect) go there directly.
    */
-  const forwardingCall = <Req, Res>(method: (request: Req) => Promise<Res>,
-    forward: (client: Client<typeof EventStoreService>, request: Req, headers: Headers) => Promise<Res>) =>
-    async (request: Req, forwarded: boolean): Promise<Res> => {
+  const forwardingCall = <Req, Res>(method: (request: Req, deadlineMs?: number) => Promise<Res>,
+    forward: (client: Client<typeof EventStoreService>, request: Req, headers: Headers, timeoutMs?: number) => Promise<Res>) =>
+    async (request: Req, forwarded: boolean, deadlineMs?: number): Promise<Res> => {
       try {
-        return await method(request);
+        return await method(request, deadlineMs);
       } catch (error) {
         const [notLeader] = error instanceof ConnectError ? error.findDetails(NotLeaderSchema) : [];
         if (notLeader === undefined || notLeader.leaderAddress === "" || forwarded) throw error;
         const headers = new Headers({ [FORWARDED]: String(host.nodeId) });
-        return forward(leaderClient(notLeader.leaderAddress), request, headers);
+        // What is left of the caller's deadline goes on with the forward (at least 1 ms: 0 would mean none).
+        const timeoutMs = deadlineMs === undefined ? undefined : Math.max(1, Math.floor(deadlineMs - performance.now()));
+        return forward(leaderClient(notLeader.leaderAddress), request, headers, timeoutMs);
       }
     };
-  const forwarding = <Req, Res>(method: (request: Req) => Promise<Res>,
-    forward: (client: Client<typeof EventStoreService>, request: Req, headers: Headers) => Promise<Res>) => {
+  const forwarding = <Req, Res>(method: (request: Req, deadlineMs?: number) => Promise<Res>,
+    forward: (client: Client<typeof EventStoreService>, request: Req, headers: Headers, timeoutMs?: number) => Promise<Res>) => {
     const served = forwardingCall(method, forward);
-    return (request: Req, context: HandlerContext): Promise<Res> => served(request, context.requestHeader.has(FORWARDED));
+    return (request: Req, context: HandlerContext): Promise<Res> => {
+      const left = context.timeoutMs();
+      return served(request, context.requestHeader.has(FORWARDED), left === undefined ? undefined : performance.now() + left);
+    };
   };
 
   const listStreams = createStreamListing({
@@ -165,7 +170,7 @@ export function createEventStoreNodeHandlers(
   const service: ServiceImpl<typeof EventStoreService> = {
     createStream: forwarding((request) => command(CreateStream, request.stream, request),
       (client, request, headers) => client.createStream(request, { headers })),
-    insert: forwarding(insert, (client, request, headers) => client.insert(request, { headers })),
+    insert: forwarding(insert, (client, request, headers, timeoutMs) => client.insert(request, { headers, timeoutMs })),
     queryRange: forwarding((request) => query(QueryRange, request.stream, request),
       (client, request, headers) => client.queryRange(request, { headers })),
     aggregate: forwarding((request) => query(Aggregate, request.stream, request),
@@ -177,8 +182,9 @@ export function createEventStoreNodeHandlers(
     listStreams: (request, context) => listStreams(request, context.requestHeader),
   };
   /** A binary insert on this node; `admitted` hears its first event's timestamp and count once decoded. */
-  const binaryInsertHere = (request: InsertRequestWire, admitted?: (key: number, events: number) => void) =>
-    insertInto(request.stream, request.async, (stream) => {
+  const binaryInsertHere = (request: InsertRequestWire, deadlineMs?: number,
+    admitted?: (key: number, events: number) => void) =>
+    insertInto(request.stream, request.async, deadlineMs, (stream) => {
       // Decoded into the stream's column memory (no fresh arrays per insert); the buffer releases it.
       const arena = buffer.arenaOf(stream);
       let lease: ColumnLease | undefined;
@@ -196,12 +202,12 @@ export function createEventStoreNodeHandlers(
       }
     });
   const binaryInsert = forwardingCall(
-    trace === undefined ? binaryInsertHere : async (request: InsertRequestWire) => {
+    trace === undefined ? binaryInsertHere : async (request: InsertRequestWire, deadlineMs?: number) => {
       const received = trace.now();
       let key = NaN;
       let events = 0;
       let buffered = NaN;
-      const response = await binaryInsertHere(request, (first, count) => {
+      const response = await binaryInsertHere(request, deadlineMs, (first, count) => {
         key = first;
         events = count;
         buffered = trace.now();
@@ -209,16 +215,16 @@ export function createEventStoreNodeHandlers(
       trace.insert(key, events, received, buffered, trace.now());
       return response;
     },
-    (client, request, headers) => client.insert(forwardedInsert(request), { headers }));
+    (client, request, headers, timeoutMs) => client.insert(forwardedInsert(request), { headers, timeoutMs }));
   return { service, binaryInsert };
 
-  function insert(request: InsertRequest): Promise<InsertResponse> {
-    return insertInto(request.stream, request.async,
+  function insert(request: InsertRequest, deadlineMs?: number): Promise<InsertResponse> {
+    return insertInto(request.stream, request.async, deadlineMs,
       (stream) => ({ events: toColumnar(request.stream, request.events, stream.fields), lease: undefined }));
   }
 
   /** An insert on the stream's leader: converted (and checked) after a turn, then buffered. */
-  function insertInto(streamName: string, async: boolean,
+  function insertInto(streamName: string, async: boolean, deadlineMs: number | undefined,
     convert: (stream: BufferedStream) => { readonly events: ColumnarEvents; readonly lease: ColumnLease | undefined }):
     Promise<InsertResponse> {
     return call(streamName, async (groupId) => {
@@ -230,7 +236,7 @@ export function createEventStoreNodeHandlers(
       if (yieldNow !== undefined) await yieldNow();
       const stream = await bufferedStream(groupId, streamName);
       const { events, lease } = convert(stream);
-      return buffer.insert(stream, events, async, lease);
+      return buffer.insert(stream, events, async, lease, deadlineMs);
     });
   }
 }

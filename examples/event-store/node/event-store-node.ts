@@ -13,7 +13,7 @@ import { createInsertBuffer } from "../service/insert-buffer.js";
 import type { InsertBuffer } from "../service/insert-buffer.js";
 import { createEventStoreNodeHandlers, forwardedHeader } from "./event-store-node-service.js";
 import type { BinaryInsertHandler } from "./event-store-node-service.js";
-import { insertPath, insertServerMethod, parseInsertRequestWire } from "./insert-route.js";
+import { earlyInsertRefusal, insertPath, insertServerMethod, parseInsertRequestWire } from "./insert-route.js";
 import { createStreamPartitions } from "./stream-directory.js";
 import type { LatencyTrace } from "./latency-trace.js";
 
@@ -77,14 +77,22 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
     // Its Connect proto, gRPC and gRPC-Web forms without connect's per-call machinery.
     binaryRoutes: [{
       path: insertPath,
-      routes: (router) => router.rpc(insertServerMethod, (request, context) =>
-        served()(request, context.requestHeader.has(forwardedHeader)), { readMaxBytes }),
+      // The caller's deadline (connect-timeout-ms / grpc-timeout) on performance.now()'s clock, the buffer's:
+      // the buffer refuses (Overloaded, nothing stored) what it cannot apply before it.
+      routes: (router) => router.rpc(insertServerMethod, (request, context) => {
+        const left = context.timeoutMs();
+        return served()(request, context.requestHeader.has(forwardedHeader),
+          left === undefined ? undefined : performance.now() + left);
+      }, { readMaxBytes }),
       unary: {
         readMaxBytes,
         handler: () => async (body, call) => {
-          const response = await served()(parseInsertRequestWire(body), call.headers[forwardedHeader] !== undefined);
+          const response = await served()(parseInsertRequestWire(body), call.headers[forwardedHeader] !== undefined,
+            call.deadlineMs);
           return toBinary(InsertResponseSchema, response);
         },
+        // A refusal decided from the headers alone (stream named in a header, deadline): the body is not read.
+        refuseEarly: () => (call) => buffer === undefined ? undefined : earlyInsertRefusal(buffer, call),
       },
     }],
     services: (router, host) => {
