@@ -373,6 +373,7 @@ async function run(): Promise<void> {
               if (clientTrace !== undefined) {
                 const origin = performance.timeOrigin;
                 traced.push({ key: batch.timestamps[0]!, dueMs: origin + dueAt, sentMs: origin + sentAt, ackMs: origin + ackAt });
+                clientTrace.ack(batch.timestamps[0]!, origin + dueAt, origin + sentAt, origin + ackAt);
               }
             }, (error: unknown) => onError(error, INSERT)));
           }

@@ -23,6 +23,16 @@ export interface AckSteps {
   readonly buffer: number;
   /** Proposed -> the leader's apply starts: leader save, MsgApp, follower saves, MsgAppResp, commit. */
   readonly replicate: number;
+  /**
+   * Inside `replicate`, from the raft log's writes (the first entry-sized
+   * write of a .wal file starting after the proposal, on each node):
+   * proposed -> the leader's save done, proposed -> the first follower's
+   * save starts (the MsgApp hop) and ends, and the quorum's save -> apply.
+   */
+  readonly leaderSave: number;
+  readonly toFollower: number;
+  readonly followerSave: number;
+  readonly commit: number;
   readonly apply: number;
   /** Apply done -> the handler's answer. */
   readonly answer: number;
@@ -88,6 +98,24 @@ export function traceAcks(inserts: readonly ClientInsert[], traces: ReadonlyMap<
         applyEnd = record[6];
       }
     }
+    // The raft log's saves of this entry: the first entry-sized .wal write after the proposal, per node.
+    let leaderSaveEnd = NaN;
+    let followerStart = NaN;
+    let followerEnd = NaN;
+    for (const [process, records] of traces) {
+      if (process === "client") continue;
+      let save: readonly ["io", string, number, number, number, string] | undefined;
+      for (const record of records) {
+        if (record[0] === "io" && record[1].startsWith("write") && record[4] > 1000 && record[5].endsWith(".wal") &&
+          record[2] >= proposed && (save === undefined || record[2] < save[2])) save = record;
+      }
+      if (save === undefined) continue;
+      if (process === found?.process) leaderSaveEnd = save[2] + save[3];
+      else if (!(save[2] + save[3] >= followerEnd)) {
+        followerStart = save[2];
+        followerEnd = save[2] + save[3];
+      }
+    }
     const steps: AckSteps = {
       latencyMs: insert.ackMs - insert.dueMs,
       late: insert.sentMs - insert.dueMs,
@@ -95,6 +123,10 @@ export function traceAcks(inserts: readonly ClientInsert[], traces: ReadonlyMap<
       admit: buffered - received,
       buffer: proposed - buffered,
       replicate: applyStart - proposed,
+      leaderSave: leaderSaveEnd - proposed,
+      toFollower: followerStart - proposed,
+      followerSave: followerEnd - followerStart,
+      commit: applyStart - Math.max(leaderSaveEnd, followerEnd),
       apply: applyEnd - applyStart,
       answer: answered - applyEnd,
       toClient: insert.ackMs - answered,
@@ -154,6 +186,13 @@ function causeOf(steps: AckSteps, concurrent: readonly Concurrent[], leader: str
       step = name;
     }
   }
+  if (step === "replicate") {
+    // Which part of it: the leader's save, the hop to the quorum's follower, its save, or the way back.
+    const inner = { "leader save": steps.leaderSave, "to follower": steps.toFollower,
+      "follower save": steps.followerSave, "commit": steps.commit };
+    const [part] = Object.entries(inner).sort((a, b) => (b[1] || 0) - (a[1] || 0))[0]!;
+    step = `replicate/${part}`;
+  }
   const worst = [...concurrent].sort((a, b) => Math.max(b.lagMs, b.gcMs) - Math.max(a.lagMs, a.gcMs))[0];
   const slowestIo = [...concurrent].sort((a, b) => b.longestIoMs - a.longestIoMs)[0];
   if (slowestIo !== undefined && slowestIo.longestIoMs >= 2 &&
@@ -173,7 +212,9 @@ function causeOf(steps: AckSteps, concurrent: readonly Concurrent[], leader: str
 /** Lines for the bench's output: each traced ack, then the acks counted by their largest step. */
 export function traceReportLines(acks: readonly TracedAck[]): string[] {
   const lines = acks.map((ack) => {
-    const steps = STEP_NAMES.map((name) => `${name} ${ack.steps[name].toFixed(1)}`).join(", ");
+    const parts = `[leader save ${ack.steps.leaderSave.toFixed(1)}, to follower ${ack.steps.toFollower.toFixed(1)}, ` +
+      `follower save ${ack.steps.followerSave.toFixed(1)}, commit ${ack.steps.commit.toFixed(1)}]`;
+    const steps = STEP_NAMES.map((name) => `${name} ${ack.steps[name].toFixed(1)}${name === "replicate" ? ` ${parts}` : ""}`).join(", ");
     const others = ack.concurrent.filter((entry) => entry.gcMs >= 1 || entry.lagMs >= 3 || entry.longestIoMs >= 2)
       .map((entry) => `${entry.process}${entry.process === ack.leader ? "(L)" : ""} gc ${entry.gcMs.toFixed(1)}` +
         `${entry.majorGcMs > 0 ? ` (major ${entry.majorGcMs.toFixed(1)})` : ""} lag ${entry.lagMs.toFixed(1)}/cpu ${entry.lagCpuMs.toFixed(1)}` +

@@ -9,10 +9,12 @@ import type { CommittedCommand, StateMachine } from "../../../framework/statemac
  * wall clock (performance.timeOrigin + performance.now(): one clock for every
  * process of the box, so the client's and the nodes' records line up):
  * - ["gc", start, durationMs, kind]: a garbage collection (kind: perf_hooks' constants, 1 minor = scavenge,
- *   4 major = mark-compact, 8 incremental marking, 16 weak callbacks);
+ *   4 major = mark-compact, 8 incremental marking, 16 weak callbacks; flags: NODE_PERFORMANCE_GC_FLAGS_*, e.g.
+ *   32 all external memory, 64 scheduled on idle);
  * - ["lag", start, durationMs, cpuMs]: the event loop did not run a 2 ms timer for durationMs; cpuMs is the
  *   process's CPU in that gap (close to the gap: a long task or GC; far below: waiting for a core or the disk);
  * - ["ins", key, events, received, buffered, answered]: an insert on the leader (key: its first event's timestamp);
+ * - ["ack", key, due, sent, acked]: an insert as its client saw it;
  * - ["prep", groupId, at]: the leader's proposal of a flush, as it enters the log;
  * - ["apply", groupId, firstIndex, lastIndex, commands, start, end]: a state machine's apply;
  * - ["io", op, start, durationMs, bytes, file]: a file handle's writev/write/datasync/sync (raft log, snapshots,
@@ -20,9 +22,10 @@ import type { CommittedCommand, StateMachine } from "../../../framework/statemac
  *   thread pool's queue included.
  */
 export type TraceRecord =
-  | readonly ["gc", number, number, number]
+  | readonly ["gc", number, number, number, number]
   | readonly ["lag", number, number, number]
   | readonly ["ins", number, number, number, number, number]
+  | readonly ["ack", number, number, number, number]
   | readonly ["prep", number, number]
   | readonly ["apply", number, number, number, number, number, number]
   | readonly ["io", string, number, number, number, string];
@@ -31,6 +34,8 @@ export interface LatencyTrace {
   /** The trace's clock (wall ms). */
   now(): number;
   insert(key: number, events: number, receivedMs: number, bufferedMs: number, answeredMs: number): void;
+  /** A client's insert: when it was due, sent and acknowledged. */
+  ack(key: number, dueMs: number, sentMs: number, ackMs: number): void;
   /** The machine with its applies and proposals recorded; `machine` itself when tracing is off. */
   traced<Machine extends StateMachine>(groupId: number, machine: Machine): Machine;
   /**
@@ -75,7 +80,7 @@ export function startLatencyTrace(options: LatencyTraceOptions): LatencyTrace {
   };
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      record(["gc", performance.timeOrigin + entry.startTime, entry.duration, gcKindOf(entry)]);
+      record(["gc", performance.timeOrigin + entry.startTime, entry.duration, gcKindOf(entry), gcFlagsOf(entry)]);
     }
   });
   observer.observe({ entryTypes: ["gc"] });
@@ -103,6 +108,9 @@ export function startLatencyTrace(options: LatencyTraceOptions): LatencyTrace {
     now,
     insert(key, events, receivedMs, bufferedMs, answeredMs) {
       record(["ins", key, events, receivedMs, bufferedMs, answeredMs]);
+    },
+    ack(key, dueMs, sentMs, ackMs) {
+      record(["ack", key, dueMs, sentMs, ackMs]);
     },
     traced(groupId, machine) {
       const apply = machine.apply.bind(machine);
@@ -170,6 +178,13 @@ export function startLatencyTrace(options: LatencyTraceOptions): LatencyTrace {
       if (text !== "") appendFileSync(path, text);
     },
   };
+}
+
+/** The flags of a GC entry (NODE_PERFORMANCE_GC_FLAGS_*; 0 none or unknown). */
+function gcFlagsOf(entry: PerformanceEntry): number {
+  const detail: unknown = Reflect.get(entry, "detail");
+  if (typeof detail !== "object" || detail === null || !("flags" in detail)) return 0;
+  return typeof detail.flags === "number" ? detail.flags : 0;
 }
 
 /** The kind of a GC entry (perf_hooks' NODE_PERFORMANCE_GC_*: 1 minor, 4 major, 8 incremental, 16 weak callbacks; 0 unknown). */
