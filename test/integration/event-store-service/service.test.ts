@@ -8,6 +8,10 @@ import { EventStore, type EventStoreClient } from "../../../examples/event-store
 import { EventStoreService } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startLocalCluster, type LocalCluster } from "../../../examples/event-store/start/local-cluster.js";
 import { createMarketData } from "../../../examples/event-store/start/market-data.js";
+import { insertRequestChunks } from "../../../examples/event-store/client/insert-call.js";
+import { insertStreamHeader } from "../../../examples/event-store/service/insert-wire.js";
+import type { WireEvents } from "../../../examples/event-store/service/insert-wire.js";
+import * as http2 from "node:http2";
 import { curlJson, groupLeaders, leaderOf, residentBytes, run, temporaryDirectory } from "./harness.js";
 
 /**
@@ -102,6 +106,28 @@ async function idCounts(stream: string): Promise<Map<string, number>> {
   return counts;
 }
 
+/** One Insert in the Connect unary proto form with the given headers (no client-side deadline): status and body. */
+async function rawInsert(url: string, stream: string, events: WireEvents,
+  headers: Record<string, string>): Promise<{ readonly status: number; readonly body: string }> {
+  const session = http2.connect(url);
+  try {
+    return await new Promise((resolve, reject) => {
+      session.on("error", reject);
+      const request = session.request({ ":method": "POST", ":path": "/eventstore.v1.EventStoreService/Insert",
+        "content-type": "application/proto", "connect-protocol-version": "1", ...headers });
+      let status = 0;
+      const chunks: Buffer[] = [];
+      request.on("response", (answer) => { status = Number(answer[":status"]); });
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => resolve({ status, body: Buffer.concat(chunks).toString("utf8") }));
+      request.on("error", reject);
+      request.end(Buffer.concat(insertRequestChunks(stream, events, false)));
+    });
+  } finally {
+    session.close();
+  }
+}
+
 describe("event store service, 3 processes", () => {
   it("answers curl (Connect JSON over HTTP/1.1 and h2c) and buf curl (gRPC, gRPC-Web) on any node", async () => {
     const [one, two, three] = cluster.urls;
@@ -151,6 +177,31 @@ describe("event store service, 3 processes", () => {
     expect(JSON.parse((await run("npx", [...cli, "aggregate", "curl"])).stdout)).toMatchObject({ count: 12 });
     // Two CLI and two buf processes: ~20 s each at load average 20 (measured), hence the long limit.
   }, 150_000);
+
+  it("the leader honours the caller's deadline: an insert whose deadline it cannot meet is refused Overloaded and never stored", async () => {
+    const stream = "deadline";
+    await store.createStream(stream, [{ name: "price", type: "double", aggregated: true }]);
+    // One insert first: the stream's buffer exists on its leader (what a refusal from the headers looks up).
+    expect((await store.insert(stream, { timestamps: [1], columns: { price: [1] } })).accepted).toBe(1);
+    const leader = await leaderOf(cluster, await partitionOf(stream));
+    const url = cluster.nodes.find((node) => node.nodeId === leader)!.url;
+    const events = (timestamp: number): WireEvents => ({ timestamps: new Float64Array([timestamp, timestamp + 1]),
+      columns: [{ name: "price", values: { case: "doubles", values: new Float64Array([2, 3]) } }], ids: [] } as WireEvents);
+    // 40 ms left: less than the 50 ms the leader keeps for its answer. Named in a header (refused before
+    // the body is read) and not (refused by the buffer after decoding): the same refusal, nothing written.
+    for (const [index, named] of [true, false].entries()) {
+      const answer = await rawInsert(url, stream, events(10 + 10 * index),
+        { "connect-timeout-ms": "40", ...(named ? { [insertStreamHeader]: stream } : {}) });
+      expect(answer.status).toBe(429);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: "resource_exhausted",
+        message: expect.stringMatching(/the call's deadline leaves \d+ ms \(50 ms are kept for the answer\): nothing of it written/) });
+    }
+    // A deadline it can meet: stored.
+    const stored = await rawInsert(url, stream, events(100), { "connect-timeout-ms": "30000", [insertStreamHeader]: stream });
+    expect(stored.status).toBe(200);
+    const rows = await store.query(stream, { limit: 100 });
+    expect(rows.map((row) => row.timestamp)).toEqual([1, 100, 101]);
+  }, 60_000);
 
   it("sync inserts under a leader SIGKILL: every acknowledged event is present exactly once", async () => {
     const stream = "trades-sync";
