@@ -33,8 +33,15 @@ import type { StreamSettings } from "./stream-settings.js";
  * the documented loss window).
  */
 export interface BufferTarget {
-  /** Proposes one command to the group; resolves with its result bytes once applied here. */
-  propose(groupId: number, command: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Proposes one command to the group; resolves with its result bytes once
+   * applied here. `timeoutMs`: how long the proposal's callers still wait
+   * (the latest deadline among its sync inserts; undefined when one has
+   * none, or only async inserts ride on it): the host's request deadline
+   * for it, so that a proposal is answered with its outcome while anyone
+   * still waits for it instead of DeadlineExceeded at the host's default.
+   */
+  propose(groupId: number, command: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
   /** Whether this node leads the group now, else the leader it knows of (0: none). */
   leadership(groupId: number): { readonly leader: boolean; readonly leaderHint: number };
 }
@@ -598,7 +605,13 @@ export function createInsertBuffer(options: InsertBufferOptions): InsertBuffer {
       order = merged.order;
       const request: InsertCommand = { stream, events: columnarToWire(merged.events, fields), async: false,
         ...(order === undefined ? {} : { order }) };
-      proposal = target.propose(groupId, buildCommand(InsertColumnar, request, undefined));
+      // The latest deadline of its sync callers (margin added back): no one waits for it longer.
+      let waitedUntilMs = -Infinity;
+      for (const pending of batch) if (!pending.async) waitedUntilMs = Math.max(waitedUntilMs, pending.answerByMs);
+      const timeoutMs = waitedUntilMs === -Infinity || waitedUntilMs === Infinity ? undefined
+        : Math.max(1, Math.ceil(waitedUntilMs + deadlineMarginMs - clock.now()));
+      const command = buildCommand(InsertColumnar, request, undefined);
+      proposal = timeoutMs === undefined ? target.propose(groupId, command) : target.propose(groupId, command, timeoutMs);
     } catch (error) {
       proposal = Promise.reject(error);
     } finally {

@@ -42,13 +42,16 @@ async function setup(flushEvents: number, maxPendingEvents: number, flushWhenIdl
     stream: "s", fields: [{ name: "price", type: FieldType.DOUBLE, aggregated: true }] });
   readCommandResult(CreateStream, await apply(buildCommand(CreateStream, createRequest, undefined)));
   const proposed: number[][] = [];
+  /** The host deadline each proposal was given (undefined: the host's default). */
+  const timeouts: (number | undefined)[] = [];
   let hold: Promise<void> | undefined;
   const leadership = { leader: true, leaderHint: 0 };
   const buffer = createInsertBuffer({
     clock, maxProposalBytes: 1 << 20, flushWhenIdle, ...(nextTurn === undefined ? {} : { nextTurn }),
     target: {
       leadership: () => leadership,
-      propose: async (_group, command) => {
+      propose: async (_group, command, timeoutMs) => {
+        timeouts.push(timeoutMs);
         const [envelope] = decodeEnvelopeBatch(command);
         proposed.push(Insert.request.decode(envelope!.payload).events!.timestamps);
         if (hold !== undefined) await hold;
@@ -68,7 +71,7 @@ async function setup(flushEvents: number, maxPendingEvents: number, flushWhenIdl
   });
   const count = () => state.store().aggregate("s").count;
   return {
-    clock, buffer, stream, events, proposed, count, leadership,
+    clock, buffer, stream, events, proposed, timeouts, count, leadership,
     holdProposals: () => { let release!: () => void; hold = new Promise((r) => { release = r; }); return () => { hold = undefined; release(); }; },
   };
 }
@@ -439,6 +442,27 @@ describe("leader insert buffer and the caller's deadline", () => {
     expect(stored.filter((timestamp) => timestamp >= 2000 && timestamp < 3000)).toEqual([]);
     expect(stored.filter((timestamp) => timestamp >= 5000)).toEqual([]);
     expect(t.count()).toBe(350);
+  });
+
+  it("gives each proposal the latest deadline of its sync inserts as its host deadline (none if one has none)", async () => {
+    const t = await setup(1000, 100_000);
+    const now = t.clock.now();
+    const merged = [t.buffer.insert(t.stream, t.events([1, 2]), false, undefined, now + 3000),
+      t.buffer.insert(t.stream, t.events([3]), false, undefined, now + 8000),
+      t.buffer.insert(t.stream, t.events([4]), true, undefined, now + 60_000)];
+    t.clock.advance(5);
+    await Promise.all(merged);
+    const withoutDeadline = [t.buffer.insert(t.stream, t.events([5]), false, undefined, now + 3000),
+      t.buffer.insert(t.stream, t.events([6]), false)];
+    t.clock.advance(5);
+    await Promise.all(withoutDeadline);
+    const asyncOnly = t.buffer.insert(t.stream, t.events([7]), true, undefined, now + 3000);
+    t.clock.advance(5);
+    await asyncOnly;
+    await settle();
+    // 8000 ms from arrival, 5 ms later: 7995 (the async insert's deadline does not count: it was answered).
+    expect(t.timeouts).toEqual([7995, undefined, undefined]);
+    expect(t.count()).toBe(7);
   });
 
   it("answers an async insert once buffered: a deadline shorter than the queue refuses a sync insert, not an async one", async () => {
