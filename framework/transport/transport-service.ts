@@ -15,6 +15,7 @@ import { assert } from "./assert.js";
 import { OpenStreams } from "./open-streams.js";
 import type { RawStreamServer } from "./raw-stream-handler.js";
 import { wrapStreamHandler } from "./raw-stream-handler.js";
+import type { FrameSlabs } from "./frame-slabs.js";
 import { createFrameSlabs } from "./frame-slabs.js";
 import { receiveSnapshot } from "./snapshot-receiver.js";
 import type { TransportHandler } from "./transport.js";
@@ -26,6 +27,8 @@ export interface TransportServiceOptions {
   readonly handler: Pick<TransportHandler, "onMessages" | "onSnapshot" | "onPeerDisconnected">;
   readonly limits: TransportLimits;
   readonly logger: Logger;
+  /** Memory received frames are gathered into (frame-slabs.ts); a pool of the default size if absent. */
+  readonly frameSlabs?: FrameSlabs;
 }
 
 /**
@@ -47,7 +50,7 @@ export function registerTransportService(
     serve: (requests, call) => serveBatches(options, streams, requests, call),
   };
   // One pool per node: every peer's stream gathers its frames into it.
-  const frameSlabs = createFrameSlabs();
+  const frameSlabs = options.frameSlabs ?? createFrameSlabs();
   router.handlers[index] = wrapStreamHandler(router.handlers[index]!, server, readMaxBytes, frameSlabs);
   return router;
 }

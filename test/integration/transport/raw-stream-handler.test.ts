@@ -2,6 +2,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport as createConnectProtocolTransport } from "@connectrpc/connect-node";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   StreamRequestSchema,
@@ -28,6 +30,10 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createSeededRandom, EntryType, MessageType } from "../../../framework/raft/index.js";
 import { heartbeat } from "../../unit/transport/helpers.js";
 import { clusterId, startCluster, waitFor } from "./harness.js";
+
+// The collector on demand: a slab comes back only once the collector found no view of it.
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -293,6 +299,73 @@ describe("the transport service on a node's server", () => {
     expect(wrong.length).toBe(0);
     // Handed on as plain Uint8Arrays, never node Buffers (slice() must copy).
     expect(received.filter(({ data }) => Object.getPrototypeOf(data) !== Uint8Array.prototype).length).toBe(0);
+  });
+
+  it("appends kept by a late reader keep their bytes while the other frames' slabs are reused", async () => {
+    // Small slabs: ~4 frames each, so slabs are collected and lent again many times over the run;
+    // the 12 kept frames pin at most 12 of the 16.
+    const frameSlabs = createFrameSlabs({ slabBytes: 2048, maxSlabs: 16 });
+    const kept: Array<{ readonly round: number; readonly data: Uint8Array }> = [];
+    let receivedCount = 0;
+    const logger = createSilentLogger();
+    const handler = {
+      onMessages: (_from: number, messages: readonly GroupMessage[]) => {
+        for (const { message } of messages) {
+          const entry = message.entries[0]!;
+          // Every 25th is kept (a late reader); the others are dropped at once.
+          if (entry.index % 25 === 0) kept.push({ round: entry.index - 1, data: entry.data });
+          receivedCount++;
+        }
+      },
+      onSnapshot: async () => {
+        throw new Error("no snapshots here");
+      },
+      onUnreachable: () => undefined,
+    };
+    const listener = await listenDualProtocol(
+      "127.0.0.1",
+      0,
+      connectNodeAdapter({
+        routes: (router) =>
+          registerTransportService(router, {
+            nodeId: 2,
+            clusterId,
+            handler,
+            limits: createTransportLimits(),
+            logger,
+            frameSlabs,
+          }),
+      }),
+    );
+    cleanups.push(() => listener.closeConnections());
+    const sender = createConnectTransport({
+      nodeId: 1,
+      clusterId,
+      resolvePeer: () => `http://127.0.0.1:${listener.port}`,
+      handler,
+      clock: createSystemClock(),
+      random: createSeededRandom(1),
+      logger,
+    });
+    await sender.start();
+    cleanups.push(() => sender.close());
+    const rounds = 300;
+    const dataOf = (round: number): Uint8Array =>
+      Uint8Array.from({ length: 300 + (round % 200) }, (_, at) => (at * 31 + round * 11) & 0xff);
+    for (let round = 0; round < rounds; round++) {
+      const entry = { term: 2, index: round + 1, type: EntryType.Normal, data: dataOf(round) };
+      const append = { ...heartbeat(1, 2, 2), type: MessageType.Append, index: round, entries: [entry] };
+      sender.send([{ groupId: 7, message: append }]);
+      await waitFor(`append ${round + 1}`, () => receivedCount === round + 1);
+      if (round % 10 === 9) collectGarbage();
+    }
+    expect(kept.length).toBe(rounds / 25);
+    const wrong = kept.filter(({ round, data }) => !Buffer.from(data).equals(Buffer.from(dataOf(round))));
+    expect(wrong.map(({ round }) => round)).toEqual([]);
+    expect(kept.every(({ data }) => data.buffer instanceof SharedArrayBuffer)).toBe(true);
+    // Not vacuous: slabs were collected and lent again while the kept views lived.
+    expect(frameSlabs.stats.returns).toBeGreaterThan(10);
+    expect(frameSlabs.stats.lendings).toBeGreaterThan(frameSlabs.stats.slabs + 10);
   });
 
   function message(term: number): Uint8Array {
