@@ -34,7 +34,7 @@ import { assert } from "./assert.js";
  * @internal
  */
 export interface FrameSlabs {
-  /** `length` bytes for one frame; the caller fills all of them before anyone else sees the view. */
+  /** `length` bytes for one frame; the caller fills them all before anyone else sees the view. */
   take(length: number): Uint8Array;
   /** Counters for benches and tests. */
   readonly stats: FrameSlabStats;
@@ -52,7 +52,7 @@ export interface FrameSlabStats {
   readonly freshBytes: number;
 }
 
-/** Calls `onUnreachable` once `alias` can no longer be reached (a FinalizationRegistry in production). */
+/** Calls `onUnreachable` once `alias` can no longer be reached (a FinalizationRegistry in use). */
 export interface AliasWatch {
   watch(alias: object, onUnreachable: () => void): void;
 }
@@ -64,14 +64,17 @@ export interface FrameSlabOptions {
   readonly watch?: AliasWatch;
 }
 
-/** A frame's offset in its slab is a multiple of this (typed-array views of 8-byte values stay possible). */
+/** A frame's offset in its slab is a multiple of this (typed arrays of 8-byte values fit). */
 const frameAlignment = 8;
 
-export const defaultFrameSlabOptions: FrameSlabOptions = { slabBytes: 4 * 1024 * 1024, maxSlabs: 32 };
+export const defaultFrameSlabOptions: FrameSlabOptions = {
+  slabBytes: 4 * 1024 * 1024,
+  maxSlabs: 32,
+};
 
 interface Slab {
   readonly memory: SharedArrayBuffer;
-  /** Lent: an alias of it exists (the pool's current one, or one the collector has not yet reclaimed). */
+  /** Lent: an alias of it exists (the pool's current one, or one not yet collected). */
   lent: boolean;
   /** How many times it was lent; a return names the lending it ends. */
   lending: number;
@@ -85,9 +88,11 @@ interface Lending {
 
 export function createFrameSlabs(options: FrameSlabOptions = defaultFrameSlabOptions): FrameSlabs {
   const { slabBytes, maxSlabs } = options;
-  assert(Number.isSafeInteger(slabBytes) && slabBytes >= frameAlignment, () => `slabBytes ${slabBytes}, allowed ≥ 8`);
+  assert(Number.isSafeInteger(slabBytes), () => `slabBytes ${slabBytes}, allowed an integer`);
+  assert(slabBytes >= frameAlignment, () => `slabBytes ${slabBytes}, allowed ≥ ${frameAlignment}`);
   assert(slabBytes % frameAlignment === 0, () => `slabBytes ${slabBytes}, allowed a multiple of 8`);
-  assert(Number.isSafeInteger(maxSlabs) && maxSlabs >= 0, () => `maxSlabs ${maxSlabs}, allowed ≥ 0`);
+  assert(Number.isSafeInteger(maxSlabs), () => `maxSlabs ${maxSlabs}, allowed an integer`);
+  assert(maxSlabs >= 0, () => `maxSlabs ${maxSlabs}, allowed ≥ 0`);
   const watch = options.watch ?? createCollectorWatch();
   const free: Slab[] = [];
   let slabCount = 0;
@@ -97,7 +102,7 @@ export function createFrameSlabs(options: FrameSlabOptions = defaultFrameSlabOpt
   const onReturned = (slab: Slab, lending: number): void => {
     assert(slab.lent, () => `slab returned twice (lending ${lending})`);
     assert(slab.lending === lending, () => `slab's lending ${slab.lending} returned as ${lending}`);
-    assert(current === undefined || current.slab !== slab, () => `the pool's current slab returned`);
+    assert(current?.slab !== slab, () => `the pool's current slab returned`);
     slab.lent = false;
     free.push(slab);
     stats.returns++;
@@ -132,7 +137,8 @@ export function createFrameSlabs(options: FrameSlabOptions = defaultFrameSlabOpt
 
   return {
     take(length: number): Uint8Array {
-      assert(Number.isSafeInteger(length) && length >= 0, () => `frame length ${length}, allowed ≥ 0`);
+      assert(Number.isSafeInteger(length), () => `frame length ${length}, allowed an integer`);
+      assert(length >= 0, () => `frame length ${length}, allowed ≥ 0`);
       if (length > slabBytes) return fresh(length);
       if (current === undefined || current.used + length > slabBytes) {
         current = undefined; // the old alias now lives only in its frames' views
@@ -140,8 +146,10 @@ export function createFrameSlabs(options: FrameSlabOptions = defaultFrameSlabOpt
         if (current === undefined) return fresh(length);
       }
       const start = current.used;
-      current.used = Math.min(slabBytes, start + Math.ceil(length / frameAlignment) * frameAlignment);
-      assert(current.used >= start + length, () => `frame [${start}, +${length}) beyond ${current?.used}`);
+      const aligned = Math.ceil(length / frameAlignment) * frameAlignment;
+      current.used = Math.min(slabBytes, start + aligned);
+      const used = current.used;
+      assert(used >= start + length, () => `frame [${start}, +${length}) beyond ${used}`);
       return new Uint8Array(current.alias, start, length);
     },
     stats,
@@ -152,7 +160,10 @@ export function createFrameSlabs(options: FrameSlabOptions = defaultFrameSlabOpt
 function aliasOf(memory: SharedArrayBuffer): SharedArrayBuffer {
   const alias = structuredClone(memory);
   assert(alias !== memory, () => "structuredClone returned the slab itself");
-  assert(alias.byteLength === memory.byteLength, () => `alias of ${alias.byteLength} bytes, slab ${memory.byteLength}`);
+  assert(
+    alias.byteLength === memory.byteLength,
+    () => `alias of ${alias.byteLength} bytes, slab ${memory.byteLength}`,
+  );
   return alias;
 }
 
