@@ -5,7 +5,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { EventStoreService, InsertResponseSchema } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertResponse } from "../gen/eventstore/v1/eventstore_pb.js";
-import { insertStreamHeader } from "../service/insert-wire.js";
+import { insertDeadlineHeader, insertStreamHeader } from "../service/insert-wire.js";
 import type { WireEvents } from "../service/insert-wire.js";
 import { encodeInsertCommand } from "../service/insert-wire-encode.js";
 import { utf8Bytes, varintBytes, WireWriter } from "../service/wire-writer.js";
@@ -220,7 +220,10 @@ export function createInsertCall(baseUrl: string, limits: InsertCallLimits = {})
           };
           // What is left of the deadline: the call may have waited for earlier requests to be written.
           if (timeoutMs !== undefined) {
-            headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs - (performance.now() - startedAt))));
+            const leftMs = Math.max(1, Math.ceil(timeoutMs - (performance.now() - startedAt)));
+            headers["connect-timeout-ms"] = String(leftMs);
+            // The same deadline by the wall clock: a leader that parses these headers late can tell.
+            headers[insertDeadlineHeader] = String(Date.now() + leftMs);
           }
           let target: http2.ClientHttp2Session;
           try {

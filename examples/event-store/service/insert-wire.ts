@@ -443,3 +443,12 @@ export function readInsertCommand(bytes: Uint8Array): ReadInsertCommand {
  * as any client's; the body's `stream` is the one written to.
  */
 export const insertStreamHeader = "eventstore-stream";
+
+/**
+ * The request header in which the event store's client also sends its
+ * deadline as wall-clock time (Unix ms, decimal): connect-timeout-ms is
+ * what is left when the request enters the connection, and a starved
+ * leader parses the headers seconds later. A leader refuses an insert that
+ * arrives well past it unread (insert-route.ts's earlyInsertRefusal).
+ */
+export const insertDeadlineHeader = "eventstore-deadline-unix-ms";

@@ -18,7 +18,7 @@ import fc from "fast-check";
 import { Code } from "@connectrpc/connect";
 import { OverloadedSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
 import { earlyInsertRefusal } from "../node/insert-route.js";
-import { insertStreamHeader } from "../service/insert-wire.js";
+import { insertDeadlineHeader, insertStreamHeader } from "../service/insert-wire.js";
 import { resolveStreamSettings } from "../service/stream-settings.js";
 import { storedSchemaOf, userFieldsOf } from "../service/stream-schema.js";
 
@@ -553,6 +553,19 @@ describe("leader insert buffer and the caller's deadline", () => {
     t.clock.advance(5);
     const answers = await Promise.allSettled(queued);
     expect(answers.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(answers.length);
+  });
+
+  it("refuses unread an insert arriving over a second past its caller's wall-clock deadline (earlyInsertRefusal)", async () => {
+    const t = await measured();
+    const call = (deadline: string) => ({ timeoutMs: 5000, deadlineMs: t.clock.now() + 5000,
+      headers: { [insertDeadlineHeader]: deadline, [insertStreamHeader]: "s" } });
+    const stale = earlyInsertRefusal(t.buffer, call("1700000000000"), () => 1_700_000_001_500);
+    expect(stale?.code).toBe(Code.DeadlineExceeded);
+    expect(stale?.rawMessage).toBe("insert arrived 1500 ms after its caller's deadline (by the caller's clock): not read, nothing of it written");
+    // Within the clocks' tolerance, or a header that is not a time: the leader's own checks decide (here: room).
+    expect(earlyInsertRefusal(t.buffer, call("1700000000000"), () => 1_700_000_000_900)).toBeUndefined();
+    expect(earlyInsertRefusal(t.buffer, call("soon"), () => 1_700_000_001_500)).toBeUndefined();
+    expect(earlyInsertRefusal(t.buffer, call(""), () => 1_700_000_001_500)).toBeUndefined();
   });
 
   it("answers an insert once proposed with its outcome, even after its deadline: a proposal is reported, never withdrawn", async () => {

@@ -28,6 +28,8 @@ interface Received {
   readonly timeoutMs: number | undefined;
   /** The request's eventstore-stream header, if any. */
   readonly streamHeader: string | undefined;
+  /** The request's eventstore-deadline-unix-ms header, if any. */
+  readonly wallDeadline: string | undefined;
 }
 
 interface Server {
@@ -71,7 +73,8 @@ async function startServer(): Promise<Server> {
     const timeout = headers["connect-timeout-ms"];
     const named = headers["eventstore-stream"];
     received.push({ stream, hold, timeoutMs: timeout === undefined ? undefined : Number(timeout),
-      streamHeader: typeof named === "string" ? named : undefined });
+      streamHeader: typeof named === "string" ? named : undefined,
+      wallDeadline: typeof headers["eventstore-deadline-unix-ms"] === "string" ? headers["eventstore-deadline-unix-ms"] : undefined });
     if (hold) stream.pause();
     else readAndAnswer(stream);
   });
@@ -209,6 +212,14 @@ describe("createInsertCall under a server that reads slowly", () => {
     }
     expect(server.received.map((entry) => entry.streamHeader)).toEqual(["bench", "prices%2FEUR%20%C3%BCmlaut%0A"]);
     expect(server.received.map((entry) => decodeURIComponent(entry.streamHeader!))).toEqual(["bench", "prices/EUR ümlaut\n"]);
+    // No deadline, no wall-clock deadline; with one, the same deadline by the wall clock.
+    expect(server.received.map((entry) => entry.wallDeadline)).toEqual([undefined, undefined]);
+    const before = Date.now();
+    await call.insert("bench", eventsOf(10), { timeoutMs: 20_000 });
+    const sent = server.received[2]!;
+    expect(Number(sent.wallDeadline)).toBeGreaterThanOrEqual(before + 20_000 - 1000);
+    expect(Number(sent.wallDeadline)).toBeLessThanOrEqual(Date.now() + 20_000);
+    expect(sent.timeoutMs).toBeLessThanOrEqual(20_000);
   });
 
   it("refuses an insert larger than maxUnsentBytes without sending it, and fails waiting calls Canceled on close", async () => {
