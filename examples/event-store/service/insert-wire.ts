@@ -127,9 +127,11 @@ class DoubleParts {
   finish(into?: Float64Array): Float64Array {
     const only = this.parts[0];
     if (into === undefined && this.parts.length === 1 && only instanceof Uint8Array) {
-      // A copy of exactly these bytes (aligned): `bytes.slice(...).buffer` was the whole pooled
-      // ArrayBuffer when `bytes` is a node Buffer, whose slice is a view (INGRESS, session 9).
-      return new Float64Array(only.buffer.slice(only.byteOffset, only.byteOffset + only.byteLength));
+      // A copy of exactly these bytes into a plain ArrayBuffer at offset 0 (aligned): a node Buffer's own
+      // slice is a view of its pooled memory (INGRESS, session 9), and the ArrayBuffer's slice of a view
+      // into a SharedArrayBuffer (a follower's received frame slab since e5ec129) is shared memory again,
+      // which V8 does not count as external memory (FRAMES, session 11). TypedArray's slice copies both.
+      return new Float64Array(Uint8Array.prototype.slice.call(only).buffer);
     }
     if (into !== undefined && into.length !== this.count) {
       throw new Error(`decode target of ${into.length} doubles for ${this.count}`);

@@ -584,6 +584,30 @@ describe("leader insert buffer and the caller's deadline", () => {
   });
 });
 
+describe("insert decode without a target", () => {
+  it("copies packed doubles into plain, aligned ArrayBuffers even from a view into shared memory or a pooled Buffer", () => {
+    const encoded = insertCommandCodec.encode({ stream: "s", async: false, events: {
+      timestamps: new Float64Array([1.5, 2.5, 3.5]),
+      columns: [{ name: "price", values: { case: "doubles", values: new Float64Array([10, 20, 30]) } }], ids: [] } });
+    for (const backing of ["shared", "buffer"] as const) {
+      // The command at an odd offset of a larger memory, as a received frame slab or a node Buffer holds it.
+      const memory = backing === "shared" ? new Uint8Array(new SharedArrayBuffer(encoded.length + 7)) : Buffer.alloc(encoded.length + 7);
+      memory.set(encoded, 3);
+      const view = memory.subarray(3, 3 + encoded.length);
+      const decoded = insertCommandCodec.decode(view);
+      const price = decoded.events.columns[0]!.values;
+      if (price.case !== "doubles") throw new Error(`price decoded as ${price.case}`);
+      const columns = [decoded.events.timestamps, price.values];
+      expect(columns.map((column) => Array.from(column))).toEqual([[1.5, 2.5, 3.5], [10, 20, 30]]);
+      for (const column of columns) {
+        const buffer = column.buffer;
+        expect(buffer instanceof ArrayBuffer && !(buffer instanceof SharedArrayBuffer)).toBe(true);
+        expect(buffer.byteLength).toBe(24);
+      }
+    }
+  });
+});
+
 describe("leader merge with a scratch buffer", () => {
   it("gives what a merge into new arrays gives, merge after merge of the same scratch (growing it)", () => {
     const fields = [{ name: "price", type: "double" as const, aggregated: true },
