@@ -8,16 +8,11 @@
  * peak resident set, not the data stored. (A slab is only freed when no
  * block or free piece of it is left.)
  *
- * Slabs are SharedArrayBuffers (never shared with another thread): V8 does
- * not count their bytes as the isolate's external memory, so block memory —
- * retained on purpose, bounded by the block cache's budget and reused
- * through `release` — no longer starts garbage collections. With
- * ArrayBuffers every 64 MiB of new blocks (~800 k events) started a full
- * collection ("external memory pressure") and every 32 MiB allocated while
- * young a scavenge, on every replica, none of which could free a slab the
- * cache still held (session 11: docs/benchmarks.md). Typed arrays over them
- * read and write as over an ArrayBuffer. A slab nothing references any more
- * is still freed by the collector, only later.
+ * Slabs are ArrayBuffers. Session 11 made them SharedArrayBuffers, which
+ * V8 does not count as the isolate's external memory: a replica's full
+ * collections about halved, but its CPU per event did not fall and the
+ * service bench's rate was lower in every pair (docs/benchmarks.md, session
+ * 11, HEAP), so they went back to ArrayBuffers.
  * @internal
  */
 export interface ColumnArena {
@@ -30,7 +25,7 @@ export interface ColumnArena {
 }
 
 export interface ArenaPiece {
-  /** One of the arena's slabs (a SharedArrayBuffer, see above). */
+  /** One of the arena's slabs. */
   readonly buffer: ArrayBufferLike;
   readonly offset: number;
 }
@@ -38,7 +33,7 @@ export interface ArenaPiece {
 export const ARENA_SLAB_BYTES = 4 * 1024 * 1024;
 
 export function createColumnArena(slabBytes = ARENA_SLAB_BYTES): ColumnArena {
-  let slab = new SharedArrayBuffer(0);
+  let slab = new ArrayBuffer(0);
   let used = 0;
   const free = new Map<number, ArenaPiece[]>();
   let freeBytes = 0;
@@ -47,13 +42,13 @@ export function createColumnArena(slabBytes = ARENA_SLAB_BYTES): ColumnArena {
       const reused = free.get(bytes)?.pop();
       if (reused !== undefined) {
         freeBytes -= bytes;
-        // 8 bytes at a time: a Uint8Array fill of shared memory is ~4x slower (one relaxed store per byte).
+        // 8 bytes at a time (~2x faster than a Uint8Array fill).
         new Float64Array(reused.buffer, reused.offset, bytes / 8).fill(0);
         return reused;
       }
-      if (bytes > slabBytes) return { buffer: new SharedArrayBuffer(bytes), offset: 0 };
+      if (bytes > slabBytes) return { buffer: new ArrayBuffer(bytes), offset: 0 };
       if (used + bytes > slab.byteLength) {
-        slab = new SharedArrayBuffer(slabBytes);
+        slab = new ArrayBuffer(slabBytes);
         used = 0;
       }
       const offset = used;
