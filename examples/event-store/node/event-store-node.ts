@@ -107,8 +107,9 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
           return { cancel: () => clearImmediate(immediate) };
         },
         target: {
-          propose: async (groupId, command) => {
-            const result = await host.propose(groupId, command);
+          // timeoutMs: the latest deadline of the proposal's sync inserts (the host's default without one).
+          propose: async (groupId, command, timeoutMs) => {
+            const result = await host.propose(groupId, command, timeoutMs === undefined ? {} : { timeoutMs });
             if (!(result instanceof Uint8Array)) throw new Error(`group ${groupId}: result is not bytes`);
             return result;
           },
