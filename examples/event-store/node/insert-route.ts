@@ -156,5 +156,6 @@ function staleInsertRefusal(call: RawUnaryCall, wallNowMs: number): ConnectError
   const lateMs = wallNowMs - Number(header);
   if (lateMs <= staleInsertToleranceMs) return undefined;
   return new ConnectError(`insert arrived ${Math.round(lateMs)} ms after its caller's deadline (by the caller's ` +
-    "clock): not read, nothing of it written", Code.DeadlineExceeded);
+    `clock): not read, nothing of it written (if every insert from this client is refused so, its host's clock ` +
+    `is behind this node's by more than ${staleInsertToleranceMs} ms: synchronise the clocks)`, Code.DeadlineExceeded);
 }

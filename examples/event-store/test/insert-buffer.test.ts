@@ -561,7 +561,9 @@ describe("leader insert buffer and the caller's deadline", () => {
       headers: { [insertDeadlineHeader]: deadline, [insertStreamHeader]: "s" } });
     const stale = earlyInsertRefusal(t.buffer, call("1700000000000"), () => 1_700_000_001_500);
     expect(stale?.code).toBe(Code.DeadlineExceeded);
-    expect(stale?.rawMessage).toBe("insert arrived 1500 ms after its caller's deadline (by the caller's clock): not read, nothing of it written");
+    expect(stale?.rawMessage).toBe("insert arrived 1500 ms after its caller's deadline (by the caller's clock): not read, nothing of it written " +
+      "(if every insert from this client is refused so, its host's clock is behind this node's by more than 1000 ms: " +
+      "synchronise the clocks)");
     // Within the clocks' tolerance, or a header that is not a time: the leader's own checks decide (here: room).
     expect(earlyInsertRefusal(t.buffer, call("1700000000000"), () => 1_700_000_000_900)).toBeUndefined();
     expect(earlyInsertRefusal(t.buffer, call("soon"), () => 1_700_000_001_500)).toBeUndefined();
