@@ -16,7 +16,7 @@ import {
 } from "../../../framework/transport/raw-stream-handler.js";
 import type { FrameSlabs } from "../../../framework/transport/frame-slabs.js";
 import { createFrameSlabs } from "../../../framework/transport/frame-slabs.js";
-import type { GroupMessage } from "../../../framework/transport/index.js";
+import type { GroupMessage, Logger, Transport, TransportHandler, TransportLimits } from "../../../framework/transport/index.js";
 import {
   createConnectTransport,
   createSilentLogger,
@@ -99,6 +99,46 @@ function request(
 }
 
 /** Runs one call through the wrapped handler; returns what it decoded, the answer and its trailer. */
+/**
+ * Node 2's transport service on the node's own listener (HTTP/1.1 and h2c on
+ * one port, as raftkit nodes serve it) and node 1's transport sending to it;
+ * both are closed after the test.
+ */
+async function senderToListener(
+  handler: TransportHandler,
+  options: { readonly limits: TransportLimits; readonly logger: Logger; readonly frameSlabs?: FrameSlabs },
+): Promise<Transport> {
+  const { limits, logger, frameSlabs } = options;
+  const listener = await listenDualProtocol(
+    "127.0.0.1",
+    0,
+    connectNodeAdapter({
+      routes: (router) =>
+        registerTransportService(router, {
+          nodeId: 2,
+          clusterId,
+          handler,
+          limits,
+          logger,
+          ...(frameSlabs === undefined ? {} : { frameSlabs }),
+        }),
+    }),
+  );
+  cleanups.push(() => listener.closeConnections());
+  const sender = createConnectTransport({
+    nodeId: 1,
+    clusterId,
+    resolvePeer: () => `http://127.0.0.1:${listener.port}`,
+    handler,
+    clock: createSystemClock(),
+    random: createSeededRandom(1),
+    logger,
+  });
+  await sender.start();
+  cleanups.push(() => sender.close());
+  return sender;
+}
+
 async function serveRaw(
   chunks: readonly Uint8Array[],
   readMaxBytes = 1 << 20,
@@ -265,25 +305,7 @@ describe("the transport service on a node's server", () => {
       },
       onUnreachable: () => undefined,
     };
-    const listener = await listenDualProtocol(
-      "127.0.0.1",
-      0,
-      connectNodeAdapter({
-        routes: (router) => registerTransportService(router, { nodeId: 2, clusterId, handler, limits, logger }),
-      }),
-    );
-    cleanups.push(() => listener.closeConnections());
-    const sender = createConnectTransport({
-      nodeId: 1,
-      clusterId,
-      resolvePeer: () => `http://127.0.0.1:${listener.port}`,
-      handler,
-      clock: createSystemClock(),
-      random: createSeededRandom(1),
-      logger,
-    });
-    await sender.start();
-    cleanups.push(() => sender.close());
+    const sender = await senderToListener(handler, { limits, logger });
     // Small appends, one batch per turn: each frame arrives whole in one read.
     const rounds = 200;
     const dataOf = (round: number): Uint8Array =>
@@ -322,33 +344,7 @@ describe("the transport service on a node's server", () => {
       },
       onUnreachable: () => undefined,
     };
-    const listener = await listenDualProtocol(
-      "127.0.0.1",
-      0,
-      connectNodeAdapter({
-        routes: (router) =>
-          registerTransportService(router, {
-            nodeId: 2,
-            clusterId,
-            handler,
-            limits: createTransportLimits(),
-            logger,
-            frameSlabs,
-          }),
-      }),
-    );
-    cleanups.push(() => listener.closeConnections());
-    const sender = createConnectTransport({
-      nodeId: 1,
-      clusterId,
-      resolvePeer: () => `http://127.0.0.1:${listener.port}`,
-      handler,
-      clock: createSystemClock(),
-      random: createSeededRandom(1),
-      logger,
-    });
-    await sender.start();
-    cleanups.push(() => sender.close());
+    const sender = await senderToListener(handler, { limits: createTransportLimits(), logger, frameSlabs });
     const rounds = 300;
     const dataOf = (round: number): Uint8Array =>
       Uint8Array.from({ length: 300 + (round % 200) }, (_, at) => (at * 31 + round * 11) & 0xff);
