@@ -430,7 +430,9 @@ export function insertSortedRows(block: Block, source: RowSource, from: number, 
     } else if (target.kind === "string" && input.kind === "string") {
       const values = target.texts;
       if (values.length <= bounds[0]!) {
-        // Only implicit empty rows move: nothing to shift, write the new values.
+        // Only implicit empty rows move: nothing to shift, write the new values (none to write
+        // when every string of the insert is empty).
+        if (noSourceStrings(source)) continue;
         for (let k = 0; k < added; k++) setText(values, bounds[k]! + k, input.values[from + k]!);
         continue;
       }
@@ -541,6 +543,9 @@ function writeSourceRows(block: Block, at: number, source: RowSource, from: numb
       }
     } else if (target.kind === "string" && input.kind === "string") {
       const texts = target.texts;
+      // Every string of the insert empty (the `_id` of events without ids), written past the stored
+      // entries: each row stays an implicit empty (setText would do nothing, row by row).
+      if (noSourceStrings(source) && at >= texts.length) continue;
       for (let row = from; row < to; row++) setText(texts, at + row - from, input.values[row]!);
     } else {
       assert(false, () => `column #${index}: ${input.kind} values for a ${target.kind} column`);
@@ -549,6 +554,15 @@ function writeSourceRows(block: Block, at: number, source: RowSource, from: numb
   if (source.rowStringBytes !== undefined) {
     for (let row = from; row < to; row++) block.stringBytes += source.rowStringBytes[row]!;
   }
+}
+
+/**
+ * Whether every string of the insert is empty: a RowSource without
+ * `rowStringBytes` has only empty strings (a checked insert whose strings
+ * are all "" leaves it out; one with it may still have none).
+ */
+function noSourceStrings(source: RowSource): boolean {
+  return source.rowStringBytes === undefined;
 }
 
 function copyInto(target: Float64Array, at: number, values: ArrayLike<number>, from: number,
@@ -733,6 +747,9 @@ function gatherRows(block: Block, source: RowSource, from: number, order: Int32A
         output.values[merged - start] = at >= 0 ? old.values[at]! : input.values[from + ~at]! ? 1 : 0;
       }
     } else if (old.kind === "string" && input.kind === "string" && output.kind === "string") {
+      // Every merged row empty (no stored entries, every string of the insert empty): the new
+      // block's column stays without entries.
+      if (old.texts.length === 0 && noSourceStrings(source)) continue;
       for (let merged = start; merged < end; merged++) {
         const at = order[merged]!;
         setText(output.texts, merged - start, at >= 0 ? textAt(old.texts, at) : input.values[from + ~at]!);
@@ -774,6 +791,8 @@ function mergeInPlace(block: Block, source: RowSource, from: number, order: Int3
       }
     } else if (column.kind === "string" && input.kind === "string") {
       const texts = column.texts;
+      // As in gatherRows: every merged row is an implicit empty.
+      if (texts.length === 0 && noSourceStrings(source)) continue;
       if (texts.length > firstMoved) padTexts(texts, keep);
       // Stored entries only below firstMoved: the moved rows are implicit empties, set from the top.
       for (let merged = keep - 1; merged >= firstMoved; merged--) {
