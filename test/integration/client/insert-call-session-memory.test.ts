@@ -19,11 +19,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createInsertCall, defaultMaxUnsentBytes, insertRequestChunks } from "../../../examples/event-store/client/insert-call.js";
 import type { InsertCall } from "../../../examples/event-store/client/insert-call.js";
 import { InsertResponseSchema } from "../../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
+import { OverloadedSchema } from "../../../gen/raftkit/v1/gateway_pb.js";
 import type { WireEvents } from "../../../examples/event-store/service/insert-wire.js";
 
 interface Received {
   readonly stream: http2.ServerHttp2Stream;
   readonly hold: boolean;
+  /** Read at once, answered only on release (a leader that has the request and no answer yet). */
+  readonly holdAnswer: boolean;
+  /** Bytes of the body read so far. */
+  bodyBytes: number;
   /** The request's connect-timeout-ms, if any. */
   readonly timeoutMs: number | undefined;
   /** The request's eventstore-stream header, if any. */
@@ -70,13 +75,20 @@ async function startServer(): Promise<Server> {
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {}); // the client's resets are what the assertions look at
     const hold = headers["x-hold"] === "1" && !released;
+    const holdAnswer = headers["x-hold-answer"] === "1" && !released;
     const timeout = headers["connect-timeout-ms"];
     const named = headers["eventstore-stream"];
-    received.push({ stream, hold, timeoutMs: timeout === undefined ? undefined : Number(timeout),
+    const entry: Received = { stream, hold, holdAnswer, bodyBytes: 0, timeoutMs: timeout === undefined ? undefined : Number(timeout),
       streamHeader: typeof named === "string" ? named : undefined,
-      wallDeadline: typeof headers["eventstore-deadline-unix-ms"] === "string" ? headers["eventstore-deadline-unix-ms"] : undefined });
+      wallDeadline: typeof headers["eventstore-deadline-unix-ms"] === "string" ? headers["eventstore-deadline-unix-ms"] : undefined };
+    received.push(entry);
     if (hold) stream.pause();
-    else readAndAnswer(stream);
+    else if (holdAnswer) {
+      stream.on("data", (chunk: Buffer) => {
+        entry.bodyBytes += chunk.byteLength;
+      });
+      stream.resume();
+    } else readAndAnswer(stream);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -86,7 +98,10 @@ async function startServer(): Promise<Server> {
     received,
     release() {
       released = true;
-      for (const entry of received) if (entry.hold) readAndAnswer(entry.stream);
+      for (const entry of received) {
+        if (entry.hold) readAndAnswer(entry.stream);
+        else if (entry.holdAnswer) answer(entry.stream, entry.bodyBytes);
+      }
     },
     async close() {
       for (const session of sessions) session.destroy();
@@ -127,7 +142,7 @@ afterEach(async () => {
 describe("createInsertCall under a server that reads slowly", () => {
   it("gets the answer to a done insert while the connection queues more than node's default session memory", async () => {
     server = await startServer();
-    call = createInsertCall(server.url, { maxUnsentBytes: 32 << 20 });
+    call = createInsertCall(server.url, { maxUnsentBytes: 32 << 20, maxUnansweredBytes: 64 << 20 });
     const holding = Array.from({ length: 14 }, () => call!.insert("s", megabyteOfEvents(), held));
     const outcomes = holding.map((promise) => promise.then(() => "ok", (error: unknown) => ConnectError.from(error)));
     await until(() => server!.received.length === 14, "14 held requests at the server");
@@ -185,6 +200,66 @@ describe("createInsertCall under a server that reads slowly", () => {
     expect(last.hold).toBe(false);
     expect(last.timeoutMs).toBeLessThan(60_000);
     expect(last.timeoutMs).toBeGreaterThan(0);
+  });
+
+  it("keeps at most maxUnansweredBytes sent and unanswered: later calls wait unsent, expire unsent, and go as answers come", async () => {
+    // A leader that reads every body at once but answers late (its queue): before the bound the
+    // client sent every call (only unsent bytes were bounded) and an overloaded leader held tens
+    // of thousands of them, running their deadlines out after they were sent (unknown outcomes).
+    server = await startServer();
+    const perCall = insertRequestChunks("s", eventsOf(1000), false).reduce((sum, piece) => sum + piece.byteLength, 0);
+    call = createInsertCall(server.url, { maxUnansweredBytes: 4 * perCall });
+    const holdAnswer = { headers: { "x-hold-answer": "1" } } as const;
+    const first = Array.from({ length: 4 }, () => call!.insert("s", eventsOf(1000), holdAnswer));
+    const expiring = call.insert("s", eventsOf(1000), { ...holdAnswer, timeoutMs: 200 });
+    const later = Array.from({ length: 3 }, () => call!.insert("s", eventsOf(1000)));
+    await until(() => server!.received.length === 4 && server!.received.every((entry) => entry.bodyBytes === perCall),
+      "four requests read whole at the server");
+    const expired = await expiring.then(() => undefined, (error: unknown) => ConnectError.from(error));
+    expect(expired?.code).toBe(Code.DeadlineExceeded);
+    expect(expired?.rawMessage).toContain("not sent");
+    expect(server.received.length).toBe(4); // written to the socket long ago, but not answered: nothing more sent
+
+    server.release();
+    const answers = await Promise.all([...first, ...later]);
+    for (const response of answers) expect(response.accepted).toBe(perCall);
+    expect(server.received.map((entry) => entry.holdAnswer)).toEqual([true, true, true, true, false, false, false]);
+  });
+
+  it("refuses at once, unsent, a call that would wait behind more than maxWaitingBytes: Overloaded, a known outcome", async () => {
+    server = await startServer();
+    const perCall = insertRequestChunks("s", eventsOf(1000), false).reduce((sum, piece) => sum + piece.byteLength, 0);
+    call = createInsertCall(server.url, { maxUnansweredBytes: perCall, maxWaitingBytes: 2 * perCall });
+    const holdAnswer = { headers: { "x-hold-answer": "1" } } as const;
+    const sent = call.insert("s", eventsOf(1000), holdAnswer);
+    const waiting = Array.from({ length: 2 }, () => call!.insert("s", eventsOf(1000)));
+    const refused = await call.insert("s", eventsOf(1000)).then(() => undefined, (error: unknown) => ConnectError.from(error));
+    expect(refused?.code).toBe(Code.ResourceExhausted);
+    expect(refused?.findDetails(OverloadedSchema)).toHaveLength(1); // back-pressure: EventStore.insert retries it
+    expect(refused?.rawMessage).toBe(`insert to ${server.url}: not sent, this connection has ${perCall} bytes of requests ` +
+      `unanswered and ${2 * perCall} waiting to be sent (limits ${perCall} and ${2 * perCall}): the node answers slower ` +
+      `than they are offered, back off`);
+    await until(() => server!.received.length === 1 && server!.received[0]!.bodyBytes === perCall, "the first request read");
+    server.release();
+    for (const response of await Promise.all([sent, ...waiting])) expect(response.accepted).toBe(perCall);
+    expect(server.received).toHaveLength(3);
+  });
+
+  it("counts a call given up on until its stream ends: the server's late answer frees its room", async () => {
+    server = await startServer();
+    const perCall = insertRequestChunks("s", eventsOf(1000), false).reduce((sum, piece) => sum + piece.byteLength, 0);
+    call = createInsertCall(server.url, { maxUnansweredBytes: perCall });
+    const holdAnswer = { headers: { "x-hold-answer": "1" } } as const;
+    const givenUp = await call.insert("s", eventsOf(1000), { ...holdAnswer, timeoutMs: 100 })
+      .then(() => undefined, (error: unknown) => ConnectError.from(error));
+    expect(givenUp?.code).toBe(Code.DeadlineExceeded);
+    expect(givenUp?.rawMessage).not.toContain("not sent");
+    const next = call.insert("s", eventsOf(1000));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.received.length).toBe(1); // the given-up call's stream is still open at the server
+    server.release();
+    expect((await next).accepted).toBe(perCall);
+    expect(server.received.length).toBe(2);
   });
 
   it("does not reset the streams it gives up on: 1,100 deadlines in a row leave the connection's other calls alone", async () => {
