@@ -4,6 +4,7 @@ import { HostErrorCode, isHostError } from "../host/index.js";
 import type { HostError } from "../host/index.js";
 import { errorCodeToWire, isStateMachineError, StateMachineErrorCode } from "../statemachine/index.js";
 import type { StateMachineError } from "../statemachine/index.js";
+import { withoutStackTrace } from "./stackless-error.js";
 import { ExecutionErrorSchema } from "../../gen/raftkit/v1/envelope_pb.js";
 import { NotLeaderSchema, OverloadedSchema, PartitionNotFoundSchema } from "../../gen/raftkit/v1/gateway_pb.js";
 
@@ -98,7 +99,10 @@ export function connectErrorFrom(
   if (error.code === HostErrorCode.InvalidArgument && isStateMachineError(error.cause)) {
     return connectErrorFromExecution(error.cause, error);
   }
-  return new ConnectError(error.message, connectCodeOf(error.code), undefined, hostDetails(error, groupId, addressOf), error);
+  // No stack of its own: the host's outcome is the cause, and refusals (Overloaded, NotLeader) are
+  // answered thousands of times a second under overload.
+  return withoutStackTrace(() =>
+    new ConnectError(error.message, connectCodeOf(error.code), undefined, hostDetails(error, groupId, addressOf), error));
 }
 
 type Details = ConstructorParameters<typeof ConnectError>[3];

@@ -7,6 +7,7 @@ export { startNode } from "./node-process.js";
 export type { DigestingStateMachine, StateMachineTypes } from "./state-machine-types.js";
 export { builtinStateMachineTypes, hasDigest } from "./state-machine-types.js";
 export { connectCodeOf, connectCodeOfExecution, connectErrorFrom, connectErrorFromExecution } from "./host-error-mapping.js";
+export { withoutStackTrace } from "./stackless-error.js";
 export type { DualProtocolListener, RequestHandler } from "./dual-protocol-listener.js";
 export { listenDualProtocol } from "./dual-protocol-listener.js";
 export type { GroupRecord } from "./data-directory.js";

@@ -23,7 +23,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { DescMessage, DescMethodUnary, Message } from "@bufbuild/protobuf";
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { connectErrorFrom } from "../../../framework/server/index.js";
+import { connectErrorFrom, withoutStackTrace } from "../../../framework/server/index.js";
 import type { RawUnaryCall } from "../../../framework/server/index.js";
 import { EventStoreService } from "../gen/eventstore/v1/eventstore_pb.js";
 import type { InsertBuffer } from "../service/insert-buffer.js";
@@ -155,7 +155,7 @@ function staleInsertRefusal(call: RawUnaryCall, wallNowMs: number): ConnectError
   if (typeof header !== "string" || !/^\d{1,16}$/.test(header)) return undefined;
   const lateMs = wallNowMs - Number(header);
   if (lateMs <= staleInsertToleranceMs) return undefined;
-  return new ConnectError(`insert arrived ${Math.round(lateMs)} ms after its caller's deadline (by the caller's ` +
+  return withoutStackTrace(() => new ConnectError(`insert arrived ${Math.round(lateMs)} ms after its caller's deadline (by the caller's ` +
     `clock): not read, nothing of it written (if every insert from this client is refused so, its host's clock ` +
-    `is behind this node's by more than ${staleInsertToleranceMs} ms: synchronise the clocks)`, Code.DeadlineExceeded);
+    `is behind this node's by more than ${staleInsertToleranceMs} ms: synchronise the clocks)`, Code.DeadlineExceeded));
 }

@@ -555,6 +555,56 @@ describe("leader insert buffer and the caller's deadline", () => {
     expect(answers.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(answers.length);
   });
 
+  it("counts the inserts it let through before their bodies arrived: a burst of headers in one turn is not all let through", async () => {
+    const t = await measured();
+    const release = t.holdProposals();
+    const queued = [t.buffer.insert(t.stream, t.events(timestamps(1000, 100)), false)];
+    await settle();
+    // 100 events in flight at 100 events/s. Headers of five inserts of 100 parsed in one turn: the
+    // first four would wait 2000, 3000, 4000, 5000 ms behind those let through before them; the fifth
+    // ~6000 ms, over the 5000 ms allowed. Before, each was judged on the same queue and all five passed.
+    const decisions = Array.from({ length: 5 }, () => t.buffer.refusalBefore("s"));
+    expect(decisions.slice(0, 4)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(isHostError(decisions[4]?.error, HostErrorCode.Overloaded)).toBe(true);
+    expect(String(decisions[4]?.error)).toMatch(
+      /would wait ~6000 ms \(500 events ahead at 100 events\/s, 400 of them in inserts still arriving\), allowed 5000 ms/);
+    // A body that arrives takes its own place: the queue ahead is the same, still refused.
+    queued.push(t.buffer.insert(t.stream, t.events(timestamps(2000, 100)), false));
+    await settle();
+    expect(String(t.buffer.refusalBefore("s")?.error)).toMatch(/500 events ahead .*, 300 of them in inserts still arriving/);
+    // Calls that never reach insert() (a broken stream) hold their room at most a second.
+    t.clock.advance(1000);
+    expect(t.buffer.refusalBefore("s")).toBeUndefined();
+    release();
+    t.clock.advance(5);
+    const answers = await Promise.allSettled(queued);
+    expect(answers.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(answers.length);
+  });
+
+  it("builds its refusals without a stack trace (each cost ~19 µs under overload), typed and with their reason", async () => {
+    const t = await measured();
+    const release = t.holdProposals();
+    const queued = [t.buffer.insert(t.stream, t.events(timestamps(1000, 600)), false)];
+    await settle();
+    const refused = await t.buffer.insert(t.stream, t.events(timestamps(2000, 100)), false).then(() => undefined, (error: unknown) => error);
+    expect(isHostError(refused, HostErrorCode.Overloaded)).toBe(true);
+    expect(String(refused)).toMatch(/stream 's': an insert now would wait ~7000 ms .*, allowed 5000 ms, back off/);
+    expect((refused as Error).stack).not.toMatch(/\n\s+at /);
+    const early = earlyInsertRefusal(t.buffer, { timeoutMs: undefined, deadlineMs: undefined, headers: { [insertStreamHeader]: "s" } });
+    expect(early?.code).toBe(Code.ResourceExhausted);
+    expect(early?.stack).not.toMatch(/\n\s+at /);
+    t.leadership.leader = false;
+    const notLeader = await t.buffer.insert(t.stream, t.events(timestamps(3000, 1)), false).then(() => undefined, (error: unknown) => error);
+    expect(isHostError(notLeader, HostErrorCode.NotLeader)).toBe(true);
+    expect((notLeader as Error).stack).not.toMatch(/\n\s+at /);
+    // Other errors keep theirs.
+    expect(new Error("x").stack).toMatch(/\n\s+at /);
+    t.leadership.leader = true;
+    release();
+    t.clock.advance(5);
+    await Promise.allSettled(queued);
+  });
+
   it("refuses unread an insert arriving over a second past its caller's wall-clock deadline (earlyInsertRefusal)", async () => {
     const t = await measured();
     const call = (deadline: string) => ({ timeoutMs: 5000, deadlineMs: t.clock.now() + 5000,
