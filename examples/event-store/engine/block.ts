@@ -3,7 +3,7 @@ import { BLOCK_HEADER_BYTES, encodedBlockBytes, fixedRowBytes, type BlockLayout 
 import type { BlockHome } from "./block-cache.js";
 import type { RowSource } from "./row-source.js";
 import { exactSumAdd } from "./exact-sum.js";
-import { copySummary, createSummary, mergeSummary, summarizeRows, type Summary } from "./summary.js";
+import { copySummary, createSummary, maxOf, mergeSummary, minOf, summarizeRows, type Summary } from "./summary.js";
 import { utf8Length } from "./utf8.js";
 
 /**
@@ -477,7 +477,7 @@ function insertionBounds(block: Block, source: RowSource, from: number, added: n
     if (index > 0 && timestamp < timestamps[from + index - 1]!) {
       assert(false, "inserted rows must be time-ordered");
     }
-    low = upperBoundFrom(block.timestamps, low, count, timestamp);
+    low = gallopUpperBound(block.timestamps, low, count, timestamp);
     bounds[index] = low;
   }
   return bounds;
@@ -487,6 +487,26 @@ function insertionBounds(block: Block, source: RowSource, from: number, added: n
 function boundsScratch(length: number): Uint32Array {
   if (scratch.length < length) scratch = new Uint32Array(Math.max(length, 2 * scratch.length));
   return scratch;
+}
+
+/**
+ * upperBoundFrom for a bound expected near `low`: probes `low`, then
+ * 1, 2, 4 … rows past the row after the last probe, until a value >
+ * `timestamp` (or `high`), then searches that last step. A late run interleaves with the block's rows (the service's
+ * producers' overlapping batches: about one block row between two late
+ * rows), so each bound is a step or two past the previous one: ~2
+ * predictable probes instead of a binary search over the rest of the block
+ * (~9 unpredictable ones; session 12: 42 % of a spread's bounds).
+ */
+function gallopUpperBound(values: Float64Array, low: number, high: number, timestamp: number): number {
+  let step = 1;
+  let at = low;
+  while (at < high && values[at]! <= timestamp) {
+    low = at + 1;
+    at = low + step;
+    step *= 2;
+  }
+  return upperBoundFrom(values, low, Math.min(at, high), timestamp);
 }
 
 /** First index in [low, high) of `values` with value > `timestamp`, else `high`. */
@@ -830,15 +850,8 @@ function summaryBefore(layout: BlockLayout, block: Block, whole: Summary, after:
   for (let index = 0; index < columns.length; index++) {
     const column = columns[index]!;
     const field = summary.fields[index]!;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let row = 0; row < count; row++) {
-      const value = column[row]!;
-      min = Math.min(min, value);
-      max = Math.max(max, value);
-    }
-    field.min = min;
-    field.max = max;
+    field.min = minOf(column, 0, count);
+    field.max = maxOf(column, 0, count);
     field.first = column[0]!;
     field.last = column[count - 1]!;
     const sum = whole.fields[index]!.sum.slice();

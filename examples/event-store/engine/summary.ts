@@ -85,16 +85,9 @@ export function summarizeRows(
   for (let index = 0; index < values.length; index++) {
     const column = values[index]!;
     const field = summary.fields[index]!;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let row = from; row < to; row++) {
-      const value = column[row]!;
-      min = Math.min(min, value);
-      max = Math.max(max, value);
-    }
     addRows(field.sum, column, from, to);
-    field.min = min;
-    field.max = max;
+    field.min = minOf(column, from, to);
+    field.max = maxOf(column, from, to);
     field.first = column[from]!;
     field.last = column[to - 1]!;
   }
@@ -120,20 +113,74 @@ export function summarizeSourceRows(
   for (let index = 0; index < values.length; index++) {
     const column = values[index]!;
     const field = summary.fields[index]!;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let row = from; row < to; row++) {
-      const value = column[row]!;
-      min = Math.min(min, value);
-      max = Math.max(max, value);
-    }
     addRows(field.sum, column, from, to);
-    field.min = min;
-    field.max = max;
+    field.min = minOfValues(column, from, to);
+    field.max = maxOfValues(column, from, to);
     field.first = column[from]!;
     field.last = column[to - 1]!;
   }
   return summary;
+}
+
+/**
+ * The smallest of values [from, to) (Infinity when none), as Math.min
+ * over them in any order: two running minima (even and odd rows) instead
+ * of one, so each Math.min waits for the one two rows back, not the
+ * previous (a chain of dependent Math.min was half a summary's time).
+ * Math.min is commutative and associative over finite values and ±0
+ * (-0 < +0), so the result is the same bits as the one-chain loop.
+ */
+export function minOf(column: Float64Array, from: number, to: number): number {
+  let even = Infinity;
+  let odd = Infinity;
+  let row = from;
+  for (; row + 1 < to; row += 2) {
+    even = Math.min(even, column[row]!);
+    odd = Math.min(odd, column[row + 1]!);
+  }
+  if (row < to) even = Math.min(even, column[row]!);
+  return Math.min(even, odd);
+}
+
+/** The largest of values [from, to) (-Infinity when none): minOf's two chains, with Math.max. */
+export function maxOf(column: Float64Array, from: number, to: number): number {
+  let even = -Infinity;
+  let odd = -Infinity;
+  let row = from;
+  for (; row + 1 < to; row += 2) {
+    even = Math.max(even, column[row]!);
+    odd = Math.max(odd, column[row + 1]!);
+  }
+  if (row < to) even = Math.max(even, column[row]!);
+  return Math.max(even, odd);
+}
+
+/** minOf over an insert's values (a Float64Array or an array: a loop of its own for each kind). */
+function minOfValues(column: ArrayLike<number>, from: number, to: number): number {
+  if (column instanceof Float64Array) return minOf(column, from, to);
+  let even = Infinity;
+  let odd = Infinity;
+  let row = from;
+  for (; row + 1 < to; row += 2) {
+    even = Math.min(even, column[row]!);
+    odd = Math.min(odd, column[row + 1]!);
+  }
+  if (row < to) even = Math.min(even, column[row]!);
+  return Math.min(even, odd);
+}
+
+/** maxOf over an insert's values. */
+function maxOfValues(column: ArrayLike<number>, from: number, to: number): number {
+  if (column instanceof Float64Array) return maxOf(column, from, to);
+  let even = -Infinity;
+  let odd = -Infinity;
+  let row = from;
+  for (; row + 1 < to; row += 2) {
+    even = Math.max(even, column[row]!);
+    odd = Math.max(odd, column[row + 1]!);
+  }
+  if (row < to) even = Math.max(even, column[row]!);
+  return Math.max(even, odd);
 }
 
 /**
