@@ -62,6 +62,11 @@ export async function createDurableStores(logStore: LogStore, snapshotStore: Sna
       await logStore.save(updates);
       for (const update of updates) if (update.snapshot !== undefined) noteSnapshot(update.groupId, update.snapshot.metadata);
     },
+    saveUnsynced(updates: readonly GroupUpdate[]): void {
+      logStore.saveUnsynced(updates);
+      for (const update of updates) if (update.snapshot !== undefined) noteSnapshot(update.groupId, update.snapshot.metadata);
+    },
+    flush: () => logStore.flush(),
     async bootstrap(groupId: number, confState: ConfState | undefined): Promise<void> {
       if (logStore.groupIds().includes(groupId)) {
         throw new HostError(HostErrorCode.GroupExists, `group ${groupId} already has a log on this node`);

@@ -20,6 +20,18 @@ export interface HostLogStore {
   /** Makes every update durable in ONE commit; resolves only after that. */
   save(updates: readonly GroupUpdate[]): Promise<void>;
   /**
+   * Records updates that need not be durable before the host goes on (the
+   * raft core's `Ready.mustSync` is false: a hard state whose only change is
+   * the commit index, which a restarted replica learns again from its
+   * leader). Reads see them at once; they become durable with the next
+   * `save`, `recordSnapshot`, `removeGroup` or `flush` (they are ordered
+   * before it), and a crash before that loses them. Never a write of their
+   * own. Throws on bad input, changing nothing.
+   */
+  saveUnsynced(updates: readonly GroupUpdate[]): void;
+  /** Resolves once everything recorded so far (saveUnsynced included) is durable. */
+  flush(): Promise<void>;
+  /**
    * Records a snapshot this replica made of its own state at
    * `metadata.index` and discards entries up to `compactIndex` (≤ index).
    * The log after the snapshot stays.

@@ -23,6 +23,14 @@ export function createMemoryLogStore(): MemoryLogStore {
     }
     return storage;
   };
+  const apply = (updates: readonly GroupUpdate[]): void => {
+    for (const update of updates) {
+      const storage = groupStorage(update.groupId);
+      if (update.snapshot !== undefined) storage.applySnapshot(update.snapshot);
+      storage.append(update.entries);
+      if (update.hardState !== undefined) storage.setHardState(update.hardState);
+    }
+  };
   const requireOpen = (): void => {
     if (closed) throw new HostError(HostErrorCode.Stopped, "log store is closed");
   };
@@ -36,12 +44,15 @@ export function createMemoryLogStore(): MemoryLogStore {
     async save(updates: readonly GroupUpdate[]): Promise<void> {
       requireOpen();
       commits++;
-      for (const update of updates) {
-        const storage = groupStorage(update.groupId);
-        if (update.snapshot !== undefined) storage.applySnapshot(update.snapshot);
-        storage.append(update.entries);
-        if (update.hardState !== undefined) storage.setHardState(update.hardState);
-      }
+      apply(updates);
+    },
+    // In memory nothing is lost: an unsynced save is as good as a saved one.
+    saveUnsynced(updates: readonly GroupUpdate[]): void {
+      requireOpen();
+      apply(updates);
+    },
+    async flush(): Promise<void> {
+      requireOpen();
     },
     async bootstrap(groupId: number, confState: ConfState | undefined): Promise<void> {
       requireOpen();

@@ -104,6 +104,8 @@ export class NodeHost implements TransportHandler {
   private iterationDone: Promise<void> = Promise.resolve();
   /** Saves the loop started whose groups are not yet acknowledged, applied and advanced (pipelined saves). */
   private readonly savesInFlight = new Set<Promise<void>>();
+  /** Those of savesInFlight that wait for a durable save (maxSavesInFlight bounds them). */
+  private readonly durableSavesInFlight = new Set<Promise<void>>();
   private tickTimer: TimerHandle | undefined;
   private snapshotSends = 0;
   private fatal: HostError | undefined;
@@ -649,9 +651,11 @@ export class NodeHost implements TransportHandler {
   /**
    * One pass of the Ready loop over every group that has work: collects their
    * Readies, sends the leaders' messages at once and starts ONE save for all
-   * of them, without waiting for it (pipelined saves, docs/storage.md): the
-   * rest — acknowledgements, apply, advance — runs when that save is durable
-   * (`completeSaved`). A group whose Ready is still being persisted or
+   * of them that must be durable (Ready.mustSync), without waiting for it
+   * (pipelined saves, docs/storage.md): the rest — acknowledgements, apply,
+   * advance — runs when that save is durable (`completeSaved`). Readies that
+   * need no sync (a commit index alone) are recorded with saveUnsynced and
+   * completed at once. A group whose Ready is still being persisted or
    * applied has no Ready (RaftNode: one outstanding per group), so each
    * group has at most one save in flight and its saves become durable in the
    * order raft produced them (the store resolves saves in call order). Waits
@@ -675,24 +679,53 @@ export class NodeHost implements TransportHandler {
     for (const { replica, ready } of readies) this.sendMessages(replica, ready.messages, early);
     if (early.length > 0) this.deps.transport.send(early);
 
-    const updates: GroupUpdate[] = [];
-    for (const { replica, ready } of readies) {
-      if (ready.entries.length > 0 || ready.hardState !== undefined || ready.snapshot !== undefined) {
-        updates.push({
-          groupId: replica.groupId,
-          hardState: ready.hardState,
-          entries: ready.entries,
-          snapshot: ready.snapshot,
-        });
+    // Readies the core needs durable before they go on (entries, a snapshot, a new term or vote:
+    // Ready.mustSync) wait for ONE durable save. The rest — a commit index alone, or nothing to
+    // persist — is recorded without a sync (saveUnsynced: it goes into the next durable commit, a
+    // crash may lose it and the replica learns its commit index again from the leader, as etcd's
+    // raft allows) and completes at once, so a commit-only save no longer holds the group's next
+    // Ready (its entries and MsgApps) behind a durable write (issue #8: half of every node's
+    // durable writes were these). What such a Ready's messagesAfterPersist promise was made
+    // durable by earlier Readies of its group (one outstanding per group; docs/storage.md).
+    const durable: ReadyOfReplica[] = [];
+    const unsynced: ReadyOfReplica[] = [];
+    for (const item of readies) (item.ready.mustSync ? durable : unsynced).push(item);
+    const unsyncedUpdates: GroupUpdate[] = [];
+    for (const { replica, ready } of unsynced) {
+      if (ready.hardState !== undefined) {
+        unsyncedUpdates.push({ groupId: replica.groupId, hardState: ready.hardState, entries: [], snapshot: undefined });
       }
     }
-    const saved = updates.length > 0 ? this.deps.logStore.save(updates) : Promise.resolve();
+    if (unsyncedUpdates.length > 0) this.deps.logStore.saveUnsynced(unsyncedUpdates);
+    if (unsynced.length > 0) this.completeAfter(Promise.resolve(), unsynced, false);
+    if (durable.length === 0) return;
+
+    const updates: GroupUpdate[] = [];
+    for (const { replica, ready } of durable) {
+      updates.push({
+        groupId: replica.groupId,
+        hardState: ready.hardState,
+        entries: ready.entries,
+        snapshot: ready.snapshot,
+      });
+    }
+    this.completeAfter(this.deps.logStore.save(updates), durable, true);
+    while (this.durableSavesInFlight.size >= this.config.maxSavesInFlight) {
+      await Promise.race([...this.durableSavesInFlight].map((save) => save.catch(() => undefined)));
+    }
+  }
+
+  /**
+   * Completes `readies` once `saved` resolves (completeSaved), kept in flight until then; a failure
+   * stops the node. Only durable saves count towards maxSavesInFlight.
+   */
+  private completeAfter(saved: Promise<void>, readies: readonly ReadyOfReplica[], durable: boolean): void {
     // A Ready without entries or snapshot commits only entries of earlier Readies, whose saves completed
     // before those were advanced (one Ready per group outstanding): they are durable here, and the save
-    // only records the new commit index. Their apply starts now instead of after that save (issue #8: a
-    // leader waited one more write + fdatasync, ~1.6 ms of a 15 ms ack at low load, before applying what
-    // its followers had just made committed). A restart that finds the state machine ahead of the
-    // durable commit index raises it (openGroup): everything applied was committed.
+    // only records the new commit index (with a new term or vote). Their apply starts now instead of after
+    // that save (issue #8: a leader waited one more write + fdatasync, ~1.6 ms of a 15 ms ack at low load,
+    // before applying what its followers had just made committed). A restart that finds the state machine
+    // ahead of the durable commit index raises it (openGroup): everything applied was committed.
     // A conf change applied or a snapshot restored gives the replica a new confState object.
     const confStates = readies.map(({ replica }) => replica.confState);
     const applyFirst = readies.filter(({ ready }) => appliesBeforeSave(ready));
@@ -704,18 +737,24 @@ export class NodeHost implements TransportHandler {
         throw error;
       },
     );
+    this.track(completed, durable);
+  }
+
+  private track(completed: Promise<void>, durable: boolean): void {
     this.savesInFlight.add(completed);
+    if (durable) this.durableSavesInFlight.add(completed);
     completed.then(
-      () => this.savesInFlight.delete(completed),
+      () => {
+        this.savesInFlight.delete(completed);
+        this.durableSavesInFlight.delete(completed);
+      },
       (error: unknown) => {
         this.savesInFlight.delete(completed);
+        this.durableSavesInFlight.delete(completed);
         this.onFatal(error);
         this.schedule(); // the loop sees the failure and ends
       },
     );
-    while (this.savesInFlight.size >= this.config.maxSavesInFlight) {
-      await Promise.race([...this.savesInFlight].map((save) => save.catch(() => undefined)));
-    }
   }
 
   /**
@@ -812,6 +851,11 @@ export class NodeHost implements TransportHandler {
     const take = async (): Promise<void> => {
       // Captured inside the state machine queue: no apply interleaves.
       const chunks = await replica.exclusive(async () => replica.stateMachine.saveSnapshot());
+      // A commit index may have been recorded without a sync (saveUnsynced). A snapshot file is used
+      // at a restart only if its index is at most the durable commit (createDurableStores), and a
+      // compaction takes the log before it away: make the commit of `index` (recorded before it was
+      // applied) durable first, or a crash could leave the group with neither (docs/storage.md).
+      await this.deps.logStore.flush();
       await this.deps.snapshotStore.save(replica.groupId, metadata, chunks);
       await this.deps.logStore.recordSnapshot(replica.groupId, metadata, compactIndex);
       replica.snapshotIndex = index;

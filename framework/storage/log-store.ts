@@ -67,6 +67,21 @@ export interface LogStoreOptions {
 export interface LogStore {
   /** Persists the updates (distinct groups); resolves once they are durable. */
   save(updates: readonly LogUpdate[]): Promise<void>;
+  /**
+   * Applies the updates like `save`, in call order with every other call,
+   * without asking for durability (etcd's `Ready.MustSync` false): they are
+   * encoded into the commit being gathered and written only with it — when a
+   * later `save`, `compact`, `removeGroup`, `flush` or `close` asks for that
+   * commit —, so they never form a write of their own and never leave a hole
+   * before a later durable write (a crash keeps a prefix of the calls made).
+   * A crash before then loses them. For what a raft replica may learn again
+   * after a crash: a hard state whose only change is the commit index.
+   * Checks like `save` (a bad update throws and changes nothing); a write
+   * failure shows in the later call that writes them.
+   */
+  saveUnsynced(updates: readonly LogUpdate[]): void;
+  /** Resolves once every call made so far (`saveUnsynced` included) is durable. */
+  flush(): Promise<void>;
   /** Discards a group's entries up to `index` (MemoryStorage.compact); durable on resolve. */
   compact(groupId: number, index: number): Promise<void>;
   /** Forgets a group entirely; durable on resolve. */
@@ -189,6 +204,19 @@ function createStore(parts: StoreParts): LogStore {
       }
       return committer.commitPending();
     },
+    saveUnsynced(updates: readonly LogUpdate[]): void {
+      writable();
+      encodeSave(parts, updates);
+    },
+    flush(): Promise<void> {
+      try {
+        writable();
+        appender.recordFor(0); // an empty record if nothing is gathered: the commit has one
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return committer.commitPending();
+    },
     compact(groupId: number, index: number): Promise<void> {
       try {
         writable();
@@ -219,10 +247,16 @@ function createStore(parts: StoreParts): LogStore {
     groupIds: (): number[] => [...groups.keys()].sort((a, b) => a - b),
     async close(): Promise<void> {
       if (closed) return;
+      // What saveUnsynced gathered and no later call wrote: a clean close keeps it.
+      const unwritten = appender.pending.records.length > 0 && committer.failure === undefined;
       closed = true;
-      await committer.idle();
-      for (const file of parts.segments.values()) await file.close();
-      parts.segments.clear();
+      try {
+        if (unwritten) await committer.commitPending();
+      } finally {
+        await committer.idle();
+        for (const file of parts.segments.values()) await file.close();
+        parts.segments.clear();
+      }
     },
     get failure(): StorageError | undefined {
       return committer.failure;

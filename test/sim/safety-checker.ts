@@ -1,4 +1,5 @@
-import type { Entry, HardState, NodeId } from "../../framework/raft/index.js";
+import type { Entry, HardState, Message, NodeId } from "../../framework/raft/index.js";
+import { MessageType } from "../../framework/raft/index.js";
 import { fnv1a } from "./kv-state-machine.js";
 
 /**
@@ -20,7 +21,11 @@ import { fnv1a } from "./kv-state-machine.js";
  * - state machine safety: no two nodes apply different entries at one index,
  *   and the state machines' digests agree at every applied index;
  * - durable hard state: term never decreases, a vote once persisted for a
- *   term never changes, and the durable commit never decreases.
+ *   term never changes, and the durable commit never decreases;
+ * - unsynced promises: a Ready the host does not make durable before going
+ *   on (`mustSync` false) acknowledges only what is durable already — an
+ *   accepting append response at most the durable log's last index, a
+ *   granted vote only the durable vote of its term.
  */
 export interface SafetyChecker {
   /** The node is leader in `term` (seen in its status after a step). */
@@ -30,6 +35,13 @@ export interface SafetyChecker {
    */
   observePersistedEntries(node: NodeId, entries: readonly Entry[], log: LogView): void;
   observePersistedHardState(node: NodeId, previous: HardState, next: HardState, log: LogView): void;
+  /** `messages` leave after a Ready that is not made durable; `durable*` is the node's disk now. */
+  observeUnsyncedPromises(
+    node: NodeId,
+    messages: readonly Message[],
+    durableLastIndex: number,
+    durableHardState: HardState,
+  ): void;
   /** The node just became leader of `term`; `log` shows what of its log is visible. */
   observeNewLeaderLog(node: NodeId, term: number, lastIndex: number, log: LogView): void;
   /** The node lost the leadership of its term, or crashed. */
@@ -180,6 +192,24 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
     },
     forgetLeader(node) {
       obligations.delete(node);
+    },
+    observeUnsyncedPromises(node, messages, durableLastIndex, durableHardState) {
+      for (const message of messages) {
+        if (message.reject) continue;
+        if (message.type === MessageType.AppendResponse && message.index > durableLastIndex) {
+          violate(
+            `unsynced promise: node ${node} acknowledged index ${message.index} to ${message.to} ` +
+              `after a Ready that is not made durable, its durable log ends at ${durableLastIndex}`,
+          );
+        }
+        const granted = durableHardState.term === message.term && durableHardState.vote === message.to;
+        if (message.type === MessageType.RequestVoteResponse && !granted) {
+          violate(
+            `unsynced promise: node ${node} granted its vote in term ${message.term} to ${message.to} ` +
+              `after a Ready that is not made durable, durable hard state ${JSON.stringify(durableHardState)}`,
+          );
+        }
+      }
     },
     observeApplied(node, entry, digestAfter) {
       const record = entryFingerprint(entry);

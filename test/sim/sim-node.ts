@@ -1,5 +1,6 @@
 import type {
   Entry,
+  HardState,
   MemoryStorage,
   Message,
   NodeId,
@@ -23,8 +24,16 @@ import type { LogView, SafetyChecker } from "./safety-checker.js";
  *   the durable MemoryStorage → send `messagesAfterPersist` → apply the
  *   snapshot, then the committed entries → advance(ready).
  *
- * A crash at any point drops the RaftNode, the state machine and the disk
- * write in flight; only the MemoryStorage survives. A restart builds a new
+ * A Ready that need not be durable before it goes on (`mustSync` false: a
+ * hard state whose only change is the commit index, or nothing to persist)
+ * is finished at once, as NodeHost does: its hard state is not written by
+ * itself but with the next disk write (NodeHost's saveUnsynced goes into the
+ * store's next durable commit), and before a snapshot is taken (NodeHost
+ * flushes first).
+ *
+ * A crash at any point drops the RaftNode, the state machine, the disk
+ * write in flight and a hard state not yet written; only the MemoryStorage
+ * survives. A restart builds a new
  * RaftNode over it, with the state machine restored from the last snapshot
  * and `applied` set to the snapshot's index, so the core hands the rest of
  * the committed log out again.
@@ -39,6 +48,8 @@ export interface SimNode {
   machine: KvStateMachine | undefined;
   /** The Ready whose disk write is in flight (between steps 2 and 3). */
   writing: Ready | undefined;
+  /** A commit-only hard state (Ready.mustSync false) waiting for the next disk write; lost in a crash. */
+  unsyncedHardState: HardState | undefined;
   /** The term this node leads, as last observed; 0 when not leading. */
   leaderTerm: number;
   /** The node is stalled (a pause fault) until this tick; 0 when running. */
@@ -85,7 +96,8 @@ export type HostCounter =
   | "snapshotsInstalled"
   | "snapshotsCreated"
   | "compactions"
-  | "unsyncedWritesLost";
+  | "unsyncedWritesLost"
+  | "unsyncedHardStatesLost";
 
 export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
   return {
@@ -95,6 +107,7 @@ export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
     raft: undefined,
     machine: undefined,
     writing: undefined,
+    unsyncedHardState: undefined,
     leaderTerm: 0,
     pausedUntil: 0,
     clockStalledUntil: 0,
@@ -126,9 +139,11 @@ export function startNode(node: SimNode, env: HostEnvironment): void {
 
 export function crashNode(node: SimNode, env: HostEnvironment): void {
   if (node.writing !== undefined) env.count("unsyncedWritesLost");
+  if (node.unsyncedHardState !== undefined) env.count("unsyncedHardStatesLost");
   node.raft = undefined;
   node.machine = undefined;
   node.writing = undefined;
+  node.unsyncedHardState = undefined;
   node.leaderTerm = 0;
   node.pausedUntil = 0;
   node.clockStalledUntil = 0;
@@ -170,9 +185,12 @@ export function pump(node: SimNode, env: HostEnvironment): void {
     const ready = node.raft.ready();
     env.count("readies");
     env.send(node, ready.messages);
-    const needsWrite =
-      ready.snapshot !== undefined || ready.entries.length > 0 || ready.hardState !== undefined;
-    if (needsWrite) {
+    if (!ready.mustSync) {
+      const storage = node.storage;
+      env.safety.observeUnsyncedPromises(node.id, ready.messagesAfterPersist, storage.lastIndex(), storage.hardState());
+      if (ready.hardState !== undefined) node.unsyncedHardState = ready.hardState;
+    }
+    if (ready.mustSync) {
       node.writing = ready;
       env.scheduleDiskWrite(node);
       return;
@@ -194,6 +212,7 @@ export function completeDiskWrite(node: SimNode, incarnation: number, env: HostE
 
 function persist(node: SimNode, ready: Ready, env: HostEnvironment): void {
   const storage = node.storage;
+  persistUnsyncedHardState(node, env); // written before this Ready's, as the store's commit orders them
   if (ready.snapshot !== undefined) storage.applySnapshot(ready.snapshot);
   if (ready.entries.length > 0) {
     storage.append(ready.entries);
@@ -204,6 +223,15 @@ function persist(node: SimNode, ready: Ready, env: HostEnvironment): void {
     storage.setHardState(ready.hardState);
     env.safety.observePersistedHardState(node.id, previous, ready.hardState, durableLog(storage));
   }
+}
+
+function persistUnsyncedHardState(node: SimNode, env: HostEnvironment): void {
+  const hardState = node.unsyncedHardState;
+  if (hardState === undefined) return;
+  node.unsyncedHardState = undefined;
+  const previous = node.storage.hardState();
+  node.storage.setHardState(hardState);
+  env.safety.observePersistedHardState(node.id, previous, hardState, durableLog(node.storage));
 }
 
 /** Steps 3–5: messages after persist, apply, advance; then maybe snapshot and compact. */
@@ -263,6 +291,9 @@ function maybeSnapshot(node: SimNode, env: HostEnvironment, appliedConfChange: b
   const snapshotIndex = storage.snapshot().metadata.index;
   if (machine.applied <= snapshotIndex) return;
   if (!appliedConfChange && machine.applied - snapshotIndex < env.snapshotEvery) return;
+  // The commit of what was applied may not be written yet: a snapshot (and the compaction) beyond
+  // the durable commit would leave a log whose hard state is older than its first entry.
+  persistUnsyncedHardState(node, env);
   storage.createSnapshot(machine.applied, machine.confState, machine.encodeSnapshot());
   env.count("snapshotsCreated");
   const compactIndex = machine.applied - env.compactionLag();

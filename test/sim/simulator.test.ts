@@ -46,6 +46,7 @@ describe("deterministic cluster simulator", () => {
       "crashes",
       "restarts",
       "unsyncedWritesLost",
+      "unsyncedHardStatesLost",
       "snapshotsInstalled",
       "compactions",
       "confChangesApplied",

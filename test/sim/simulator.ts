@@ -122,6 +122,7 @@ function zeroCounters(): SimulationCounters {
     snapshotsCreated: 0,
     compactions: 0,
     unsyncedWritesLost: 0,
+    unsyncedHardStatesLost: 0,
     crashes: 0,
     restarts: 0,
     partitions: 0,

@@ -314,6 +314,8 @@ async function openFrameworkStores(
 ): Promise<{ logStore: HostLogStore; snapshotStore: HostSnapshotStore }> {
   const files = node.files.open({
     random: env.random,
+    // Half the incarnations' files have O_DSYNC writes (only their own bytes durable), half only fdatasync.
+    durableWrites: env.random.nextInt(2) === 0,
     afterSync: (run: () => void, label: string) => {
       env.count("diskWrites");
       env.scheduler.after(env.fsyncLatency(), run, `${label} n${node.id}`);

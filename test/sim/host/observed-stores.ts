@@ -29,6 +29,9 @@ export function observeLogStore(inner: HostLogStore, observer: DiskObserver): Ho
         }
       });
     },
+    // Not acknowledged as durable: nothing to report (a later call makes them durable, unreported).
+    saveUnsynced: (updates) => inner.saveUnsynced(updates),
+    flush: () => inner.flush(),
     recordSnapshot: (groupId, metadata, compactIndex) =>
       inner.recordSnapshot(groupId, metadata, compactIndex),
     bootstrap: (groupId, confState) => inner.bootstrap(groupId, confState),

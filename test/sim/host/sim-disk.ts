@@ -84,9 +84,20 @@ export function openDisk(disk: SimDisk, env: DiskEnvironment): DiskHandle {
   let dead = false;
   let pending = 0;
   let lastSync = 0;
+  /** saveUnsynced's updates not yet part of a write: they go with the next one, or are lost. */
+  let gathered: (() => void)[] = [];
   const lying = env.acknowledgeBeforeSync === true ? createRollback(disk) : undefined;
-  const write = (label: string, apply: () => void, groupIds: readonly number[]): Promise<void> => {
+  const gather: Gather = (apply) => {
+    if (!dead) gathered.push(apply);
+  };
+  const write = (label: string, own: () => void, groupIds: readonly number[]): Promise<void> => {
     if (dead) return new Promise<void>(() => {}); // the process is gone
+    const before = gathered;
+    gathered = [];
+    const apply = (): void => {
+      for (const earlier of before) earlier();
+      own();
+    };
     pending++;
     lastSync = Math.max(lastSync, env.now() + env.fsyncLatency());
     const synced = (): void => {
@@ -113,12 +124,13 @@ export function openDisk(disk: SimDisk, env: DiskEnvironment): DiskHandle {
     });
   };
   return {
-    logStore: createSimLogStore(disk, env.observer, write),
+    logStore: createSimLogStore(disk, env.observer, write, gather),
     snapshotStore: createSimSnapshotStore(disk, env.observer, write),
     crash() {
       dead = true;
-      const lost = pending;
+      const lost = pending + gathered.length;
       pending = 0;
+      gathered = [];
       lying?.rollBack();
       return lost;
     },
@@ -162,6 +174,8 @@ function cloneLog(log: MemoryStorage): MemoryStorage {
 }
 
 type Write = (label: string, apply: () => void, groupIds: readonly number[]) => Promise<void>;
+/** Records an update without a write of its own: it is applied with the next write. */
+type Gather = (apply: () => void) => void;
 
 function groupLog(disk: SimDisk, groupId: number): MemoryStorage {
   const log = disk.logs.get(groupId);
@@ -174,7 +188,12 @@ function groupLog(disk: SimDisk, groupId: number): MemoryStorage {
   return log;
 }
 
-function createSimLogStore(disk: SimDisk, observer: DiskObserver, write: Write): HostLogStore {
+function createSimLogStore(
+  disk: SimDisk,
+  observer: DiskObserver,
+  write: Write,
+  gather: Gather,
+): HostLogStore {
   const persist = (update: GroupUpdate): void => {
     const log = groupLog(disk, update.groupId);
     if (update.snapshot !== undefined) log.applySnapshot(update.snapshot);
@@ -198,6 +217,13 @@ function createSimLogStore(disk: SimDisk, observer: DiskObserver, write: Write):
         () => updates.forEach(persist),
         updates.map((u) => u.groupId),
       );
+    },
+    saveUnsynced(updates: readonly GroupUpdate[]): void {
+      for (const update of updates) groupLog(disk, update.groupId);
+      gather(() => updates.forEach(persist));
+    },
+    async flush(): Promise<void> {
+      await write("flush", () => {}, []);
     },
     async recordSnapshot(groupId, metadata, compactIndex): Promise<void> {
       groupLog(disk, groupId);

@@ -14,6 +14,11 @@ import type { RandomSource } from "../../../framework/raft/index.js";
  *   as a real disk may leave): recovery must cope with either.
  *
  * Directories are made durable by mkdir at once (a simplification).
+ *
+ * With `durableWrites`, files opened for writing also offer `writeDurable`
+ * as an O_DSYNC write behaves: once it returns its own bytes are durable,
+ * and nothing else — an earlier plain write not yet synced may still be
+ * lost, leaving a hole of zeros before them after a crash.
  */
 export interface SimFileSystemDisk {
   /** The file system one incarnation sees; dead once `crash` is called. */
@@ -22,6 +27,8 @@ export interface SimFileSystemDisk {
 
 export interface FileSystemEnvironment {
   readonly random: RandomSource;
+  /** Files opened for writing offer writeDurable (O_DSYNC semantics, above). */
+  readonly durableWrites?: boolean;
   /** Runs `run` after a simulated fsync latency. */
   afterSync(run: () => void, label: string): void;
 }
@@ -36,6 +43,9 @@ interface Inode {
   durable: Uint8Array;
   /** Changes since the durable content, in order. */
   operations: Operation[];
+  /** Durable writes, numbered as they complete; a datasync re-applies those that completed after its call. */
+  durableWrites: { readonly order: number; readonly write: Operation }[];
+  durableWriteCount: number;
 }
 
 class FileSystemError extends Error {
@@ -113,6 +123,7 @@ function surviveCrash(inode: Inode, random: RandomSource): void {
   inode.length = content.length;
   inode.durable = content.slice();
   inode.operations = [];
+  inode.durableWrites = [];
 }
 
 function applyOperation(content: Uint8Array, operation: Operation): Uint8Array {
@@ -149,12 +160,14 @@ function createFileSystem(state: FileSystemState): FileSystem {
           length: 0,
           durable: new Uint8Array(0),
           operations: [],
+          durableWrites: [],
+          durableWriteCount: 0,
         };
         names().set(path, inode);
       } else if (inode === undefined) {
         throw new FileSystemError("ENOENT", path);
       }
-      return createFile(state, path, inode);
+      return createFile(state, path, inode, mode);
     },
     async readdir(directory: string): Promise<string[]> {
       if (state.isDead()) return never();
@@ -206,7 +219,7 @@ function synced(state: FileSystemState, commit: () => void, label: string): Prom
   });
 }
 
-function createFile(state: FileSystemState, path: string, inode: Inode): StorageFile {
+function createFile(state: FileSystemState, path: string, inode: Inode, mode: OpenMode): StorageFile {
   const ensure = (size: number): void => {
     if (size <= inode.content.length) return;
     const grown = new Uint8Array(Math.max(size, inode.content.length * 2, 4096));
@@ -218,27 +231,40 @@ function createFile(state: FileSystemState, path: string, inode: Inode): Storage
     buffer.set(inode.content.subarray(position, position + count));
     return count;
   };
-  return {
+  const writeToCache = (buffers: readonly Uint8Array[], position: number): Operation[] => {
+    const written: Operation[] = [];
+    let at = position;
+    for (const buffer of buffers) {
+      ensure(at + buffer.byteLength);
+      inode.content.set(buffer, at);
+      const operation: Operation = { kind: "write", position: at, bytes: buffer.slice() };
+      inode.operations.push(operation);
+      written.push(operation);
+      at += buffer.byteLength;
+      inode.length = Math.max(inode.length, at);
+    }
+    return written;
+  };
+  const file: StorageFile = {
     path,
     async write(buffers, position) {
       if (state.isDead()) return never();
-      let at = position;
-      for (const buffer of buffers) {
-        ensure(at + buffer.byteLength);
-        inode.content.set(buffer, at);
-        inode.operations.push({ kind: "write", position: at, bytes: buffer.slice() });
-        at += buffer.byteLength;
-        inode.length = Math.max(inode.length, at);
-      }
+      writeToCache(buffers, position);
     },
     datasync() {
       if (state.isDead()) return never();
       const content = inode.content.slice(0, inode.length);
       const covered = inode.operations.length;
+      const durableWritesBefore = inode.durableWriteCount;
       return synced(
         state,
         () => {
-          inode.durable = content;
+          // Durable writes that completed since the call are newer than `content`: keep them.
+          const later = inode.durableWrites.filter((done) => done.order > durableWritesBefore);
+          let durable: Uint8Array = content;
+          for (const done of later) durable = applyOperation(durable, done.write);
+          inode.durable = durable;
+          inode.durableWrites = later;
           inode.operations = inode.operations.slice(covered);
         },
         `fsync ${path}`,
@@ -261,5 +287,24 @@ function createFile(state: FileSystemState, path: string, inode: Inode): Storage
       inode.operations.push({ kind: "truncate", size });
     },
     async close() {},
+  };
+  if (state.env.durableWrites !== true || mode === "read") return file;
+  return {
+    ...file,
+    writeDurable(buffers, position) {
+      if (state.isDead()) return never();
+      const written = writeToCache(buffers, position);
+      return synced(
+        state,
+        () => {
+          // Only these bytes become durable (O_DSYNC), not earlier unsynced writes.
+          for (const write of written) {
+            inode.durable = applyOperation(inode.durable, write);
+            inode.durableWrites.push({ order: ++inode.durableWriteCount, write });
+          }
+        },
+        `dsync-write ${path}`,
+      );
+    },
   };
 }
