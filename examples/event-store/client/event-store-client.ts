@@ -120,7 +120,7 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
 
   /** Sends to the stream's leader, following NotLeader hints and retrying retryable failures with backoff. */
   const send = async <Result>(stream: string,
-    call: (client: Service, signal: AbortSignal, url: string) => Promise<Result>): Promise<Result> => {
+    call: (client: Service, signal: AbortSignal, url: string, attemptMs: number) => Promise<Result>): Promise<Result> => {
     const deadline = performance.now() + deadlineMs;
     let url = leaders.get(stream) ?? urls[0]!;
     for (let attempt = 0; ; attempt++) {
@@ -130,7 +130,7 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
         // ended the call (every call whose last 5 s had begun: a sync insert retrying through
         // a failover).
         const attemptMs = Math.max(1, Math.ceil(Math.min(left, 5_000)));
-        const result = await call(clientOf(url), AbortSignal.timeout(attemptMs), url);
+        const result = await call(clientOf(url), AbortSignal.timeout(attemptMs), url, attemptMs);
         leaders.set(stream, url);
         return result;
       } catch (error) {
@@ -140,7 +140,12 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
           url = plan.leader;
           continue;
         }
-        if (ConnectError.from(error).code === Code.Unavailable || plan.leader === undefined) {
+        // Overloaded (the leader's back-pressure, or this client's own waiting bound) is retried on the
+        // same node after the backoff: another node is a follower, which forwards the insert to the same
+        // leader or names it - a detour that made an overloaded leader's every refused insert cost a
+        // second request.
+        const code = ConnectError.from(error).code;
+        if (code === Code.Unavailable || (plan.leader === undefined && code !== Code.ResourceExhausted)) {
           url = urls[(urls.indexOf(url) + 1) % urls.length]!;
         }
         await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, defaultBackoff, Math.random())));
@@ -176,7 +181,10 @@ function createEventStoreClient(urls: readonly string[], options: ConnectOptions
       }
       const events = wireEventsOf(await fields(stream), input, ids);
       const async = insertOptions.async === true;
-      const response = await send(stream, (_client, signal, url) => insertCallOf(url).insert(stream, events, { async, signal }));
+      // The attempt's deadline goes to the leader too (connect-timeout-ms): it refuses, unwritten, an
+      // insert that could not apply in time rather than storing it after this client gave up.
+      const response = await send(stream, (_client, signal, url, attemptMs) =>
+        insertCallOf(url).insert(stream, events, { async, signal, timeoutMs: attemptMs }));
       return { accepted: response.accepted, duplicates: response.duplicates };
     },
     async query(stream, range = {}) {
