@@ -66,6 +66,45 @@ describe("simulated file system", () => {
     expect(await readAll(second.fileSystem, "/d/a")).toEqual([1, 2]);
   });
 
+  it("with durableWrites, a durable write makes only its own bytes durable: an unsynced write before it leaves a hole", async () => {
+    const disk = createSimFileSystemDisk();
+    const syncs = manualSyncs();
+    const keepNothing = { nextInt: () => 0 };
+    const first = disk.open({ random: keepNothing, durableWrites: true, afterSync: syncs.afterSync });
+    await first.fileSystem.mkdir("/d");
+    const file = await first.fileSystem.open("/d/a", "create");
+    const named = first.fileSystem.syncDirectory("/d");
+    await syncs.flush();
+    await named;
+    await file.write([new Uint8Array([1, 1])], 0); // never synced
+    const durable = file.writeDurable!([new Uint8Array([2, 2])], 2);
+    await syncs.flush();
+    await durable;
+    first.crash();
+    const second = disk.open({ random: keepNothing, afterSync: syncs.afterSync });
+    expect(await readAll(second.fileSystem, "/d/a")).toEqual([0, 0, 2, 2]);
+    expect((await second.fileSystem.open("/d/a", "readWrite")).writeDurable).toBeUndefined();
+  });
+
+  it("with durableWrites, a datasync keeps the durable writes that completed after its call", async () => {
+    const disk = createSimFileSystemDisk();
+    const syncs = manualSyncs();
+    const keepNothing = { nextInt: () => 0 };
+    const first = disk.open({ random: keepNothing, durableWrites: true, afterSync: syncs.afterSync });
+    await first.fileSystem.mkdir("/d");
+    const file = await first.fileSystem.open("/d/a", "create");
+    await file.write([new Uint8Array([1])], 0);
+    const synced = file.datasync(); // its content: [1]
+    const durable = file.writeDurable!([new Uint8Array([2])], 1);
+    // Both complete; the durable write's bytes must survive the datasync's older content.
+    const named = first.fileSystem.syncDirectory("/d");
+    await syncs.flush();
+    await Promise.all([synced, durable, named]);
+    first.crash();
+    const second = disk.open({ random: keepNothing, afterSync: syncs.afterSync });
+    expect(await readAll(second.fileSystem, "/d/a")).toEqual([1, 2]);
+  });
+
   it("renames take effect at once and become durable with the directory sync", async () => {
     const disk = createSimFileSystemDisk();
     const syncs = manualSyncs();
