@@ -3,13 +3,16 @@ import { createSeededRandom } from "../../../framework/raft/index.js";
 import type { FileSystem } from "../../../framework/storage/index.js";
 import { createSimFileSystemDisk } from "./sim-file-system.js";
 
-/** Syncs complete when `flush` is called, in order. */
-function manualSyncs(): { afterSync: (run: () => void) => void; flush: () => Promise<void> } {
+/** Syncs complete when `flush` is called, in order (or the reverse: a disk may complete them in any). */
+function manualSyncs(): {
+  afterSync: (run: () => void) => void;
+  flush: (options?: { reversed: boolean }) => Promise<void>;
+} {
   let queued: (() => void)[] = [];
   return {
     afterSync: (run) => queued.push(run),
-    async flush() {
-      const now = queued;
+    async flush(options) {
+      const now = options?.reversed === true ? queued.reverse() : queued;
       queued = [];
       for (const run of now) run();
       await new Promise((resolve) => setImmediate(resolve));
@@ -94,12 +97,15 @@ describe("simulated file system", () => {
     await first.fileSystem.mkdir("/d");
     const file = await first.fileSystem.open("/d/a", "create");
     await file.write([new Uint8Array([1])], 0);
-    const synced = file.datasync(); // its content: [1]
-    const durable = file.writeDurable!([new Uint8Array([2])], 1);
-    // Both complete; the durable write's bytes must survive the datasync's older content.
     const named = first.fileSystem.syncDirectory("/d");
     await syncs.flush();
-    await Promise.all([synced, durable, named]);
+    await named;
+    // The disk completes the durable write first, then the datasync called before it (content [1]):
+    // the durable write's bytes must survive the datasync's older content.
+    const synced = file.datasync();
+    const durable = file.writeDurable!([new Uint8Array([2])], 1);
+    await syncs.flush({ reversed: true });
+    await Promise.all([synced, durable]);
     first.crash();
     const second = disk.open({ random: keepNothing, afterSync: syncs.afterSync });
     expect(await readAll(second.fileSystem, "/d/a")).toEqual([1, 2]);
