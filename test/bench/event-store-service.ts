@@ -30,6 +30,18 @@
  * GCs, event-loop gaps, and the nodes their inserts, proposals and applies
  * (examples/event-store/node/latency-trace.ts); after each open-loop phase the
  * acks above its p95 are printed step by step with what else happened then.
+ *
+ * DIAG=1: after each phase, lines "  diag ..." with what could tell a fast run
+ * from a slow one (issue #8: runs of one tree were bimodal): per process its
+ * GCs, context switches, CPU migrations, the cores its main thread was seen
+ * on, CPU per thread, write syscalls; per node the Insert calls it served
+ * (forwarded ones too), its proposals (events and inserts per proposal) and
+ * raft entries of the bench's group; the TCP connections; the machine's busy
+ * time that was not this bench's (other load) and its steal.
+ *
+ * PIN="leader:0,followers:1,client:0": before each phase, every thread of
+ * those processes is bound to that core (taskset -a): does the placement of
+ * the processes on the cores decide the CPU per event?
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -51,6 +63,11 @@ import {
   InsertRequestSchema, type InsertRequest,
 } from "../../examples/event-store/gen/eventstore/v1/eventstore_pb.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
+import type { LocalNode } from "../../examples/event-store/start/local-cluster.js";
+import { busiestProcesses, processWindow, readAllProcesses, readMachine, readProcess, startCoreSampler, startSpeedProbe } from "../../examples/event-store/start/process-sampler.js";
+import type { MachineReading, ProcessReading } from "../../examples/event-store/start/process-sampler.js";
+import { startProcessDiagnostics } from "../../examples/event-store/node/process-diagnostics.js";
+import type { DiagnosticsSample, ProcessDiagnostics } from "../../examples/event-store/node/process-diagnostics.js";
 import { startLatencyTrace } from "../../examples/event-store/node/latency-trace.js";
 import type { LatencyTrace } from "../../examples/event-store/node/latency-trace.js";
 import { parseTrace, traceAcks, traceReportLines } from "../../examples/event-store/node/latency-trace-report.js";
@@ -224,6 +241,193 @@ function codecCosts(): void {
   }
 }
 
+/** PIN: binds each role's processes (leader, followers, client) to a core, all threads (taskset -a -p). */
+function pinProcesses(spec: string, nodes: readonly LocalNode[], leaderUrl: string): void {
+  for (const part of spec.split(",")) {
+    const [role, core] = part.split(":");
+    const pids = role === "client" ? [process.pid] : role === "leader" ? nodes.filter((node) => node.url === leaderUrl).map((node) => node.process?.pid)
+      : role === "followers" ? nodes.filter((node) => node.url !== leaderUrl).map((node) => node.process?.pid) : undefined;
+    if (pids === undefined || core === undefined || !/^\d+(-\d+)?$/.test(core)) {
+      throw new Error(`PIN entry '${part}': role:core expected, role leader, followers or client, e.g. leader:0`);
+    }
+    for (const pid of pids) if (pid !== undefined) execFileSync("taskset", ["-a", "-p", "-c", core, String(pid)], { stdio: "ignore" });
+  }
+  console.log(`pinned: ${spec}`);
+}
+
+const fileSize = (path: string): number => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * DIAG=1 with EVENTSTORE_NODE_ARGS="--trace-opt --trace-deopt": the JIT's work in a node's log since
+ * `from` (bytes): TurboFan compiles (and their ms), deoptimizations and the functions deoptimized most.
+ */
+function jitNews(path: string, from: number): string {
+  let text = "";
+  try {
+    text = readFileSync(path).subarray(from).toString("utf8");
+  } catch {
+    return "";
+  }
+  let compiles = 0;
+  let compileMs = 0;
+  let deopts = 0;
+  const deopted = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const took = /^\[completed compiling .*took ([\d.]+), ([\d.]+), ([\d.]+) ms/.exec(line);
+    if (took !== null) {
+      compiles += 1;
+      compileMs += Number(took[1]) + Number(took[2]) + Number(took[3]);
+    }
+    const bailout = /^\[bailout \(kind: ([^,]+), reason: ([^)]*)\): begin. deoptimizing .*?<JSFunction ([^ (]*)/.exec(line);
+    if (bailout !== null) {
+      deopts += 1;
+      const key = `${bailout[3] === "" ? "?" : bailout[3]} (${bailout[2]})`;
+      deopted.set(key, (deopted.get(key) ?? 0) + 1);
+    }
+  }
+  if (compiles === 0 && deopts === 0) return "";
+  return `; JIT: ${compiles} compiles (${compileMs.toFixed(0)} ms), ${deopts} deopts` +
+    `${deopts > 0 ? ` (${[...deopted].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, count]) => `${count}× ${name}`).join(", ")})` : ""}`;
+}
+
+/** DIAG=1: the nodes' pids, then this client's. */
+const diagPids = (nodes: readonly LocalNode[]): number[] =>
+  [...nodes.map((node) => node.process?.pid ?? -1), process.pid];
+
+/** DIAG=1: /proc readings of the nodes and this client (same order as diagPids), the machine's, the client's counters. */
+function diagnosticsReading(nodes: readonly LocalNode[], client: ProcessDiagnostics): {
+  processes: (ProcessReading | undefined)[]; machine: MachineReading | undefined; client: DiagnosticsSample;
+  all: ReturnType<typeof readAllProcesses>;
+} {
+  return { processes: diagPids(nodes).map((pid) => readProcess(pid)), machine: readMachine(), client: client.sample(),
+    all: readAllProcesses() };
+}
+
+/** DIAG=1: established TCP connections per pid (ss), as "local port->remote port" of each. */
+function connectionsOf(pids: readonly number[]): Map<number, string[]> {
+  const found = new Map<number, string[]>(pids.map((pid) => [pid, []]));
+  let text = "";
+  try {
+    text = execFileSync("ss", ["-tnpH", "state", "established"], { encoding: "utf8", timeout: 5000 });
+  } catch {
+    return found;
+  }
+  for (const line of text.split("\n")) {
+    const ports = [...line.matchAll(/127\.0\.0\.1:(\d+)/g)].map((match) => match[1]);
+    for (const match of line.matchAll(/pid=(\d+)/g)) found.get(Number(match[1]))?.push(`${ports[0]}->${ports[1]}`);
+  }
+  return found;
+}
+
+/** A node's diagnostics sample nearest `atMs` from <directory>/n<id>.diag: the last at or before it (`after`: the first at or after). */
+async function nodeSampleAt(directory: string, nodeId: number, atMs: number, after: boolean): Promise<DiagnosticsSample | undefined> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let samples: DiagnosticsSample[] = [];
+    try {
+      samples = readFileSync(join(directory, `n${nodeId}.diag`), "utf8").split("\n").filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as DiagnosticsSample);
+    } catch {
+      // Not written yet, or a torn last line: ask again.
+    }
+    const found = after ? samples.find((sample) => sample.atMs >= atMs) : samples.filter((sample) => sample.atMs <= atMs).pop();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
+}
+
+/** DIAG=1: one process's counters over a window, as text. */
+function sampleDifference(before: DiagnosticsSample, after: DiagnosticsSample, events: number): string {
+  const gc = Object.keys(after.gc).sort().map((kind) => {
+    const [count, pauseMs] = after.gc[kind]!;
+    const [countBefore, pauseBefore] = before.gc[kind] ?? [0, 0];
+    return `${({ "1": "scavenge", "4": "mark-compact", "8": "incremental", "16": "weak" } as Record<string, string>)[kind] ?? `kind ${kind}`} ` +
+      `${count - countBefore}/${(pauseMs - pauseBefore).toFixed(0)} ms`;
+  }).join(", ");
+  const active = after.loopActiveMs - before.loopActiveMs;
+  const idle = after.loopIdleMs - before.loopIdleMs;
+  const cpu = after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros;
+  return `cpu ${(cpu / Math.max(1, events)).toFixed(2)} µs/event (system ${((after.cpuSystemMicros - before.cpuSystemMicros) / Math.max(1, events)).toFixed(2)}), ` +
+    `loop busy ${(100 * active / Math.max(1, active + idle)).toFixed(0)} %, gc (count/pause) ${gc === "" ? "none" : gc}`;
+}
+
+/** DIAG=1: the phase's diagnostics lines (see the file's comment). */
+async function diagnosticsLines(phase: {
+  directory: string; nodes: readonly LocalNode[]; groupId: number; leaderUrl: string; events: number; seconds: number; late: number;
+  before: { at: number; processes: (ProcessReading | undefined)[]; machine: MachineReading | undefined; client: DiagnosticsSample;
+    all: ReturnType<typeof readAllProcesses>; logSizes: number[] };
+  after: { at: number; processes: (ProcessReading | undefined)[]; machine: MachineReading | undefined; client: DiagnosticsSample;
+    all: ReturnType<typeof readAllProcesses>;
+    cores: ReadonlyMap<number, { readonly perCore: ReadonlyMap<number, number>; readonly moves: number }>; connections: Map<number, string[]>;
+    speed: { readonly aluNanos: number; readonly memoryNanos: number; readonly samples: number } };
+}): Promise<string[]> {
+  const { events } = phase;
+  const lines: string[] = [`phase: ${events} events in ${phase.seconds.toFixed(2)} s, ${(100 * phase.late / Math.max(1, events)).toFixed(1)} % late`];
+  const pids = diagPids(phase.nodes);
+  const perEvent = (count: number): string => (count / Math.max(1, events) * 1e6).toFixed(1);
+  let ourTicks = 0;
+  for (const [index, pid] of pids.entries()) {
+    const node = phase.nodes[index];
+    const name = node === undefined ? "client" : `n${node.nodeId}${node.url === phase.leaderUrl ? " (leader)" : ""}`;
+    const before = phase.before.processes[index];
+    const after = phase.after.processes[index];
+    const cores = phase.after.cores.get(pid);
+    const coreText = cores === undefined ? "" : `main thread on cores ${[...cores.perCore].sort((a, b) => a[0] - b[0])
+      .map(([core, count]) => `${core}: ${count}`).join(", ")} (samples; ${cores.moves} moves)`;
+    let procText = "";
+    if (before !== undefined && after !== undefined) {
+      const window = processWindow(pid, before, after);
+      ourTicks += window.ticks;
+      procText = `ticks ${window.ticks} (threads: ${window.threads.map(([tid, ticks]) => `${tid === pid ? "main" : tid} ${ticks}`).join(" ")}), ` +
+        `switches ${window.voluntarySwitches} voluntary + ${window.involuntarySwitches} involuntary (${perEvent(window.voluntarySwitches)}` +
+        ` + ${perEvent(window.involuntarySwitches)} per M events), ${window.migrations} migrations, ` +
+        `syscalls ${window.readCalls} reads, ${window.writeCalls} writes, ${(window.writeBytes / 1e6).toFixed(1)} MB to disk, ` +
+        `faults ${window.minorFaults} minor + ${window.majorFaults} major, on a core ${(window.runNanos / 1e9).toFixed(2)} s ` +
+        `and runnable waiting ${(window.waitNanos / 1e9).toFixed(2)} s`;
+    }
+    let counted = "";
+    if (node !== undefined) {
+      const first = await nodeSampleAt(phase.directory, node.nodeId, phase.before.at, false);
+      const last = await nodeSampleAt(phase.directory, node.nodeId, phase.after.at, true);
+      if (first !== undefined && last !== undefined) {
+        const delta = (key: string): number => (last.extra[key] ?? 0) - (first.extra[key] ?? 0);
+        const proposals = delta("proposals");
+        const entries = delta(`commit${phase.groupId}`);
+        counted = `; its counters over ${((last.atMs - first.atMs) / 1000).toFixed(2)} s: ${delta("insertCalls")} Insert calls ` +
+          `(${delta("forwardedCalls")} forwarded here), ${proposals} proposals` +
+          `${proposals > 0 ? ` (${(events / proposals).toFixed(0)} events, ${(delta("insertCalls") / proposals).toFixed(2)} inserts each)` : ""}, ` +
+          `group ${phase.groupId}: ${entries} entries (${(entries / phase.seconds).toFixed(0)}/s), leads it ${last.extra[`leads${phase.groupId}`] ?? "?"}; ` +
+          sampleDifference(first, last, events);
+      }
+    } else {
+      counted = `; ${sampleDifference(phase.before.client, phase.after.client, events)}`;
+    }
+    if (node !== undefined) counted += jitNews(join(phase.directory, "..", `n${node.nodeId}.log`), phase.before.logSizes[index] ?? 0);
+    const connections = phase.after.connections.get(pid) ?? [];
+    lines.push(`${name}: ${procText}; ${coreText}; ${connections.length} TCP connections (${connections.join(" ")})${counted}`);
+  }
+  const { machine: machineBefore } = phase.before;
+  const { machine: machineAfter } = phase.after;
+  if (machineBefore !== undefined && machineAfter !== undefined) {
+    const busy = machineAfter.busy - machineBefore.busy;
+    const total = busy + machineAfter.idle - machineBefore.idle + machineAfter.iowait - machineBefore.iowait + machineAfter.steal - machineBefore.steal;
+    const share = (ticks: number): string => `${(100 * ticks / Math.max(1, total)).toFixed(1)} %`;
+    lines.push(`machine (all cores): busy ${share(busy)}, of it this bench ${share(ourTicks)}, others ${share(busy - ourTicks)}; ` +
+      `iowait ${share(machineAfter.iowait - machineBefore.iowait)}, steal ${share(machineAfter.steal - machineBefore.steal)}; ` +
+      `busiest other processes (ticks): ${busiestProcesses(phase.before.all, phase.after.all, pids, 5).join(", ")}`);
+  }
+  const { speed } = phase.after;
+  lines.push(`core speed (client's probe, lower quartile of ${speed.samples}): ALU loop ${(speed.aluNanos / 1000).toFixed(0)} µs, ` +
+    `memory walk ${(speed.memoryNanos / 5000).toFixed(0)} ns per load`);
+  return lines;
+}
+
 async function run(): Promise<void> {
   const cpus = execFileSync("nproc").toString().trim();
   codecCosts();
@@ -244,6 +448,14 @@ async function run(): Promise<void> {
     mkdirSync(traceDirectory, { recursive: true });
     process.env["EVENTSTORE_TRACE"] = traceDirectory;
     clientTrace = startLatencyTrace({ path: join(traceDirectory, "client.trace"), now: () => performance.timeOrigin + performance.now() });
+  }
+  // DIAG=1: the nodes (via EVENTSTORE_DIAG) and this client sample their counters (see diagnosticsLines).
+  const diagDirectory = process.env["DIAG"] === "1" ? join(directory, "diag") : undefined;
+  let clientDiagnostics: ProcessDiagnostics | undefined;
+  if (diagDirectory !== undefined) {
+    mkdirSync(diagDirectory, { recursive: true });
+    process.env["EVENTSTORE_DIAG"] = diagDirectory;
+    clientDiagnostics = startProcessDiagnostics();
   }
   const cluster = await startLocalCluster({ dataDirectory: directory, groups: "1-4", flags });
   try {
@@ -309,9 +521,15 @@ async function run(): Promise<void> {
         if (!(Number.isFinite(offered) && offered > 0)) throw new Error(`OPEN_RATES entry '${rateText}': events/s or N% expected`);
       }
       await findLeader();
+      if (process.env["PIN"] !== undefined) pinProcesses(process.env["PIN"], cluster.nodes, leaderUrl);
       const acks: Ack[] = [];
       /** TRACE=1, open loop: each insert's key and times on the trace's clock. */
       const traced: ClientInsert[] = [];
+      const diagBefore = diagDirectory === undefined ? undefined
+        : { at: performance.timeOrigin + performance.now(), ...diagnosticsReading(cluster.nodes, clientDiagnostics!),
+          late: Number((await store.info("bench")).lateEventCount), cores: startCoreSampler(diagPids(cluster.nodes)),
+          logSizes: cluster.nodes.map((node) => fileSize(join(directory, `n${node.nodeId}.log`))),
+          speed: startSpeedProbe() };
       const cpuBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
       // The client (this process: producers' batches, their encoding, Connect) shares the cores too.
       const clientBefore = process.cpuUsage();
@@ -382,6 +600,9 @@ async function run(): Promise<void> {
       }
       const seconds = (performance.now() - started) / 1000;
       const clientUsed = process.cpuUsage(clientBefore);
+      const diagAfter = diagBefore === undefined ? undefined
+        : { at: performance.timeOrigin + performance.now(), ...diagnosticsReading(cluster.nodes, clientDiagnostics!),
+          cores: diagBefore.cores.stop(), speed: diagBefore.speed.stop(), connections: connectionsOf(diagPids(cluster.nodes)) };
       const cpuPerEvent = cluster.nodes.map((node, index) => {
         const before = cpuBefore[index];
         const after = processCpuMicros(node.process?.pid);
@@ -428,6 +649,12 @@ async function run(): Promise<void> {
         `${stored > events && !mismatch ? `, ${stored - events} of ${erroredEvents} in failed inserts stored` : ""}` +
         `${mismatch ? ": MISMATCH" : ""}${mode === "async" ? `; async tail applied within ${drainedMs.toFixed(0)} ms` : ""})` +
         `, ${info.lateEventCount} of them late, ${info.blockCount} blocks`);
+      if (diagBefore !== undefined && diagAfter !== undefined) {
+        for (const line of await diagnosticsLines({ directory: diagDirectory!, nodes: cluster.nodes, groupId, leaderUrl,
+          before: diagBefore, after: diagAfter, events, seconds, late: Number(info.lateEventCount) - diagBefore.late })) {
+          console.log(`  diag ${line}`);
+        }
+      }
       storedBefore = Number(info.eventCount);
       if (traceDirectory !== undefined && traced.length > 0) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -467,6 +694,7 @@ async function run(): Promise<void> {
     call.close();
   } finally {
     clientTrace?.stop();
+    clientDiagnostics?.stop();
     await cluster.stop();
     // KEEP=1: the nodes' data and logs (n<id>.log) stay for a look afterwards.
     if (process.env["KEEP"] === "1") console.log(`kept ${directory}`);

@@ -31,6 +31,12 @@ const ENVELOPE_ROOM_BYTES = 64 * 1024;
 export interface EventStoreNode {
   readonly node: RunningNode;
   readonly buffer: InsertBuffer;
+  /**
+   * Cumulative counters for a benchmark's diagnostics (process-diagnostics.ts): Insert calls served by
+   * this node's binary route (and how many of them another node forwarded), the buffer's proposals, and
+   * per group its commit index and whether this node leads it.
+   */
+  counters(): Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -66,8 +72,12 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
   const maxProposalBytes = config.host.maxProposalBytes ?? 1 << 20;
   let buffer: InsertBuffer | undefined;
   let binaryInsert: BinaryInsertHandler | undefined;
-  const served = (): BinaryInsertHandler => {
+  let insertCalls = 0;
+  let forwardedCalls = 0;
+  const served = (forwarded: boolean): BinaryInsertHandler => {
     if (binaryInsert === undefined) throw new Error("event store: binary Insert route called before the service");
+    insertCalls += 1;
+    if (forwarded) forwardedCalls += 1;
     return binaryInsert;
   };
   const readMaxBytes = maxProposalBytes + ENVELOPE_ROOM_BYTES;
@@ -81,14 +91,15 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
       // the buffer refuses (Overloaded, nothing stored) what it cannot apply before it.
       routes: (router) => router.rpc(insertServerMethod, (request, context) => {
         const left = context.timeoutMs();
-        return served()(request, context.requestHeader.has(forwardedHeader),
+        const forwarded = context.requestHeader.has(forwardedHeader);
+        return served(forwarded)(request, forwarded,
           left === undefined ? undefined : performance.now() + left);
       }, { readMaxBytes }),
       unary: {
         readMaxBytes,
         handler: () => async (body, call) => {
-          const response = await served()(parseInsertRequestWire(body), call.headers[forwardedHeader] !== undefined,
-            call.deadlineMs);
+          const forwarded = call.headers[forwardedHeader] !== undefined;
+          const response = await served(forwarded)(parseInsertRequestWire(body), forwarded, call.deadlineMs);
           return toBinary(InsertResponseSchema, response);
         },
         // A refusal decided from the headers alone (stream named in a header, deadline): the body is not read.
@@ -130,6 +141,17 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
   return {
     node,
     buffer: started,
+    counters: () => {
+      const counted: Record<string, number> = {
+        insertCalls, forwardedCalls, proposals: started.statistics().flushes,
+      };
+      for (const groupId of node.host.groupIds()) {
+        const status = node.host.status(groupId);
+        counted[`commit${groupId}`] = status.commit;
+        counted[`leads${groupId}`] = node.host.isLeader(groupId) ? 1 : 0;
+      }
+      return counted;
+    },
     stop: async () => {
       started.close();
       await node.stop();

@@ -5,6 +5,7 @@ import { createUiHandler } from "../../../framework/ui/index.js";
 import { startEventStoreNode } from "./event-store-node.js";
 import { startLoopStallMonitor } from "./loop-stall-monitor.js";
 import { startLatencyTrace } from "./latency-trace.js";
+import { startProcessDiagnostics } from "./process-diagnostics.js";
 
 /**
  * Process entry of an event store node: `raftkit start`'s flags (same
@@ -48,6 +49,12 @@ const trace = traceDirectory === "" ? undefined : startLatencyTrace({
 await trace?.traceFileHandles();
 const running = await startEventStoreNode(settings.node, logger, { fallback }, trace);
 const stalls = startLoopStallMonitor(logger);
+// EVENTSTORE_DIAG=<directory>: this process's counters every 250 ms to <directory>/n<id>.diag (the benchmark's DIAG=1).
+const diagnosticsDirectory = process.env["EVENTSTORE_DIAG"] ?? "";
+const diagnostics = diagnosticsDirectory === "" ? undefined : startProcessDiagnostics({
+  path: join(diagnosticsDirectory, `n${settings.node.nodeId}.diag`),
+  extra: () => running.counters(),
+});
 process.stdout.write(`${JSON.stringify({ event: "ready", nodeId: settings.node.nodeId, port: running.node.port })}\n`);
 const signal = await new Promise<string>((resolve) => {
   process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -55,6 +62,7 @@ const signal = await new Promise<string>((resolve) => {
 });
 logger.info("shutting down", { signal });
 stalls.stop();
+diagnostics?.stop();
 await running.stop();
 trace?.stop();
 logger.flush();
