@@ -104,8 +104,8 @@ export function columnBytes(layout: BlockLayout): number {
 export function createBlock(home: BlockHome, epoch: number): Block {
   const block: Block = {
     count: 0, timestamps: NO_TIMESTAMPS, texts: [], stringBytes: 0,
-    summary: summarizeRows(new Float64Array(0),
-      home.layout.aggregated.map(() => new Float64Array(0)), 0, 0),
+    // The empty summary (what summarizeRows of no rows gives), without a typed array per field.
+    summary: createSummary(home.layout.aggregated.length),
     groups: [], previous: undefined, next: undefined, slot: -1, dirty: true, epoch, home,
     resident: false, exports: 0, replaced: false,
   };
