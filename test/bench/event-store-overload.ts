@@ -156,6 +156,8 @@ async function run(): Promise<void> {
       const clientBefore = process.cpuUsage();
       let acknowledged = 0;
       let overloaded = 0;
+      /** Of those, refused by this client unsent (its waiting bound), not by the leader. */
+      let refusedUnsent = 0;
       let failedEvents = 0;
       let lateSends = 0;
       let offeredInserts = 0;
@@ -168,7 +170,10 @@ async function run(): Promise<void> {
       const until = started + SECONDS * 1000;
       const onError = (error: unknown): void => {
         const connectError = ConnectError.from(error);
-        if (connectError.code === Code.ResourceExhausted) overloaded += 1;
+        if (connectError.code === Code.ResourceExhausted) {
+          overloaded += 1;
+          if (connectError.rawMessage.includes(": not sent, ")) refusedUnsent += 1;
+        }
         else {
           failedEvents += INSERT;
           const text = connectError.message.slice(0, 140);
@@ -223,7 +228,8 @@ async function run(): Promise<void> {
         sustainable = rate;
         leaderMicrosPerAck = leaderMicros / Math.max(1, acknowledged);
       }
-      const refusalMicros = overloaded === 0 ? NaN : (leaderMicros - acknowledged * leaderMicrosPerAck!) / overloaded;
+      const leaderRefusals = overloaded - refusedUnsent;
+      const refusalMicros = leaderRefusals === 0 ? NaN : (leaderMicros - acknowledged * leaderMicrosPerAck!) / leaderRefusals;
       const sorted = latencies.sort((a, b) => a - b);
       const info = await store.info("bench");
       const stored = Number(info.eventCount) - storedBefore;
@@ -231,7 +237,8 @@ async function run(): Promise<void> {
       const label = phase === "closed" ? `closed loop, ${CLOSED_PRODUCERS} × ${INSERT} in flight` : `open ${phase} (${Math.round(offered!)} events/s offered)`;
       const followers = used.filter((_, index) => index !== leaderIndex).map((micros) => (micros / Math.max(1, acknowledged)).toFixed(2)).join(", ");
       console.log(`${label}: ${Math.round(rate)} events/s acknowledged (${offeredInserts} inserts offered), ` +
-        `${(overloaded / seconds).toFixed(0)} Overloaded/s (${overloaded}), ${[...errors.values()].reduce((a, b) => a + b, 0)} other errors, ` +
+        `${(overloaded / seconds).toFixed(0)} Overloaded/s (${overloaded}, ${refusedUnsent} of them by this client unsent), ` +
+        `${[...errors.values()].reduce((a, b) => a + b, 0)} other errors, ` +
         `${phase === "closed" ? "" : `${(100 * lateSends / Math.max(1, offeredInserts)).toFixed(1)} % sent > 1 ms late, `}` +
         `ack p50 ${percentile(sorted, 0.5).toFixed(1)} / p99 ${percentile(sorted, 0.99).toFixed(1)} ms; ` +
         `CPU µs per acknowledged event: leader ${(leaderMicros / Math.max(1, acknowledged)).toFixed(2)}, followers ${followers}, ` +
