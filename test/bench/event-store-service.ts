@@ -384,7 +384,8 @@ async function diagnosticsLines(phase: {
     if (before !== undefined && after !== undefined) {
       const window = processWindow(pid, before, after);
       ourTicks += window.ticks;
-      procText = `ticks ${window.ticks} (threads: ${window.threads.map(([tid, ticks]) => `${tid === pid ? "main" : tid} ${ticks}`).join(" ")}), ` +
+      procText = `ticks ${window.ticks} (threads: ${window.threads.map(([tid, ticks]) => `${tid === pid ? "main" : tid} ${ticks}`).join(" ")}; ` +
+        `system: main ${window.mainSystemTicks}, others ${window.otherSystemTicks}), ` +
         `switches ${window.voluntarySwitches} voluntary + ${window.involuntarySwitches} involuntary (${perEvent(window.voluntarySwitches)}` +
         ` + ${perEvent(window.involuntarySwitches)} per M events), ${window.migrations} migrations, ` +
         `syscalls ${window.readCalls} reads, ${window.writeCalls} writes, ${(window.writeBytes / 1e6).toFixed(1)} MB to disk, ` +
@@ -420,7 +421,9 @@ async function diagnosticsLines(phase: {
     const share = (ticks: number): string => `${(100 * ticks / Math.max(1, total)).toFixed(1)} %`;
     lines.push(`machine (all cores): busy ${share(busy)}, of it this bench ${share(ourTicks)}, others ${share(busy - ourTicks)}; ` +
       `iowait ${share(machineAfter.iowait - machineBefore.iowait)}, steal ${share(machineAfter.steal - machineBefore.steal)}; ` +
-      `busiest other processes (ticks): ${busiestProcesses(phase.before.all, phase.after.all, pids, 5).join(", ")}`);
+      `busiest other processes (ticks): ${busiestProcesses(phase.before.all, phase.after.all, pids, 5).join(", ")}; ` +
+      `dirty page cache ${(machineBefore.dirtyKilobytes / 1024).toFixed(0)} -> ${(machineAfter.dirtyKilobytes / 1024).toFixed(0)} MB, ` +
+      `under writeback ${(machineAfter.writebackKilobytes / 1024).toFixed(0)} MB at the end`);
   }
   const { speed } = phase.after;
   lines.push(`core speed (client's probe, lower quartile of ${speed.samples}): ALU loop ${(speed.aluNanos / 1000).toFixed(0)} µs, ` +

@@ -11,6 +11,8 @@ import { readdirSync, readFileSync } from "node:fs";
 export interface ProcessReading {
   /** Thread id -> utime + stime in clock ticks (10 ms). */
   readonly threadTicks: ReadonlyMap<number, number>;
+  /** Thread id -> stime alone (clock ticks). */
+  readonly threadSystemTicks: ReadonlyMap<number, number>;
   readonly voluntarySwitches: number;
   readonly involuntarySwitches: number;
   /** Summed over the threads: se.nr_migrations of /proc/<pid>/task/<tid>/sched. */
@@ -32,6 +34,9 @@ export interface MachineReading {
   readonly idle: number;
   readonly iowait: number;
   readonly steal: number;
+  /** /proc/meminfo's Dirty and Writeback (kB): page cache not yet on disk, machine-wide. */
+  readonly dirtyKilobytes: number;
+  readonly writebackKilobytes: number;
 }
 
 const readText = (path: string): string | undefined => {
@@ -54,6 +59,7 @@ export function readProcess(pid: number): ProcessReading | undefined {
   const status = readText(`/proc/${pid}/status`);
   if (status === undefined) return undefined;
   const threadTicks = new Map<number, number>();
+  const threadSystemTicks = new Map<number, number>();
   let migrations = 0;
   let runNanos = 0;
   let waitNanos = 0;
@@ -69,6 +75,7 @@ export function readProcess(pid: number): ProcessReading | undefined {
       const fields = statFields(stat);
       // utime and stime: fields 14 and 15 of stat.
       threadTicks.set(Number(tid), Number(fields[11]) + Number(fields[12]));
+      threadSystemTicks.set(Number(tid), Number(fields[12]));
     }
     migrations += numberAfter(readText(`/proc/${pid}/task/${tid}/sched`) ?? "", "se\\.nr_migrations");
     const [run, wait] = (readText(`/proc/${pid}/task/${tid}/schedstat`) ?? "0 0").split(" ").map(Number);
@@ -79,6 +86,7 @@ export function readProcess(pid: number): ProcessReading | undefined {
   const fields = statFields(readText(`/proc/${pid}/stat`) ?? "");
   return {
     threadTicks,
+    threadSystemTicks,
     voluntarySwitches: numberAfter(status, "voluntary_ctxt_switches"),
     involuntarySwitches: numberAfter(status, "nonvoluntary_ctxt_switches"),
     migrations,
@@ -97,7 +105,9 @@ export function readMachine(): MachineReading | undefined {
   if (line === undefined) return undefined;
   // cpu user nice system idle iowait irq softirq steal guest guest_nice
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return { busy: user! + nice! + system! + irq! + softirq!, idle: idle!, iowait: iowait!, steal: steal! };
+  const memory = readText("/proc/meminfo") ?? "";
+  return { busy: user! + nice! + system! + irq! + softirq!, idle: idle!, iowait: iowait!, steal: steal!,
+    dirtyKilobytes: numberAfter(memory, "Dirty"), writebackKilobytes: numberAfter(memory, "Writeback") };
 }
 
 /** CPU ticks (utime + stime) of every process of the machine, by pid, and each one's command name. */
@@ -133,6 +143,9 @@ export interface ProcessWindow {
   readonly ticks: number;
   /** [thread id, ticks] of the threads with ticks in the window; the process's main thread (tid = pid) first. */
   readonly threads: readonly (readonly [number, number])[];
+  /** System ticks of the main thread and of all other threads together. */
+  readonly mainSystemTicks: number;
+  readonly otherSystemTicks: number;
   readonly voluntarySwitches: number;
   readonly involuntarySwitches: number;
   readonly migrations: number;
@@ -154,9 +167,18 @@ export function processWindow(pid: number, before: ProcessReading, after: Proces
     if (used > 0) threads.push([tid, used]);
   }
   threads.sort((a, b) => (a[0] === pid ? -1 : b[0] === pid ? 1 : b[1] - a[1]));
+  let mainSystemTicks = 0;
+  let otherSystemTicks = 0;
+  for (const [tid, count] of after.threadSystemTicks) {
+    const used = count - (before.threadSystemTicks.get(tid) ?? 0);
+    if (tid === pid) mainSystemTicks += used;
+    else otherSystemTicks += used;
+  }
   return {
     ticks,
     threads,
+    mainSystemTicks,
+    otherSystemTicks,
     voluntarySwitches: after.voluntarySwitches - before.voluntarySwitches,
     involuntarySwitches: after.involuntarySwitches - before.involuntarySwitches,
     migrations: after.migrations - before.migrations,

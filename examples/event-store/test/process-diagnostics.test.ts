@@ -78,7 +78,8 @@ describe("process diagnostics (the benchmark's DIAG=1)", () => {
 
 describe("process sampler (/proc readings of a local cluster)", () => {
   const reading = (ticks: [number, number][], switches: number): ProcessReading => ({
-    threadTicks: new Map(ticks), voluntarySwitches: switches, involuntarySwitches: 2 * switches, migrations: switches,
+    threadTicks: new Map(ticks), threadSystemTicks: new Map(ticks.map(([tid, count]) => [tid, Math.floor(count / 2)])),
+    voluntarySwitches: switches, involuntarySwitches: 2 * switches, migrations: switches,
     readCalls: 10 * switches, writeCalls: 5 * switches, writeBytes: 4096 * switches, minorFaults: switches,
     majorFaults: 0, runNanos: 1e6 * switches, waitNanos: 1e5 * switches,
   });
@@ -87,6 +88,8 @@ describe("process sampler (/proc readings of a local cluster)", () => {
     const window = processWindow(100, reading([[100, 10], [101, 5], [102, 7]], 1), reading([[100, 14], [101, 5], [102, 16], [103, 2]], 3));
     expect(window.ticks).toBe(4 + 9 + 2);
     expect(window.threads).toEqual([[100, 4], [102, 9], [103, 2]]);
+    expect(window.mainSystemTicks).toBe(7 - 5);
+    expect(window.otherSystemTicks).toBe((2 - 2) + (8 - 3) + 1);
     expect(window.voluntarySwitches).toBe(2);
     expect(window.involuntarySwitches).toBe(4);
     expect(window.writeCalls).toBe(10);
