@@ -20,7 +20,7 @@
  * divided by the refusals: an estimate), the leader's largest RSS, node log
  * lines naming a campaign or a stall, and stored = acknowledged.
  *
- *   SECONDS=8 npx tsx test/bench/event-store-overload.ts
+ *   SECONDS=8 npx tsx test/bench/event-store-overload.ts      # WARMUP=12 s of closed-loop inserts first
  *   SECONDS=8 RATES=150%,300% EVENTSTORE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx test/bench/event-store-overload.ts
  *
  * Runs node processes: under the bench lock (docs/testing.md).
@@ -136,7 +136,9 @@ async function run(): Promise<void> {
     // SETTLE seconds idle first, so that no phase loses its leader to it, then WARMUP s of inserts.
     await new Promise((resolve) => setTimeout(resolve, Number(process.env["SETTLE"] ?? 14) * 1000));
     await findLeader();
-    const warmupUntil = performance.now() + Number(process.env["WARMUP"] ?? 3) * 1000;
+    // WARMUP 12 s by default: with less, the nodes are still tiering up (TurboFan) during the phases and a
+    // run's CPU per event depends on how far they got (BIMODAL, session 12: the service bench's slow runs).
+    const warmupUntil = performance.now() + Number(process.env["WARMUP"] ?? 12) * 1000;
     await Promise.all(Array.from({ length: CLOSED_PRODUCERS }, async (_, producer) => {
       for (let sequence = 0; performance.now() < warmupUntil; sequence++) {
         await call.insert("bench", eventsOf(producer, sequence, CLOSED_PRODUCERS), { timeoutMs: TIMEOUT_MS }).catch(() => undefined);
