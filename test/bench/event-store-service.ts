@@ -23,8 +23,8 @@
  * Every phase prints p50/p99/p999/max, the share of acks over 10/50/200 ms,
  * its worst 100 ms windows (a stall: one window's inserts all late) and the
  * node log lines of the phase naming a stall, election or failure. WARMUP
- * (default 2 s) of unmeasured sync inserts runs first; KEEP=1 keeps the data
- * directory with the node logs.
+ * (default 12 s; 2 s before session 12) of unmeasured sync inserts runs
+ * first; KEEP=1 keeps the data directory with the node logs.
  *
  * TRACE=1: every process (nodes via EVENTSTORE_TRACE, this client) records its
  * GCs, event-loop gaps, and the nodes their inserts, proposals and applies
@@ -493,10 +493,13 @@ async function run(): Promise<void> {
       ((processCpuMicros(node.process?.pid) ?? NaN) - (idleBefore[index] ?? NaN)) / 3);
     console.log(`idle: node CPU ${cluster.nodes.map((node, index) =>
       `n${node.nodeId} ${(idlePerSecond[index]! / 10_000).toFixed(1)} %`).join(", ")} of a core`);
-    // WARMUP seconds (default 2) of closed-loop sync inserts first, not measured: the nodes' first inserts run
-    // unoptimized code on a fresh stream (the first 100 ms windows of a phase acked in 0.7-1.0 s without it).
+    // WARMUP seconds (default 12) of closed-loop sync inserts first, not measured: the nodes' first inserts run
+    // unoptimized code on a fresh stream (the first 100 ms windows of a phase acked in 0.7-1.0 s without it), and
+    // code run once per entry or proposal (~65/s) tiers up only after ~10-20 s of load: with 2 s each node still
+    // ran 150-261 TurboFan compiles inside an 8 s phase and its main thread cost 8-25 % more per event than in a
+    // later phase of the same process (docs/benchmarks.md, session 12, "why runs of one tree are fast or slow").
     const warmupErrors = new Map<string, number>();
-    const warmupUntil = performance.now() + Number(process.env["WARMUP"] ?? 2) * 1000;
+    const warmupUntil = performance.now() + Number(process.env["WARMUP"] ?? 12) * 1000;
     await Promise.all(Array.from({ length: PRODUCERS }, async (_, producer) => {
       for (let sequence = 0; performance.now() < warmupUntil; sequence++) {
         await call.insert("bench", wireEventsOf(batchOf(producer, sequence)), { timeoutMs: 10_000 }).catch((error: unknown) => {
