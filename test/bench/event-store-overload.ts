@@ -25,19 +25,15 @@
  *
  * Runs node processes: under the bench lock (docs/testing.md).
  */
-import { createClient } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStaticClusterManager, createUniformStaticTable } from "../../framework/cluster/index.js";
-import { NodeService } from "../../gen/raftkit/v1/node_pb.js";
 import { EventStore } from "../../examples/event-store/client/index.js";
-import { createInsertCall } from "../../examples/event-store/client/insert-call.js";
 import type { WireEvents } from "../../examples/event-store/service/insert-wire.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
+import { createLeaderInsertCall } from "./leader-insert-call.js";
 
 const SECONDS = Number(process.env["SECONDS"] ?? 8);
 const INSERT = Number(process.env["INSERT"] ?? 256);
@@ -114,34 +110,17 @@ async function run(): Promise<void> {
   try {
     const store = await EventStore.connect(cluster.urls);
     await store.createStream("bench", FIELDS.map((name, index) => ({ name, type: "double" as const, aggregated: index < 2 })));
-    const manager = createStaticClusterManager(createUniformStaticTable({
-      nodes: new Map(cluster.nodes.map((node) => [node.nodeId, `127.0.0.1:${node.port}`])), partitionIds: [1, 2, 3, 4], stateMachineType: "eventstore",
-    }));
-    const groupId = (await manager.partitionForKey("eventstore", "bench")).partitionId;
-    let leaderUrl = "";
-    let call = createInsertCall(cluster.urls[0]!);
-    const findLeader = async (): Promise<void> => {
-      let found = "";
-      for (const node of cluster.nodes) {
-        const status = await createClient(NodeService, createConnectTransport({ baseUrl: node.url, httpVersion: "2" })).status({ groupIds: [BigInt(groupId)] });
-        if (status.groups[0]?.role === 4) found = node.url;
-      }
-      if (found !== "" && found !== leaderUrl) {
-        leaderUrl = found;
-        call.close();
-        call = createInsertCall(leaderUrl);
-      }
-    };
+    const bench = await createLeaderInsertCall(cluster.nodes, "bench");
     // The cluster manager spreads the groups' leaders ~15 s after start (a leader transfer per group):
     // SETTLE seconds idle first, so that no phase loses its leader to it, then WARMUP s of inserts.
     await new Promise((resolve) => setTimeout(resolve, Number(process.env["SETTLE"] ?? 14) * 1000));
-    await findLeader();
+    await bench.find();
     // WARMUP 12 s by default: with less, the nodes are still tiering up (TurboFan) during the phases and a
     // run's CPU per event depends on how far they got (BIMODAL, session 12: the service bench's slow runs).
     const warmupUntil = performance.now() + Number(process.env["WARMUP"] ?? 12) * 1000;
     await Promise.all(Array.from({ length: CLOSED_PRODUCERS }, async (_, producer) => {
       for (let sequence = 0; performance.now() < warmupUntil; sequence++) {
-        await call.insert("bench", eventsOf(producer, sequence, CLOSED_PRODUCERS), { timeoutMs: TIMEOUT_MS }).catch(() => undefined);
+        await bench.call.insert("bench", eventsOf(producer, sequence, CLOSED_PRODUCERS), { timeoutMs: TIMEOUT_MS }).catch(() => undefined);
       }
     }));
     let storedBefore = Number((await store.info("bench")).eventCount);
@@ -152,8 +131,8 @@ async function run(): Promise<void> {
     let leaderMicrosPerAck: number | undefined;
     const rows: string[] = [];
     for (const phase of ["closed", ...RATES]) {
-      await findLeader();
-      const leader = cluster.nodes.find((node) => node.url === leaderUrl)!;
+      await bench.find();
+      const leader = cluster.nodes.find((node) => node.url === bench.leaderUrl)!;
       const cpuBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
       const clientBefore = process.cpuUsage();
       let acknowledged = 0;
@@ -190,7 +169,7 @@ async function run(): Promise<void> {
             offeredInserts += 1;
             try {
               // Not `acknowledged += (await …).accepted`: that adds to the value read before the await.
-              const accepted = (await call.insert("bench", eventsOf(producer, sequence, CLOSED_PRODUCERS), { timeoutMs: TIMEOUT_MS })).accepted;
+              const accepted = (await bench.call.insert("bench", eventsOf(producer, sequence, CLOSED_PRODUCERS), { timeoutMs: TIMEOUT_MS })).accepted;
               acknowledged += accepted;
               latencies.push(performance.now() - sent);
             } catch (error) {
@@ -211,7 +190,7 @@ async function run(): Promise<void> {
             if (performance.now() - due > 1) lateSends += 1;
             const dueAt = due;
             offeredInserts += 1;
-            inFlight.push(call.insert("bench", eventsOf(producer, sequence, OPEN_PRODUCERS), { timeoutMs: TIMEOUT_MS }).then((response) => {
+            inFlight.push(bench.call.insert("bench", eventsOf(producer, sequence, OPEN_PRODUCERS), { timeoutMs: TIMEOUT_MS }).then((response) => {
               acknowledged += response.accepted;
               latencies.push(performance.now() - dueAt);
             }, onError));
@@ -259,7 +238,7 @@ async function run(): Promise<void> {
     console.log(`\n| phase | acknowledged/s | Overloaded/s | p99 admitted | leader µs per ack'd event | leader µs per refusal |\n| --- | ---: | ---: | ---: | ---: | ---: |`);
     for (const row of rows) console.log(row);
     store.close();
-    call.close();
+    bench.close();
   } finally {
     await cluster.stop();
     if (process.env["KEEP"] === "1") console.log(`kept ${directory}`);

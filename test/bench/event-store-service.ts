@@ -43,20 +43,15 @@
  * those processes is bound to that core (taskset -a): does the placement of
  * the processes on the cores decide the CPU per event?
  */
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createStaticClusterManager, createUniformStaticTable } from "../../framework/cluster/index.js";
-import { NodeService } from "../../gen/raftkit/v1/node_pb.js";
 import { EventStore } from "../../examples/event-store/client/index.js";
 import { createNodeFileSystem, openEventStore } from "../../examples/event-store/engine/index.js";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { insertRequestOf } from "../../examples/event-store/client/event-rows.js";
-import { createInsertCall } from "../../examples/event-store/client/insert-call.js";
 import type { WireEvents } from "../../examples/event-store/service/insert-wire.js";
 import { insertCommandCodec, insertRequestCodec } from "../../examples/event-store/service/insert-codec.js";
 import {
@@ -73,6 +68,7 @@ import type { LatencyTrace } from "../../examples/event-store/node/latency-trace
 import { parseTrace, traceAcks, traceReportLines } from "../../examples/event-store/node/latency-trace-report.js";
 import type { ClientInsert } from "../../examples/event-store/node/latency-trace-report.js";
 import { natsJetStreamBaseline } from "./nats-jetstream-baseline.js";
+import { createLeaderInsertCall } from "./leader-insert-call.js";
 
 const SECONDS = Number(process.env["SECONDS"] ?? 15);
 const PRODUCERS = Number(process.env["PRODUCERS"] ?? 8);
@@ -464,26 +460,10 @@ async function run(): Promise<void> {
   try {
     const store = await EventStore.connect(cluster.urls);
     await store.createStream("bench", FIELDS.map((name, index) => ({ name, type: "double" as const, aggregated: index < 2 })));
-    const manager = createStaticClusterManager(createUniformStaticTable({ nodes: new Map(cluster.nodes.map((node) => [node.nodeId, `127.0.0.1:${node.port}`])), partitionIds: [1, 2, 3, 4], stateMachineType: "eventstore" }));
-    const groupId = (await manager.partitionForKey("eventstore", "bench")).partitionId;
-    let leaderUrl = "";
-    // The producers post Insert by hand (createInsertCall, as EventStore.insert does since session 9): no
-    // protobuf-es serializer copy of each ~262 KB request, none of Connect's per-call machinery.
-    let call = createInsertCall(cluster.urls[0]!);
-    /** Inserts go straight to the stream's leader; asked again before each phase (the cluster manager moves leaders). */
-    const findLeader = async (): Promise<void> => {
-      let found = "";
-      for (const node of cluster.nodes) {
-        const status = await createClient(NodeService, createConnectTransport({ baseUrl: node.url, httpVersion: "2" })).status({ groupIds: [BigInt(groupId)] });
-        if (status.groups[0]?.role === 4) found = node.url;
-      }
-      if (found !== "" && found !== leaderUrl) {
-        leaderUrl = found;
-        call.close();
-        call = createInsertCall(leaderUrl);
-      }
-    };
-    await findLeader();
+    // Inserts go straight to the stream's leader, asked again before each phase (test/bench/leader-insert-call.ts).
+    const bench = await createLeaderInsertCall(cluster.nodes, "bench");
+    const groupId = bench.groupId;
+    await bench.find();
     const results: Record<string, { rate: number; p50: number; p99: number; p999: number; max: number; errors: number; offered: number | undefined }> = {};
     // The nodes' fixed cost: CPU over 3 s without inserts (ticks, heartbeats, the cluster manager).
     const idleBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
@@ -502,7 +482,7 @@ async function run(): Promise<void> {
     const warmupUntil = performance.now() + Number(process.env["WARMUP"] ?? 12) * 1000;
     await Promise.all(Array.from({ length: PRODUCERS }, async (_, producer) => {
       for (let sequence = 0; performance.now() < warmupUntil; sequence++) {
-        await call.insert("bench", wireEventsOf(batchOf(producer, sequence)), { timeoutMs: 10_000 }).catch((error: unknown) => {
+        await bench.call.insert("bench", wireEventsOf(batchOf(producer, sequence)), { timeoutMs: 10_000 }).catch((error: unknown) => {
           warmupErrors.set(String(error).slice(0, 160), (warmupErrors.get(String(error).slice(0, 160)) ?? 0) + 1);
         });
       }
@@ -526,8 +506,8 @@ async function run(): Promise<void> {
         offered = share !== undefined ? share * capacity! : Number(rateText);
         if (!(Number.isFinite(offered) && offered > 0)) throw new Error(`OPEN_RATES entry '${rateText}': events/s or N% expected`);
       }
-      await findLeader();
-      if (process.env["PIN"] !== undefined) pinProcesses(process.env["PIN"], cluster.nodes, leaderUrl);
+      await bench.find();
+      if (process.env["PIN"] !== undefined) pinProcesses(process.env["PIN"], cluster.nodes, bench.leaderUrl);
       const acks: Ack[] = [];
       /** TRACE=1, open loop: each insert's key and times on the trace's clock. */
       const traced: ClientInsert[] = [];
@@ -568,7 +548,7 @@ async function run(): Promise<void> {
               // Not `events += (await …).accepted`: that reads `events` before the await and adds to the
               // stale value, losing the other producers' counts meanwhile (this bench reported ~1/PRODUCERS
               // of the events acknowledged, and PRODUCERS × the CPU per event, until session 7).
-              const accepted = (await call.insert("bench", batch, { async: mode === "async", timeoutMs: 10_000 })).accepted;
+              const accepted = (await bench.call.insert("bench", batch, { async: mode === "async", timeoutMs: 10_000 })).accepted;
               events += accepted;
               acks.push({ dueMs: sent - started, latencyMs: performance.now() - sent });
             } catch (error) {
@@ -590,7 +570,7 @@ async function run(): Promise<void> {
             if (performance.now() - due > 1) lateSends += 1;
             const dueAt = due;
             const sentAt = performance.now();
-            inFlight.push(call.insert("bench", batch, { timeoutMs: 10_000 }).then((response) => {
+            inFlight.push(bench.call.insert("bench", batch, { timeoutMs: 10_000 }).then((response) => {
               events += response.accepted;
               const ackAt = performance.now();
               acks.push({ dueMs: dueAt - started, latencyMs: ackAt - dueAt });
@@ -612,7 +592,7 @@ async function run(): Promise<void> {
       const cpuPerEvent = cluster.nodes.map((node, index) => {
         const before = cpuBefore[index];
         const after = processCpuMicros(node.process?.pid);
-        const role = node.url === leaderUrl ? "leader" : "follower";
+        const role = node.url === bench.leaderUrl ? "leader" : "follower";
         if (before === undefined || after === undefined) return `n${node.nodeId} ?`;
         const marginal = (after - before - idlePerSecond[index]! * seconds) / Math.max(1, events);
         return `n${node.nodeId} (${role}) ${((after - before) / Math.max(1, events)).toFixed(2)} ` +
@@ -656,7 +636,7 @@ async function run(): Promise<void> {
         `${mismatch ? ": MISMATCH" : ""}${mode === "async" ? `; async tail applied within ${drainedMs.toFixed(0)} ms` : ""})` +
         `, ${info.lateEventCount} of them late, ${info.blockCount} blocks`);
       if (diagBefore !== undefined && diagAfter !== undefined) {
-        for (const line of await diagnosticsLines({ directory: diagDirectory!, nodes: cluster.nodes, groupId, leaderUrl,
+        for (const line of await diagnosticsLines({ directory: diagDirectory!, nodes: cluster.nodes, groupId, leaderUrl: bench.leaderUrl,
           before: diagBefore, after: diagAfter, events, seconds, late: Number(info.lateEventCount) - diagBefore.late })) {
           console.log(`  diag ${line}`);
         }
@@ -697,7 +677,7 @@ async function run(): Promise<void> {
     console.log(`(goal of issue #8: p99 ack <= 2 × flushDelayMs = ${GOAL_MS} ms)`);
     console.log(`\n(${cpus} cores, ${SECONDS} s per mode, 64-byte events: timestamp + 7 doubles)`);
     store.close();
-    call.close();
+    bench.close();
   } finally {
     clientTrace?.stop();
     clientDiagnostics?.stop();
