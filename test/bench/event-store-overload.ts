@@ -211,6 +211,7 @@ async function run(): Promise<void> {
       }
       const leaderRefusals = overloaded - refusedUnsent;
       const refusalMicros = leaderRefusals === 0 ? NaN : (leaderMicros - acknowledged * leaderMicrosPerAck!) / leaderRefusals;
+      const refusalText = leaderRefusals === 0 ? "- (none)" : refusalMicros.toFixed(0);
       const sorted = latencies.sort((a, b) => a - b);
       const info = await store.info("bench");
       const stored = Number(info.eventCount) - storedBefore;
@@ -223,7 +224,7 @@ async function run(): Promise<void> {
         `${phase === "closed" ? "" : `${(100 * lateSends / Math.max(1, offeredInserts)).toFixed(1)} % sent > 1 ms late, `}` +
         `ack p50 ${percentile(sorted, 0.5).toFixed(1)} / p99 ${percentile(sorted, 0.99).toFixed(1)} ms; ` +
         `CPU µs per acknowledged event: leader ${(leaderMicros / Math.max(1, acknowledged)).toFixed(2)}, followers ${followers}, ` +
-        `client ${((client.user + client.system) / Math.max(1, acknowledged)).toFixed(2)}; leader µs per refusal (est.) ${refusalMicros.toFixed(0)}; ` +
+        `client ${((client.user + client.system) / Math.max(1, acknowledged)).toFixed(2)}; leader µs per refusal (est.) ${refusalText}; ` +
         `leader CPU ${(leaderMicros / seconds / 10_000).toFixed(0)} % of a core, max RSS ${Math.round(rssMax / 2 ** 20)} MiB; ` +
         `stored ${stored} ${stored >= acknowledged && stored <= acknowledged + failedEvents ? "ok" : "MISMATCH"} ` +
         `(acknowledged ${acknowledged}, ${failedEvents} in failed inserts); load ${loadavg().map((load) => load.toFixed(1)).join(" ")}`);
@@ -232,7 +233,7 @@ async function run(): Promise<void> {
       for (const [text, count] of errors) console.log(`  ${count} × ${text}`);
       for (const line of nodeLogNews(directory, nodeIds, logOffsets)) console.log(`  log ${line}`);
       rows.push(`| ${label} | ${Math.round(rate)} | ${(overloaded / seconds).toFixed(0)} | ${percentile(sorted, 0.99).toFixed(0)} ms | ` +
-        `${(leaderMicros / Math.max(1, acknowledged)).toFixed(2)} | ${refusalMicros.toFixed(0)} |`);
+        `${(leaderMicros / Math.max(1, acknowledged)).toFixed(2)} | ${refusalText} |`);
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
     console.log(`\n| phase | acknowledged/s | Overloaded/s | p99 admitted | leader µs per ack'd event | leader µs per refusal |\n| --- | ---: | ---: | ---: | ---: | ---: |`);
