@@ -34,6 +34,7 @@ import { EventStore } from "../../examples/event-store/client/index.js";
 import type { WireEvents } from "../../examples/event-store/service/insert-wire.js";
 import { startLocalCluster } from "../../examples/event-store/start/local-cluster.js";
 import { createLeaderInsertCall } from "./leader-insert-call.js";
+import { processCpuMicros } from "./process-cpu.js";
 
 const SECONDS = Number(process.env["SECONDS"] ?? 8);
 const INSERT = Number(process.env["INSERT"] ?? 256);
@@ -43,17 +44,6 @@ const RATES = (process.env["RATES"] ?? "150%,300%").split(",").filter((rate) => 
 /** The client's deadline per insert (the service bench's). */
 const TIMEOUT_MS = Number(process.env["TIMEOUT_MS"] ?? 10_000);
 const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
-
-/** CPU time (user + system) of a process so far, in µs, from /proc (Linux); undefined elsewhere. */
-function processCpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Resident set size of a process in bytes (/proc), 0 when unknown. */
 function residentBytes(pid: number | undefined): number {

@@ -69,6 +69,7 @@ import { parseTrace, traceAcks, traceReportLines } from "../../examples/event-st
 import type { ClientInsert } from "../../examples/event-store/node/latency-trace-report.js";
 import { natsJetStreamBaseline } from "./nats-jetstream-baseline.js";
 import { createLeaderInsertCall } from "./leader-insert-call.js";
+import { processCpuMicros } from "./process-cpu.js";
 
 const SECONDS = Number(process.env["SECONDS"] ?? 15);
 const PRODUCERS = Number(process.env["PRODUCERS"] ?? 8);
@@ -83,18 +84,6 @@ const OPEN_RATES = (process.env["OPEN_RATES"] ?? "25%,50%,75%").split(",").filte
 /** The stream's buffer timeout (the service's default); the goal is p99 ack <= 2 x this. */
 const FLUSH_DELAY_MS = 5;
 const GOAL_MS = 2 * FLUSH_DELAY_MS;
-
-/** CPU time (user + system) of a process so far, in µs, from /proc (Linux); undefined elsewhere. */
-function processCpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command; clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The monotonic clock in µs: the clock of --cpu-prof's sample times, to cut a phase out of a profile. */
 const monotonicMicros = (): string => (process.hrtime.bigint() / 1000n).toString();
