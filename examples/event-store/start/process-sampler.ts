@@ -8,11 +8,15 @@ import { readdirSync, readFileSync } from "node:fs";
  * machine's busy, idle and steal time. Readings only: nothing here changes
  * the processes. Off Linux every reading is empty.
  */
-export interface ProcessReading {
+export interface ProcessReading extends ProcessCounters {
   /** Thread id -> utime + stime in clock ticks (10 ms). */
   readonly threadTicks: ReadonlyMap<number, number>;
   /** Thread id -> stime alone (clock ticks). */
   readonly threadSystemTicks: ReadonlyMap<number, number>;
+}
+
+/** A process's counters summed over its threads: totals in a reading, differences in a window. */
+export interface ProcessCounters {
   readonly voluntarySwitches: number;
   readonly involuntarySwitches: number;
   /** Summed over the threads: se.nr_migrations of /proc/<pid>/task/<tid>/sched. */
@@ -139,23 +143,13 @@ export function busiestProcesses(before: ReturnType<typeof readAllProcesses>, af
 }
 
 /** A window's differences of one process: ticks per thread (threads busy in the window, main thread first). */
-export interface ProcessWindow {
+export interface ProcessWindow extends ProcessCounters {
   readonly ticks: number;
   /** [thread id, ticks] of the threads with ticks in the window; the process's main thread (tid = pid) first. */
   readonly threads: readonly (readonly [number, number])[];
   /** System ticks of the main thread and of all other threads together. */
   readonly mainSystemTicks: number;
   readonly otherSystemTicks: number;
-  readonly voluntarySwitches: number;
-  readonly involuntarySwitches: number;
-  readonly migrations: number;
-  readonly readCalls: number;
-  readonly writeCalls: number;
-  readonly writeBytes: number;
-  readonly minorFaults: number;
-  readonly majorFaults: number;
-  readonly runNanos: number;
-  readonly waitNanos: number;
 }
 
 export function processWindow(pid: number, before: ProcessReading, after: ProcessReading): ProcessWindow {
