@@ -2,6 +2,7 @@ import { detachRows, type Block, type BlockColumn } from "./block.js";
 import type { BlockLayout } from "./block-layout.js";
 import type { ColumnArena } from "./column-arena.js";
 import type { EngineFile } from "./file-system.js";
+import type { MergeScratch } from "./merge-scratch.js";
 
 /**
  * The block cache: which blocks have their rows in memory. Every block keeps
@@ -46,6 +47,8 @@ export interface BlockHome {
   readonly cache: BlockCache | undefined;
   /** Column views of the blocks viewed last (block.ts `blockColumns`), at most VIEWED_BLOCKS. */
   readonly views: Map<Block, readonly BlockColumn[]>;
+  /** Reused arrays of its late-run merges. */
+  readonly merge: MergeScratch;
   /** For errors: the path of the blocks file. */
   readonly path: string;
 }

@@ -1,6 +1,7 @@
 import { assert } from "./assert.js";
 import { BLOCK_HEADER_BYTES, encodedBlockBytes, fixedRowBytes, type BlockLayout } from "./block-layout.js";
 import type { BlockHome } from "./block-cache.js";
+import { boundsScratch, orderScratch } from "./merge-scratch.js";
 import type { RowSource } from "./row-source.js";
 import { exactSumAdd } from "./exact-sum.js";
 import { copySummary, createSummary, maxOf, mergeSummary, minOf, summarizeRows, type Summary } from "./summary.js";
@@ -458,17 +459,15 @@ export function insertSortedRows(block: Block, source: RowSource, from: number, 
   if (block.groups.length > firstGroup) block.groups.length = firstGroup;
 }
 
-let scratch = new Uint32Array(1024);
-
 /**
  * Where each of the time-ordered rows [from, from + added) of `source` goes
  * in `block`: bounds[i] = the number of the block's rows at or before row i's
- * timestamp (after equal timestamps, so ties keep insertion order). A view
- * of the shared scratch, valid until the next call.
+ * timestamp (after equal timestamps, so ties keep insertion order). The
+ * stream's scratch (merge-scratch.ts), valid until its next merge.
  */
 function insertionBounds(block: Block, source: RowSource, from: number, added: number): Uint32Array {
   const count = block.count;
-  const bounds = boundsScratch(added);
+  const bounds = boundsScratch(block.home.merge, added);
   const timestamps = source.timestamps;
   let low = 0;
   for (let index = 0; index < added; index++) {
@@ -481,12 +480,6 @@ function insertionBounds(block: Block, source: RowSource, from: number, added: n
     bounds[index] = low;
   }
   return bounds;
-}
-
-/** A reused array of at least `length` (the bounds of a late run; no allocation per run). */
-function boundsScratch(length: number): Uint32Array {
-  if (scratch.length < length) scratch = new Uint32Array(Math.max(length, 2 * scratch.length));
-  return scratch;
 }
 
 /**
@@ -637,7 +630,7 @@ export function spreadSortedRows(layout: BlockLayout, block: Block, source: RowS
   assert(added > 0, "spread of no rows");
   const bounds = insertionBounds(block, source, from, added);
   // order[j]: the merged row j is the block's row order[j] (>= 0) or the inserted row ~order[j].
-  const order = orderScratch(total);
+  const order = orderScratch(block.home.merge, total);
   let row = 0;
   let merged = 0;
   for (let index = 0; index < added; index++) {
@@ -678,13 +671,6 @@ export function spreadSortedRows(layout: BlockLayout, block: Block, source: RowS
   assert(blockEncodedBytes(layout, block) <= layout.blockBytes,
     () => `spread left ${blockEncodedBytes(layout, block)} bytes in a slot of ${layout.blockBytes}`);
   return blocks;
-}
-
-let orderRows = new Int32Array(2048);
-
-function orderScratch(length: number): Int32Array {
-  if (orderRows.length < length) orderRows = new Int32Array(Math.max(length, 2 * orderRows.length));
-  return orderRows;
 }
 
 function sourceStringBytes(source: RowSource, from: number, to: number): number {

@@ -3,6 +3,7 @@ import { createBlock, type Block } from "./block.js";
 import { buildTree, createTree, type AggregateTree } from "./aggregate-tree.js";
 import type { BlockCache, BlockHome } from "./block-cache.js";
 import { createColumnArena } from "./column-arena.js";
+import { createMergeScratch } from "./merge-scratch.js";
 import type { StreamSchema } from "./schema.js";
 
 /**
@@ -43,7 +44,8 @@ export function createStream(name: string, schema: StreamSchema, blockBytes: num
 
 /** Memory (an arena of its own) for the blocks of one stream, in `cache`. */
 export function createBlockHome(layout: BlockLayout, cache: BlockCache | undefined): BlockHome {
-  return { layout, arena: createColumnArena(), cache, views: new Map(), path: cache?.file.path ?? "" };
+  return { layout, arena: createColumnArena(), cache, views: new Map(),
+    merge: createMergeScratch(), path: cache?.file.path ?? "" };
 }
 
 /** A stream over existing blocks (reopen), made in `home`. */

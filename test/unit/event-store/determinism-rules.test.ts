@@ -24,6 +24,19 @@ describe("engine sources", () => {
     expect(offenders).toEqual([]);
   });
 
+  it("keep no mutable state at module level (no top-level let or var)", () => {
+    // Reused buffers live with their stream (e.g. merge-scratch.ts in the BlockHome): a module-level
+    // one is shared by every store in the process (session 13: block.ts's late-run scratch).
+    const offenders: string[] = [];
+    for (const name of readdirSync(ENGINE).filter((file) => file.endsWith(".ts"))) {
+      const lines = readFileSync(ENGINE + name, "utf8").split("\n");
+      lines.forEach((line, index) => {
+        if (/^(export )?(let|var) /.test(line)) offenders.push(`${name}:${index + 1}: ${line}`);
+      });
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it("have no default export and import relatives with a .js suffix", () => {
     for (const name of readdirSync(ENGINE).filter((file) => file.endsWith(".ts"))) {
       const text = readFileSync(ENGINE + name, "utf8");
