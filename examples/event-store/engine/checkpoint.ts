@@ -80,9 +80,25 @@ export function startCheckpoint(state: StoreState): () => Promise<void> {
 const WRITE_RUN_BYTES = 1024 * 1024;
 
 /**
+ * Bytes of blocks written between two fdatasyncs of the blocks file. With one
+ * sync at the end, a checkpoint of tens to hundreds of MiB went to the disk's
+ * queue all at once, and every durable write on the machine meanwhile (the
+ * raft log's O_DSYNC entry writes, of this node and of the others sharing the
+ * disk) waited behind all of it: 100-1,000 ms, the ack latency's worst steps
+ * (docs/benchmarks.md, session 13, WRITES: a 200 MiB sync held a 32 KiB
+ * O_DSYNC write for its whole 90-130 ms whether that write appended or
+ * overwrote). A sync every few MiB bounds what such a write can queue behind.
+ * Only the last sync is the checkpoint's durability point; the earlier ones
+ * change nothing but when the bytes reach the disk.
+ * @internal exported for the test that keeps the rule
+ */
+export const CHECKPOINT_SYNC_BYTES = 4 * 1024 * 1024;
+
+/**
  * Writes the captured blocks to their slots. Blocks bound for consecutive
  * slots are encoded side by side into one buffer (reused) and written with
- * one call: one write per run of up to WRITE_RUN_BYTES instead of one per block.
+ * one call: one write per run of up to WRITE_RUN_BYTES instead of one per block;
+ * fdatasync after every CHECKPOINT_SYNC_BYTES written, and at the end.
  */
 async function writeBlocks(state: StoreState,
   changed: readonly { layout: BlockLayout; block: Block }[]): Promise<void> {
@@ -92,11 +108,17 @@ async function writeBlocks(state: StoreState,
   let runStart = 0;
   let runCount = 0;
   let runEnd = 0;
+  let unsyncedBytes = 0;
   const flush = async (): Promise<void> => {
     if (runCount === 0 || buffer === undefined) return;
     // The last slot only up to its block's end: the file ends where the old code ended it.
     await state.blocksFile.write([buffer.subarray(0, runEnd)], runStart * slotBytes);
     runCount = 0;
+    unsyncedBytes += runEnd;
+    if (unsyncedBytes >= CHECKPOINT_SYNC_BYTES) {
+      await state.blocksFile.datasync();
+      unsyncedBytes = 0;
+    }
   };
   for (const { layout, block } of changed) {
     if (runCount > 0 && (block.slot !== runStart + runCount || runCount === runSlots)) await flush();
@@ -110,7 +132,7 @@ async function writeBlocks(state: StoreState,
     runCount++;
   }
   await flush();
-  if (changed.length > 0) await state.blocksFile.datasync();
+  if (unsyncedBytes > 0) await state.blocksFile.datasync();
 }
 
 /** Slots the durable manifest does not name, lowest first, then new ones at the end. */
