@@ -43,7 +43,8 @@
  * those processes is bound to that core (taskset -a): does the placement of
  * the processes on the cores decide the CPU per event?
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -508,6 +509,9 @@ async function run(): Promise<void> {
       const cpuBefore = cluster.nodes.map((node) => processCpuMicros(node.process?.pid));
       // The client (this process: producers' batches, their encoding, Connect) shares the cores too.
       const clientBefore = process.cpuUsage();
+      // PERF=<dir>: each node's native and kernel samples over the phase window (perf record -p), e.g. to
+      // see what the V8 profile's "(program)" is (native code with no JavaScript on the stack).
+      const perfRecorders = startPerfRecorders(process.env["PERF"], label, cluster.nodes);
       const windowStart = monotonicMicros();
       let events = 0;
       let errors = 0;
@@ -575,6 +579,7 @@ async function run(): Promise<void> {
       }
       const seconds = (performance.now() - started) / 1000;
       const clientUsed = process.cpuUsage(clientBefore);
+      await stopPerfRecorders(perfRecorders);
       const diagAfter = diagBefore === undefined ? undefined
         : { at: performance.timeOrigin + performance.now(), ...diagnosticsReading(cluster.nodes, clientDiagnostics!),
           cores: diagBefore.cores.stop(), speed: diagBefore.speed.stop(), connections: connectionsOf(diagPids(cluster.nodes)) };
@@ -679,3 +684,27 @@ async function run(): Promise<void> {
 
 await run();
 process.exit(0);
+
+/** PERF=<dir>: `perf record` on each node's process for one phase (files <dir>/<phase>-n<id>.data); none without. */
+function startPerfRecorders(directory: string | undefined, label: string, nodes: readonly LocalNode[]): ChildProcess[] {
+  if (directory === undefined || directory === "") return [];
+  mkdirSync(directory, { recursive: true });
+  return nodes.flatMap((node) => {
+    const pid = node.process?.pid;
+    if (pid === undefined) return [];
+    const output = join(directory, `${label.replace(/[^a-z0-9]+/gi, "-")}-n${node.nodeId}.data`);
+    console.log(`  perf: n${node.nodeId} pid ${pid} -> ${output}`);
+    return [spawn("perf", ["record", "-q", "-F", "1999", "-p", String(pid), "-o", output], { stdio: "ignore" })];
+  });
+}
+
+async function stopPerfRecorders(recorders: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(recorders.map((recorder) => new Promise<void>((resolve) => {
+    if (recorder.exitCode !== null || recorder.signalCode !== null) {
+      resolve();
+      return;
+    }
+    recorder.once("exit", () => resolve());
+    recorder.kill("SIGINT");
+  })));
+}
