@@ -21,7 +21,9 @@
  * (64 MiB, fdatasync'ed) and the records overwrite it from offset 0 (no size
  * change, no allocation); LOG_FILE=append-sync / overwrite-sync: write then
  * fdatasync instead of O_DSYNC.
- * BULK=0 runs the log alone (the disk's own latency).
+ * BULK=0 runs the log alone (the disk's own latency). The log also prints its
+ * process's system and user CPU µs per write (the page-cache copy, block
+ * allocation of appends).
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
@@ -54,6 +56,7 @@ async function logProcess(directory: string): Promise<void> {
   const latencies: number[] = [];
   const slow: string[] = [];
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   let position = 0;
   process.send?.("ready");
   while (performance.now() - start < seconds * 1000) {
@@ -67,11 +70,14 @@ async function logProcess(directory: string): Promise<void> {
     const wait = intervalMs - took;
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
+  const cpu = process.cpuUsage(cpuBefore);
   await handle.close();
+  const perWrite = (micros: number): string => (micros / Math.max(1, latencies.length)).toFixed(1);
   latencies.sort((a, b) => a - b);
   const at = (q: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2);
   console.log(`log ${mode}: ${latencies.length} writes of ${recordBytes} B; p50 ${at(0.5)} p99 ${at(0.99)} ` +
-    `p999 ${at(0.999)} max ${at(1)} ms; > 20 ms: ${slow.length} ${slow.slice(0, 12).join(" ")}`);
+    `p999 ${at(0.999)} max ${at(1)} ms; CPU µs per write: system ${perWrite(cpu.system)}, user ${perWrite(cpu.user)}; ` +
+    `> 20 ms: ${slow.length} ${slow.slice(0, 12).join(" ")}`);
 }
 
 async function bulkProcess(directory: string): Promise<void> {
