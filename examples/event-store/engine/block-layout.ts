@@ -32,6 +32,13 @@ export interface BlockLayout {
   readonly capacityRows: number;
   /** Largest encoded row accepted: an eighth of a block, so a split yields two fitting halves. */
   readonly rowBytesMax: number;
+  /**
+   * Per field (schema order), the byte offset of its column in a block's
+   * arena memory (block.ts: timestamps first, then each int64/double field's
+   * `capacityRows` doubles and each bool field's `capacityRows` bytes padded
+   * to 8, in schema order); -1 for string fields, which live in JS arrays.
+   */
+  readonly memoryOffsets: readonly number[];
 }
 
 export function isValidBlockBytes(blockBytes: number): boolean {
@@ -57,6 +64,17 @@ export function createBlockLayout(schema: StreamSchema, blockBytes: number): Blo
     4 * stringCount));
   while (rows > 0 && encodedBytesFor(partial, rows, 0) > blockBytes) rows--;
   assert(rows >= 8, () => `blockBytes = ${blockBytes} holds ${rows} rows, at least 8 needed`);
+  const capacityRows = rows + 1;
+  const memoryOffsets: number[] = [];
+  let memoryAt = 8 * capacityRows;
+  for (const field of schema.fields) {
+    if (field.type === "string") {
+      memoryOffsets.push(-1);
+    } else {
+      memoryOffsets.push(memoryAt);
+      memoryAt += field.type === "bool" ? padTo8(capacityRows) : 8 * capacityRows;
+    }
+  }
   return {
     blockBytes,
     appendFillBytes: Math.floor(blockBytes * APPEND_FILL_RATIO),
@@ -65,8 +83,9 @@ export function createBlockLayout(schema: StreamSchema, blockBytes: number): Blo
     wideCount,
     boolCount,
     stringCount,
-    capacityRows: rows + 1,
+    capacityRows,
     rowBytesMax: Math.floor((blockBytes - BLOCK_HEADER_BYTES) / 8),
+    memoryOffsets,
   };
 }
 

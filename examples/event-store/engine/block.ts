@@ -164,18 +164,14 @@ export function blockColumns(block: Block): readonly BlockColumn[] {
 function makeColumns(block: Block): readonly BlockColumn[] {
   const layout = block.home.layout;
   const rows = layout.capacityRows;
-  const boolBytes = (rows + 7) & ~7;
   const buffer = block.timestamps.buffer;
-  let at = block.timestamps.byteOffset + 8 * rows;
+  const base = block.timestamps.byteOffset;
   let strings = 0;
-  return layout.fields.map((field): BlockColumn => {
+  return layout.fields.map((field, index): BlockColumn => {
     if (field.type === "string") return { kind: "string", texts: block.texts[strings++]! };
-    if (field.type === "bool") {
-      at += boolBytes;
-      return { kind: "bool", values: new Uint8Array(buffer, at - boolBytes, rows) };
-    }
-    at += 8 * rows;
-    return { kind: "number", values: new Float64Array(buffer, at - 8 * rows, rows) };
+    const at = base + layout.memoryOffsets[index]!;
+    if (field.type === "bool") return { kind: "bool", values: new Uint8Array(buffer, at, rows) };
+    return { kind: "number", values: new Float64Array(buffer, at, rows) };
   });
 }
 
