@@ -21,6 +21,13 @@
  * round ended, so that share of the events is late (older than the stream's newest) and interleaves with
  * the previous round's newest events — how late events arise in the service bench's closed loop
  * (producers' batches overlap in time; 16-20 % of a sync phase's events were late in session 10).
+ *
+ *   CACHE_MB=32 OVERLAP=0.35 ENTRIES=150 npx tsx test/bench/event-store-apply.ts
+ *
+ * CACHE_MB (default: the engine's 256 MiB) is the block cache budget of the engine-alone stores: at 32
+ * their cache is full after ~450k events and new blocks reuse evicted blocks' memory, as on a node that
+ * has run a while (a service bench node after WARMUP=12). With the default budget these runs never fill
+ * it: every block is fresh memory, first touched by the apply (page faults, session 13).
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -47,6 +54,11 @@ const BATCH = Number(process.env["BATCH"] ?? 4096);
 const FLUSH = Number(process.env["FLUSH"] ?? 4);
 const OVERLAP = Number(process.env["OVERLAP"] ?? 0);
 if (!(OVERLAP >= 0 && OVERLAP < 1)) throw new Error(`OVERLAP=${process.env["OVERLAP"]}: a share in [0, 1)`);
+const CACHE_BYTES = process.env["CACHE_MB"] === undefined ? undefined : Number(process.env["CACHE_MB"]) * 1024 * 1024;
+if (CACHE_BYTES !== undefined && !(Number.isSafeInteger(CACHE_BYTES) && CACHE_BYTES >= 0)) {
+  throw new Error(`CACHE_MB=${process.env["CACHE_MB"]}: a whole number of MiB`);
+}
+const cacheOption = CACHE_BYTES === undefined ? {} : { cacheBytes: CACHE_BYTES };
 const FIELDS = ["f0", "f1", "f2", "f3", "f4", "f5", "f6"];
 
 /** The service bench's batches: producer p's events at base + p + row × PRODUCERS µs. */
@@ -134,7 +146,8 @@ async function run(): Promise<void> {
   const applyMicros = cpu() - started;
   await machine.close();
   // The engine alone, the same merged batches (no _id column, no decode, no dedup).
-  const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory: join(directory, "engine"), walSync: false });
+  const store = await openEventStore({ fileSystem: createNodeFileSystem(), directory: join(directory, "engine"), walSync: false,
+    ...cacheOption });
   await store.applyBatch([{ kind: "createStream", stream: "b", schema: { fields: FIELDS.map((name, i) => ({ name, type: "double" as const, aggregated: i < 2 })) } }], 1);
   const merged = parts.map((entry) => mergeSorted(entry, fields).events);
   started = cpu();
@@ -151,7 +164,8 @@ async function run(): Promise<void> {
   // The same in a store of its own with the stored schema's `_id` string column (every event ""), as a
   // replica's engine stores it: what the id column costs the engine. (In the same store after the
   // first run it read ~2x the first run's cost either way round: the order, not the column.)
-  const idStore = await openEventStore({ fileSystem: createNodeFileSystem(), directory: join(directory, "engine-id"), walSync: false });
+  const idStore = await openEventStore({ fileSystem: createNodeFileSystem(), directory: join(directory, "engine-id"), walSync: false,
+    ...cacheOption });
   await idStore.applyBatch([{ kind: "createStream", stream: "i", schema: storedSchemaOf("bench", request.fields) }], 1);
   const noIds = new Array<string>(FLUSH * BATCH).fill("");
   started = cpu();
@@ -165,7 +179,7 @@ async function run(): Promise<void> {
   await rm(directory, { recursive: true, force: true });
   const per = (micros: number): string => (micros / events).toFixed(3);
   console.log(`${ENTRIES} entries of ${FLUSH} × ${BATCH} events (${PRODUCERS} interleaved producers, OVERLAP ${OVERLAP}), ` +
-    `${late} late in the engine run`);
+    `${late} late in the engine run` + (CACHE_BYTES === undefined ? "" : `, engine-alone cache ${CACHE_BYTES / 1048576} MiB`));
   console.log(`| part | µs CPU per event |\n| --- | ---: |`);
   console.log(`| leader: Connect's decode (protobuf-es), shape and value checks | ${per(receiveMicros)} |`);
   console.log(`| leader: merge + proposal encode + stamp | ${per(proposeMicros)} |`);
