@@ -26,6 +26,11 @@ export interface RaftConfig {
   readonly maxUncommittedEntriesSize?: number;
   /** Byte limit of committed entries handed out in one Ready. */
   readonly maxCommittedSizePerReady?: number;
+  /**
+   * Readies handed out and not yet advanced at once (their saves in flight
+   * together; see Ready). 1: the next Ready waits for advance of the last.
+   */
+  readonly maxReadiesInFlight?: number;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   readonly readOnlyOption?: ReadOnlyOption;
@@ -41,6 +46,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     maxInflightMessages: 256,
     maxUncommittedEntriesSize: 0,
     maxCommittedSizePerReady: 8 << 20,
+    maxReadiesInFlight: 1,
     preVote: true,
     checkQuorum: true,
     readOnlyOption: ReadOnlyOption.Safe,
@@ -57,6 +63,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
   positive("maxSizePerMessage", resolved.maxSizePerMessage);
   positive("maxInflightMessages", resolved.maxInflightMessages);
   positive("maxCommittedSizePerReady", resolved.maxCommittedSizePerReady);
+  positive("maxReadiesInFlight", resolved.maxReadiesInFlight);
   if (resolved.electionTicks <= resolved.heartbeatTicks) {
     throw new RangeError(
       `raft config electionTicks = ${resolved.electionTicks}, ` +

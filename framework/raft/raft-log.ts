@@ -162,16 +162,26 @@ export class RaftLog {
     return this.unstable.entries;
   }
 
-  hasNextCommittedEntries(): boolean {
+  /**
+   * Whether committed entries wait to be handed out. `allowUnstable` false:
+   * only those this replica has persisted (below unstable.offset), so that
+   * applying them never waits for a save in flight (several Readies in
+   * flight; etcd's asynchronous storage writes apply only stable entries).
+   */
+  hasNextCommittedEntries(allowUnstable: boolean): boolean {
     const low = Math.max(this.applying + 1, this.firstIndex());
-    return this.unstable.snapshot === undefined && this.committed + 1 > low;
+    return this.unstable.snapshot === undefined && this.maxAppliable(allowUnstable) + 1 > low;
   }
 
-  /** Committed entries not yet handed out, within the per-Ready byte limit. */
-  nextCommittedEntries(): Entry[] {
-    if (!this.hasNextCommittedEntries()) return [];
+  /** Committed entries not yet handed out, within the per-Ready byte limit (see hasNextCommittedEntries). */
+  nextCommittedEntries(allowUnstable: boolean): Entry[] {
+    if (!this.hasNextCommittedEntries(allowUnstable)) return [];
     const low = Math.max(this.applying + 1, this.firstIndex());
-    return this.slice(low, this.committed + 1, this.maxCommittedSize);
+    return this.slice(low, this.maxAppliable(allowUnstable) + 1, this.maxCommittedSize);
+  }
+
+  private maxAppliable(allowUnstable: boolean): number {
+    return allowUnstable ? this.committed : Math.min(this.committed, this.unstable.offset - 1);
   }
 
   /** Entries in [low, high) within `maxBytes` (at least one). Throws Compacted / Unavailable. */

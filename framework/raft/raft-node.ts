@@ -29,18 +29,31 @@ function sameSoftState(a: SoftState, b: SoftState): boolean {
  * RaftNode over the Raft state machine: collects its outputs into Ready
  * batches (etcd's RawNode). Between ready() and advance() the host may keep
  * stepping, ticking and proposing; what that produces waits for the next
- * Ready.
+ * Ready. Up to `maxReadiesInFlight` Readies may be out at once; each carries
+ * only entries (and a snapshot) the earlier ones did not (Unstable's
+ * in-progress mark), and they are advanced in the order handed out.
  */
 class RawNode implements RaftNode {
   readonly id: NodeId;
   private readonly raft: Raft;
   private previousSoftState: SoftState;
   private previousHardState: HardState;
-  /** A Ready was handed out and not yet advanced. */
-  private outstanding = false;
+  /** Readies handed out and not yet advanced. */
+  private outstanding = 0;
+  private readonly maxReadiesInFlight: number;
+  /**
+   * A Ready may hand out committed entries this replica has not persisted
+   * yet: with one Ready in flight the host applies them after its save. With
+   * several, only persisted ones are handed out, so the host may apply them
+   * at once, before the Ready's save and the earlier ones in flight.
+   */
+  private readonly applyUnstable: boolean;
 
   constructor(config: RaftConfig) {
-    this.raft = new Raft(resolveRaftConfig(config));
+    const resolved = resolveRaftConfig(config);
+    this.raft = new Raft(resolved);
+    this.maxReadiesInFlight = resolved.maxReadiesInFlight;
+    this.applyUnstable = resolved.maxReadiesInFlight === 1;
     this.id = this.raft.id;
     this.previousSoftState = this.softState();
     this.previousHardState = this.raft.hardState();
@@ -111,30 +124,36 @@ class RawNode implements RaftNode {
   }
 
   hasReady(): boolean {
-    if (this.outstanding) return false;
+    if (this.outstanding >= this.maxReadiesInFlight) return false;
     const raft = this.raft;
+    const unstable = raft.log.unstable;
     return (
       !sameSoftState(this.softState(), this.previousSoftState) ||
       !sameHardState(raft.hardState(), this.previousHardState) ||
-      raft.log.unstable.snapshot !== undefined ||
-      raft.log.unstableEntries().length > 0 ||
+      unstable.snapshotNotInProgress() !== undefined ||
+      unstable.hasEntriesNotInProgress() ||
       raft.messages.length > 0 ||
       raft.messagesAfterPersist.length > 0 ||
       raft.readStates.length > 0 ||
-      raft.log.hasNextCommittedEntries() ||
+      raft.log.hasNextCommittedEntries(this.applyUnstable) ||
       raft.hasBroadcastPending()
     );
   }
 
   ready(): Ready {
-    assert(!this.outstanding, "ready() called again before advance() of the previous Ready");
+    assert(
+      this.outstanding < this.maxReadiesInFlight,
+      () => `ready() with ${this.outstanding} Readies not advanced, allowed fewer than maxReadiesInFlight`,
+    );
     const raft = this.raft;
     raft.flushBroadcast();
     const softState = this.softState();
     const hardState = raft.hardState();
-    const snapshot = raft.log.unstable.snapshot;
-    const entries = raft.log.unstableEntries().slice();
-    const committedEntries = raft.log.nextCommittedEntries();
+    const unstable = raft.log.unstable;
+    const snapshot = unstable.snapshotNotInProgress();
+    const entries = unstable.entriesNotInProgress().slice();
+    unstable.acceptInProgress();
+    const committedEntries = raft.log.nextCommittedEntries(this.applyUnstable);
     const hardStateChanged = !sameHardState(hardState, this.previousHardState);
     const ready: Ready = {
       softState: sameSoftState(softState, this.previousSoftState) ? undefined : softState,
@@ -159,13 +178,14 @@ class RawNode implements RaftNode {
     }
     this.previousSoftState = softState;
     if (hardStateChanged) this.previousHardState = hardState;
-    this.outstanding = true;
+    this.outstanding++;
     return ready;
   }
 
   advance(ready: Ready): void {
-    assert(this.outstanding, "advance() without an outstanding Ready");
-    this.outstanding = false;
+    assert(this.outstanding > 0, "advance() without an outstanding Ready");
+    // Readies are advanced in the order handed out (the host's saves complete in that order).
+    this.outstanding--;
     const raft = this.raft;
     if (ready.snapshot !== undefined) {
       const index = ready.snapshot.metadata.index;

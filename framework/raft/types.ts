@@ -144,6 +144,17 @@ export interface ReadState {
  * 3. send `messagesAfterPersist` (they acknowledge what step 2 made durable);
  * 4. apply `snapshot` then `committedEntries` to the state machine;
  * 5. call `advance(ready)`.
+ *
+ * With RaftConfig.maxReadiesInFlight > 1 the host may take the next Ready
+ * before advancing this one, so several saves are in flight. Each Ready then
+ * carries only the entries (and snapshot) no earlier Ready did; its step 3
+ * and step 5 run only once its own save AND every earlier Ready's save are
+ * durable (its messagesAfterPersist may acknowledge entries an earlier Ready
+ * is still writing), and Readies are advanced in the order handed out. Its
+ * committedEntries are then only entries this replica already persisted, so
+ * step 4 may run at once, before the saves (a snapshot is restored only
+ * after its own save), in the order of the Readies. A leader counts its own
+ * entries toward commit only at advance, i.e. once durable.
  */
 export interface Ready {
   readonly softState: SoftState | undefined;
