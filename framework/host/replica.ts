@@ -50,8 +50,18 @@ export class Replica {
   confChangedSinceSnapshot = false;
   role: Role = Role.Follower;
   leader = 0;
+  /**
+   * Readies of this group handed out and not yet completed (acknowledged,
+   * applied, advanced); several when their saves are in flight together
+   * (RaftConfig.maxReadiesInFlight).
+   */
+  readiesInFlight = 0;
+  /** Settles when the newest of those completes: a later Ready's completion waits for it (never rejects). */
+  lastCompletion: Promise<void> = Promise.resolve();
   /** Set when the state machine failed: the replica takes no more requests. */
   failure: HostError | undefined = undefined;
+  /** Settles when the last applyReady call is done (never rejects). */
+  private applyTail: Promise<void> = Promise.resolve();
   /** Serializes every call into the state machine (apply, query, snapshot). */
   private stateMachineQueue: Promise<unknown> = Promise.resolve();
   private readCounter = 0;
@@ -182,8 +192,19 @@ export class Replica {
     for (const read of this.reads.values()) if (read.index === undefined) read.ticksSinceAsked++;
   }
 
-  /** Applies a Ready's snapshot and committed entries; resolves the requests they answer. */
-  async applyReady(ready: Ready, restore: (index: number) => Promise<void>): Promise<void> {
+  /**
+   * Applies a Ready's snapshot and committed entries; resolves the requests
+   * they answer. Readies apply one after another in call order, also when
+   * the host applies a later Ready while an earlier one is still applying
+   * (several Readies in flight); after a failure the later ones apply nothing.
+   */
+  applyReady(ready: Ready, restore: (index: number) => Promise<void>): Promise<void> {
+    const run = this.applyTail.then(() => (this.failure === undefined ? this.applyNow(ready, restore) : undefined));
+    this.applyTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(ready: Ready, restore: (index: number) => Promise<void>): Promise<void> {
     if (ready.softState !== undefined) {
       const leaderChanged = ready.softState.leader !== this.leader;
       this.role = ready.softState.role;
