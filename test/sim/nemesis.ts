@@ -86,7 +86,7 @@ function crashSome(target: NemesisTarget): void {
   // Keep at least two nodes up, so the run does not stall for the whole phase.
   if (running.length <= 2) return;
   const node = running[target.random.nextInt(running.length)]!;
-  target.trace(`crash ${node.id}${node.writing !== undefined ? " (write in flight lost)" : ""}`);
+  target.trace(`crash ${node.id}${node.diskQueue.some((operation) => operation.kind === "write") ? " (write in flight lost)" : ""}`);
   target.crash(node);
   target.count("crashes");
 }

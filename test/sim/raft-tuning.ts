@@ -17,6 +17,8 @@ export interface RaftTuning {
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly readOnlyOption: ReadOnlyOption;
+  /** Readies out at once per node (the host loop keeps several writes in flight when > 1). */
+  readonly maxReadiesInFlight: number;
 }
 
 export const defaultTuning: RaftTuning = {
@@ -27,6 +29,7 @@ export const defaultTuning: RaftTuning = {
   preVote: true,
   checkQuorum: true,
   readOnlyOption: ReadOnlyOption.Safe,
+  maxReadiesInFlight: 1,
 };
 
 export function drawTuning(random: RandomSource): RaftTuning {
@@ -39,6 +42,7 @@ export function drawTuning(random: RandomSource): RaftTuning {
     preVote: random.nextInt(4) !== 0,
     checkQuorum: true,
     readOnlyOption: random.nextInt(4) === 0 ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+    maxReadiesInFlight: pick([1, 2, 4, 4]),
   };
 }
 

@@ -35,7 +35,13 @@ export interface SafetyChecker {
    */
   observePersistedEntries(node: NodeId, entries: readonly Entry[], log: LogView): void;
   observePersistedHardState(node: NodeId, previous: HardState, next: HardState, log: LogView): void;
-  /** `messages` leave after a Ready that is not made durable; `durable*` is the node's disk now. */
+  /**
+   * `messages` (a Ready's messagesAfterPersist) leave now; `durable*` is the
+   * node's disk now. What they promise must be durable. A durable term above
+   * a message's was written by a later write, so (the disk writing in order)
+   * everything the message's Ready wrote is durable too, and may have been
+   * replaced since: such a message is not checked.
+   */
   observeUnsyncedPromises(
     node: NodeId,
     messages: readonly Message[],
@@ -195,18 +201,18 @@ export function createSafetyChecker(maxViolations = 20): SafetyChecker {
     },
     observeUnsyncedPromises(node, messages, durableLastIndex, durableHardState) {
       for (const message of messages) {
-        if (message.reject) continue;
+        if (message.reject || durableHardState.term > message.term) continue;
         if (message.type === MessageType.AppendResponse && message.index > durableLastIndex) {
           violate(
             `unsynced promise: node ${node} acknowledged index ${message.index} to ${message.to} ` +
-              `after a Ready that is not made durable, its durable log ends at ${durableLastIndex}`,
+              `before it was durable, its durable log ends at ${durableLastIndex}`,
           );
         }
         const granted = durableHardState.term === message.term && durableHardState.vote === message.to;
         if (message.type === MessageType.RequestVoteResponse && !granted) {
           violate(
             `unsynced promise: node ${node} granted its vote in term ${message.term} to ${message.to} ` +
-              `after a Ready that is not made durable, durable hard state ${JSON.stringify(durableHardState)}`,
+              `before it was durable, durable hard state ${JSON.stringify(durableHardState)}`,
           );
         }
       }

@@ -31,9 +31,22 @@ import type { LogView, SafetyChecker } from "./safety-checker.js";
  * store's next durable commit), and before a snapshot is taken (NodeHost
  * flushes first).
  *
+ * Several Readies in flight (the run's `maxReadiesInFlight`, drawn per run):
+ * the host takes the next Ready while earlier writes are in flight. Writes
+ * and unsynced hard states form one queue in call order, as the log store
+ * takes them; each fsync event makes the queue durable up to the oldest
+ * write not yet durable (a later fsync covers everything before it, so the
+ * disk completes writes in order, as our store does: out-of-order
+ * completion is not something it allows), and a snapshot first makes the
+ * whole queue durable (NodeHost's flush). A Ready completes (messages after
+ * persist, advance) only once its own write and every earlier Ready of the
+ * node are done, also a Ready that writes nothing; its committed entries
+ * are applied at once (the core hands out only persisted ones), a
+ * snapshot's only after its write.
+ *
  * A crash at any point drops the RaftNode, the state machine, the disk
- * write in flight and a hard state not yet written; only the MemoryStorage
- * survives. A restart builds a new
+ * writes in flight and a hard state not yet written; only the MemoryStorage
+ * survives (with every write that completed: a prefix of the queue). A restart builds a new
  * RaftNode over it, with the state machine restored from the last snapshot
  * and `applied` set to the snapshot's index, so the core hands the rest of
  * the committed log out again.
@@ -46,10 +59,14 @@ export interface SimNode {
   incarnation: number;
   raft: RaftNode | undefined;
   machine: KvStateMachine | undefined;
-  /** The Ready whose disk write is in flight (between steps 2 and 3). */
-  writing: Ready | undefined;
-  /** A commit-only hard state (Ready.mustSync false) waiting for the next disk write; lost in a crash. */
-  unsyncedHardState: HardState | undefined;
+  /** Readies handed out and not yet completed (between steps 2 and 5), oldest first. */
+  writes: InFlightReady[];
+  /**
+   * What the disk has been asked to write and has not made durable, in call
+   * order: Readies' writes and commit-only hard states (Ready.mustSync
+   * false), which go with the next write; lost in a crash.
+   */
+  diskQueue: DiskOperation[];
   /** The term this node leads, as last observed; 0 when not leading. */
   leaderTerm: number;
   /** The node is stalled (a pause fault) until this tick; 0 when running. */
@@ -61,6 +78,19 @@ export interface SimNode {
   /** Whether the node's commit advanced since it became leader of `leaderTerm`. */
   leaderCommittedInTerm: boolean;
 }
+
+/** A Ready between ready() and advance(). */
+export interface InFlightReady {
+  readonly ready: Ready;
+  /** Its snapshot, entries and hard state are in storage (always true when it has nothing to write). */
+  written: boolean;
+  /** Its committed entries were applied at ready() (several Readies in flight, no snapshot). */
+  readonly appliedEarly: boolean;
+}
+
+export type DiskOperation =
+  | { readonly kind: "write"; readonly write: InFlightReady }
+  | { readonly kind: "hard-state"; readonly hardState: HardState };
 
 /** Moments of a leader's term that targeted faults aim at (targeted-nemesis.ts). */
 export type LeaderEvent = "elected" | "first-commit";
@@ -106,8 +136,8 @@ export function createSimNode(id: NodeId, storage: MemoryStorage): SimNode {
     incarnation: 0,
     raft: undefined,
     machine: undefined,
-    writing: undefined,
-    unsyncedHardState: undefined,
+    writes: [],
+    diskQueue: [],
     leaderTerm: 0,
     pausedUntil: 0,
     clockStalledUntil: 0,
@@ -133,17 +163,18 @@ export function startNode(node: SimNode, env: HostEnvironment): void {
     applied: snapshot.metadata.index,
     ...env.tuning,
   });
-  node.writing = undefined;
+  node.writes = [];
+  node.diskQueue = [];
   node.leaderTerm = 0;
 }
 
 export function crashNode(node: SimNode, env: HostEnvironment): void {
-  if (node.writing !== undefined) env.count("unsyncedWritesLost");
-  if (node.unsyncedHardState !== undefined) env.count("unsyncedHardStatesLost");
+  if (node.diskQueue.some((operation) => operation.kind === "write")) env.count("unsyncedWritesLost");
+  if (node.diskQueue.some((operation) => operation.kind === "hard-state")) env.count("unsyncedHardStatesLost");
   node.raft = undefined;
   node.machine = undefined;
-  node.writing = undefined;
-  node.unsyncedHardState = undefined;
+  node.writes = [];
+  node.diskQueue = [];
   node.leaderTerm = 0;
   node.pausedUntil = 0;
   node.clockStalledUntil = 0;
@@ -179,65 +210,85 @@ function observeRole(node: SimNode, env: HostEnvironment): void {
   }
 }
 
-/** Steps 1–2 of the host loop; one Ready at a time. */
+/** Steps 1–2 of the host loop, while the core has Readies to hand out (up to maxReadiesInFlight). */
 export function pump(node: SimNode, env: HostEnvironment): void {
-  while (node.raft !== undefined && node.writing === undefined && node.raft.hasReady()) {
-    const ready = node.raft.ready();
+  while (node.raft !== undefined && node.raft.hasReady()) {
+    const raft = node.raft;
+    const ready = raft.ready();
     env.count("readies");
     env.send(node, ready.messages);
-    if (!ready.mustSync) {
-      const storage = node.storage;
-      env.safety.observeUnsyncedPromises(node.id, ready.messagesAfterPersist, storage.lastIndex(), storage.hardState());
-      if (ready.hardState !== undefined) node.unsyncedHardState = ready.hardState;
+    const several = env.tuning.maxReadiesInFlight > 1;
+    const write: InFlightReady = {
+      ready,
+      written: !ready.mustSync,
+      appliedEarly: several && ready.snapshot === undefined,
+    };
+    node.writes.push(write);
+    if (!ready.mustSync && ready.hardState !== undefined) {
+      node.diskQueue.push({ kind: "hard-state", hardState: ready.hardState });
     }
+    if (write.appliedEarly) applyCommitted(node, raft, ready, env);
     if (ready.mustSync) {
-      node.writing = ready;
+      node.diskQueue.push({ kind: "write", write });
       env.scheduleDiskWrite(node);
-      return;
     }
-    finishReady(node, ready, env);
+    completeWritten(node, env);
   }
 }
 
-/** The fsync of the Ready in flight completed: steps 2 (durable part) to 5. */
+/** An fsync completed: the queue is durable up to the oldest write not yet durable; Readies complete in order. */
 export function completeDiskWrite(node: SimNode, incarnation: number, env: HostEnvironment): void {
-  if (incarnation !== node.incarnation || node.writing === undefined) return; // lost in a crash
-  const ready = node.writing;
+  if (incarnation !== node.incarnation || node.raft === undefined) return; // lost in a crash
   env.count("diskWrites");
-  persist(node, ready, env);
-  node.writing = undefined;
-  finishReady(node, ready, env);
+  const through = node.diskQueue.findIndex((operation) => operation.kind === "write");
+  if (through >= 0) writeDiskQueue(node, through + 1, env);
+  completeWritten(node, env);
   afterInput(node, env);
+}
+
+/** Writes the first `count` operations of the disk queue to the durable storage. */
+function writeDiskQueue(node: SimNode, count: number, env: HostEnvironment): void {
+  for (const operation of node.diskQueue.splice(0, count)) {
+    if (operation.kind === "hard-state") {
+      persistHardState(node, operation.hardState, env);
+    } else {
+      persist(node, operation.write.ready, env);
+      operation.write.written = true;
+    }
+  }
+}
+
+/** Steps 3–5 for the oldest Readies whose writes are durable, in the order handed out. */
+function completeWritten(node: SimNode, env: HostEnvironment): void {
+  while (node.raft !== undefined && node.writes[0]?.written === true) {
+    finishReady(node, node.writes.shift()!, env);
+  }
 }
 
 function persist(node: SimNode, ready: Ready, env: HostEnvironment): void {
   const storage = node.storage;
-  persistUnsyncedHardState(node, env); // written before this Ready's, as the store's commit orders them
   if (ready.snapshot !== undefined) storage.applySnapshot(ready.snapshot);
   if (ready.entries.length > 0) {
     storage.append(ready.entries);
     env.safety.observePersistedEntries(node.id, ready.entries, durableLog(storage));
   }
-  if (ready.hardState !== undefined) {
-    const previous = storage.hardState();
-    storage.setHardState(ready.hardState);
-    env.safety.observePersistedHardState(node.id, previous, ready.hardState, durableLog(storage));
-  }
+  if (ready.hardState !== undefined) persistHardState(node, ready.hardState, env);
 }
 
-function persistUnsyncedHardState(node: SimNode, env: HostEnvironment): void {
-  const hardState = node.unsyncedHardState;
-  if (hardState === undefined) return;
-  node.unsyncedHardState = undefined;
+function persistHardState(node: SimNode, hardState: HardState, env: HostEnvironment): void {
   const previous = node.storage.hardState();
   node.storage.setHardState(hardState);
   env.safety.observePersistedHardState(node.id, previous, hardState, durableLog(node.storage));
 }
 
 /** Steps 3–5: messages after persist, apply, advance; then maybe snapshot and compact. */
-function finishReady(node: SimNode, ready: Ready, env: HostEnvironment): void {
+function finishReady(node: SimNode, write: InFlightReady, env: HostEnvironment): void {
   const raft = node.raft;
   if (raft === undefined) throw new Error(`node ${node.id} finishing a Ready while down`);
+  const ready = write.ready;
+  // Every acknowledgement must be durable by now (its own write and the earlier ones are).
+  const storage = node.storage;
+  env.safety.observeUnsyncedPromises(node.id, ready.messagesAfterPersist, storage.lastIndex(), storage.hardState());
   env.send(node, ready.messagesAfterPersist);
   if (ready.snapshot !== undefined) {
     const { index, term, confState } = ready.snapshot.metadata;
@@ -245,8 +296,7 @@ function finishReady(node: SimNode, ready: Ready, env: HostEnvironment): void {
     env.safety.observeSnapshotRestored(node.id, index, term, node.machine.digest);
     env.count("snapshotsInstalled");
   }
-  for (const entry of ready.committedEntries) applyEntry(node, raft, entry, env);
-  if (ready.readStates.length > 0) env.onReadStates(node, ready.readStates);
+  if (!write.appliedEarly) applyCommitted(node, raft, ready, env);
   raft.advance(ready);
   const progressed = ready.committedEntries.length > 0 || ready.snapshot !== undefined;
   if (progressed || ready.readStates.length > 0) env.onAppliedBatch(node);
@@ -254,6 +304,12 @@ function finishReady(node: SimNode, ready: Ready, env: HostEnvironment): void {
     (entry) => entry.type === EntryType.ConfChange,
   );
   maybeSnapshot(node, env, appliedConfChange);
+}
+
+/** Step 4: the committed entries, then the read states. */
+function applyCommitted(node: SimNode, raft: RaftNode, ready: Ready, env: HostEnvironment): void {
+  for (const entry of ready.committedEntries) applyEntry(node, raft, entry, env);
+  if (ready.readStates.length > 0) env.onReadStates(node, ready.readStates);
 }
 
 function applyEntry(node: SimNode, raft: RaftNode, entry: Entry, env: HostEnvironment): void {
@@ -292,8 +348,10 @@ function maybeSnapshot(node: SimNode, env: HostEnvironment, appliedConfChange: b
   if (machine.applied <= snapshotIndex) return;
   if (!appliedConfChange && machine.applied - snapshotIndex < env.snapshotEvery) return;
   // The commit of what was applied may not be written yet: a snapshot (and the compaction) beyond
-  // the durable commit would leave a log whose hard state is older than its first entry.
-  persistUnsyncedHardState(node, env);
+  // the durable commit would leave a log whose hard state is older than its first entry. NodeHost
+  // flushes the store first: everything asked so far becomes durable (the Readies still complete
+  // in order, at their fsync events).
+  writeDiskQueue(node, node.diskQueue.length, env);
   storage.createSnapshot(machine.applied, machine.confState, machine.encodeSnapshot());
   env.count("snapshotsCreated");
   const compactIndex = machine.applied - env.compactionLag();
@@ -318,26 +376,43 @@ export function durableLog(storage: MemoryStorage): LogView {
 }
 
 /**
- * The durable log overlaid with the disk write in flight: what the node's
- * log holds, as far as the host can see it.
+ * The durable log overlaid with the disk writes in flight (oldest first; a
+ * later one replaces what it overlaps): what the node's log holds, as far as
+ * the host can see it.
  */
 function visibleLog(node: SimNode): LogView {
   const durable = durableLog(node.storage);
-  const writing = node.writing;
-  if (writing === undefined) return durable;
-  const first = writing.entries[0]?.index ?? Infinity;
-  const snapshotIndex = writing.snapshot?.metadata.index ?? -1;
-  const pendingEntry = (index: number): Entry | undefined =>
-    index >= first ? writing.entries[index - first] : undefined;
+  const layers = node.diskQueue.flatMap((operation) =>
+    operation.kind === "write" ? [operation.write.ready] : [],
+  );
+  if (layers.length === 0) return durable;
+  /** What the newest layer that decides `index` says: an entry, "none" (replaced), or "unknown" (look below). */
+  const lookup = (index: number): Entry | "none" | "durable" | { snapshotTerm: number } => {
+    for (let i = layers.length - 1; i >= 0; i--) {
+      const ready = layers[i]!;
+      const first = ready.entries[0]?.index;
+      if (first !== undefined && index >= first) return ready.entries[index - first] ?? "none";
+      const snapshot = ready.snapshot;
+      if (snapshot !== undefined) {
+        if (index === snapshot.metadata.index) return { snapshotTerm: snapshot.metadata.term };
+        return "none"; // before it: compacted; after it and not among entries: not in the log
+      }
+      // Entries from `first` on replace the log's suffix: indexes below stay as the layers below say.
+    }
+    return "durable";
+  };
   return {
     term(index) {
-      if (index === snapshotIndex) return writing.snapshot?.metadata.term;
-      if (index >= first) return pendingEntry(index)?.term;
-      return index < snapshotIndex ? undefined : durable.term(index);
+      const found = lookup(index);
+      if (found === "durable") return durable.term(index);
+      if (found === "none") return undefined;
+      return "snapshotTerm" in found ? found.snapshotTerm : found.term;
     },
     entry(index) {
-      if (index >= first) return pendingEntry(index);
-      return index <= snapshotIndex ? undefined : durable.entry(index);
+      const found = lookup(index);
+      if (found === "durable") return durable.entry(index);
+      if (found === "none" || "snapshotTerm" in found) return undefined;
+      return found;
     },
   };
 }

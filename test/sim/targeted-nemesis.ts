@@ -79,7 +79,7 @@ export function createTargetedNemesis(target: TargetedTarget): TargetedNemesis {
     target.later(delay, () => {
       if (!target.inSafetyPhase() || node.raft === undefined) return;
       if (node.incarnation !== incarnation) return;
-      if (onlyWhileWriting && node.writing === undefined) return;
+      if (onlyWhileWriting && !node.diskQueue.some((operation) => operation.kind === "write")) return;
       const running = target.nodes.filter((other) => other.raft !== undefined).length;
       if (running <= 2) return; // as the nemesis: keep two nodes up
       target.trace(`targeted crash ${node.id} (${why})`);

@@ -170,7 +170,12 @@ function drawSettings(options: HostSimulationOptions, random: RandomSource): Run
       maxSnapshotSends: 1 + random.nextInt(4),
       applyConcurrency: 1 + random.nextInt(4),
       quiesceAfterTicks: quiesce ? 3 + random.nextInt(15) : 0,
-      raft: { preVote: random.nextInt(4) !== 0, checkQuorum: true },
+      raft: {
+        preVote: random.nextInt(4) !== 0,
+        checkQuorum: true,
+        // Several Readies per group in flight (the host's default, 4), or one at a time.
+        maxReadiesInFlight: [1, 2, 4, 4][random.nextInt(4)]!,
+      },
     },
   };
 }
