@@ -91,6 +91,7 @@ async function bulkProcess(directory: string): Promise<void> {
     const path = join(directory, `bulk-${round % 2}`);
     const handle = await open(path, "w");
     const before = performance.now();
+    const cpuBefore = process.cpuUsage();
     let syncs = 0;
     let syncMs = 0;
     let sinceSync = 0;
@@ -109,9 +110,10 @@ async function bulkProcess(directory: string): Promise<void> {
     await handle.datasync();
     syncMs = Math.max(syncMs, performance.now() - s);
     syncs++;
+    const cpu = process.cpuUsage(cpuBefore);
     await handle.close();
     console.log(`bulk round ${round}: ${bulkBytes >> 20} MiB in ${(performance.now() - before).toFixed(0)} ms, ` +
-      `${syncs} syncs, longest ${syncMs.toFixed(0)} ms`);
+      `${syncs} syncs, longest ${syncMs.toFixed(0)} ms; CPU ms system ${(cpu.system / 1000).toFixed(0)}, user ${(cpu.user / 1000).toFixed(0)}`);
     round++;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
