@@ -4,6 +4,7 @@ import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import type { IncomingHttpHeaders } from "node:http";
+import { BodyPool } from "./body-pool.js";
 import type { BinaryBatchRequest, BinaryBatchResponse } from "./gateway-service.js";
 import { executeBatchServerMethod } from "./gateway-wire.js";
 
@@ -97,10 +98,22 @@ export function createConnectUnaryRoute(
      * (the event store's leader at 500,000 events/s offered).
      */
     readonly refuseEarly?: (call: RawUnaryCall) => unknown;
+    /**
+     * Bodies of several chunks are joined into reused memory (BodyPool)
+     * instead of a fresh buffer per call, given back when the handler's
+     * promise settles. Only for a handler that keeps no view of the body
+     * (nor of anything decoded as a view of it) past that: the next call's
+     * bytes overwrite it. Default false.
+     */
+    readonly reuseBodies?: boolean;
   } = {},
 ): { serve(request: RouteRequest, response: RouteResponse): boolean } {
   const grpc = options.grpc === true;
   const now = options.now ?? (() => performance.now());
+  // Kept for reuse: at most 16 MiB or two maximal bodies (in use: as many as calls are open).
+  const bodies = options.reuseBodies === true
+    ? new BodyPool(readMaxBytes + envelopeBytes, Math.max(maxRetainedBodyBytes, 2 * (readMaxBytes + envelopeBytes)))
+    : undefined;
   const connectErrorOf = (reason: unknown): ConnectError => (reason instanceof ConnectError ? reason : errorOf(reason));
   const fail = (response: RouteResponse, form: Form, reason: unknown): void => {
     const error = connectErrorOf(reason);
@@ -226,12 +239,16 @@ export function createConnectUnaryRoute(
       });
       request.on("end", () => {
         if (refused) return;
-        const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        // One chunk is handed on as it is; several are joined (into the pool's memory when it is reused).
+        const pooled = bodies !== undefined && chunks.length > 1 ? bodies.gather(chunks, size) : undefined;
+        const joined = pooled !== undefined ? pooled.bytes : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        chunks.length = 0;
         // A plain Uint8Array view, as connect hands it: a Buffer's slice() is a view, not a copy.
         let body = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
         if (form !== "connect") {
           const message = unwrap(body);
           if (message instanceof ConnectError) {
+            pooled?.release();
             fail(response, form, message);
             return;
           }
@@ -241,18 +258,28 @@ export function createConnectUnaryRoute(
         try {
           answered = handle(body, call);
         } catch (error) {
+          pooled?.release();
           fail(response, form, error);
           return;
         }
         answered.then(
-          (result) => answer(response, form, result),
-          (error: unknown) => fail(response, form, error),
+          (result) => {
+            pooled?.release();
+            answer(response, form, result);
+          },
+          (error: unknown) => {
+            pooled?.release();
+            fail(response, form, error);
+          },
         );
       });
       return true;
     },
   };
 }
+
+/** How many bytes of request bodies a route with `reuseBodies` keeps for reuse at least (and two maximal bodies). */
+const maxRetainedBodyBytes = 16 << 20;
 
 function writeEnvelopeHeader(target: Uint8Array, at: number, flags: number, length: number): void {
   target[at] = flags;

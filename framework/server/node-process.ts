@@ -131,6 +131,12 @@ export interface BinaryRoute {
      * returned is answered as the handler's throw would be.
      */
     readonly refuseEarly?: (host: NodeHost) => (call: RawUnaryCall) => unknown;
+    /**
+     * Optional: the handler keeps no view of the body past its promise's
+     * settling, so bodies of several chunks may be joined into reused
+     * memory (createConnectUnaryRoute's `reuseBodies`). Default false.
+     */
+    readonly reuseBodies?: boolean;
   };
 }
 
@@ -352,7 +358,8 @@ async function listen(
     const unary = route.unary;
     binaryRoutes.set(route.path, unary === undefined ? { handler } : {
       handler, raw: createConnectUnaryRoute(unary.handler(host), unary.readMaxBytes, asConnectHandlerError,
-        { grpc: true, ...(unary.refuseEarly === undefined ? {} : { refuseEarly: unary.refuseEarly(host) }) }),
+        { grpc: true, reuseBodies: unary.reuseBodies === true,
+          ...(unary.refuseEarly === undefined ? {} : { refuseEarly: unary.refuseEarly(host) }) }),
     });
   }
   const handler: RequestHandler = (request, response) => {

@@ -389,6 +389,37 @@ describe("the client's hand-posted Insert (insert-call.ts)", () => {
     }
   }, 60_000);
 
+  it("stores many concurrent inserts of several HTTP/2 frames each exactly (their bodies joined into reused memory)", async () => {
+    await store.createStream("pooled", [{ name: "price", type: "double", aggregated: true }, { name: "size", type: "int64", aggregated: true }]);
+    const call = createInsertCall(baseUrl);
+    const rows = 1500; // ~36 KB a request: more than two 16 KiB DATA frames, so the route joins chunks
+    let expectedPrice = 0;
+    let expectedSize = 0;
+    try {
+      // Rounds of concurrent inserts: each round's bodies reuse the memory the previous round's released.
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(Array.from({ length: 12 }, async (_, index) => {
+          const id = round * 12 + index + 1;
+          const timestamps = Float64Array.from({ length: rows }, (_, row) => id * 1e6 + row);
+          const events = { timestamps, columns: [{ name: "price", values: doubles(Array.from({ length: rows }, () => id)) },
+            { name: "size", values: doubles(Array.from({ length: rows }, () => id * id)) }], ids: [] };
+          expectedPrice += rows * id;
+          expectedSize += rows * id * id;
+          const accepted = index % 3 === 0 ? (await clients.grpc.insert(insertRequestOf("pooled", events, false))).accepted
+            : index % 3 === 1 ? (await clients.proto.insert(insertRequestOf("pooled", events, false))).accepted
+            : (await call.insert("pooled", events, { timeoutMs: 30_000 })).accepted;
+          expect(accepted).toBe(rows);
+        }));
+      }
+      const aggregate = await clients.json.aggregate({ stream: "pooled" });
+      expect(aggregate.count).toBe(BigInt(36 * rows));
+      expect(aggregate.fields.find((field) => field.name === "price")?.sum).toBe(expectedPrice);
+      expect(aggregate.fields.find((field) => field.name === "size")?.sum).toBe(expectedSize);
+    } finally {
+      call.close();
+    }
+  }, 60_000);
+
   it("throws the server's refusals as ConnectErrors with their codes and messages, and a canceled call as Canceled", async () => {
     await store.createStream("posted-refused", [{ name: "price", type: "double" }]);
     const call = createInsertCall(baseUrl);

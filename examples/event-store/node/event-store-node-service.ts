@@ -255,8 +255,11 @@ function decodedEvents(request: InsertRequestWire, targetOf?: (count: number) =>
 /** A binary insert as the leader's client sends it on: the events' bytes as they came (field 2). */
 function forwardedInsert(request: InsertRequestWire): InsertRequest {
   const forwarded = create(InsertRequestSchema, { stream: request.stream, async: request.async });
-  // The events as they came (unknown field entries hold tag-less field bytes, written back verbatim).
-  forwarded.$unknown = (request.$unknown ?? []).filter((field) => field.no === 2);
+  // The events as they came (unknown field entries hold tag-less field bytes, written back verbatim),
+  // copied: the request's bytes may be reused memory once the call that read them settles (the node's
+  // route joins bodies into a pool), and connect may still be writing the forward then (a deadline).
+  forwarded.$unknown = (request.$unknown ?? []).filter((field) => field.no === 2)
+    .map((field) => ({ no: field.no, wireType: field.wireType, data: field.data.slice() }));
   return forwarded;
 }
 

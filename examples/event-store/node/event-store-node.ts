@@ -104,6 +104,10 @@ export async function startEventStoreNode(config: NodeConfig, logger: Logger,
         },
         // A refusal decided from the headers alone (stream named in a header, deadline): the body is not read.
         refuseEarly: () => (call) => buffer === undefined ? undefined : earlyInsertRefusal(buffer, call),
+        // The events are copied out of the body as they are decoded (into the stream's column memory or
+        // fresh arrays, strings decoded), and a forward copies the bytes it sends on: no view of the body
+        // outlives the call, so bodies of several chunks are joined into reused memory (fewer scavenges).
+        reuseBodies: true,
       },
     }],
     services: (router, host) => {

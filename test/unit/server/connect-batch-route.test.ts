@@ -363,6 +363,57 @@ describe("createConnectUnaryRoute", () => {
     expect(seen[0]!.call.headers["x-marker"]).toBe("m");
   });
 
+  it("with reuseBodies joins a body of several chunks into memory reused once the handler settled; each call reads its own bytes", async () => {
+    const run = async (reuseBodies: boolean) => {
+      const seen: { memory: ArrayBufferLike; bytes: number; sum: number; first: number; last: number }[] = [];
+      const handler: RawUnaryHandler = async (body) => {
+        await new Promise((resolve) => setImmediate(resolve)); // the body stays readable across turns
+        let sum = 0;
+        for (const byte of body) sum += byte;
+        seen.push({ memory: body.buffer, bytes: body.byteLength, sum, first: body[0]!, last: body[body.byteLength - 1]! });
+        return Uint8Array.of(body[0]!);
+      };
+      const { url } = await serveRoute(createConnectUnaryRoute(handler, 1 << 20, undefined, { reuseBodies }));
+      // 40,000 bytes: more than one 16 KiB DATA frame, so the route receives several chunks.
+      for (const fill of [1, 2, 3]) {
+        const body = new Uint8Array(40_000).fill(fill);
+        body[0] = 100 + fill;
+        body[body.byteLength - 1] = 200 + fill;
+        const answer = await rawPostBytes(url, { "content-type": "application/proto" }, [body.subarray(0, 20_000), body.subarray(20_000)]);
+        expect([answer.status, Array.from(answer.body)]).toEqual([200, [100 + fill]]);
+      }
+      expect(seen.map(({ bytes, sum, first, last }) => [bytes, sum, first, last])).toEqual([1, 2, 3].map((fill) =>
+        [40_000, fill * 39_998 + 100 + fill + 200 + fill, 100 + fill, 200 + fill]));
+      return seen.map((call) => call.memory);
+    };
+    const reused = await run(true);
+    expect(reused[1]).toBe(reused[0]);
+    expect(reused[2]).toBe(reused[0]);
+    const fresh = await run(false);
+    expect(fresh[1]).not.toBe(fresh[0]);
+  });
+
+  it("with reuseBodies never hands one call's memory to another while the first handler runs", async () => {
+    const calls = 4;
+    let arrived = 0;
+    let allArrived: () => void = () => {};
+    const barrier = new Promise<void>((resolve) => {
+      allArrived = resolve;
+    });
+    const handler: RawUnaryHandler = async (body) => {
+      if (++arrived === calls) allArrived();
+      await barrier; // every body has been joined before any handler reads its own
+      const fill = body[1]!;
+      return Uint8Array.of(body.every((byte) => byte === fill) ? fill : 0);
+    };
+    const { url } = await serveRoute(createConnectUnaryRoute(handler, 1 << 20, undefined, { reuseBodies: true }));
+    const answers = await Promise.all(Array.from({ length: calls }, (_, index) => {
+      const body = new Uint8Array(40_000).fill(index + 1);
+      return rawPostBytes(url, { "content-type": "application/proto" }, [body.subarray(0, 20_000), body.subarray(20_000)]);
+    }));
+    expect(answers.map((answer) => Array.from(answer.body))).toEqual([[1], [2], [3], [4]]);
+  });
+
   it("answers a handler's ConnectError as it is and anything else as errorOf makes it", async () => {
     const { url } = await serveRoute(createConnectUnaryRoute(async (body) => {
       if (body[0] === 1) throw new ConnectError("not here", Code.FailedPrecondition, { "x-why": "moved" });
