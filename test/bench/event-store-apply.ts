@@ -176,6 +176,46 @@ async function run(): Promise<void> {
   }
   const engineIdMicros = cpu() - started;
   await idStore.close();
+  // OVERLAP > 0: the insert side of a second layer for late rows (docs/benchmarks.md, session 13,
+  // ENGINE2): each entry's late prefix (rows below the newest of the entries before it) goes to a
+  // stream of its own, where in this pattern it is appended, instead of being spread into the blocks
+  // it interleaves with. The same rows and CPU accounting as "engine alone"; queries are not modelled.
+  let layeredMicros = 0;
+  let layeredLate = 0;
+  if (OVERLAP > 0) {
+    const layered = await openEventStore({ fileSystem: createNodeFileSystem(), directory: join(directory, "engine-layered"),
+      walSync: false, ...cacheOption });
+    const schema = { fields: FIELDS.map((name, i) => ({ name, type: "double" as const, aggregated: i < 2 })) };
+    await layered.applyBatch([{ kind: "createStream", stream: "b", schema }, { kind: "createStream", stream: "late", schema }], 1);
+    let newest = -Infinity;
+    const split = merged.map((entry) => {
+      let cut = 0;
+      while (cut < entry.timestamps.length && entry.timestamps[cut]! < newest) cut++;
+      newest = Math.max(newest, entry.timestamps[entry.timestamps.length - 1]!);
+      // Views of the merged entries (copies, ~160 MB of ArrayBuffers at ENTRIES=150, would add full
+      // collections to the timed loop); every field of the bench is a double.
+      const part = (values: ArrayLike<number>, from: number, to: number): Float64Array =>
+        values instanceof Float64Array ? values.subarray(from, to)
+          : Float64Array.from({ length: to - from }, (_, row) => values[from + row]!);
+      const rows = (from: number, to: number): { timestamps: Float64Array; columns: Record<string, Float64Array> } => ({
+        timestamps: part(entry.timestamps, from, to),
+        columns: Object.fromEntries(Object.entries(entry.columns).map(([name, values]) =>
+          [name, part(values as ArrayLike<number>, from, to)])),
+      });
+      return { late: rows(0, cut), rest: rows(cut, entry.timestamps.length) };
+    });
+    started = cpu();
+    index = 1;
+    for (const { late, rest } of split) {
+      await layered.applyBatch([
+        ...(late.timestamps.length > 0 ? [{ kind: "insert" as const, stream: "late", ...late }] : []),
+        ...(rest.timestamps.length > 0 ? [{ kind: "insert" as const, stream: "b", ...rest }] : []),
+      ], ++index);
+    }
+    layeredMicros = cpu() - started;
+    layeredLate = layered.statistics("b").lateEventCount + layered.statistics("late").lateEventCount;
+    await layered.close();
+  }
   await rm(directory, { recursive: true, force: true });
   const per = (micros: number): string => (micros / events).toFixed(3);
   console.log(`${ENTRIES} entries of ${FLUSH} × ${BATCH} events (${PRODUCERS} interleaved producers, OVERLAP ${OVERLAP}), ` +
@@ -186,6 +226,9 @@ async function run(): Promise<void> {
   console.log(`| replica: apply (decode, check, dedup, engine, WAL without fsync) | ${per(applyMicros)} |`);
   console.log(`| engine alone, same batches (WAL without fsync) | ${per(engineMicros)} |`);
   console.log(`| engine alone, same batches with the empty _id column (stored schema) | ${per(engineIdMicros)} |`);
+  if (OVERLAP > 0) {
+    console.log(`| engine alone, each entry's late rows appended to a second stream (a second layer's insert side; ${layeredLate} late there) | ${per(layeredMicros)} |`);
+  }
   console.log(`apply ÷ engine alone: ${(applyMicros / engineMicros).toFixed(2)}`);
   // Wall time per entry: a checkpoint (every 64 MiB of records, ~1 M of these events) shows as the max.
   const walls = (values: number[]): string => {
