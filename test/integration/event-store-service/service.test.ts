@@ -296,7 +296,17 @@ describe("event store service, 3 processes", () => {
     // is refused unsent (ResourceExhausted with an Overloaded detail, "not sent"), a known outcome. Through
     // connect-es none of those bounds applied (session 12): only the stream's own waiting room bounded it.
     const client = createInsertCall(url);
-    const termsBefore = await Promise.all(cluster.urls.map(groupLeaders));
+    // Every group elected on every node before the load: the cluster's meta group, started alongside,
+    // was seen still in its first election here (leader 0, term 1) and campaigned for term 2 during
+    // the load - its first election, not one the load caused, yet indistinguishable in the host log.
+    let termsBefore: Map<number, { leader: number; term: number }>[] = [];
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      termsBefore = await Promise.all(cluster.urls.map(groupLeaders));
+      if (termsBefore.every((groups) => [...groups.values()].every((group) => group.leader !== 0))) break;
+      if (performance.now() > deadline) throw new Error(`not every group has a leader within 60 s: ${JSON.stringify(termsBefore.map((m) => [...m]))}`);
+      await sleep(100);
+    }
     const feed = createMarketData(7);
     const outcome = { acknowledged: 0, overloaded: 0, refusedUnsent: 0, unknownOutcome: 0, rssMax: 0, acknowledgedSizeSum: 0 };
     const codes = new Map<string, number>();
@@ -358,16 +368,10 @@ describe("event store service, 3 processes", () => {
     expect(overloaded).toBeGreaterThan(0); // back-pressure
     expect(acknowledged).toBeGreaterThan(0);
     // No election: no node started a campaign (host log) since the load began, and every group
-    // that had a leader before keeps it, in the same term. A group still in its first election
-    // then (leader 0 — seen: the cluster's meta group, started alongside) is not one the load
-    // displaced.
+    // (each had a leader before: waited for above) keeps its leader, in the same term.
     expect(campaigns).toEqual([]);
-    const settledBefore = termsBefore.map((groups) =>
-      new Map([...groups].filter(([, group]) => group.leader !== 0)));
-    const sameGroupsAfter = termsAfter.map((groups, node) =>
-      new Map([...groups].filter(([groupId]) => settledBefore[node]!.has(groupId))));
-    expect(sameGroupsAfter).toEqual(settledBefore);
-    expect(settledBefore[0]!.size).toBeGreaterThanOrEqual(4);
+    expect(termsAfter).toEqual(termsBefore);
+    expect(termsBefore[0]!.size).toBeGreaterThanOrEqual(4);
     // Nothing acknowledged lost, nothing stored twice; exactly, when every outcome is known.
     expect(stored).toBeGreaterThanOrEqual(acknowledged);
     expect(stored).toBeLessThanOrEqual(acknowledged + unknownOutcome);
