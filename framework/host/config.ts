@@ -36,8 +36,9 @@ export interface NodeHostConfig {
   /**
    * Loop iterations whose save may be in flight at once (pipelined saves:
    * the next iteration's groups are collected, sent and written while an
-   * earlier save syncs; one save in flight per group always). 1: every
-   * iteration waits for its own save, apply and advance before the next.
+   * earlier save syncs; a group may be in several of them, up to
+   * `raft.maxReadiesInFlight`, 4 by default). 1: every iteration waits for
+   * its own save, apply and advance before the next.
    */
   readonly maxSavesInFlight?: number;
   /**

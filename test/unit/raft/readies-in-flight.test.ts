@@ -61,7 +61,7 @@ describe("several Readies in flight", () => {
     expect(driver.storage.lastIndex()).toBe(3);
   });
 
-  // Mutant: RawNode.hasReady() ignores maxReadiesInFlight (always the old "one outstanding" false → true).
+  // Mutant: RawNode.hasReady() without its maxReadiesInFlight check.
   it("hands out at most maxReadiesInFlight Readies before an advance", () => {
     const driver = steadyLeader();
     const readies: Ready[] = [];
