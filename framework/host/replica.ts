@@ -204,6 +204,21 @@ export class Replica {
     return run;
   }
 
+  /**
+   * Runs `task` after every applyReady called so far and before any later
+   * one: what it reads of `applied` and `confState` matches the state
+   * machine (a local snapshot must not include entries a later Ready
+   * applied meanwhile, several Readies in flight). Never rejects the chain.
+   */
+  betweenApplies<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.applyTail.then(task);
+    this.applyTail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   private async applyNow(ready: Ready, restore: (index: number) => Promise<void>): Promise<void> {
     if (ready.softState !== undefined) {
       const leaderChanged = ready.softState.leader !== this.leader;

@@ -57,6 +57,13 @@ describe("NodeHost in the deterministic simulator", () => {
     }
   }, 300_000); // ~10 s quiet; 75-180 s at load 25-33 in session 5's loops
 
+  it("a local snapshot holds exactly the commands up to its index while later Readies apply (several in flight)", async () => {
+    // Seed 522 (4 nodes, 12 groups, calm, framework stores): before NodeHost took its snapshots
+    // between two Readies' applies, node 2's group 12 wrote "snapshot at 9 holds commands up to 11".
+    const result = await runHostSimulation({ seed: 522 });
+    expect(result.violations, describeFailure(result)).toEqual([]);
+  }, 180_000);
+
   it("replays a seed exactly: same seed, same trace hash; another seed, another hash", async () => {
     const first = await runHostSimulation({ seed: 5, groups: 6 });
     const again = await runHostSimulation({ seed: 5, groups: 6 });
